@@ -1,0 +1,22 @@
+"""Shared test fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+#: Real samples recorded from clusters; CI clones the repo with ``shared/`` beside it.
+REALDATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "realdata"
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    """The folder of real-world samples (``<repo>/../shared/realdata``)."""
+    if not REALDATA.is_dir():
+        pytest.fail(
+            f"real data samples not found at {REALDATA.resolve()}; "
+            "check out the shared/ folder beside the repository (CI does this)",
+            pytrace=False,
+        )
+    return REALDATA.resolve()

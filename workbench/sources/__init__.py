@@ -1,0 +1,1 @@
+"""Sources: where data comes from (clusters, Prometheus, traces, logs, files, the demo)."""
