@@ -1,0 +1,324 @@
+"""The one normaliser from Kubernetes manifests to the snapshot's typed tables.
+
+Every source (live cluster, watch, offline dumps, files) hands its manifests to a
+:class:`Normalizer`, so ``kubectl``-style status, workload resolution and quantities are computed
+once, the same way, everywhere.
+
+>>> from datetime import UTC, datetime
+>>> n = Normalizer(cluster="c1")
+>>> n.add({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "shop",
+...        "uid": "u1", "labels": {"app": "web"}}, "status": {"phase": "Running"}},
+...       observed_at=datetime(2024, 1, 1, tzinfo=UTC))
+>>> n.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "token", "namespace": "shop"}})
+>>> t = n.tables()
+>>> t["pods"].select("name", "status", "workload_kind").row(0)
+('web', 'Running', 'Pod')
+>>> t["objects"].height, n.warnings[0].startswith("skipped Secret shop/token")
+(1, True)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+from workbench.errors import ParameterError, SchemaError
+from workbench.kube._common import api_group, manifest_text, newest_timestamp
+from workbench.kube.kinds import expand, is_list
+from workbench.kube.pods import container_rows, pod_row
+from workbench.kube.resources import event_name, event_row, node_row, service_row, workload_row
+from workbench.schema import conform
+
+__all__ = ["NORMALIZED_TABLES", "Normalizer", "normalize"]
+
+logger = logging.getLogger(__name__)
+
+#: The tables :meth:`Normalizer.tables` returns.
+NORMALIZED_TABLES = ("objects", "pods", "containers", "nodes", "workloads", "services", "events")
+
+#: (API group, kind) → the state table holding the object's latest revision. Other kinds (and
+#: look-alikes from other groups, e.g. a Knative ``Service``) go to ``objects`` only.
+_TABLE_OF = {
+    ("", "Pod"): "pods",
+    ("", "Node"): "nodes",
+    ("", "Service"): "services",
+    ("", "Event"): "events",
+    ("events.k8s.io", "Event"): "events",
+    **{
+        (g, k): "workloads" for g in ("apps", "extensions") for k in ("Deployment", "ReplicaSet", "DaemonSet")
+    },
+    ("apps", "StatefulSet"): "workloads",
+    ("batch", "Job"): "workloads",
+    ("batch", "CronJob"): "workloads",
+}
+
+
+@dataclass(slots=True)
+class _Revision:
+    obj: dict[str, Any]
+    observed_at: datetime
+    deleted: bool
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+class Normalizer:
+    """Collects manifests of any kind and turns them into the snapshot tables.
+
+    Each :meth:`add` is one observed revision: it becomes an ``objects`` row (managedFields
+    removed). The state tables (``pods``, ``containers``, ``nodes``, ``workloads``, ``services``,
+    ``events``) hold the latest revision of each object by ``observed_at`` (ties: the later
+    add wins), including objects whose latest revision was a deletion; for pods ``deleted`` is
+    then the time the deletion was observed. Bad input never raises: it is skipped and
+    described in :attr:`warnings`.
+
+    Rules worth knowing:
+
+    * Secrets (and SecretList items) are never stored. Lists are expanded; an item (or object)
+      without ``kind`` gets it from its typed List, its selfLink or its shape, else is skipped.
+    * An Event without ``metadata.name`` (Insights archives strip it) gets a stable name made
+      of its reason and a hash of its content; any other kind without a name is skipped.
+    * ``pods.status``, ``restarts`` and ``containers_ready/total`` are kubectl's STATUS,
+      RESTARTS and READY; ``reason`` is :func:`~workbench.kube.status.pod_reason`.
+    * Pod requests/limits follow the scheduler: the sum over app containers and sidecars, or
+      the largest init container (plus earlier sidecars) when larger, plus ``spec.overhead``.
+    * ``workload_kind/name``: ReplicaSet → its Deployment (from the ReplicaSet's own owner
+      when that ReplicaSet was added, else when the pod's ``pod-template-hash`` label is the
+      ReplicaSet name's suffix), Job → its CronJob (only from an added Job), no owner → the
+      pod itself (kind ``Pod``), any other owner (DaemonSet, StatefulSet, Node…) as it is.
+    * ``services.pods``: pods of the same namespace whose labels match the selector, leaving
+      out pods whose latest revision is a deletion; an empty selector selects nothing.
+    """
+
+    def __init__(self, *, cluster: str) -> None:
+        if not cluster or not isinstance(cluster, str):
+            msg = "cluster must be a non-empty name, e.g. Normalizer(cluster='prod-eu')"
+            raise ParameterError(msg)
+        self.cluster = cluster
+        #: One line per skipped or repaired input, naming what was wrong.
+        self.warnings: list[str] = []
+        self._objects: list[dict[str, Any]] = []
+        self._latest: dict[tuple[str, ...], _Revision] = {}
+
+    def _warn(self, message: str) -> None:
+        logger.warning("%s", message)
+        self.warnings.append(message)
+
+    def add(
+        self,
+        manifest: Mapping[str, Any],
+        *,
+        observed_at: datetime | None = None,
+        deleted: bool = False,
+        origin: str | None = None,
+    ) -> None:
+        """Add one manifest (any kind; a List adds each of its items).
+
+        ``observed_at`` defaults to the newest timestamp the object carries (creation, status
+        conditions, container states, event times), else now. ``deleted=True`` records a
+        deletion. ``origin`` (e.g. ``"pods.yaml document 2"``) prefixes warnings.
+        """
+        if observed_at is not None and (not isinstance(observed_at, datetime) or observed_at.tzinfo is None):
+            msg = (
+                f"observed_at must be a timezone-aware datetime (e.g. datetime.now(UTC)), got {observed_at!r}"
+            )
+            raise ParameterError(msg)
+        where = f"{origin}: " if origin else ""
+        if not isinstance(manifest, Mapping):
+            self._warn(f"{where}skipped a manifest that is not a mapping but {type(manifest).__name__}")
+            return
+        listed = is_list(manifest)
+        for index, obj in expand(dict(manifest)):
+            label = f"{where}item {index}: " if listed else where
+            self._add_object(obj, observed_at=observed_at, deleted=deleted, where=label)
+
+    def _add_object(self, obj: object, *, observed_at: datetime | None, deleted: bool, where: str) -> None:
+        if not isinstance(obj, dict):
+            self._warn(f"{where}skipped an item that is not a mapping but {type(obj).__name__}")
+            return
+        kind = obj.get("kind")
+        metadata = obj.get("metadata")
+        if not isinstance(kind, str) or not kind:
+            keys = ", ".join(sorted(map(str, obj))[:6])
+            self._warn(f"{where}skipped an object without 'kind' (keys: {keys}); is it a Kubernetes object?")
+            return
+        api_version = _text(obj.get("apiVersion")) or ""
+        group = api_group(api_version)
+        if kind == "Secret" and group == "":
+            ns, name = (metadata or {}).get("namespace"), (metadata or {}).get("name")
+            self._warn(f"{where}skipped Secret {ns}/{name}: Secrets are never collected")
+            return
+        table = _TABLE_OF.get((group, kind))
+        if metadata is None and table == "events":
+            metadata = {}
+        if not isinstance(metadata, dict):
+            self._warn(f"{where}skipped a {kind} without 'metadata'")
+            return
+        name = _text(metadata.get("name"))
+        if name is None and table == "events":
+            name = event_name(obj)
+        if name is None:
+            self._warn(f"{where}skipped a {kind} without 'metadata.name'")
+            return
+        if "managedFields" in metadata:
+            metadata = {k: v for k, v in metadata.items() if k != "managedFields"}
+            obj = {**obj, "metadata": metadata}
+        namespace = _text(metadata.get("namespace"))
+        if namespace is None and table == "events":
+            namespace = _text(obj.get("namespace"))
+        try:
+            when = observed_at or newest_timestamp(obj) or datetime.now(UTC)
+            text = manifest_text(obj)
+        except (TypeError, ValueError, AttributeError) as err:
+            self._warn(f"{where}skipped {kind} {namespace}/{name}: it cannot be stored as JSON ({err})")
+            return
+        self._objects.append(
+            {
+                "cluster": self.cluster,
+                "kind": kind,
+                "api_version": api_version or None,
+                "namespace": namespace,
+                "name": name,
+                "uid": _text(metadata.get("uid")),
+                "resource_version": _text(metadata.get("resourceVersion")),
+                "observed_at": when,
+                "deleted": deleted,
+                "manifest": text,
+            }
+        )
+        if table is None:
+            return
+        if table == "pods":
+            key: tuple[str, ...] = (table, _text(metadata.get("uid")) or f"{namespace}/{name}")
+        elif table == "workloads":
+            key = (table, kind, namespace or "", name)
+        else:
+            key = (table, namespace or "", name)
+        previous = self._latest.get(key)
+        if previous is None or when >= previous.observed_at:
+            self._latest[key] = _Revision(obj, when, deleted)
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """The tables ``objects, pods, containers, nodes, workloads, services, events``, each
+        conformed to :mod:`workbench.schema` (empty tables have the right columns)."""
+        rows: dict[str, list[dict[str, Any]]] = {t: [] for t in NORMALIZED_TABLES}
+        rows["objects"] = self._objects
+        owners: dict[tuple[str, str, str], tuple[str, str] | None] = {}
+        pods: list[tuple[_Revision, dict[str, Any]]] = []
+        services: list[tuple[_Revision, dict[str, Any]]] = []
+        for key, rev in self._latest.items():
+            table = key[0]
+            row = self._build(table, rev)
+            if row is None:
+                continue
+            if table == "pods":
+                pods.append((rev, row))
+            elif table == "services":
+                services.append((rev, row))
+            else:
+                rows[table].append(row)
+            if table == "workloads" and row["kind"] in ("ReplicaSet", "Job"):
+                owner = (row["owner_kind"], row["owner_name"]) if row["owner_kind"] else None
+                owners[(row["kind"], row["namespace"] or "", row["name"])] = owner
+        by_label: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+        for rev, row in pods:
+            labels = (rev.obj.get("metadata") or {}).get("labels")
+            labels = labels if isinstance(labels, dict) else {}
+            row["workload_kind"], row["workload_name"] = _workload(row, labels, owners)
+            row["deleted"] = rev.observed_at if rev.deleted else None
+            rows["pods"].append(row)
+            rows["containers"].extend(row.pop("_containers"))
+            if not rev.deleted:
+                for label, value in labels.items():
+                    by_label[(row["namespace"] or "", str(label), str(value))].add(row["name"])
+        for rev, row in services:
+            selector = (rev.obj.get("spec") or {}).get("selector")
+            if isinstance(selector, dict) and selector:
+                ns = row["namespace"] or ""
+                sets = [by_label.get((ns, str(k), str(v)), set()) for k, v in selector.items()]
+                row["pods"] = sorted(set.intersection(*sets))
+            rows["services"].append(row)
+        return {table: self._conform(table, table_rows) for table, table_rows in rows.items()}
+
+    def _build(self, table: str, rev: _Revision) -> dict[str, Any] | None:
+        """One state row (a pod's row carries its container rows); a malformed object is
+        skipped with a warning instead of failing the whole table."""
+        cluster, when = self.cluster, rev.observed_at
+        try:
+            if table == "pods":
+                row = pod_row(rev.obj, cluster=cluster, observed_at=when)
+                row["_containers"] = container_rows(rev.obj, cluster=cluster, observed_at=when)
+                return row
+            builder = {
+                "nodes": node_row,
+                "workloads": workload_row,
+                "services": service_row,
+                "events": event_row,
+            }
+            return builder[table](rev.obj, cluster=cluster, observed_at=when)
+        except (AttributeError, TypeError, ValueError, KeyError) as err:
+            metadata = rev.obj.get("metadata") or {}
+            what = f"{rev.obj.get('kind')} {metadata.get('namespace')}/{metadata.get('name')}"
+            self._warn(f"left {what} out of the {table} table: its manifest is malformed ({err!r})")
+            return None
+
+    def _conform(self, table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
+        try:
+            return conform(table, rows)
+        except SchemaError:
+            good = []
+            for row in rows:
+                try:
+                    conform(table, [row])
+                except SchemaError as err:
+                    self._warn(f"dropped {table} row {row.get('namespace')}/{row.get('name')}: {err}")
+                else:
+                    good.append(row)
+            return conform(table, good)
+
+
+def _workload(
+    row: Mapping[str, Any],
+    labels: Mapping[str, Any],
+    owners: Mapping[tuple[str, str, str], tuple[str, str] | None],
+) -> tuple[str, str]:
+    """The workload a pod belongs to: ReplicaSet → its Deployment, Job → its CronJob, no owner →
+    the pod itself, anything else as it is."""
+    kind, name = row["owner_kind"], row["owner_name"]
+    if kind is None:
+        return "Pod", row["name"]
+    namespace = row["namespace"] or ""
+    if kind in ("ReplicaSet", "Job"):
+        if (kind, namespace, name) in owners:
+            return owners[(kind, namespace, name)] or (kind, name)
+        template_hash = labels.get("pod-template-hash") if isinstance(labels, Mapping) else None
+        if kind == "ReplicaSet" and template_hash and name.endswith(f"-{template_hash}"):
+            return "Deployment", name[: -len(template_hash) - 1]
+    return kind, name
+
+
+class _HasObj:  # the shape of workbench.sources.files.Manifest, without importing sources
+    obj: Mapping[str, Any]
+    origin: str
+
+
+def normalize(
+    manifests: Iterable[Mapping[str, Any] | _HasObj], *, cluster: str, observed_at: datetime | None = None
+) -> dict[str, pl.DataFrame]:
+    """Normalise many manifests at once: dicts, or items of :func:`workbench.sources.files.read_manifests`
+    (whose origin then prefixes warnings, which are logged)."""
+    normalizer = Normalizer(cluster=cluster)
+    for manifest in manifests:
+        if isinstance(manifest, Mapping):
+            normalizer.add(manifest, observed_at=observed_at)
+        else:
+            normalizer.add(manifest.obj, observed_at=observed_at, origin=getattr(manifest, "origin", None))
+    return normalizer.tables()

@@ -1,0 +1,137 @@
+"""Rows of the ``pods`` and ``containers`` tables from one Pod manifest (plain dicts, no polars)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from workbench.kube._common import controller_owner, json_text, parse_time
+from workbench.kube.quantity import container_resources, effective_pod_resources
+from workbench.kube.status import pod_reason, pod_summary, qos_class
+
+__all__ = ["PHASES", "container_rows", "pod_row"]
+
+PHASES = frozenset({"Pending", "Running", "Succeeded", "Failed", "Unknown"})
+_STATES = ("running", "terminated", "waiting")
+
+
+def _condition_time(status: Mapping[str, Any], kind: str) -> datetime | None:
+    for cond in status.get("conditions") or []:
+        if isinstance(cond, dict) and cond.get("type") == kind:
+            return parse_time(cond.get("lastTransitionTime")) if cond.get("status") == "True" else None
+    return None
+
+
+def _scheduling_message(status: Mapping[str, Any]) -> str | None:
+    for cond in status.get("conditions") or []:
+        if isinstance(cond, dict) and cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+            return cond.get("message") or cond.get("reason") or None
+    return None
+
+
+def pod_row(pod: Mapping[str, Any], *, cluster: str, observed_at: datetime) -> dict[str, Any]:
+    """One ``pods`` row. ``workload_kind``/``workload_name`` are left to the caller, which knows
+    the ReplicaSets and Jobs; ``deleted`` too."""
+    metadata = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    status = pod.get("status") or {}
+    summary = pod_summary(pod)
+    owner = controller_owner(metadata)
+    phase = status.get("phase")
+    return {
+        "cluster": cluster,
+        "namespace": metadata.get("namespace"),
+        "name": metadata.get("name"),
+        "uid": metadata.get("uid"),
+        "node": spec.get("nodeName"),
+        "phase": phase if phase in PHASES else None,
+        "status": summary.status or None,
+        "reason": pod_reason(pod),
+        "qos_class": qos_class(pod),
+        "owner_kind": owner[0] if owner else None,
+        "owner_name": owner[1] if owner else None,
+        "created": parse_time(metadata.get("creationTimestamp")),
+        "scheduled": _condition_time(status, "PodScheduled"),
+        "initialized": _condition_time(status, "Initialized"),
+        "ready_time": _condition_time(status, "Ready"),
+        "restarts": summary.restarts,
+        "containers_ready": summary.ready,
+        "containers_total": summary.total,
+        **effective_pod_resources(spec),
+        "pod_ip": status.get("podIP") or None,
+        "host_ip": status.get("hostIP") or None,
+        "labels": json_text(metadata.get("labels")),
+        "annotations": json_text(metadata.get("annotations")),
+        "priority_class": spec.get("priorityClassName"),
+        "scheduling_message": _scheduling_message(status),
+        "observed_at": observed_at,
+    }
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _container_row(
+    base: dict[str, Any], spec: Mapping[str, Any] | None, cs: Mapping[str, Any] | None, *, is_init: bool
+) -> dict[str, Any]:
+    spec = spec or {}
+    cs = cs or {}
+    state_map = cs.get("state") or {}
+    state = next((s for s in _STATES if isinstance(state_map.get(s), dict)), None)
+    detail = state_map.get(state) if state else {}
+    last = (cs.get("lastState") or {}).get("terminated") or {}
+    requests, limits = container_resources(spec.get("resources"))
+    return {
+        **base,
+        "name": spec.get("name") or cs.get("name"),
+        "is_init": is_init,
+        "image": spec.get("image") or cs.get("image"),
+        "state": state,
+        "reason": detail.get("reason") or None,
+        "message": detail.get("message") or None,
+        "exit_code": _int(detail.get("exitCode")) if state == "terminated" else None,
+        "ready": cs.get("ready") if isinstance(cs.get("ready"), bool) else None,
+        "restarts": _int(cs.get("restartCount")),
+        "started_at": parse_time(detail.get("startedAt")),
+        "last_reason": last.get("reason") or None,
+        "last_exit_code": _int(last.get("exitCode")),
+        "last_finished_at": parse_time(last.get("finishedAt")),
+        "cpu_request": float(requests["cpu"]) if "cpu" in requests else None,
+        "cpu_limit": float(limits["cpu"]) if "cpu" in limits else None,
+        "memory_request": math.ceil(requests["memory"]) if "memory" in requests else None,
+        "memory_limit": math.ceil(limits["memory"]) if "memory" in limits else None,
+    }
+
+
+def container_rows(pod: Mapping[str, Any], *, cluster: str, observed_at: datetime) -> list[dict[str, Any]]:
+    """One ``containers`` row per init and app container: the spec joined with its status by
+    name (a status without a spec, or a spec without a status, still gives a row)."""
+    metadata = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    status = pod.get("status") or {}
+    base = {
+        "cluster": cluster,
+        "namespace": metadata.get("namespace"),
+        "pod": metadata.get("name"),
+        "pod_uid": metadata.get("uid"),
+        "observed_at": observed_at,
+    }
+    rows = []
+    for spec_key, status_key, is_init in (
+        ("initContainers", "initContainerStatuses", True),
+        ("containers", "containerStatuses", False),
+    ):
+        statuses = {cs.get("name"): cs for cs in status.get(status_key) or [] if isinstance(cs, dict)}
+        for container in spec.get(spec_key) or []:
+            if isinstance(container, dict):
+                rows.append(
+                    _container_row(
+                        base, container, statuses.pop(container.get("name"), None), is_init=is_init
+                    )
+                )
+        for cs in statuses.values():
+            rows.append(_container_row(base, None, cs, is_init=is_init))
+    return rows
