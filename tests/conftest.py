@@ -20,3 +20,18 @@ def realdata() -> Path:
             pytrace=False,
         )
     return REALDATA.resolve()
+
+
+#: The demo snapshot shared by notebook, app and ground-truth tests (the notebooks' default
+#: ``snapshot`` parameter points here).
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
+
+
+@pytest.fixture(scope="session")
+def demo_snapshot() -> Path:
+    """``data/demo`` generated with the default parameters by the current code.
+
+    Regenerated when absent or made by other code (a stale demo would test old behaviour)."""
+    from tests.support.demo import ensure_demo
+
+    return ensure_demo(DEMO)
