@@ -2,8 +2,8 @@
 
 Formats differ by service as they do in real fleets: JSON lines (frontend, checkout, catalogue,
 shipping, notifications), logfmt (cart, payment), plain Spring Boot text (the JVM
-``recommendation`` service, whose stack traces come as separate lines starting with a tab and
-``at``). Following the log sources' conventions, ``message`` is the ``msg`` of a structured line
+``recommendation`` service, whose stack traces (lines starting with a tab and ``at``) stay in
+the message of the ERROR line they belong to, as the log sources join them). Following the log sources' conventions, ``message`` is the ``msg`` of a structured line
 (the text after the timestamp for a plain one) and ``fields`` the JSON text of its other fields.
 Request logs carry the trace and span ids of the SERVER span they belong to.
 """
@@ -92,26 +92,19 @@ def _access(df: pl.DataFrame, service: str, fmt: str, namespace: str) -> pl.Data
 
 
 def _stack_traces(df: pl.DataFrame, namespace: str) -> pl.DataFrame:
-    """The JVM's failed requests: an ERROR line, then the exception and its frames, one row each."""
+    """The JVM's failed requests: an ERROR line followed by the exception and its frames. As the
+    log sources do for real files, the continuation lines stay with their first line (one row)."""
     if df.is_empty():
         return _empty()
-    head = df.select(pl.col("end").alias("ts"), pl.col("pod"), "trace_id", "span_id", pl.lit(0, dtype=pl.Int64).alias("k"),
-                     pl.format("ERROR 1 --- [recommendation] [nio-8080-exec-{}] [{}-{}] o.a.c.c.C.[.[.[/].[dispatcherServlet]"
-                               "    : Servlet.service() for servlet [dispatcherServlet] threw exception [Request "
-                               "processing failed: {}] with root cause", pl.col("duration_us") % 10 + 1,
-                               pl.col("trace_id"), pl.col("span_id"), pl.lit(_STACK[0])).alias("message"))  # fmt: skip
-    rest = df.select(pl.col("end").alias("ts"), "pod").join(
-        pl.DataFrame({"k": list(range(1, len(_STACK) + 1)), "message": list(_STACK)},
-                     schema={"k": pl.Int64, "message": pl.String}), how="cross")
-    rest = rest.with_columns((pl.col("ts") + pl.duration(microseconds=pl.col("k") * 3)).alias("ts"),
-                             pl.lit(None, dtype=pl.String).alias("trace_id"),
-                             pl.lit(None, dtype=pl.String).alias("span_id"))  # fmt: skip
-    both = pl.concat([head, rest.select(head.columns)])
-    return both.select(
-        "ts", pl.lit(namespace).alias("namespace"), "pod", pl.lit("recommendation").alias("container"),
-        pl.lit("stdout").alias("stream"),
-        pl.when(pl.col("k") == 0).then(pl.lit("ERROR")).otherwise(pl.lit("UNKNOWN")).alias("level"),
-        "message", pl.lit(None, dtype=pl.String).alias("fields"), "trace_id", "span_id",
+    trace = "\n" + "\n".join(_STACK)
+    return df.select(
+        pl.col("end").alias("ts"), pl.lit(namespace).alias("namespace"), "pod",
+        pl.lit("recommendation").alias("container"), pl.lit("stdout").alias("stream"), pl.lit("ERROR").alias("level"),
+        pl.format("ERROR 1 --- [recommendation] [nio-8080-exec-{}] [{}-{}] o.a.c.c.C.[.[.[/].[dispatcherServlet]"
+                  "    : Servlet.service() for servlet [dispatcherServlet] threw exception [Request "
+                  "processing failed: {}] with root cause{}", pl.col("duration_us") % 10 + 1,
+                  pl.col("trace_id"), pl.col("span_id"), pl.lit(_STACK[0]), pl.lit(trace)).alias("message"),
+        pl.lit(None, dtype=pl.String).alias("fields"), "trace_id", "span_id",
     ).sort("ts")  # fmt: skip
 
 
