@@ -1,0 +1,268 @@
+"""The ``workbench`` command line: help, info, validate, demo and serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.support.browser import free_port
+from tests.support.snapshots import write_small_snapshot
+from workbench.cli import cli, main
+from workbench.cli import serve as serve_module
+from workbench.errors import SnapshotError
+
+COMMANDS = {"demo", "info", "validate", "serve"}
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_small_snapshot(tmp_path_factory.mktemp("cli") / "small")
+
+
+def _has_demo() -> bool:
+    try:
+        from workbench.sources import demo
+    except ImportError:
+        return False
+    return hasattr(demo, "generate")
+
+
+def test_every_command_has_help(runner: CliRunner) -> None:
+    assert set(cli.commands) == COMMANDS  # no placeholder commands
+    top = runner.invoke(cli, ["--help"])
+    assert top.exit_code == 0
+    for name in COMMANDS:
+        assert name in top.output
+        res = runner.invoke(cli, [name, "--help"])
+        assert res.exit_code == 0, res.output
+        assert f"Usage: workbench {name}" in res.output
+
+
+def test_info_json_reports_tables_clusters_window_and_incidents(runner: CliRunner, small: Path) -> None:
+    res = runner.invoke(cli, ["info", str(small), "--json"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.output)
+    assert info["clusters"] == ["kind-a", "kind-b"]
+    assert info["window"] == {"start": "2026-11-02T10:00:00+00:00", "end": "2026-11-02T12:00:00+00:00"}
+    rows = {t: e["rows"] for t, e in info["tables"].items()}
+    assert rows == {
+        "pods": 12,
+        "containers": 8,
+        "nodes": 3,
+        "events": 8,
+        "series": 2,
+        "metrics": 6,
+        "spans": 3,
+        "logs": 7,
+    }
+    assert info["tables"]["logs"]["files"] == 2  # one per cluster partition
+    assert [i["id"] for i in info["incidents"]] == ["inc-1", "inc-2"]
+    assert info["warnings"][0]["what"] == "pods/secret-ns"
+    assert info["sources"][0]["name"] == "test"
+
+
+def test_info_prints_tables(runner: CliRunner, small: Path) -> None:
+    res = runner.invoke(cli, ["info", str(small)], env={"COLUMNS": "160"})
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert any("pods" in line and " 12 " in line for line in lines)
+    assert any("Incidents (2" in line for line in lines)
+    assert any("inc-1" in line and "crashloop" in line and "Pod/cart-0" in line for line in lines)
+    assert any("403 listing pods in namespace 'secret-ns'" in line for line in lines)
+
+
+def test_info_without_ground_truth_has_no_incidents(runner: CliRunner, tmp_path: Path) -> None:
+    snap = write_small_snapshot(tmp_path / "s", ground_truth=False)
+    res = runner.invoke(cli, ["info", str(snap), "--json"])
+    assert json.loads(res.output)["incidents"] is None
+    assert "Incidents" not in runner.invoke(cli, ["info", str(snap)]).output
+
+
+def test_errors_are_one_line_without_traceback(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(cli, ["info", str(tmp_path / "nothing")])
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines() == [
+        f"Error: no snapshot at {tmp_path / 'nothing'}: the folder does not exist "
+        f"(create one with `workbench demo --out {tmp_path / 'nothing'}`)"
+    ]
+    assert main(["info", str(tmp_path / "nothing")]) == 1
+
+
+def test_debug_shows_the_exception(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(cli, ["--debug", "info", str(tmp_path / "nothing")])
+    assert res.exit_code == 1
+    assert isinstance(res.exception, SnapshotError)
+
+
+def test_validate_ok(runner: CliRunner, small: Path) -> None:
+    res = runner.invoke(cli, ["validate", str(small)])
+    assert res.exit_code == 0, res.output
+    assert "ok" in res.output
+
+
+def test_validate_names_a_corrupted_file(runner: CliRunner, tmp_path: Path) -> None:
+    snap = write_small_snapshot(tmp_path / "s")
+    victim = next((snap / "events").glob("*.parquet"))
+    victim.write_bytes(b"this is not parquet" * 10)
+    res = runner.invoke(cli, ["validate", str(snap)])
+    assert res.exit_code == 1
+    assert str(victim) in res.output
+    assert "problem" in res.output
+
+
+def test_validate_names_a_missing_file(runner: CliRunner, tmp_path: Path) -> None:
+    snap = write_small_snapshot(tmp_path / "s")
+    victim = next((snap / "nodes").glob("*.parquet"))
+    victim.unlink()
+    res = runner.invoke(cli, ["validate", str(snap)])
+    assert res.exit_code == 1
+    assert str(victim) in res.output
+
+
+def test_validate_decodes_every_value_unless_quick(runner: CliRunner, tmp_path: Path) -> None:
+    """A damaged data page behind an intact footer is found by the full read only."""
+    import pyarrow.parquet as pq
+
+    snap = write_small_snapshot(tmp_path / "s")
+    victim = next((snap / "events").glob("*.parquet"))
+    data = bytearray(victim.read_bytes())
+    meta = pq.read_metadata(victim)
+    start = meta.row_group(0).column(0).data_page_offset
+    data[start + 4 : start + 40] = b"\xff" * 36  # scribble over the first data page, keep the footer
+    victim.write_bytes(bytes(data))
+    assert runner.invoke(cli, ["validate", "--quick", str(snap)]).exit_code == 0
+    res = runner.invoke(cli, ["validate", str(snap)])
+    assert res.exit_code == 1
+    assert f"{victim}: cannot be decoded" in res.output
+
+
+def test_demo_refuses_an_existing_snapshot_without_force(runner: CliRunner, small: Path) -> None:
+    res = runner.invoke(cli, ["demo", "--out", str(small)])
+    assert res.exit_code == 1
+    assert "already exists; use --force" in res.output
+
+
+def test_demo_force_refuses_a_folder_that_is_not_a_snapshot(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("precious")
+    res = runner.invoke(cli, ["demo", "--out", str(tmp_path / "notes"), "--force"])
+    assert res.exit_code == 1
+    assert "is not a snapshot" in res.output
+    assert (tmp_path / "notes" / "keep.txt").read_text() == "precious"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _has_demo(), reason="workbench.sources.demo.generate is not written yet")
+def test_demo_writes_a_snapshot_with_incidents(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    res = runner.invoke(cli, ["demo", "--out", str(out), "--hours", "1"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(runner.invoke(cli, ["info", str(out), "--json"]).output)
+    assert info["incidents"], "the demo snapshot has no incidents in ground_truth.json"
+    assert info["tables"]["pods"]["rows"] > 0
+    assert runner.invoke(cli, ["validate", str(out)]).exit_code == 0
+    again = runner.invoke(cli, ["demo", "--out", str(out), "--hours", "1"])
+    assert again.exit_code == 1
+    forced = runner.invoke(cli, ["demo", "--out", str(out), "--hours", "1", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert json.loads(runner.invoke(cli, ["info", str(out), "--json"]).output)["incidents"]
+
+
+def test_serve_refuses_a_missing_snapshot(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(cli, ["serve", "--snapshot", str(tmp_path / "nothing"), "--port", str(free_port())])
+    assert res.exit_code == 1
+    assert "no snapshot at" in res.output
+
+
+def test_serve_refuses_a_busy_port(runner: CliRunner, small: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        res = runner.invoke(cli, ["serve", "--snapshot", str(small), "--port", str(port)])
+    assert res.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in res.output
+
+
+def test_serve_command_line_passes_the_snapshot_and_origins(small: Path) -> None:
+    apps = serve_module._app_files(serve_module.default_apps_dir())
+    assert Path("apps/overview.py").resolve() in apps
+    cmd = serve_module.panel_command(
+        apps, snapshot=small, address="127.0.0.1", port=5123, origins=("dash.example.org",)
+    )
+    assert cmd[-3:] == ["--args", "--snapshot", str(small)]
+    origins = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--allow-websocket-origin"]
+    assert origins == ["127.0.0.1:5123", "localhost:5123", "dash.example.org"]
+    assert cmd[cmd.index("--address") + 1] == "127.0.0.1"
+
+
+def test_serve_constants_match_the_apps() -> None:
+    from workbench.ui import common
+
+    assert (serve_module.ENV_SNAPSHOT, serve_module.DEFAULT_SNAPSHOT) == (
+        common.ENV_SNAPSHOT,
+        common.DEFAULT_SNAPSHOT,
+    )
+
+
+def _get(url: str, *, deadline: float, proc: subprocess.Popen[bytes]) -> str:
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                return resp.read().decode()
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.3)
+    return ""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _has_demo(), reason="workbench.sources.demo.generate is not written yet")
+def test_serve_generates_the_default_demo_then_serves_every_page(tmp_path: Path) -> None:
+    """What the README's ``./run serve`` relies on: with no data/demo in the working folder,
+    ``workbench serve`` generates it, then serves the apps on loopback and prints the URL."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    exe = Path(sys.executable).with_name("workbench")
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(
+            [str(exe), "serve", "--port", str(port), "--no-show"],
+            cwd=tmp_path,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 240
+        body = _get(f"http://127.0.0.1:{port}/overview", deadline=deadline, proc=proc)
+        output = log.read_text()
+        assert body, f"the overview page did not answer:\n{output}"
+        assert "workbench · overview" in body
+        assert (tmp_path / "data" / "demo" / "manifest.json").is_file()
+        assert f"http://127.0.0.1:{port}/overview" in output  # the URL is printed
+        assert "overview" in _get(f"http://127.0.0.1:{port}/", deadline=deadline, proc=proc)  # the index
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    assert proc.returncode == 0  # Ctrl+C is a normal way to stop

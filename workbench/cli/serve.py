@@ -1,0 +1,199 @@
+"""``workbench serve``: serve every dashboard page (``apps/*.py``) with ``panel serve``."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+from rich.text import Text
+
+import workbench
+from workbench.cli._base import cli, err_console, out_console
+from workbench.cli.demo import generate_demo
+from workbench.errors import WorkbenchError
+
+# The same as workbench.ui.common's (not imported from there: importing panel makes every
+# command slow to start).
+ENV_SNAPSHOT = "WORKBENCH_SNAPSHOT"
+DEFAULT_SNAPSHOT = "data/demo"
+
+__all__ = ["default_apps_dir", "panel_command", "serve"]
+
+log = logging.getLogger(__name__)
+
+
+def default_apps_dir() -> Path:
+    """The ``apps/`` folder of the workbench checkout (beside the ``workbench`` package)."""
+    return Path(workbench.__file__).resolve().parents[1] / "apps"
+
+
+def _app_files(apps: Path) -> list[Path]:
+    if not apps.is_dir():
+        msg = f"no apps folder at {apps}; pass the folder holding the dashboard scripts with --apps"
+        raise WorkbenchError(msg)
+    files = sorted(p for p in apps.glob("*.py") if not p.name.startswith("_"))
+    if not files:
+        msg = f"{apps} holds no app scripts (*.py); pass the right folder with --apps"
+        raise WorkbenchError(msg)
+    return files
+
+
+def _is_loopback(address: str) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_port_free(address: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((address, port))
+        except OSError as err:
+            msg = f"cannot listen on {address}:{port} ({err.strerror}); choose another --port or --address"
+            raise WorkbenchError(msg) from err
+
+
+def panel_command(
+    apps: Sequence[Path],
+    *,
+    snapshot: Path,
+    address: str,
+    port: int,
+    origins: Sequence[str] = (),
+    show: bool = False,
+    basic_auth: str | None = None,
+) -> list[str]:
+    """The ``python -m panel serve`` command line serving ``apps`` on ``address:port``.
+
+    Websocket connections are accepted from ``address:port`` (and ``localhost:port`` on a
+    loopback address) plus ``origins``; the snapshot reaches the apps as
+    ``--args --snapshot PATH``."""
+    allowed = [f"{address}:{port}"]
+    if _is_loopback(address):
+        allowed += [f"localhost:{port}", f"127.0.0.1:{port}"]
+    elif address in ("0.0.0.0", "::"):  # every interface: the names this machine is reached by
+        allowed = [
+            f"{h}:{port}"
+            for h in dict.fromkeys((socket.gethostname(), socket.getfqdn(), "localhost", "127.0.0.1"))
+        ]
+    allowed += list(origins)
+    cmd = [sys.executable, "-m", "panel", "serve", *map(str, apps), "--address", address, "--port", str(port)]
+    for origin in dict.fromkeys(allowed):
+        cmd += ["--allow-websocket-origin", origin]
+    if show:
+        cmd.append("--show")
+    if basic_auth:
+        cmd += ["--basic-auth", basic_auth]
+    cmd += ["--index-titles", *(f"{a.stem}={a.stem.replace('_', ' ').title()}" for a in apps)]
+    return [*cmd, "--args", "--snapshot", str(snapshot)]
+
+
+@cli.command()
+@click.option(
+    "--snapshot",
+    type=click.Path(path_type=Path),
+    default=Path(DEFAULT_SNAPSHOT),
+    show_default=True,
+    help="Snapshot folder to show (the demo snapshot is generated first when the default is absent).",
+)
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=5006, show_default=True, help="Port to listen on."
+)
+@click.option(
+    "--address",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0 exposes the dashboards to the network: use --basic-auth).",
+)
+@click.option("--show/--no-show", default=False, show_default=True, help="Open the dashboards in a browser.")
+@click.option(
+    "--allow-websocket-origin",
+    "origins",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="Another host the pages may be opened from (e.g. behind a proxy); repeatable.",
+)
+@click.option(
+    "--basic-auth",
+    default=None,
+    metavar="PASSWORD|FILE",
+    help="Require a password (or the users in a file of user:password lines) to open the pages.",
+)
+@click.option(
+    "--apps",
+    "apps_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder of the app scripts to serve (default: the apps/ folder beside the package).",
+)
+def serve(
+    *,
+    snapshot: Path,
+    port: int,
+    address: str,
+    show: bool,
+    origins: tuple[str, ...],
+    basic_auth: str | None,
+    apps_dir: Path | None,
+) -> None:
+    """Serve the dashboards of a snapshot (every page in apps/, listed on the index page).
+
+    \b
+    Examples:
+      workbench serve                              # the demo at http://127.0.0.1:5006/
+      workbench serve --snapshot data/prod --port 8080
+    """
+    apps = _app_files(apps_dir or default_apps_dir())
+    if snapshot == Path(DEFAULT_SNAPSHOT) and not snapshot.exists():
+        err_console().print(Text(f"{snapshot} does not exist yet: generating the demo snapshot first"))
+        generate_demo(snapshot)
+    ds = workbench.open(snapshot)  # a clear error now rather than in every page
+    _check_port_free(address, port)
+    if not _is_loopback(address) and not basic_auth:
+        log.warning(
+            "serving on %s without --basic-auth: anyone who can reach it can read the snapshot", address
+        )
+    snapshot = ds.path.resolve()
+    cmd = panel_command(
+        apps, snapshot=snapshot, address=address, port=port, origins=origins, show=show, basic_auth=basic_auth
+    )
+    env = {**os.environ, ENV_SNAPSHOT: str(snapshot)}
+    if basic_auth and "PANEL_COOKIE_SECRET" not in env:
+        env["PANEL_COOKIE_SECRET"] = secrets.token_urlsafe(32)
+    host = "127.0.0.1" if address in ("0.0.0.0", "::") else address
+    base = f"http://{host}:{port}"
+    out_console().print(
+        Text.assemble(("Serving ", "bold"), str(snapshot), " at ", (f"{base}/", "bold underline"))
+    )
+    for app in apps:
+        out_console().print(Text(f"  {base}/{app.stem}"))
+    out_console().print(Text("Press Ctrl+C to stop."))
+    proc = subprocess.Popen(cmd, env=env, cwd=apps[0].parent.parent)
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        # The terminal sent SIGINT to panel too; give it a moment, then make sure it is gone.
+        try:
+            code = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait()
+        out_console().print(Text("stopped"))
+        return
+    if code not in (0, -signal.SIGTERM, -signal.SIGINT):
+        msg = f"panel serve exited with status {code} (see its messages above)"
+        raise WorkbenchError(msg)
