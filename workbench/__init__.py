@@ -27,10 +27,26 @@ __all__ = [
     "SourceError",
     "WorkbenchError",
     "__version__",
+    "analyses",
     "open",
+    "ui",
+    "viz",
 ]
 
 __version__ = "0.1.0"
+
+
+_LAZY = ("analyses", "viz", "ui", "schema")
+
+
+def __getattr__(name: str):  # noqa: ANN202 - module attributes loaded on first use
+    """``wb.analyses``, ``wb.viz`` and ``wb.ui`` load on first use (Panel is heavy to import)."""
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"workbench.{name}")
+    msg = f"module 'workbench' has no attribute {name!r}"
+    raise AttributeError(msg)
 
 
 def open(path: str) -> Dataset:  # noqa: A001 - the notebook API reads best as wb.open(...)
