@@ -22,7 +22,7 @@ from workbench.cli import cli, main
 from workbench.cli import serve as serve_module
 from workbench.errors import SnapshotError
 
-COMMANDS = {"demo", "info", "validate", "serve"}
+COMMANDS = {"demo", "info", "validate", "serve", "collect", "watch"}
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The ``workbench`` command line: ``demo``, ``info``, ``validate``, ``serve``.
+"""The ``workbench`` command line: ``demo``, ``collect``, ``watch``, ``info``, ``validate``, ``serve``.
 
 Every command has ``--help``. Errors print one line and exit with status 1 (``--debug`` for
 the traceback).
@@ -6,7 +6,8 @@ the traceback).
 
 from __future__ import annotations
 
-from workbench.cli import demo as _demo  # noqa: F401  (registers the command)
+from workbench.cli import collect as _collect  # noqa: F401  (registers the commands)
+from workbench.cli import demo as _demo  # noqa: F401
 from workbench.cli import info as _info  # noqa: F401
 from workbench.cli import serve as _serve  # noqa: F401
 from workbench.cli._base import cli
