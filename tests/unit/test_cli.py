@@ -21,8 +21,9 @@ from tests.support.snapshots import write_small_snapshot
 from workbench.cli import cli, main
 from workbench.cli import serve as serve_module
 from workbench.errors import SnapshotError
+from workbench.store import open_snapshot
 
-COMMANDS = {"demo", "info", "validate", "serve", "collect", "watch"}
+COMMANDS = {"demo", "info", "validate", "serve", "collect", "watch", "import"}
 
 
 @pytest.fixture
@@ -266,3 +267,20 @@ def test_serve_generates_the_default_demo_then_serves_every_page(tmp_path: Path)
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
     assert proc.returncode == 0  # Ctrl+C is a normal way to stop
+
+
+def test_import_command_reads_a_real_dump_and_reports_bad_files(tmp_path: Path, realdata: Path) -> None:
+    bad = tmp_path / "in" / "broken.json"
+    bad.parent.mkdir()
+    bad.write_text('{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": ')
+    out = tmp_path / "snap"
+    result = CliRunner().invoke(
+        cli, ["import", str(realdata / "k8s" / "nri_kubernetes_k8s_1_35" / "pods.yaml"), str(bad.parent),
+              "--cluster", "minikube", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "imported into" in result.output and "broken.json" in result.output
+    ds = open_snapshot(out)
+    assert ds.clusters == ["minikube"]
+    assert ds.pods(namespace="scraper").height == 16
+    assert any("broken.json" in w["message"] for w in ds.warnings)

@@ -1,4 +1,4 @@
-"""The ``workbench`` command line: ``demo``, ``collect``, ``watch``, ``info``, ``validate``, ``serve``.
+"""The ``workbench`` command line: ``demo``, ``collect``, ``watch``, ``import``, ``info``, ``validate``, ``serve``.
 
 Every command has ``--help``. Errors print one line and exit with status 1 (``--debug`` for
 the traceback).
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from workbench.cli import collect as _collect  # noqa: F401  (registers the commands)
 from workbench.cli import demo as _demo  # noqa: F401
+from workbench.cli import importer as _importer  # noqa: F401
 from workbench.cli import info as _info  # noqa: F401
 from workbench.cli import serve as _serve  # noqa: F401
 from workbench.cli._base import cli
