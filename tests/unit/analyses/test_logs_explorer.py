@@ -1,0 +1,267 @@
+"""The log explorer: search and facets against brute-force Python over the same lines, chosen
+field columns, error bursts at a known time, a snapshot, charts, and bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import re
+from collections import Counter
+from pathlib import Path
+
+import holoviews as hv
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import workbench as wb
+from workbench.analyses import logs as L
+from workbench.analyses import patterns as P
+from workbench.errors import ParameterError
+from workbench.schema import conform
+from workbench.store import SnapshotWriter
+from workbench.viz import logs as V
+
+T0 = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
+LEVELS = ["DEBUG", "INFO", "INFO", "INFO", "WARN", "ERROR", "FATAL", "UNKNOWN"]
+MESSAGES = [
+    "GET /api/items/{n} 200 {n}ms",
+    "Connection REFUSED to db-{n}.shop.svc:5432",
+    "connection refused to cache:6379 (attempt {n})",
+    "price a.b (x) = {n}",
+    "user u{n} logged in",
+    "Traceback (most recent call last):\n  File \"app.py\", line {n}, in handler\nValueError: bad",
+]
+
+
+def _rows(n: int = 3000, seed: int = 5) -> list[dict]:
+    rnd = random.Random(seed)
+    rows = []
+    for i in range(n):
+        ns = rnd.choice(["shop", "shop", "pay", "kube-system"])
+        fields = None
+        r = rnd.random()
+        if r < 0.3:
+            fields = json.dumps({"http.status": rnd.choice([200, 200, 500, 404]), "user": f"u{rnd.randint(0, 3)}"}, sort_keys=True)
+        elif r < 0.4:
+            fields = json.dumps({"http": {"status": rnd.choice([200, 503])}, "req": rnd.randint(0, 10**6)}, sort_keys=True)
+        rows.append({
+            "cluster": rnd.choice(["c1", "c2"]),
+            "ts": T0 + dt.timedelta(seconds=i * 2),
+            "namespace": ns,
+            "pod": f"{ns}-{rnd.randint(0, 4)}",
+            "container": rnd.choice(["main", "sidecar"]),
+            "stream": "stdout",
+            "level": rnd.choice(LEVELS),
+            "message": rnd.choice(MESSAGES).format(n=rnd.randint(0, 999)),
+            "fields": fields,
+            "trace_id": f"{rnd.randint(0, 15):032x}" if rnd.random() < 0.5 else None,
+        })
+    return rows
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict]:
+    return _rows()
+
+
+@pytest.fixture(scope="module")
+def frame(rows: list[dict]) -> pl.DataFrame:
+    return conform("logs", rows)
+
+
+def _brute(rows: list[dict], keep) -> list[tuple[dt.datetime, str]]:  # noqa: ANN001 - a predicate
+    hits = [(r["ts"], r["message"]) for r in rows if keep(r)]
+    return sorted(hits, key=lambda h: h[0], reverse=True)
+
+
+def _got(result: pl.DataFrame) -> list[tuple[dt.datetime, str]]:
+    return list(result.select("ts", "message").iter_rows())
+
+
+def test_regex_level_and_namespace_filters_equal_a_python_filter(rows: list[dict], frame: pl.DataFrame) -> None:
+    rx = re.compile(r"refused to (db|cache)", re.IGNORECASE)
+    got = L.search(frame, regex=r"refused to (db|cache)", levels=["ERROR", "FATAL"], namespace="shop", limit=10**6)
+    want = _brute(rows, lambda r: rx.search(r["message"]) and r["level"] in ("ERROR", "FATAL") and r["namespace"] == "shop")
+    assert len(want) > 20
+    assert _got(got) == want
+    assert got.columns == list(L.SEARCH_COLUMNS)
+
+
+def test_literal_text_is_case_insensitive_unless_asked(rows: list[dict], frame: pl.DataFrame) -> None:
+    got = L.search(frame, text="REFUSED", limit=10**6)
+    assert _got(got) == _brute(rows, lambda r: "refused" in r["message"].lower())
+    exact = L.search(frame, text="REFUSED", case_sensitive=True, limit=10**6)
+    assert _got(exact) == _brute(rows, lambda r: "REFUSED" in r["message"])
+    # regex metacharacters in text are literal
+    dots = L.search(frame, text="a.b (x)", limit=10**6)
+    assert _got(dots) == _brute(rows, lambda r: "a.b (x)" in r["message"])
+    assert dots.height > 0
+
+
+def test_pod_container_window_trace_and_min_level(rows: list[dict], frame: pl.DataFrame) -> None:
+    start, end = T0 + dt.timedelta(minutes=10), T0 + dt.timedelta(minutes=50)
+    got = L.search(frame, pod=["shop-1", "pay-2"], container="main", start=start, end=end, min_level="WARN",
+                   limit=10**6)
+    want = _brute(rows, lambda r: r["pod"] in ("shop-1", "pay-2") and r["container"] == "main"
+                  and start <= r["ts"] < end and r["level"] in ("WARN", "ERROR", "FATAL"))
+    assert len(want) > 10
+    assert _got(got) == want
+    tid = f"{7:032x}"
+    by_trace = L.search(frame, trace_id=tid.upper(), limit=10**6)
+    assert _got(by_trace) == _brute(rows, lambda r: r["trace_id"] == tid)
+    assert by_trace.height > 10
+
+
+def test_newest_first_limit_preview_and_full_message(rows: list[dict], frame: pl.DataFrame) -> None:
+    got = L.search(frame, text="Traceback", limit=5, preview_chars=50)
+    want = _brute(rows, lambda r: "Traceback" in r["message"])[:5]
+    assert _got(got) == want
+    assert got["preview"].to_list() == ["Traceback (most recent call last):…"] * 5
+    cut = L.search(frame, text="Traceback", limit=1, preview_chars=20)
+    assert cut["preview"].to_list() == ["Traceback (most rece…"]
+    assert all("\n" in m and m.endswith("ValueError: bad") for m in got["message"])
+    short = L.search(frame, text="logged in", limit=1, preview_chars=200).row(0, named=True)
+    assert short["preview"] == short["message"]
+
+
+def test_chosen_fields_become_columns_and_filters(rows: list[dict], frame: pl.DataFrame) -> None:
+    got = L.search(frame, columns=["http.status", "user"], limit=10**6)
+    want = {}
+    for r in rows:
+        f = json.loads(r["fields"]) if r["fields"] else {}
+        status = f.get("http.status", f.get("http", {}).get("status"))
+        want[(r["ts"], r["message"])] = (None if status is None else str(status), f.get("user"))
+    assert {(t, m): (s, u) for t, m, s, u in got.select("ts", "message", "http.status", "user").iter_rows()} == want
+    five = L.search(frame, where={"http.status": "500"}, limit=10**6)
+    assert len(five) == sum(1 for v in want.values() if v[0] == "500") > 0
+
+
+def test_facets_equal_direct_counts(rows: list[dict], frame: pl.DataFrame) -> None:
+    got = L.facets(frame, namespace="shop", top=100)
+    assert got.columns == list(L.FACET_COLUMNS)
+    shop = [r for r in rows if r["namespace"] == "shop"]
+    for facet in ("level", "cluster", "namespace", "pod", "container"):
+        have = dict(got.filter(pl.col("facet") == facet).select("value", "count").iter_rows())
+        assert have == dict(Counter(r[facet] for r in shop)), facet
+    keys = {v: (c, d, t) for v, c, d, t in got.filter(pl.col("facet") == "field")
+            .select("value", "count", "distinct", "tag").iter_rows()}
+    parsed = [json.loads(r["fields"]) for r in shop if r["fields"]]
+    users = Counter(f["user"] for f in parsed if "user" in f)
+    assert keys["user"] == (sum(users.values()), len(users), True)
+    status = [f.get("http.status", f.get("http", {}).get("status")) for f in parsed]
+    status = Counter(str(v) for v in status if v is not None)
+    assert keys["http.status"] == (sum(status.values()), len(status), True)
+    assert dict(got.filter(pl.col("facet") == "field:http.status").select("value", "count").iter_rows()) == dict(status)
+    assert keys["req"][1] > 20
+    assert keys["req"][2] is False  # many values: not a tag
+    assert dict(got.filter(pl.col("facet") == "field:user").select("value", "count").iter_rows()) == dict(users)
+    # categories: the log patterns of the same lines, with their templates
+    cats = got.filter(pl.col("facet") == "category")
+    assert cats["count"].sum() == len(shop)
+    pats = P.patterns(frame, namespace="shop")
+    assert dict(cats.select("value", "count").iter_rows()) == dict(pats.select("pattern_id", "count").iter_rows())
+    assert dict(cats.select("value", "label").iter_rows()) == dict(pats.select("pattern_id", "template").iter_rows())
+
+
+def test_nested_and_dotted_field_keys_are_told_apart(frame: pl.DataFrame) -> None:
+    got = L.facets(frame, categories=False, top=100)
+    keys = dict(got.filter(pl.col("facet") == "field").select("value", "count").iter_rows())
+    # {"http.status": …} and {"http": {"status": …}} both read as "http.status" in a column,
+    # and both are counted under that name
+    want = frame.filter(pl.col("fields").is_not_null()).select(
+        (pl.col("fields").str.contains('"http.status"', literal=True)
+         | pl.col("fields").str.contains('"http": {"status"', literal=True)).sum()
+    ).item()
+    assert keys["http.status"] == want
+
+
+def test_search_by_category(frame: pl.DataFrame) -> None:
+    pats = P.patterns(frame)
+    row = pats.filter(pl.col("template").str.starts_with("connection refused to cache")).row(0, named=True)
+    got = L.search(frame, category=row["pattern_id"], limit=10**6, with_patterns=True)
+    assert got.height == row["count"]
+    assert set(got["pattern_id"]) == {row["pattern_id"]}
+    assert all(m.startswith("connection refused to cache:6379") for m in got["message"])
+
+
+def test_volume_counts_lines_per_bucket_and_level(rows: list[dict], frame: pl.DataFrame) -> None:
+    got = L.volume(frame, step="10m")
+    want = Counter((T0 + dt.timedelta(minutes=10 * ((r["ts"] - T0) // dt.timedelta(minutes=10))), r["level"]) for r in rows)
+    assert {(t, lv): c for t, lv, c in got.iter_rows()} == dict(want)
+
+
+def test_dataset_search_equals_frame_search(tmp_path: Path, frame: pl.DataFrame) -> None:
+    with SnapshotWriter(tmp_path / "snap") as w:
+        w.write("logs", frame)
+        w.set_window(T0, T0 + dt.timedelta(hours=2))
+    ds = wb.open(tmp_path / "snap")
+    opts = {"regex": "refused", "namespace": ["shop", "pay"], "cluster": "c1", "limit": 10**6,
+            "start": T0 + dt.timedelta(minutes=5), "end": T0 + dt.timedelta(minutes=80)}
+    assert_frame_equal(L.search(ds, **opts), L.search(frame, **opts))
+    assert_frame_equal(L.facets(ds, **opts), L.facets(frame, **opts))
+
+
+def _burst_logs() -> pl.DataFrame:
+    """Two hours; pod a: about 1 error a minute, and 40 a minute from 10:30 to 10:34; pod b:
+    20 errors every minute all along (its normal); pod c: info only."""
+    rnd = random.Random(1)
+    rows = []
+    for minute in range(120):
+        t = T0 + dt.timedelta(minutes=minute)
+        for pod, n_err in (("a", rnd.choice([0, 1, 1, 2])), ("b", 20), ("c", 0)):
+            for k in range(n_err):
+                rows.append((pod, t + dt.timedelta(seconds=k), "ERROR", f"request {k} failed: upstream timeout"))
+            rows.append((pod, t + dt.timedelta(seconds=30), "INFO", "tick"))
+        if 30 <= minute < 35:
+            for k in range(40):
+                rows.append(("a", t + dt.timedelta(seconds=k), "ERROR", f"connection reset by peer 10.0.0.{k}"))
+    return conform("logs", [{"cluster": "c1", "namespace": "shop", "pod": p, "container": "main", "ts": ts,
+                             "level": lv, "message": m} for p, ts, lv, m in rows])
+
+
+def test_an_error_burst_is_found_at_the_right_time() -> None:
+    got = L.error_bursts(_burst_logs())
+    assert got.columns == list(L.BURST_COLUMNS)
+    assert got.height == 1
+    b = got.row(0, named=True)
+    assert (b["pod"], b["start"], b["end"]) == ("a", T0 + dt.timedelta(minutes=30), T0 + dt.timedelta(minutes=35))
+    assert b["buckets"] == 5
+    assert b["peak"] >= 40
+    assert b["baseline"] == 1.0
+    assert b["top_template"] == "connection reset by peer <IP>"
+    assert b["top_count"] == 200
+    # with a bigger bucket the burst is one 10-minute bucket... and a higher bar finds nothing
+    assert L.error_bursts(_burst_logs(), step="10m")["start"].to_list() == [T0 + dt.timedelta(minutes=30)]
+    assert L.error_bursts(_burst_logs(), threshold=100).is_empty()
+
+
+def test_charts_render() -> None:
+    frame = _burst_logs()
+    for chart in (
+        V.volume_chart(L.volume(frame, step="5m"), bursts=L.error_bursts(frame)),
+        V.facet_bars(L.facets(frame), "level"),
+        V.facet_bars(L.facets(frame), "category"),
+        V.volume_chart(L.volume(frame.head(0))),
+        V.facet_bars(L.facets(frame.head(0)), "pod"),
+    ):
+        fig = hv.render(chart, backend="bokeh")
+        assert fig is not None
+
+
+def test_empty_input_and_bad_parameters(frame: pl.DataFrame) -> None:
+    empty = frame.head(0)
+    assert L.search(empty, text="x").columns == list(L.SEARCH_COLUMNS)
+    assert L.facets(empty).is_empty()
+    assert L.error_bursts(empty).is_empty()
+    with pytest.raises(ParameterError, match=r"regex '\(unclosed' is not a valid regular expression"):
+        L.search(frame, regex="(unclosed")
+    with pytest.raises(ParameterError, match="did you mean namespace"):
+        L.search(frame, namespce="shop")
+    with pytest.raises(ParameterError, match="unknown level"):
+        L.search(frame, levels=["EROR"])
+    with pytest.raises(ParameterError, match="limit must be ≥ 1"):
+        L.search(frame, limit=0)
+    with pytest.raises(ParameterError, match="did you mean threshold"):
+        L.error_bursts(frame, treshold=3)
