@@ -145,12 +145,6 @@ def test_nri_pod_list_counts_status_and_node(realdata: Path, tmp_path: Path) -> 
     assert _row(ds.services(), name="kube-dns")["pods"] == ["coredns-7d764666f9-qdcxt"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the normaliser keys pods by uid: the kubelet's /pods lists static pods under their config "
-    "hash, the API under the mirror pod's uid (annotation kubernetes.io/config.mirror), so the 4 "
-    "static pods of the nri folder count twice",
-)
 def test_static_pods_listed_by_kubelet_and_api_count_once(realdata: Path, tmp_path: Path) -> None:
     import_paths([realdata / "k8s/nri_kubernetes_k8s_1_35"], out=tmp_path / "s")
     pods = workbench.open(tmp_path / "s").pods()

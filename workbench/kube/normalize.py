@@ -229,7 +229,10 @@ class Normalizer:
                 owner = (row["owner_kind"], row["owner_name"]) if row["owner_kind"] else None
                 owners[(row["kind"], row["namespace"] or "", row["name"])] = owner
         by_label: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+        mirrored = _mirrored_static_pods(pods)
         for rev, row in pods:
+            if (row["namespace"], row["name"], row["uid"]) in mirrored:
+                continue  # the kubelet's own view of a static pod the API lists as its mirror pod
             labels = (rev.obj.get("metadata") or {}).get("labels")
             labels = labels if isinstance(labels, dict) else {}
             row["workload_kind"], row["workload_name"] = _workload(row, labels, owners)
@@ -322,3 +325,16 @@ def normalize(
         else:
             normalizer.add(manifest.obj, observed_at=observed_at, origin=getattr(manifest, "origin", None))
     return normalizer.tables()
+
+
+def _mirrored_static_pods(pods: list[tuple[_Revision, dict[str, Any]]]) -> set[tuple[Any, Any, Any]]:
+    """Static pods seen twice: the kubelet's ``/pods`` lists them under their config hash as
+    uid, the API under the mirror pod's uid with annotation ``kubernetes.io/config.mirror``
+    holding that hash. Returns (namespace, name, uid) of the kubelet copies to drop."""
+    out = set()
+    for rev, row in pods:
+        annotations = (rev.obj.get("metadata") or {}).get("annotations")
+        mirror = annotations.get("kubernetes.io/config.mirror") if isinstance(annotations, dict) else None
+        if mirror and mirror != row["uid"]:
+            out.add((row["namespace"], row["name"], mirror))
+    return out
