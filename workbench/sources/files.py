@@ -41,8 +41,9 @@ from typing import Any
 
 import yaml
 
-from workbench.errors import InputError, SourceError
+from workbench.errors import SourceError
 from workbench.kube.kinds import expand, is_list, looks_like_object
+from workbench.sources.base import Problem
 
 __all__ = ["Manifest", "ManifestStream", "Problem", "Skipped", "read_manifest_tree", "read_manifests"]
 
@@ -80,24 +81,6 @@ class Manifest:
         """``file: document N (line L), item I`` for messages."""
         text = f"{self.file}: document {self.document + 1} (line {self.line})"
         return text if self.item is None else f"{text}, item {self.item}"
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """A part of a file that could not be read: the file, where in it, and why."""
-
-    file: Path
-    position: str | None
-    reason: str
-
-    def __str__(self) -> str:
-        return (
-            f"{self.file}: {self.position}: {self.reason}" if self.position else f"{self.file}: {self.reason}"
-        )
-
-    def error(self) -> InputError:
-        """The problem as an :class:`~workbench.errors.InputError`, for callers that must fail."""
-        return InputError(str(self))
 
 
 @dataclass(frozen=True, slots=True)

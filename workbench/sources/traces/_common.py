@@ -14,30 +14,18 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import polars as pl
 
 from workbench.schema import conform
+from workbench.sources.base import Problem
 
 __all__ = ["PodIps", "Problem", "SpanColumns", "line_of", "norm_id", "otlp_id"]
 
 #: ip → (namespace, pod, node): how spans without Kubernetes resource attributes find their pod.
 PodIps = Mapping[str, tuple[str, str, str | None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """Something in an input file that could not be read; the rest of the file still was."""
-
-    file: str
-    position: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.position}: {self.reason}"
 
 
 _HEX = frozenset("0123456789abcdef")
