@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import shutil
 import time
-import uuid
 from collections.abc import Callable
 from numbers import Real
 from pathlib import Path
@@ -19,7 +16,6 @@ from rich.text import Text
 
 from workbench.cli._base import cli, err_console, out_console
 from workbench.errors import WorkbenchError
-from workbench.store.manifest import MANIFEST
 
 __all__ = ["demo", "generate_demo"]
 
@@ -100,35 +96,21 @@ def generate_demo(
     force: bool = False,
 ) -> Path:
     """Generate the demo snapshot at ``out`` with a progress bar; with ``force`` an existing
-    snapshot there is replaced (only once the new one is complete)."""
+    snapshot there is replaced (only once the new one is complete: the store writes it beside
+    the old one and renames it into place)."""
     out = Path(out)
-    exists = out.exists() and (not out.is_dir() or any(out.iterdir()))
-    if exists and not force:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         msg = f"{out} already exists; use --force to overwrite it, or choose another --out"
         raise WorkbenchError(msg)
-    if exists and not (out / MANIFEST).is_file():
-        msg = f"{out} exists and is not a snapshot (no {MANIFEST}); refusing to overwrite it, choose another --out"
-        raise WorkbenchError(msg)
     generate = _generator()
-    target = out.parent / f".{out.name}.new-{uuid.uuid4().hex[:8]}" if exists else out
-    kwargs: dict[str, Any] = {"scale": scale, "seed": seed, "hours": hours}
+    kwargs: dict[str, Any] = {"scale": scale, "seed": seed, "hours": hours, "overwrite": force}
     if start is not None:
         kwargs["start"] = start
     began = time.monotonic()
-    try:
-        with _progress() as progress:
-            bar = _Bar(progress)
-            generate(target, progress=bar, **kwargs)
-            bar.finish()
-    except BaseException:
-        if target != out:
-            shutil.rmtree(target, ignore_errors=True)
-        raise
-    if target != out:
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        os.rename(out, old)
-        os.rename(target, out)
-        shutil.rmtree(old, ignore_errors=True)
+    with _progress() as progress:
+        bar = _Bar(progress)
+        generate(out, progress=bar, **kwargs)
+        bar.finish()
     log.info("demo snapshot written to %s in %.1fs", out, time.monotonic() - began)
     return out
 

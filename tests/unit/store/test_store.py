@@ -273,3 +273,12 @@ def test_create_refuses_an_existing_snapshot(tmp_path: Path) -> None:
         w.write("logs", _logs("gke", T0, 2))
     assert wb.open(path).clusters == ["gke"]
     assert os.listdir(tmp_path) == ["s"]
+
+
+def test_overwrite_refuses_a_folder_that_is_not_a_snapshot(tmp_path: Path) -> None:
+    precious = tmp_path / "home"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    with pytest.raises(SnapshotError, match="is not a snapshot"):
+        SnapshotWriter(precious, mode="overwrite")
+    assert (precious / "thesis.tex").read_text() == "years of work"
