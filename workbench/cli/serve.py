@@ -171,7 +171,7 @@ def serve(
     cmd = panel_command(
         apps, snapshot=snapshot, address=address, port=port, origins=origins, show=show, basic_auth=basic_auth
     )
-    env = {**os.environ, ENV_SNAPSHOT: str(snapshot)}
+    env = {**os.environ, ENV_SNAPSHOT: str(snapshot), "WORKBENCH_APPS": str(apps[0].parent.resolve())}
     if basic_auth and "PANEL_COOKIE_SECRET" not in env:
         env["PANEL_COOKIE_SECRET"] = secrets.token_urlsafe(32)
     host = "127.0.0.1" if address in ("0.0.0.0", "::") else address
