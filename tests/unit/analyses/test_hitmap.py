@@ -1,0 +1,200 @@
+"""The hitmap: every cell's count and error count equal a brute-force loop over random spans,
+box selections return exactly the spans inside the box, trace waterfalls are depth first
+(checked on real Jaeger and Zipkin files), and the plots render with bokeh."""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+import holoviews as hv
+import numpy as np
+import polars as pl
+import pytest
+
+from workbench.analyses import hitmap as H
+from workbench.analyses.apm import duration_us
+from workbench.errors import ParameterError
+from workbench.schema import conform
+from workbench.sources.traces import read_traces
+from workbench.viz import hitmap as hv_hitmap
+
+REALDATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "realdata"
+TRACES = REALDATA / "traces"
+SMARTTHINGS = TRACES / "zipkin_lens_testdata" / "smartthings-mobile-web-install.json"
+T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+US = dt.timedelta(microseconds=1)
+
+
+@pytest.fixture(scope="module")
+def spans() -> pl.DataFrame:
+    """5000 spans over 20 minutes: SERVER spans of three services with response times from
+    50 µs to 200 s (below and above the default 1 ms–60 s range), plus CLIENT spans that are
+    not transactions."""
+    rng = np.random.default_rng(20260301)
+    n = 5000
+    start = rng.integers(0, 20 * 60_000_000, n)
+    dur = np.exp(rng.uniform(math.log(50), math.log(200_000_000), n)).astype(np.int64) + 1
+    rows = [{
+        "cluster": "c1", "trace_id": f"{i:032x}", "span_id": f"{i:016x}", "service": ["a", "b", "c"][i % 3],
+        "kind": "SERVER" if i % 5 else "CLIENT", "start": T0 + US * int(start[i]),
+        "end": T0 + US * int(start[i] + dur[i]), "duration_us": int(dur[i]), "error": bool(rng.random() < 0.1),
+        "operation": "op",
+    } for i in range(n)]
+    return conform("spans", rows)
+
+
+def _brute(spans: pl.DataFrame, t0: dt.datetime, step_us: int, n_time: int, edges: list[float],
+           service: str | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    counts = np.zeros((len(edges) - 1, n_time), dtype=np.int64)
+    errors = np.zeros_like(counts)
+    for r in spans.iter_rows(named=True):
+        if r["kind"] != "SERVER" or (service is not None and r["service"] != service):
+            continue
+        t = (r["end"] - t0) // US // step_us
+        if not 0 <= t < n_time:
+            continue
+        row = min(max(bisect.bisect_right(edges, r["duration_us"] / 1000.0) - 1, 0), len(edges) - 2)
+        counts[row, t] += 1
+        errors[row, t] += r["error"]
+    return counts, errors
+
+
+def test_every_cell_equals_a_brute_force_count(spans: pl.DataFrame) -> None:
+    end = T0 + dt.timedelta(minutes=15)
+    hm = H.hitmap(spans, time_bin="30s", start=T0, end=end, bins_per_decade=10)
+    assert (hm.t0, hm.time_bin_us, hm.n_time) == (T0, 30_000_000, 30)
+    edges = [1.0 * 10 ** (k / 10) for k in range(hm.n_rt + 1)]  # 48 rows: 1 ms … 63 s covers 60 s
+    assert hm.n_rt == 48 and edges[-1] >= 60_000 > edges[-2]
+    want_counts, want_errors = _brute(spans, T0, 30_000_000, 30, edges)
+    counts, errors = hm.grid()
+    np.testing.assert_array_equal(counts, want_counts)
+    np.testing.assert_array_equal(errors, want_errors)
+    assert counts[0].sum() > 0 and counts[-1].sum() > 0  # faster than 1 ms / slower than 60 s: clipped in
+    # the cells frame says the same, with the cell's time and response-time edges
+    for r in hm.cells.iter_rows(named=True):
+        assert r["count"] == want_counts[r["rt_bin"], r["t_bin"]] > 0
+        assert r["ts"] == T0 + dt.timedelta(seconds=30 * r["t_bin"])
+        assert r["rt_lo_ms"] == pytest.approx(edges[r["rt_bin"]])
+        assert r["rt_hi_ms"] == pytest.approx(edges[r["rt_bin"] + 1])
+    assert hm.cells.height == int((want_counts > 0).sum())
+
+
+def test_multi_service_hitmap_is_one_grid_per_service(spans: pl.DataFrame) -> None:
+    end = T0 + dt.timedelta(minutes=25)
+    hm = H.hitmap(spans, time_bin="1m", start=T0, end=end, by=("service",))
+    assert hm.groups() == [("a",), ("b",), ("c",)]
+    edges = list(hm.rt_edges_ms())
+    total = np.zeros((hm.n_rt, hm.n_time), dtype=np.int64)
+    for (svc,) in hm.groups():
+        counts, errors = hm.grid((svc,))
+        want_counts, want_errors = _brute(spans, T0, 60_000_000, hm.n_time, edges, service=svc)
+        np.testing.assert_array_equal(counts, want_counts)
+        np.testing.assert_array_equal(errors, want_errors)
+        total += counts
+    np.testing.assert_array_equal(total, hm.grid()[0])
+
+
+def test_automatic_time_bin_is_a_round_width_and_counts_every_transaction(spans: pl.DataFrame) -> None:
+    hm = H.hitmap(spans, time_bins=50)
+    n_tx = spans.filter(pl.col("kind") == "SERVER").height
+    assert hm.cells["count"].sum() == n_tx
+    assert hm.time_bin_us in [duration_us(b) for b in H.NICE_BINS]
+    span_us = (spans["end"].max() - spans.filter(pl.col("kind") == "SERVER")["end"].min()) // US
+    assert hm.time_bin_us * 50 >= span_us and hm.n_time <= 51
+
+
+def test_select_returns_exactly_the_transactions_in_the_box(spans: pl.DataFrame) -> None:
+    boxes = [(2, 9, 5.0, 800.0), (0, 30, 0.0, 1.0), (10, 11, 1_000.0, 1e9), (3, 3, 0.0, 1e9)]
+    for a, b, lo, hi in boxes:
+        t0, t1 = T0 + dt.timedelta(minutes=a), T0 + dt.timedelta(minutes=b, seconds=7)
+        got = H.select(spans, t0, t1, lo, hi)
+        want = {r["span_id"] for r in spans.iter_rows(named=True)
+                if r["kind"] == "SERVER" and t0 <= r["end"] <= t1 and lo <= r["duration_us"] / 1000.0 <= hi}
+        assert set(got["span_id"].to_list()) == want, (a, b, lo, hi)
+        assert got.height == len(want)
+        assert got["rt_ms"].is_sorted(descending=True)
+    top = H.select(spans, T0, T0 + dt.timedelta(hours=1), 0.0, 1e9, limit=5, service="b")
+    assert top.height == 5 and set(top["service"]) == {"b"}
+
+
+def test_parameters_are_checked(spans: pl.DataFrame) -> None:
+    with pytest.raises(ParameterError, match="rt_max_ms"):
+        H.hitmap(spans, rt_min_ms=100, rt_max_ms=10)
+    with pytest.raises(ParameterError, match="time_bin"):
+        H.hitmap(spans, time_bin="fast")
+    with pytest.raises(ParameterError, match="closest: bins_per_decade"):
+        H.hitmap(spans, bins_per_decde=5)
+    with pytest.raises(ParameterError, match="t0 ≤ t1"):
+        H.select(spans, T0 + US, T0, 0, 1)
+
+
+def test_empty_input_gives_an_empty_grid() -> None:
+    hm = H.hitmap(conform("spans", []), start=T0, end=T0 + dt.timedelta(minutes=10), time_bin="1m")
+    assert hm.cells.is_empty() and list(hm.cells.columns) == list(H.CELL_COLUMNS)
+    counts, errors = hm.grid()
+    assert counts.shape == (hm.n_rt, 10) and counts.sum() == errors.sum() == 0
+    assert H.trace(conform("spans", []), "nope").is_empty()
+    assert hv.render(hv_hitmap.hitmap_element(H.hitmap(conform("spans", []))), backend="bokeh") is not None
+
+
+def test_waterfall_of_the_jaeger_test_trace_is_depth_first() -> None:
+    spans = read_traces(TRACES / "jaeger_ui_testdata" / "testTrace.json", cluster="c").spans
+    w = H.trace(spans, "trace-123")
+    assert list(w.columns) == list(H.WATERFALL_COLUMNS)
+    # read off testTrace.json: span-1's children by start time, each followed by its own subtree
+    assert w.select("span_id", "depth").rows() == [
+        ("span-1", 0), ("span-2", 1), ("span-3", 1), ("span-4", 2), ("span-5", 3), ("span-2_1", 1),
+        ("span-6", 1), ("span-7", 2), ("span-12", 1), ("span-13", 2), ("span-14", 2),
+    ]
+    row = w.filter(pl.col("span_id") == "span-3").row(0, named=True)
+    assert (row["offset_ms"], row["duration_ms"], row["service"]) == (180.0, 66.0, "service1")
+
+
+def test_waterfall_puts_a_zipkin_server_half_under_its_client_half() -> None:
+    spans = read_traces(TRACES / "zipkin_lens_testdata" / "yelp.json", cluster="c").spans
+    w = H.trace(spans, spans["trace_id"][0])
+    halves = w.filter(pl.col("span_id") == "f5f268651b2a2b34").select("row", "kind", "depth", "service").rows()
+    assert [(k, s) for _, k, _, s in halves] == [("CLIENT", "yelp-main"), ("SERVER", "mobile_api")]
+    (r1, _, d1, _), (r2, _, d2, _) = halves
+    assert (r2, d2) == (r1 + 1, d1 + 1)
+
+
+def test_waterfall_of_the_smartthings_trace_keeps_every_span_but_fragments() -> None:
+    raw = json.loads(SMARTTHINGS.read_text())
+    halves = {s["id"] for s in raw if s.get("kind") in ("CLIENT", "SERVER")}
+    fragments = [s for s in raw if not s.get("kind") and s["id"] in halves]
+    w = H.trace(read_traces(SMARTTHINGS, cluster="c").spans, raw[0]["traceId"])
+    assert w.height == len(raw) - len(fragments)
+    rows = w.rows(named=True)
+    for i, r in enumerate(rows):  # depth first: a span's parent is the last row before it one level up
+        if r["depth"] == 0:
+            continue
+        parent = next(p for p in reversed(rows[:i]) if p["depth"] == r["depth"] - 1)
+        shared = parent["span_id"] == r["span_id"] and (parent["kind"], r["kind"]) == ("CLIENT", "SERVER")
+        assert parent["span_id"] == r["parent_id"] or shared, r
+    assert w["depth"].max() > 5
+
+
+def test_plots_render_with_bokeh_on_real_data() -> None:
+    spans = read_traces(SMARTTHINGS, cluster="c").spans
+    hm = H.hitmap(spans, time_bin="1s", by=("service",))
+    el = hv_hitmap.hitmap_element(hm)
+    stream = hv.streams.BoundsXY(source=el)  # what the UI will attach
+    assert stream.source is el
+    assert hv.render(el, backend="bokeh") is not None
+    assert hv.render(hv_hitmap.multi_hitmap(hm), backend="bokeh") is not None
+    w = H.trace(spans, spans["trace_id"][0])
+    assert hv.render(hv_hitmap.waterfall(w), backend="bokeh") is not None
+
+
+def test_box_bounds_convert_back_to_a_selection() -> None:
+    ms = T0.timestamp() * 1000  # bokeh's datetime axis speaks ms since the epoch
+    t0, t1, lo, hi = hv_hitmap.box_from_bounds((ms + 60_000, 2.0, ms, 0.0))
+    assert (t0, t1) == (T0, T0 + dt.timedelta(minutes=1))
+    assert (lo, hi) == (1.0, 100.0)
+    t0, _, _, _ = hv_hitmap.box_from_bounds((np.datetime64("2026-03-01T12:00:00"), 0, np.datetime64("2026-03-01T12:01"), 1))
+    assert t0 == T0

@@ -1,0 +1,424 @@
+"""Application performance: transactions, TPS, response time, errors and active transactions.
+
+A **transaction** is one request served by a service: a span whose ``kind`` is in
+``params.kinds`` (SERVER and CONSUMER by default). A service with no span of those kinds (a
+batch job, or a tracer that records no span kinds) falls back to its *entry spans*: spans
+without a ``parent_id``, or whose parent is not in the data. Spans without a start or a
+duration (Zipkin fragments) are not transactions. A transaction's **endpoint** is its
+``http_route``, else its ``operation``; its response time ``rt_ms`` is its duration in ms.
+
+Every function takes ``data`` (a :class:`workbench.Dataset`, or a ``spans`` DataFrame or
+LazyFrame), an optional params object and keyword overrides of its fields::
+
+    apm.series(ds, bucket="5m", by=("service", "endpoint"))
+    apm.active_at(spans_df, "2026-11-02T06:30:00Z")
+
+Result columns (``<by>`` is ``params.by``, ``("cluster", "service")`` by default):
+
+- :func:`transactions`: :data:`TRANSACTION_COLUMNS`.
+- :func:`series`: ``<by>`` + :data:`SERIES_COLUMNS`, one row per group and bucket. A bucket
+  holds the transactions that *finished* in it (``end``); ``tps`` = transactions / bucket
+  seconds; percentiles interpolate linearly (as ``numpy.percentile``). With ``fill_empty``,
+  buckets without transactions between the window's first and last bucket have
+  ``transactions = 0`` and null response times and error rate.
+- :func:`summary`: ``<by>`` + :data:`SUMMARY_COLUMNS`, one row per group; ``tps`` divides by the
+  window (params start..end, else first..last finish time of all transactions).
+- :func:`active_series`: ``<by>`` + :data:`ACTIVE_SERIES_COLUMNS`: ``active`` = transactions in
+  flight (``start ≤ ts < end``) at each bucket start, ``active_mean`` = their time-averaged
+  number over the bucket (Little's law). Computed from sorted starts/ends with binary search.
+- :func:`active_at`: :data:`ACTIVE_COLUMNS`: the transactions in flight at one moment, longest
+  running first, with the database and external calls they made so far (see there).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import re
+from typing import Any, TypeVar
+
+import numpy as np
+import polars as pl
+
+from workbench.analyses.params import Params, closest, field
+from workbench.errors import ParameterError
+from workbench.store import Dataset, to_utc
+
+__all__ = [
+    "ACTIVE_COLUMNS", "ACTIVE_SERIES_COLUMNS", "GROUP_COLUMNS", "SERIES_COLUMNS", "SUMMARY_COLUMNS",
+    "TRANSACTION_COLUMNS", "ApmParams", "SpanParams", "active_at", "active_series", "duration_us", "epoch_us",
+    "resolve_params", "series", "span_frame", "summary", "transactions", "transactions_lazy",
+]
+
+log = logging.getLogger(__name__)
+
+TS = pl.Datetime("us", "UTC")
+Data = Dataset | pl.DataFrame | pl.LazyFrame
+P = TypeVar("P", bound=Params)
+
+#: Columns a result can be grouped by.
+GROUP_COLUMNS: tuple[str, ...] = ("cluster", "namespace", "service", "pod", "endpoint")
+_KINDS = ("SERVER", "CONSUMER", "CLIENT", "PRODUCER", "INTERNAL", "UNSPECIFIED")
+
+TRANSACTION_COLUMNS: dict[str, pl.DataType] = {
+    "cluster": pl.String(), "trace_id": pl.String(), "span_id": pl.String(), "service": pl.String(),
+    "namespace": pl.String(), "pod": pl.String(), "endpoint": pl.String(), "kind": pl.String(),
+    "start": TS, "end": TS, "rt_ms": pl.Float64(), "error": pl.Boolean(), "http_status_code": pl.Int32(),
+}
+_STATS: dict[str, pl.DataType] = {
+    "transactions": pl.Int64(), "tps": pl.Float64(), "errors": pl.Int64(), "error_rate": pl.Float64(),
+    "rt_mean_ms": pl.Float64(), "rt_p50_ms": pl.Float64(), "rt_p90_ms": pl.Float64(),
+    "rt_p99_ms": pl.Float64(), "rt_max_ms": pl.Float64(),
+}
+SERIES_COLUMNS: dict[str, pl.DataType] = {"ts": TS, **_STATS}
+SUMMARY_COLUMNS: dict[str, pl.DataType] = dict(_STATS)
+ACTIVE_SERIES_COLUMNS: dict[str, pl.DataType] = {"ts": TS, "active": pl.Int64(), "active_mean": pl.Float64()}
+ACTIVE_COLUMNS: dict[str, pl.DataType] = {
+    "cluster": pl.String(), "trace_id": pl.String(), "span_id": pl.String(), "service": pl.String(),
+    "namespace": pl.String(), "pod": pl.String(), "endpoint": pl.String(), "start": TS,
+    "elapsed_ms": pl.Float64(), "db_calls": pl.Int64(), "external_calls": pl.Int64(),
+}
+
+_UNITS = {"us": 1, "ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000,
+          "w": 604_800_000_000}
+_PART = re.compile(r"(\d+)(us|ms|s|m|h|d|w)")
+
+
+def duration_us(text: str, *, what: str = "duration") -> int:
+    """A polars-style duration (``"500ms"``, ``"10s"``, ``"1m"``, ``"1h30m"``) in microseconds.
+
+    >>> duration_us("1m30s")
+    90000000
+    """
+    s = str(text).strip()
+    parts = _PART.findall(s)
+    if not s or "".join(n + u for n, u in parts) != s or sum(int(n) for n, _ in parts) == 0:
+        msg = f"{what} {text!r} is not a positive duration; use e.g. 500ms, 10s, 1m, 5m, 1h or 1d"
+        raise ParameterError(msg)
+    return sum(int(n) * _UNITS[u] for n, u in parts)
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SpanParams(Params):
+    """Which spans an analysis reads: cluster, namespace, service and time window."""
+
+    cluster: str | None = field(None, "cluster to analyse (all when empty)")
+    namespace: str | None = field(None, "namespace to analyse (all when empty)")
+    service: str | None = field(None, "service to analyse (all when empty)")
+    start: dt.datetime | str | None = field(None, "window start, UTC (the data's first span when empty)")
+    end: dt.datetime | str | None = field(None, "window end, UTC (the data's last span when empty)")
+    lookback: str = field("10m", "how long before the window a transaction may have started and still count")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "start", to_utc(self.start))
+        object.__setattr__(self, "end", to_utc(self.end))
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            msg = f"start ({self.start}) must be before end ({self.end})"
+            raise ParameterError(msg)
+        duration_us(self.lookback, what="lookback")
+
+    def _check_names(self, name: str, allowed: tuple[str, ...]) -> None:
+        value = _as_tuple(getattr(self, name))
+        for v in value:
+            if v not in allowed:
+                near = closest(str(v), allowed)
+                hint = f"did you mean {', '.join(near)}? " if near else ""
+                msg = f"{name}: unknown value {v!r}; {hint}use some of {', '.join(allowed)}"
+                raise ParameterError(msg)
+        object.__setattr__(self, name, value)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ApmParams(SpanParams):
+    """Parameters of the APM analyses (transactions, TPS, response time, active transactions)."""
+
+    bucket: str = field("1m", "bucket width of series over time (10s, 1m, 5m, 1h…)")
+    by: tuple[str, ...] = field(("cluster", "service"), f"group by these columns ({', '.join(GROUP_COLUMNS)})")
+    kinds: tuple[str, ...] = field(("SERVER", "CONSUMER"), "span kinds that are transactions")
+    fill_empty: bool = field(True, "series: zero-count rows for buckets without transactions")  # noqa: FBT003
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        duration_us(self.bucket, what="bucket")
+        self._check_names("by", GROUP_COLUMNS)
+        self._check_names("kinds", _KINDS)
+        if not self.kinds:
+            msg = "kinds must name at least one span kind (e.g. SERVER)"
+            raise ParameterError(msg)
+
+
+def resolve_params(cls: type[P], params: P | None, changes: dict[str, Any]) -> P:
+    """``params`` (or the defaults) with ``changes`` applied; unknown names list the closest."""
+    if params is None:
+        params = cls()
+    elif not isinstance(params, cls):
+        msg = f"expected {cls.__name__} parameters, got {type(params).__name__}"
+        raise ParameterError(msg)
+    if changes:
+        names = [f.name for f in dataclasses.fields(cls)]
+        for k in changes:
+            if k not in names:
+                near = closest(k, names)
+                hint = f"; closest: {', '.join(near)}" if near else f"; the parameters are {', '.join(names)}"
+                msg = f"{cls.__name__} has no parameter {k!r}{hint}"
+                raise ParameterError(msg)
+        params = dataclasses.replace(params, **changes)
+    return params
+
+
+_NEEDED = ("cluster", "trace_id", "span_id", "parent_id", "service", "operation", "kind", "start", "end",
+           "duration_us", "error")
+
+
+def span_frame(data: Data, p: SpanParams, *, service: bool = True) -> pl.LazyFrame:
+    """The spans of ``data`` that ``p`` selects, as a LazyFrame (window widened by the lookback;
+    ``service=False`` keeps every service)."""
+    lo = p.start - dt.timedelta(microseconds=duration_us(p.lookback)) if p.start is not None else None
+    if isinstance(data, Dataset):
+        lf = data.scan("spans", cluster=p.cluster, namespace=p.namespace, start=lo, end=p.end)
+    elif isinstance(data, pl.DataFrame | pl.LazyFrame):
+        lf = data.lazy()
+        names = lf.collect_schema().names()
+        missing = [c for c in _NEEDED if c not in names]
+        if missing:
+            msg = f"the spans frame lacks column(s) {', '.join(missing)}; pass the snapshot's spans table"
+            raise ParameterError(msg)
+        if p.cluster is not None:
+            lf = lf.filter(pl.col("cluster") == p.cluster)
+        if p.namespace is not None:
+            lf = lf.filter(pl.col("namespace") == p.namespace)
+        if lo is not None:
+            lf = lf.filter(pl.col("start") >= lo)
+        if p.end is not None:
+            lf = lf.filter(pl.col("start") <= p.end)
+    else:
+        msg = f"expected a workbench Dataset or a spans DataFrame/LazyFrame, got {type(data).__name__}"
+        raise ParameterError(msg)
+    if service and p.service is not None:
+        lf = lf.filter(pl.col("service") == p.service)
+    return lf
+
+
+def transactions_lazy(spans: pl.LazyFrame, *, kinds: tuple[str, ...] = ("SERVER", "CONSUMER")) -> pl.LazyFrame:
+    """The transactions among ``spans`` with :data:`TRANSACTION_COLUMNS` (lazy; one small
+    aggregate is collected to find services that need the entry-span fallback)."""
+    is_kind = pl.col("kind").is_in(list(kinds))  # no cast: comparing the enum directly is ~20x faster
+    spans = spans.with_columns(pl.col("service").fill_null("unknown"))
+    keys = ["cluster", "service"]
+    fallback = spans.group_by(keys).agg(is_kind.any().alias("_has")).filter(~pl.col("_has")).select(keys).collect()
+    parts = [spans.filter(is_kind)]
+    if fallback.height:
+        log.info("%d service(s) without %s spans: their entry spans are their transactions",
+                 fallback.height, "/".join(kinds))
+        fb = spans.join(fallback.lazy(), on=keys, how="semi")
+        parts.append(fb.filter(pl.col("parent_id").is_null()))
+        ids = spans.select("cluster", "trace_id", pl.col("span_id").alias("parent_id")).unique()
+        parts.append(fb.filter(pl.col("parent_id").is_not_null())
+                     .join(ids, on=["cluster", "trace_id", "parent_id"], how="anti"))
+    tx = pl.concat(parts) if len(parts) > 1 else parts[0]
+    return tx.filter(pl.col("start").is_not_null() & pl.col("duration_us").is_not_null()).select(
+        "cluster", "trace_id", "span_id", "service", "namespace", "pod",
+        pl.coalesce(pl.col("http_route"), pl.col("operation")).alias("endpoint"),
+        pl.col("kind").cast(pl.String), "start",
+        pl.col("end").fill_null(pl.col("start") + pl.duration(microseconds=pl.col("duration_us"))),
+        (pl.col("duration_us") / 1000.0).alias("rt_ms"), pl.col("error").fill_null(value=False),
+        "http_status_code",
+    )
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def epoch_us(t: dt.datetime) -> int:
+    """An aware datetime as integer microseconds since the epoch (exact, unlike ``timestamp()``)."""
+    return (t - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _finished_in_window(tx: pl.LazyFrame, p: SpanParams) -> pl.LazyFrame:
+    if p.start is not None:
+        tx = tx.filter(pl.col("end") >= p.start)
+    if p.end is not None:
+        tx = tx.filter(pl.col("end") < p.end)
+    return tx
+
+
+def transactions(data: Data, params: ApmParams | None = None, **changes: Any) -> pl.DataFrame:
+    """Every transaction that finished in the window, in finish order (:data:`TRANSACTION_COLUMNS`)."""
+    p = resolve_params(ApmParams, params, changes)
+    tx = transactions_lazy(span_frame(data, p), kinds=p.kinds)
+    return _finished_in_window(tx, p).sort("end", maintain_order=True).collect()
+
+
+def _stats(rt: str = "rt_ms") -> list[pl.Expr]:
+    c = pl.col(rt)
+    return [
+        pl.len().cast(pl.Int64).alias("transactions"), pl.col("error").sum().cast(pl.Int64).alias("errors"),
+        c.mean().alias("rt_mean_ms"), c.quantile(0.5, "linear").alias("rt_p50_ms"),
+        c.quantile(0.9, "linear").alias("rt_p90_ms"), c.quantile(0.99, "linear").alias("rt_p99_ms"),
+        c.max().alias("rt_max_ms"),
+    ]
+
+
+def _empty(by: tuple[str, ...], cols: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(schema={**{b: pl.String() for b in by}, **cols})
+
+
+def _order(df: pl.DataFrame, by: tuple[str, ...], cols: dict[str, pl.DataType]) -> pl.DataFrame:
+    return df.select([pl.col(b).cast(pl.String) for b in by] + [pl.col(c).cast(t) for c, t in cols.items()])
+
+
+def series(data: Data, params: ApmParams | None = None, **changes: Any) -> pl.DataFrame:
+    """TPS, response time and errors per group and time bucket (``<by>`` + :data:`SERIES_COLUMNS`)."""
+    p = resolve_params(ApmParams, params, changes)
+    b = duration_us(p.bucket)
+    by = list(p.by)
+    tx = _finished_in_window(transactions_lazy(span_frame(data, p), kinds=p.kinds), p)
+    agg = (tx.with_columns(((pl.col("end").dt.epoch("us") // b) * b).alias("_b"))
+           .group_by([*by, "_b"]).agg(_stats()).collect())
+    if agg.is_empty():
+        return _empty(p.by, SERIES_COLUMNS)
+    if p.fill_empty:
+        lo = agg["_b"].min() if p.start is None else (epoch_us(p.start) // b) * b
+        hi = agg["_b"].max() if p.end is None else ((epoch_us(p.end) - 1) // b) * b
+        grid = pl.DataFrame({"_b": pl.int_range(lo, hi + 1, b, eager=True, dtype=pl.Int64)})  # type: ignore[arg-type]
+        if by:
+            grid = agg.select(by).unique().join(grid, how="cross")
+        agg = grid.join(agg, on=[*by, "_b"], how="left", nulls_equal=True).with_columns(
+            pl.col("transactions", "errors").fill_null(0))
+    out = agg.with_columns(
+        pl.col("_b").cast(TS).alias("ts"),
+        (pl.col("transactions") / (b / 1e6)).alias("tps"),
+        pl.when(pl.col("transactions") > 0).then(pl.col("errors") / pl.col("transactions")).alias("error_rate"),
+    ).sort([*by, "ts"], nulls_last=True)
+    return _order(out, p.by, SERIES_COLUMNS)
+
+
+def summary(data: Data, params: ApmParams | None = None, **changes: Any) -> pl.DataFrame:
+    """Totals per group over the window (``<by>`` + :data:`SUMMARY_COLUMNS`), busiest first."""
+    p = resolve_params(ApmParams, params, changes)
+    by = list(p.by)
+    tx = _finished_in_window(transactions_lazy(span_frame(data, p), kinds=p.kinds), p)
+    span = [pl.col("end").min().alias("_lo"), pl.col("end").max().alias("_hi")]
+    agg = (tx.group_by(by).agg(*_stats(), *span) if by else tx.select(*_stats(), *span)).collect()
+    if agg.is_empty() or agg["transactions"].sum() == 0:
+        return _empty(p.by, SUMMARY_COLUMNS)
+    lo = p.start or agg["_lo"].min()
+    hi = p.end or agg["_hi"].max()
+    seconds = (hi - lo).total_seconds()  # type: ignore[operator]
+    out = agg.with_columns(
+        (pl.col("transactions") / seconds if seconds > 0 else pl.lit(None, pl.Float64)).alias("tps"),
+        (pl.col("errors") / pl.col("transactions")).alias("error_rate"),
+    ).sort(["transactions", *by], descending=[True, *([False] * len(by))])
+    return _order(out, p.by, SUMMARY_COLUMNS)
+
+
+def _active_counts(starts: np.ndarray, ends: np.ndarray, grid: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """In-flight count at each grid time and the mean over ``[t, t + step)`` (int64 µs; starts
+    and ends sorted)."""
+    s, e = starts, ends
+    active = np.searchsorted(s, grid, side="right") - np.searchsorted(e, grid, side="right")
+    origin = int(min(s[0], grid[0])) if s.size else int(grid[0])
+    big = (int(max(e[-1], grid[-1] + step)) - origin) * (s.size + 1) >= 2**62 if s.size else False
+    dtype = np.float64 if big else np.int64
+
+    def integral(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Σ_i max(0, t − x_i) for each t: the time integral of #(x ≤ τ) up to t."""
+        rel = (x - origin).astype(dtype)
+        prefix = np.concatenate(([0], np.cumsum(rel)))
+        k = np.searchsorted(x, t, side="right")
+        return k * (t - origin).astype(dtype) - prefix[k]
+
+    inside = (integral(s, grid + step) - integral(s, grid)) - (integral(e, grid + step) - integral(e, grid))
+    return active.astype(np.int64), inside.astype(np.float64) / step
+
+
+def active_series(data: Data, params: ApmParams | None = None, **changes: Any) -> pl.DataFrame:
+    """Transactions in flight over time (``<by>`` + :data:`ACTIVE_SERIES_COLUMNS`)."""
+    p = resolve_params(ApmParams, params, changes)
+    b = duration_us(p.bucket)
+    by = list(p.by)
+    tx = transactions_lazy(span_frame(data, p), kinds=p.kinds)
+    if p.start is not None:
+        tx = tx.filter(pl.col("end") > p.start)
+    if p.end is not None:
+        tx = tx.filter(pl.col("start") < p.end)
+    s, e = pl.col("start").dt.epoch("us"), pl.col("end").dt.epoch("us")
+    # one row per group with its starts and ends sorted (polars sorts the groups in parallel)
+    agg = [s.sort().alias("_s"), e.sort().alias("_e")]
+    groups = (tx.group_by(by).agg(agg) if by else tx.select(s.sort().implode().alias("_s"), e.sort().implode()
+                                                           .alias("_e"))).collect()
+    groups = groups.filter(pl.col("_s").list.len() > 0)
+    if groups.is_empty():
+        return _empty(p.by, ACTIVE_SERIES_COLUMNS)
+    lo = epoch_us(p.start) if p.start is not None else int(groups["_s"].list.first().min())  # type: ignore[arg-type]
+    hi = epoch_us(p.end) if p.end is not None else int(groups["_e"].list.last().max())  # type: ignore[arg-type]
+    grid = np.arange((lo // b) * b, hi, b, dtype=np.int64)
+    if grid.size == 0:
+        grid = np.array([(lo // b) * b], dtype=np.int64)
+    groups = groups.sort([pl.col(c).cast(pl.String) for c in by], nulls_last=True) if by else groups
+    starts, ends = groups["_s"].explode().to_numpy(), groups["_e"].explode().to_numpy()
+    bounds = np.concatenate(([0], np.cumsum(groups["_s"].list.len().cast(pl.Int64).to_numpy())))
+    frames = []
+    for n, key in enumerate(groups.select(by).rows() if by else [()]):
+        a, z = bounds[n], bounds[n + 1]
+        active, mean = _active_counts(starts[a:z], ends[a:z], grid, b)
+        cols: dict[str, Any] = {c: pl.Series(c, [k] * grid.size, dtype=pl.String) for c, k in zip(by, key, strict=True)}
+        frames.append(pl.DataFrame({**cols, "ts": pl.Series(grid).cast(TS), "active": active, "active_mean": mean}))
+    return _order(pl.concat(frames), p.by, ACTIVE_SERIES_COLUMNS)
+
+
+def active_at(data: Data, t: dt.datetime | str, params: ApmParams | None = None, *, max_depth: int = 64,
+              **changes: Any) -> pl.DataFrame:
+    """The transactions in flight at ``t`` (``start ≤ t < end``), longest running first
+    (:data:`ACTIVE_COLUMNS`).
+
+    ``db_calls`` counts the spans with a ``db_system`` (not SERVER/CONSUMER) and
+    ``external_calls`` the CLIENT/PRODUCER spans without one, among the transaction's
+    descendants in its own service that started by ``t`` (the walk stops where the trace
+    enters another service: those spans are that service's own transactions).
+    """
+    p = resolve_params(ApmParams, params, changes)
+    when = to_utc(t)
+    if when is None:
+        msg = "active_at needs a moment t"
+        raise ParameterError(msg)
+    window = p.replace(start=when, end=when + dt.timedelta(microseconds=1))  # read from ``when - lookback``
+    assert isinstance(window, ApmParams)
+    spans = span_frame(data, window, service=False).filter(pl.col("start") <= when).collect()
+    svc = spans.lazy() if p.service is None else spans.lazy().filter(pl.col("service") == p.service)
+    tx = transactions_lazy(svc, kinds=p.kinds).filter(pl.col("end") > when).collect()
+    if tx.is_empty():
+        return pl.DataFrame(schema=ACTIVE_COLUMNS)
+    keys = ["cluster", "trace_id"]
+    near = spans.join(tx.select(keys).unique(), on=keys, how="semi").select(
+        *keys, "span_id", "parent_id", pl.col("service").fill_null("unknown"),
+        (pl.col("db_system").is_not_null() & ~pl.col("kind").is_in(["SERVER", "CONSUMER"])).alias("_db"),
+        (pl.col("kind").is_in(["CLIENT", "PRODUCER"]) & pl.col("db_system").is_null()).alias("_ext"))
+    frontier = tx.select(*keys, pl.col("span_id").alias("_root"), "service", "span_id")
+    seen = frontier.select(*keys, "_root", "span_id")
+    found = []
+    for _ in range(max_depth):  # one level of the span tree per round; ``seen`` guards against cycles
+        kids = (near.join(frontier.rename({"span_id": "parent_id"}), on=[*keys, "parent_id", "service"])
+                .join(seen, on=[*keys, "_root", "span_id"], how="anti"))
+        if kids.is_empty():
+            break
+        found.append(kids.select(*keys, "_root", "_db", "_ext"))
+        frontier = kids.select(*keys, "_root", "service", "span_id").unique()
+        seen = pl.concat([seen, frontier.select(*keys, "_root", "span_id")])
+    counts = (pl.concat(found).group_by([*keys, "_root"]).agg(
+        pl.col("_db").sum().cast(pl.Int64).alias("db_calls"), pl.col("_ext").sum().cast(pl.Int64).alias("external_calls"))
+        if found else pl.DataFrame(schema={**dict.fromkeys([*keys, "_root"], pl.String), "db_calls": pl.Int64,
+                                           "external_calls": pl.Int64}))
+    out = tx.join(counts, left_on=[*keys, "span_id"], right_on=[*keys, "_root"], how="left").with_columns(
+        ((pl.lit(when) - pl.col("start")).dt.total_microseconds() / 1000.0).alias("elapsed_ms"),
+        pl.col("db_calls", "external_calls").fill_null(0))
+    return out.sort(["elapsed_ms", "trace_id", "span_id"], descending=[True, False, False]).select(
+        [pl.col(c).cast(t) for c, t in ACTIVE_COLUMNS.items()])

@@ -1,0 +1,299 @@
+"""The hitmap (X-View): every transaction's finish time × response time, as a 2-D histogram.
+
+Transactions are those of :mod:`workbench.analyses.apm`. A cell is a time column
+``[ts, ts + time_bin)`` of the finish time (``end``) and a response-time row
+``[rt_lo_ms, rt_hi_ms)`` on a log scale: row ``i`` starts at ``rt_min_ms · 10^(i / bins_per_decade)``.
+Binning is integer arithmetic in polars — ``(end_us − t0_us) // time_bin_us`` and
+``floor((log10(rt_ms) − log10(rt_min_ms)) · bins_per_decade)`` — then one ``group_by``, so
+ten million spans bin in about a second and the result is already a raster (no datashader).
+Faster transactions than ``rt_min_ms`` go to the first row, slower ones than ``rt_max_ms`` to
+the last: every transaction is counted once.
+
+- :func:`hitmap` → :class:`Hitmap`: ``cells`` with ``<by>`` + :data:`CELL_COLUMNS` (only
+  non-empty cells) and the grid's geometry (``grid()`` gives dense arrays for plotting).
+- :func:`select` → the transactions inside a box of finish time × response time (what a box
+  selection on the plot returns), slowest first, with :data:`~workbench.analyses.apm.TRANSACTION_COLUMNS`.
+- :func:`trace` → one trace as a waterfall table (:data:`WATERFALL_COLUMNS`), depth first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import math
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from workbench.analyses.apm import (
+    GROUP_COLUMNS,
+    TRANSACTION_COLUMNS,
+    Data,
+    SpanParams,
+    duration_us,
+    epoch_us,
+    resolve_params,
+    span_frame,
+    transactions_lazy,
+)
+from workbench.analyses.params import field
+from workbench.analyses.servicemap import link
+from workbench.errors import ParameterError
+from workbench.store import Dataset, to_utc
+
+__all__ = ["CELL_COLUMNS", "NICE_BINS", "WATERFALL_COLUMNS", "Hitmap", "HitmapParams", "hitmap", "select", "trace"]
+
+log = logging.getLogger(__name__)
+
+TS = pl.Datetime("us", "UTC")
+CELL_COLUMNS: dict[str, pl.DataType] = {
+    "t_bin": pl.Int32(), "rt_bin": pl.Int32(), "ts": TS, "rt_lo_ms": pl.Float64(), "rt_hi_ms": pl.Float64(),
+    "count": pl.Int64(), "errors": pl.Int64(),
+}
+WATERFALL_COLUMNS: dict[str, pl.DataType] = {
+    "row": pl.Int64(), "trace_id": pl.String(), "span_id": pl.String(), "parent_id": pl.String(),
+    "depth": pl.Int64(), "service": pl.String(), "operation": pl.String(), "kind": pl.String(), "start": TS,
+    "offset_ms": pl.Float64(), "duration_ms": pl.Float64(), "error": pl.Boolean(), "status_message": pl.String(),
+    "pod": pl.String(),
+}
+#: Time-column widths an automatic ``time_bin`` rounds up to.
+NICE_BINS: tuple[str, ...] = ("1s", "2s", "5s", "10s", "15s", "30s", "1m", "2m", "5m", "10m", "15m", "30m", "1h",
+                              "2h", "3h", "6h", "12h", "1d", "7d")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class HitmapParams(SpanParams):
+    """Parameters of the hitmap: the window, the grid and the grouping."""
+
+    time_bin: str | None = field(None, "width of a time column (10s, 1m…); automatic when empty")
+    time_bins: int = field(400, "about this many time columns when time_bin is empty", ge=1, le=100_000)
+    rt_min_ms: float = field(1.0, "the lowest row starts here (faster transactions go to it)", ge=1e-3)
+    rt_max_ms: float = field(60_000.0, "the highest row ends here or above (slower ones go to it)", ge=1e-3)
+    bins_per_decade: int = field(20, "response-time rows per factor of ten", ge=1, le=1000)
+    by: tuple[str, ...] = field((), f"one hitmap per group, e.g. ('service',) ({', '.join(GROUP_COLUMNS)})")
+    kinds: tuple[str, ...] = field(("SERVER", "CONSUMER"), "span kinds that are transactions")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.rt_max_ms <= self.rt_min_ms:
+            msg = f"rt_max_ms ({self.rt_max_ms}) must be above rt_min_ms ({self.rt_min_ms})"
+            raise ParameterError(msg)
+        if self.time_bin is not None:
+            duration_us(self.time_bin, what="time_bin")
+        self._check_names("by", GROUP_COLUMNS)
+        self._check_names("kinds", ("SERVER", "CONSUMER", "CLIENT", "PRODUCER", "INTERNAL", "UNSPECIFIED"))
+
+    @property
+    def n_rt(self) -> int:
+        """Number of response-time rows."""
+        return max(1, math.ceil(round((math.log10(self.rt_max_ms) - math.log10(self.rt_min_ms)) * self.bins_per_decade, 9)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Hitmap:
+    """A computed hitmap: its non-empty cells and the geometry of its grid."""
+
+    cells: pl.DataFrame
+    by: tuple[str, ...]
+    t0: dt.datetime
+    time_bin_us: int
+    n_time: int
+    rt_min_ms: float
+    bins_per_decade: int
+    n_rt: int
+
+    @property
+    def t1(self) -> dt.datetime:
+        """End of the last time column."""
+        return self.t0 + dt.timedelta(microseconds=self.time_bin_us * self.n_time)
+
+    @property
+    def rt_max_ms(self) -> float:
+        """Upper edge of the last response-time row."""
+        return float(self.rt_edges_ms()[-1])
+
+    def time_edges(self) -> np.ndarray:
+        """The ``n_time + 1`` column edges as ``datetime64[us]`` (UTC, naive)."""
+        start = np.datetime64(self.t0.replace(tzinfo=None), "us")
+        return start + np.arange(self.n_time + 1, dtype=np.int64) * np.timedelta64(self.time_bin_us, "us")
+
+    def rt_edges_ms(self) -> np.ndarray:
+        """The ``n_rt + 1`` row edges in ms."""
+        return self.rt_min_ms * 10.0 ** (np.arange(self.n_rt + 1) / self.bins_per_decade)
+
+    def groups(self) -> list[tuple[Any, ...]]:
+        """The groups (values of ``by``) that have cells, sorted; ``[()]`` when not grouped."""
+        if not self.by:
+            return [()]
+        return sorted(self.cells.select(self.by).unique().rows(), key=lambda r: tuple(str(v) for v in r))
+
+    def grid(self, group: tuple[Any, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Dense ``(counts, errors)`` int64 arrays of shape ``(n_rt, n_time)`` (row 0 = fastest)
+        for one group (all groups summed when ``group`` is None)."""
+        cells = self.cells
+        if group is not None and self.by:
+            if len(group) != len(self.by):
+                msg = f"group {group!r} must give one value per 'by' column ({', '.join(self.by)})"
+                raise ParameterError(msg)
+            for col, value in zip(self.by, group, strict=True):
+                cells = cells.filter(pl.col(col).is_null() if value is None else pl.col(col) == value)
+        counts = np.zeros((self.n_rt, self.n_time), dtype=np.int64)
+        errors = np.zeros_like(counts)
+        r, t = cells["rt_bin"].to_numpy(), cells["t_bin"].to_numpy()
+        np.add.at(counts, (r, t), cells["count"].to_numpy())
+        np.add.at(errors, (r, t), cells["errors"].to_numpy())
+        return counts, errors
+
+
+def _auto_bin(span_us: int, bins: int) -> int:
+    want = max(1, math.ceil(span_us / bins))
+    for text in NICE_BINS:
+        if duration_us(text) >= want:
+            return duration_us(text)
+    return duration_us(NICE_BINS[-1]) * math.ceil(want / duration_us(NICE_BINS[-1]))
+
+
+def _rt_bin(p: HitmapParams, n_rt: int) -> pl.Expr:
+    lo = math.log10(p.rt_min_ms)
+    rt = pl.col("rt_ms").clip(lower_bound=p.rt_min_ms)
+    return ((rt.log10() - lo) * p.bins_per_decade).floor().cast(pl.Int64).clip(0, n_rt - 1).cast(pl.Int32)
+
+
+def hitmap(data: Data, params: HitmapParams | None = None, **changes: Any) -> Hitmap:
+    """Bin every transaction that finished in the window by finish time × response time."""
+    p = resolve_params(HitmapParams, params, changes)
+    tx = transactions_lazy(span_frame(data, p), kinds=p.kinds)
+    if p.start is not None:
+        tx = tx.filter(pl.col("end") >= p.start)
+    if p.end is not None:
+        tx = tx.filter(pl.col("end") < p.end)
+    tx = tx.select(*p.by, pl.col("end").dt.epoch("us").alias("_e"), "rt_ms", "error")
+    n_rt = p.n_rt
+    lo_us = epoch_us(p.start) if p.start is not None else None
+    hi_us = epoch_us(p.end) if p.end is not None else None
+    if lo_us is None or hi_us is None:
+        bounds = tx.select(pl.col("_e").min().alias("lo"), pl.col("_e").max().alias("hi")).collect()
+        lo_us = lo_us if lo_us is not None else bounds["lo"][0]
+        hi_us = hi_us if hi_us is not None else (None if bounds["hi"][0] is None else bounds["hi"][0] + 1)
+    if lo_us is None or hi_us is None:  # no transactions and no window
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        empty = pl.DataFrame(schema={**{b: pl.String() for b in p.by}, **CELL_COLUMNS})
+        return Hitmap(empty, p.by, now, duration_us(p.time_bin or "1m"), 0, p.rt_min_ms, p.bins_per_decade, n_rt)
+    step = duration_us(p.time_bin) if p.time_bin else _auto_bin(hi_us - lo_us, p.time_bins)
+    t0 = (lo_us // step) * step
+    n_time = max(1, -(-(hi_us - t0) // step))
+    cells = (tx.with_columns(((pl.col("_e") - t0) // step).cast(pl.Int32).alias("t_bin"), _rt_bin(p, n_rt).alias("rt_bin"))
+             .group_by(*p.by, "t_bin", "rt_bin")
+             .agg(pl.len().cast(pl.Int64).alias("count"), pl.col("error").sum().cast(pl.Int64).alias("errors"))
+             .collect())
+    edges = p.rt_min_ms * 10.0 ** (np.arange(n_rt + 1) / p.bins_per_decade)
+    rows = cells["rt_bin"].to_numpy()
+    cells = cells.with_columns(
+        (pl.col("t_bin").cast(pl.Int64) * step + t0).cast(TS).alias("ts"),
+        pl.Series("rt_lo_ms", edges[rows], dtype=pl.Float64), pl.Series("rt_hi_ms", edges[rows + 1], dtype=pl.Float64),
+    ).sort(*p.by, "t_bin", "rt_bin", nulls_last=True)
+    cells = cells.select(*[pl.col(b).cast(pl.String) for b in p.by], *[pl.col(c).cast(t) for c, t in CELL_COLUMNS.items()])
+    t0_dt = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=t0)
+    return Hitmap(cells, p.by, t0_dt, step, int(n_time), p.rt_min_ms, p.bins_per_decade, n_rt)
+
+
+def select(
+    data: Data,
+    t0: dt.datetime | str,
+    t1: dt.datetime | str,
+    rt_min_ms: float,
+    rt_max_ms: float,
+    params: HitmapParams | None = None,
+    *,
+    limit: int | None = None,
+    **changes: Any,
+) -> pl.DataFrame:
+    """The transactions with ``t0 ≤ end ≤ t1`` and ``rt_min_ms ≤ rt_ms ≤ rt_max_ms`` (a closed
+    box, as drawn), slowest first; ``limit`` keeps the slowest ``limit``. ``params`` filters
+    (cluster, namespace, service, kinds) apply; its window is replaced by the box."""
+    p = resolve_params(HitmapParams, params, changes)
+    lo, hi = to_utc(t0), to_utc(t1)
+    if lo is None or hi is None or hi < lo:
+        msg = f"select needs t0 ≤ t1 (got {t0!r}, {t1!r})"
+        raise ParameterError(msg)
+    if rt_max_ms < rt_min_ms:
+        msg = f"select needs rt_min_ms ≤ rt_max_ms (got {rt_min_ms}, {rt_max_ms})"
+        raise ParameterError(msg)
+    lookback = max(duration_us(p.lookback), math.ceil(rt_max_ms * 1000) + 1) if math.isfinite(rt_max_ms) else None
+    if lookback is None:
+        scan = p.replace(start=None, end=hi + dt.timedelta(microseconds=1))
+    else:
+        scan = p.replace(start=lo, end=hi + dt.timedelta(microseconds=1), lookback=f"{lookback}us")
+    assert isinstance(scan, HitmapParams)
+    tx = transactions_lazy(span_frame(data, scan), kinds=p.kinds).filter(
+        pl.col("end").is_between(lo, hi) & pl.col("rt_ms").is_between(rt_min_ms, rt_max_ms))
+    tx = tx.sort(["rt_ms", "end"], descending=[True, False])
+    if limit is not None:
+        tx = tx.head(limit)
+    return tx.collect().select([pl.col(c).cast(t) for c, t in TRANSACTION_COLUMNS.items()])
+
+
+def trace(data: Data, trace_id: str, *, cluster: str | None = None, start: dt.datetime | str | None = None,
+          end: dt.datetime | str | None = None) -> pl.DataFrame:
+    """One trace as a waterfall (:data:`WATERFALL_COLUMNS`): spans depth first, children by
+    start time; ``offset_ms`` from the trace's first start. Fragments (rows that repeat a Zipkin
+    span id without timing) are left out; a shared Zipkin server half sits under its client half.
+
+    ``start``/``end`` bound the spans' start times read (e.g. a selected transaction's start
+    minus a minute to its end plus a minute): on a big snapshot only those partitions are read."""
+    lo, hi = to_utc(start), to_utc(end)
+    if isinstance(data, Dataset):
+        lf = data.scan("spans", cluster=cluster, start=lo, end=hi)
+    elif isinstance(data, pl.DataFrame | pl.LazyFrame):
+        lf = data.lazy()
+        if cluster is not None:
+            lf = lf.filter(pl.col("cluster") == cluster)
+        if lo is not None:
+            lf = lf.filter(pl.col("start") >= lo)
+        if hi is not None:
+            lf = lf.filter(pl.col("start") <= hi)
+    else:
+        msg = f"expected a workbench Dataset or a spans DataFrame/LazyFrame, got {type(data).__name__}"
+        raise ParameterError(msg)
+    spans = lf.filter(pl.col("trace_id") == trace_id).collect()
+    if spans.is_empty():
+        return pl.DataFrame(schema=WATERFALL_COLUMNS)
+    b = link(spans, keep=("trace_id", "span_id", "parent_id", "start", "operation", "status_message", "pod")).filter(
+        ~pl.col("_fragment"))
+    rows = b.rows(named=True)
+    by_row = {r["_row"]: r for r in rows}
+    kids: dict[int | None, list[int]] = {}
+    for r in rows:
+        parent = r["_parent"] if r["_parent"] in by_row else None
+        kids.setdefault(parent, []).append(r["_row"])
+
+    def when(i: int) -> tuple[bool, int, int]:
+        s = by_row[i]["_s"]
+        return (s is None, s or 0, i)
+
+    order: list[tuple[int, int]] = []
+    seen: set[int] = set()
+    stack = [(i, 0) for i in sorted(kids.get(None, []), key=when, reverse=True)]
+    while stack or len(seen) < len(rows):
+        if not stack:  # spans caught in a parent cycle: start from the earliest one left
+            stack = [(min((i for i in by_row if i not in seen), key=when), 0)]
+        i, depth = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        order.append((i, depth))
+        stack.extend((k, depth + 1) for k in sorted(kids.get(i, []), key=when, reverse=True))
+    t_first = min((r["_s"] for r in rows if r["_s"] is not None), default=None)
+    out = []
+    for n, (i, depth) in enumerate(order):
+        r = by_row[i]
+        out.append({
+            "row": n, "trace_id": r["trace_id"], "span_id": r["span_id"], "parent_id": r["parent_id"], "depth": depth,
+            "service": r["service"], "operation": r["operation"], "kind": str(r["kind"]), "start": r["start"],
+            "offset_ms": None if r["_s"] is None or t_first is None else (r["_s"] - t_first) / 1000.0,
+            "duration_ms": None if r["duration_us"] is None else r["duration_us"] / 1000.0,
+            "error": r["error"], "status_message": r["status_message"], "pod": r["pod"],
+        })
+    return pl.DataFrame(out, schema=WATERFALL_COLUMNS)

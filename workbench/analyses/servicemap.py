@@ -1,0 +1,342 @@
+"""MSA analysis: the service call graph from spans, with calls, errors, latency and self time.
+
+**Who called whom.** Spans are linked to their parent by ``(cluster, trace_id, parent_id)``. A
+Zipkin RPC whose client and server halves share one span id (the server half is kept as its own
+row) is linked client half → server half; the children of that id hang under the server half;
+rows of kind UNSPECIFIED/INTERNAL that repeat an id which has a client or server half are
+*fragments* of it and are left out. An **edge** ``caller → callee`` is counted once per span
+whose parent is in another service (a CLIENT span's SERVER child, a PRODUCER's CONSUMER, or any
+child whose service differs from its parent's), and once per *unmatched* outbound span — a
+CLIENT/PRODUCER span, or any span with a ``db_system``, that has no child in another service —
+which calls its ``peer_service``, else its ``db_system`` (an external node such as
+``orders-db``, ``redis`` or ``payment-gateway``). A call's latency is the caller's CLIENT span
+when there is one (what the caller waited, network included), else the callee's span; it failed
+when either span is an error.
+
+**Self time.** A span's exclusive time is its duration minus the *union* of its children's
+intervals (clipped to it), so parallel children are not counted twice. A service's
+``self_time_ms`` sums the exclusive time of its non-outbound spans; ``wait_time_ms`` sums, over
+the same spans, the union of their outbound or other-service children (time waiting on callees),
+plus outbound spans that have no parent in the service.
+
+Result columns: :data:`EDGE_COLUMNS` and :data:`SERVICE_COLUMNS` (a :class:`ServiceMap`),
+:data:`SPAN_TIME_COLUMNS` (:func:`span_times`); :func:`compare` adds ``<m>_base``,
+``<m>_delta`` and ``<m>_ratio`` (window ÷ baseline) for every metric. Ids are joined through a
+64-bit hash of (cluster, trace id, span id): at 10 M spans the chance that any two collide is
+about one in a million. Services of different clusters that share a name are one node (filter
+by ``cluster`` to separate them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from workbench.analyses.apm import Data, SpanParams, resolve_params, span_frame
+from workbench.analyses.params import field
+from workbench.store import to_utc
+
+__all__ = ["EDGE_COLUMNS", "SERVICE_COLUMNS", "SPAN_TIME_COLUMNS", "ServiceMap", "ServiceMapParams", "compare",
+           "link", "service_map", "span_times"]
+
+log = logging.getLogger(__name__)
+
+_LAT = {"latency_mean_ms": pl.Float64(), "latency_p50_ms": pl.Float64(), "latency_p99_ms": pl.Float64()}
+EDGE_COLUMNS: dict[str, pl.DataType] = {
+    "caller": pl.String(), "callee": pl.String(), "callee_kind": pl.String(), "calls": pl.Int64(),
+    "traced_calls": pl.Int64(), "errors": pl.Int64(), "error_rate": pl.Float64(), **_LAT,
+}
+SERVICE_COLUMNS: dict[str, pl.DataType] = {
+    "service": pl.String(), "node_kind": pl.String(), "calls": pl.Int64(), "errors": pl.Int64(),
+    "error_rate": pl.Float64(), **_LAT, "spans": pl.Int64(), "self_time_ms": pl.Float64(),
+    "wait_time_ms": pl.Float64(), "self_ratio": pl.Float64(),
+}
+SPAN_TIME_COLUMNS: dict[str, pl.DataType] = {
+    "cluster": pl.String(), "trace_id": pl.String(), "span_id": pl.String(), "service": pl.String(),
+    "kind": pl.String(), "duration_us": pl.Int64(), "children_us": pl.Int64(), "exclusive_us": pl.Int64(),
+    "wait_us": pl.Int64(),
+}
+_OUT = ("CLIENT", "PRODUCER")
+_IN = ("SERVER", "CONSUMER")
+_S, _C, _O = 0, 1, 2  # ``_side`` codes: server/consumer, client/producer, other (also the parent priority)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ServiceMapParams(SpanParams):
+    """Parameters of the service map (``service`` keeps the edges that touch it)."""
+
+    min_calls: int = field(1, "leave out edges with fewer calls", ge=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceMap:
+    """The call graph: one row per edge and one per node (services and external nodes)."""
+
+    edges: pl.DataFrame
+    services: pl.DataFrame
+
+
+#: The span columns the service map needs besides the ids (``link`` keeps these plus ``keep``).
+_COLUMNS = ("service", "kind", "duration_us", "error", "peer_service", "db_system")
+
+
+def link(spans: pl.DataFrame | pl.LazyFrame, *, keep: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The spans, one row each in their order, as the map needs them: ``_row`` (= position),
+    ``_parent`` (position of the resolved parent; null for roots and spans whose parent is
+    missing), ``_fragment``, ``_side`` (0 server/consumer, 1 client/producer, 2 other),
+    ``_outbound``, ``_s``/``_e`` (start/end in µs), the :data:`_COLUMNS` and ``keep``.
+
+    Parents are found through a 64-bit hash of (cluster, trace id, span id), so the id strings
+    are read once and never carried through a join.
+    """
+    kind = pl.col("kind")  # compared as is: casting the enum to text costs more than the rest
+    base = spans.lazy().select(
+        *dict.fromkeys([*_COLUMNS, *keep]),
+        pl.struct("cluster", "trace_id", "span_id").hash().alias("_k"),
+        pl.when(pl.col("parent_id").is_not_null())
+        .then(pl.struct("cluster", "trace_id", pl.col("parent_id").alias("span_id")).hash()).alias("_pk"),
+        pl.col("start").dt.epoch("us").alias("_s"),
+        pl.col("end").fill_null(pl.col("start") + pl.duration(microseconds=pl.col("duration_us")))
+        .dt.epoch("us").alias("_e"),
+    ).with_row_index("_row").with_columns(
+        pl.when(kind.is_in(_OUT)).then(pl.lit(_C, pl.UInt8)).when(kind.is_in(_IN)).then(pl.lit(_S, pl.UInt8))
+        .otherwise(pl.lit(_O, pl.UInt8)).alias("_side"),
+        (kind.is_in(_OUT) | (pl.col("db_system").is_not_null() & ~kind.is_in(_IN))).alias("_outbound"),
+        pl.col("service").fill_null("unknown"),
+    ).collect()
+    client = pl.lit(None, pl.UInt32)
+    fragment = pl.lit(value=False)
+    targets = base.select("_k", pl.col("_row").alias("_target"))
+    if base["_k"].n_unique() < base.height:  # repeated ids: Zipkin shared spans and fragments
+        dup = base["_k"].is_duplicated()
+        order = {"by": ["_prio", "_s"], "nulls_last": True}
+        d = base.filter(dup).select("_k", "_row", "_side", "_s").with_columns(
+            pl.col("_side").alias("_prio"))  # server half first, then client half, then the rest
+        grp = d.group_by("_k").agg(
+            pl.col("_row").sort_by(**order).first().alias("_target"),  # type: ignore[arg-type]
+            pl.col("_row").filter(pl.col("_side") == _C).first().alias("_client"),
+            (pl.col("_side") != _O).any().alias("_has_cs"),
+        )
+        targets = pl.concat([targets.filter(~dup), grp.select("_k", "_target")])
+        extra = base.select("_k", "_side").join(grp.select("_k", "_client", "_has_cs"), on="_k", how="left",
+                                                maintain_order="left")
+        client = pl.when(extra["_side"] == _S).then(extra["_client"])
+        fragment = ((extra["_side"] == _O) & extra["_has_cs"]).fill_null(value=False)
+    target = base.select("_pk").join(targets, left_on="_pk", right_on="_k", how="left", maintain_order="left")
+    parent = pl.coalesce(client, target["_target"])
+    return base.with_columns(fragment.alias("_fragment"), parent.alias("_parent")).with_columns(
+        pl.when(pl.col("_parent") != pl.col("_row")).then(pl.col("_parent")).alias("_parent")  # not its own parent
+    ).drop("_k", "_pk")
+
+
+def _with_parent(b: pl.DataFrame) -> pl.DataFrame:
+    """``b`` (all rows of :func:`link`, fragments masked out of ``_parent``) with its parent's
+    columns ``p_*``, gathered by position (no join)."""
+    par = pl.col("_parent")
+    return b.with_columns(
+        pl.when(pl.col("_fragment").gather(par.fill_null(0)).not_()).then(par).alias("_parent")
+    ).with_columns(
+        *[pl.col(c).gather(pl.col("_parent")).alias(f"p_{c}") for c in ("service", "duration_us", "error", "_s", "_e")],
+        pl.col("_side").gather(pl.col("_parent")).alias("p_side"),
+    )
+
+
+_SHIFT = 31  # a child interval, in µs since its parent's start, must fit 31 bits (35 min) for the fast path
+
+
+def _unions(kids: pl.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row position (``n`` of them): the length of the union of its children's intervals
+    clipped to it, and of its outbound or other-service children only.
+
+    Sorted by (parent, start), a union adds for each child what it reaches beyond the furthest
+    end of the children before it. Both values are packed as ``parent·2³¹ + µs since the
+    parent's start``, so one sort and one running maximum over the whole column serve every
+    parent at once: a parent's values are all above the previous parent's.
+    """
+    k = kids.select(
+        pl.col("_parent").cast(pl.Int64).alias("p"), (pl.max_horizontal("_s", "p__s") - pl.col("p__s")).alias("cs"),
+        (pl.min_horizontal("_e", "p__e") - pl.col("p__s")).alias("ce"),
+        (pl.col("_outbound") | (pl.col("service") != pl.col("p_service"))).alias("w"),
+    ).filter(pl.col("ce") > pl.col("cs"))
+    u, w = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    if k.is_empty():
+        return u, w
+    if k["ce"].max() < 2**_SHIFT:  # type: ignore[operator]
+        off = pl.col("p") * 2**_SHIFT
+        k = k.with_columns((off + pl.col("cs")).alias("cs"), (off + pl.col("ce")).alias("ce"), off.alias("off"))
+        k = k.sort("cs")
+        prev = pl.col("ce").cum_max().shift(1)
+        prev_w = pl.when(pl.col("w")).then(pl.col("ce")).otherwise(pl.col("off")).cum_max().shift(1)
+    else:  # very long spans: a per-parent window (slower, same answer)
+        k = k.sort("p", "cs")
+        prev = pl.col("ce").cum_max().shift(1).over("p")
+        prev_w = pl.when(pl.col("w")).then(pl.col("ce")).cum_max().forward_fill().shift(1).over("p")
+    part = k.select("p", (pl.col("ce") - pl.max_horizontal("cs", prev)).clip(lower_bound=0).alias("all"),
+                    pl.when(pl.col("w")).then((pl.col("ce") - pl.max_horizontal("cs", prev_w)).clip(lower_bound=0))
+                    .otherwise(0).alias("wait"))
+    parents = part["p"].to_numpy()
+    u += np.bincount(parents, weights=part["all"].to_numpy(), minlength=n).astype(np.int64)
+    w += np.bincount(parents, weights=part["wait"].to_numpy(), minlength=n).astype(np.int64)
+    return u, w
+
+
+def _span_times(t: pl.DataFrame, n: int) -> pl.DataFrame:
+    """``t`` (from :func:`_spans`; ``n`` = rows of the linked frame) with ``u`` (union of the
+    children), ``w`` (union of the outbound or other-service children) and ``exclusive_us``."""
+    kids = t.filter(pl.col("_parent").is_not_null() & pl.col("_s").is_not_null() & pl.col("_e").is_not_null()
+                    & pl.col("p__s").is_not_null() & pl.col("p__e").is_not_null())
+    u, w = _unions(kids, n)
+    rows = t["_row"].to_numpy()
+    return t.with_columns(pl.Series("u", u[rows]), pl.Series("w", w[rows])).with_columns(
+        (pl.col("duration_us") - pl.col("u")).alias("exclusive_us"))
+
+
+def _lat(col: str) -> list[pl.Expr]:
+    c = pl.col(col) / 1000.0
+    return [c.mean().alias("latency_mean_ms"), c.quantile(0.5, "linear").alias("latency_p50_ms"),
+            c.quantile(0.99, "linear").alias("latency_p99_ms")]
+
+
+def _spans(data: Data, p: SpanParams, *, keep: tuple[str, ...] = ()) -> tuple[pl.DataFrame, int]:
+    """The window's spans with their parents' columns (fragments left out), and the number of
+    rows before that (``_row`` values are below it)."""
+    lf = span_frame(data, p, service=False)
+    if p.start is not None:
+        lf = lf.filter(pl.col("start") >= p.start)
+    if p.end is not None:
+        lf = lf.filter(pl.col("start") < p.end)
+    linked = link(lf, keep=keep)
+    return _with_parent(linked).filter(~pl.col("_fragment")), linked.height
+
+
+def _compute(t: pl.DataFrame, n: int) -> ServiceMap:
+    if t.is_empty():
+        return ServiceMap(pl.DataFrame(schema=EDGE_COLUMNS), pl.DataFrame(schema=SERVICE_COLUMNS))
+    remote = t.filter(pl.col("_parent").is_not_null() & (pl.col("service") != pl.col("p_service")))
+    traced = remote.select(
+        pl.col("p_service").alias("caller"), pl.col("service").alias("callee"),
+        pl.when(pl.col("p_side") == _C).then(pl.coalesce("p_duration_us", "duration_us")).otherwise("duration_us")
+        .alias("lat"),
+        (pl.col("error") | ((pl.col("p_side") == _C) & pl.col("p_error"))).fill_null(value=False).alias("err"),
+        pl.lit(value=True).alias("traced"), pl.lit(value=False).alias("db"))
+    matched = np.zeros(n, dtype=bool)  # rows with a child in another service
+    matched[remote["_parent"].to_numpy()] = True
+    unmatched = t.with_columns(pl.Series("_matched", matched[t["_row"].to_numpy()])).filter(
+        pl.col("_outbound") & pl.coalesce("peer_service", "db_system").is_not_null() & ~pl.col("_matched"))
+    external = unmatched.select(
+        pl.col("service").alias("caller"), pl.coalesce("peer_service", "db_system").alias("callee"),
+        pl.col("duration_us").alias("lat"), pl.col("error").fill_null(value=False).alias("err"),
+        pl.lit(value=False).alias("traced"), pl.col("db_system").is_not_null().alias("db"))
+    calls = pl.concat([traced, external])
+    known = t["service"].unique().implode()
+    edges = calls.group_by("caller", "callee").agg(
+        pl.len().cast(pl.Int64).alias("calls"), pl.col("traced").sum().cast(pl.Int64).alias("traced_calls"),
+        pl.col("err").sum().cast(pl.Int64).alias("errors"), *_lat("lat"), pl.col("db").any().alias("_db"),
+    ).with_columns(
+        pl.when(pl.col("callee").is_in(known)).then(pl.lit("service"))
+        .when(pl.col("_db")).then(pl.lit("database")).otherwise(pl.lit("external")).alias("callee_kind"),
+        (pl.col("errors") / pl.col("calls")).alias("error_rate"),
+    ).sort("caller", "callee")
+
+    times = _span_times(t, n)
+    entry = pl.col("p_service").is_null() | (pl.col("p_service") != pl.col("service"))
+    local = ~pl.col("_outbound")
+    stats = times.group_by("service").agg(
+        pl.len().cast(pl.Int64).alias("spans"),
+        (pl.col("exclusive_us").filter(local).sum() / 1000.0).alias("self_time_ms"),
+        ((pl.col("w").filter(local).sum() + pl.col("duration_us").filter(pl.col("_outbound") & entry).sum())
+         / 1000.0).alias("wait_time_ms"))
+    inbound = times.filter(entry).group_by("service").agg(
+        pl.len().cast(pl.Int64).alias("calls"), pl.col("error").fill_null(value=False).sum().cast(pl.Int64)
+        .alias("errors"), *_lat("duration_us"))
+    services = inbound.join(stats, on="service", how="full", coalesce=True).with_columns(
+        pl.lit("service").alias("node_kind"))
+    ext = (calls.filter(~pl.col("callee").is_in(known)).group_by("callee").agg(
+        pl.len().cast(pl.Int64).alias("calls"), pl.col("err").sum().cast(pl.Int64).alias("errors"), *_lat("lat"),
+        pl.col("db").any().alias("_db"))
+        .with_columns(pl.when(pl.col("_db")).then(pl.lit("database")).otherwise(pl.lit("external")).alias("node_kind"),
+                      pl.lit(0, pl.Int64).alias("spans")).rename({"callee": "service"}).drop("_db"))
+    services = pl.concat([services, ext], how="diagonal_relaxed").with_columns(
+        pl.col("calls", "errors").fill_null(0),
+        (pl.col("errors") / pl.col("calls")).alias("error_rate"),
+        (pl.col("self_time_ms") / (pl.col("self_time_ms") + pl.col("wait_time_ms"))).fill_nan(None).alias("self_ratio"),
+    ).sort("service")
+    return ServiceMap(_cast(edges, EDGE_COLUMNS), _cast(services, SERVICE_COLUMNS))
+
+
+def _cast(df: pl.DataFrame, cols: dict[str, pl.DataType]) -> pl.DataFrame:
+    return df.select([pl.col(c).cast(t) for c, t in cols.items()])
+
+
+def _focus(sm: ServiceMap, p: ServiceMapParams) -> ServiceMap:
+    edges = sm.edges.filter(pl.col("calls") >= p.min_calls)
+    services = sm.services
+    if p.service is not None:
+        edges = edges.filter((pl.col("caller") == p.service) | (pl.col("callee") == p.service))
+        names = {p.service, *edges["caller"].to_list(), *edges["callee"].to_list()}
+        services = services.filter(pl.col("service").is_in(sorted(names)))
+    return ServiceMap(edges, services)
+
+
+def service_map(data: Data, params: ServiceMapParams | None = None, **changes: Any) -> ServiceMap:
+    """The call graph of the spans that started in the window (:data:`EDGE_COLUMNS`,
+    :data:`SERVICE_COLUMNS`)."""
+    p = resolve_params(ServiceMapParams, params, changes)
+    return _focus(_compute(*_spans(data, p)), p)
+
+
+def span_times(data: Data, params: ServiceMapParams | None = None, **changes: Any) -> pl.DataFrame:
+    """Each span's exclusive time and time waiting on callees (:data:`SPAN_TIME_COLUMNS`)."""
+    p = resolve_params(ServiceMapParams, params, changes)
+    t, n = _spans(data, p, keep=("cluster", "trace_id", "span_id"))  # every service: children may be elsewhere
+    times = _span_times(t, n) if t.height else t.with_columns(
+        pl.lit(0).alias("u"), pl.lit(0).alias("w"), pl.lit(0).alias("exclusive_us"))
+    if p.service is not None:
+        times = times.filter(pl.col("service") == p.service)
+    return times.sort("_row").select(
+        "cluster", "trace_id", "span_id", "service", pl.col("kind").cast(pl.String), "duration_us",
+        pl.col("u").alias("children_us"), "exclusive_us",
+        pl.when(pl.col("_outbound")).then(pl.lit(0)).otherwise(pl.col("w")).alias("wait_us"),
+    ).pipe(_cast, SPAN_TIME_COLUMNS)
+
+
+_KEYS = {"edges": ["caller", "callee"], "services": ["service"]}
+_COUNTS = ("calls", "traced_calls", "errors", "spans")
+
+
+def _diff(cur: pl.DataFrame, base: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    metrics = [c for c, t in cur.schema.items() if c not in keys and t.is_numeric()]
+    labels = [c for c in cur.columns if c not in keys and c not in metrics]
+    j = cur.join(base, on=keys, how="full", coalesce=True, suffix="_base")
+    exprs: list[pl.Expr] = [pl.coalesce(c, f"{c}_base").alias(c) for c in labels]
+    for m in metrics:
+        now, was = pl.col(m), pl.col(f"{m}_base")
+        if m in _COUNTS:
+            now, was = now.fill_null(0), was.fill_null(0)
+        exprs += [now.alias(m), was.alias(f"{m}_base"), (now - was).alias(f"{m}_delta"),
+                  pl.when(was != 0).then(now / was).alias(f"{m}_ratio")]
+    return j.select(*keys, *exprs).sort(keys)
+
+
+def compare(
+    data: Data,
+    *,
+    window: tuple[dt.datetime | str, dt.datetime | str],
+    baseline: tuple[dt.datetime | str, dt.datetime | str],
+    params: ServiceMapParams | None = None,
+    **changes: Any,
+) -> ServiceMap:
+    """The service map of ``window`` next to that of ``baseline``: every metric ``m`` of
+    :data:`EDGE_COLUMNS`/:data:`SERVICE_COLUMNS` as ``m`` (window), ``m_base``, ``m_delta``
+    (window − baseline) and ``m_ratio`` (window ÷ baseline, null when the baseline is 0).
+    Edges and nodes seen in only one of the two are kept (counts 0 on the other side)."""
+    p = resolve_params(ServiceMapParams, params, changes)
+    now = service_map(data, p.replace(start=to_utc(window[0]), end=to_utc(window[1])))  # type: ignore[arg-type]
+    was = service_map(data, p.replace(start=to_utc(baseline[0]), end=to_utc(baseline[1])))  # type: ignore[arg-type]
+    return ServiceMap(_diff(now.edges, was.edges, _KEYS["edges"]),
+                      _diff(now.services, was.services, _KEYS["services"]))

@@ -1,0 +1,222 @@
+"""The hitmap (X-View) and the trace waterfall as HoloViews elements (bokeh; no widgets).
+
+The hitmap is drawn from the precomputed histogram of :func:`workbench.analyses.hitmap.hitmap`
+— already a raster, so ten million transactions cost the same to draw as ten: one
+``hv.Image`` of counts (blue; empty cells transparent) and one of errors (red) on top. The y
+axis is log10(ms), labelled in ms/s. The box-select tool is on: a UI attaches a stream to the
+element :func:`hitmap_element` returns and turns its bounds into a query with
+:func:`box_from_bounds`::
+
+    el = hitmap_element(hm)
+    box = hv.streams.BoundsXY(source=el)
+    box.add_subscriber(lambda bounds: show(select(ds, *box_from_bounds(bounds))))
+
+(Datashader is not needed here; it would only re-bin what polars already binned.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import holoviews as hv
+import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh options used below)
+import numpy as np
+import polars as pl
+from bokeh.models import CustomJSHover
+
+from workbench.analyses.hitmap import Hitmap
+
+__all__ = ["ERROR_COLOR", "box_from_bounds", "hitmap_element", "multi_hitmap", "rt_ticks", "waterfall"]
+
+ERROR_COLOR = "#d32f2f"
+#: Service colours of the waterfall: no reds, which mean errors.
+_PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#17becf", "#8c564b", "#bcbd22", "#7f7f7f", "#e5ae38", "#30a2da",
+            "#6d904f", "#e377c2", "#393b79")
+_TICKS_MS = (
+    0.001,
+    0.01,
+    0.1,
+    1,
+    2,
+    5,
+    10,
+    20,
+    50,
+    100,
+    200,
+    500,
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    20_000,
+    60_000,
+    120_000,
+    300_000,
+    600_000,
+    3_600_000,
+)
+
+
+def _fmt_ms(ms: float) -> str:
+    if ms >= 60_000:
+        return f"{ms / 60_000:g} min"
+    if ms >= 1_000:
+        return f"{ms / 1_000:g} s"
+    return f"{ms:g} ms"
+
+
+def rt_ticks(lo_ms: float, hi_ms: float) -> list[tuple[float, str]]:
+    """Y ticks of a log10(ms) axis between ``lo_ms`` and ``hi_ms``, labelled in ms, s or min."""
+    return [(math.log10(v), _fmt_ms(v)) for v in _TICKS_MS if lo_ms <= v <= hi_ms * 1.0001]
+
+
+def _to_datetime(x: Any) -> dt.datetime:
+    if isinstance(x, dt.datetime):
+        return x if x.tzinfo else x.replace(tzinfo=dt.UTC)
+    if isinstance(x, np.datetime64):
+        us = x.astype("datetime64[us]").astype(np.int64)
+        return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(us))
+    if hasattr(x, "to_pydatetime"):  # pandas Timestamp
+        return _to_datetime(x.to_pydatetime())
+    if isinstance(x, int | float):  # bokeh sends datetimes as ms since the epoch
+        return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=float(x))
+    msg = f"cannot read {x!r} as a time"
+    raise TypeError(msg)
+
+
+def box_from_bounds(bounds: tuple[Any, Any, Any, Any]) -> tuple[dt.datetime, dt.datetime, float, float]:
+    """``(t0, t1, rt_min_ms, rt_max_ms)`` for :func:`workbench.analyses.hitmap.select` from a
+    ``BoundsXY`` stream's ``(x0, y0, x1, y1)`` on a hitmap element (y in log10 ms)."""
+    x0, y0, x1, y1 = bounds
+    t0, t1 = sorted((_to_datetime(x0), _to_datetime(x1)))
+    lo, hi = sorted((float(y0), float(y1)))
+    return t0, t1, 10.0**lo, 10.0**hi
+
+
+def _hover(what: str) -> dict[str, Any]:
+    """Tooltips of a hitmap cell: finish time, response time in ms/s (the axis is log10 ms), count."""
+    ms = CustomJSHover(code="const ms = 10 ** value; "
+                            "return ms >= 1000 ? (ms / 1000).toPrecision(3) + ' s' : ms.toPrecision(3) + ' ms';")
+    return {"hover_tooltips": [("finish", "$x{%F %T}"), ("response time", "$y{custom}"), (what, "@image")],
+            "hover_formatters": {"$x": "datetime", "$y": ms}}
+
+
+def hitmap_element(hm: Hitmap, *, group: tuple[Any, ...] | None = None, title: str | None = None,
+                   height: int = 320) -> hv.Overlay:  # fmt: skip
+    """The hitmap of one group (all groups summed when ``group`` is None): counts in blue, the
+    cells' error counts in red on top, box select on, log-scale response-time axis in ms."""
+    counts, errors = hm.grid(group)
+    edges_t = hm.time_edges()
+    centres_t = edges_t[:-1] + (edges_t[1:] - edges_t[:-1]) // 2
+    lo = math.log10(hm.rt_min_ms)
+    step = 1.0 / hm.bins_per_decade
+    centres_y = lo + (np.arange(hm.n_rt) + 0.5) * step
+    # an image needs two samples per axis to know its cell size: pad a tiny grid with empty cells
+    if hm.n_time < 2:
+        first = np.datetime64(hm.t0.replace(tzinfo=None), "us") + np.timedelta64(hm.time_bin_us // 2, "us")
+        centres_t = first + np.arange(2) * np.timedelta64(hm.time_bin_us, "us")
+        counts = np.pad(counts, ((0, 0), (0, 2 - hm.n_time)))
+        errors = np.pad(errors, ((0, 0), (0, 2 - hm.n_time)))
+    if hm.n_rt < 2:
+        centres_y = lo + (np.arange(2) + 0.5) * step
+        counts, errors = np.pad(counts, ((0, 1), (0, 0))), np.pad(errors, ((0, 1), (0, 0)))
+    # empty cells stay 0 and fall below the colour range's low end (0.5), which is transparent
+    shown, failed = counts.astype(float), errors.astype(float)
+    kd = [hv.Dimension("end", label="finish time (UTC)"), hv.Dimension("log_rt", label="response time")]
+    label = title or ("Hitmap" if group is None or not hm.by else " / ".join(str(g) for g in group))
+    img = hv.Image((centres_t, centres_y, shown), kdims=kd, vdims=[hv.Dimension("count", label="transactions")])
+    err = hv.Image((centres_t, centres_y, failed), kdims=kd, vdims=[hv.Dimension("errors", label="errors")])
+    common = {"yticks": rt_ticks(hm.rt_min_ms, hm.rt_max_ms), "responsive": True, "min_width": 300,
+              "height": height, "show_grid": True, "xlabel": "finish time (UTC)", "ylabel": "response time",
+              "clipping_colors": {"min": "transparent", "NaN": "transparent"}}
+    img = img.opts(backend="bokeh", cmap="Blues", cnorm="log", clim=(0.5, max(1.0, float(shown.max()))),
+                   colorbar=False, tools=["hover", "box_select"], **_hover("transactions"), **common)
+    err = err.opts(backend="bokeh", cmap=["#ef9a9a", ERROR_COLOR, "#7f0000"], cnorm="log",
+                   clim=(0.5, max(1.0, float(failed.max()))), alpha=0.9, tools=["hover"], **_hover("errors"), **common)
+    return (img * err).opts(backend="bokeh", title=label, active_tools=["box_select"])
+
+
+def multi_hitmap(hm: Hitmap, *, cols: int = 3, height: int = 240, max_groups: int = 24) -> hv.Layout:
+    """Small multiples: one hitmap per group of a grouped :class:`Hitmap` (``by=("service",)``),
+    busiest first, on shared axes."""
+    groups = hm.groups()
+    if hm.by and groups:
+        totals = hm.cells.group_by(list(hm.by)).agg(pl.col("count").sum().alias("n"))
+        rank = {tuple(r[:-1]): r[-1] for r in totals.rows()}
+        groups = sorted(groups, key=lambda g: (-rank.get(tuple(g), 0), tuple(str(v) for v in g)))[:max_groups]
+    elements = [hitmap_element(hm, group=g if hm.by else None, height=height) for g in groups]
+    return hv.Layout(elements).cols(cols).opts(backend="bokeh", shared_axes=True)
+
+
+def waterfall(trace: pl.DataFrame, *, title: str | None = None, height: int | None = None) -> hv.Overlay:
+    """One trace (:func:`workbench.analyses.hitmap.trace`) as horizontal bars: a row per span in
+    depth-first order, from its offset to its end (ms), coloured by service, errors in red."""
+    data = (
+        trace.filter(pl.col("offset_ms").is_not_null())
+        .with_columns(
+            pl.col("duration_ms").fill_null(0.0),
+            (
+                pl.lit("  ").repeat_by(pl.col("depth")).list.join("")
+                + pl.col("service")
+                + pl.lit(": ")
+                + pl.col("operation").fill_null("")
+            ).alias("label"),
+        )
+        .with_columns(
+            (pl.col("offset_ms") + pl.col("duration_ms")).alias("end_ms"),
+            pl.col("row").cast(pl.Float64).alias("y"),
+            pl.when(pl.col("error")).then(pl.lit("error")).otherwise(pl.col("service")).alias("colour_key"),
+        )
+    )
+    cols = [
+        "offset_ms",
+        "y",
+        "end_ms",
+        "y2",
+        "service",
+        "operation",
+        "kind",
+        "duration_ms",
+        "error",
+        "pod",
+        "span_id",
+        "colour_key",
+    ]
+    df = data.with_columns(pl.col("y").alias("y2")).select(cols).to_pandas()
+    seg = hv.Segments(df, kdims=["offset_ms", "y", "end_ms", "y2"], vdims=cols[4:])
+    services = sorted(set(data["service"].drop_nulls().to_list()))
+    palette = _PALETTE
+    cmap = {s: palette[i % len(palette)] for i, s in enumerate(services)} | {"error": ERROR_COLOR}
+    ticks = list(zip(data["y"].to_list(), data["label"].to_list(), strict=True))
+    n = max(1, data.height)
+    seg = seg.opts(
+        backend="bokeh",
+        color="colour_key",
+        cmap=cmap,
+        line_width=10 if n < 60 else 5,
+        tools=["hover"],
+        invert_yaxis=True,
+        yticks=ticks,
+        xlabel="ms since the trace started",
+        ylabel="",
+        show_grid=True,
+        responsive=True,
+        min_width=400,
+        height=height or min(1600, 80 + 22 * n),
+        hover_tooltips=[
+            ("service", "@service"),
+            ("operation", "@operation"),
+            ("kind", "@kind"),
+            ("start", "@offset_ms{0.000} ms"),
+            ("duration", "@duration_ms{0.000} ms"),
+            ("error", "@error"),
+            ("pod", "@pod"),
+            ("span", "@span_id"),
+        ],
+    )
+    return hv.Overlay([seg]).opts(
+        backend="bokeh", title=title or (f"Trace {trace['trace_id'][0]}" if trace.height else "Trace")
+    )
