@@ -201,39 +201,10 @@ class ImportRun:
             return 0, fmt or "traces"
         key = result.format or "traces"
         self._warn_all(key, place.path, ((p.position, p.reason) for p in result.problems))
-        spans = self._span_starts(key, place.path, result.spans)
+        spans = result.spans
         self._buffer("spans", spans)
         self.summary.format(key).add_rows("spans", spans.height)
         return spans.height, key
-
-    def _span_starts(self, fmt: str, path: Path, spans: pl.DataFrame) -> pl.DataFrame:
-        """Zipkin's shared spans: the server half often has no timestamp (the client's is the
-        span's), so it takes the start of the other half of the same span. Spans still without
-        a start cannot be stored (every span row needs a time) and are left out with a warning."""
-        if not spans.get_column("start").null_count():
-            return spans
-        keys = ["trace_id", "span_id"]
-        known = (
-            spans.filter(pl.col("start").is_not_null())
-            .group_by(keys)
-            .agg(pl.col("start").min().alias("_start"))
-        )
-        spans = (
-            spans.join(known, on=keys, how="left", maintain_order="left")
-            .with_columns(pl.col("start").fill_null(pl.col("_start")))
-            .drop("_start")
-        )
-        missing = spans.get_column("start").null_count()
-        if missing:
-            self.warn(
-                fmt,
-                path,
-                None,
-                f"{missing} span(s) have no start time (and no other half of the same span "
-                "has one); left out",
-            )
-            spans = spans.filter(pl.col("start").is_not_null())
-        return spans
 
     def log_file(
         self,

@@ -166,6 +166,30 @@ def read_traces(
         problems.append(Problem(name, "line 1", f"no spans found (read as {fmt}; is that the right format?)"))
     for p in problems:
         log.warning("%s", p)
-    spans = cols.frame() if len(cols) else empty("spans")
+    spans = _complete_starts(cols.frame(), name, problems) if len(cols) else empty("spans")
     log.info("read %d spans (%s) from %s", spans.height, fmt, path)
     return TraceImport(path, spans, fmt, problems)
+
+
+def _complete_starts(spans: pl.DataFrame, file: str, problems: list[Problem]) -> pl.DataFrame:
+    """Every stored span needs a start. Zipkin's shared spans often record the timestamp only on
+    the client half: the server half takes the start of the other half of the same span (and
+    its end follows from its duration). Spans still without a start are left out, reported."""
+    if not spans.get_column("start").null_count():
+        return spans
+    keys = ["trace_id", "span_id"]
+    known = spans.filter(pl.col("start").is_not_null()).group_by(keys).agg(pl.col("start").min().alias("_start"))
+    spans = (
+        spans.join(known, on=keys, how="left", maintain_order="left")
+        .with_columns(pl.col("start").fill_null(pl.col("_start")))
+        .with_columns(
+            pl.col("end").fill_null(pl.col("start") + pl.duration(microseconds=pl.col("duration_us").fill_null(0)))
+        )
+        .drop("_start")
+    )
+    missing = spans.get_column("start").null_count()
+    if missing:
+        problems.append(Problem(file, None, f"{missing} span(s) have no start time, nor another half of the "
+                                "same span with one: left out"))  # fmt: skip
+        spans = spans.filter(pl.col("start").is_not_null())
+    return spans
