@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 import numpy as np
 import polars as pl
 
-from workbench.analyses.params import Params, closest, field
+from workbench.analyses.params import Params, closest, field, resolve_params
 from workbench.errors import ParameterError
 from workbench.store import Dataset, to_utc
 
@@ -153,25 +153,6 @@ class ApmParams(SpanParams):
         if not self.kinds:
             msg = "kinds must name at least one span kind (e.g. SERVER)"
             raise ParameterError(msg)
-
-
-def resolve_params(cls: type[P], params: P | None, changes: dict[str, Any]) -> P:
-    """``params`` (or the defaults) with ``changes`` applied; unknown names list the closest."""
-    if params is None:
-        params = cls()
-    elif not isinstance(params, cls):
-        msg = f"expected {cls.__name__} parameters, got {type(params).__name__}"
-        raise ParameterError(msg)
-    if changes:
-        names = [f.name for f in dataclasses.fields(cls)]
-        for k in changes:
-            if k not in names:
-                near = closest(k, names)
-                hint = f"; closest: {', '.join(near)}" if near else f"; the parameters are {', '.join(names)}"
-                msg = f"{cls.__name__} has no parameter {k!r}{hint}"
-                raise ParameterError(msg)
-        params = dataclasses.replace(params, **changes)
-    return params
 
 
 _NEEDED = ("cluster", "trace_id", "span_id", "parent_id", "service", "operation", "kind", "start", "end",

@@ -16,12 +16,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal, TypeVar
 
 from workbench.errors import ParameterError
 
-__all__ = ["Finding", "Params", "closest", "field", "require_one_of"]
+__all__ = ["Finding", "Params", "closest", "field", "parse_duration", "require_one_of", "resolve_params"]
 
 
 def field(
@@ -120,3 +121,54 @@ def require_one_of(what: str, name: str, candidates: Iterable[str]) -> None:
     hint = f"; closest: {', '.join(near)}" if near else f"; there are {len(set(pool))} to choose from"
     msg = f"no {what} named {name!r}{hint}"
     raise ParameterError(msg)
+
+
+P = TypeVar("P", bound=Params)
+
+
+def resolve_params(cls: type[P], params: P | None, changes: Mapping[str, Any]) -> P:
+    """``params`` (or the defaults) with ``changes`` applied; an unknown name lists the closest.
+
+    Every analysis takes ``(data, params=None, **changes)`` and starts with this."""
+    if params is None:
+        params = cls()
+    elif not isinstance(params, cls):
+        msg = f"expected {cls.__name__} parameters, got {type(params).__name__}"
+        raise ParameterError(msg)
+    if changes:
+        names = [f.name for f in dataclasses.fields(cls)]
+        for key in changes:
+            if key not in names:
+                near = closest(key, names)
+                hint = f"; closest: {', '.join(near)}" if near else f"; the parameters are {', '.join(names)}"
+                msg = f"{cls.__name__} has no parameter {key!r}{hint}"
+                raise ParameterError(msg)
+        params = dataclasses.replace(params, **changes)
+    return params
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
+_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: str | dt.timedelta | float, *, what: str = "duration") -> dt.timedelta:
+    """``"7d"``, ``"90m"``, ``"1h30m"``, ``"500ms"`` or a number of seconds as a timedelta.
+
+    >>> parse_duration("1h30m")
+    datetime.timedelta(seconds=5400)
+    """
+    if isinstance(value, dt.timedelta):
+        result = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        result = dt.timedelta(seconds=float(value))
+    else:
+        text = str(value).strip()
+        parts = _DURATION.findall(text)
+        if not text or "".join(f"{n}{u}" for n, u in parts) != text.replace(" ", ""):
+            msg = f"{what} {value!r} is not a duration; use e.g. 30s, 15m, 6h, 7d or 1h30m"
+            raise ParameterError(msg)
+        result = dt.timedelta(seconds=sum(float(n) * _UNIT[u] for n, u in parts))
+    if result <= dt.timedelta(0):
+        msg = f"{what} must be positive (got {value!r})"
+        raise ParameterError(msg)
+    return result

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
@@ -11,34 +10,19 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from workbench.analyses.params import parse_duration
 from workbench.cli._base import cli, err_console, out_console
 from workbench.errors import ParameterError, SourceError
 from workbench.store import SnapshotWriter, to_utc
 
-__all__ = ["collect", "parse_duration", "watch"]
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str) -> dt.timedelta:
-    """``"6h"``, ``"30m"``, ``"2d12h"``, ``"90s"`` as a timedelta.
-
-    >>> parse_duration("2d12h")
-    datetime.timedelta(days=2, seconds=43200)
-    """
-    parts = re.findall(r"(\d+(?:\.\d+)?)([smhdw])", text.strip())
-    if not parts or "".join(n + u for n, u in parts) != text.strip():
-        msg = f"cannot read {text!r} as a duration; use e.g. 30m, 6h, 2d, 1d12h"
-        raise ParameterError(msg)
-    return dt.timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
-
+__all__ = ["collect", "watch"]
 
 def _window(since: str | None, start: str | None, end: str | None) -> tuple[dt.datetime, dt.datetime]:
     hi = to_utc(end) or dt.datetime.now(dt.UTC)
     if start is not None:
         lo = to_utc(start)
     else:
-        lo = hi - parse_duration(since or "6h")
+        lo = hi - parse_duration(since or "6h", what="--since")
     assert lo is not None
     if lo >= hi:
         msg = f"the window is empty: start {lo.isoformat()} is not before end {hi.isoformat()}"
@@ -341,7 +325,7 @@ def watch(**opts: Any) -> None:
         namespaces=list(opts["namespaces"]) or None,
         kinds=list(opts["kinds"]) or None,
         flush_interval=opts["flush_interval"],
-        max_duration=parse_duration(opts["duration"]).total_seconds() if opts["duration"] else None,
+        max_duration=parse_duration(opts["duration"], what="--duration").total_seconds() if opts["duration"] else None,
         redact_env=opts["redact_env"],
         progress=on_flush,
     )

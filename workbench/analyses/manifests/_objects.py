@@ -8,17 +8,15 @@ revision is a deletion.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 import polars as pl
 
-from workbench.analyses.params import Params, closest
+from workbench.analyses.params import Params, closest, parse_duration, resolve_params
 from workbench.errors import ParameterError
 from workbench.store import Dataset, to_utc
 
@@ -57,50 +55,6 @@ KIND_ALIASES: dict[str, str] = {
     "ing": "Ingress", "ingress": "Ingress", "ev": "Event", "event": "Event", "events": "Event",
 }  # fmt: skip
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
-_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def resolve_params(cls: type[P], params: P | None, changes: Mapping[str, Any]) -> P:
-    """``params`` (or the defaults) with ``changes`` applied; an unknown name lists the closest."""
-    if params is None:
-        params = cls()
-    elif not isinstance(params, cls):
-        msg = f"expected {cls.__name__} parameters, got {type(params).__name__}"
-        raise ParameterError(msg)
-    if changes:
-        names = [f.name for f in dataclasses.fields(cls)]
-        for key in changes:
-            if key not in names:
-                near = closest(key, names)
-                hint = f"; closest: {', '.join(near)}" if near else f"; the parameters are {', '.join(names)}"
-                msg = f"{cls.__name__} has no parameter {key!r}{hint}"
-                raise ParameterError(msg)
-        params = dataclasses.replace(params, **changes)
-    return params
-
-
-def parse_duration(value: str | dt.timedelta | float, *, what: str = "duration") -> dt.timedelta:
-    """``"7d"``, ``"90m"``, ``"1h30m"``, ``"500ms"`` or a number of seconds as a timedelta.
-
-    >>> parse_duration("1h30m")
-    datetime.timedelta(seconds=5400)
-    """
-    if isinstance(value, dt.timedelta):
-        result = value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        result = dt.timedelta(seconds=float(value))
-    else:
-        text = str(value).strip()
-        parts = _DURATION.findall(text)
-        if not text or "".join(f"{n}{u}" for n, u in parts) != text.replace(" ", ""):
-            msg = f"{what} {value!r} is not a duration; use e.g. 30s, 15m, 6h, 7d or 1h30m"
-            raise ParameterError(msg)
-        result = dt.timedelta(seconds=sum(float(n) * _UNIT[u] for n, u in parts))
-    if result <= dt.timedelta(0):
-        msg = f"{what} must be positive (got {value!r})"
-        raise ParameterError(msg)
-    return result
 
 
 def as_time(value: Any, *, what: str) -> dt.datetime | None:
