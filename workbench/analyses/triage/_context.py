@@ -1,0 +1,128 @@
+"""The resolved triage window and scope, and the raw evidence rows every signal module returns.
+
+A signal module is a function ``(ctx: Context) -> pl.DataFrame`` with :data:`RAW_COLUMNS`: one
+row per piece of evidence, about the object it was observed on (a Pod, a Workload, a Node or a
+Service). :mod:`workbench.analyses.triage._rank` rolls them up into suspects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+
+from workbench.store import Dataset
+
+__all__ = ["RAW_COLUMNS", "TS", "Context", "fmt_time", "raw", "raw_frame"]
+
+log = logging.getLogger(__name__)
+
+TS = pl.Datetime("us", "UTC")
+
+#: One piece of evidence about the object it was seen on, before roll-up. ``level`` is Pod,
+#: Workload, Node or Service; ``workload_kind`` is set for Workload rows when known;
+#: ``strength`` is in [0, 1].
+RAW_COLUMNS: dict[str, pl.DataType] = {
+    "level": pl.String(),
+    "cluster": pl.String(),
+    "namespace": pl.String(),
+    "name": pl.String(),
+    "workload_kind": pl.String(),
+    "signal": pl.String(),
+    "time": TS,
+    "strength": pl.Float64(),
+    "detail": pl.String(),
+    "how_to_see": pl.String(),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What every signal module needs: the snapshot, the scope and the resolved times.
+
+    ``start``/``end`` is the incident window, ``base_start``/``base_end`` the baseline before
+    it (``base_end == start``; empty when the window starts at the snapshot's start),
+    ``history_start`` how far back series are read so that the baseline itself can be scored,
+    ``step`` the bucket of every time series.
+    """
+
+    ds: Dataset
+    cluster: str | None
+    namespace: str | None
+    start: dt.datetime
+    end: dt.datetime
+    base_start: dt.datetime
+    base_end: dt.datetime
+    history_start: dt.datetime
+    step: dt.timedelta
+    change_lead: dt.timedelta
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def has_baseline(self) -> bool:
+        return self.base_end > self.base_start
+
+    @property
+    def minutes(self) -> float:
+        return (self.end - self.start).total_seconds() / 60
+
+    @property
+    def base_minutes(self) -> float:
+        return (self.base_end - self.base_start).total_seconds() / 60
+
+    def scope_args(self) -> str:
+        """``cluster='c', namespace='n'`` for the how-to-see hints."""
+        parts = []
+        if self.cluster:
+            parts.append(f"cluster={self.cluster!r}")
+        if self.namespace:
+            parts.append(f"namespace={self.namespace!r}")
+        return ", ".join(parts)
+
+    def window_args(self) -> str:
+        return f"start='{fmt_time(self.start)}', end='{fmt_time(self.end)}'"
+
+    def note(self, text: str) -> None:
+        """Record what a signal could not use (shown in the result's ``notes``)."""
+        log.info("triage: %s", text)
+        self.notes.append(text)
+
+
+def fmt_time(t: dt.datetime | None) -> str:
+    """``2026-11-02T08:42:00Z`` (seconds, UTC)."""
+    if t is None:
+        return "?"
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def raw(
+    *,
+    level: str,
+    cluster: str | None,
+    namespace: str | None,
+    name: str,
+    signal: str,
+    time: dt.datetime | None,
+    strength: float,
+    detail: str,
+    how_to_see: str,
+    workload_kind: str | None = None,
+) -> dict[str, Any]:
+    """One evidence row (a dict with :data:`RAW_COLUMNS`); strength is clipped to [0, 1]."""
+    return {
+        "level": level, "cluster": cluster, "namespace": namespace, "name": name, "workload_kind": workload_kind,
+        "signal": signal, "time": time, "strength": float(min(1.0, max(0.0, strength))), "detail": detail,
+        "how_to_see": how_to_see,
+    }  # fmt: skip
+
+
+def raw_frame(rows: Iterable[dict[str, Any]]) -> pl.DataFrame:
+    """Evidence rows as a frame with :data:`RAW_COLUMNS` (empty rows → empty frame)."""
+    rows = list(rows)
+    if not rows:
+        return pl.DataFrame(schema=RAW_COLUMNS)
+    return pl.DataFrame(rows, schema=RAW_COLUMNS)
