@@ -1,0 +1,196 @@
+"""The cluster overview: nodes, pods by status, problem pods and the node resource matrix."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import workbench as wb
+from tests.support.resources import GI, MI, T0, T1, write_empty_snapshot, write_resource_snapshot
+from workbench.analyses import cluster, overview
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory: pytest.TempPathFactory) -> wb.Dataset:
+    return wb.open(write_resource_snapshot(tmp_path_factory.mktemp("res") / "snap"))
+
+
+def test_matrix_usage_requests_and_allocatable_per_node(ds: wb.Dataset) -> None:
+    m = cluster.node_matrix(ds, step="10m")
+    assert m.columns == list(cluster.MATRIX_COLUMNS)
+    n1 = m.filter(pl.col("node") == "n1").row(0, named=True)
+    # bound at 11:00: web-0, web-1 (0.5 cores, 256Mi each) and new-0 (0.2 cores, 64Mi)
+    assert n1["pods"] == 3
+    assert n1["cpu_requests"] == pytest.approx(1.2) and n1["cpu_requests_pct"] == pytest.approx(30.0)
+    assert n1["memory_requests"] == (256 + 256 + 64) * MI
+    assert n1["memory_requests_pct"] == pytest.approx(576 * MI / (8 * GI) * 100)
+    # node-exporter: 1.5 busy cores of 4, 2 GiB of 8
+    assert n1["cpu_usage_pct"] == pytest.approx(37.5) and n1["memory_usage_pct"] == pytest.approx(25.0)
+    assert n1["network_rx_bytes_per_s"] == pytest.approx(1000.0)
+    n2 = m.filter(pl.col("node") == "n2").row(0, named=True)
+    # job-x finished at 10:30, so only db-0 (1 core of 2) is bound at the end
+    assert (n2["pods"], n2["cpu_requests_pct"], n2["ready"]) == (1, pytest.approx(50.0), False)
+
+
+def test_cluster_matrix_adds_the_nodes(ds: wb.Dataset) -> None:
+    m = cluster.node_matrix(ds, step="10m")
+    c = cluster.cluster_matrix(m).row(0, named=True)
+    assert (c["nodes"], c["nodes_ready"], c["pods"]) == (2, 1, 4)
+    assert c["cpu_allocatable"] == 6.0
+    assert c["cpu_requests_pct"] == pytest.approx(2.2 / 6 * 100)
+
+
+def test_node_resources_over_time(ds: wb.Dataset) -> None:
+    res = cluster.node_resources(ds, step="10m")
+    assert res.columns == list(cluster.NODE_RESOURCE_COLUMNS)
+    n2 = res.filter(pl.col("node") == "n2").sort("ts")
+    assert n2["cpu_requests_pct"].to_list() == [62.5, 62.5, 62.5, 62.5, 50.0, 50.0]
+    assert n2["ts"].to_list() == [T0 + dt.timedelta(minutes=10 * k) for k in range(6)]
+    total = cluster.cluster_resources(res)
+    assert total["nodes"].unique().to_list() == [2]
+    assert total["cpu_allocatable"].unique().to_list() == [6.0]
+
+
+def test_nodes_table(ds: wb.Dataset) -> None:
+    n = cluster.nodes(ds)
+    assert n.columns == list(cluster.NODE_COLUMNS)
+    row = n.filter(pl.col("name") == "n1").row(0, named=True)
+    assert (row["zone"], row["instance_type"], row["roles"], row["pods"]) == ("zone-a", "m5.xlarge", "worker", 3)
+    assert row["age"] == T1 - (T0 - dt.timedelta(days=10))
+
+
+def test_problem_pods_and_status_are_the_overviews(ds: wb.Dataset) -> None:
+    view = cluster.analyse(ds, step="10m")
+    assert_frame_equal(view.problem_pods, overview.problem_pods(ds))
+    assert_frame_equal(view.pods_by_status, overview.pods_by_status(ds))
+    titles = [f.title for f in view.findings]
+    assert "node n2 is NotReady" in titles
+    assert any(t.startswith("2 problem pod(s) in c1") for t in titles)  # db-0 restarted, pend-0 Pending
+
+
+def test_bad_parameters_name_the_closest(ds: wb.Dataset) -> None:
+    with pytest.raises(wb.ParameterError, match="closest: c1"):
+        cluster.analyse(ds, cluster="c2")
+    with pytest.raises(wb.ParameterError, match="closest: shop"):
+        cluster.nodes(ds, namespace="shpo")
+    with pytest.raises(wb.ParameterError, match="step"):
+        cluster.ClusterParams(step="soon")
+    with pytest.raises(wb.ParameterError, match="has no parameter 'stp'; closest: step"):
+        cluster.analyse(ds, stp="5m")
+
+
+def test_empty_snapshot_gives_empty_frames_with_columns(tmp_path: Path) -> None:
+    view = cluster.analyse(wb.open(write_empty_snapshot(tmp_path / "e")))
+    for frame, cols in ((view.nodes, cluster.NODE_COLUMNS), (view.matrix, cluster.MATRIX_COLUMNS),
+                        (view.node_resources, cluster.NODE_RESOURCE_COLUMNS),
+                        (view.cluster_resources, cluster.CLUSTER_RESOURCE_COLUMNS),
+                        (view.cluster_matrix, cluster.CLUSTER_MATRIX_COLUMNS)):  # fmt: skip
+        assert_frame_equal(frame, pl.DataFrame(schema=cols))
+    assert view.findings == []
+
+
+# -- real data: a minikube cluster dumped with kubectl ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def minikube(tmp_path_factory: pytest.TempPathFactory) -> wb.Dataset:
+    from tests.conftest import REALDATA
+    from workbench.kube import normalize
+    from workbench.sources.files import read_manifests
+    from workbench.store import SnapshotWriter
+
+    base = REALDATA / "k8s" / "nri_kubernetes_k8s_1_35"
+    seen = dt.datetime(2026, 6, 26, 10, 15, tzinfo=dt.UTC)
+    items = [m for f in ("nodes.yaml", "pods.yaml") for m in read_manifests(base / f)]
+    tables = normalize(items, cluster="minikube", observed_at=seen)
+    path = tmp_path_factory.mktemp("minikube") / "snap"
+    with SnapshotWriter(path) as w:
+        for name, frame in tables.items():
+            if frame.height:
+                w.write(name, frame)
+    return wb.open(path)
+
+
+def test_requests_commitment_of_a_real_node(minikube: wb.Dataset) -> None:
+    """Read off pods.yaml: the pods on datagen-1-35 that are not Succeeded/Failed request
+    100m (coredns) + 100m (etcd) + 100m (kindnet) + 250m (kube-apiserver) + 200m
+    (kube-controller-manager) + 100m (kube-scheduler) + 100m (metrics-server) + 5m
+    (e2e-container-creating) + 40m (e2e-daemonset) + 2 × 50m (e2e-deployment: pod-level
+    ``spec.resources.requests`` of 50m/20Mi, which count instead of the container's 40m/15Mi)
+    + 200m (e2e-hpa) + 2 × 40m (e2e-statefulset) = 1375m of the node's 14 allocatable cores
+    (nodes.yaml); memory 70Mi + 100Mi + 50Mi + 200Mi + 5M + 15Mi + 2 × 20Mi + 2 × 15Mi of
+    8024304Ki."""
+    m = cluster.node_matrix(minikube).row(0, named=True)
+    assert m["node"] == "datagen-1-35" and m["cpu_allocatable"] == 14.0
+    assert m["cpu_requests"] == pytest.approx(1.375)
+    assert m["cpu_requests_pct"] == pytest.approx(1.375 / 14 * 100)
+    assert m["memory_requests"] == 505 * MI + 5_000_000
+    assert m["memory_allocatable"] == 8024304 * 1024
+    assert m["pods"] == 18  # 25 pods: 6 finished (2 cronjob, 4 failjob), 1 Pending without a node
+
+
+def test_commitment_of_a_real_node_equals_a_direct_sum(minikube: wb.Dataset) -> None:
+    pods = minikube.pods()
+    live = pods.filter(pl.col("node") == "datagen-1-35", ~pl.col("phase").cast(pl.String).is_in(["Succeeded", "Failed"]))
+    m = cluster.node_matrix(minikube).row(0, named=True)
+    assert m["cpu_requests"] == pytest.approx(live["cpu_request"].fill_null(0).sum())
+    assert m["memory_requests"] == live["memory_request"].fill_null(0).sum()
+
+
+# -- the demo --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(demo_snapshot: Path) -> wb.Dataset:
+    return wb.open(demo_snapshot)
+
+
+@pytest.mark.slow
+def test_demo_overview(demo: wb.Dataset) -> None:
+    view = cluster.analyse(demo)
+    assert_frame_equal(view.problem_pods, overview.problem_pods(demo))
+    # usage can never exceed what a node has (a little slack for scrape timing)
+    for col in ("cpu_usage_pct", "memory_usage_pct"):
+        assert view.node_resources[col].drop_nulls().max() <= 105.0
+    # the failed node of the demo is reported
+    truth = [i for i in demo.ground_truth["incidents"] if i["kind"] == "node_failure"][0]
+    assert f"node {truth['object']['name']} is NotReady" in [f.title for f in view.findings]
+
+
+@pytest.mark.slow
+def test_demo_commitment_equals_a_direct_sum_over_the_pods_table(demo: wb.Dataset) -> None:
+    end = demo.window[1]
+    view = cluster.node_matrix(demo)
+    node = view.sort("pods", descending=True)["node"][0]
+    pods = demo.pods().filter(
+        pl.col("node") == node, ~pl.col("phase").cast(pl.String).is_in(["Succeeded", "Failed"]),
+        pl.col("deleted").is_null() | (pl.col("deleted") > end), pl.col("scheduled") <= end,
+    )  # fmt: skip
+    alloc = demo.nodes().filter(pl.col("name") == node)["cpu_allocatable"][0]
+    row = view.filter(pl.col("node") == node).row(0, named=True)
+    assert row["cpu_requests"] == pytest.approx(pods["cpu_request"].fill_null(0).sum())
+    assert row["cpu_requests_pct"] == pytest.approx(pods["cpu_request"].fill_null(0).sum() / alloc * 100)
+    assert row["memory_requests"] == pods["memory_request"].fill_null(0).sum()
+
+
+def test_charts_render(ds: wb.Dataset, tmp_path: Path) -> None:
+    import holoviews as hv
+
+    from workbench.viz import cluster as cv
+
+    hv.extension("bokeh")
+    view = cluster.analyse(ds, step="10m")
+    empty = cluster.analyse(wb.open(write_empty_snapshot(tmp_path / "e")))
+    for v in (view, empty):
+        for chart in (cv.matrix_bars(v.matrix), cv.matrix_bars(v.matrix, resource="memory"),
+                      cv.resources_over_time(v.cluster_resources), cv.node_heatmap(v.node_resources),
+                      cv.network_curves(v.node_resources), cv.nodes_table(v.nodes)):  # fmt: skip
+            assert hv.render(chart) is not None
+    # the matrix chart shows one bar per node and measure, with the analysis' percentages
+    bars = cv.matrix_bars(view.matrix)
+    got = {(r["node"], r["measure"]): r["percent"] for r in bars.dframe().to_dict("records")}
+    assert got[("n1", "requests")] == pytest.approx(30.0) and got[("n2", "usage")] == pytest.approx(25.0)

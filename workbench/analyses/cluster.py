@@ -1,0 +1,300 @@
+"""The cluster overview: nodes, pods by status, problem pods and the node resource matrix
+(CPU and memory usage vs requests vs allocatable, network in/out) per node and cluster-wide,
+at the snapshot's end and over time.
+
+>>> from workbench.analyses import cluster
+>>> view = cluster.analyse(ds, cluster="eks-prod-us-east-1", step="5m")     # doctest: +SKIP
+>>> view.matrix.select("node", "cpu_usage_pct", "cpu_requests_pct")          # doctest: +SKIP
+
+Result columns:
+
+- :func:`nodes`: :data:`NODE_COLUMNS`: one row per node; ``age`` from creation to the
+  snapshot's end; ``pods`` bound to it at the end.
+- :func:`pods_by_status` and :func:`problem_pods`: exactly
+  :func:`workbench.analyses.overview.pods_by_status` / ``problem_pods`` (same columns, same rows).
+- :func:`node_resources`: :data:`NODE_RESOURCE_COLUMNS`: per node and bucket (``step``):
+  usage (:func:`workbench.analyses.usage.node_usage`), the requests and limits of the pods bound
+  to the node during the bucket (:func:`~workbench.analyses.usage.requests_over_time`), the
+  node's allocatable, and percentages of allocatable (``cpu_requests_pct`` is the requests
+  commitment: Σ requests / allocatable).
+- :func:`cluster_resources`: :data:`CLUSTER_RESOURCE_COLUMNS`: the same added over a cluster's
+  nodes per bucket (percentages of the summed allocatable).
+- :func:`node_matrix`: :data:`MATRIX_COLUMNS`: one row per node: usage over the window (mean
+  of the buckets, and the highest bucket), requests and limits of the pods bound at the
+  snapshot's end, allocatable, and percentages; :func:`cluster_matrix` adds them per cluster
+  (:data:`CLUSTER_MATRIX_COLUMNS`).
+
+Requests count for a pod from the moment it is bound to a node until it is deleted or
+finished (Succeeded/Failed); a Pending pod already bound to a node counts, as the scheduler
+counts it. Allocatable is the node's latest ``status.allocatable``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from typing import Any
+
+import polars as pl
+
+from workbench.analyses import overview, usage
+from workbench.analyses.params import Finding, Params, field, require_one_of, resolve_params
+from workbench.errors import ParameterError
+from workbench.store import Dataset, to_utc
+
+__all__ = [
+    "CLUSTER_MATRIX_COLUMNS", "CLUSTER_RESOURCE_COLUMNS", "MATRIX_COLUMNS", "NODE_COLUMNS",
+    "NODE_RESOURCE_COLUMNS", "ClusterOverview", "ClusterParams", "analyse", "cluster_matrix",
+    "cluster_resources", "findings", "node_matrix", "node_resources", "nodes", "pods_by_status", "problem_pods",
+]
+
+log = logging.getLogger(__name__)
+TS = pl.Datetime("us", "UTC")
+F, S = pl.Float64(), pl.String()
+
+NODE_COLUMNS: dict[str, pl.DataType] = {
+    "cluster": S, "name": S, "status": S, "ready": pl.Boolean(), "unschedulable": pl.Boolean(), "roles": S,
+    "zone": S, "instance_type": S, "created": TS, "age": pl.Duration("us"), "kubelet_version": S,
+    "cpu_allocatable": F, "memory_allocatable": pl.Int64(), "pods_allocatable": pl.Int64(), "pods": pl.Int64(),
+    "taints": S,
+}
+_RES = {
+    "cpu_usage": F, "cpu_requests": F, "cpu_limits": F, "cpu_allocatable": F,
+    "cpu_usage_pct": F, "cpu_requests_pct": F, "cpu_limits_pct": F,
+    "memory_usage": F, "memory_requests": F, "memory_limits": F, "memory_allocatable": F,
+    "memory_usage_pct": F, "memory_requests_pct": F, "memory_limits_pct": F,
+    "network_rx_bytes_per_s": F, "network_tx_bytes_per_s": F, "pods": pl.Int64(),
+}
+NODE_RESOURCE_COLUMNS: dict[str, pl.DataType] = {"cluster": S, "node": S, "ts": TS, **_RES, "source": S}
+CLUSTER_RESOURCE_COLUMNS: dict[str, pl.DataType] = {"cluster": S, "ts": TS, "nodes": pl.Int64(), **_RES}
+MATRIX_COLUMNS: dict[str, pl.DataType] = {
+    "cluster": S, "node": S, "status": S, "ready": pl.Boolean(), **_RES,
+    "cpu_usage_max": F, "memory_usage_max": F,
+}
+CLUSTER_MATRIX_COLUMNS: dict[str, pl.DataType] = {
+    "cluster": S, "nodes": pl.Int64(), "nodes_ready": pl.Int64(), **_RES, "cpu_usage_max": F, "memory_usage_max": F,
+}
+
+#: A node whose requests commit more than this share of its allocatable is flagged.
+COMMITMENT_WARN_PCT = 90.0
+#: A node whose memory in use exceeds this share of its allocatable is flagged.
+MEMORY_WARN_PCT = 90.0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ClusterParams(Params):
+    """Parameters of the cluster overview."""
+
+    cluster: str | None = field(None, "cluster to show (all when empty)")
+    namespace: str | None = field(None, "namespace for pods by status and problem pods (all when empty)")
+    start: dt.datetime | str | None = field(None, "window start, UTC (the snapshot's when empty)")
+    end: dt.datetime | str | None = field(None, "window end, UTC (the snapshot's when empty)")
+    step: str = field("5m", "bucket width of the series over time (1m, 5m, 1h…)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "start", to_utc(self.start or None))
+        object.__setattr__(self, "end", to_utc(self.end or None))
+        object.__setattr__(self, "cluster", self.cluster or None)
+        object.__setattr__(self, "namespace", self.namespace or None)
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            msg = f"start ({self.start}) must be before end ({self.end})"
+            raise ParameterError(msg)
+        usage.micros(self.step, what="step")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterOverview:
+    """Everything the cluster overview shows, as frames (see the module docstring)."""
+
+    params: ClusterParams
+    nodes: pl.DataFrame
+    pods_by_status: pl.DataFrame
+    problem_pods: pl.DataFrame
+    matrix: pl.DataFrame
+    cluster_matrix: pl.DataFrame
+    node_resources: pl.DataFrame
+    cluster_resources: pl.DataFrame
+    findings: list[Finding]
+
+
+def _params(ds: Dataset, params: ClusterParams | None, changes: dict[str, Any]) -> ClusterParams:
+    p = resolve_params(ClusterParams, params, changes)
+    if p.cluster is not None:
+        require_one_of("cluster", p.cluster, ds.clusters)
+    if p.namespace is not None:
+        require_one_of("namespace", p.namespace, overview.namespaces(ds, cluster=p.cluster))
+    return p
+
+
+def _window(ds: Dataset, p: ClusterParams) -> tuple[dt.datetime | None, dt.datetime | None]:
+    lo, hi = ds.window
+    return p.start or lo, p.end or hi
+
+
+def _end(ds: Dataset, p: ClusterParams) -> dt.datetime:
+    """The moment "at the end" views describe: the window's end, else the newest pod
+    observation (a one-off dump has no window), else now."""
+    end = _window(ds, p)[1]
+    if end is not None:
+        return end
+    seen = ds.scan("pods", cluster=p.cluster).select(pl.col("observed_at").max()).collect().item()
+    return seen or dt.datetime.now(dt.UTC)
+
+
+def nodes(ds: Dataset, params: ClusterParams | None = None, **changes: Any) -> pl.DataFrame:
+    """The nodes (:data:`NODE_COLUMNS`), sorted by cluster and name."""
+    p = _params(ds, params, changes)
+    n = ds.nodes(cluster=p.cluster)
+    if n.is_empty():
+        return usage.empty(NODE_COLUMNS)
+    end = _end(ds, p)
+    bound = _bound_at(ds, p, end).group_by("cluster", "node").agg(pl.len().cast(pl.Int64).alias("pods"))
+    n = n.join(bound.rename({"node": "name"}), on=["cluster", "name"], how="left").with_columns(
+        pl.col("pods").fill_null(0), (pl.lit(end, dtype=TS) - pl.col("created")).alias("age")
+    )
+    return usage.shape(n, NODE_COLUMNS).sort("cluster", "name")
+
+
+def pods_by_status(ds: Dataset, params: ClusterParams | None = None, **changes: Any) -> pl.DataFrame:
+    """Pods per kubectl STATUS at the snapshot's end (:func:`overview.pods_by_status`)."""
+    p = _params(ds, params, changes)
+    return overview.pods_by_status(ds, cluster=p.cluster, namespace=p.namespace)
+
+
+def problem_pods(ds: Dataset, params: ClusterParams | None = None, **changes: Any) -> pl.DataFrame:
+    """The pods in trouble at the snapshot's end (:func:`overview.problem_pods`)."""
+    p = _params(ds, params, changes)
+    return overview.problem_pods(ds, cluster=p.cluster, namespace=p.namespace)
+
+
+def _bound_at(ds: Dataset, p: ClusterParams, at: dt.datetime) -> pl.DataFrame:
+    """Pods holding their node's resources at ``at`` (pods table rows with bound_from/to)."""
+    pods = usage.pod_intervals(ds, cluster=p.cluster)
+    return pods.filter(pl.col("bound_from") <= at, pl.col("bound_to").is_null() | (pl.col("bound_to") > at))
+
+
+def _pct(num: str, den: str) -> pl.Expr:
+    return pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den) * 100.0)
+
+
+def _percentages(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        *[_pct(f"{r}_{k}", f"{r}_allocatable").alias(f"{r}_{k}_pct")
+          for r in ("cpu", "memory") for k in ("usage", "requests", "limits")]  # fmt: skip
+    )
+
+
+def _allocatable(ds: Dataset, p: ClusterParams) -> pl.DataFrame:
+    return ds.nodes(cluster=p.cluster).select(
+        "cluster", pl.col("name").alias("node"), "status", "ready", "cpu_allocatable",
+        pl.col("memory_allocatable").cast(pl.Float64),
+    )
+
+
+def node_resources(ds: Dataset, params: ClusterParams | None = None, **changes: Any) -> pl.DataFrame:
+    """Usage, requests and allocatable per node over time (:data:`NODE_RESOURCE_COLUMNS`)."""
+    p = _params(ds, params, changes)
+    lo, hi = _window(ds, p)
+    keys = ["cluster", "node", "ts"]
+    use = usage.node_usage(ds, cluster=p.cluster, start=lo, end=hi, step=p.step)
+    req = usage.requests_over_time(ds, cluster=p.cluster, start=lo, end=hi, step=p.step)
+    if hi is not None:
+        use = use.filter(pl.col("ts") < hi)
+    out = req.join(use, on=keys, how="full", coalesce=True, nulls_equal=True)
+    if out.is_empty():
+        return usage.empty(NODE_RESOURCE_COLUMNS)
+    out = out.join(_allocatable(ds, p).drop("status", "ready"), on=["cluster", "node"], how="left")
+    out = out.rename({"cpu_cores": "cpu_usage", "memory_bytes": "memory_usage"})
+    return usage.shape(_percentages(out), NODE_RESOURCE_COLUMNS).sort(keys)
+
+
+_SUMMED = ["cpu_usage", "cpu_requests", "cpu_limits", "cpu_allocatable", "memory_usage", "memory_requests",
+           "memory_limits", "memory_allocatable", "network_rx_bytes_per_s", "network_tx_bytes_per_s", "pods"]
+
+
+def cluster_resources(node_res: pl.DataFrame) -> pl.DataFrame:
+    """:func:`node_resources` added over each cluster's nodes per bucket
+    (:data:`CLUSTER_RESOURCE_COLUMNS`)."""
+    if node_res.is_empty():
+        return usage.empty(CLUSTER_RESOURCE_COLUMNS)
+    out = node_res.group_by("cluster", "ts").agg(
+        pl.col("node").n_unique().cast(pl.Int64).alias("nodes"), *[usage.nsum(c) for c in _SUMMED]
+    )
+    return usage.shape(_percentages(out), CLUSTER_RESOURCE_COLUMNS).sort("cluster", "ts")
+
+
+def node_matrix(ds: Dataset, params: ClusterParams | None = None, *, node_res: pl.DataFrame | None = None,
+                **changes: Any) -> pl.DataFrame:  # fmt: skip
+    """One row per node: usage over the window vs requests at the end vs allocatable
+    (:data:`MATRIX_COLUMNS`). Pass ``node_res`` (:func:`node_resources`) to reuse it."""
+    p = _params(ds, params, changes)
+    alloc = _allocatable(ds, p)
+    if alloc.is_empty():
+        return usage.empty(MATRIX_COLUMNS)
+    res = node_resources(ds, p) if node_res is None else node_res
+    used = res.group_by("cluster", "node").agg(
+        pl.col("cpu_usage").mean(), pl.col("cpu_usage").max().alias("cpu_usage_max"),
+        pl.col("memory_usage").mean(), pl.col("memory_usage").max().alias("memory_usage_max"),
+        pl.col("network_rx_bytes_per_s").mean(), pl.col("network_tx_bytes_per_s").mean(),
+    )
+    bound = _bound_at(ds, p, _end(ds, p)).group_by("cluster", "node").agg(
+        pl.len().cast(pl.Int64).alias("pods"),
+        *[pl.col(f"{r}_{k}").cast(pl.Float64).fill_null(0.0).sum().alias(f"{r}_{k}s")
+          for r in ("cpu", "memory") for k in ("request", "limit")],  # fmt: skip
+    )
+    out = alloc.join(used, on=["cluster", "node"], how="left").join(bound, on=["cluster", "node"], how="left")
+    out = out.with_columns(pl.col("pods").fill_null(0), *[pl.col(f"{r}_{k}s").fill_null(0.0)
+                                                         for r in ("cpu", "memory") for k in ("request", "limit")])  # fmt: skip
+    return usage.shape(_percentages(out), MATRIX_COLUMNS).sort("cluster", "node")
+
+
+def cluster_matrix(matrix: pl.DataFrame) -> pl.DataFrame:
+    """:func:`node_matrix` added per cluster (:data:`CLUSTER_MATRIX_COLUMNS`)."""
+    if matrix.is_empty():
+        return usage.empty(CLUSTER_MATRIX_COLUMNS)
+    out = matrix.group_by("cluster").agg(
+        pl.len().cast(pl.Int64).alias("nodes"), pl.col("ready").fill_null(value=False).sum().cast(pl.Int64)
+        .alias("nodes_ready"), *[usage.nsum(c) for c in [*_SUMMED, "cpu_usage_max", "memory_usage_max"]],
+    )  # fmt: skip
+    return usage.shape(_percentages(out), CLUSTER_MATRIX_COLUMNS).sort("cluster")
+
+
+def findings(matrix: pl.DataFrame, problems: pl.DataFrame) -> list[Finding]:
+    """What a reader should look at: nodes not Ready, nodes committed or using memory above
+    :data:`COMMITMENT_WARN_PCT`/:data:`MEMORY_WARN_PCT`, and the problem pods per cluster."""
+    out: list[Finding] = []
+    for r in matrix.iter_rows(named=True):
+        where = {"cluster": r["cluster"], "kind": "Node", "name": r["node"]}
+        if r["ready"] is False:
+            out.append(Finding(severity="critical", title=f"node {r['node']} is {r['status'] or 'not Ready'}",
+                               detail=f"{r['pods']} pod(s) still bound to it", **where))  # fmt: skip
+        for res in ("cpu", "memory"):
+            pct = r[f"{res}_requests_pct"]
+            if pct is not None and pct > COMMITMENT_WARN_PCT:
+                out.append(Finding(severity="warning", title=f"node {r['node']}: {res} requests commit {pct:.0f}% "
+                                   "of allocatable", detail="new pods with requests may not fit", **where))  # fmt: skip
+        mem = r["memory_usage_pct"]
+        if mem is not None and mem > MEMORY_WARN_PCT:
+            out.append(Finding(severity="warning", title=f"node {r['node']}: memory in use {mem:.0f}% of allocatable",
+                               detail="risk of evictions under memory pressure", **where))  # fmt: skip
+    for (c,), grp in problems.group_by(["cluster"], maintain_order=True):
+        names = grp["name"].to_list()
+        out.append(Finding(severity="warning", title=f"{len(names)} problem pod(s) in {c}", cluster=str(c),
+                           evidence=tuple(f"{ns}/{n}: {s}" for ns, n, s in
+                                          grp.select("namespace", "name", "status").iter_rows())))  # fmt: skip
+    return out
+
+
+def analyse(ds: Dataset, params: ClusterParams | None = None, **changes: Any) -> ClusterOverview:
+    """Every view of the cluster overview at once (:class:`ClusterOverview`)."""
+    p = _params(ds, params, changes)
+    res = node_resources(ds, p)
+    matrix = node_matrix(ds, p, node_res=res)
+    problems = problem_pods(ds, p)
+    return ClusterOverview(
+        params=p, nodes=nodes(ds, p), pods_by_status=pods_by_status(ds, p), problem_pods=problems,
+        matrix=matrix, cluster_matrix=cluster_matrix(matrix), node_resources=res,
+        cluster_resources=cluster_resources(res), findings=findings(matrix, problems),
+    )
