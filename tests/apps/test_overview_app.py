@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import urllib.parse
 from pathlib import Path
@@ -119,8 +120,9 @@ def test_cluster_text_is_shown_as_text_never_run_as_html(
 
 
 def test_screenshot_for_the_docs(page: Any, demo_snapshot: Path, tmp_path: Path) -> None:
-    """Serves the default demo (``data/demo``, what ``./run serve`` shows) and saves
-    docs/img/overview.png; look at it whenever the page changes."""
+    """Serves the default demo (``data/demo``, what ``./run serve`` shows) and takes a full-page
+    screenshot; with ``WORKBENCH_UPDATE_SCREENSHOTS=1`` it replaces docs/img/overview.png (look at
+    it whenever the page changes)."""
     snapshot = demo_snapshot.relative_to(REPO) if demo_snapshot.is_relative_to(REPO) else demo_snapshot
     want = overview.problem_pods(wb.open(demo_snapshot))["name"].to_list()
     with PanelServer(
@@ -132,7 +134,9 @@ def test_screenshot_for_the_docs(page: Any, demo_snapshot: Path, tmp_path: Path)
         height = page.evaluate("document.getElementById('main').scrollHeight")
         page.set_viewport_size({"width": 1920, "height": min(int(height) + 80, 4000)})
         page.wait_for_timeout(1000)
-        out = REPO / "docs" / "img" / "overview.png"
+        # the docs' copy is remade only on request, so that test runs leave the tree clean
+        update = os.environ.get("WORKBENCH_UPDATE_SCREENSHOTS") == "1"
+        out = REPO / "docs" / "img" / "overview.png" if update else tmp_path / "overview.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(out))
         assert page.console_errors == [], srv.log()
