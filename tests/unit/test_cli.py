@@ -23,7 +23,7 @@ from workbench.cli import serve as serve_module
 from workbench.errors import SnapshotError
 from workbench.store import open_snapshot
 
-COMMANDS = {"demo", "info", "validate", "serve", "collect", "watch", "import"}
+COMMANDS = {"demo", "info", "validate", "serve", "collect", "watch", "import", "report"}
 
 
 @pytest.fixture

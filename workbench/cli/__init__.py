@@ -10,6 +10,7 @@ from workbench.cli import collect as _collect  # noqa: F401  (registers the comm
 from workbench.cli import demo as _demo  # noqa: F401
 from workbench.cli import importer as _importer  # noqa: F401
 from workbench.cli import info as _info  # noqa: F401
+from workbench.cli import report as _report  # noqa: F401
 from workbench.cli import serve as _serve  # noqa: F401
 from workbench.cli._base import cli
 
