@@ -243,7 +243,7 @@ class Mining:
     def label(self, lines: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
         """``lines`` with ``pattern_id`` and ``template`` columns (by the message's key)."""
         lf = lines.lazy().with_columns(key_expr().alias("_k"))
-        return lf.join(self.keys.lazy(), on="_k", how="left").drop("_k")
+        return lf.join(self.keys.lazy(), on="_k", how="left", maintain_order="left").drop("_k")
 
 
 _KEY_SCHEMA = {"_k": pl.UInt64, "pattern_id": pl.String, "template": pl.String}

@@ -265,3 +265,21 @@ def test_empty_input_and_bad_parameters(frame: pl.DataFrame) -> None:
         L.search(frame, limit=0)
     with pytest.raises(ParameterError, match="did you mean threshold"):
         L.error_bursts(frame, treshold=3)
+
+
+def test_search_with_patterns_keeps_newest_first() -> None:
+    """Labelling rows with their pattern keeps the newest-first order of a search."""
+    import datetime as dt
+
+    from workbench.analyses import logs as explorer
+    from workbench.schema import conform
+
+    t0 = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    rows = [
+        {"cluster": "c", "ts": t0 + dt.timedelta(seconds=i), "namespace": "ns", "pod": f"p{i % 3}",
+         "container": "c", "level": "ERROR" if i % 2 else "INFO", "message": f"request {i % 7} failed after {i} ms"}
+        for i in range(500)
+    ]  # fmt: skip
+    found = explorer.search(conform("logs", rows), with_patterns=True, limit=500)
+    assert found["ts"].is_sorted(descending=True)
+    assert found["template"].null_count() == 0
