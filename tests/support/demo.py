@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[2]
 #: Code whose change makes a previously generated demo stale.
 _INPUTS = ("workbench/sources/demo", "workbench/kube", "workbench/store", "workbench/schema.py")
