@@ -32,6 +32,7 @@ from panel.theme.fast import Fast as _PanelFast
 
 __all__ = [
     "DEFAULT_SNAPSHOT",
+    "PlainText",
     "ENV_SNAPSHOT",
     "busy",
     "error_page",
@@ -260,9 +261,29 @@ def text_table(
     return pn.widgets.Tabulator(shown.to_pandas(), **options)
 
 
+_TEXT_CSS = "pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; font-family: inherit; }"
+
+
+class PlainText(pn.pane.Str):
+    """A :class:`panel.pane.Str` that shows its text as characters.
+
+    Panel 1.9's ``Str`` wraps the text in ``<pre>`` and the browser parses the result as HTML, so
+    a ``<script>`` or ``<img onerror=…>`` in cluster text would run; this pane escapes the text
+    first (the browser then shows ``<script>`` as those characters). Long lines wrap; the font
+    is the page's unless a stylesheet says otherwise. Use it (or :func:`text`) for anything
+    that came from a cluster."""
+
+    def __init__(self, object: Any = None, **params: Any) -> None:  # noqa: A002  (Panel's name)
+        params["stylesheets"] = [_TEXT_CSS, *params.get("stylesheets", [])]
+        super().__init__(object, **params)
+
+    def _transform_object(self, obj: Any) -> dict[str, Any]:
+        return super()._transform_object(None if obj is None else html.escape(str(obj)))
+
+
 def text(value: object, **params: Any) -> pn.pane.Str:
     """Cluster-sourced text as a plain-text pane (shown as characters, never as HTML)."""
-    return pn.pane.Str("" if value is None else str(value), **params)
+    return PlainText("" if value is None else str(value), **params)
 
 
 def stat(
@@ -362,8 +383,8 @@ def error_page(
     title: str, *, snapshot: str | os.PathLike[str], error: BaseException
 ) -> pn.template.BaseTemplate:
     """The page shown when the snapshot cannot be opened: the error as text and what to do."""
-    message = pn.pane.Str(str(error), styles={"white-space": "pre-wrap"}, sizing_mode="stretch_width")
-    hint = pn.pane.Str(
+    message = PlainText(str(error), sizing_mode="stretch_width")
+    hint = PlainText(
         "Create the demo snapshot with `workbench demo --out data/demo`, or serve another one with "
         "`workbench serve --snapshot PATH`.",
         sizing_mode="stretch_width",

@@ -24,6 +24,7 @@ import workbench
 from workbench.analyses import overview as analysis
 from workbench.store import Dataset
 from workbench.ui.common import (
+    PlainText,
     busy,
     format_count,
     format_duration,
@@ -105,7 +106,7 @@ class Overview(pn.viewable.Viewer):
             page_size=25,
             css_classes=["wb-problem-pods"],
         )
-        self._problem_note = pn.pane.Str("", margin=(0, 10))
+        self._problem_note = PlainText("", margin=(0, 10))
         self._clusters_table = text_table(
             self._cluster_view(self._summary),
             page_size=10,
@@ -153,10 +154,10 @@ class Overview(pn.viewable.Viewer):
         return view if len(self.dataset.clusters) > 1 else view.drop("cluster")
 
     @staticmethod
-    def _problem_details(row: Any) -> pn.pane.Str:
+    def _problem_details(row: Any) -> PlainText:
         """The expanded row: every field in full, as text."""
         lines = [f"{k}: {v}" for k, v in row.items() if v not in (None, "")]
-        return pn.pane.Str(
+        return PlainText(
             "\n".join(lines), styles={"white-space": "pre-wrap"}, sizing_mode="stretch_width", margin=(4, 12)
         )
 
