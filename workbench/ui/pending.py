@@ -1,0 +1,287 @@
+"""The pending pods page: every pod that waited for a node in the window (and pod creations a
+quota refused) with its reason, QoS class, namespace, workload, time pending and the scheduler's
+message; counts by QoS class and by reason; each node's free allocatable; for the selected pod
+where it would fit ("fits on X if its cpu request were ≤ Y") and what the cluster lacks.
+
+In JupyterLab::
+
+    import workbench as wb, workbench.ui
+    wb.ui.pending.PendingPods(wb.open("data/demo"), cluster="eks-prod-us-east-1")
+
+Served (``apps/pending_pods.py``): the selected pod (``?pod=ml/batch-scorer-…``), its cluster and
+"include past" live in the URL next to the scope.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import panel as pn
+import param
+import polars as pl
+
+import workbench
+from workbench.analyses import pending
+from workbench.errors import WorkbenchError
+from workbench.store import Dataset
+from workbench.ui.common import (
+    busy,
+    format_bytes,
+    format_cores,
+    format_duration,
+    format_time,
+    page,
+    stat,
+)
+from workbench.ui.resources import PlainText, rows_table, set_rows, sync_params
+from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
+from workbench.viz import pending as vp
+
+__all__ = ["URL_PARAMS", "PendingPods", "pending_view"]
+
+URL_PARAMS = {"pod": "pod", "in_cluster": "in_cluster", "include_past": "past"}
+_CHART = {"sizing_mode": "stretch_width", "linked_axes": False}
+
+
+def _key(row: dict[str, Any]) -> str:
+    """How a row is named in the URL: ``namespace/pod``, or ``namespace/Kind/owner`` for a refused creation."""
+    name = row["pod"] if row["pod"] else f"{row['owner_kind']}/{row['owner_name']}"
+    return f"{row['namespace']}/{name}"
+
+
+def _cores(values: list[Any]) -> list[str]:
+    return [format_cores(v) if v is not None else "" for v in values]
+
+
+def _bytes(values: list[Any]) -> list[str]:
+    return [format_bytes(v) if v is not None else "" for v in values]
+
+
+def pending_view(rows: pl.DataFrame, *, clusters: bool) -> pl.DataFrame:
+    """The pending list as shown: a :func:`~workbench.analyses.pending.pending_pods` result with
+    units, the workload as ``Kind/name`` and a refused creation named by its controller."""
+    view = rows.select(
+        pl.when(pl.col("pod").is_not_null()).then(pl.col("pod"))
+        .otherwise(pl.format("{}/{} (creation refused)", "owner_kind", "owner_name")).alias("pod"),
+        "namespace", pl.col("primary").alias("category"), pl.col("qos_class").fill_null("(unknown)").alias("QoS"),
+        pl.col("pending_for").alias("pending for"), pl.col("message").alias("scheduler message"), "state",
+        pl.when(pl.col("workload_name").is_not_null()).then(pl.format("{}/{}", "workload_kind", "workload_name")).alias("workload"),
+        pl.Series("CPU request", _cores(rows["cpu_request"].to_list()), dtype=pl.String),
+        pl.Series("memory request", _bytes(rows["memory_request"].to_list()), dtype=pl.String),
+        pl.col("categories").alias("all reasons"), "cluster",
+    )  # fmt: skip
+    return view if clusters else view.drop("cluster")
+
+
+class PendingPods(pn.viewable.Viewer):
+    """Pending pod analysis within a :class:`~workbench.ui.scope.Scope` (cluster, namespace, workload, window)."""
+
+    pod = param.String(default="", doc="Selected pending pod, namespace/name ('' = the one waiting longest).")
+    in_cluster = param.String(default="", doc="Cluster of the selected pod ('' = the scope's).")
+    include_past = param.Boolean(default=True, doc="Also pods that waited earlier in the window.")
+
+    def __init__(
+        self, dataset: Dataset | str | os.PathLike[str], *, scope: Scope | None = None, **params: Any
+    ) -> None:
+        self.dataset = dataset if isinstance(dataset, Dataset) else workbench.open(dataset)
+        scoped = {k: params.pop(k) for k in SCOPE_PARAMS if k in params}
+        self.scope = scope or Scope(self.dataset, **scoped)
+        super().__init__(**params)
+        self.rows = pl.DataFrame(schema=pending.PENDING_COLUMNS)
+        self._build()
+        self.scope.param.watch(
+            lambda *_: self._refresh(), ["cluster", "namespace", "workload", "start", "end"]
+        )
+        self._refresh()
+
+    def _build(self) -> None:
+        self._stats = pn.FlexBox(sizing_mode="stretch_width")
+        self._note = PlainText("", sizing_mode="stretch_width")
+        self._qos_chart = pn.pane.HoloViews(**_CHART)
+        self._qos_table = rows_table(css_classes=["wb-by-qos"])
+        self._reason_chart = pn.pane.HoloViews(**_CHART)
+        self._reason_table = rows_table(css_classes=["wb-by-reason"])
+        self._list = rows_table(wrap=("scheduler message", "all reasons"), widths={"scheduler message": 420, "all reasons": 220},
+                                pagination="local", page_size=15, css_classes=["wb-pending-list"])  # fmt: skip
+        self._list.on_click(self._clicked)
+        self._timeline = pn.pane.HoloViews(**_CHART)
+        self._fit_title = PlainText(
+            "", margin=(0, 10), styles={"font-weight": "600", "white-space": "pre-wrap"}
+        )
+        self._fit_message = PlainText(
+            "",
+            styles={"white-space": "pre-wrap"},
+            sizing_mode="stretch_width",
+            css_classes=["wb-fit-message"],
+        )
+        self._fit = rows_table(wrap=("advice", "blocked by"), widths={"advice": 460, "blocked by": 280},
+                               css_classes=["wb-fit"])  # fmt: skip
+        self._shortfall = rows_table(wrap=("summary",), widths={"summary": 520}, css_classes=["wb-shortfall"])
+        self._headroom = rows_table(wrap=("taints",), widths={"taints": 360}, css_classes=["wb-headroom"])
+        self._headroom_chart = pn.pane.HoloViews(**_CHART)
+        self._past = pn.widgets.Checkbox.from_param(
+            self.param.include_past, label="Include pods that waited earlier"
+        )
+        self._fit_card = pn.Card(self._fit_title, self._fit_message, self._fit, title="Where would it fit?",
+                                 collapsible=False, sizing_mode="stretch_width")  # fmt: skip
+
+    def sections(self) -> list[pn.viewable.Viewable]:
+        """The page's sections, top to bottom."""
+        card = {"collapsible": False, "sizing_mode": "stretch_width"}
+        return [
+            self._stats,
+            pn.Row(pn.Card(self._qos_table, self._qos_chart, title="By QoS class", **card),
+                   pn.Card(self._reason_table, self._reason_chart, title="By reason (primary)", **card),
+                   sizing_mode="stretch_width"),
+            pn.Card(self._past, self._note, self._list, title="Pending pods", **card),
+            self._fit_card,
+            pn.Card(self._shortfall, title="What the cluster lacks for the pods still waiting", **card),
+            pn.Card(self._headroom, self._headroom_chart, title="Free allocatable per node (window end)", **card),
+            pn.Card(self._timeline, title="Time spent pending", **card),
+        ]  # fmt: skip
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(self.scope.widgets(traced=False), *self.sections(), sizing_mode="stretch_width")
+
+    def page(self) -> pn.template.BaseTemplate:
+        """The served page: scope in the sidebar, scope and selection synced to the URL."""
+        self.scope.sync()
+        sync_params(self, URL_PARAMS)
+        sidebar = [
+            self.scope.widgets(traced=False),
+            pn.layout.Divider(),
+            nav(self.scope, current="pending_pods"),
+        ]
+        return page(PAGES["pending_pods"], snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
+
+    # -- data ---------------------------------------------------------------------------------
+    def _params(self) -> pending.PendingParams:
+        s = self.scope
+        return pending.PendingParams(cluster=s.cluster or None, namespace=s.namespace or None, start=s.start or None,
+                                     end=s.end or None, include_past=self.include_past)  # fmt: skip
+
+    def _clicked(self, event: Any) -> None:
+        if event.row is not None and event.row < self.rows.height:
+            row = self.rows.row(event.row, named=True)
+            multi = len(self.dataset.clusters) > 1 and not self.scope.cluster
+            self.param.update(pod=_key(row), in_cluster=row["cluster"] if multi else "")
+
+    def selected(self) -> dict[str, Any] | None:
+        """The selected row (default: the first still pending, i.e. the one waiting longest)."""
+        rows = self.rows
+        if self.pod:
+            rows = rows.filter(pl.struct(rows.columns).map_elements(_key, return_dtype=pl.String) == self.pod)
+            if self.in_cluster:
+                rows = rows.filter(pl.col("cluster") == self.in_cluster)
+        else:
+            rows = rows.filter(pl.col("state") != "refused")
+        return rows.row(0, named=True) if rows.height else None
+
+    @param.depends("include_past", watch=True)
+    def _refresh(self) -> None:
+        with busy(self._list, self._fit_card):
+            p = self._params()
+            try:
+                rows = pending.pending_pods(self.dataset, p)
+            except WorkbenchError as err:
+                self._note.object = f"Cannot list pending pods: {err}"
+                rows = pl.DataFrame(schema=pending.PENDING_COLUMNS)
+            if self.scope.workload:
+                kind, _, name = self.scope.workload.rpartition("/")
+                rows = rows.filter(
+                    pl.col("workload_name") == name, *([pl.col("workload_kind") == kind] if kind else [])
+                )
+            self.rows = rows
+            clusters = rows["cluster"].n_unique() > 1
+            set_rows(self._list, pending_view(rows, clusters=clusters))
+            by_qos = pending.summary(rows, by="qos_class")
+            set_rows(self._qos_table, by_qos.select(
+                pl.col("qos_class").fill_null("(unknown)").alias("QoS class"), "pods", pl.col("still_pending").alias("still pending"),
+                pl.col("pending_for_max").alias("longest wait"), pl.col("top_category").alias("top reason")))  # fmt: skip
+            self._qos_chart.object = vp.qos_bars(by_qos)
+            by_reason = pending.summary(rows, by="primary")
+            set_rows(self._reason_table, by_reason.select(
+                pl.col("primary").alias("reason"), "pods", pl.col("still_pending").alias("still pending"),
+                pl.col("pending_for_max").alias("longest wait")))  # fmt: skip
+            self._reason_chart.object = vp.reason_bars(pending.reasons(rows))
+            self._timeline.object = vp.pending_timeline(rows)
+            self._stats.objects = self._stat_cards(rows)
+            start, end = p.window(self.dataset)
+            self._note.object = (
+                f"{rows.height} pod(s) waited for a node between {format_time(start)} and {format_time(end)} "
+                f"(still pending first, longest waits first). Click one to see where it would fit."
+            )
+            self._capacity(p)
+            self._refresh_fit()
+
+    def _stat_cards(self, rows: pl.DataFrame) -> list[pn.viewable.Viewable]:
+        counts = dict(rows.group_by("state").len().iter_rows()) if rows.height else {}
+        longest = rows["pending_for"].max() if rows.height else None
+        return [
+            stat("Pending now", counts.get("pending", 0), tone="bad" if counts.get("pending") else "good"),
+            stat("Scheduled later", counts.get("scheduled", 0), detail="waited, then got a node"),
+            stat("Deleted while pending", counts.get("deleted", 0)),
+            stat("Refused by quota", counts.get("refused", 0), detail="creations a ResourceQuota refused"),
+            stat("Longest wait", format_duration(longest) if longest is not None else "–"),  # type: ignore[arg-type]
+        ]
+
+    def _capacity(self, p: pending.PendingParams) -> None:
+        _, end = p.window(self.dataset)
+        room = pending.headroom(self.dataset, at=end, cluster=p.cluster)
+        multi = room["cluster"].n_unique() > 1
+        view = room.select(
+            *(["cluster"] if multi else []), "node", "ready", "unschedulable",
+            pl.Series("CPU allocatable", _cores(room["cpu_allocatable"].to_list()), dtype=pl.String),
+            pl.Series("CPU requested", _cores(room["cpu_requested"].to_list()), dtype=pl.String),
+            pl.Series("CPU free", _cores(room["cpu_free"].to_list()), dtype=pl.String),
+            pl.Series("memory allocatable", _bytes(room["memory_allocatable"].to_list()), dtype=pl.String),
+            pl.Series("memory requested", _bytes(room["memory_requested"].to_list()), dtype=pl.String),
+            pl.Series("memory free", _bytes(room["memory_free"].to_list()), dtype=pl.String),
+            pl.col("pods_free").alias("pods free"), "taints",
+        )  # fmt: skip
+        set_rows(self._headroom, view)
+        self._headroom_chart.object = vp.headroom_bars(room)
+        short = pending.shortfall(self.dataset, p, pending=self.rows)
+        set_rows(self._shortfall, short.select(
+            "cluster", "summary", pl.col("pending_pods").alias("pending"), pl.col("resource_pods").alias("waiting for resources"),
+            pl.col("placeable_now").alias("placeable now"), "unplaced",
+            pl.Series("CPU needed", _cores(short["cpu_needed"].to_list()), dtype=pl.String),
+            pl.Series("memory needed", _bytes(short["memory_needed"].to_list()), dtype=pl.String),
+        ))  # fmt: skip
+
+    @param.depends("pod", "in_cluster", watch=True)
+    def _refresh_fit(self) -> None:
+        row = self.selected()
+        if row is None:
+            self._fit_title.object = (
+                "Select a pending pod in the list." if self.rows.height else "No pending pods in this scope."
+            )
+            self._fit_message.object = f"no pending pod {self.pod} in this scope" if self.pod else ""
+            set_rows(self._fit, pl.DataFrame())
+            return
+        name = _key(row)
+        self._fit_title.object = (
+            f"{name} ({row['cluster']}) · {row['state']} · waited {format_duration(row['pending_for'])}"
+        )
+        self._fit_message.object = f"Scheduler: {row['message'] or '(no message)'}"
+        if row["state"] == "refused":
+            set_rows(
+                self._fit,
+                pl.DataFrame({"advice": ["No pod was created: the quota refused it, so no node was tried."]}),
+            )
+            return
+        one = self.rows.filter(
+            pl.col("cluster") == row["cluster"],
+            pl.col("namespace") == row["namespace"],
+            pl.col("pod") == row["pod"],
+        )
+        fit = pending.fit(self.dataset, self._params(), pending=one).sort(
+            ["fits", "candidate", "cpu_short"], descending=[True, True, False]
+        )
+        set_rows(self._fit, fit.select(
+            "node", "fits", "advice", "candidate", pl.col("blocked_by").alias("blocked by"),
+            pl.Series("CPU free", _cores(fit["cpu_free"].to_list()), dtype=pl.String),
+            pl.Series("memory free", _bytes(fit["memory_free"].to_list()), dtype=pl.String),
+            pl.col("pods_free").alias("pods free"),
+        ))  # fmt: skip
