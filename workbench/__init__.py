@@ -1,8 +1,14 @@
 """workbench: a notebook-based analysis workbench for Kubernetes observability.
 
 >>> import workbench as wb
->>> ds = wb.open("data/demo")            # doctest: +SKIP
->>> ds.pods(namespace="shop")            # doctest: +SKIP
+>>> ds = wb.open("data/demo")
+>>> ds.clusters
+['eks-prod-us-east-1', 'gke-prod-europe-west1']
+>>> pods = ds.pods(namespace="shop", workload="Deployment/checkout")
+>>> pods.select("name", "status", "ready_time").height > 0     # kubectl's STATUS, typed times…
+True
+>>> ds.metrics(metric="container_memory_working_set_bytes", pod=pods["name"][0]).columns
+['cluster', 'metric', 'namespace', 'pod', 'container', 'node', 'labels', 'ts', 'value']
 """
 
 from workbench.errors import (

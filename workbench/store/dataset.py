@@ -73,8 +73,14 @@ class Dataset:
     :meth:`scan` returns the same as a LazyFrame for further polars work.
 
     >>> import workbench as wb
-    >>> ds = wb.open("data/demo")                                  # doctest: +SKIP
-    >>> ds.pods(namespace="shop", workload="checkout").select("name", "status")  # doctest: +SKIP
+    >>> ds = wb.open("data/demo")
+    >>> ds
+    Dataset('data/demo', clusters=['eks-prod-us-east-1', 'gke-prod-europe-west1'], window=... → ...)
+    >>> ds.events(type="Warning", namespace="shop").select("involved_name", "reason").height > 0
+    True
+    >>> lazy = ds.scan("spans", cluster="eks-prod-us-east-1", start="2026-11-02T08:30:00Z", end="2026-11-02T09:00:00Z")
+    >>> lazy.select("service").unique().collect().height > 3
+    True
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:

@@ -10,9 +10,12 @@ The navigation (:func:`nav`) lists every page with links that carry the current 
 from page to page keeps cluster, namespace, workload and window.
 
 >>> import workbench as wb
->>> scope = Scope(wb.open("data/demo"), namespace="shop")      # doctest: +SKIP
->>> scope.filters()                                             # doctest: +SKIP
+>>> scope = Scope(wb.open("data/demo"), namespace="shop")
+>>> scope.filters()
 {'namespace': 'shop'}
+>>> scope.query(workload="Deployment/cart")
+'?namespace=shop&workload=Deployment%2Fcart'
+
 """
 
 from __future__ import annotations
