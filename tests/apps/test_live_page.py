@@ -1,0 +1,155 @@
+"""Live mode: a page that follows its snapshot shows what ``workbench watch`` appends, without
+losing the user's selection.
+
+The browser test serves the cluster page on a copy of the app snapshot with ``?live=true&every=1``
+and a namespace selected, appends a crash-looping pod (through the normaliser, as a watch does)
+and a Warning event about it, and waits for the problem-pod table to list them while the
+namespace stays selected. A unit test checks :meth:`LiveControls.check` itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import shutil
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+import workbench as wb
+from tests.support.browser import REPO, PanelServer, require_chromium
+from tests.support.snapshots import write_small_snapshot
+from workbench.analyses import overview
+from workbench.kube.normalize import Normalizer
+from workbench.schema import conform
+from workbench.store import SnapshotWriter
+from workbench.ui.live import LiveControls
+
+NAMESPACE = "shop"
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def append_crashing_pod(path: Path, *, namespace: str, name: str) -> str:
+    """Append, as ``workbench watch`` would, a crash-looping copy of a Running pod of
+    ``namespace`` (observed at the snapshot's end) and a Warning event about it; returns the
+    event's message."""
+    ds = wb.open(path)
+    end = ds.window[1]
+    assert end is not None
+    pods = ds.objects(namespace=namespace).filter(pl.col("kind") == "Pod").sort("observed_at")
+    running = [
+        json.loads(m)
+        for m in pods["manifest"].to_list()
+        if json.loads(m).get("status", {}).get("phase") == "Running"
+    ]
+    assert running, f"no Running pod in {namespace} of {path}"
+    cluster = pods.filter(pl.col("name") == running[-1]["metadata"]["name"])["cluster"][0]
+    m = copy.deepcopy(running[-1])
+    m["metadata"].update(
+        name=name, uid=str(uuid.uuid4()), creationTimestamp=_iso(end - dt.timedelta(minutes=10))
+    )
+    m["metadata"].pop("resourceVersion", None)
+    for c in m["status"].get("containerStatuses", []):
+        c.update(ready=False, restartCount=4, started=False,
+                 state={"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container"}},
+                 lastState={"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": _iso(end - dt.timedelta(minutes=1)),
+                                           "startedAt": _iso(end - dt.timedelta(minutes=2))}})  # fmt: skip
+    normalizer = Normalizer(cluster=cluster)
+    normalizer.add(m, observed_at=end)
+    message = f"Back-off restarting failed container in pod {name}"
+    event = conform("events", [{
+        "cluster": cluster, "namespace": namespace, "name": f"{name}.live", "involved_kind": "Pod",
+        "involved_namespace": namespace, "involved_name": name, "involved_uid": m["metadata"]["uid"],
+        "type": "Warning", "reason": "BackOff", "message": message, "first_time": end, "last_time": end, "count": 3,
+        "observed_at": end,
+    }])  # fmt: skip
+    with SnapshotWriter(path, mode="append") as w:
+        for table, frame in normalizer.tables().items():
+            if frame.height:
+                w.write(table, frame)
+        w.write("events", event)
+    return message
+
+
+# -- the component -------------------------------------------------------------------------------
+def test_check_refreshes_only_when_the_snapshot_changed(tmp_path: Path) -> None:
+    path = write_small_snapshot(tmp_path / "snap")
+    ds = wb.open(path)
+    calls: list[int] = []
+    live = LiveControls(ds, lambda: calls.append(1), interval=5)
+    assert live.check() is False and calls == []  # nothing appended yet
+    problems = overview.problem_pods(ds, namespace=None)
+    event = problems.row(0, named=True)
+    with SnapshotWriter(path, mode="append") as w:
+        w.write("events", conform("events", [{
+            "cluster": event["cluster"], "namespace": event["namespace"], "name": "x.live", "involved_kind": "Pod",
+            "involved_namespace": event["namespace"], "involved_name": event["name"], "type": "Warning",
+            "reason": "Probe", "message": "appended", "observed_at": ds.window[1], "last_time": ds.window[1],
+        }]))  # fmt: skip
+    assert live.check() is True and calls == [1]  # the page refreshed once…
+    assert "appended" in overview.problem_pods(ds).filter(pl.col("name") == event["name"])["last_warning"][0]
+    assert live.check() is False and calls == [1]  # …and not again while nothing changes
+
+
+# -- in the browser ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def live_snapshot(app_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the app snapshot that this module appends to."""
+    path = tmp_path_factory.mktemp("live") / "snapshot"
+    shutil.copytree(app_snapshot, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def live_server(live_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PanelServer]:
+    require_chromium()
+    apps = [REPO / "apps" / f"{slug}.py" for slug in ("cluster", "right_sizing")]
+    with PanelServer(
+        apps,
+        args=["--snapshot", str(live_snapshot)],
+        log_path=tmp_path_factory.mktemp("panel-live") / "panel.log",
+    ) as srv:
+        yield srv
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_followed_page_shows_appended_problems_and_keeps_the_selection(
+    browser: Any, live_server: PanelServer, live_snapshot: Path, read_table: Any
+) -> None:
+    page = browser.new_page(viewport={"width": 1600, "height": 1200})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    try:
+        page.goto(
+            f"{live_server.url}/cluster?{urllib.parse.urlencode({'namespace': NAMESPACE, 'live': 'true', 'every': 1})}"
+        )
+        before = read_table(page, ".wb-problem-pods", ["name", "namespace"])
+        assert before and {r["namespace"] for r in before} == {NAMESPACE}
+        page.locator(".wb-live").get_by_text("following").wait_for()  # the link turned following on
+
+        name = f"live-crasher-{uuid.uuid4().hex[:5]}"
+        message = append_crashing_pod(live_snapshot, namespace=NAMESPACE, name=name)
+        cell = page.locator(".wb-problem-pods .tabulator-cell[tabulator-field='name']", has_text=name)
+        cell.first.wait_for(timeout=20_000)  # within a few intervals
+        rows = read_table(page, ".wb-problem-pods", ["name", "namespace", "status", "last_warning"])
+        mine = [r for r in rows if r["name"] == name]
+        assert mine and mine[0]["status"] == "CrashLoopBackOff"
+        assert message in mine[0]["last_warning"]
+        assert {r["namespace"] for r in rows} == {NAMESPACE}  # the selection survived the refresh
+        assert page.locator("select").nth(1).input_value().startswith(f"{NAMESPACE} (")
+        query = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
+        assert query["namespace"] == [NAMESPACE] and query["live"] == ["true"]
+        assert errors == [], live_server.log()
+    finally:
+        page.close()
