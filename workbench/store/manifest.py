@@ -31,7 +31,7 @@ MANIFEST = "manifest.json"
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 def new_manifest() -> dict[str, Any]:

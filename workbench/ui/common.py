@@ -80,14 +80,15 @@ def snapshot_argument(argv: Sequence[str] | None = None, environ: Mapping[str, s
 def format_cores(cores: float | None) -> str:
     """CPU in cores as people read it: ``250m`` below one core, ``1.5 cores`` above.
 
-    >>> format_cores(0.25), format_cores(1.5), format_cores(None)
-    ('250m', '1.5 cores', '–')
+    >>> format_cores(0.25), format_cores(1.0), format_cores(1.5), format_cores(None)
+    ('250m', '1 core', '1.5 cores', '–')
     """
     if cores is None:
         return "–"
     if abs(cores) < 1:
         return f"{cores * 1000:.0f}m"
-    return f"{cores:.3g} cores" if abs(cores) < 1000 else f"{cores:,.0f} cores"
+    number = f"{cores:.3g}" if abs(cores) < 1000 else f"{cores:,.0f}"
+    return f"{number} core" if number == "1" else f"{number} cores"
 
 
 def format_bytes(n: float | None) -> str:

@@ -197,6 +197,8 @@ class Scope(param.Parameterized):
             box.link(self, value="traced_only")
             self.param.watch(lambda e: setattr(box, "value", e.new), "traced_only")
             items.append(box)
+        for widget in items:  # fit the sidebar instead of a fixed width that gets clipped
+            widget.param.update(width=None, sizing_mode="stretch_width")
         return pn.Column(*items, sizing_mode="stretch_width")
 
     def sync(self) -> bool:
