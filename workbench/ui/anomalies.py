@@ -1,0 +1,251 @@
+"""The anomalies page: scored anomalous intervals of the scope's container metrics, of the
+span-derived series of its services (TPS, p90 latency, error rate) and of its log patterns
+(lines per minute); picking one shows the series with its expected band, its anomalous
+intervals and its change points.
+
+In JupyterLab::
+
+    import workbench as wb, workbench.ui
+    page = wb.ui.anomalies.AnomaliesPage(wb.open("data/demo"), namespace="shop")
+    page.anomalies.head()
+
+Served (``apps/anomalies.py``): the scope, the chosen signal kind and the selected series live
+in the URL.
+
+Each series family has noise floors (``min_scale``) in its own unit, so that a series that is
+almost always flat (an error rate of 0, a pattern seen once an hour) does not score a single
+blip in the millions: CPU 10 millicores, memory 1 MiB, network 1 KiB/s, throttled periods 1/s,
+restarts one per ten minutes, TPS 0.05/s, latency 5 ms, error rate 2 points, log lines 1/min.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import holoviews as hv
+import panel as pn
+import param
+import polars as pl
+
+import workbench
+from workbench.analyses import anomalies as an
+from workbench.store import Dataset
+from workbench.ui.application.transaction import note
+from workbench.ui.common import busy, format_range, page, sync_to_url, table_frame, text_table
+from workbench.ui.scope import SCOPE_PARAMS, Scope, nav
+from workbench.viz.anomalies import overlay
+
+__all__ = ["ANOMALY_COLUMNS", "METRICS", "PAGE_PARAMS", "AnomaliesPage"]
+
+log = logging.getLogger(__name__)
+
+PAGE_PARAMS = ("kind", "series")
+#: Metrics scored per container, with their noise floor (``min_scale``) and axis label.
+METRICS: dict[str, tuple[float, str]] = {
+    "container_cpu_usage_seconds_total": (0.01, "CPU (cores)"),
+    "container_memory_working_set_bytes": (2.0**20, "memory working set (bytes)"),
+    "container_cpu_cfs_throttled_periods_total": (1.0, "throttled CFS periods per second"),
+    "container_network_receive_bytes_total": (1024.0, "network received (bytes/s)"),
+    "container_network_transmit_bytes_total": (1024.0, "network sent (bytes/s)"),
+    "kube_pod_container_status_restarts_total": (1 / 600, "restarts per second"),
+}
+_SIGNALS = {
+    "tps": (0.05, "TPS (/s)"),
+    "latency_p90_ms": (5.0, "p90 latency (ms)"),
+    "error_rate": (0.02, "error rate"),
+}
+_KEYS = {
+    "metric": ["cluster", "metric", "namespace", "pod", "container"],
+    "span": ["cluster", "service", "signal"],
+    "log": ["pattern_id", "template"],
+}
+_KINDS = {"All signals": "", "Container metrics": "metric", "Service spans": "span", "Log patterns": "log"}
+ANOMALY_COLUMNS: dict[str, pl.DataType] = {
+    "kind": pl.String(), "score": pl.Float64(), "series": pl.String(), "start": an.TS, "end": an.TS,
+    "direction": pl.String(), "points": pl.Int64(), "peak_value": pl.Float64(), "baseline": pl.Float64(),
+    "namespace": pl.String(), "pod": pl.String(), "id": pl.String(),
+}  # fmt: skip
+_STEPS = (("1m", 60), ("5m", 300), ("15m", 900), ("1h", 3600))
+
+
+def _label(kind: str, key: dict[str, Any]) -> str:
+    if kind == "metric":
+        where = "/".join(str(key[k]) for k in ("namespace", "pod", "container") if key.get(k))
+        return f"{key['metric']} {where}"
+    if kind == "span":
+        return f"{key['service']} {key['signal']} ({key['cluster']})"
+    return f"log pattern: {key['template']}"
+
+
+def _series_id(kind: str, key: dict[str, Any]) -> str:
+    return "|".join([kind, *("" if key[k] is None else str(key[k]) for k in _KEYS[kind])])
+
+
+class AnomaliesPage(pn.viewable.Viewer):
+    """Anomalies of one snapshot for a :class:`Scope` (see the module docstring)."""
+
+    kind = param.Selector(default="", objects=list(_KINDS.values()), doc="Signals listed ('' = all).")
+    series = param.String(default="", doc="Selected series id (kind|key values), shown as a chart.")
+
+    def __init__(
+        self, dataset: Dataset | str | os.PathLike[str], *, scope: Scope | None = None, load: bool = True,
+        **params: Any,
+    ) -> None:  # fmt: skip
+        self.dataset = dataset if isinstance(dataset, Dataset) else workbench.open(dataset)
+        scoped = {k: params.pop(k) for k in SCOPE_PARAMS if k in params}
+        self.scope = scope if scope is not None else Scope(self.dataset, **scoped)
+        super().__init__(**params)
+        self.anomalies = pl.DataFrame(schema=ANOMALY_COLUMNS)
+        self._series: dict[str, pl.DataFrame] = {}
+        self._scored: dict[str, pl.DataFrame] = {}
+        self._intervals: dict[str, pl.DataFrame] = {}
+        self._loaded = False
+        self._note = note("", css="wb-anomaly-note")
+        self._kind = pn.widgets.Select.from_param(self.param.kind, label="Signals", options=_KINDS)
+        self._table = text_table(pl.DataFrame(schema=ANOMALY_COLUMNS), pagination="local", page_size=20,
+                                 hidden_columns=["id"], wrap=("series",), css_classes=["wb-anomalies"],
+                                 widths={"series": 380})  # fmt: skip
+        self._table.on_click(self._clicked)
+        self._table_box = pn.Column(
+            sizing_mode="stretch_width"
+        )  # see ApplicationPage: filled once it has rows
+        self._chart_note = note("Click an anomaly to see its series.", css="wb-chart-note")
+        self._chart = pn.pane.HoloViews(sizing_mode="stretch_width", min_height=260, linked_axes=False)
+        self.scope.param.watch(lambda *_: self._loaded and self.refresh(), list(SCOPE_PARAMS))
+        if load:
+            self.refresh()
+
+    def controls(self) -> pn.Column:
+        return pn.Column(self._kind, sizing_mode="stretch_width")
+
+    def sections(self) -> list[pn.viewable.Viewable]:
+        card = {"collapsible": False, "sizing_mode": "stretch_width"}
+        return [
+            self._note,
+            pn.Card(self._chart_note, self._chart, title="Series, expected band and change points", **card),
+            pn.Card(self._table_box, title="Anomalies (highest score first; click one)", **card),
+        ]
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(self.scope.widgets(), self.controls(), *self.sections(), sizing_mode="stretch_width")
+
+    def page(self) -> pn.template.BaseTemplate:
+        """The served page: scope, kind and selected series synced to the URL."""
+        self.scope.sync()
+        sync_to_url(self, PAGE_PARAMS)
+        if not self._loaded:
+            pn.state.onload(self.refresh)
+            self._chart.loading = True
+        sidebar = [
+            self.scope.widgets(),
+            self.controls(),
+            pn.layout.Divider(),
+            nav(self.scope, current="anomalies"),
+        ]
+        return page("anomalies", snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
+
+    # -- computing ------------------------------------------------------------------------------
+    def _frames(self) -> dict[str, pl.DataFrame]:
+        """The scope's series per kind (long frames: key columns, ts, value)."""
+        start, end = self.scope.window()
+        span = (end - start).total_seconds() if start and end else 3600
+        step = next((s for s, n in _STEPS if span / n <= 720), "1d")
+        where: dict[str, Any] = {k: v for k, v in self.scope.filters().items() if k != "workload"}
+        if self.scope.workload:
+            where["pod"] = self.scope.pods()["name"].to_list()
+        window = {"start": start, "end": end}
+        metrics = an.metric_series(self.dataset, list(METRICS), step=step, **where, **window)
+        spans = an.span_series(self.dataset, step=step, **self.scope.filters(), **window)
+        logs = an.pattern_series(self.dataset, step=step, **where, **window)
+        return {"metric": metrics, "span": spans, "log": logs}
+
+    def _detect(self, kind: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        keys = _KEYS[kind]
+        if kind == "log":
+            scored = an.score(frame, keys=keys, min_scale=1.0)
+            return scored, an.intervals(scored, keys=keys)
+        col, floors = ("metric", METRICS) if kind == "metric" else ("signal", _SIGNALS)
+        parts = [(an.score(frame.filter(pl.col(col) == name), keys=keys, min_scale=floor), floor)
+                 for name, (floor, _) in floors.items()]  # fmt: skip
+        scored = pl.concat([s for s, _ in parts])
+        return scored, pl.concat([an.intervals(s, keys=keys, min_scale=f) for s, f in parts])
+
+    def refresh(self) -> None:
+        """Build the series of the scope, detect anomalies and list them."""
+        self._loaded = True
+        with busy(self._chart):  # not the table: see workbench.ui.application
+            rows = []
+            for kind, frame in self._frames().items():
+                self._series[kind] = frame
+                self._scored[kind], self._intervals[kind] = self._detect(kind, frame)
+                for r in self._intervals[kind].iter_rows(named=True):
+                    rows.append({"kind": kind, "series": _label(kind, r), "namespace": r.get("namespace"),
+                                 "pod": r.get("pod"), "start": r["start"], "end": r["end"], "points": r["points"],
+                                 "score": r["peak_score"], "direction": r["direction"], "peak_value": r["peak_value"],
+                                 "baseline": r["baseline"], "id": _series_id(kind, r)})  # fmt: skip
+            found = pl.DataFrame(rows, schema=ANOMALY_COLUMNS).sort(
+                ["score", "series"], descending=[True, False]
+            )
+            self.anomalies = found.with_columns(pl.col("score", "peak_value", "baseline").round(3))
+            self._show_table()
+            self._table_box.objects = [self._table]
+            self._show_series()
+
+    @param.depends("kind", watch=True)
+    def _show_table(self) -> None:
+        shown = self.anomalies.filter(pl.col("kind") == self.kind) if self.kind else self.anomalies
+        self._table.value = table_frame(shown).to_pandas()
+        start, end = self.scope.window()
+        counts = ", ".join(
+            f"{n} {k}" for k, n in self.anomalies.group_by("kind").len().sort("kind").iter_rows()
+        )
+        if self.anomalies.is_empty():
+            series = sum(len(s) for s in self._series.values())
+            self._note.object = (f"No anomalies in {format_range(start, end)}: "
+                                 + ("every series stayed within its expected band." if series else
+                                    "this scope has no metrics, spans or log lines to score."))  # fmt: skip
+        else:
+            self._note.object = (
+                f"{self.anomalies.height} anomalous intervals in {format_range(start, end)} ({counts})."
+            )
+
+    def _clicked(self, event: Any) -> None:
+        self.series = str(self._table.value.iloc[event.row]["id"])
+
+    @param.depends("series", watch=True)
+    def _show_series(self) -> None:
+        if not self._loaded or not self.series:
+            return
+        kind, _, rest = self.series.partition("|")
+        keys = _KEYS.get(kind)
+        if keys is None or kind not in self._scored:
+            self._chart_note.object = f"Unknown series {self.series!r}."
+            return
+        values = rest.split("|", len(keys) - 1)
+        scored = self._scored[kind]
+        where = {k: (None if v == "" else v) for k, v in zip(keys, values, strict=False)}
+        mask = pl.lit(value=True)
+        for k, v in where.items():
+            mask = mask & (pl.col(k).is_null() if v is None else pl.col(k) == v)
+        one = scored.filter(mask)
+        if one.is_empty():
+            self._chart_note.object = "This series is not in the current scope."
+            self._chart.object = hv.Div("")
+            return
+        key = one.select(keys).row(0, named=True)
+        changes = an.change_points(self._series[kind].filter(mask), keys=keys)
+        unit = (
+            METRICS.get(key.get("metric", ""), (0, ""))[1] or _SIGNALS.get(key.get("signal", ""), (0, ""))[1]
+        )
+        self._chart_note.object = (
+            f"{_label(kind, key)}: red = anomalous, grey band = expected, dashed = change points."
+        )
+        shown = {k: v for k, v in key.items() if v is not None}  # the frames are already this series only
+        self._chart.object = overlay(one, intervals=self._intervals[kind].filter(mask), changes=changes, where=shown,
+                                     title=_label(kind, key)[:120], ylabel=unit or "lines per minute"
+                                     ).opts(legend_position="top_left", backend="bokeh")  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"AnomaliesPage({str(self.dataset.path)!r}, {self.anomalies.height} anomalies)"
