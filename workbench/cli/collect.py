@@ -137,6 +137,7 @@ def _headers(values: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--cluster-label", help="Prometheus label naming the cluster, for servers that hold many clusters."
 )
+@click.option("--traces", "trace_files", multiple=True, type=click.Path(exists=True, path_type=Path), help="Trace file or folder to add (OTLP JSON, Zipkin v2, Jaeger; repeat). Spans without k8s attributes are matched to pods by IP.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing snapshot at --out.")
 @click.option("--append", is_flag=True, help="Append to an existing snapshot at --out.")
 def collect(**opts: Any) -> None:
@@ -235,6 +236,24 @@ def collect(**opts: Any) -> None:
                 writer.warn("prometheus", f"no metrics collected: {err}", what="prometheus")
                 prom_error = f"prometheus: no metrics collected: {err}"
     _print_summary(opts["out"], summary, stats, prom_error)
+    if opts["trace_files"]:
+        _add_traces(opts["out"], opts["trace_files"], [c.cluster for c in summary.clusters if c.reachable])
+
+
+def _add_traces(out: Path, files: tuple[Path, ...], clusters: list[str]) -> None:
+    """Append trace files to the snapshot just collected, with its pods' IPs at hand."""
+    from workbench.sources.importer import import_paths
+
+    if len(clusters) != 1:
+        msg = (
+            f"--traces needs exactly one collected cluster to attach the spans to (got {len(clusters)}); "
+            f"add them per cluster with `workbench import FILES --cluster NAME --append --out {out}`"
+        )
+        raise ParameterError(msg)
+    result = import_paths(list(files), out=out, cluster=clusters[0], format="traces", mode="append")
+    out_console().print(f"traces: {result.rows('spans'):,} spans added to {clusters[0]}", highlight=False)
+    for w in result.warnings[:10]:
+        out_console().print(f"warning: {w}", highlight=False, markup=False)
 
 
 def _print_summary(out: Path, summary: Any, stats: Any, prom_error: str | None) -> None:

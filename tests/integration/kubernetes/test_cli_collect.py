@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import polars as pl
 from click.testing import CliRunner
 from kube_data import Recorded
 
@@ -67,3 +68,29 @@ def test_collect_refuses_an_existing_snapshot_with_advice(recorded: Recorded, tm
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 1 and "already exists" in again.output
     assert CliRunner().invoke(cli, [*args, "--append"]).exit_code == 0
+
+
+def test_collect_adds_trace_files_matched_to_pods_by_ip(recorded: Recorded, tmp_path: Path) -> None:
+    import json
+
+    base = ["collect", "--kubeconfig", str(recorded.kubeconfig), "--no-logs"]
+    first = tmp_path / "first"
+    assert CliRunner().invoke(cli, [*base, "--out", str(first)]).exit_code == 0
+    pod = wb.open(first).pods().filter(
+        pl.col("pod_ip").is_not_null() & (pl.col("pod_ip") != pl.col("host_ip"))
+    ).row(0, named=True)
+    # an OTLP export whose resource names only the pod's IP, as an SDK without k8s detectors sends
+    request = {"resourceSpans": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "checkout"}},
+        {"key": "k8s.pod.ip", "value": {"stringValue": pod["pod_ip"]}}]},
+        "scopeSpans": [{"spans": [{"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
+                                   "name": "GET /cart", "kind": 2, "startTimeUnixNano": "1700000000000000000",
+                                   "endTimeUnixNano": "1700000000250000000"}]}]}]}  # fmt: skip
+    traces = tmp_path / "otlp.json"
+    traces.write_text(json.dumps(request) + "\n")
+    out = tmp_path / "snap"
+    result = CliRunner().invoke(cli, [*base, "--traces", str(traces), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 spans added" in result.output
+    span = wb.open(out).spans().row(0, named=True)
+    assert (span["namespace"], span["pod"], span["service"]) == (pod["namespace"], pod["name"], "checkout")

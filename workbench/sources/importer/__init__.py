@@ -59,7 +59,7 @@ from workbench.sources.importer._readers import SOURCE, ImportRun
 from workbench.sources.importer._summary import FormatSummary, ImportProgress, ImportSummary, Progress
 from workbench.sources.logs import LOG_FORMATS
 from workbench.sources.traces import TRACE_FORMATS
-from workbench.store import SnapshotWriter
+from workbench.store import SnapshotWriter, open_snapshot
 from workbench.store.writer import Mode
 
 __all__ = ["FORMATS", "FormatSummary", "ImportProgress", "ImportSummary", "import_paths"]
@@ -204,6 +204,8 @@ def import_paths(
     summary = ImportSummary(out=Path(out))
     with SnapshotWriter(out, mode=mode) as writer:
         run = ImportRun(writer, summary, at=at)
+        if mode == "append":  # spans without k8s attributes find their pods among those already there
+            run.remember_pod_ips(open_snapshot(out).pods())
         plan = _Plan(run, format)
         for place in places:
             plan.add(place)
