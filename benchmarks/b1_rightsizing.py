@@ -54,16 +54,16 @@ SUBSET_NAMESPACES = 24
 BOUNDS = """
 - The floor row (reading every sample's id, time and value, nothing else) is a fixed part of
   every engine's time; the workbench's own work is the rest.
-- Most of the workbench's time is the CPU half: `workbench.analyses.usage.stream_rates` pairs
-  consecutive samples with `shift`/`diff` over the whole scan and first collects the runs'
+- Two thirds of the workbench's time is the CPU half: `workbench.analyses.usage.stream_rates`
+  pairs consecutive samples with `shift`/`diff` over the whole scan, after collecting the runs'
   edges in a separate eager pass (`samples.select(...).filter(...).collect()`), so the CPU
-  samples are read twice; the percentiles themselves are cheap (a polars `group_by` with three
-  `quantile`s costs about what one `max` does: 2.0 s vs 2.2 s on 20 M samples).
-  On the 20 M-sample data, `series_stats(kind="counter")` took 13.5 s against 9.1 s for
-  reading the CPU samples once into memory, sorting, `diff` and the same `group_by`.
-- pandas needs the whole metric in memory (14 GiB peak at full scale) and spends most of its
-  time in `groupby(...).diff` over three categorical keys and the per-group quantiles; it is
-  compiled code too, so 20× over it needs the workbench close to the read floor.
+  samples are read twice. On the 20 M-sample data (500 containers, quieter machine): reading
+  all samples 0.6–0.8 s; `series_stats` of the memory gauge 0.8–0.9 s; of the CPU counter
+  1.5–2.2 s, of which the edges pass is 0.54 s. The percentiles themselves are cheap: a polars
+  `group_by` with three `quantile`s costs about what one `max` does.
+- pandas needs the whole metric in memory (14 GiB peak here) and is compiled code too
+  (`groupby(...).diff` and per-group quantiles); 20× over it needs the workbench near the read
+  floor, i.e. one pass per metric.
 """
 
 #: Modules imported before the clock starts (imports are not the workload).
