@@ -35,3 +35,17 @@ def demo_snapshot() -> Path:
     from tests.support.demo import ensure_demo
 
     return ensure_demo(DEMO)
+
+
+@pytest.fixture(scope="session")
+def browser():  # noqa: ANN201 - a playwright Browser
+    """One Debian Chromium for the whole session. Playwright's sync API runs an event loop in
+    this thread while it is open, so every browser test must share this one (a second
+    ``sync_playwright()`` would fail inside the first one's loop)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.browser import launch, require_chromium
+
+    require_chromium()
+    with sync_playwright() as pw, launch(pw) as b:
+        yield b

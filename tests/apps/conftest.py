@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import workbench as wb
-from tests.support.browser import REPO, PanelServer, launch, require_chromium
+from tests.support.browser import REPO, PanelServer, require_chromium
 from tests.support.snapshots import XSS, write_small_snapshot
 from workbench.analyses import overview
 from workbench.schema import conform
@@ -86,15 +86,6 @@ def server(app_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     apps = sorted((REPO / "apps").glob("*.py"))
     with PanelServer(apps, args=["--snapshot", str(app_snapshot)], log_path=log) as srv:
         yield srv
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw, launch(pw) as b:
-        yield b
 
 
 @pytest.fixture

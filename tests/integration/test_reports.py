@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tests.support.browser import REPO, launch, require_chromium
+from tests.support.browser import REPO
 from tests.support.snapshots import T1, XSS, write_small_snapshot
 from workbench.cli import cli
 from workbench.errors import ParameterError
@@ -227,34 +227,31 @@ def _colours(png: bytes) -> int:
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_plots_render_with_the_network_off(demo_report: dict[str, Any]) -> None:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw, launch(pw) as browser:
-        page, requested = _offline_page(browser, demo_report["dir"] / "pm.html")
-        assert requested == []
-        sizes = [b for b in (c.bounding_box() for c in page.locator("canvas").all()) if b and b["width"] > 200]
-        assert len(sizes) >= 5  # timeline, the top suspect's metrics, hitmap, log volume
-        timeline = page.locator("h2", has_text="What happened when")
-        top = timeline.bounding_box()
-        first = min((b for b in sizes if b["y"] > top["y"]), key=lambda b: b["y"])
-        plot = page.screenshot(clip=first, full_page=True)
-        assert _colours(plot) > 40, "the timeline chart is blank"
-        hitmap = page.locator("h2", has_text="hitmap").bounding_box()
-        hm = min((b for b in sizes if b["y"] > hitmap["y"]), key=lambda b: b["y"])
-        assert _colours(page.screenshot(clip=hm, full_page=True)) > 40, "the hitmap is blank"
-        # the figures of docs/reports.md: the top of the report, and the key metrics
-        DOCS_IMG.mkdir(parents=True, exist_ok=True)
-        bottom = first["y"] + first["height"] + 20
-        page.screenshot(path=str(DOCS_IMG / "post_mortem-report.png"), full_page=True,
-                        clip={"x": 0, "y": 0, "width": 1280, "height": bottom})  # fmt: skip
-        metrics = page.locator("h2", has_text="Key metrics").bounding_box()
-        page.screenshot(path=str(DOCS_IMG / "post_mortem-metrics.png"), full_page=True,
-                        clip={"x": 0, "y": metrics["y"] - 10, "width": 1280, "height": hitmap["y"] - metrics["y"]})  # fmt: skip
-        summary = page.locator("h2", has_text="Summary").bounding_box()
-        page.screenshot(path=str(DOCS_IMG / "post_mortem-summary.png"), full_page=True,
-                        clip={"x": 0, "y": summary["y"] - 10, "width": 1280, "height": 420})  # fmt: skip
+def test_plots_render_with_the_network_off(demo_report: dict[str, Any], browser: Any, tmp_path: Path) -> None:
+    page, requested = _offline_page(browser, demo_report["dir"] / "pm.html")
+    assert requested == []
+    sizes = [b for b in (c.bounding_box() for c in page.locator("canvas").all()) if b and b["width"] > 200]
+    assert len(sizes) >= 5  # timeline, the top suspect's metrics, hitmap, log volume
+    timeline = page.locator("h2", has_text="What happened when")
+    top = timeline.bounding_box()
+    first = min((b for b in sizes if b["y"] > top["y"]), key=lambda b: b["y"])
+    plot = page.screenshot(clip=first, full_page=True)
+    assert _colours(plot) > 40, "the timeline chart is blank"
+    hitmap = page.locator("h2", has_text="hitmap").bounding_box()
+    hm = min((b for b in sizes if b["y"] > hitmap["y"]), key=lambda b: b["y"])
+    assert _colours(page.screenshot(clip=hm, full_page=True)) > 40, "the hitmap is blank"
+    # the figures of docs/reports.md (remade only on request, so test runs leave the tree clean)
+    img = DOCS_IMG if os.environ.get("WORKBENCH_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    img.mkdir(parents=True, exist_ok=True)
+    bottom = first["y"] + first["height"] + 20
+    page.screenshot(path=str(img / "post_mortem-report.png"), full_page=True,
+                    clip={"x": 0, "y": 0, "width": 1280, "height": bottom})  # fmt: skip
+    metrics = page.locator("h2", has_text="Key metrics").bounding_box()
+    page.screenshot(path=str(img / "post_mortem-metrics.png"), full_page=True,
+                    clip={"x": 0, "y": metrics["y"] - 10, "width": 1280, "height": hitmap["y"] - metrics["y"]})  # fmt: skip
+    summary = page.locator("h2", has_text="Summary").bounding_box()
+    page.screenshot(path=str(img / "post_mortem-summary.png"), full_page=True,
+                    clip={"x": 0, "y": summary["y"] - 10, "width": 1280, "height": 420})  # fmt: skip
 
 
 # --------------------------------------------------------------------------- cluster text, failures
@@ -277,28 +274,24 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_cluster_text_shows_as_text_and_never_runs(hostile: Path, tmp_path: Path) -> None:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
+def test_cluster_text_shows_as_text_and_never_runs(hostile: Path, tmp_path: Path, browser: Any) -> None:
     out = tmp_path / "hostile.html"
     run_report("post_mortem", out=out, parameters={"snapshot": str(hostile), "start": (T1 - dt.timedelta(hours=1)).isoformat(),
                                                    "end": T1.isoformat()})  # fmt: skip
     page_html = out.read_text(encoding="utf-8")
     assert XSS not in page_html and "<script>window.__xss=2" not in page_html
-    with sync_playwright() as pw, launch(pw) as browser:
-        page, requested = _offline_page(browser, out)
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.reload()
-        page.locator("canvas").first.wait_for(state="attached", timeout=30_000)
-        page.wait_for_timeout(1500)
-        assert page.evaluate("() => window.__xss") is None
-        shown = page.locator("body").inner_text()
-        assert f"Readiness probe failed: {XSS}" in shown  # the Warning event, in the timeline table
-        assert f"payment failed: {XSS}" in shown  # the log line, among the example lines
-        assert errors == []  # no script was cut short by a "</script>" in the data
-        assert requested == []
+    page, requested = _offline_page(browser, out)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.reload()
+    page.locator("canvas").first.wait_for(state="attached", timeout=30_000)
+    page.wait_for_timeout(1500)
+    assert page.evaluate("() => window.__xss") is None
+    shown = page.locator("body").inner_text()
+    assert f"Readiness probe failed: {XSS}" in shown  # the Warning event, in the timeline table
+    assert f"payment failed: {XSS}" in shown  # the log line, among the example lines
+    assert errors == []  # no script was cut short by a "</script>" in the data
+    assert requested == []
 
 
 @pytest.mark.slow
