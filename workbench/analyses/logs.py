@@ -8,8 +8,9 @@
 
 Every function takes a Dataset or a logs frame (DataFrame or LazyFrame with the ``logs``
 table's columns) and either a :class:`SearchParams` object or the same options as keywords.
-Filters push down into the snapshot scan (cluster, namespace, pod, time window); the rest are
-polars expressions, so a search over 10 M lines takes seconds.
+Filters push down into the snapshot scan (cluster, namespace, pod, time window; the text and
+regex conditions too, which the Parquet reader applies as it reads), so a search over 10 M
+lines costs little more than reading their messages.
 
 **Result columns.**
 
@@ -18,6 +19,7 @@ polars expressions, so a search over 10 M lines takes seconds.
   expanded row —, fields, trace_id, span_id), then one column per requested field
   (``columns=["http.status"]``: the value as text, null when absent), then ``pattern_id`` and
   ``template`` when ``with_patterns=True``. Newest first, at most ``limit`` rows.
+  :func:`search_with_total` also says how many lines match in all.
 - :func:`facets`: ``FACET_COLUMNS`` — facet (``level``, ``cluster``, ``namespace``, ``pod``,
   ``container``, ``category`` (the log pattern), ``field`` (a key of the parsed fields) or
   ``field:<key>`` (the values of a key)), value, count, label (the template of a category),
@@ -55,6 +57,7 @@ __all__ = [
     "field_expr",
     "matches",
     "search",
+    "search_with_total",
     "volume",
 ]
 
@@ -193,10 +196,9 @@ def matches(source: pat.Source, params: SearchParams | None = None, **options: A
         lf = lf.filter(*preds)
     if p.category:
         mined = pat.mine(lf)
-        keys = mined.keys.filter(pl.col("pattern_id") == p.category)["_k"]
-        if keys.is_empty():
+        if mined.keys.filter(pl.col("pattern_id") == p.category).is_empty():
             log.info("no lines of pattern %s match the other filters", p.category)
-        lf = lf.filter(pat.key_expr().is_in(keys.implode()))
+        lf = lf.filter(mined.lines_of([p.category]))
     return lf
 
 
@@ -208,25 +210,46 @@ def _preview(chars: int) -> pl.Expr:
     return pl.when(longer).then(msg.str.slice(0, cut).str.strip_chars_end() + "…").otherwise(msg).alias("preview")
 
 
-def search(source: pat.Source, params: SearchParams | None = None, **options: Any) -> pl.DataFrame:
-    """Matching lines, newest first, at most ``limit`` (see the module docstring for columns)."""
+def _newest(lf: pl.LazyFrame, limit: int) -> tuple[pl.LazyFrame, int]:
+    """The newest ``limit`` lines of ``lf`` (a query) and how many lines it has in all.
+
+    A first pass reads only what the filters need plus ``ts``: the count and the time of the
+    ``limit``-th newest line; the rows themselves are then read from the lines at or after that
+    time only, which row-group statistics narrow to the newest files (logs are written in time
+    order). Lines without a time come last, as in a sort.
+    """
+    n, with_ts, cut = lf.select(
+        pl.len().alias("n"), pl.col("ts").count().alias("with_ts"), pl.col("ts").drop_nulls().top_k(limit).min()
+    ).collect().row(0)
+    rows = lf.filter(pl.col("ts") >= cut) if cut is not None and with_ts >= limit else lf
+    return rows.sort("ts", descending=True, nulls_last=True).head(limit), int(n)
+
+
+def search_with_total(
+    source: pat.Source, params: SearchParams | None = None, **options: Any
+) -> tuple[pl.DataFrame, int]:
+    """:func:`search`'s rows and how many lines match in all (``limit`` aside), in one call."""
     p = _params(params, options)
-    lf = matches(source, p).sort("ts", descending=True, nulls_last=True).head(p.limit)
-    extra = [field_expr(c).alias(c) for c in p.columns]
     clash = [c for c in p.columns if c in SEARCH_COLUMNS]
     if clash:
         msg = f"field column(s) {', '.join(clash)} would replace a log column; pick other names"
         raise ParameterError(msg)
+    lf, total = _newest(matches(source, p), p.limit)
     out = lf.select(
         "ts", pl.col("level").cast(pl.String), "cluster", "namespace", "pod", "container",
         pl.col("stream").cast(pl.String), _preview(p.preview_chars), "message", "fields", "trace_id", "span_id",
-        *extra,
+        *[field_expr(c).alias(c) for c in p.columns],
     ).collect()
     out = out.cast({k: v for k, v in SEARCH_COLUMNS.items()})  # type: ignore[arg-type]
     if p.with_patterns:
         mined = pat.mine(matches(source, p))
         out = mined.label(out).collect()
-    return out
+    return out, total
+
+
+def search(source: pat.Source, params: SearchParams | None = None, **options: Any) -> pl.DataFrame:
+    """Matching lines, newest first, at most ``limit`` (see the module docstring for columns)."""
+    return search_with_total(source, params, **options)[0]
 
 
 def volume(source: pat.Source, params: SearchParams | None = None, *, step: str = "1m", **options: Any) -> pl.DataFrame:
@@ -242,14 +265,25 @@ def volume(source: pat.Source, params: SearchParams | None = None, *, step: str 
     return out.select(list(VOLUME_COLUMNS)).cast(VOLUME_COLUMNS)  # type: ignore[arg-type]
 
 
-def _counts(lf: pl.LazyFrame, col: str, top: int) -> pl.LazyFrame:
-    return (
-        lf.group_by(pl.col(col).cast(pl.String).fill_null("").alias("value"))
-        .agg(pl.len().cast(pl.Int64).alias("count"))
+_PLAIN = ("level", "cluster", "namespace", "pod", "container")
+#: Field names whose last segment holds only these characters are looked for as text first: a
+#: JSON writer spells them as they are (it escapes quotes, backslashes, controls, maybe ``/``
+#: and non-ASCII), so a ``fields`` text without ``<segment>"`` cannot hold the key.
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.:@$ -]+")
+#: One token of a JSON text: a string (a key when a colon follows) or a bracket.
+_JSON_TOKEN = r'"(?:[^"\\]|\\.)*"\s*:?|[{}\[\]]'
+
+
+def _plain_counts(combos: pl.DataFrame, top: int) -> list[pl.DataFrame]:
+    """Lines per value of each plain facet, from the line counts per combination of them."""
+    return [
+        combos.group_by(pl.col(col).cast(pl.String).fill_null("").alias("value"))
+        .agg(pl.col("_n").sum().cast(pl.Int64).alias("count"))
         .sort(["count", "value"], descending=[True, False])
         .head(top)
         .select(pl.lit(col).alias("facet"), "value", "count")
-    )
+        for col in _PLAIN
+    ]
 
 
 def _flatten(obj: Any, prefix: tuple[str, ...], out: set[tuple[str, ...]], depth: int) -> None:
@@ -261,13 +295,17 @@ def _flatten(obj: Any, prefix: tuple[str, ...], out: set[tuple[str, ...]], depth
             out.add(path)
 
 
-def _field_facets(lf: pl.LazyFrame, *, top: int, top_keys: int, tag_max_distinct: int, key_sample: int) -> pl.DataFrame:
-    """Keys of the parsed fields (discovered from a sample of distinct field texts), how many
-    lines have each, how many values, and the top values of each key. A dotted key and the
-    same nested path (``{"http.status": …}``, ``{"http": {"status": …}}``) are one name, read
-    as :func:`field_expr` reads it."""
-    with_fields = lf.filter(pl.col("fields").is_not_null() & (pl.col("fields") != ""))
-    sample = with_fields.select(pl.col("fields").unique()).head(key_sample).collect()["fields"].sort()
+def _field_names(texts: pl.DataFrame, key_sample: int) -> list[str]:
+    """Dotted names of the keys in ``texts`` (distinct fields texts ``fields``, with ``_n`` lines
+    each): one text of each shape (its keys and brackets), most lines first, up to ``key_sample``."""
+    shape = pl.col("fields").str.extract_all(_JSON_TOKEN).list.eval(
+        pl.element().filter(~pl.element().str.starts_with('"') | pl.element().str.ends_with(":"))
+    ).list.join("")
+    sample = (
+        texts.sort(["_n", "fields"], descending=[True, False])
+        .group_by(shape.alias("_s"), maintain_order=True).agg(pl.col("fields").first())
+        .head(key_sample)["fields"]
+    )
     paths: set[tuple[str, ...]] = set()
     for text in sample.to_list():
         try:
@@ -276,19 +314,30 @@ def _field_facets(lf: pl.LazyFrame, *, top: int, top_keys: int, tag_max_distinct
             continue
         if isinstance(obj, dict):
             _flatten(obj, (), paths, depth=3)
-    paths = {p for p in paths if not any("'" in part for part in p)}
-    if not paths:
+    return sorted({".".join(p) for p in paths if not any("'" in part for part in p)})
+
+
+def _field_facets(texts: pl.DataFrame, *, top: int, top_keys: int, tag_max_distinct: int, key_sample: int) -> pl.DataFrame:
+    """Keys of the parsed fields, how many lines have each, how many values, and the top values
+    of each key. ``texts``: the distinct ``fields`` texts of the lines with ``_n``, their lines;
+    each is parsed for a key only when it contains the key's name. A dotted key and the same
+    nested path (``{"http.status": …}``, ``{"http": {"status": …}}``) are one name, read as
+    :func:`field_expr` reads it."""
+    names = _field_names(texts, key_sample)
+    if not names:
         return pl.DataFrame(schema=FACET_COLUMNS)
-    names = sorted({".".join(p) for p in paths})
-    values = with_fields.select(**{n: field_expr(n) for n in names})
-    stats = values.select(
-        *[pl.col(n).count().alias(f"c|{n}") for n in names], *[pl.col(n).drop_nulls().n_unique().alias(f"d|{n}") for n in names]
-    ).collect(engine="streaming")
-    rows = [
-        {"name": n, "count": int(stats[f"c|{n}"][0]), "distinct": int(stats[f"d|{n}"][0])}
-        for n in names
-    ]
-    keys = pl.DataFrame(rows, schema={"name": pl.String, "count": pl.Int64, "distinct": pl.Int64})
+    lf = texts.lazy()
+    queries = []
+    for n in names:
+        last = n.rsplit(".", 1)[-1]
+        rows = lf.filter(pl.col("fields").str.contains(last + '"', literal=True)) if _PLAIN_KEY.fullmatch(last) else lf
+        queries.append(rows.select(field_expr(n).alias("value"), "_n").drop_nulls("value")
+                       .group_by("value").agg(pl.col("_n").sum().cast(pl.Int64).alias("count")))
+    per_name = dict(zip(names, pl.collect_all(queries), strict=True))
+    keys = pl.DataFrame(
+        [{"name": n, "count": int(v["count"].sum()), "distinct": v.height} for n, v in per_name.items()],
+        schema={"name": pl.String, "count": pl.Int64, "distinct": pl.Int64},
+    )
     keys = keys.filter(pl.col("count") > 0).sort(["count", "name"], descending=[True, False]).head(top_keys)
     frames = [
         keys.select(
@@ -296,15 +345,13 @@ def _field_facets(lf: pl.LazyFrame, *, top: int, top_keys: int, tag_max_distinct
             "distinct", (pl.col("distinct") <= tag_max_distinct).alias("tag"),
         )
     ]
-    queries = [
-        values.select(pl.col(n).alias("value")).drop_nulls().group_by("value").agg(pl.len().cast(pl.Int64).alias("count"))
-        .sort(["count", "value"], descending=[True, False]).head(top)
-        .select(pl.lit(f"field:{n}").alias("facet"), "value", "count")
-        for n in keys["name"].to_list()
-    ]
-    for got in pl.collect_all(queries) if queries else []:
-        frames.append(got.with_columns(pl.lit(None, pl.String).alias("label"), pl.lit(None, pl.Int64).alias("distinct"),
-                                       pl.lit(None, pl.Boolean).alias("tag")))
+    for n in keys["name"].to_list():
+        frames.append(
+            per_name[n].sort(["count", "value"], descending=[True, False]).head(top).select(
+                pl.lit(f"field:{n}").alias("facet"), "value", "count", pl.lit(None, pl.String).alias("label"),
+                pl.lit(None, pl.Int64).alias("distinct"), pl.lit(None, pl.Boolean).alias("tag"),
+            )
+        )
     return pl.concat([f.select(list(FACET_COLUMNS)).cast(FACET_COLUMNS) for f in frames])  # type: ignore[arg-type]
 
 
@@ -323,24 +370,31 @@ def facets(
     """Counts of the matching lines per level, cluster, namespace, pod, container, log pattern
     (``category``) and parsed field (``FACET_COLUMNS``); at most ``top`` values per facet.
 
-    Field keys are discovered from up to ``key_sample`` distinct ``fields`` texts (nested
-    objects become dotted names, 3 levels deep); their counts cover every matching line.
+    One pass counts the lines per combination of level, cluster, namespace, pod and container
+    and per distinct ``fields`` text; field keys are discovered from up to ``key_sample`` of
+    those texts (one per shape; nested objects become dotted names, 3 levels deep) and their
+    counts cover every matching line. Patterns (``categories``) are mined in a second pass.
     """
     if top < 1 or top_keys < 1 or tag_max_distinct < 1:
         msg = f"top, top_keys and tag_max_distinct must be at least 1 (got {top}, {top_keys}, {tag_max_distinct})"
         raise ParameterError(msg)
     lf = matches(source, params, **options)
-    plain = pl.collect_all([_counts(lf, c, top) for c in ("level", "cluster", "namespace", "pod", "container")])
-    frames = [f.with_columns(pl.lit(None, pl.String).alias("label"), pl.lit(None, pl.Int64).alias("distinct"),
-                             pl.lit(None, pl.Boolean).alias("tag")) for f in plain]
+    queries = [lf.group_by(list(_PLAIN)).agg(pl.len().alias("_n"))]
+    if fields:
+        with_fields = lf.filter(pl.col("fields").is_not_null() & (pl.col("fields") != ""))
+        queries.append(with_fields.group_by("fields").agg(pl.len().alias("_n")))
+    got = pl.collect_all(queries, engine="streaming")
+    none = [pl.lit(None, pl.String).alias("label"), pl.lit(None, pl.Int64).alias("distinct"),
+            pl.lit(None, pl.Boolean).alias("tag")]  # fmt: skip
+    frames = [f.with_columns(*none) for f in _plain_counts(got[0], top)]
     if categories:
-        mined = pat.mine(lf)
-        summary = mined.summary().head(top)
+        summary = pat.mine(lf).summary().head(top)
         frames.append(summary.select(
             pl.lit("category").alias("facet"), pl.col("pattern_id").alias("value"), "count",
             pl.col("template").alias("label"), pl.lit(None, pl.Int64).alias("distinct"), pl.lit(None, pl.Boolean).alias("tag"),
         ))
     if fields:
-        frames.append(_field_facets(lf, top=top, top_keys=top_keys, tag_max_distinct=tag_max_distinct, key_sample=key_sample))
+        frames.append(_field_facets(got[1], top=top, top_keys=top_keys, tag_max_distinct=tag_max_distinct,
+                                    key_sample=key_sample))
     out = pl.concat([f.select(list(FACET_COLUMNS)).cast(FACET_COLUMNS) for f in frames])  # type: ignore[arg-type]
     return out.filter(pl.col("count") > 0)

@@ -20,9 +20,11 @@ from workbench.analyses import logs as L
 from workbench.analyses import patterns as P
 from workbench.errors import ParameterError
 from workbench.schema import conform
+from workbench.sources.logs import read_log_file
 from workbench.store import SnapshotWriter
 from workbench.viz import logs as V
 
+REALDATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "realdata"
 T0 = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
 LEVELS = ["DEBUG", "INFO", "INFO", "INFO", "WARN", "ERROR", "FATAL", "UNKNOWN"]
 MESSAGES = [
@@ -175,6 +177,71 @@ def test_nested_and_dotted_field_keys_are_told_apart(frame: pl.DataFrame) -> Non
          | pl.col("fields").str.contains('"http": {"status"', literal=True)).sum()
     ).item()
     assert keys["http.status"] == want
+
+
+def test_search_with_total_counts_every_match_and_returns_the_newest(rows: list[dict], frame: pl.DataFrame) -> None:
+    rx = re.compile(r"refused", re.IGNORECASE)
+    want = _brute(rows, lambda r: rx.search(r["message"]) and r["level"] in ("ERROR", "FATAL", "WARN"))
+    assert len(want) > 100
+    got, total = L.search_with_total(frame, regex="refused", min_level="WARN", limit=40)
+    assert total == len(want)
+    assert _got(got) == want[:40]
+    assert_frame_equal(got, L.search(frame, regex="refused", min_level="WARN", limit=40))
+
+
+def test_lines_without_a_time_come_after_the_timed_ones() -> None:
+    base = {"cluster": "c1", "namespace": "shop", "pod": "a", "container": "main", "level": "ERROR"}
+    lines = conform("logs", [{**base, "ts": None, "message": "no time 1"}]
+                    + [{**base, "ts": T0 + dt.timedelta(seconds=i), "message": f"at {i}"} for i in range(3)]
+                    + [{**base, "ts": None, "message": "no time 2"}])  # fmt: skip
+    got, total = L.search_with_total(lines, limit=4)
+    assert total == 5
+    assert got["message"].to_list()[:3] == ["at 2", "at 1", "at 0"]
+    assert got["message"][3].startswith("no time")
+    assert L.search(lines, limit=2)["message"].to_list() == ["at 2", "at 1"]
+
+
+def test_a_field_key_of_one_line_among_thousands_is_listed() -> None:
+    """Keys are discovered from one fields text of each shape, so a key that only one line of
+    thousands carries is found (a sample of the texts would miss it)."""
+    base = {"cluster": "c1", "namespace": "shop", "pod": "a", "container": "main", "level": "INFO", "message": "m"}
+    rows = [{**base, "ts": T0 + dt.timedelta(seconds=i), "fields": json.dumps({"req": i, "user": f"u{i % 3}"})}
+            for i in range(6000)]  # fmt: skip
+    rows.insert(3000, {**base, "ts": T0, "fields": json.dumps({"req": 1, "retry": {"after": "5s"}})})
+    got = L.facets(conform("logs", rows), categories=False)
+    keys = dict(got.filter(pl.col("facet") == "field").select("value", "count").iter_rows())
+    assert keys == {"req": 6001, "user": 6000, "retry.after": 1}
+    assert dict(got.filter(pl.col("facet") == "field:retry.after").select("value", "count").iter_rows()) == {"5s": 1}
+
+
+def test_field_keys_written_with_json_escapes_are_counted() -> None:
+    base = {"cluster": "c1", "ts": T0, "namespace": "shop", "pod": "a", "container": "main", "level": "INFO", "message": "m"}
+    texts = ['{"caf\\u00e9": "au lait"}', '{"café": "noir"}', '{"a\\/b": 1}', '{"a/b": 2}']
+    got = L.facets(conform("logs", [{**base, "fields": t} for t in texts]), categories=False)
+    assert dict(got.filter(pl.col("facet") == "field:café").select("value", "count").iter_rows()) == \
+        {"au lait": 1, "noir": 1}
+    assert dict(got.filter(pl.col("facet") == "field:a/b").select("value", "count").iter_rows()) == {"1": 1, "2": 1}
+
+
+NODE_LOG = (REALDATA / "k8s" / "openshift_insights_archive_sample" / "config" / "node" / "logs"
+            / "ip-10-0-135-228.us-east-2.compute.internal.log")  # fmt: skip
+
+
+def test_field_facets_of_a_real_kubelet_log_match_the_file() -> None:
+    """The kubelet's structured (klog) lines: keys and values counted as the raw file has them."""
+    raw = NODE_LOG.read_text(encoding="utf-8").splitlines()
+    lines = read_log_file(NODE_LOG, cluster="c1", namespace="", pod="node", container="kubelet").logs
+    got = L.facets(lines, categories=False, top=50)
+    keys = dict(got.filter(pl.col("facet") == "field").select("value", "count").iter_rows())
+    assert keys["err"] == sum(' err="' in line for line in raw) == 41
+    assert keys["pod"] == sum(' pod="' in line for line in raw) == 22
+    pods = Counter(m.group(1) for line in raw if (m := re.search(r' pod="([^"]+)"', line)))
+    assert dict(got.filter(pl.col("facet") == "field:pod").select("value", "count").iter_rows()) == dict(pods)
+    probes = dict(got.filter(pl.col("facet") == "field:probeResult").select("value", "count").iter_rows())
+    assert probes == {"failure": sum(" probeResult=failure" in line for line in raw)} == {"failure": 4}
+    # every key's count is the number of lines whose parsed fields hold it
+    parsed = [json.loads(t) for t in lines["fields"].drop_nulls()]
+    assert keys == dict(Counter(k for f in parsed for k in f))
 
 
 def test_search_by_category(frame: pl.DataFrame) -> None:

@@ -4,6 +4,7 @@ regex, new patterns in a window, masking, and bad input."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 from pathlib import Path
 
@@ -14,6 +15,11 @@ from polars.testing import assert_frame_equal
 
 import workbench as wb
 from workbench.analyses import patterns as P
+from workbench.analyses._templates import drain_templates as templates_of_drain3
+from workbench.analyses._templates import mask_expr
+from workbench.analyses.patterns import _drain as drain_module
+from workbench.analyses.patterns import _mining as mining_module
+from workbench.analyses.patterns._drain import drain_templates
 from workbench.errors import ParameterError
 from workbench.schema import conform
 from workbench.sources.logs import read_log_file
@@ -120,9 +126,80 @@ def test_pattern_counts_add_up_and_ids_are_stable_hashes(etcd_logs: pl.DataFrame
     for pid, tmpl in got.select("pattern_id", "template").iter_rows():
         assert pid == P.pattern_id(tmpl)
         assert re.fullmatch(r"[0-9a-f]{16}", pid)
-    # deterministic: the same lines in another order give the same patterns
+    # deterministic: the same lines in another order give the same patterns, examples too
     again = P.patterns(etcd_logs.reverse())
-    assert_frame_equal(got.drop("example"), again.drop("example"))
+    assert_frame_equal(got, again)
+
+
+def test_the_example_is_the_earliest_line_of_the_most_frequent_key() -> None:
+    t = [T0 + dt.timedelta(seconds=s) for s in range(6)]
+    # one pattern, two keys ("took <n>ms" twice as often as "took <n>s"); lines out of order
+    logs = _lines([(t[4], "INFO", "took 75ms"), (t[1], "INFO", "took 9ms"), (t[0], "INFO", "took 3s"),
+                   (t[3], "INFO", "took 12ms"), (t[5], "INFO", "took 4s"), (t[2], "INFO", "took 9ms")])
+    got = P.patterns(logs).row(0, named=True)
+    assert (got["template"], got["count"], got["example"]) == ("took <DUR>", 6, "took 9ms")
+    assert P.patterns(logs.reverse()).row(0, named=True)["example"] == "took 9ms"
+
+
+@pytest.mark.parametrize("sample", [50, 100_000], ids=["lines-read-twice", "lines-read-once"])
+def test_grouping_lines_by_text_first_mines_the_same(
+    monkeypatch: pytest.MonkeyPatch, etcd_logs: pl.DataFrame, sample: int
+) -> None:
+    """Lines are grouped by text before keys are computed when texts repeat; either pass gives
+    the same statistics, examples, buckets and line selections."""
+    shifted = [etcd_logs.with_columns(pl.col("ts") + dt.timedelta(minutes=m)) for m in (0, 7, 7, 30)]
+    lines = pl.concat([*shifted, _synthetic()[0]])
+    monkeypatch.setattr(mining_module, "_SAMPLE", sample)
+    got = {}
+    for share in (0.0, 2.0):  # never / always group by text first
+        monkeypatch.setattr(mining_module, "_REPEATED", share)
+        got[share] = P.mine(lines, step="5m", group=pl.col("pod").str.starts_with("etcd"))
+    per_line, by_text = got[0.0], got[2.0]
+    assert per_line.messages is None
+    assert by_text.messages is not None
+    stats_order = ["_k", "level", "_g"]
+    assert_frame_equal(per_line.stats.sort(stats_order), by_text.stats.sort(stats_order), check_column_order=False)
+    assert_frame_equal(per_line.keys.sort("_k"), by_text.keys.sort("_k"))
+    assert_frame_equal(per_line.counts(), by_text.counts())
+    assert_frame_equal(per_line.summary(), by_text.summary())
+    pid = per_line.summary()["pattern_id"][1]
+    picked = [lines.filter(m.lines_of([pid])) for m in (per_line, by_text)]
+    assert picked[0].height == per_line.summary()["count"][1]
+    assert_frame_equal(picked[0], picked[1])
+
+
+def _masked_real_messages() -> pl.DataFrame:
+    """The masked first lines of every real log line in realdata/ and of 5 variants of each
+    whose digits differ (as the benchmark grows them: many one-word lines such as
+    ``ETCD_PORT_2379_TCP=…`` then differ), with their line counts."""
+    frames = [read_log_file(f, cluster="c1", namespace="ns", pod="p", container="c").logs
+              for f in sorted(REALDATA.rglob("*.log"))]  # fmt: skip
+    messages = pl.concat(frames)["message"].to_list()
+    assert len(messages) > 300
+    rnd = random.Random(0)
+    variants = [re.sub(r"\d", lambda _: str(rnd.randint(0, 9)), m) for m in messages for _ in range(5)]
+    lines = pl.DataFrame({"message": messages + variants})
+    return lines.group_by(mask_expr(pl.col("message"), 400).alias("_m")).agg(pl.len().alias("n"))
+
+
+@pytest.mark.parametrize("small", [0, 8], ids=["numpy-only", "loop-for-small-leaves"])
+@pytest.mark.parametrize(("similarity", "depth", "max_children"), [(0.5, 4, 100), (0.3, 5, 3), (0.8, 3, 2), (0.05, 6, 100)])
+def test_vectorised_drain_gives_drain3s_templates(
+    monkeypatch: pytest.MonkeyPatch, small: int, similarity: float, depth: int, max_children: int
+) -> None:
+    """Mining compares a message with a whole tree leaf at once (a loop for small leaves); the
+    templates stay those of drain3's loop (WordDrain), on real lines and on one-word lines that
+    share one leaf."""
+    monkeypatch.setattr(drain_module, "_SMALL", small)
+    opts = {"similarity": similarity, "depth": depth, "max_children": max_children}
+    real = _masked_real_messages()
+    assert_frame_equal(drain_templates(real, **opts), templates_of_drain3(real, **opts))
+    rnd = random.Random(depth)
+    words = ["GET", "user", "failed", "<NUM>", "<IP>", "<*>", "-", "=", "a1", "x2y", "ok", "é"]
+    texts = sorted({" ".join(rnd.choice(words) for _ in range(rnd.choice([0, 1, 1, 1, 2, 3, 5])))
+                    for _ in range(600)} | {f"ENV_{i}=<URL>" for i in range(300)})  # fmt: skip
+    synthetic = pl.DataFrame({"_m": texts, "n": [rnd.randint(1, 9) for _ in texts]})
+    assert_frame_equal(drain_templates(synthetic, **opts), templates_of_drain3(synthetic, **opts))
 
 
 def test_masks_name_what_varies() -> None:

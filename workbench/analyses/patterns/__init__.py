@@ -5,27 +5,31 @@
 >>> patterns.pattern_counts(ds, step="5m")                                 # doctest: +SKIP
 >>> patterns.new_patterns(ds, baseline=(t0, t1), current=(t1, t2))         # doctest: +SKIP
 
-**Method.** Drain (He et al., ICWS 2017; the ``drain3`` implementation) groups log lines whose
-words mostly agree into one template, replacing the words that vary with ``<*>``. Drain is a
-Python loop per line, so it never sees every line:
+**Method.** Drain (He et al., ICWS 2017; the ``drain3`` tree) groups log lines whose words
+mostly agree into one template, replacing the words that vary with ``<*>``. Drain works one
+message at a time, so it never sees every line:
 
-1. Per line, with polars string expressions only: digit runs that start a word are replaced by
-   ``0`` and the result is hashed (the line's *key*). Lines that differ only in such numbers
-   share a key. Everything the masks below produce is a function of this key.
-2. Per key (usually a few hundred to a few hundred thousand): the first line of the message
+1. Per line, one pass: a hash of the exact text. Lines with the same text are counted together
+   (lines, first and last time, per level), so a repeated line costs a hash, not a regex.
+2. Per distinct message: digit runs that start a word are replaced by ``0`` and the result is
+   hashed (the message's *key*). Messages that differ only in such numbers share a key.
+   Everything the masks below produce is a function of this key.
+3. Per key (usually a few hundred to a few hundred thousand): the first line of the message
    (at most ``max_chars`` characters) is masked, in this order: timestamps ``<TS>``, URLs
    ``<URL>``, IPv4 addresses with an optional port ``<IP>``, paths ``<PATH>``, UUIDs, ``0x…``
    and long hexadecimal ids ``<ID>``, durations ``<DUR>`` (``250ms``, ``2m0s``), and every
    other word that starts with a digit ``<NUM>`` (``42``, ``3.5``, ``512Mi``).
-3. The distinct masked texts go to Drain, most frequent first (ties by text), so the result is
+4. The distinct masked texts go to Drain, most frequent first (ties by text), so the result is
    deterministic. One change to Drain: similarity is the share of agreeing tokens among the
    *word* tokens (those with a letter outside the masks) and the template's wildcards, so
    punctuation and masked values neither help nor hurt, and a line joins a pattern only when
    *more than* ``similarity`` (default one half) of them agree. So ``Writing config file
    "<PATH>" ...`` and ``Writing secret manifest "<PATH>" ...`` stay two patterns, as do
    ``request completed`` and ``request failed``, while ``Got configMap ns/a-<NUM>`` and
-   ``Got configMap ns/b-<NUM>`` become ``Got configMap <*>``.
-4. A pattern's id is a stable hash of its template text (16 hex digits), so the same template
+   ``Got configMap ns/b-<NUM>`` become ``Got configMap <*>``. A message is compared with all
+   templates of its tree leaf in one numpy step (:mod:`~workbench.analyses.patterns._drain`);
+   the templates are those of drain3 with this similarity.
+5. A pattern's id is a stable hash of its template text (16 hex digits), so the same template
    gets the same id in every run and every snapshot.
 
 Multi-line messages (stack traces) are keyed by their whole text but templated by their first
@@ -34,8 +38,9 @@ line. Templates depend on the lines mined together: mine over the window you com
 **Result columns.**
 
 - :func:`patterns`: ``PATTERN_COLUMNS`` — pattern_id, template, count, share (of the lines),
-  first_seen, last_seen, example (a real first line), errors (ERROR+FATAL lines), warnings,
-  level_mix (``"ERROR 12, INFO 3"``), top_level, most frequent first.
+  first_seen, last_seen, example (the first line of the earliest line of the pattern's most
+  frequent key), errors (ERROR+FATAL lines), warnings, level_mix (``"ERROR 12, INFO 3"``),
+  top_level, most frequent first.
 - :func:`pattern_counts`: ``COUNT_COLUMNS`` — ts (bucket start), pattern_id, count.
 - :func:`new_patterns`: ``NEW_COLUMNS`` — pattern_id, template, status (``new``: not seen in
   the baseline; ``increased``: its rate rose by at least ``factor``), baseline_count,
@@ -49,27 +54,43 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 
-from workbench.analyses._templates import MASKS, drain_templates, key_expr, mask_expr, mask_text, pattern_id
-from workbench.analyses.params import Params, closest, field
+from workbench.analyses._templates import MASKS, key_expr, mask_text, pattern_id
+from workbench.analyses.params import closest
+from workbench.analyses.patterns._mining import (
+    COUNT_COLUMNS,
+    LEVELS,
+    PATTERN_COLUMNS,
+    SEVERITY,
+    TS,
+    Mining,
+    PatternParams,
+    _first_line,
+    _summary,
+    message_hash,
+    mine,
+    step_duration,
+)
 from workbench.errors import ParameterError
-from workbench.schema import LOG_LEVELS
 from workbench.store import Dataset, to_utc
 
 __all__ = [
     "COUNT_COLUMNS",
+    "LEVELS",
     "MASKS",
     "NEW_COLUMNS",
     "PATTERN_COLUMNS",
+    "SEVERITY",
     "Mining",
     "PatternParams",
+    "Source",
     "key_expr",
     "mask_text",
+    "message_hash",
     "mine",
     "new_patterns",
     "pattern_counts",
@@ -82,25 +103,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-TS = pl.Datetime("us", "UTC")
-LEVELS: tuple[str, ...] = tuple(LOG_LEVELS.categories.to_list())
-#: Severity rank of each level (higher is worse); UNKNOWN ranks with INFO.
-SEVERITY = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "UNKNOWN": 2, "WARN": 3, "ERROR": 4, "FATAL": 5}
-
-PATTERN_COLUMNS: dict[str, pl.DataType] = {
-    "pattern_id": pl.String(),
-    "template": pl.String(),
-    "count": pl.Int64(),
-    "share": pl.Float64(),
-    "first_seen": TS,
-    "last_seen": TS,
-    "example": pl.String(),
-    "errors": pl.Int64(),
-    "warnings": pl.Int64(),
-    "level_mix": pl.String(),
-    "top_level": pl.String(),
-}
-COUNT_COLUMNS: dict[str, pl.DataType] = {"ts": TS, "pattern_id": pl.String(), "count": pl.Int64()}
 NEW_COLUMNS: dict[str, pl.DataType] = {
     "pattern_id": pl.String(),
     "template": pl.String(),
@@ -114,17 +116,6 @@ NEW_COLUMNS: dict[str, pl.DataType] = {
     "top_level": pl.String(),
     "example": pl.String(),
 }
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class PatternParams(Params):
-    """How lines are grouped into patterns (Drain's knobs)."""
-
-    similarity: float = field(0.5, "a line joins a pattern when more than this share of its words agree",
-                              ge=0.05, le=1.0)
-    depth: int = field(4, "Drain tree depth (4: lines are grouped by token count and first token)", ge=3, le=10)
-    max_children: int = field(100, "most children of a Drain tree node", ge=2, le=10_000)
-    max_chars: int = field(400, "characters of a message's first line that are mined", ge=20, le=10_000)
 
 
 # --- sources ----------------------------------------------------------------------------------
@@ -173,23 +164,6 @@ def scan_logs(
     return lf
 
 
-def step_duration(step: str | dt.timedelta) -> dt.timedelta:
-    """A bucket size given as ``"30s"``, ``"1m"``, ``"5m"``, ``"1h"``, ``"1d"`` or a timedelta."""
-    if isinstance(step, dt.timedelta):
-        out = step
-    else:
-        m = re.fullmatch(r"\s*(\d+)\s*(s|m|h|d)\s*", str(step))
-        if not m:
-            msg = f"step {step!r} is not a duration; use e.g. '30s', '1m', '5m', '1h' or '1d'"
-            raise ParameterError(msg)
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
-        out = dt.timedelta(**{unit: int(m.group(1))})
-    if out <= dt.timedelta(0):
-        msg = f"step must be positive (got {step!r})"
-        raise ParameterError(msg)
-    return out
-
-
 _FILTERS = ("cluster", "namespace", "pod", "container", "start", "end")
 
 
@@ -208,127 +182,6 @@ def split_options(params: PatternParams | None, options: dict[str, Any]) -> tupl
             raise ParameterError(msg)
     p = dataclasses.replace(params, **opts) if params is not None else PatternParams(**opts)
     return p, filters
-
-
-# --- mining ---------------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class Mining:
-    """What :func:`mine` found: ``keys`` maps each line key (``_k``, see :func:`key_expr`) to a
-    pattern; ``stats`` holds per key and level: n, first_seen, last_seen, example;
-    ``buckets`` (when a step was given) the lines per key and time bucket."""
-
-    keys: pl.DataFrame
-    stats: pl.DataFrame
-    buckets: pl.DataFrame | None = None
-
-    def summary(self) -> pl.DataFrame:
-        """One row per pattern (``PATTERN_COLUMNS``), most frequent first."""
-        return _summary(self.stats, self.keys)
-
-    def counts(self, *, top: int | None = None) -> pl.DataFrame:
-        """Lines per pattern and time bucket (``COUNT_COLUMNS``; needs ``mine(..., step=...)``)."""
-        if self.buckets is None or self.buckets.is_empty():
-            return pl.DataFrame(schema=COUNT_COLUMNS)
-        out = (
-            self.buckets.join(self.keys.select("_k", "pattern_id"), on="_k", how="left")
-            .group_by("ts", "pattern_id")
-            .agg(pl.col("count").sum())
-        )
-        if top is not None:
-            totals = out.group_by("pattern_id").agg(pl.col("count").sum())
-            keep = totals.sort(["count", "pattern_id"], descending=[True, False]).head(top)["pattern_id"]
-            out = out.filter(pl.col("pattern_id").is_in(keep.implode()))
-        return out.sort("ts", "pattern_id").select(list(COUNT_COLUMNS)).cast(COUNT_COLUMNS)  # type: ignore[arg-type]
-
-    def label(self, lines: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
-        """``lines`` with ``pattern_id`` and ``template`` columns (by the message's key)."""
-        lf = lines.lazy().with_columns(key_expr().alias("_k"))
-        return lf.join(self.keys.lazy(), on="_k", how="left", maintain_order="left").drop("_k")
-
-
-_KEY_SCHEMA = {"_k": pl.UInt64, "pattern_id": pl.String, "template": pl.String}
-
-
-def mine(
-    lines: pl.LazyFrame | pl.DataFrame,
-    params: PatternParams | None = None,
-    *,
-    step: str | dt.timedelta | None = None,
-    group: pl.Expr | None = None,
-) -> Mining:
-    """Mine the patterns of ``lines`` (a logs LazyFrame, already filtered).
-
-    ``step`` also counts lines per key and time bucket; ``group`` (a boolean or small-integer
-    expression) splits the per-key statistics by an extra ``_g`` column (used to compare
-    windows).
-    """
-    p = params or PatternParams()
-    lf = lines.lazy().with_columns(key_expr().alias("_k"))
-    by = ["_k", "level"] + (["_g"] if group is not None else [])
-    if group is not None:
-        lf = lf.with_columns(group.alias("_g"))
-    stats_q = lf.group_by(by).agg(
-        pl.len().alias("n"),
-        pl.col("ts").min().alias("first_seen"),
-        pl.col("ts").max().alias("last_seen"),
-        pl.col("message").first().alias("example"),
-    )
-    queries = [stats_q]
-    if step is not None:
-        every = f"{int(step_duration(step).total_seconds())}s"
-        queries.append(lf.group_by("_k", pl.col("ts").dt.truncate(every)).agg(pl.len().cast(pl.Int64).alias("count")))
-    got = pl.collect_all(queries, engine="streaming")
-    stats = got[0].with_columns(pl.col("level").cast(pl.String), pl.col("n").cast(pl.Int64))
-    if stats.is_empty():
-        return Mining(pl.DataFrame(schema=_KEY_SCHEMA), stats, got[1] if step is not None else None)
-    per_key = stats.group_by("_k").agg(pl.col("example").first(), pl.col("n").sum())
-    masked = per_key.with_columns(mask_expr(pl.col("example"), p.max_chars).alias("_m"))
-    table = drain_templates(masked.select("_m", "n"), similarity=p.similarity, depth=p.depth,
-                            max_children=p.max_children)
-    keys = masked.join(table, on="_m", how="left").select(list(_KEY_SCHEMA)).cast(_KEY_SCHEMA)  # type: ignore[arg-type]
-    log.info("mined %d patterns from %d line keys (%d lines)", table["pattern_id"].n_unique(),
-             keys.height, int(stats["n"].sum()))
-    return Mining(keys, stats, got[1] if step is not None else None)
-
-
-def _first_line(col: pl.Expr, max_chars: int = 400) -> pl.Expr:
-    nl = col.str.find("\n", literal=True).fill_null(max_chars)
-    return col.str.slice(0, pl.min_horizontal(nl, pl.lit(max_chars)).cast(pl.UInt32))
-
-
-def _summary(stats: pl.DataFrame, keys: pl.DataFrame, *, total: int | None = None) -> pl.DataFrame:
-    """Per-key-and-level stats → one row per pattern with PATTERN_COLUMNS."""
-    if stats.is_empty():
-        return pl.DataFrame(schema=PATTERN_COLUMNS)
-    s = stats.join(keys, on="_k", how="left")
-    by_level = s.group_by("pattern_id", "level").agg(pl.col("n").sum())
-    sev = pl.col("level").replace_strict(SEVERITY, default=2, return_dtype=pl.Int8)
-    mix = (
-        by_level.sort(["pattern_id", "n", "level"], descending=[False, True, False])
-        .group_by("pattern_id", maintain_order=True)
-        .agg(
-            pl.format("{} {}", pl.col("level"), pl.col("n")).str.join(", ").alias("level_mix"),
-            pl.col("level").sort_by(sev, descending=True).first().alias("top_level"),
-        )
-    )
-    lvl = pl.col("level")
-    out = (
-        s.sort(["n", "_k"], descending=[True, False])
-        .group_by("pattern_id", maintain_order=True)
-        .agg(
-            pl.col("template").first(),
-            pl.col("n").sum().alias("count"),
-            pl.col("first_seen").min(),
-            pl.col("last_seen").max(),
-            _first_line(pl.col("example")).first().alias("example"),
-            pl.col("n").filter(lvl.is_in(["ERROR", "FATAL"])).sum().alias("errors"),
-            pl.col("n").filter(lvl == "WARN").sum().alias("warnings"),
-        )
-        .join(mix, on="pattern_id", how="left")
-    )
-    total = total if total is not None else int(out["count"].sum())
-    out = out.with_columns((pl.col("count") / max(total, 1)).alias("share"))
-    return out.sort(["count", "pattern_id"], descending=[True, False]).select(list(PATTERN_COLUMNS)).cast(PATTERN_COLUMNS)  # type: ignore[arg-type]
 
 
 def patterns(source: Source, params: PatternParams | None = None, **filters: Any) -> pl.DataFrame:
