@@ -1,28 +1,11 @@
 """Overview: what the snapshot holds, pods by status, the problem pods, incidents, warnings.
 
-Served by ``workbench serve`` (``panel serve apps/*.py --args --snapshot PATH``); the snapshot
-comes from ``--args --snapshot PATH``, else ``$WORKBENCH_SNAPSHOT``, else ``data/demo``.
+Served by ``workbench serve``: the snapshot is the URL's ``?snapshot=NAME`` (one of the served
+snapshots) or the server's default; see :mod:`workbench.ui.serving`.
 """
 
-import holoviews as hv
-import panel as pn
-
-from workbench.errors import WorkbenchError
 from workbench.ui import Overview
-from workbench.ui.common import EXTENSIONS, error_page, snapshot_argument
+from workbench.ui.common import serve_page
 
-pn.extension(*EXTENSIONS, loading_indicator=True)
-hv.extension("bokeh", logo=False)
-
-
-def build() -> pn.template.BaseTemplate:
-    """A fresh page for this browser session (nothing is shared between sessions)."""
-    snapshot = snapshot_argument()
-    try:
-        return Overview(snapshot).page()
-    except WorkbenchError as err:
-        return error_page("overview", snapshot=snapshot, error=err)
-
-
-if __name__.startswith("bokeh"):
-    build().servable(title="Overview")
+if __name__.startswith("bokeh"):  # run by ``panel serve``: one fresh page per browser session
+    serve_page(Overview, "overview")

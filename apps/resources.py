@@ -1,29 +1,11 @@
 """Resource browser: a table per kind and each object's Detail, YAML, Event, Log and Performance tabs.
 
-Served by ``workbench serve`` (``panel serve apps/*.py --args --snapshot PATH``); the snapshot
-comes from ``--args --snapshot PATH``, else ``$WORKBENCH_SNAPSHOT``, else ``data/demo``.
+Served by ``workbench serve``: the snapshot is the URL's ``?snapshot=NAME`` (one of the served
+snapshots) or the server's default; see :mod:`workbench.ui.serving`.
 """
 
-import holoviews as hv
-import panel as pn
-
-from workbench.errors import WorkbenchError
-from workbench.ui.common import EXTENSIONS, error_page, snapshot_argument
+from workbench.ui.common import serve_page
 from workbench.ui.resources import ResourceBrowser
-from workbench.ui.scope import PAGES
 
-pn.extension(*EXTENSIONS, loading_indicator=True)
-hv.extension("bokeh", logo=False)
-
-
-def build() -> pn.template.BaseTemplate:
-    """A fresh page for this browser session (nothing is shared between sessions)."""
-    snapshot = snapshot_argument()
-    try:
-        return ResourceBrowser(snapshot).page()
-    except WorkbenchError as err:
-        return error_page(PAGES["resources"], snapshot=snapshot, error=err)
-
-
-if __name__.startswith("bokeh"):
-    build().servable(title=PAGES["resources"])
+if __name__.startswith("bokeh"):  # run by ``panel serve``: one fresh page per browser session
+    serve_page(ResourceBrowser, "resources")

@@ -1,14 +1,25 @@
-"""Browser tests of the served dashboards: a real ``panel serve`` on a free loopback port and
-Debian Chromium driven by Playwright.
+"""Browser tests of the served dashboards: ONE real ``panel serve`` of every page in ``apps/`` on
+a free loopback port, driven by Debian Chromium through Playwright.
 
-The snapshot is the demo (one hour) with one Warning event appended whose message holds a
-``<script>``, so the pages can be checked for HTML injection. Without the demo simulator the
+The server is rooted at a temporary folder (``--snapshots ROOT``) where each test snapshot is
+published (symlinked) under a name when a test first needs it; pages open it with
+``?snapshot=NAME``. The fixtures of the page groups are thin aliases: ``server``/``insight_server``
+(``app``), ``browse_server`` (``browse``), ``signals_server`` (``signals``, the server's default,
+so its links need no query), the ``*_docs_server`` (``demo``: ``data/demo``, for the docs'
+screenshots) are :class:`~tests.support.browser.ServedSnapshot` views of the one server, and
+each ``*_page`` fixture is a page whose ``goto`` adds that snapshot to the URL.
+
+The ``app`` snapshot is the demo (one hour) with one Warning event appended whose message holds
+a ``<script>``, so the pages can be checked for HTML injection. Without the demo simulator the
 small hand-made snapshot of ``tests/support/snapshots.py`` (which has such an event) is used.
+``minikube`` is imported from the real minikube dump in ``realdata/`` (a second, different
+snapshot for the tests of ``?snapshot=``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +27,15 @@ from typing import Any
 import pytest
 
 import workbench as wb
-from tests.support.browser import REPO, PanelServer, require_chromium
+from tests.support.browser import (
+    REPO,
+    PanelServer,
+    ServedSnapshot,
+    publish,
+    recording_page,
+    require_chromium,
+    table_rows,
+)
 from tests.support.snapshots import XSS, write_small_snapshot
 from workbench.analyses import overview
 from workbench.schema import conform
@@ -77,40 +96,84 @@ def app_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(path)
 
 
+#: The name under which each test snapshot is served; the default snapshot (no ``?snapshot=``).
+DEFAULT_NAME = "signals"
+
+
 @pytest.fixture(scope="session")
-def server(app_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PanelServer]:
-    """``panel serve apps/*.py`` on 127.0.0.1:<free port> with the snapshot passed as
-    ``--args --snapshot``."""
+def snapshots_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the one server offers snapshots from (``--snapshots``): symlinks to the test
+    snapshots, added by :func:`serve_snapshot` as tests need them (the server lists it on every load)."""
+    return tmp_path_factory.mktemp("served")
+
+
+@pytest.fixture(scope="session")
+def app_server(snapshots_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PanelServer]:
+    """``panel serve apps/*.py`` on 127.0.0.1:<free port> with ``--args --snapshot
+    ROOT/signals --snapshots ROOT``: every page, every test snapshot."""
     require_chromium()
     log = tmp_path_factory.mktemp("panel") / "panel.log"
     apps = sorted((REPO / "apps").glob("*.py"))
-    with PanelServer(apps, args=["--snapshot", str(app_snapshot)], log_path=log) as srv:
+    args = ["--snapshot", str(snapshots_root / DEFAULT_NAME), "--snapshots", str(snapshots_root)]
+    with PanelServer(apps, args=args, log_path=log) as srv:
         yield srv
 
 
+def serve_snapshot(server: PanelServer, root: Path, name: str, snapshot: Path) -> ServedSnapshot:
+    """``snapshot`` offered as ``?snapshot=<name>`` by the one ``server`` (see
+    :func:`~tests.support.browser.publish`)."""
+    return publish(server, root, name, snapshot, default=name == DEFAULT_NAME)
+
+
+@pytest.fixture(scope="session")
+def server(app_server: PanelServer, snapshots_root: Path, app_snapshot: Path) -> ServedSnapshot:
+    """:func:`app_snapshot` on the one server (``?snapshot=app``)."""
+    return serve_snapshot(app_server, snapshots_root, "app", app_snapshot)
+
+
 @pytest.fixture
-def page(browser: Any, server: PanelServer) -> Iterator[Any]:
-    """A fresh browser page that records console errors, uncaught exceptions and requests
-    to anywhere but the server."""
-    context = browser.new_context(viewport={"width": 1600, "height": 1200})
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    pg.console_errors = []  # type: ignore[attr-defined]
-    pg.outside_requests = []  # type: ignore[attr-defined]
-    pg.on("console", lambda m: pg.console_errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: pg.console_errors.append(f"uncaught: {e}"))
-
-    def _request(req: Any) -> None:
-        if not req.url.startswith((server.url, "ws://127.0.0.1", "data:", "blob:", "about:")):
-            pg.outside_requests.append(req.url)
-
-    pg.on("request", _request)
+def page(browser: Any, server: ServedSnapshot) -> Iterator[Any]:
+    """A fresh browser page on :func:`server`'s snapshot that records console errors, uncaught
+    exceptions and requests to anywhere but the server."""
+    pg = recording_page(browser, server)
     yield pg
-    context.close()
+    pg.context.close()
+
+
+@pytest.fixture(scope="session")
+def minikube_snapshot(realdata: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real minikube cluster of ``realdata/k8s/nri_kubernetes_k8s_1_35`` (pods, nodes,
+    namespaces, services) imported as cluster ``minikube``."""
+    from workbench.sources.importer import import_paths
+
+    dump = realdata / "k8s" / "nri_kubernetes_k8s_1_35"
+    out = tmp_path_factory.mktemp("minikube") / "snapshot"
+    files = [dump / f for f in ("pods.yaml", "nodes.yaml", "namespaces.yaml", "services.yaml")]
+    import_paths(files, out=out, cluster="minikube")
+    return out
+
+
+@pytest.fixture(scope="session")
+def minikube_server(app_server: PanelServer, snapshots_root: Path, minikube_snapshot: Path) -> ServedSnapshot:
+    """:func:`minikube_snapshot` on the one server (``?snapshot=minikube``)."""
+    return serve_snapshot(app_server, snapshots_root, "minikube", minikube_snapshot)
+
+
+@pytest.fixture(scope="session")
+def docs_server(app_server: PanelServer, snapshots_root: Path, demo_snapshot: Path) -> ServedSnapshot:
+    """The default demo (``data/demo``, what ``./run serve`` shows) on the one server
+    (``?snapshot=demo``), for the docs' screenshots."""
+    return serve_snapshot(app_server, snapshots_root, "demo", demo_snapshot)
+
+
+def _docs_page(browser: Any, served: ServedSnapshot) -> Any:
+    if os.environ.get("WORKBENCH_UPDATE_SCREENSHOTS") != "1":
+        pytest.skip("set WORKBENCH_UPDATE_SCREENSHOTS=1 to remake docs/img/page-*.png")
+    return recording_page(browser, served)
 
 
 # -- resource browser, pod view, pending pods, manifest history ---------------------------------
-#: The four object pages, served together by :func:`browse_server`.
+#: The four object pages, whose tests use :func:`browse_server`.
 BROWSE_APPS = ("resources", "pod_view", "pending_pods", "manifest_history")
 #: The annotation the browse snapshot adds to the ground-truth OOM-killed pod.
 XSS_ANNOTATION = "workbench.test/note"
@@ -158,62 +221,31 @@ def browse_snapshot(app_snapshot: Path, tmp_path_factory: pytest.TempPathFactory
     return path
 
 
-def _serve(snapshot: Path, log: Path) -> PanelServer:
-    return PanelServer(
-        [REPO / "apps" / f"{slug}.py" for slug in BROWSE_APPS],
-        args=["--snapshot", str(snapshot)],
-        log_path=log,
-    )
+@pytest.fixture(scope="session")
+def browse_server(app_server: PanelServer, snapshots_root: Path, browse_snapshot: Path) -> ServedSnapshot:
+    """:func:`browse_snapshot` on the one server (``?snapshot=browse``), for the object pages
+    (:data:`BROWSE_APPS`)."""
+    return serve_snapshot(app_server, snapshots_root, "browse", browse_snapshot)
 
 
 @pytest.fixture(scope="session")
-def browse_server(browse_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PanelServer]:
-    """The four object pages (:data:`BROWSE_APPS`) served on :func:`browse_snapshot`."""
-    require_chromium()
-    with _serve(browse_snapshot, tmp_path_factory.mktemp("panel-browse") / "panel.log") as srv:
-        yield srv
-
-
-@pytest.fixture(scope="session")
-def browse_docs_server(
-    demo_snapshot: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[PanelServer]:
-    """The four object pages served on the default demo (``data/demo``), for the docs' screenshots."""
-    require_chromium()
-    snapshot = demo_snapshot.relative_to(REPO) if demo_snapshot.is_relative_to(REPO) else demo_snapshot
-    with _serve(snapshot, tmp_path_factory.mktemp("panel-docs") / "panel.log") as srv:
-        yield srv
-
-
-def _recording_page(browser: Any, server: PanelServer) -> Any:
-    context = browser.new_context(viewport={"width": 1600, "height": 1200})
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    pg.console_errors = []  # type: ignore[attr-defined]
-    pg.outside_requests = []  # type: ignore[attr-defined]
-    pg.on("console", lambda m: pg.console_errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: pg.console_errors.append(f"uncaught: {e}"))
-    pg.on("request", lambda r: None if r.url.startswith((server.url, "ws://127.0.0.1", "data:", "blob:", "about:"))
-          else pg.outside_requests.append(r.url))  # fmt: skip
-    return pg
+def browse_docs_server(docs_server: ServedSnapshot) -> ServedSnapshot:
+    """The default demo for the object pages' screenshots (:func:`docs_server`)."""
+    return docs_server
 
 
 @pytest.fixture
-def browse_page(browser: Any, browse_server: PanelServer) -> Iterator[Any]:
+def browse_page(browser: Any, browse_server: ServedSnapshot) -> Iterator[Any]:
     """A fresh page on :func:`browse_server` recording console errors and outside requests."""
-    pg = _recording_page(browser, browse_server)
+    pg = recording_page(browser, browse_server)
     yield pg
     pg.context.close()
 
 
 @pytest.fixture
-def browse_docs_page(browser: Any, browse_docs_server: PanelServer) -> Iterator[Any]:
+def browse_docs_page(browser: Any, browse_docs_server: ServedSnapshot) -> Iterator[Any]:
     """A fresh page on :func:`browse_docs_server` (skipped unless ``WORKBENCH_UPDATE_SCREENSHOTS=1``)."""
-    import os
-
-    if os.environ.get("WORKBENCH_UPDATE_SCREENSHOTS") != "1":
-        pytest.skip("set WORKBENCH_UPDATE_SCREENSHOTS=1 to remake docs/img/page-*.png")
-    pg = _recording_page(browser, browse_docs_server)
+    pg = _docs_page(browser, browse_docs_server)
     yield pg
     pg.context.close()
 
@@ -225,13 +257,8 @@ def oom_pod(browse_snapshot: Path) -> dict[str, Any]:
 
 
 # -- cluster, performance, pod start, right-sizing, triage ---------------------------------------
-#: The five analysis pages, served together by :func:`insight_server`.
+#: The five analysis pages, whose tests use :func:`insight_server`.
 INSIGHT_APPS = ("cluster", "performance", "pod_start", "right_sizing", "triage")
-
-
-def serve_insight(snapshot: Path, log: Path) -> PanelServer:
-    """:data:`INSIGHT_APPS` served on ``snapshot`` (not started)."""
-    return PanelServer([REPO / "apps" / f"{slug}.py" for slug in INSIGHT_APPS], args=["--snapshot", str(snapshot)], log_path=log)
 
 
 def incident(snapshot: Path, kind: str) -> dict[str, Any]:
@@ -244,61 +271,37 @@ def incident(snapshot: Path, kind: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def insight_server(app_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PanelServer]:
-    """The five analysis pages (:data:`INSIGHT_APPS`) served on :func:`app_snapshot`."""
-    require_chromium()
-    with serve_insight(app_snapshot, tmp_path_factory.mktemp("panel-insight") / "panel.log") as srv:
-        yield srv
+def insight_server(server: ServedSnapshot) -> ServedSnapshot:
+    """:func:`app_snapshot` on the one server, for the analysis pages (:data:`INSIGHT_APPS`)."""
+    return server
 
 
 @pytest.fixture
-def insight_page(browser: Any, insight_server: PanelServer) -> Iterator[Any]:
+def insight_page(browser: Any, insight_server: ServedSnapshot) -> Iterator[Any]:
     """A fresh page on :func:`insight_server` recording console errors and outside requests."""
-    pg = _recording_page(browser, insight_server)
+    pg = recording_page(browser, insight_server)
     yield pg
     pg.context.close()
 
 
 @pytest.fixture(scope="session")
-def insight_docs_server(demo_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PanelServer]:
-    """The five analysis pages served on the default demo (``data/demo``), for the docs' screenshots."""
-    require_chromium()
-    snapshot = demo_snapshot.relative_to(REPO) if demo_snapshot.is_relative_to(REPO) else demo_snapshot
-    with serve_insight(snapshot, tmp_path_factory.mktemp("panel-insight-docs") / "panel.log") as srv:
-        yield srv
+def insight_docs_server(docs_server: ServedSnapshot) -> ServedSnapshot:
+    """The default demo for the analysis pages' screenshots (:func:`docs_server`)."""
+    return docs_server
 
 
 @pytest.fixture
-def insight_docs_page(browser: Any, insight_docs_server: PanelServer) -> Iterator[Any]:
+def insight_docs_page(browser: Any, insight_docs_server: ServedSnapshot) -> Iterator[Any]:
     """A fresh page on :func:`insight_docs_server` (skipped unless ``WORKBENCH_UPDATE_SCREENSHOTS=1``)."""
-    import os
-
-    if os.environ.get("WORKBENCH_UPDATE_SCREENSHOTS") != "1":
-        pytest.skip("set WORKBENCH_UPDATE_SCREENSHOTS=1 to remake docs/img/page-*.png")
-    pg = _recording_page(browser, insight_docs_server)
+    pg = _docs_page(browser, insight_docs_server)
     yield pg
     pg.context.close()
 
 
-def table_rows(page: Any, table: str, fields: list[str]) -> list[dict[str, str]]:
-    """The rows of the Tabulator matching the CSS selector ``table`` (every page of it) as
-    {field: text}; waits for its first row."""
-    cell = ".tabulator-row .tabulator-cell[tabulator-field='{field}']"
-    loc = page.locator(table)
-    loc.locator(".tabulator-row").first.wait_for()
-    out: list[dict[str, str]] = []
-    while True:
-        columns = [[t.strip() for t in loc.locator(cell.format(field=f)).all_inner_texts()] for f in fields]
-        out += [dict(zip(fields, values, strict=True)) for values in zip(*columns, strict=True)]
-        nxt = loc.locator(".tabulator-page[data-page='next']")
-        if nxt.count() == 0 or nxt.is_disabled():
-            return out
-        nxt.click()
-
-
 @pytest.fixture
 def read_table() -> Any:
-    """:func:`table_rows`, for the test modules (``read_table(page, ".wb-advice", ["workload"])``)."""
+    """:func:`~tests.support.browser.table_rows`, for the test modules
+    (``read_table(page, ".wb-advice", ["workload"])``)."""
     return table_rows
 
 
@@ -309,7 +312,7 @@ def find_incident() -> Any:
 
 
 # -- application, service map, log explorer, anomalies --------------------------------------------
-#: The four signal pages (traces, logs, anomalies), served together by :func:`signals_server`.
+#: The four signal pages (traces, logs, anomalies), whose tests use :func:`signals_server`.
 SIGNAL_APPS = ("application", "service_map", "logs", "anomalies")
 #: The message of the log line :func:`signals_snapshot` appends (it holds a ``<script>``).
 XSS_LOG = f"user agent was {XSS}"
@@ -327,7 +330,9 @@ def signals_snapshot(app_snapshot: Path, tmp_path_factory: pytest.TempPathFactor
     shutil.copytree(app_snapshot, path)
     ds = wb.open(path)
     rollout = incident(path, "bad_rollout")
-    pods = ds.pods(cluster=rollout["cluster"], namespace=rollout["namespace"]).filter(pl.col("phase") == "Running")
+    pods = ds.pods(cluster=rollout["cluster"], namespace=rollout["namespace"]).filter(
+        pl.col("phase") == "Running"
+    )
     pod = pods.sort("name").row(0, named=True)
     end = ds.window[1]
     assert end is not None
@@ -341,43 +346,30 @@ def signals_snapshot(app_snapshot: Path, tmp_path_factory: pytest.TempPathFactor
     return path
 
 
-def serve_signals(snapshot: Path, log: Path) -> PanelServer:
-    """:data:`SIGNAL_APPS` served on ``snapshot`` (not started)."""
-    return PanelServer([REPO / "apps" / f"{s}.py" for s in SIGNAL_APPS], args=["--snapshot", str(snapshot)], log_path=log)
-
-
 @pytest.fixture(scope="session")
-def signals_server(signals_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PanelServer]:
-    """The four signal pages (:data:`SIGNAL_APPS`) served on :func:`signals_snapshot`."""
-    require_chromium()
-    with serve_signals(signals_snapshot, tmp_path_factory.mktemp("panel-signals") / "panel.log") as srv:
-        yield srv
+def signals_server(app_server: PanelServer, snapshots_root: Path, signals_snapshot: Path) -> ServedSnapshot:
+    """:func:`signals_snapshot` on the one server, for the signal pages (:data:`SIGNAL_APPS`);
+    it is the server's default snapshot (no ``?snapshot=`` needed)."""
+    return serve_snapshot(app_server, snapshots_root, DEFAULT_NAME, signals_snapshot)
 
 
 @pytest.fixture
-def signals_page(browser: Any, signals_server: PanelServer) -> Iterator[Any]:
+def signals_page(browser: Any, signals_server: ServedSnapshot) -> Iterator[Any]:
     """A fresh page on :func:`signals_server` recording console errors and outside requests."""
-    pg = _recording_page(browser, signals_server)
+    pg = recording_page(browser, signals_server)
     yield pg
     pg.context.close()
 
 
 @pytest.fixture(scope="session")
-def signals_docs_server(demo_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PanelServer]:
-    """The four signal pages served on the default demo (``data/demo``), for the docs' screenshots."""
-    require_chromium()
-    snapshot = demo_snapshot.relative_to(REPO) if demo_snapshot.is_relative_to(REPO) else demo_snapshot
-    with serve_signals(snapshot, tmp_path_factory.mktemp("panel-signals-docs") / "panel.log") as srv:
-        yield srv
+def signals_docs_server(docs_server: ServedSnapshot) -> ServedSnapshot:
+    """The default demo for the signal pages' screenshots (:func:`docs_server`)."""
+    return docs_server
 
 
 @pytest.fixture
-def signals_docs_page(browser: Any, signals_docs_server: PanelServer) -> Iterator[Any]:
+def signals_docs_page(browser: Any, signals_docs_server: ServedSnapshot) -> Iterator[Any]:
     """A fresh page on :func:`signals_docs_server` (skipped unless ``WORKBENCH_UPDATE_SCREENSHOTS=1``)."""
-    import os
-
-    if os.environ.get("WORKBENCH_UPDATE_SCREENSHOTS") != "1":
-        pytest.skip("set WORKBENCH_UPDATE_SCREENSHOTS=1 to remake docs/img/page-*.png")
-    pg = _recording_page(browser, signals_docs_server)
+    pg = _docs_page(browser, signals_docs_server)
     yield pg
     pg.context.close()

@@ -15,7 +15,6 @@ import json
 import shutil
 import urllib.parse
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ import polars as pl
 import pytest
 
 import workbench as wb
-from tests.support.browser import REPO, PanelServer, require_chromium
+from tests.support.browser import PanelServer, ServedSnapshot, publish
 from tests.support.snapshots import write_small_snapshot
 from workbench.analyses import overview
 from workbench.kube.normalize import Normalizer
@@ -110,15 +109,9 @@ def live_snapshot(app_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture(scope="module")
-def live_server(live_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PanelServer]:
-    require_chromium()
-    apps = [REPO / "apps" / f"{slug}.py" for slug in ("cluster", "right_sizing")]
-    with PanelServer(
-        apps,
-        args=["--snapshot", str(live_snapshot)],
-        log_path=tmp_path_factory.mktemp("panel-live") / "panel.log",
-    ) as srv:
-        yield srv
+def live_server(app_server: PanelServer, snapshots_root: Path, live_snapshot: Path) -> ServedSnapshot:
+    """:func:`live_snapshot` on the one server of the app tests (``?snapshot=live``)."""
+    return publish(app_server, snapshots_root, "live", live_snapshot)
 
 
 @pytest.mark.browser
@@ -132,7 +125,9 @@ def test_a_followed_page_shows_appended_problems_and_keeps_the_selection(
     page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
     try:
         page.goto(
-            f"{live_server.url}/cluster?{urllib.parse.urlencode({'namespace': NAMESPACE, 'live': 'true', 'every': 1})}"
+            live_server.link(
+                f"{live_server.url}/cluster?{urllib.parse.urlencode({'namespace': NAMESPACE, 'live': 'true', 'every': 1})}"
+            )
         )
         before = read_table(page, ".wb-problem-pods", ["name", "namespace"])
         assert before and {r["namespace"] for r in before} == {NAMESPACE}

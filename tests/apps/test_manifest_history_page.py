@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import workbench as wb
-from tests.support.browser import REPO, PanelServer
+from tests.support.browser import REPO, PanelServer, unescaped_text_columns
 from workbench.analyses import manifests
 from workbench.ui.manifests import iso
 
@@ -88,23 +88,7 @@ def test_every_text_cell_of_the_page_is_escaped(browse_snapshot: Path) -> None:
 
     view = ManifestHistory(wb.open(browse_snapshot))
     assert not view.revisions.is_empty() and not view.changes.is_empty()
-    assert _unescaped_text_columns(view) == []
-
-
-def _unescaped_text_columns(view: Any) -> list[str]:
-    """Text columns of the view's tables without an escaping formatter (plaintext/textarea)."""
-    import pandas as pd
-    import panel as pn
-
-    bad = []
-    for table in view.__panel__().select(pn.widgets.Tabulator):
-        for column in table.value.columns:
-            series = table.value[column]
-            if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-                continue
-            if table.formatters.get(column) not in ("plaintext", "textarea"):
-                bad.append(f"{column} ({table.css_classes})")
-    return bad
+    assert unescaped_text_columns(view) == []
 
 
 def test_screenshot_for_the_docs(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import workbench as wb
-from tests.support.browser import REPO, PanelServer
+from tests.support.browser import REPO, PanelServer, ServedSnapshot
 from tests.support.snapshots import XSS
 from workbench.analyses import overview
 
@@ -119,27 +119,25 @@ def test_cluster_text_is_shown_as_text_never_run_as_html(
     assert page.evaluate("typeof window.__xss") == "undefined"  # and nothing ran
 
 
-def test_screenshot_for_the_docs(page: Any, demo_snapshot: Path, tmp_path: Path) -> None:
+def test_screenshot_for_the_docs(
+    page: Any, docs_server: ServedSnapshot, demo_snapshot: Path, tmp_path: Path
+) -> None:
     """Serves the default demo (``data/demo``, what ``./run serve`` shows) and takes a full-page
     screenshot; with ``WORKBENCH_UPDATE_SCREENSHOTS=1`` it replaces docs/img/overview.png (look at
     it whenever the page changes)."""
-    snapshot = demo_snapshot.relative_to(REPO) if demo_snapshot.is_relative_to(REPO) else demo_snapshot
     want = overview.problem_pods(wb.open(demo_snapshot))["name"].to_list()
-    with PanelServer(
-        [REPO / "apps" / "overview.py"], args=["--snapshot", str(snapshot)], log_path=tmp_path / "panel.log"
-    ) as srv:
-        _open(page, f"{srv.url}/overview")
-        assert sorted(_wait_for_names(page, want)) == sorted(want)
-        # the template scrolls inside #main: make the window as tall as its content
-        height = page.evaluate("document.getElementById('main').scrollHeight")
-        page.set_viewport_size({"width": 1920, "height": min(int(height) + 80, 4000)})
-        page.wait_for_timeout(1000)
-        # the docs' copy is remade only on request, so that test runs leave the tree clean
-        update = os.environ.get("WORKBENCH_UPDATE_SCREENSHOTS") == "1"
-        out = REPO / "docs" / "img" / "overview.png" if update else tmp_path / "overview.png"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(out))
-        assert page.console_errors == [], srv.log()
+    _open(page, docs_server.link(f"{docs_server.url}/overview"))
+    assert sorted(_wait_for_names(page, want)) == sorted(want)
+    # the template scrolls inside #main: make the window as tall as its content
+    height = page.evaluate("document.getElementById('main').scrollHeight")
+    page.set_viewport_size({"width": 1920, "height": min(int(height) + 80, 4000)})
+    page.wait_for_timeout(1000)
+    # the docs' copy is remade only on request, so that test runs leave the tree clean
+    update = os.environ.get("WORKBENCH_UPDATE_SCREENSHOTS") == "1"
+    out = REPO / "docs" / "img" / "overview.png" if update else tmp_path / "overview.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(out))
+    assert page.console_errors == [], docs_server.log()
     assert out.stat().st_size > 50_000  # a blank page compresses to almost nothing
 
 

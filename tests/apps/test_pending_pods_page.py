@@ -11,26 +11,10 @@ import polars as pl
 import pytest
 
 import workbench as wb
-from tests.support.browser import REPO, PanelServer
+from tests.support.browser import REPO, PanelServer, table_rows, unescaped_text_columns
 from workbench.analyses import pending
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CELL = ".tabulator-row .tabulator-cell[tabulator-field='{field}']"
-
-
-def _rows(page: Any, table: str, fields: list[str]) -> list[dict[str, str]]:
-    """The rows of a Tabulator (every page of it) as {field: text}."""
-    loc = page.locator(table)
-    loc.locator(".tabulator-row").first.wait_for()
-    out: list[dict[str, str]] = []
-    while True:
-        columns = [[t.strip() for t in loc.locator(CELL.format(field=f)).all_inner_texts()] for f in fields]
-        out += [dict(zip(fields, values, strict=True)) for values in zip(*columns, strict=True)]
-        nxt = loc.locator(".tabulator-page[data-page='next']")
-        if nxt.count() == 0 or nxt.is_disabled():
-            return out
-        nxt.click()
 
 
 def _incidents(ds: wb.Dataset, kind: str) -> list[dict[str, Any]]:
@@ -46,7 +30,7 @@ def test_every_ground_truth_pending_pod_is_listed_with_its_reason_and_qos_counts
     analysis = pending.pending_pods(ds)
     browse_page.goto(f"{browse_server.url}/pending_pods")
     browse_page.wait_for_load_state("networkidle")
-    rows = _rows(
+    rows = table_rows(
         browse_page, ".wb-pending-list", ["pod", "namespace", "state", "category", "QoS", "scheduler message"]
     )
     by_pod = {r["pod"]: r for r in rows}
@@ -68,7 +52,7 @@ def test_every_ground_truth_pending_pod_is_listed_with_its_reason_and_qos_counts
         assert incident["details"]["message_contains"] in by_pod[label]["scheduler message"]
     assert len(rows) == analysis.height
 
-    qos = _rows(browse_page, ".wb-by-qos", ["QoS class", "pods", "still pending"])
+    qos = table_rows(browse_page, ".wb-by-qos", ["QoS class", "pods", "still pending"])
     want_qos = pending.summary(analysis, by="qos_class")
     assert {r["QoS class"]: int(r["pods"]) for r in qos} == dict(
         want_qos.select("qos_class", "pods").iter_rows()
@@ -92,7 +76,7 @@ def test_saved_link_shows_where_the_selected_pod_would_fit(
     browse_page.locator(".wb-fit-message").get_by_text("Insufficient memory").wait_for()
     title = browse_page.get_by_text(f"{memory['namespace']}/{pod} ({memory['cluster']})")
     assert title.count() == 1
-    shown = _rows(browse_page, ".wb-fit", ["node", "fits", "advice"])
+    shown = table_rows(browse_page, ".wb-fit", ["node", "fits", "advice"])
     analysis = pending.fit(ds, pending=pending.pending_pods(ds).filter(pl.col("pod") == pod))
     assert {r["node"]: r["advice"] for r in shown} == dict(analysis.select("node", "advice").iter_rows())
     assert any("memory request" in r["advice"] for r in shown)  # "fits on X if its memory request were ≤ Y"
@@ -105,23 +89,7 @@ def test_every_text_cell_of_the_page_is_escaped(browse_snapshot: Path) -> None:
 
     view = PendingPods(wb.open(browse_snapshot))
     assert view.selected() is not None
-    assert _unescaped_text_columns(view) == []
-
-
-def _unescaped_text_columns(view: Any) -> list[str]:
-    """Text columns of the view's tables without an escaping formatter (plaintext/textarea)."""
-    import pandas as pd
-    import panel as pn
-
-    bad = []
-    for table in view.__panel__().select(pn.widgets.Tabulator):
-        for column in table.value.columns:
-            series = table.value[column]
-            if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-                continue
-            if table.formatters.get(column) not in ("plaintext", "textarea"):
-                bad.append(f"{column} ({table.css_classes})")
-    return bad
+    assert unescaped_text_columns(view) == []
 
 
 def test_screenshot_for_the_docs(browse_docs_page: Any, browse_docs_server: PanelServer) -> None:

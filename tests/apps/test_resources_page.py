@@ -11,27 +11,13 @@ import polars as pl
 import pytest
 
 import workbench as wb
-from tests.support.browser import REPO, PanelServer
+from tests.support.browser import REPO, PanelServer, table_rows, unescaped_text_columns
 from tests.support.snapshots import XSS
 from workbench.analyses import browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CELL = ".tabulator-row .tabulator-cell[tabulator-field='{field}']"
-
-
-def _rows(page: Any, table: str, fields: list[str]) -> list[dict[str, str]]:
-    """The rows of a Tabulator (every page of it) as {field: text}."""
-    loc = page.locator(table)
-    loc.locator(".tabulator-row").first.wait_for()
-    out: list[dict[str, str]] = []
-    while True:
-        columns = [[t.strip() for t in loc.locator(CELL.format(field=f)).all_inner_texts()] for f in fields]
-        out += [dict(zip(fields, values, strict=True)) for values in zip(*columns, strict=True)]
-        nxt = loc.locator(".tabulator-page[data-page='next']")
-        if nxt.count() == 0 or nxt.is_disabled():
-            return out
-        nxt.click()
 
 
 def _open(page: Any, url: str) -> None:
@@ -50,7 +36,7 @@ def test_pod_table_lists_the_oom_killed_pod_as_kubectl_prints_it(
 ) -> None:
     want = _pod(browse_snapshot, oom_pod)
     _open(browse_page, f"{browse_server.url}/resources")
-    rows = _rows(browse_page, ".wb-browser-table", ["name", "namespace", "status", "restarts", "ready"])
+    rows = table_rows(browse_page, ".wb-browser-table", ["name", "namespace", "status", "restarts", "ready"])
     assert (
         len(rows) == browser.table(wb.open(browse_snapshot), "Pod").height
     )  # every pod, over all table pages
@@ -74,7 +60,7 @@ def test_saved_link_opens_the_event_tab_and_the_node_link_opens_the_node(
     _open(browse_page, f"{browse_server.url}/resources?{query}")
     active = browse_page.locator(".wb-detail-tabs .bk-tab.bk-active")
     assert active.inner_text().strip() == "Event"
-    events = _rows(browse_page, ".wb-events", ["type", "reason", "object"])
+    events = table_rows(browse_page, ".wb-events", ["type", "reason", "object"])
     warnings = {e["reason"] for e in events if e["type"] == "Warning"}
     assert warnings & {"BackOff", "OOMKilling"}, events  # the kill shows up as a warning
     assert all(e["object"].endswith(pod["name"]) for e in events)
@@ -86,7 +72,7 @@ def test_saved_link_opens_the_event_tab_and_the_node_link_opens_the_node(
     assert query_now["kind"] == ["Node"]
     assert query_now["name"] == [pod["node"]]
     browse_page.get_by_text(f"Node {pod['node']}", exact=True).wait_for()
-    info = _rows(browse_page, ".wb-info", ["field", "value"])
+    info = table_rows(browse_page, ".wb-info", ["field", "value"])
     assert {"field": "Kind", "value": "Node"} in info
     assert browse_page.console_errors == [], browse_server.log()
 
@@ -156,23 +142,7 @@ def test_every_text_cell_of_the_page_is_escaped(browse_snapshot: Path, oom_pod: 
                        f"{oom_pod['object']['name']}"), ("Node", _pod(browse_snapshot, oom_pod)["node"])):  # fmt: skip
         view = ResourceBrowser(ds, kind=kind, selected=name, in_cluster=oom_pod["cluster"])
         assert view.detail is not None, (kind, name)
-        assert _unescaped_text_columns(view) == [], kind
-
-
-def _unescaped_text_columns(view: Any) -> list[str]:
-    """Text columns of the view's tables without an escaping formatter (plaintext/textarea)."""
-    import pandas as pd
-    import panel as pn
-
-    bad = []
-    for table in view.__panel__().select(pn.widgets.Tabulator):
-        for column in table.value.columns:
-            series = table.value[column]
-            if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-                continue
-            if table.formatters.get(column) not in ("plaintext", "textarea"):
-                bad.append(f"{column} ({table.css_classes})")
-    return bad
+        assert unescaped_text_columns(view) == [], kind
 
 
 def test_screenshot_for_the_docs(

@@ -4,6 +4,13 @@ Playwright's own browsers are never downloaded (``playwright install`` is neithe
 possible here): :func:`launch` starts ``/usr/bin/chromium``. :class:`PanelServer` runs
 ``panel serve`` on a free loopback port in its own process session and stops it by PID.
 
+One server serves every test snapshot (``--snapshots DIR``); :class:`ServedSnapshot` is one of
+them, and :func:`recording_page` a page whose ``goto`` opens that snapshot (adds
+``?snapshot=NAME``) and that records console errors and requests to anywhere but the server.
+Helpers shared by the page tests: :func:`table_rows` (a Tabulator's rows, every page of it),
+:func:`page_query` (the URL query now), :func:`unescaped_text_columns` (tables that could
+render cluster text as HTML).
+
 >>> with sync_playwright() as pw, launch(pw) as browser:       # doctest: +SKIP
 ...     page = browser.new_page()
 """
@@ -18,6 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -30,9 +38,15 @@ __all__ = [
     "CHROMIUM",
     "CHROMIUM_ARGS",
     "PanelServer",
+    "ServedSnapshot",
     "free_port",
     "launch",
+    "page_query",
+    "publish",
+    "recording_page",
     "require_chromium",
+    "table_rows",
+    "unescaped_text_columns",
 ]
 
 CHROMIUM = os.environ.get("WORKBENCH_CHROMIUM", "/usr/bin/chromium")
@@ -172,3 +186,108 @@ class PanelServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class ServedSnapshot:
+    """One snapshot of a :class:`PanelServer` serving several (``--snapshots DIR``): ``url`` and
+    ``log()`` as the server's; :meth:`link` makes a URL of that server open this snapshot."""
+
+    def __init__(self, server: PanelServer, name: str, path: Path, *, default: bool = False) -> None:
+        self.server = server
+        self.name = name
+        self.path = path
+        self.default = default
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def log(self) -> str:
+        """What the server printed so far."""
+        return self.server.log()
+
+    def link(self, url: str) -> str:
+        """``url`` with ``snapshot=<name>`` added, if it is a page of this server without one
+        (the default snapshot needs none)."""
+        parts = urllib.parse.urlsplit(url)
+        if self.default or not url.startswith(self.url):
+            return url
+        query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        if any(k == "snapshot" for k, _v in query):
+            return url
+        return urllib.parse.urlunsplit(
+            parts._replace(query=urllib.parse.urlencode([("snapshot", self.name), *query]))
+        )
+
+    def __repr__(self) -> str:
+        return f"ServedSnapshot({self.name!r} at {self.url})"
+
+
+def publish(
+    server: PanelServer, root: Path, name: str, snapshot: Path, *, default: bool = False
+) -> ServedSnapshot:
+    """Offer ``snapshot`` on ``server`` (serving ``--snapshots root``) as ``?snapshot=<name>``:
+    a symlink ``root/name`` (the server lists ``root`` on every page load)."""
+    link = root / name
+    if not link.exists():
+        link.symlink_to(Path(snapshot).resolve(), target_is_directory=True)
+    return ServedSnapshot(server, name, link, default=default)
+
+
+def recording_page(browser: Any, served: ServedSnapshot | PanelServer) -> Any:
+    """A fresh page (own context, 1600×1200) whose ``goto`` opens ``served``'s snapshot, with
+    ``console_errors`` (console errors, uncaught exceptions) and ``outside_requests``
+    (requests to anywhere but the server). Close it with ``page.context.close()``."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1200})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    pg.console_errors = []
+    pg.outside_requests = []
+    pg.on("console", lambda m: pg.console_errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.console_errors.append(f"uncaught: {e}"))
+    local = (served.url, "ws://127.0.0.1", "data:", "blob:", "about:")
+    pg.on("request", lambda r: None if r.url.startswith(local) else pg.outside_requests.append(r.url))
+    if isinstance(served, ServedSnapshot):
+        goto = pg.goto
+        pg.goto = lambda url, **options: goto(served.link(url), **options)
+    return pg
+
+
+CELL = ".tabulator-row .tabulator-cell[tabulator-field='{field}']"
+
+
+def table_rows(page: Any, table: str, fields: list[str]) -> list[dict[str, str]]:
+    """The rows of the Tabulator matching the CSS selector ``table`` (every page of it) as
+    {field: text}; waits for its first row."""
+    loc = page.locator(table)
+    loc.locator(".tabulator-row").first.wait_for()
+    out: list[dict[str, str]] = []
+    while True:
+        columns = [[t.strip() for t in loc.locator(CELL.format(field=f)).all_inner_texts()] for f in fields]
+        out += [dict(zip(fields, values, strict=True)) for values in zip(*columns, strict=True)]
+        nxt = loc.locator(".tabulator-page[data-page='next']")
+        if nxt.count() == 0 or nxt.is_disabled():
+            return out
+        nxt.click()
+
+
+def page_query(page: Any) -> dict[str, list[str]]:
+    """The page's URL query now (``page.url`` only follows navigations Playwright has seen)."""
+    return urllib.parse.parse_qs(page.evaluate("window.location.search").lstrip("?"))
+
+
+def unescaped_text_columns(view: Any) -> list[str]:
+    """Text columns of the tables of a page component (``view.__panel__()``) whose formatter
+    would not escape HTML (anything but ``plaintext``/``textarea``)."""
+    import pandas as pd
+    import panel as pn
+
+    bad = []
+    for table in view.__panel__().select(pn.widgets.Tabulator):
+        for column in table.value.columns:
+            series = table.value[column]
+            if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+                continue
+            if table.formatters.get(column) not in ("plaintext", "textarea"):
+                bad.append(f"{column} ({table.css_classes})")
+    return bad

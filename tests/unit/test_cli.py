@@ -12,6 +12,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -216,10 +218,58 @@ def test_serve_command_line_passes_the_snapshot_and_origins(small: Path) -> None
 def test_serve_constants_match_the_apps() -> None:
     from workbench.ui import common
 
-    assert (serve_module.ENV_SNAPSHOT, serve_module.DEFAULT_SNAPSHOT) == (
+    assert (serve_module.ENV_SNAPSHOT, serve_module.ENV_SNAPSHOTS, serve_module.DEFAULT_SNAPSHOT) == (
         common.ENV_SNAPSHOT,
+        common.ENV_SNAPSHOTS,
         common.DEFAULT_SNAPSHOT,
     )
+
+
+class _FakePanel:
+    """Stands in for the ``panel serve`` process: records its command line and environment."""
+
+    calls: list[tuple[list[str], dict[str, str]]] = []
+
+    def __init__(self, cmd: list[str], *, env: dict[str, str], cwd: Path) -> None:
+        self.calls.append((cmd, env))
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+
+def test_serve_offers_every_snapshot_beside_the_default_or_in_snapshots(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    prod = write_small_snapshot(data / "prod")
+    write_small_snapshot(data / "staging")
+    (data / "notes").mkdir()
+    other = tmp_path / "archive"
+    write_small_snapshot(other / "2026-11-01")
+    monkeypatch.setattr(serve_module.subprocess, "Popen", _FakePanel)
+    _FakePanel.calls.clear()
+
+    res = runner.invoke(cli, ["serve", "--snapshot", str(prod), "--port", str(free_port())])
+    assert res.exit_code == 0, res.output
+    cmd, env = _FakePanel.calls[-1]
+    assert cmd[-5:] == ["--args", "--snapshot", str(prod.resolve()), "--snapshots", str(data.resolve())]
+    assert env["WORKBENCH_SNAPSHOTS"] == str(data.resolve())
+    assert "?snapshot=NAME" in res.output and "staging" in res.output and "notes" not in res.output
+
+    res = runner.invoke(
+        cli, ["serve", "--snapshot", str(prod), "--snapshots", str(other), "--port", str(free_port())]
+    )
+    assert res.exit_code == 0, res.output
+    cmd, env = _FakePanel.calls[-1]
+    assert cmd[-2:] == ["--snapshots", str(other.resolve())] and env["WORKBENCH_SNAPSHOTS"] == str(
+        other.resolve()
+    )
+    assert "2026-11-01" in res.output
+
+    missing = runner.invoke(cli, ["serve", "--snapshot", str(prod), "--snapshots", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 1
+    assert f"no folder at {tmp_path / 'nowhere'}" in missing.output
+    assert len(_FakePanel.calls) == 2  # nothing was served for the missing folder
 
 
 def _get(url: str, *, deadline: float, proc: subprocess.Popen[bytes]) -> str:
@@ -267,6 +317,57 @@ def test_serve_generates_the_default_demo_then_serves_every_page(tmp_path: Path)
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
     assert proc.returncode == 0  # Ctrl+C is a normal way to stop
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_serve_shows_the_snapshot_named_in_the_url(tmp_path: Path, realdata: Path, browser: Any) -> None:
+    """``workbench serve --snapshot data/prod`` also serves ``data/minikube`` (a real dump
+    imported beside it) to a page opened with ``?snapshot=minikube``, and only by that name."""
+    from tests.support.browser import recording_page
+    from workbench.sources.importer import import_paths
+
+    data = tmp_path / "data"
+    write_small_snapshot(data / "prod")
+    dump = realdata / "k8s" / "nri_kubernetes_k8s_1_35"
+    import_paths([dump / "pods.yaml", dump / "nodes.yaml"], out=data / "minikube", cluster="minikube")
+    port = free_port()
+    exe = Path(sys.executable).with_name("workbench")
+    with (tmp_path / "serve.log").open("wb") as fh:
+        proc = subprocess.Popen(
+            [str(exe), "serve", "--snapshot", "data/prod", "--port", str(port)],
+            cwd=tmp_path, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    page = None
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert _get(f"{base}/overview", deadline=time.monotonic() + 120, proc=proc), (
+            tmp_path / "serve.log"
+        ).read_text()
+        assert "Other snapshots in" in (tmp_path / "serve.log").read_text()
+        page = recording_page(browser, SimpleNamespace(url=base))
+        clusters = {}
+        for name in ("", "minikube"):
+            page.goto(f"{base}/overview" + (f"?snapshot={name}" if name else ""))
+            card = page.locator(".wb-stat", has_text="Clusters")
+            card.wait_for(timeout=60_000)
+            clusters[name] = (page.locator(".wb-snapshot-name").inner_text().strip(), card.inner_text())
+        assert clusters[""][0] == "snapshot: prod" and "kind-a, kind-b" in clusters[""][1]
+        assert clusters["minikube"][0] == "snapshot: minikube" and "minikube" in clusters["minikube"][1]
+        page.goto(f"{base}/overview?snapshot=..%2Fdata%2Fminikube")
+        refused = page.get_by_text("no snapshot named")
+        refused.wait_for(timeout=60_000)
+        assert "'../data/minikube'" in refused.inner_text() and "minikube, prod" in refused.inner_text()
+        assert page.console_errors == [], (tmp_path / "serve.log").read_text()
+    finally:
+        if page is not None:
+            page.context.close()
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def test_import_command_reads_a_real_dump_and_reports_bad_files(tmp_path: Path, realdata: Path) -> None:

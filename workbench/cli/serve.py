@@ -1,4 +1,9 @@
-"""``workbench serve``: serve every dashboard page (``apps/*.py``) with ``panel serve``."""
+"""``workbench serve``: serve every dashboard page (``apps/*.py``) with ``panel serve``.
+
+One server offers a default snapshot (``--snapshot``) and every snapshot folder directly under
+``--snapshots DIR`` (default: the default snapshot's parent folder); a page opened with
+``?snapshot=NAME`` shows that one (see :mod:`workbench.ui.serving`).
+"""
 
 from __future__ import annotations
 
@@ -21,12 +26,13 @@ from workbench.cli._base import cli, err_console, out_console
 from workbench.cli.demo import generate_demo
 from workbench.errors import WorkbenchError
 
-# The same as workbench.ui.common's (not imported from there: importing panel makes every
+# The same as workbench.ui.serving's (not imported from there: importing panel makes every
 # command slow to start).
 ENV_SNAPSHOT = "WORKBENCH_SNAPSHOT"
+ENV_SNAPSHOTS = "WORKBENCH_SNAPSHOTS"
 DEFAULT_SNAPSHOT = "data/demo"
 
-__all__ = ["default_apps_dir", "panel_command", "serve"]
+__all__ = ["default_apps_dir", "panel_command", "serve", "snapshot_folders"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,17 @@ def _app_files(apps: Path) -> list[Path]:
         msg = f"{apps} holds no app scripts (*.py); pass the right folder with --apps"
         raise WorkbenchError(msg)
     return files
+
+
+def snapshot_folders(folder: Path) -> dict[str, Path]:
+    """The snapshots directly under ``folder`` (name → path), sorted: sub-folders with a
+    ``manifest.json``, hidden ones skipped. The same rule as
+    :func:`workbench.ui.serving.snapshot_folders` (a test keeps them equal)."""
+    try:
+        children = sorted(folder.iterdir())
+    except OSError:
+        return {}
+    return {c.name: c for c in children if not c.name.startswith(".") and (c / "manifest.json").is_file()}
 
 
 def _is_loopback(address: str) -> bool:
@@ -71,6 +88,7 @@ def panel_command(
     apps: Sequence[Path],
     *,
     snapshot: Path,
+    snapshots: Path | None = None,
     address: str,
     port: int,
     origins: Sequence[str] = (),
@@ -80,8 +98,8 @@ def panel_command(
     """The ``python -m panel serve`` command line serving ``apps`` on ``address:port``.
 
     Websocket connections are accepted from ``address:port`` (and ``localhost:port`` on a
-    loopback address) plus ``origins``; the snapshot reaches the apps as
-    ``--args --snapshot PATH``."""
+    loopback address) plus ``origins``; the snapshots reach the apps as
+    ``--args --snapshot PATH [--snapshots DIR]``."""
     allowed = [f"{address}:{port}"]
     if _is_loopback(address):
         allowed += [f"localhost:{port}", f"127.0.0.1:{port}"]
@@ -99,7 +117,8 @@ def panel_command(
     if basic_auth:
         cmd += ["--basic-auth", basic_auth]
     cmd += ["--index-titles", *(f"{a.stem}={a.stem.replace('_', ' ').title()}" for a in apps)]
-    return [*cmd, "--args", "--snapshot", str(snapshot)]
+    cmd += ["--args", "--snapshot", str(snapshot)]
+    return [*cmd, "--snapshots", str(snapshots)] if snapshots is not None else cmd
 
 
 @cli.command()
@@ -108,7 +127,14 @@ def panel_command(
     type=click.Path(path_type=Path),
     default=Path(DEFAULT_SNAPSHOT),
     show_default=True,
-    help="Snapshot folder to show (the demo snapshot is generated first when the default is absent).",
+    help="Default snapshot folder, shown without ?snapshot= (the demo is generated first when the default is absent).",
+)
+@click.option(
+    "--snapshots",
+    "snapshots_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder whose snapshot folders pages may show with ?snapshot=NAME (default: the parent of --snapshot).",
 )
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=5006, show_default=True, help="Port to listen on."
@@ -143,6 +169,7 @@ def panel_command(
 def serve(
     *,
     snapshot: Path,
+    snapshots_dir: Path | None,
     port: int,
     address: str,
     show: bool,
@@ -150,12 +177,15 @@ def serve(
     basic_auth: str | None,
     apps_dir: Path | None,
 ) -> None:
-    """Serve the dashboards of a snapshot (every page in apps/, listed on the index page).
+    """Serve the dashboards (every page in apps/, listed on the index page) over a default
+    snapshot and every snapshot folder beside it: a page opened with ?snapshot=NAME shows the
+    folder NAME of --snapshots (the sidebar's Snapshot menu switches).
 
     \b
     Examples:
-      workbench serve                              # the demo at http://127.0.0.1:5006/
+      workbench serve                              # data/demo at http://127.0.0.1:5006/, and data/*
       workbench serve --snapshot data/prod --port 8080
+      workbench serve --snapshot data/prod --snapshots /srv/snapshots
     """
     apps = _app_files(apps_dir or default_apps_dir())
     if snapshot == Path(DEFAULT_SNAPSHOT) and not snapshot.exists():
@@ -168,10 +198,27 @@ def serve(
             "serving on %s without --basic-auth: anyone who can reach it can read the snapshot", address
         )
     snapshot = ds.path.resolve()
+    if snapshots_dir is not None and not snapshots_dir.is_dir():
+        msg = f"no folder at {snapshots_dir}; pass the folder holding snapshot folders with --snapshots"
+        raise WorkbenchError(msg)
+    folder = (snapshots_dir or snapshot.parent).resolve()
+    others = [n for n, p in snapshot_folders(folder).items() if p.resolve() != snapshot]
     cmd = panel_command(
-        apps, snapshot=snapshot, address=address, port=port, origins=origins, show=show, basic_auth=basic_auth
+        apps,
+        snapshot=snapshot,
+        snapshots=folder,
+        address=address,
+        port=port,
+        origins=origins,
+        show=show,
+        basic_auth=basic_auth,
     )
-    env = {**os.environ, ENV_SNAPSHOT: str(snapshot), "WORKBENCH_APPS": str(apps[0].parent.resolve())}
+    env = {
+        **os.environ,
+        ENV_SNAPSHOT: str(snapshot),
+        ENV_SNAPSHOTS: str(folder),
+        "WORKBENCH_APPS": str(apps[0].parent.resolve()),
+    }
     if basic_auth and "PANEL_COOKIE_SECRET" not in env:
         env["PANEL_COOKIE_SECRET"] = secrets.token_urlsafe(32)
     host = "127.0.0.1" if address in ("0.0.0.0", "::") else address
@@ -181,6 +228,10 @@ def serve(
     )
     for app in apps:
         out_console().print(Text(f"  {base}/{app.stem}"))
+    if others:
+        out_console().print(
+            Text(f"Other snapshots in {folder} (add ?snapshot=NAME to a page's URL): {', '.join(others)}")
+        )
     out_console().print(Text("Press Ctrl+C to stop."))
     proc = subprocess.Popen(cmd, env=env, cwd=apps[0].parent.parent)
     try:

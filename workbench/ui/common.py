@@ -1,9 +1,10 @@
 """Building blocks shared by every dashboard page.
 
-- :func:`snapshot_argument`: the snapshot a served app shows (``--args --snapshot PATH``, else
-  ``$WORKBENCH_SNAPSHOT``, else ``data/demo``).
+- :func:`serve_page`: what every ``apps/<slug>.py`` calls (the snapshot from the URL's
+  ``?snapshot=NAME`` or the server's default, the error page on failure); see
+  :mod:`workbench.ui.serving`, which also has :func:`snapshot_argument`.
 - :func:`page`: the one page template (FastListTemplate with a light/dark toggle, the snapshot
-  path in the header, selectors in the sidebar).
+  name in the header, the snapshot menu and the selectors in the sidebar).
 - :func:`text_table` and :func:`text`: show cluster-sourced text safely. Event messages, labels
   and names come from the cluster and may contain HTML; they are always shown as text (Tabulator
   ``plaintext``/``textarea`` formatters escape them, :class:`panel.pane.Str` too), never as HTML.
@@ -16,13 +17,11 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import html
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import panel as pn
@@ -30,10 +29,21 @@ import param
 import polars as pl
 from panel.theme.fast import Fast as _PanelFast
 
+from workbench.ui.serving import (
+    DEFAULT_SNAPSHOT,
+    ENV_SNAPSHOT,
+    ENV_SNAPSHOTS,
+    serve_page,
+    served,
+    snapshot_argument,
+    snapshot_menu,
+)
+
 __all__ = [
     "DEFAULT_SNAPSHOT",
-    "PlainText",
     "ENV_SNAPSHOT",
+    "ENV_SNAPSHOTS",
+    "PlainText",
     "busy",
     "error_page",
     "format_age",
@@ -44,6 +54,7 @@ __all__ = [
     "format_range",
     "format_time",
     "page",
+    "serve_page",
     "snapshot_argument",
     "stat",
     "sync_to_url",
@@ -52,28 +63,10 @@ __all__ = [
     "text_table",
 ]
 
-ENV_SNAPSHOT = "WORKBENCH_SNAPSHOT"
-DEFAULT_SNAPSHOT = "data/demo"
 ACCENT = "#326ce5"  # the Kubernetes blue
 
 #: Extensions every page loads; ``panel serve`` serves their JavaScript itself (no CDN).
 EXTENSIONS = ("tabulator",)
-
-
-def snapshot_argument(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Path:
-    """The snapshot folder a served app should show.
-
-    ``panel serve apps/*.py --args --snapshot PATH`` wins, then ``$WORKBENCH_SNAPSHOT``, then
-    ``data/demo``. Unknown arguments are ignored (``panel serve`` may pass its own).
-    """
-    import sys
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--snapshot", default=None)
-    known, _rest = parser.parse_known_args(args)
-    env = os.environ if environ is None else environ
-    return Path(known.snapshot or env.get(ENV_SNAPSHOT) or DEFAULT_SNAPSHOT)
 
 
 # -- formatting -------------------------------------------------------------------------------
@@ -357,17 +350,23 @@ def page(
     main: Sequence[Any],
     sidebar: Sequence[Any] = (),
 ) -> pn.template.FastListTemplate:
-    """The page template every dashboard uses: title, the snapshot path in the header, the
-    sidebar (selectors) and the main area; light/dark toggle in the header."""
+    """The page template every dashboard uses: title, the snapshot in the header (its name on a
+    served page, where the server's folders stay private; the path elsewhere), the sidebar
+    (the snapshot menu when the server offers several, then the page's selectors) and the
+    main area; light/dark toggle in the header."""
+    current = served()
+    shown = current.name if current is not None else str(snapshot)
     header = pn.pane.HTML(
-        f'<span style="color:white;font-size:0.95em">snapshot: <code>{html.escape(str(snapshot))}</code></span>',
+        f'<span class="wb-snapshot-name" style="color:white;font-size:0.95em">snapshot: '
+        f"<code>{html.escape(shown)}</code></span>",
         align="center",
         margin=(0, 20),
     )
+    menu = snapshot_menu()
     return pn.template.FastListTemplate(
         title=f"workbench · {title}",
         header=[header],
-        sidebar=list(sidebar),
+        sidebar=[*([menu] if menu is not None else []), *sidebar],
         main=list(main),
         accent=ACCENT,
         header_background=ACCENT,
@@ -381,18 +380,20 @@ def page(
 
 
 def error_page(
-    title: str, *, snapshot: str | os.PathLike[str], error: BaseException
+    title: str, *, snapshot: str | os.PathLike[str], error: BaseException, hint: str | None = None
 ) -> pn.template.BaseTemplate:
-    """The page shown when the snapshot cannot be opened: the error as text and what to do."""
+    """The page shown when the snapshot cannot be opened: the error as text and what to do
+    (``hint``; by default how to create the demo or serve another snapshot)."""
     message = PlainText(str(error), sizing_mode="stretch_width")
-    hint = PlainText(
-        "Create the demo snapshot with `workbench demo --out data/demo`, or serve another one with "
+    advice = PlainText(
+        hint
+        or "Create the demo snapshot with `workbench demo --out data/demo`, or serve another one with "
         "`workbench serve --snapshot PATH`.",
         sizing_mode="stretch_width",
     )
     card = pn.Card(
         message,
-        hint,
+        advice,
         title="This snapshot cannot be shown",
         collapsible=False,
         header_background="#c62828",

@@ -14,6 +14,11 @@ view. Any page can add it in one line::
 ``live_controls`` also keeps the switch and interval in the URL (``?live=true&every=5``), so a
 shared link follows too.
 
+On a server, the sessions showing one snapshot share its :class:`~workbench.store.Dataset`
+(:func:`workbench.ui.serving.open_dataset`): a followed page's refresh re-reads the manifest of
+that shared dataset, which the other sessions then see on their next computation (data is only
+ever appended), and a session opened after an append gets a freshly opened dataset.
+
 :class:`LivePage` is the base of the cluster, performance, pod start, right-sizing and triage
 pages: it opens the dataset, holds the :class:`~workbench.ui.scope.Scope`, syncs the scope and
 the page's own state to the URL *before* the first refresh (a saved link computes once, with

@@ -6,8 +6,10 @@ analyses) and watch the scope's parameters to refresh. Page-specific state (the 
 object, the open tab…) lives on the page's own component and is synced the same way with
 :func:`workbench.ui.common.sync_to_url`.
 
-The navigation (:func:`nav`) lists every page with links that carry the current scope, so moving
-from page to page keeps cluster, namespace, workload and window.
+The snapshot itself is chosen by the URL's ``?snapshot=NAME`` (:mod:`workbench.ui.serving`);
+:func:`scope_query` puts it first in every link of a page opened that way. The navigation
+(:func:`nav`) lists every page with links that carry the snapshot and the current scope, so
+moving from page to page keeps snapshot, cluster, namespace, workload and window.
 
 >>> import workbench as wb
 >>> scope = Scope(wb.open("data/demo"), namespace="shop")
@@ -34,6 +36,7 @@ import polars as pl
 
 from workbench.store import Dataset, to_utc
 from workbench.ui.common import sync_to_url
+from workbench.ui.serving import session_snapshot
 
 __all__ = ["PAGES", "SCOPE_PARAMS", "Scope", "nav", "scope_query"]
 
@@ -141,7 +144,9 @@ class Scope(param.Parameterized):
         """The sidebar controls bound to this scope (options follow the other choices)."""
         clusters = {"All clusters": ALL, **{c: c for c in self.ds.clusters}}
         cluster = pn.widgets.Select(label="Cluster", options=clusters, value=self.cluster or ALL)
-        namespace = pn.widgets.Select(label="Namespace", options=self.namespace_options(), value=self.namespace)
+        namespace = pn.widgets.Select(
+            label="Namespace", options=self.namespace_options(), value=self.namespace
+        )
         items: list[Any] = [cluster, namespace]
         cluster.link(self, value="cluster")
         namespace.link(self, value="namespace")
@@ -206,10 +211,14 @@ class Scope(param.Parameterized):
         return sync_to_url(self, SCOPE_PARAMS)
 
 
-def scope_query(state: param.Parameterized, **overrides: Any) -> str:
+def scope_query(state: param.Parameterized | None, **overrides: Any) -> str:
     """The URL query carrying whichever scope parameters ``state`` has (a :class:`Scope`, or a
-    page with its own ``cluster``/``namespace``…), e.g. ``?cluster=a&namespace=b``."""
-    values = {n: getattr(state, n) for n in SCOPE_PARAMS if n in state.param}
+    page with its own ``cluster``/``namespace``…), e.g. ``?cluster=a&namespace=b``; on a served
+    page opened with ``?snapshot=NAME`` it starts with ``snapshot=NAME``, so links keep the
+    snapshot (``snapshot=`` in ``overrides`` wins; ``snapshot=""`` drops it)."""
+    values: dict[str, Any] = {"snapshot": session_snapshot()}
+    if state is not None:
+        values.update({n: getattr(state, n) for n in SCOPE_PARAMS if n in state.param})
     values.update(overrides)
     items = {k: ("true" if v is True else v) for k, v in values.items() if v not in (ALL, None, False)}
     return f"?{urlencode(items)}" if items else ""
@@ -221,14 +230,16 @@ def served_pages(apps: Path | None = None) -> dict[str, str]:
     return {slug: title for slug, title in PAGES.items() if (folder / f"{slug}.py").is_file()}
 
 
-def nav(scope: param.Parameterized | None, *, current: str, pages: Mapping[str, str] | None = None) -> pn.pane.HTML:
-    """Links to every served page (default :func:`served_pages`), carrying the scope's query
-    (see :func:`scope_query`); the current page is bold."""
+def nav(
+    scope: param.Parameterized | None, *, current: str, pages: Mapping[str, str] | None = None
+) -> pn.pane.HTML:
+    """Links to every served page (default :func:`served_pages`), carrying the scope's query and
+    the snapshot (see :func:`scope_query`); the current page is bold."""
     pane = pn.pane.HTML(sizing_mode="stretch_width", margin=(10, 5))
     pages = served_pages() if pages is None else pages
 
     def render(*_: Any) -> None:
-        query = scope_query(scope) if scope is not None else ""
+        query = scope_query(scope)
         links = []
         for slug, title in pages.items():
             label = html.escape(title)
@@ -236,7 +247,9 @@ def nav(scope: param.Parameterized | None, *, current: str, pages: Mapping[str, 
                 links.append(f"<li><b>{label}</b></li>")
             else:
                 links.append(f'<li><a href="./{slug}{html.escape(query)}">{label}</a></li>')
-        pane.object = '<ul style="list-style:none;padding-left:0;margin:0;line-height:1.8">' + "".join(links) + "</ul>"
+        pane.object = (
+            '<ul style="list-style:none;padding-left:0;margin:0;line-height:1.8">' + "".join(links) + "</ul>"
+        )
 
     render()
     if scope is not None:

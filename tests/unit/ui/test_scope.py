@@ -16,9 +16,18 @@ def test_scope_filters_and_query(demo_snapshot: Path) -> None:
     scope = Scope(ds)
     assert scope.filters() == {}
     assert scope.window() == ds.window and scope.query() == ""
-    scope.param.update(cluster=ds.clusters[0], namespace="shop", workload="Deployment/checkout", traced_only=True)
-    assert scope.filters() == {"cluster": ds.clusters[0], "namespace": "shop", "workload": "Deployment/checkout"}
-    assert scope.query() == f"?cluster={ds.clusters[0]}&namespace=shop&workload=Deployment%2Fcheckout&traced_only=true"
+    scope.param.update(
+        cluster=ds.clusters[0], namespace="shop", workload="Deployment/checkout", traced_only=True
+    )
+    assert scope.filters() == {
+        "cluster": ds.clusters[0],
+        "namespace": "shop",
+        "workload": "Deployment/checkout",
+    }
+    assert (
+        scope.query()
+        == f"?cluster={ds.clusters[0]}&namespace=shop&workload=Deployment%2Fcheckout&traced_only=true"
+    )
     pods = scope.pods()
     assert pods.height > 0 and set(pods["workload_name"]) == {"checkout"}
 
@@ -52,3 +61,40 @@ def test_widgets_drive_the_scope_and_nav_carries_it(demo_snapshot: Path) -> None
     assert f"./cluster?cluster={ds.clusters[1]}&amp;namespace=shop" in links.object
     assert "<b>Overview</b>" in links.object and len(PAGES) >= 10
     assert isinstance(links, pn.pane.HTML)
+
+
+def test_links_of_a_session_opened_on_another_snapshot_carry_it(demo_snapshot: Path) -> None:
+    """A page opened with ``?snapshot=NAME`` links to the other pages with ``snapshot=NAME``
+    first; a page on the default snapshot (or in JupyterLab) adds nothing."""
+    import weakref
+
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    from workbench.ui import serving
+    from workbench.ui.scope import scope_query
+
+    ds = wb.open(demo_snapshot)
+    scope = Scope(ds, namespace="shop")
+    assert scope.query() == "?namespace=shop"
+
+    class Request:
+        arguments: dict[str, list[bytes]] = {"snapshot": [b"other"]}
+
+    class Session:  # what Bokeh's server gives a served document
+        request = Request()
+
+    session, doc = Session(), Document()
+    doc._session_context = weakref.ref(session)  # type: ignore[assignment]
+    catalog = serving.SnapshotCatalog(demo_snapshot, demo_snapshot.parent)
+    serving._SESSIONS[doc] = serving.Served("other", "other", catalog)
+    with set_curdoc(doc):
+        assert serving.session_snapshot() == "other"
+        assert scope.query() == "?snapshot=other&namespace=shop"
+        assert scope_query(None) == "?snapshot=other"
+        assert scope.query(snapshot="") == "?namespace=shop"
+        links = nav(scope, current="overview", pages=PAGES)
+        assert "./cluster?snapshot=other&amp;namespace=shop" in links.object
+    serving._SESSIONS[doc] = serving.Served("", demo_snapshot.name, catalog)  # opened without ?snapshot=
+    with set_curdoc(doc):
+        assert scope.query() == "?namespace=shop"
