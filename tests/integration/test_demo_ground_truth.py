@@ -246,6 +246,39 @@ def test_everything_else_is_healthy(ds: workbench.Dataset, truth: list[dict]) ->
 def test_snapshot_is_sound_and_tables_are_sized_sensibly(ds: workbench.Dataset) -> None:
     assert ds.check() == []
     counts = ds.row_counts
-    assert 100 <= ds.pods().height <= 250
+    alive = ds.pods().filter(pl.col("deleted").is_null())
+    assert 140 <= alive.height <= 170, "the default demo runs about 150 pods at the end of its window"
+    assert alive["cluster"].n_unique() == 2 and alive.group_by("cluster").len()["len"].min() >= 50
     assert counts["metrics"] > 1_000_000 and counts["spans"] > 100_000 and counts["logs"] > 10_000
     assert Path(ds.path / "ground_truth.json").is_file()
+
+
+def test_daemonsets_run_one_pod_on_every_node(ds: workbench.Dataset) -> None:
+    nodes = ds.nodes().group_by("cluster").agg(pl.col("name").sort().alias("nodes"))
+    daemon = ds.pods().filter(pl.col("workload_kind").cast(pl.String) == "DaemonSet")
+    per_ds = daemon.group_by("cluster", "namespace", "workload_name").agg(pl.col("node").sort().alias("placed"))
+    assert per_ds.height >= 8, "node agents, CNI, CSI and log shippers run as DaemonSets in both clusters"
+    checked = per_ds.join(nodes, on="cluster")
+    assert checked.height == per_ds.height
+    for row in checked.iter_rows(named=True):
+        assert row["placed"] == row["nodes"], row["workload_name"]
+
+
+def test_no_node_holds_more_than_it_can_allocate(ds: workbench.Dataset) -> None:
+    """The scheduler model never overcommits a node, with every pod of the default demo placed."""
+    running = ds.pods().filter(
+        pl.col("deleted").is_null() & pl.col("node").is_not_null()
+        & ~pl.col("phase").cast(pl.String).is_in(["Succeeded", "Failed"])
+    )  # fmt: skip
+    used = running.group_by("cluster", "node").agg(
+        pl.col("cpu_request").fill_null(0).sum().alias("cpu"), pl.col("memory_request").fill_null(0).sum().alias("mem"),
+        pl.len().alias("pods"),
+    )  # fmt: skip
+    nodes = ds.nodes().select("cluster", pl.col("name").alias("node"), "cpu_allocatable", "memory_allocatable",
+                              "pods_allocatable")  # fmt: skip
+    both = used.join(nodes, on=["cluster", "node"], how="left")
+    assert both["cpu_allocatable"].null_count() == 0, "every pod is on a node of its cluster"
+    assert (both["cpu"] <= both["cpu_allocatable"] + 1e-9).all()
+    assert (both["mem"] <= both["memory_allocatable"]).all()
+    assert (both["pods"] <= both["pods_allocatable"]).all()
+    assert both["pods"].sum() >= 130

@@ -145,3 +145,81 @@ def test_ids_are_stable_and_shaped_like_kubernetes_ones() -> None:
     assert len(ids.uid("Pod", "a")) == 36 and ids.uid("Pod", "a")[14] == "4"
     assert set(ids.suffix("x")) <= set("bcdfghjklmnpqrstvwxz2456789")
     assert len(ids.template_hash("x")) == 10
+
+
+def test_series_written_from_the_buffer_match_the_stores_write_metrics(tmp_path: Path) -> None:
+    """The demo computes series ids itself (no per-sample join); the tables must be exactly what
+    ``SnapshotWriter.write_metrics`` makes of the same samples in the wide form."""
+    import numpy as np
+
+    from workbench.sources.demo.series import SeriesBuffer, metrics_frame
+    from workbench.store import SnapshotWriter
+
+    grid = np.arange(0.0, 600.0, 15.0)
+    buf = SeriesBuffer("c1", START, grid)
+    first, second = grid < 200, grid >= 300  # one container, two runs: one series, two stretches
+    buf.add("container_cpu_usage_seconds_total", grid * 0.1, first, namespace="shop", pod="p-1", container="app",
+            node="n1", labels={"image": "app:1"})  # fmt: skip
+    buf.add("container_cpu_usage_seconds_total", grid * 0.2, second, namespace="shop", pod="p-1", container="app",
+            node="n1", labels={"image": "app:1"})  # fmt: skip
+    buf.add("kube_node_status_allocatable", 4.0, np.ones(grid.shape, dtype=bool), node="n1",
+            labels={"unit": "core", "resource": "cpu"})  # fmt: skip
+    buf.add("node_memory_MemTotal_bytes", 1e9, np.zeros(grid.shape, dtype=bool), node="n1")  # no samples: no series
+    seen: set[int] = set()
+    with SnapshotWriter(tmp_path / "direct") as w:
+        w.write("series", buf.new_series(seen))
+        w.write("metrics", metrics_frame("c1", *buf.samples()))
+    assert buf.new_series(seen).height == 0, "a series is written once"
+    t0 = int(START.timestamp() * 1e6)
+    rows = [
+        {"cluster": "c1", "metric": m, "namespace": ns, "pod": pod, "container": c, "node": "n1", "labels": lab,
+         "ts": t0 + int(g * 1e6), "value": v}
+        for m, ns, pod, c, lab, xs in (
+            ("container_cpu_usage_seconds_total", "shop", "p-1", "app", '{"image":"app:1"}',
+             [(g, g * 0.1) for g in grid[first]] + [(g, g * 0.2) for g in grid[second]]),
+            ("kube_node_status_allocatable", None, None, None, '{"resource":"cpu","unit":"core"}',
+             [(g, 4.0) for g in grid]),
+        )
+        for g, v in xs
+    ]  # fmt: skip
+    wide = pl.DataFrame(rows).with_columns(pl.col("ts").cast(pl.Datetime("us", "UTC")))
+    with SnapshotWriter(tmp_path / "wide") as w:
+        w.write_metrics(wide)
+    direct, via_store = workbench.open(tmp_path / "direct"), workbench.open(tmp_path / "wide")
+    assert direct.row_counts == via_store.row_counts
+    assert (direct.row_counts["series"], direct.row_counts["metrics"]) == (2, len(rows))
+    for table in ("series", "metrics"):
+        assert_frame_equal(direct.scan(table, latest=False).collect(), via_store.scan(table, latest=False).collect())
+
+
+@pytest.mark.slow
+def test_batches_of_any_size_write_the_same_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory is bounded by writing in batches; tiny batches (many more files) change nothing.
+    Two hours of signals (two chunks): series seen in the first are not written again."""
+    import workbench.sources.demo as demo
+
+    normal = workbench.open(generate(tmp_path / "normal", hours=1.25, seed=3))
+    monkeypatch.setattr(demo._Batcher, "ROWS", {"metrics": 20_000, "spans": 2_000, "logs": 500})
+    monkeypatch.setattr(demo._Batcher, "BYTES", 256 * 1024)
+    small = workbench.open(generate(tmp_path / "small", hours=1.25, seed=3))
+    for table in ("metrics", "spans"):
+        files = [len(list((p / table).rglob("*.parquet"))) for p in (normal.path, small.path)]
+        assert files[1] >= 2 * files[0], (table, files)
+    series = small.scan("series", latest=False).collect()
+    assert series["series_id"].n_unique() == series.height, "a series is written once, whatever the batches"
+    assert small.row_counts == normal.row_counts
+    for table in TABLES:
+        left, right = normal.scan(table, latest=False).collect(), small.scan(table, latest=False).collect()
+        assert_frame_equal(_sorted(left), _sorted(right), check_row_order=False)
+
+
+def test_a_larger_scale_copies_the_healthy_shop_and_spreads_daemonsets(tmp_path: Path) -> None:
+    ds = workbench.open(generate(tmp_path / "s2", scale=2, hours=0.25))
+    pods = ds.pods().filter(pl.col("deleted").is_null())
+    copy = pods.filter(pl.col("namespace") == "shop-02")
+    assert copy.height >= 25 and copy["status"].is_in(["Running", "Completed"]).all()
+    nodes = ds.nodes().group_by("cluster").len()
+    kube_proxy = pods.filter(pl.col("workload_name") == "kube-proxy").group_by("cluster").len()
+    assert_frame_equal(kube_proxy.sort("cluster"), nodes.sort("cluster"))
+    series = ds.scan("series", latest=False).collect()
+    assert series["series_id"].n_unique() == series.height, "each series is written once"

@@ -34,7 +34,7 @@ from workbench.sources.demo.metrics import MetricState, node_metrics, part_metri
 from workbench.sources.demo.objects import render_objects
 from workbench.sources.demo.plan import SYSTEM_PART, Plan
 from workbench.sources.demo.scenario import build_plan
-from workbench.sources.demo.series import STEP, SeriesBuffer
+from workbench.sources.demo.series import STEP, SeriesBuffer, metrics_frame
 from workbench.sources.demo.traces import part_spans
 from workbench.sources.demo.world import build_clusters
 from workbench.store import SnapshotWriter
@@ -88,7 +88,7 @@ def generate(out: str | os.PathLike[str], *, scale: int = 1, seed: int = 0, hour
         for ci, cluster in enumerate(clusters):
             plan, found = build_plan(ids, cluster, start=t0, end=t1, scale=scale)
             truths += found
-            batcher = _Batcher(w)
+            batcher = _Batcher(w, cluster.name)
             _write_objects(batcher, ids, plan, report, ci / len(clusters))
             _write_signals(batcher, ids, plan, report, ci / len(clusters), len(clusters))
         for i, truth in enumerate(truths, start=1):
@@ -108,34 +108,58 @@ def _z(t: dt.datetime) -> str:
 
 
 class _Batcher:
-    """Collects frames per table and writes them in fewer, larger files (bounded by row counts)."""
+    """Collects frames per table and writes them in fewer, larger files. A table is flushed when
+    its rows reach :attr:`ROWS` or its frames :attr:`BYTES` (estimated): memory stays bounded
+    whatever the scale, since everything upstream is produced per part, per pod batch and per
+    hour. Metric series are written once each (``seen`` remembers their ids); samples are kept
+    as arrays, added in time order, and written sorted by series."""
 
-    LIMITS: ClassVar[dict[str, int]] = {"metrics": 400_000, "spans": 150_000, "logs": 100_000}
+    ROWS: ClassVar[dict[str, int]] = {"metrics": 2_000_000, "spans": 200_000, "logs": 200_000}
+    BYTES: ClassVar[int] = 96 * 2**20
 
-    def __init__(self, writer: SnapshotWriter) -> None:
+    def __init__(self, writer: SnapshotWriter, cluster: str) -> None:
         self.w = writer
+        self.cluster = cluster
         self.frames: dict[str, list[pl.DataFrame]] = {}
         self.rows: dict[str, int] = {}
+        self.size: dict[str, int] = {}
+        self.seen: set[int] = set()
+        self.samples: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def add(self, table: str, frame: pl.DataFrame) -> None:
         if frame.height == 0:
             return
         self.frames.setdefault(table, []).append(frame)
-        self.rows[table] = self.rows.get(table, 0) + frame.height
-        if self.rows[table] >= self.LIMITS.get(table, 50_000):
+        self._grew(table, frame.height, frame.estimated_size())
+
+    def add_series(self, buf: SeriesBuffer) -> None:
+        """The new series and all samples of ``buf`` (buffers come in time order)."""
+        self.add("series", buf.new_series(self.seen))
+        ids, ts, values = buf.samples()
+        if ids.size:
+            self.samples.append((ids, ts, values))
+            self._grew("metrics", ids.size, ids.nbytes * 3)
+
+    def _grew(self, table: str, rows: int, size: int) -> None:
+        self.rows[table] = self.rows.get(table, 0) + rows
+        self.size[table] = self.size.get(table, 0) + size
+        if self.rows[table] >= self.ROWS.get(table, 50_000) or self.size[table] >= self.BYTES:
             self.flush(table)
 
     def flush(self, table: str | None = None) -> None:
-        for name in [table] if table else list(self.frames):
-            frames = self.frames.pop(name, [])
+        for name in [table] if table else [*self.frames, "metrics"]:
             self.rows.pop(name, None)
-            if not frames:
-                continue
-            frame = pl.concat(frames, how="vertical")
+            self.size.pop(name, None)
             if name == "metrics":
-                self.w.write_metrics(frame)
-            else:
-                self.w.write(name, frame)
+                if self.samples:
+                    self.flush("series")  # a series is listed no later than its samples
+                    arrays = [np.concatenate(a) for a in zip(*self.samples, strict=True)]
+                    self.samples = []
+                    self.w.write("metrics", metrics_frame(self.cluster, *arrays))
+                continue
+            frames = self.frames.pop(name, [])
+            if frames:
+                self.w.write(name, pl.concat(frames, how="vertical"))
 
 
 def _write_objects(out: _Batcher, ids: Ids, plan: Plan, report: Progress, base: float) -> None:
@@ -155,6 +179,7 @@ def _write_signals(out: _Batcher, ids: Ids, plan: Plan, report: Progress, base: 
     chunk_s = 3600.0
     state = MetricState()
     chunks = int(np.ceil(total / chunk_s))
+    report(f"signals {plan.cluster.name}", base)
     for k in range(chunks):
         lo, hi = k * chunk_s, min((k + 1) * chunk_s, total + STEP / 2)
         grid = np.arange(np.ceil(lo / STEP) * STEP, hi, STEP)
@@ -165,7 +190,7 @@ def _write_signals(out: _Batcher, ids: Ids, plan: Plan, report: Progress, base: 
             for i in range(0, len(pods), POD_BATCH):  # the system part grows with the nodes
                 buf = SeriesBuffer(plan.cluster.name, plan.start, grid)
                 part_metrics(buf, ids, plan, pods[i : i + POD_BATCH], state, k)
-                out.add("metrics", buf.frame())
+                out.add_series(buf)
             if part == SYSTEM_PART:
                 continue
             spans = conform("spans", part_spans(ids, plan, part, c0, c1))
@@ -174,6 +199,6 @@ def _write_signals(out: _Batcher, ids: Ids, plan: Plan, report: Progress, base: 
         for i in range(0, len(plan.nodes), NODE_BATCH):
             buf = SeriesBuffer(plan.cluster.name, plan.start, grid)
             node_metrics(buf, ids, plan, plan.nodes[i : i + NODE_BATCH], state, k)
-            out.add("metrics", buf.frame())
+            out.add_series(buf)
         report(f"signals {plan.cluster.name}", base + (k + 1) / chunks / n)
     out.flush()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from workbench.sources.demo.ids import quantity_bytes, quantity_cores
 from workbench.sources.demo.world import EKS
 
-__all__ = ["AppSpec", "ContainerSpec", "apps_for", "SHOP_CALLS", "ECR", "GAR"]
+__all__ = ["AppSpec", "ContainerSpec", "apps_for", "container", "Mi", "SHOP_CALLS", "ECR", "GAR"]
 
 ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 GAR = "europe-west1-docker.pkg.dev/shop-prod-431207/shop"
@@ -76,6 +76,9 @@ class AppSpec:
     incident: str | None = None  # which incident this workload exists for
     hpa: tuple[int, int, int] | None = None  # min, max, target CPU %
     sa: str = "default"
+    #: of ``replicas``, how many are placed after every other workload of the cluster (the
+    #: replicas added when the demo grew to ~150 pods: the older pods keep their nodes)
+    late: int = 0
 
     @property
     def labels(self) -> dict[str, str]:
@@ -92,11 +95,15 @@ class AppSpec:
         return replace(self, namespace=namespace)
 
 
-def _c(name: str, image: str, cpu_req: str | None, mem_req: str | None, cpu_lim: str | None,
-       mem_lim: str | None, **kw: object) -> ContainerSpec:  # fmt: skip
+def container(name: str, image: str, cpu_req: str | None, mem_req: str | None, cpu_lim: str | None,
+              mem_lim: str | None, **kw: object) -> ContainerSpec:  # fmt: skip
+    """A container with its requests and limits as quantity texts (None: not set)."""
     req = {k: v for k, v in (("cpu", cpu_req), ("memory", mem_req)) if v}
     lim = {k: v for k, v in (("cpu", cpu_lim), ("memory", mem_lim)) if v}
     return ContainerSpec(name=name, image=image, requests=req, limits=lim, **kw)  # type: ignore[arg-type]
+
+
+_c = container
 
 
 #: Who calls whom in the shop (service -> downstream services), used by traces.
@@ -115,30 +122,30 @@ def _shop(reg: str, *, eks: bool) -> list[AppSpec]:
     r = (lambda a, b: a) if eks else (lambda a, b: b)  # noqa: E731 - replicas per flavour
     web = {"readiness": "/healthz", "liveness": "/healthz"}
     return [
-        AppSpec("frontend", "shop", "Deployment", r(4, 2), (
+        AppSpec("frontend", "shop", "Deployment", r(6, 3), (
             _c("frontend", f"{reg}/frontend:2.14.1", "250m", "256Mi", "1", "512Mi", port=8080, cpu=0.18,
                mem=190 * Mi, log_format="json", **web),), service="LoadBalancer", hpa=(r(4, 2), 10, 70),
-            component="web"),
-        AppSpec("catalogue", "shop", "Deployment", r(3, 2), (
+            component="web", late=r(2, 1)),
+        AppSpec("catalogue", "shop", "Deployment", r(4, 3), (
             _c("catalogue", f"{reg}/catalogue:1.22.0", "200m", "128Mi", "500m", "256Mi", port=8080, cpu=0.08,
-               mem=96 * Mi, log_format="json", **web),), service="ClusterIP"),
-        AppSpec("cart", "shop", "Deployment", r(3, 1), (
+               mem=96 * Mi, log_format="json", **web),), service="ClusterIP", late=1),
+        AppSpec("cart", "shop", "Deployment", r(3, 2), (
             _c("cart", f"{reg}/cart:3.4.2", "100m", "128Mi", "500m", "256Mi", port=8080, cpu=0.06, mem=110 * Mi,
-               log_format="logfmt", **web),), service="ClusterIP"),
-        AppSpec("checkout", "shop", "Deployment", r(3, 2), (
+               log_format="logfmt", **web),), service="ClusterIP", late=r(0, 1)),
+        AppSpec("checkout", "shop", "Deployment", r(3, 3), (
             _c("checkout", f"{reg}/checkout:1.8.2", "250m", "256Mi", "1", "512Mi", port=8080, cpu=0.09,
-               mem=180 * Mi, log_format="json", **web),), service="ClusterIP"),
-        AppSpec("payment", "shop", "Deployment", r(2, 1), (
+               mem=180 * Mi, log_format="json", **web),), service="ClusterIP", late=r(0, 1)),
+        AppSpec("payment", "shop", "Deployment", r(3, 2), (
             _c("payment", f"{reg}/payment:0.9.7", "250m", "256Mi", "250m", "256Mi", port=8080, cpu=0.05,
-               mem=120 * Mi, log_format="logfmt", **web),), service="NodePort"),
-        AppSpec("shipping", "shop", "Deployment", r(2, 1), (
+               mem=120 * Mi, log_format="logfmt", **web),), service="NodePort", late=1),
+        AppSpec("shipping", "shop", "Deployment", r(3, 2), (
             _c("shipping", f"{reg}/shipping:2.0.4", "100m", "128Mi", None, None, port=8080, cpu=0.03,
-               mem=80 * Mi, log_format="json", **web),), service="ClusterIP"),
-        AppSpec("recommendation", "shop", "Deployment", r(2, 1), (
+               mem=80 * Mi, log_format="json", **web),), service="ClusterIP", late=1),
+        AppSpec("recommendation", "shop", "Deployment", r(2, 2), (
             _c("recommendation", f"{reg}/recommendation:4.1.0", "500m", "1Gi", "2", "1536Mi", port=8080,
                cpu=0.22, mem=780 * Mi, log_format="plain", readiness="/actuator/health/readiness",
                liveness="/actuator/health/liveness"),), service="ClusterIP", hpa=(r(2, 1), 6, 75),
-            component="jvm"),
+            component="jvm", late=r(0, 1)),
         AppSpec("redis", "shop", "Deployment", 1, (
             _c("redis", "redis:7.2.5-alpine", "200m", "512Mi", "200m", "512Mi", port=6379, cpu=0.04,
                mem=210 * Mi),), service="ClusterIP", component="cache"),

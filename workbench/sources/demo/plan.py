@@ -52,9 +52,12 @@ class Plan:
     nodes: list[NodeLife]
     parts: dict[int, Part]
     node_events: list[EventRec] = field(default_factory=list)
+    _lives: dict[str, NodeLife] = field(default_factory=dict, repr=False, compare=False)
 
     def node_life(self, name: str) -> NodeLife:
-        return next(n for n in self.nodes if n.node.name == name)
+        if len(self._lives) != len(self.nodes):
+            self._lives = {n.node.name: n for n in self.nodes}
+        return self._lives[name]
 
     def all_pods(self) -> list[PodLife]:
         return [p for part in self.parts.values() for p in part.pods]
@@ -70,6 +73,8 @@ class Planner:
         self.node_events: list[EventRec] = []
         self._load: dict[str, list[float]] = {n.name: [0.0, 0.0, 0] for n in cluster.nodes}
         self._ip_counter: dict[str, int] = {}
+        #: pre-existing pods whose placement waits for :meth:`place_late`
+        self.late: list[PodLife] = []
 
     # -- helpers ------------------------------------------------------------------------------
     def part(self, index: int) -> Part:
@@ -179,6 +184,13 @@ class Planner:
         pod.pod_ip = n.internal_ip if app.name in ("kube-proxy", "aws-node") else self._pod_ip(node)
         pod.scheduled = max(t, pod.created) + dt.timedelta(milliseconds=15 + self.ids.integer("sched", pod.uid) % 60)
         return True
+
+    def place_late(self) -> None:
+        """Place and start the pods kept for last (``AppSpec.late``), in creation order."""
+        for pod in sorted(self.late, key=lambda p: (p.created, p.name)):
+            if self.place(pod, pod.created):
+                self.run_pod(pod, preexisting=True)
+        self.late = []
 
     def release(self, pod: PodLife) -> None:
         if pod.node:

@@ -1,7 +1,10 @@
 """The demo's story: which workloads run where, and when each incident happens.
 
-Incidents happen in scale copy 0 only (namespaces ``shop``, ``ml``, ``analytics``); the other
-copies (``shop-02``...) are healthy, so analyses can be scored on precision at any scale.
+Each cluster runs its system add-ons (``kube-system``, ``monitoring``, ``ingress-nginx``,
+``cert-manager``: see :mod:`.addons`; DaemonSets on every node) and ``scale`` copies of the
+application namespaces. At scale 1 that is about 150 pods at the end of the window (EKS ~100,
+GKE ~55). Incidents happen in scale copy 0 only (namespaces ``shop``, ``ml``, ``analytics``);
+the other copies (``shop-02``...) are healthy, so analyses can be scored on precision at any scale.
 
 | # | incident | cluster | when (fraction of the window) |
 |---|---|---|---|
@@ -22,7 +25,8 @@ import datetime as dt
 
 from workbench.sources.demo import cluster_incidents as ci
 from workbench.sources.demo import incidents as inc
-from workbench.sources.demo.apps import apps_for
+from workbench.sources.demo.addons import addons_for
+from workbench.sources.demo.apps import AppSpec, apps_for
 from workbench.sources.demo.ids import Ids
 from workbench.sources.demo.model import PodLife, Workload
 from workbench.sources.demo.plan import SYSTEM_PART, Plan, Planner
@@ -46,11 +50,8 @@ def build_plan(ids: Ids, cluster: Cluster, *, start: dt.datetime, end: dt.dateti
     apps = apps_for(cluster.name)
     by_name: dict[tuple[int, str], Workload] = {}
     for app in apps:
-        if not app.system:
-            continue
-        by_name[(SYSTEM_PART, app.name)] = (
-            daemonset(pl, app) if app.kind == "DaemonSet" else deployment(pl, app, SYSTEM_PART)
-        )
+        if app.system:
+            by_name[(SYSTEM_PART, app.name)] = _system(pl, app)
     for part in range(scale):
         for app in apps:
             if app.system or (app.incident and app.incident != "cpu-throttle" and part == 0):
@@ -76,6 +77,7 @@ def build_plan(ids: Ids, cluster: Cluster, *, start: dt.datetime, end: dt.dateti
         etl = deployment(pl, incident_apps["etl-worker"], 0)
         truths.append(ci.quota_refusal(pl, etl, when=0.55, quota="compute-quota", hard_cpu=2.0))
         truths.append(ci.bad_rollout(pl, by_name[(0, "checkout")], when=0.45, tag="1.9.0"))
+        _grow(pl, by_name)
         thumb = by_name[(0, "thumbnailer")]
         busy = {p.node for t in truths for p in _pods(pl, t) if p.node}
         hot = {p.node for p in thumb.children[-1].pods if p.node}
@@ -86,8 +88,27 @@ def build_plan(ids: Ids, cluster: Cluster, *, start: dt.datetime, end: dt.dateti
         cause, when = _PENDING["legacy-importer"]
         truths.append(ci.pending(pl, incident_apps["legacy-importer"], 0, when=when, cause=cause))
         truths.append(inc.init_crash(pl, incident_apps["notifications"], 0, when=0.58))
+        _grow(pl, by_name)
     ci.finalize_pending(pl, end)
     return pl.plan(), truths
+
+
+def _grow(pl: Planner, by_name: dict[tuple[int, str], Workload]) -> None:
+    """The add-ons and the ``late`` replicas: pods that run all along, placed after the pods the
+    incidents start, so that those land on the nodes they had before the demo grew to ~150
+    pods (the scheduler model sums requests; the order of placement is all that matters)."""
+    for app in addons_for(pl.cluster.name):
+        by_name[(SYSTEM_PART, app.name)] = _system(pl, app)
+    pl.place_late()
+
+
+def _system(pl: Planner, app: AppSpec) -> Workload:
+    """A cluster add-on (system part): one per cluster, DaemonSets on every node."""
+    if app.kind == "DaemonSet":
+        return daemonset(pl, app)
+    if app.kind == "StatefulSet":
+        return statefulset(pl, app, SYSTEM_PART)
+    return deployment(pl, app, SYSTEM_PART)
 
 
 def _pods(pl: Planner, t: dict) -> list[PodLife]:

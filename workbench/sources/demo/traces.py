@@ -230,25 +230,33 @@ def _endpoint_spans(rng: np.random.Generator, plan: Plan, part: int, index: dict
         names = np.array([p.name for p, _ in pods] + [None], dtype=object)
         nodes = np.array([p.node for p, _ in pods] + [None], dtype=object)
         pk = pod_of[i][keep]
-        code = None
+        n_keep = int(keep.sum())
+        code = np.zeros(n_keep, dtype=np.int32)  # 0: no HTTP status (made null below)
         if hop.method:
             code = np.where(err[i][keep], np.where(refused[i][keep], 503, 500), 200 if hop.method == "GET" else 201)
-        parent = span_ids[hop.parent][keep] if hop.parent >= 0 else np.full(int(keep.sum()), None, dtype=object)
+        parent = span_ids[hop.parent][keep] if hop.parent >= 0 else np.full(n_keep, None, dtype=object)
         start_us = (begin[i][keep] * 1e6).astype(np.int64) + int(start.timestamp() * 1e6)
         dur_us = np.maximum((dur[i][keep] * 1000).astype(np.int64), 1)
         parts.append(pl.DataFrame({
-            "trace_id": trace_ids[keep], "span_id": span_ids[i][keep], "parent_id": parent,
-            "service": hop.service, "operation": hop.op, "kind": hop.kind,
-            "start_us": start_us, "duration_us": dur_us, "error": err[i][keep],
-            "http_method": hop.method, "http_route": hop.route if hop.kind == "SERVER" else None,
-            "http_status_code": code, "peer_service": hop.peer if hop.kind == "CLIENT" else None,
-            "db_system": hop.db, "pod": names[pk], "node": nodes[pk],
-        }, schema_overrides={"http_status_code": pl.Int32, "parent_id": pl.String, "pod": pl.String,
-                             "node": pl.String, "http_method": pl.String, "http_route": pl.String,
-                             "peer_service": pl.String, "db_system": pl.String}))  # fmt: skip
+            "hop": np.full(n_keep, i, dtype=np.uint32), "trace_id": trace_ids[keep], "span_id": span_ids[i][keep],
+            "parent_id": parent, "start_us": start_us, "duration_us": dur_us, "error": err[i][keep],
+            "http_status_code": code.astype(np.int32), "pod": names[pk], "node": nodes[pk],
+        }, schema_overrides={"parent_id": pl.String, "pod": pl.String, "node": pl.String}))  # fmt: skip
     if not parts:
         return pl.DataFrame(schema=SCHEMAS["spans"])
-    df = pl.concat(parts, how="diagonal_relaxed")
+    df = pl.concat(parts)
+    # the hop's own attributes, gathered by hop index (one column each, not one per hop)
+    hops = pl.DataFrame({
+        "service": [h.service for h in tree], "operation": [h.op for h in tree], "kind": [h.kind for h in tree],
+        "http_method": [h.method for h in tree], "http_route": [h.route if h.kind == "SERVER" else None for h in tree],
+        "peer_service": [h.peer if h.kind == "CLIENT" else None for h in tree], "db_system": [h.db for h in tree],
+    }, schema=dict.fromkeys(("service", "operation", "kind", "http_method", "http_route", "peer_service", "db_system"),
+                            pl.String))  # fmt: skip
+    idx = df.get_column("hop")
+    df = df.with_columns(
+        *(hops.get_column(c).gather(idx) for c in hops.columns),
+        pl.when(pl.col("http_status_code") > 0).then(pl.col("http_status_code")).alias("http_status_code"),
+    ).drop("hop")
     ns = next(p.namespace for lst in index.values() for p, _ in lst)
     bad = sorted({p.name for lst in index.values() for p, _ in lst if "bad" in p.behaviour})
     return _finish(df, plan.cluster.name, ns, bad)

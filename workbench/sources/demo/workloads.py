@@ -71,7 +71,10 @@ def deployment(pl: Planner, app: AppSpec, part: int, *, replicas: int | None = N
         rs_born = pl.start - _age(pl, "rs", app.namespace, app.name, part, low_h=26, high_h=24 * 4)
         rs = new_rs(pl, dep, dict(dep.images), rs_born, n)
         for i in range(n):
-            rs_pod(pl, rs, rs_born + dt.timedelta(seconds=20 * i + 3), preexisting=True)
+            late = i >= n - app.late  # placed by Planner.place_late, after every other workload
+            pod = rs_pod(pl, rs, rs_born + dt.timedelta(seconds=20 * i + 3), preexisting=True, place=not late)
+            if late:
+                pl.late.append(pod)
     else:
         rs = new_rs(pl, dep, dict(dep.images), born, n)
         pl.scaling_event(dep, rs, born, n, 0)

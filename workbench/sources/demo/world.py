@@ -132,13 +132,16 @@ class Cluster:
     nodes: list[Node]
     #: per-scale-copy groups of nodes an application copy is placed on
     groups: int = 1
+    _by_name: dict[str, Node] = field(default_factory=dict, repr=False, compare=False)
 
     def node(self, name: str) -> Node:
-        for n in self.nodes:
-            if n.name == name:
-                return n
-        msg = f"no node {name!r} in cluster {self.name!r}"
-        raise KeyError(msg)
+        if len(self._by_name) != len(self.nodes):
+            self._by_name = {n.name: n for n in self.nodes}
+        try:
+            return self._by_name[name]
+        except KeyError:
+            msg = f"no node {name!r} in cluster {self.name!r}"
+            raise KeyError(msg) from None
 
 
 def _eks_nodes(ids: Ids, start: dt.datetime, scale: int) -> list[Node]:
