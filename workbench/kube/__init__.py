@@ -7,6 +7,7 @@
 ('n1', 'Unknown', 3.5, 7516192768)
 """
 
+from workbench.kube._common import parse_json
 from workbench.kube.kinds import expand, infer_kind, looks_like_object
 from workbench.kube.normalize import NORMALIZED_TABLES, Normalizer, normalize
 from workbench.kube.status import PodSummary, node_status, pod_reason, pod_status, pod_summary, qos_class
@@ -20,6 +21,7 @@ __all__ = [
     "looks_like_object",
     "node_status",
     "normalize",
+    "parse_json",
     "pod_reason",
     "pod_status",
     "pod_summary",

@@ -1,21 +1,73 @@
-"""Small helpers shared by the normaliser modules: timestamps, JSON text, owners, selectors."""
+"""Small helpers shared by the normaliser modules: timestamps, JSON text, owners, selectors.
+
+JSON text is written with ``orjson`` (ten times faster than :mod:`json` on manifests) in the same
+compact form :func:`json.dumps` gives with ``separators=(",", ":"), ensure_ascii=False``: same
+escapes, same key order, same numbers except that a float with a negative exponent is written
+``1e-7`` (not ``1e-07``) and NaN/Infinity, which JSON has no words for, as ``null``. Values
+``orjson`` refuses (integers beyond 64 bits, non-text keys, lone surrogates, sets, dates) go
+through :mod:`json` as before.
+"""
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 __all__ = [
     "api_group",
     "controller_owner",
+    "gc_paused",
     "json_text",
     "manifest_text",
     "newest_timestamp",
+    "parse_json",
     "parse_time",
 ]
+
+_SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+_dumps = orjson.dumps
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while bulk JSON trees are built or walked.
+
+    Parsed manifests hold no reference cycles, so the collector finds nothing in them, yet with
+    millions of new dicts it runs again and again over all of them (half the time of parsing a
+    large PodList). Reference counting still frees everything; the collector is switched back
+    on afterwards (unless it was already off).
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Parse one JSON document like :func:`json.loads`, several times faster (``orjson``, with
+    the garbage collector paused).
+
+    Input ``orjson`` rejects but :mod:`json` reads (``NaN``, lone surrogate escapes, a byte-order
+    mark, UTF-16) goes to :func:`json.loads`, so invalid JSON raises :class:`json.JSONDecodeError`
+    with its line and column. One difference: an integer beyond 64 bits becomes a float, as the
+    Kubernetes API server itself reads it.
+    """
+    with gc_paused():
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return json.loads(data)
 
 
 def _json_default(value: object) -> object:
@@ -38,12 +90,20 @@ def json_text(value: Any) -> str | None:
     """Compact JSON text with sorted keys, or ``None`` for ``None`` and empty maps/lists."""
     if value is None or (isinstance(value, (dict, list)) and not value):
         return None
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    try:
+        return _dumps(value, default=_json_default, option=_SORTED).decode()
+    except TypeError:
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
+        )
 
 
 def manifest_text(value: Mapping[str, Any]) -> str:
     """Compact JSON text of a manifest, keys in their original order."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    try:
+        return _dumps(value, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
 @lru_cache(maxsize=65536)

@@ -141,8 +141,12 @@ def looks_like_object(obj: object) -> bool:
 
 
 def _with_kind(obj: Mapping[str, Any], kind: str, api_version: str) -> dict[str, Any]:
-    rest = {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
-    return {"apiVersion": obj.get("apiVersion") or api_version, "kind": kind, **rest}
+    """A copy of ``obj`` that starts with ``apiVersion`` (its own, else ``api_version``) and
+    ``kind``, followed by its other keys in their order."""
+    copy = {"apiVersion": None, "kind": None, **obj}  # the two keys stay first when obj has them
+    copy["apiVersion"] = obj.get("apiVersion") or api_version
+    copy["kind"] = kind
+    return copy
 
 
 def expand(obj: Mapping[str, Any]) -> Iterator[tuple[int | None, Any]]:
@@ -163,16 +167,22 @@ def expand(obj: Mapping[str, Any]) -> Iterator[tuple[int | None, Any]]:
         return
     list_kind = obj.get("kind") if isinstance(obj.get("kind"), str) else None
     list_api_version = obj.get("apiVersion") if isinstance(obj.get("apiVersion"), str) else None
+    # what infer_kind gives every kind-less item of a typed List (PodList → Pod), found once
+    typed = infer_kind({}, list_kind=list_kind, list_api_version=list_api_version)
     for index, item in enumerate(obj["items"]):
         if not isinstance(item, dict):
             yield index, item
             continue
-        if is_list(item):
+        if isinstance(item.get("items"), list) and is_list(item):
             for _, sub in expand(item):
                 yield index, sub
             continue
-        if item.get("kind") and item.get("apiVersion"):
+        kind = item.get("kind")
+        if kind and item.get("apiVersion"):
             yield index, item
+            continue
+        if typed is not None and not (isinstance(kind, str) and kind):
+            yield index, _with_kind(item, *typed)
             continue
         found = infer_kind(item, list_kind=list_kind, list_api_version=list_api_version)
         if found:

@@ -29,9 +29,10 @@ from typing import Any
 import polars as pl
 
 from workbench.errors import ParameterError, SchemaError
-from workbench.kube._common import api_group, manifest_text, newest_timestamp
+from workbench.kube._common import api_group, gc_paused, manifest_text, newest_timestamp
+from workbench.kube._frames import columns_of, frame
 from workbench.kube.kinds import expand, is_list
-from workbench.kube.pods import container_rows, pod_row
+from workbench.kube.pods import pod_rows
 from workbench.kube.resources import event_name, event_row, node_row, service_row, workload_row
 from workbench.schema import conform
 
@@ -59,6 +60,14 @@ _TABLE_OF = {
 }
 
 
+#: The columns of ``objects`` after ``cluster``, in the order :meth:`Normalizer._add_object` keeps them.
+_OBJECT_COLUMNS = ("kind", "api_version", "namespace", "name", "uid", "resource_version", "observed_at",
+                   "deleted", "manifest")  # fmt: skip
+
+
+_BUILDERS = {"nodes": node_row, "workloads": workload_row, "services": service_row, "events": event_row}
+
+
 @dataclass(slots=True)
 class _Revision:
     obj: dict[str, Any]
@@ -67,6 +76,8 @@ class _Revision:
 
 
 def _text(value: object) -> str | None:
+    if type(value) is str:
+        return value or None
     return None if value is None or value == "" else str(value)
 
 
@@ -105,7 +116,7 @@ class Normalizer:
         self.cluster = cluster
         #: One line per skipped or repaired input, naming what was wrong.
         self.warnings: list[str] = []
-        self._objects: list[dict[str, Any]] = []
+        self._objects: list[tuple[Any, ...]] = []  # one tuple of _OBJECT_COLUMNS per revision
         self._latest: dict[tuple[str, ...], _Revision] = {}
 
     def _warn(self, message: str) -> None:
@@ -137,67 +148,70 @@ class Normalizer:
             return
         listed = is_list(manifest)
         for index, obj in expand(dict(manifest)):
-            label = f"{where}item {index}: " if listed else where
-            self._add_object(obj, observed_at=observed_at, deleted=deleted, where=label)
+            self._add_object(obj, observed_at, where, index if listed else None, deleted=deleted)
 
-    def _add_object(self, obj: object, *, observed_at: datetime | None, deleted: bool, where: str) -> None:
+    def _add_object(
+        self, obj: object, observed_at: datetime | None, where: str, index: int | None, *, deleted: bool
+    ) -> None:
         if not isinstance(obj, dict):
-            self._warn(f"{where}skipped an item that is not a mapping but {type(obj).__name__}")
+            self._warn(
+                f"{_label(where, index)}skipped an item that is not a mapping but {type(obj).__name__}"
+            )
             return
         kind = obj.get("kind")
         metadata = obj.get("metadata")
         if not isinstance(kind, str) or not kind:
             keys = ", ".join(sorted(map(str, obj))[:6])
-            self._warn(f"{where}skipped an object without 'kind' (keys: {keys}); is it a Kubernetes object?")
+            self._warn(
+                f"{_label(where, index)}skipped an object without 'kind' (keys: {keys}); "
+                "is it a Kubernetes object?"
+            )
             return
         api_version = _text(obj.get("apiVersion")) or ""
         group = api_group(api_version)
         if kind == "Secret" and group == "":
             ns, name = (metadata or {}).get("namespace"), (metadata or {}).get("name")
-            self._warn(f"{where}skipped Secret {ns}/{name}: Secrets are never collected")
+            self._warn(f"{_label(where, index)}skipped Secret {ns}/{name}: Secrets are never collected")
             return
         table = _TABLE_OF.get((group, kind))
         if metadata is None and table == "events":
             metadata = {}
         if not isinstance(metadata, dict):
-            self._warn(f"{where}skipped a {kind} without 'metadata'")
+            self._warn(f"{_label(where, index)}skipped a {kind} without 'metadata'")
             return
-        name = _text(metadata.get("name"))
-        if name is None and table == "events":
-            name = event_name(obj)
-        if name is None:
-            self._warn(f"{where}skipped a {kind} without 'metadata.name'")
-            return
+        name = metadata.get("name")
+        if type(name) is not str or not name:
+            name = _text(name)
+            if name is None and table == "events":
+                name = event_name(obj)
+            if name is None:
+                self._warn(f"{_label(where, index)}skipped a {kind} without 'metadata.name'")
+                return
         if "managedFields" in metadata:
-            metadata = {k: v for k, v in metadata.items() if k != "managedFields"}
+            metadata = dict(metadata)
+            del metadata["managedFields"]
             obj = {**obj, "metadata": metadata}
-        namespace = _text(metadata.get("namespace"))
-        if namespace is None and table == "events":
-            namespace = _text(obj.get("namespace"))
+        namespace = metadata.get("namespace")
+        if type(namespace) is not str or not namespace:
+            namespace = _text(namespace)
+            if namespace is None and table == "events":
+                namespace = _text(obj.get("namespace"))
         try:
             when = observed_at or newest_timestamp(obj) or datetime.now(UTC)
             text = manifest_text(obj)
         except (TypeError, ValueError, AttributeError) as err:
-            self._warn(f"{where}skipped {kind} {namespace}/{name}: it cannot be stored as JSON ({err})")
+            self._warn(
+                f"{_label(where, index)}skipped {kind} {namespace}/{name}: it cannot be stored as JSON ({err})"
+            )
             return
-        self._objects.append(
-            {
-                "cluster": self.cluster,
-                "kind": kind,
-                "api_version": api_version or None,
-                "namespace": namespace,
-                "name": name,
-                "uid": _text(metadata.get("uid")),
-                "resource_version": _text(metadata.get("resourceVersion")),
-                "observed_at": when,
-                "deleted": deleted,
-                "manifest": text,
-            }
-        )
+        uid, version = metadata.get("uid"), metadata.get("resourceVersion")
+        uid = uid if type(uid) is str and uid else _text(uid)
+        version = version if type(version) is str and version else _text(version)
+        self._objects.append((kind, api_version or None, namespace, name, uid, version, when, deleted, text))
         if table is None:
             return
         if table == "pods":
-            key: tuple[str, ...] = (table, _text(metadata.get("uid")) or f"{namespace}/{name}")
+            key: tuple[str, ...] = (table, uid or f"{namespace}/{name}")
         elif table == "workloads":
             key = (table, kind, namespace or "", name)
         else:
@@ -208,20 +222,27 @@ class Normalizer:
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """The tables ``objects, pods, containers, nodes, workloads, services, events``, each
-        conformed to :mod:`workbench.schema` (empty tables have the right columns)."""
+        conformed to :mod:`workbench.schema` (empty tables have the right columns). Well-formed
+        pods take a one-pass path (:mod:`workbench.kube._podfast`) that gives the same rows."""
+        with gc_paused():
+            return self._tables()
+
+    def _tables(self) -> dict[str, pl.DataFrame]:
         rows: dict[str, list[dict[str, Any]]] = {t: [] for t in NORMALIZED_TABLES}
-        rows["objects"] = self._objects
         owners: dict[tuple[str, str, str], tuple[str, str] | None] = {}
-        pods: list[tuple[_Revision, dict[str, Any]]] = []
+        pods: list[tuple[_Revision, dict[str, Any], list[dict[str, Any]]]] = []
         services: list[tuple[_Revision, dict[str, Any]]] = []
         for key, rev in self._latest.items():
             table = key[0]
+            if table == "pods":
+                built = self._pod(rev)
+                if built is not None:
+                    pods.append((rev, *built))
+                continue
             row = self._build(table, rev)
             if row is None:
                 continue
-            if table == "pods":
-                pods.append((rev, row))
-            elif table == "services":
+            if table == "services":
                 services.append((rev, row))
             else:
                 rows[table].append(row)
@@ -229,8 +250,9 @@ class Normalizer:
                 owner = (row["owner_kind"], row["owner_name"]) if row["owner_kind"] else None
                 owners[(row["kind"], row["namespace"] or "", row["name"])] = owner
         by_label: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+        selected = _selector_keys(services)  # only these labels can select a pod
         mirrored = _mirrored_static_pods(pods)
-        for rev, row in pods:
+        for rev, row, containers in pods:
             if (row["namespace"], row["name"], row["uid"]) in mirrored:
                 continue  # the kubelet's own view of a static pod the API lists as its mirror pod
             labels = (rev.obj.get("metadata") or {}).get("labels")
@@ -238,10 +260,11 @@ class Normalizer:
             row["workload_kind"], row["workload_name"] = _workload(row, labels, owners)
             row["deleted"] = rev.observed_at if rev.deleted else None
             rows["pods"].append(row)
-            rows["containers"].extend(row.pop("_containers"))
-            if not rev.deleted:
+            rows["containers"].extend(containers)
+            if selected and not rev.deleted:
                 for label, value in labels.items():
-                    by_label[(row["namespace"] or "", str(label), str(value))].add(row["name"])
+                    if str(label) in selected:
+                        by_label[(row["namespace"] or "", str(label), str(value))].add(row["name"])
         for rev, row in services:
             selector = (rev.obj.get("spec") or {}).get("selector")
             if isinstance(selector, dict) and selector:
@@ -249,33 +272,50 @@ class Normalizer:
                 sets = [by_label.get((ns, str(k), str(v)), set()) for k, v in selector.items()]
                 row["pods"] = sorted(set.intersection(*sets))
             rows["services"].append(row)
-        return {table: self._conform(table, table_rows) for table, table_rows in rows.items()}
+        tables = {"objects": self._objects_frame()}
+        for table, table_rows in rows.items():
+            if table != "objects":
+                tables[table] = self._conform(table, table_rows)
+        return tables
+
+    def _objects_frame(self) -> pl.DataFrame:
+        if not self._objects:
+            return self._conform("objects", [])
+        columns = dict(zip(_OBJECT_COLUMNS, map(list, zip(*self._objects, strict=True)), strict=True))
+        columns["cluster"] = [self.cluster] * len(self._objects)
+        try:
+            return frame("objects", columns)
+        except SchemaError:
+            rows = [
+                {"cluster": self.cluster, **dict(zip(_OBJECT_COLUMNS, o, strict=True))} for o in self._objects
+            ]
+            return self._conform("objects", rows)
+
+    def _pod(self, rev: _Revision) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """A pod's row and its container rows, or ``None`` (with a warning) when malformed."""
+        try:
+            return pod_rows(rev.obj, cluster=self.cluster, observed_at=rev.observed_at)
+        except (AttributeError, TypeError, ValueError, KeyError) as err:
+            self._malformed(rev, "pods", err)
+            return None
 
     def _build(self, table: str, rev: _Revision) -> dict[str, Any] | None:
-        """One state row (a pod's row carries its container rows); a malformed object is
-        skipped with a warning instead of failing the whole table."""
-        cluster, when = self.cluster, rev.observed_at
+        """One state row; a malformed object is skipped with a warning instead of failing the
+        whole table."""
         try:
-            if table == "pods":
-                row = pod_row(rev.obj, cluster=cluster, observed_at=when)
-                row["_containers"] = container_rows(rev.obj, cluster=cluster, observed_at=when)
-                return row
-            builder = {
-                "nodes": node_row,
-                "workloads": workload_row,
-                "services": service_row,
-                "events": event_row,
-            }
-            return builder[table](rev.obj, cluster=cluster, observed_at=when)
+            return _BUILDERS[table](rev.obj, cluster=self.cluster, observed_at=rev.observed_at)
         except (AttributeError, TypeError, ValueError, KeyError) as err:
-            metadata = rev.obj.get("metadata") or {}
-            what = f"{rev.obj.get('kind')} {metadata.get('namespace')}/{metadata.get('name')}"
-            self._warn(f"left {what} out of the {table} table: its manifest is malformed ({err!r})")
+            self._malformed(rev, table, err)
             return None
+
+    def _malformed(self, rev: _Revision, table: str, err: Exception) -> None:
+        metadata = rev.obj.get("metadata") or {}
+        what = f"{rev.obj.get('kind')} {metadata.get('namespace')}/{metadata.get('name')}"
+        self._warn(f"left {what} out of the {table} table: its manifest is malformed ({err!r})")
 
     def _conform(self, table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
         try:
-            return conform(table, rows)
+            return frame(table, columns_of(rows))
         except SchemaError:
             good = []
             for row in rows:
@@ -286,6 +326,11 @@ class Normalizer:
                 else:
                     good.append(row)
             return conform(table, good)
+
+
+def _label(where: str, index: int | None) -> str:
+    """The prefix of a warning about one object: its origin and, for a List item, its index."""
+    return where if index is None else f"{where}item {index}: "
 
 
 def _workload(
@@ -317,22 +362,37 @@ def normalize(
     manifests: Iterable[Mapping[str, Any] | _HasObj], *, cluster: str, observed_at: datetime | None = None
 ) -> dict[str, pl.DataFrame]:
     """Normalise many manifests at once: dicts, or items of :func:`workbench.sources.files.read_manifests`
-    (whose origin then prefixes warnings, which are logged)."""
+    (whose origin then prefixes warnings, which are logged). Python's cyclic garbage collector is
+    paused meanwhile (see :func:`~workbench.kube._common.gc_paused`): it would otherwise walk the
+    parsed manifests over and over and find nothing to free."""
     normalizer = Normalizer(cluster=cluster)
-    for manifest in manifests:
-        if isinstance(manifest, Mapping):
-            normalizer.add(manifest, observed_at=observed_at)
-        else:
-            normalizer.add(manifest.obj, observed_at=observed_at, origin=getattr(manifest, "origin", None))
-    return normalizer.tables()
+    with gc_paused():
+        for manifest in manifests:
+            if isinstance(manifest, Mapping):
+                normalizer.add(manifest, observed_at=observed_at)
+            else:
+                normalizer.add(
+                    manifest.obj, observed_at=observed_at, origin=getattr(manifest, "origin", None)
+                )
+        return normalizer.tables()
 
 
-def _mirrored_static_pods(pods: list[tuple[_Revision, dict[str, Any]]]) -> set[tuple[Any, Any, Any]]:
+def _selector_keys(services: list[tuple[_Revision, dict[str, Any]]]) -> set[str]:
+    """The label keys the services' selectors use."""
+    keys: set[str] = set()
+    for rev, _ in services:
+        selector = (rev.obj.get("spec") or {}).get("selector")
+        if isinstance(selector, dict):
+            keys.update(map(str, selector))
+    return keys
+
+
+def _mirrored_static_pods(pods: list[tuple[_Revision, dict[str, Any], Any]]) -> set[tuple[Any, Any, Any]]:
     """Static pods seen twice: the kubelet's ``/pods`` lists them under their config hash as
     uid, the API under the mirror pod's uid with annotation ``kubernetes.io/config.mirror``
     holding that hash. Returns (namespace, name, uid) of the kubelet copies to drop."""
     out = set()
-    for rev, row in pods:
+    for rev, row, _ in pods:
         annotations = (rev.obj.get("metadata") or {}).get("annotations")
         mirror = annotations.get("kubernetes.io/config.mirror") if isinstance(annotations, dict) else None
         if mirror and mirror != row["uid"]:

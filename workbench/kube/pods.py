@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from workbench.kube._common import controller_owner, json_text, parse_time
+from workbench.kube._podfast import fast_pod_rows
 from workbench.kube.quantity import container_resources, effective_pod_resources
 from workbench.kube.status import pod_reason, pod_summary, qos_class
 
-__all__ = ["PHASES", "container_rows", "pod_row"]
+__all__ = ["PHASES", "container_rows", "pod_row", "pod_rows"]
 
 PHASES = frozenset({"Pending", "Running", "Succeeded", "Failed", "Unknown"})
 _STATES = ("running", "terminated", "waiting")
@@ -135,3 +136,18 @@ def container_rows(pod: Mapping[str, Any], *, cluster: str, observed_at: datetim
         for cs in statuses.values():
             rows.append(_container_row(base, None, cs, is_init=is_init))
     return rows
+
+
+def pod_rows(
+    pod: Mapping[str, Any], *, cluster: str, observed_at: datetime
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``(pod_row(pod), container_rows(pod))``, computed in one pass for a well-formed pod (see
+    :mod:`workbench.kube._podfast`); malformed input raises exactly what those two raise."""
+    try:
+        fast = fast_pod_rows(pod, cluster, observed_at) if type(pod) is dict else None
+    except (AttributeError, TypeError, ValueError, KeyError, ArithmeticError):
+        fast = None  # the reference functions below raise (or not) as they always did
+    if fast is not None:
+        return fast
+    row = pod_row(pod, cluster=cluster, observed_at=observed_at)
+    return row, container_rows(pod, cluster=cluster, observed_at=observed_at)

@@ -15,16 +15,21 @@ import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from kubernetes.utils import parse_quantity
 
 __all__ = [
+    "NO_NUMBERS",
+    "Numbers",
+    "Resources",
     "container_resources",
     "count",
     "cpu_cores",
+    "effective_from_parts",
     "effective_pod_resources",
     "memory_bytes",
+    "parsed_resources",
     "quantity",
 ]
 
@@ -85,6 +90,10 @@ def container_resources(resources: Mapping[str, Any] | None) -> tuple[dict[str, 
     return requests, limits
 
 
+_ZERO = Decimal(0)
+_EMPTY: dict[str, Any] = {}  # never modified
+
+
 def _add(total: dict[str, Decimal], part: Mapping[str, Decimal]) -> None:
     for name, value in part.items():
         total[name] = total.get(name, Decimal(0)) + value
@@ -137,11 +146,30 @@ def effective_pod_resources(spec: Mapping[str, Any]) -> dict[str, float | int | 
             req, lim = container_resources(container.get("resources"))
             init_req.append((req, restartable))
             init_lim.append((lim, restartable))
-    requests = _effective(app_req, init_req)
-    limits = _effective(app_lim, init_lim)
-    pod_req, pod_lim = container_resources(spec.get("resources"))
-    requests.update(pod_req)
-    limits.update(pod_lim)
+    return effective_from_parts(app_req, app_lim, init_req, init_lim, spec)
+
+
+def effective_from_parts(
+    app_req: list[dict[str, Decimal]],
+    app_lim: list[dict[str, Decimal]],
+    init_req: list[tuple[dict[str, Decimal], bool]],
+    init_lim: list[tuple[dict[str, Decimal], bool]],
+    spec: Mapping[str, Any],
+) -> dict[str, float | int | None]:
+    """:func:`effective_pod_resources` from the :func:`container_resources` of each app and
+    init container (the latter with whether it is a restartable sidecar); ``spec`` gives the
+    pod-level resources and overhead."""
+    if len(app_req) == 1 and not init_req:  # the usual pod: one container, no init containers
+        requests = {name: _ZERO + value for name, value in app_req[0].items()}  # as _effective adds
+        limits = {name: _ZERO + value for name, value in app_lim[0].items()}
+    else:
+        requests = _effective(app_req, init_req)
+        limits = _effective(app_lim, init_lim)
+    pod_level = spec.get("resources")
+    if pod_level is not None:
+        pod_req, pod_lim = container_resources(pod_level)
+        requests.update(pod_req)
+        limits.update(pod_lim)
     overhead = spec.get("overhead")
     if isinstance(overhead, dict) and overhead:
         extra = {name: q for name in ("cpu", "memory") if (q := quantity(overhead.get(name))) is not None}
@@ -155,3 +183,58 @@ def effective_pod_resources(spec: Mapping[str, Any]) -> dict[str, float | int | 
         "memory_request": None if "memory" not in requests else math.ceil(requests["memory"]),
         "memory_limit": None if "memory" not in limits else math.ceil(limits["memory"]),
     }
+
+
+Numbers = tuple[float | None, float | None, int | None, int | None]
+_QUANTITY_TYPES = {str, int, float, type(None)}
+NO_NUMBERS: Numbers = (None, None, None, None)
+
+
+class Resources(NamedTuple):
+    """One container's requests and limits, parsed once for every use of them."""
+
+    requests: dict[str, Decimal]  # shared between pods with the same texts: never modified
+    limits: dict[str, Decimal]
+    #: cpu_request, cpu_limit, memory_request, memory_limit of the container's row
+    row: Numbers
+    #: the same for a pod made of this one container alone (as :func:`effective_from_parts`)
+    alone: Numbers
+
+
+def _numbers(requests: Mapping[str, Decimal], limits: Mapping[str, Decimal]) -> Numbers:
+    return (
+        float(requests["cpu"]) if "cpu" in requests else None,
+        float(limits["cpu"]) if "cpu" in limits else None,
+        math.ceil(requests["memory"]) if "memory" in requests else None,
+        math.ceil(limits["memory"]) if "memory" in limits else None,
+    )
+
+
+def _parsed(resources: object) -> Resources:
+    requests, limits = container_resources(resources)
+    alone = effective_from_parts([requests], [limits], [], [], {})
+    return Resources(requests, limits, _numbers(requests, limits), tuple(alone.values()))  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _parsed_texts(req_cpu: object, req_memory: object, lim_cpu: object, lim_memory: object) -> Resources:
+    requests = {k: v for k, v in (("cpu", req_cpu), ("memory", req_memory)) if v is not None}
+    limits = {k: v for k, v in (("cpu", lim_cpu), ("memory", lim_memory)) if v is not None}
+    return _parsed({"requests": requests, "limits": limits})
+
+
+def parsed_resources(container: Mapping[str, Any]) -> Resources:
+    """:func:`~workbench.kube.quantity.container_resources` of a container and the numbers made
+    of them, cached by the quantity texts (Decimal → float is slow, and the same few texts
+    repeat across thousands of containers)."""
+    resources = container.get("resources")
+    if type(resources) is not dict:
+        return _parsed(resources)
+    requests = resources.get("requests") or _EMPTY
+    limits = resources.get("limits") or _EMPTY
+    if type(requests) is not dict or type(limits) is not dict:
+        return _parsed(resources)
+    key = (requests.get("cpu"), requests.get("memory"), limits.get("cpu"), limits.get("memory"))
+    if set(map(type, key)) <= _QUANTITY_TYPES:
+        return _parsed_texts(*key)
+    return _parsed(resources)

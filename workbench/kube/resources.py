@@ -17,6 +17,9 @@ _ZONE = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"
 _REGION = ("topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region")
 _INSTANCE = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
 _ROLE_PREFIX = "node-role.kubernetes.io/"
+_EVENT_TYPES = ("Normal", "Warning")
+_TEXT_OR_NONE = (str, type(None))
+_NO: dict[str, Any] = {}  # a shared empty mapping: never modified
 
 
 def _first_label(labels: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
@@ -258,43 +261,49 @@ def event_row(event: Mapping[str, Any], *, cluster: str, observed_at: datetime) 
     count → 1; source: ``component/host`` from ``source`` (v1), ``deprecatedSource`` or
     reportingController/reportingInstance.
     """
-    metadata = event.get("metadata") or {}
-    involved = event.get("involvedObject") or event.get("regarding") or {}
-    series = event.get("series") if isinstance(event.get("series"), dict) else {}
-    source = event.get("source") or event.get("deprecatedSource") or {}
+    get = event.get
+    metadata = get("metadata") or _NO
+    involved = get("involvedObject") or get("regarding") or _NO
+    series = get("series")
+    series = series if isinstance(series, dict) else _NO
+    source = get("source") or get("deprecatedSource") or _NO
+    event_time = parse_time(get("eventTime"))
     first = (
-        parse_time(event.get("firstTimestamp") or event.get("deprecatedFirstTimestamp"))
-        or parse_time(event.get("eventTime"))
+        parse_time(get("firstTimestamp") or get("deprecatedFirstTimestamp"))
+        or event_time
         or parse_time(metadata.get("creationTimestamp"))
     )
     last = (
-        parse_time(event.get("lastTimestamp") or event.get("deprecatedLastTimestamp"))
+        parse_time(get("lastTimestamp") or get("deprecatedLastTimestamp"))
         or parse_time(series.get("lastObservedTime"))
-        or parse_time(event.get("eventTime"))
+        or event_time
         or first
     )
-    component = source.get("component") or event.get("reportingController") or event.get("reportingComponent")
-    host = source.get("host") or event.get("reportingInstance")
-    kind_of = event.get("type")
-    message = event.get("message") if event.get("message") is not None else event.get("note")
+    component = source.get("component") or get("reportingController") or get("reportingComponent")
+    host = source.get("host") or get("reportingInstance")
+    if type(component) in _TEXT_OR_NONE and type(host) in _TEXT_OR_NONE:
+        origin = f"{component}/{host}" if component and host else component or host or None
+    else:
+        origin = "/".join(p for p in (component, host) if p) or None  # raises for non-text as it always did
+    kind_of = get("type")
+    message = get("message")
+    if message is None:
+        message = get("note")
     return {
         "cluster": cluster,
-        "namespace": metadata.get("namespace") or event.get("namespace") or involved.get("namespace"),
+        "namespace": metadata.get("namespace") or get("namespace") or involved.get("namespace"),
         "name": metadata.get("name") or event_name(event),
         "uid": metadata.get("uid"),
         "involved_kind": involved.get("kind"),
         "involved_namespace": involved.get("namespace"),
         "involved_name": involved.get("name"),
         "involved_uid": involved.get("uid"),
-        "type": kind_of if kind_of in ("Normal", "Warning") else None,
-        "reason": event.get("reason"),
+        "type": kind_of if kind_of in _EVENT_TYPES else None,
+        "reason": get("reason"),
         "message": message.strip() if isinstance(message, str) else None,
         "first_time": first,
         "last_time": last,
-        "count": _int(series.get("count"))
-        or _int(event.get("count"))
-        or _int(event.get("deprecatedCount"))
-        or 1,
-        "source": "/".join(p for p in (component, host) if p) or None,
+        "count": _int(series.get("count")) or _int(get("count")) or _int(get("deprecatedCount")) or 1,
+        "source": origin,
         "observed_at": observed_at,
     }

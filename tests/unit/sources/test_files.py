@@ -179,3 +179,27 @@ def test_missing_paths_raise_a_clear_error(tmp_path: Path) -> None:
         read_manifests(tmp_path)
     with pytest.raises(SourceError, match="does not exist"):
         read_manifest_tree(tmp_path / "nope")
+
+
+def test_a_single_json_list_after_blank_lines_keeps_its_line(realdata: Path, tmp_path: Path) -> None:
+    pods = (realdata / "k8s/datadog_dd_agent_gke_2016/pods_list_1.2.json").read_text()
+    path = tmp_path / "pods.json"
+    path.write_text("\n\n\n" + pods)
+    manifests = list(read_manifests(path))
+    expected = json.loads(pods)["items"]
+    assert [m.obj["metadata"]["name"] for m in manifests] == [p["metadata"]["name"] for p in expected]
+    assert {(m.document, m.line) for m in manifests} == {(0, 4)}
+    assert [m.item for m in manifests] == list(range(len(expected)))
+
+
+def test_json_that_only_pythons_parser_accepts_is_still_read(realdata: Path, tmp_path: Path) -> None:
+    pod = json.loads((realdata / "k8s/k9s_testdata/render/testdata/po.json").read_text())
+    pod["metadata"]["annotations"] = {"note": "\ud83d"}  # a lone surrogate, as json.dumps escapes it
+    text = json.dumps(pod).replace('"uid":', '"ratio": NaN, "uid":', 1)  # and a NaN
+    path = tmp_path / "odd.json"
+    path.write_text(text)
+    stream = read_manifests(path)
+    (manifest,) = list(stream)
+    assert stream.problems == []
+    assert manifest.obj["metadata"]["annotations"] == {"note": "\ud83d"}
+    assert str(manifest.obj["metadata"]["ratio"]) == "nan"

@@ -20,6 +20,8 @@ from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from workbench.kube._common import parse_json
+
 __all__ = [
     "PAGE_SIZE",
     "RetryPolicy",
@@ -129,7 +131,7 @@ def _get_json(fn: Callable[..., Any], *args: Any, retry: RetryPolicy, **kwargs: 
     finally:
         response.release_conn()
     try:
-        body = json.loads(data)
+        body = parse_json(data)  # orjson: a 30,000-pod page parses several times faster
     except ValueError as err:
         msg = f"the API answered with something that is not JSON ({data[:80]!r})"
         raise ApiException(status=502, reason=msg) from err
