@@ -224,3 +224,78 @@ def test_screenshot_for_the_docs(
     page.screenshot(path=str(out))
     assert page.console_errors == [], signals_docs_server.log()
     assert out.stat().st_size > 50_000
+
+
+#: Page coordinates of data point ``(x, y)`` on the Bokeh plot titled ``title`` (its frame's
+#: scales): ``x`` None means the middle of the frame.
+_AT = """([title, x, y]) => {
+  const views = [...Bokeh.index.query((v) => v.model && v.model.title && v.model.title.text == title)];
+  if (!views.length) return null;
+  const v = views[0], box = v.el.getBoundingClientRect(), frame = v.frame;
+  const sx = x == null ? frame.bbox.hcenter : frame.x_scale.compute(x);
+  return [box.left + sx, box.top + frame.y_scale.compute(y)];
+}"""
+
+
+def _wait_service(page: Any, want: str, *, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _query(page).get("service") == want:
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"the URL never got service={want}: {_query(page)}")
+
+
+def test_clicking_a_service_band_picks_that_service(
+    signals_page: Any, signals_server: PanelServer, signals_snapshot: Path
+) -> None:
+    """The per-service hitmap has a band per service, busiest on top: a click on a band opens
+    that service (the large hitmap, the charts, the selector, the URL), whichever band it is."""
+    from workbench.ui.application.plots import BANDS_TITLE
+    from workbench.viz.hitmap import bands
+
+    layout = bands(hitmap.hitmap(wb.open(signals_snapshot), by=("service",)))  # the page's: the whole window
+    assert len(layout.groups) >= 3
+    page = signals_page
+    _open(page, f"{signals_server.url}/application")
+    page.locator(".wb-hitmaps").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    n = len(layout.groups)
+    for k in (n - 1, 0, n // 2):  # the bottom band (the quietest service), the top one, one between
+        (service,) = layout.groups[k]
+        middle = (n - 1 - k) * layout.pitch + layout.rows / 2
+        at = page.evaluate(_AT, [BANDS_TITLE, None, middle])
+        assert at is not None, "no plot titled " + BANDS_TITLE
+        page.mouse.click(*at)
+        _wait_service(page, service)
+        _wait_text(page, ".wb-hitmap-title", rf"^{re.escape(service)}: every transaction")
+        assert page.locator("select").filter(has_text="All services").input_value() == service
+    assert page.console_errors == [], signals_server.log()
+
+
+def test_a_scope_change_shows_the_librarys_numbers_for_that_scope(signals_snapshot: Path, find_incident: Any) -> None:
+    """In process, as a served session does it: each scope change shows what ``apm.summary`` and
+    ``hitmap.hitmap`` give for that scope's spans, and redraws the same plots (nothing rebuilt)."""
+    from polars.testing import assert_frame_equal
+
+    ds = wb.open(signals_snapshot)
+    rollout = _rollout(find_incident, signals_snapshot)
+    page = ApplicationPage(ds)
+    plots = (page.large.dmap, page._multi.object, page.charts.layout, page._bounds)
+    lo, _ = ds.window
+    assert lo is not None
+    changes = [{"namespace": rollout["namespace"]}, {"workload": f"Deployment/{rollout['object']['name']}"},
+               {"start": (lo + dt.timedelta(minutes=20)).isoformat(), "end": (lo + dt.timedelta(minutes=40)).isoformat()},
+               {"cluster": rollout["cluster"], "workload": ""}, {"namespace": "", "cluster": "", "start": "", "end": ""}]  # fmt: skip
+    for change in changes:
+        page.scope.param.update(**change)
+        start, end = page.scope.window()
+        scoped = ds.scan("spans", start=start - dt.timedelta(minutes=10), end=end, **page.scope.filters()).collect()
+        want = apm.summary(scoped, by=("service",), start=start, end=end)
+        assert want.height > 0, change
+        assert_frame_equal(page.results.totals, want, check_exact=False, rel_tol=1e-12)
+        assert page._summary.value["service"].tolist() == want["service"].to_list()
+        assert_frame_equal(page.results.hitmap.cells, hitmap.hitmap(scoped, by=("service",), start=start, end=end).cells)
+    assert (page.large.dmap, page._multi.object, page.charts.layout, page._bounds) == plots
+    page.service = want["service"][-1]
+    assert page.large.group == (want["service"][-1],)

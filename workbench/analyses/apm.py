@@ -13,9 +13,16 @@ LazyFrame), an optional params object and keyword overrides of its fields::
     apm.series(ds, bucket="5m", by=("service", "endpoint"))
     apm.active_at(spans_df, "2026-11-02T06:30:00Z")
 
+Several results over the same spans can share one picking of the transactions:
+``tx = apm.scoped_transactions(ds, namespace="shop", start=a, end=b)`` (a :class:`Transactions`)
+is accepted as ``data`` by every function here but :func:`active_at` (which walks child spans),
+and by the hitmap. Picking reads as little as it can (see :mod:`workbench.analyses._transactions`):
+when every span is a transaction the entry-span fallback check reads only the kind column.
+
 Result columns (``<by>`` is ``params.by``, ``("cluster", "service")`` by default):
 
-- :func:`transactions`: :data:`TRANSACTION_COLUMNS`.
+- :func:`transactions`: :data:`TRANSACTION_COLUMNS`; :func:`scoped_transactions`: the same in a
+  :class:`Transactions` (window widened by the lookback, not cut to finish times).
 - :func:`series`: ``<by>`` + :data:`SERIES_COLUMNS`, one row per group and bucket. A bucket
   holds the transactions that *finished* in it (``end``); ``tps`` = transactions / bucket
   seconds; percentiles interpolate linearly (as ``numpy.percentile``). With ``fill_empty``,
@@ -35,37 +42,43 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import re
 from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
 
-from workbench.analyses.params import Params, closest, field, resolve_params
+from workbench.analyses._transactions import (
+    KINDS,
+    TRANSACTION_COLUMNS,
+    Data,
+    SpanParams,
+    Transactions,
+    duration_us,
+    epoch_us,
+    span_frame,
+    transaction_frame,
+    transactions_lazy,
+)
+from workbench.analyses.params import Params, field, resolve_params
 from workbench.errors import ParameterError
-from workbench.store import Dataset, to_utc
+from workbench.store import to_utc
 
 __all__ = [
     "ACTIVE_COLUMNS", "ACTIVE_SERIES_COLUMNS", "GROUP_COLUMNS", "SERIES_COLUMNS", "SUMMARY_COLUMNS",
-    "TRANSACTION_COLUMNS", "ApmParams", "SpanParams", "active_at", "active_series", "duration_us", "epoch_us",
-    "resolve_params", "series", "span_frame", "summary", "transactions", "transactions_lazy",
+    "TRANSACTION_COLUMNS", "ApmParams", "Data", "SpanParams", "Transactions", "active_at", "active_series",
+    "duration_us", "epoch_us", "resolve_params", "scoped_transactions", "series", "span_frame", "summary",
+    "transactions", "transactions_lazy",
 ]
 
 log = logging.getLogger(__name__)
 
 TS = pl.Datetime("us", "UTC")
-Data = Dataset | pl.DataFrame | pl.LazyFrame
 P = TypeVar("P", bound=Params)
 
 #: Columns a result can be grouped by.
 GROUP_COLUMNS: tuple[str, ...] = ("cluster", "namespace", "service", "pod", "endpoint")
-_KINDS = ("SERVER", "CONSUMER", "CLIENT", "PRODUCER", "INTERNAL", "UNSPECIFIED")
+_KINDS = KINDS
 
-TRANSACTION_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": pl.String(), "trace_id": pl.String(), "span_id": pl.String(), "service": pl.String(),
-    "namespace": pl.String(), "pod": pl.String(), "endpoint": pl.String(), "kind": pl.String(),
-    "start": TS, "end": TS, "rt_ms": pl.Float64(), "error": pl.Boolean(), "http_status_code": pl.Int32(),
-}
 _STATS: dict[str, pl.DataType] = {
     "transactions": pl.Int64(), "tps": pl.Float64(), "errors": pl.Int64(), "error_rate": pl.Float64(),
     "rt_mean_ms": pl.Float64(), "rt_p50_ms": pl.Float64(), "rt_p90_ms": pl.Float64(),
@@ -79,61 +92,6 @@ ACTIVE_COLUMNS: dict[str, pl.DataType] = {
     "namespace": pl.String(), "pod": pl.String(), "endpoint": pl.String(), "start": TS,
     "elapsed_ms": pl.Float64(), "db_calls": pl.Int64(), "external_calls": pl.Int64(),
 }
-
-_UNITS = {"us": 1, "ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000,
-          "w": 604_800_000_000}
-_PART = re.compile(r"(\d+)(us|ms|s|m|h|d|w)")
-
-
-def duration_us(text: str, *, what: str = "duration") -> int:
-    """A polars-style duration (``"500ms"``, ``"10s"``, ``"1m"``, ``"1h30m"``) in microseconds.
-
-    >>> duration_us("1m30s")
-    90000000
-    """
-    s = str(text).strip()
-    parts = _PART.findall(s)
-    if not s or "".join(n + u for n, u in parts) != s or sum(int(n) for n, _ in parts) == 0:
-        msg = f"{what} {text!r} is not a positive duration; use e.g. 500ms, 10s, 1m, 5m, 1h or 1d"
-        raise ParameterError(msg)
-    return sum(int(n) * _UNITS[u] for n, u in parts)
-
-
-def _as_tuple(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    return (value,) if isinstance(value, str) else tuple(value)
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class SpanParams(Params):
-    """Which spans an analysis reads: cluster, namespace, service and time window."""
-
-    cluster: str | None = field(None, "cluster to analyse (all when empty)")
-    namespace: str | None = field(None, "namespace to analyse (all when empty)")
-    service: str | None = field(None, "service to analyse (all when empty)")
-    start: dt.datetime | str | None = field(None, "window start, UTC (the data's first span when empty)")
-    end: dt.datetime | str | None = field(None, "window end, UTC (the data's last span when empty)")
-    lookback: str = field("10m", "how long before the window a transaction may have started and still count")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "start", to_utc(self.start))
-        object.__setattr__(self, "end", to_utc(self.end))
-        if self.start is not None and self.end is not None and self.start >= self.end:
-            msg = f"start ({self.start}) must be before end ({self.end})"
-            raise ParameterError(msg)
-        duration_us(self.lookback, what="lookback")
-
-    def _check_names(self, name: str, allowed: tuple[str, ...]) -> None:
-        value = _as_tuple(getattr(self, name))
-        for v in value:
-            if v not in allowed:
-                near = closest(str(v), allowed)
-                hint = f"did you mean {', '.join(near)}? " if near else ""
-                msg = f"{name}: unknown value {v!r}; {hint}use some of {', '.join(allowed)}"
-                raise ParameterError(msg)
-        object.__setattr__(self, name, value)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -155,72 +113,14 @@ class ApmParams(SpanParams):
             raise ParameterError(msg)
 
 
-_NEEDED = ("cluster", "trace_id", "span_id", "parent_id", "service", "operation", "kind", "start", "end",
-           "duration_us", "error")
-
-
-def span_frame(data: Data, p: SpanParams, *, service: bool = True) -> pl.LazyFrame:
-    """The spans of ``data`` that ``p`` selects, as a LazyFrame (window widened by the lookback;
-    ``service=False`` keeps every service)."""
-    lo = p.start - dt.timedelta(microseconds=duration_us(p.lookback)) if p.start is not None else None
-    if isinstance(data, Dataset):
-        lf = data.scan("spans", cluster=p.cluster, namespace=p.namespace, start=lo, end=p.end)
-    elif isinstance(data, pl.DataFrame | pl.LazyFrame):
-        lf = data.lazy()
-        names = lf.collect_schema().names()
-        missing = [c for c in _NEEDED if c not in names]
-        if missing:
-            msg = f"the spans frame lacks column(s) {', '.join(missing)}; pass the snapshot's spans table"
-            raise ParameterError(msg)
-        if p.cluster is not None:
-            lf = lf.filter(pl.col("cluster") == p.cluster)
-        if p.namespace is not None:
-            lf = lf.filter(pl.col("namespace") == p.namespace)
-        if lo is not None:
-            lf = lf.filter(pl.col("start") >= lo)
-        if p.end is not None:
-            lf = lf.filter(pl.col("start") <= p.end)
-    else:
-        msg = f"expected a workbench Dataset or a spans DataFrame/LazyFrame, got {type(data).__name__}"
-        raise ParameterError(msg)
-    if service and p.service is not None:
-        lf = lf.filter(pl.col("service") == p.service)
-    return lf
-
-
-def transactions_lazy(spans: pl.LazyFrame, *, kinds: tuple[str, ...] = ("SERVER", "CONSUMER")) -> pl.LazyFrame:
-    """The transactions among ``spans`` with :data:`TRANSACTION_COLUMNS` (lazy; one small
-    aggregate is collected to find services that need the entry-span fallback)."""
-    is_kind = pl.col("kind").is_in(list(kinds))  # no cast: comparing the enum directly is ~20x faster
-    spans = spans.with_columns(pl.col("service").fill_null("unknown"))
-    keys = ["cluster", "service"]
-    fallback = spans.group_by(keys).agg(is_kind.any().alias("_has")).filter(~pl.col("_has")).select(keys).collect()
-    parts = [spans.filter(is_kind)]
-    if fallback.height:
-        log.info("%d service(s) without %s spans: their entry spans are their transactions",
-                 fallback.height, "/".join(kinds))
-        fb = spans.join(fallback.lazy(), on=keys, how="semi")
-        parts.append(fb.filter(pl.col("parent_id").is_null()))
-        ids = spans.select("cluster", "trace_id", pl.col("span_id").alias("parent_id")).unique()
-        parts.append(fb.filter(pl.col("parent_id").is_not_null())
-                     .join(ids, on=["cluster", "trace_id", "parent_id"], how="anti"))
-    tx = pl.concat(parts) if len(parts) > 1 else parts[0]
-    return tx.filter(pl.col("start").is_not_null() & pl.col("duration_us").is_not_null()).select(
-        "cluster", "trace_id", "span_id", "service", "namespace", "pod",
-        pl.coalesce(pl.col("http_route"), pl.col("operation")).alias("endpoint"),
-        pl.col("kind").cast(pl.String), "start",
-        pl.col("end").fill_null(pl.col("start") + pl.duration(microseconds=pl.col("duration_us"))),
-        (pl.col("duration_us") / 1000.0).alias("rt_ms"), pl.col("error").fill_null(value=False),
-        "http_status_code",
-    )
-
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def epoch_us(t: dt.datetime) -> int:
-    """An aware datetime as integer microseconds since the epoch (exact, unlike ``timestamp()``)."""
-    return (t - _EPOCH) // dt.timedelta(microseconds=1)
+def scoped_transactions(data: Data, params: ApmParams | None = None, **changes: Any) -> Transactions:
+    """The transactions of the spans ``params`` selects (window widened by the lookback, not yet
+    cut to finish times in the window), picked once: pass the result to :func:`series`,
+    :func:`summary`, :func:`active_series`, :func:`transactions` or the hitmap with the same
+    window, and they reuse it instead of reading and picking again (a dashboard's scope)."""
+    p = resolve_params(ApmParams, params, changes)
+    frame = transaction_frame(data, p, kinds=p.kinds).collect()
+    return Transactions(frame.select([pl.col(c).cast(t) for c, t in TRANSACTION_COLUMNS.items()]), p.kinds)
 
 
 def _finished_in_window(tx: pl.LazyFrame, p: SpanParams) -> pl.LazyFrame:
@@ -234,7 +134,7 @@ def _finished_in_window(tx: pl.LazyFrame, p: SpanParams) -> pl.LazyFrame:
 def transactions(data: Data, params: ApmParams | None = None, **changes: Any) -> pl.DataFrame:
     """Every transaction that finished in the window, in finish order (:data:`TRANSACTION_COLUMNS`)."""
     p = resolve_params(ApmParams, params, changes)
-    tx = transactions_lazy(span_frame(data, p), kinds=p.kinds)
+    tx = transaction_frame(data, p, kinds=p.kinds)
     return _finished_in_window(tx, p).sort("end", maintain_order=True).collect()
 
 
@@ -261,7 +161,7 @@ def series(data: Data, params: ApmParams | None = None, **changes: Any) -> pl.Da
     p = resolve_params(ApmParams, params, changes)
     b = duration_us(p.bucket)
     by = list(p.by)
-    tx = _finished_in_window(transactions_lazy(span_frame(data, p), kinds=p.kinds), p)
+    tx = _finished_in_window(transaction_frame(data, p, kinds=p.kinds), p)
     agg = (tx.with_columns(((pl.col("end").dt.epoch("us") // b) * b).alias("_b"))
            .group_by([*by, "_b"]).agg(_stats()).collect())
     if agg.is_empty():
@@ -286,7 +186,7 @@ def summary(data: Data, params: ApmParams | None = None, **changes: Any) -> pl.D
     """Totals per group over the window (``<by>`` + :data:`SUMMARY_COLUMNS`), busiest first."""
     p = resolve_params(ApmParams, params, changes)
     by = list(p.by)
-    tx = _finished_in_window(transactions_lazy(span_frame(data, p), kinds=p.kinds), p)
+    tx = _finished_in_window(transaction_frame(data, p, kinds=p.kinds), p)
     span = [pl.col("end").min().alias("_lo"), pl.col("end").max().alias("_hi")]
     agg = (tx.group_by(by).agg(*_stats(), *span) if by else tx.select(*_stats(), *span)).collect()
     if agg.is_empty() or agg["transactions"].sum() == 0:
@@ -326,7 +226,7 @@ def active_series(data: Data, params: ApmParams | None = None, **changes: Any) -
     p = resolve_params(ApmParams, params, changes)
     b = duration_us(p.bucket)
     by = list(p.by)
-    tx = transactions_lazy(span_frame(data, p), kinds=p.kinds)
+    tx = transaction_frame(data, p, kinds=p.kinds)
     if p.start is not None:
         tx = tx.filter(pl.col("end") > p.start)
     if p.end is not None:

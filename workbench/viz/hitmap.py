@@ -16,6 +16,7 @@ element :func:`hitmap_element` returns and turns its bounds into a query with
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from typing import Any
@@ -28,7 +29,10 @@ from bokeh.models import CustomJSHover
 
 from workbench.analyses.hitmap import Hitmap
 
-__all__ = ["ERROR_COLOR", "box_from_bounds", "hitmap_element", "multi_hitmap", "rt_ticks", "waterfall"]
+__all__ = [
+    "ERROR_COLOR", "Bands", "band_hitmap", "bands", "box_from_bounds", "hitmap_element", "multi_hitmap", "rt_ticks",
+    "waterfall",
+]
 
 ERROR_COLOR = "#d32f2f"
 #: Service colours of the waterfall: no reds, which mean errors.
@@ -104,20 +108,27 @@ def _hover(what: str) -> dict[str, Any]:
             "hover_formatters": {"$x": "datetime", "$y": ms}}
 
 
+def _time_centres(hm: Hitmap) -> np.ndarray:
+    """The time columns' centres (``datetime64[us]``); two at least (an image needs two samples
+    per axis to know its cell size: a grid of fewer columns is padded with empty ones)."""
+    if hm.n_time < 2:
+        first = np.datetime64(hm.t0.replace(tzinfo=None), "us") + np.timedelta64(hm.time_bin_us // 2, "us")
+        return first + np.arange(2) * np.timedelta64(hm.time_bin_us, "us")
+    edges = hm.time_edges()
+    return edges[:-1] + (edges[1:] - edges[:-1]) // 2
+
+
 def hitmap_element(hm: Hitmap, *, group: tuple[Any, ...] | None = None, title: str | None = None,
                    height: int = 320) -> hv.Overlay:  # fmt: skip
     """The hitmap of one group (all groups summed when ``group`` is None): counts in blue, the
     cells' error counts in red on top, box select on, log-scale response-time axis in ms."""
     counts, errors = hm.grid(group)
-    edges_t = hm.time_edges()
-    centres_t = edges_t[:-1] + (edges_t[1:] - edges_t[:-1]) // 2
+    centres_t = _time_centres(hm)
     lo = math.log10(hm.rt_min_ms)
     step = 1.0 / hm.bins_per_decade
     centres_y = lo + (np.arange(hm.n_rt) + 0.5) * step
     # an image needs two samples per axis to know its cell size: pad a tiny grid with empty cells
     if hm.n_time < 2:
-        first = np.datetime64(hm.t0.replace(tzinfo=None), "us") + np.timedelta64(hm.time_bin_us // 2, "us")
-        centres_t = first + np.arange(2) * np.timedelta64(hm.time_bin_us, "us")
         counts = np.pad(counts, ((0, 0), (0, 2 - hm.n_time)))
         errors = np.pad(errors, ((0, 0), (0, 2 - hm.n_time)))
     if hm.n_rt < 2:
@@ -142,13 +153,105 @@ def hitmap_element(hm: Hitmap, *, group: tuple[Any, ...] | None = None, title: s
 def multi_hitmap(hm: Hitmap, *, cols: int = 3, height: int = 240, max_groups: int = 24) -> hv.Layout:
     """Small multiples: one hitmap per group of a grouped :class:`Hitmap` (``by=("service",)``),
     busiest first, on shared axes."""
-    groups = hm.groups()
-    if hm.by and groups:
-        totals = hm.cells.group_by(list(hm.by)).agg(pl.col("count").sum().alias("n"))
-        rank = {tuple(r[:-1]): r[-1] for r in totals.rows()}
-        groups = sorted(groups, key=lambda g: (-rank.get(tuple(g), 0), tuple(str(v) for v in g)))[:max_groups]
+    groups = hm.ranked(limit=max_groups) if hm.by else [()]
     elements = [hitmap_element(hm, group=g if hm.by else None, height=height) for g in groups]
     return hv.Layout(elements).cols(cols).opts(backend="bokeh", shared_axes=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Bands:
+    """The layout of a :func:`band_hitmap`: its groups top to bottom, and ``rows`` response-time
+    rows per band (each ``merge`` rows of the hitmap from row ``first`` up; faster transactions
+    count in a band's first row, slower ones in its last) with ``gap`` empty rows between bands."""
+
+    groups: tuple[tuple[Any, ...], ...]
+    rows: int
+    merge: int
+    first: int = 0
+    gap: int = 2
+
+    @property
+    def pitch(self) -> int:
+        """Rows from one band's bottom to the next one's."""
+        return self.rows + self.gap
+
+    def group_at(self, y: float | None) -> tuple[Any, ...] | None:
+        """The group whose band holds the y coordinate ``y`` (a tap), or None (a gap, outside)."""
+        if y is None or not self.groups or not math.isfinite(y) or y < 0:
+            return None
+        k, offset = divmod(y, self.pitch)
+        below = int(k)  # bands counted from the bottom
+        if offset >= self.rows or below >= len(self.groups):
+            return None
+        return self.groups[len(self.groups) - 1 - below]
+
+
+def bands(hm: Hitmap, *, max_groups: int = 24, rows: int = 24, span: tuple[int, int] | None = None) -> Bands:
+    """The bands of ``hm``'s groups, busiest on top, each about ``rows`` rows high, showing the
+    hitmap rows ``span`` (first, last): by default the whole decades its transactions span."""
+    if span is None:
+        used = hm.cells["rt_bin"]
+        per = hm.bins_per_decade
+        span = (0, hm.n_rt - 1) if used.is_empty() else (
+            (int(used.min()) // per) * per, min(hm.n_rt - 1, -(-(int(used.max()) + 1) // per) * per - 1))  # type: ignore[arg-type]
+    first, last = span
+    merge = max(1, math.ceil((last - first + 1) / rows))
+    return Bands(tuple(hm.ranked(limit=max_groups)), -(-(last - first + 1) // merge), merge, first)
+
+
+def band_hitmap(hm: Hitmap, layout: Bands | None = None, *, band_height: int = 44,
+                title: str = "Hitmap per service") -> hv.Overlay:  # fmt: skip
+    """Every group's hitmap in one plot: a band per group (:func:`bands`: busiest on top, named
+    on the y axis) on a shared time axis, response times rising within each band (``merge``
+    hitmap rows per band row), counts in blue, errors in red, one colour scale. One figure,
+    however many services: it draws (and redraws) as fast as one hitmap. Tap-ready: a ``Tap``
+    stream's ``y`` gives the group with ``layout.group_at(y)``."""
+    layout = layout or bands(hm)
+    n = len(layout.groups)
+    first, last = layout.first, layout.first + layout.rows * layout.merge  # rows [first, last) shown
+
+    def fold(a: np.ndarray) -> np.ndarray:  # rows outside the bands into their edge rows, then merged
+        inside = np.zeros((n, layout.rows * layout.merge, hm.n_time), dtype=np.int64)
+        shown = a[:, first:min(last, hm.n_rt)]
+        inside[:, :shown.shape[1]] = shown
+        inside[:, 0] += a[:, :first].sum(axis=1)
+        inside[:, shown.shape[1] - 1] += a[:, min(last, hm.n_rt):].sum(axis=1)
+        return inside.reshape(n, layout.rows, layout.merge, hm.n_time).sum(axis=2)
+
+    merged = [fold(a) for a in hm.stack(list(layout.groups))]
+    height = max(1, n * layout.pitch - layout.gap)
+    shown, failed = (np.zeros((height, hm.n_time)) for _ in "ab")
+    for k in range(n):  # band k from the top; image row 0 is the bottom
+        bottom = (n - 1 - k) * layout.pitch
+        shown[bottom:bottom + layout.rows], failed[bottom:bottom + layout.rows] = merged[0][k], merged[1][k]
+    xs = _time_centres(hm)
+    if hm.n_time < 2:
+        shown, failed = (np.pad(a, ((0, 0), (0, 2 - hm.n_time))) for a in (shown, failed))
+    if height < 2:
+        shown, failed = (np.pad(a, ((0, 1), (0, 0))) for a in (shown, failed))
+    ys = np.arange(shown.shape[0]) + 0.5
+    ticks = [((n - 1 - k) * layout.pitch + layout.rows / 2, " / ".join(str(v) for v in g))
+             for k, g in enumerate(layout.groups)] or [(1.0, "no transactions")]  # fmt: skip
+    per_row = layout.merge / hm.bins_per_decade  # decades per band row
+    rt = CustomJSHover(code=f"const off = value - Math.floor(value / {layout.pitch}) * {layout.pitch}; "
+                            f"if (off >= {layout.rows}) return ''; "
+                            f"const ms = {hm.rt_min_ms} * 10 ** ({layout.first / hm.bins_per_decade} + "
+                            f"Math.floor(off) * {per_row}); "
+                            "return ms >= 1000 ? (ms / 1000).toPrecision(3) + ' s' : ms.toPrecision(3) + ' ms';")
+    kd = [hv.Dimension("end", label="finish time (UTC)"), hv.Dimension("band", label="service")]
+    common = {"yticks": ticks, "responsive": True, "min_width": 300, "height": 70 + band_height * max(1, n),
+              "xlabel": "finish time (UTC)", "ylabel": "", "show_grid": False, "default_tools": ["pan", "reset"],
+              "clipping_colors": {"min": "transparent", "NaN": "transparent"}}
+    tips = {"hover_formatters": {"$x": "datetime", "$y": rt}}
+    img = hv.Image((xs, ys, shown), kdims=kd, vdims=[hv.Dimension("count", label="transactions")]).opts(
+        backend="bokeh", cmap="Blues", cnorm="log", clim=(0.5, max(1.0, float(shown.max()))), colorbar=False,
+        tools=["hover", "tap"], hover_tooltips=[("finish", "$x{%F %T}"), ("from", "$y{custom}"),
+                                                ("transactions", "@image")], **tips, **common)  # fmt: skip
+    err = hv.Image((xs, ys, failed), kdims=kd, vdims=[hv.Dimension("errors", label="errors")]).opts(
+        backend="bokeh", cmap=["#ef9a9a", ERROR_COLOR, "#7f0000"], cnorm="log", alpha=0.9,
+        clim=(0.5, max(1.0, float(failed.max()))), tools=["hover"],
+        hover_tooltips=[("finish", "$x{%F %T}"), ("from", "$y{custom}"), ("errors", "@image")], **tips, **common)
+    return (img * err).opts(backend="bokeh", title=title)
 
 
 def waterfall(trace: pl.DataFrame, *, title: str | None = None, height: int | None = None) -> hv.Overlay:

@@ -13,6 +13,7 @@ import holoviews as hv
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import workbench as wb
 from workbench.analyses import apm
@@ -272,3 +273,39 @@ def test_charts_render_on_real_traces() -> None:
     layout = apm_viz.dashboard(apm.series(spans, bucket="1s"), apm.active_series(spans, bucket="1s"))
     assert isinstance(layout, hv.Layout)
     assert hv.render(layout, backend="bokeh") is not None
+
+
+def test_transactions_picked_once_give_what_the_spans_give(spans: pl.DataFrame) -> None:
+    """A dashboard picks a scope's transactions once and asks every question of them: the
+    answers are those of the spans (fallback services included)."""
+    window = {"start": T0 + dt.timedelta(minutes=5), "end": T0 + dt.timedelta(minutes=25)}
+    tx = apm.scoped_transactions(spans, **window)
+    assert isinstance(tx, apm.Transactions) and tx.kinds == ("SERVER", "CONSUMER")
+    assert set(tx.frame["service"].unique()) == {"api", "web", "backend", "batch"}
+    for f, extra in ((apm.series, {"bucket": "1m"}), (apm.summary, {}), (apm.active_series, {"bucket": "1m"}),
+                     (apm.transactions, {})):  # fmt: skip
+        for by in (("service",), ("service", "endpoint")):
+            opts = {**window, **extra, **({"by": by} if f is not apm.transactions else {})}
+            want, got = f(spans, **opts), f(tx, **opts)
+            if f is apm.transactions:
+                want, got = want.sort("trace_id", "span_id"), got.sort("trace_id", "span_id")
+            assert_frame_equal(got, want, check_exact=False, rel_tol=1e-12)
+    assert_frame_equal(apm.summary(tx, service="batch", **window), apm.summary(spans, service="batch", **window))
+    with pytest.raises(ParameterError, match="picked with kinds SERVER, CONSUMER"):
+        apm.summary(tx, kinds=("SERVER",))
+    with pytest.raises(ParameterError, match="needs the spans themselves"):
+        apm.active_at(tx, T0 + dt.timedelta(minutes=10))
+
+
+def test_a_snapshot_picks_the_transactions_its_spans_frame_picks(tmp_path: Path, spans: pl.DataFrame) -> None:
+    """Read from Parquet (the kind column first, then the transactions' rows), the batch service
+    still falls back to its entry spans."""
+    from workbench.store import SnapshotWriter
+
+    with SnapshotWriter(tmp_path / "snap") as w:
+        w.write("spans", spans)
+    ds = wb.open(tmp_path / "snap")
+    got = apm.transactions(ds).sort("trace_id", "span_id")
+    assert_frame_equal(got, apm.transactions(spans).sort("trace_id", "span_id"))
+    assert got.filter(pl.col("service") == "batch").height == 61
+    assert sorted(got["span_id"]) == sorted(r["span_id"] for r in _transactions(spans))

@@ -14,6 +14,7 @@ import holoviews as hv
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from workbench.analyses import hitmap as H
 from workbench.analyses.apm import duration_us
@@ -198,3 +199,107 @@ def test_box_bounds_convert_back_to_a_selection() -> None:
     assert (lo, hi) == (1.0, 100.0)
     t0, _, _, _ = hv_hitmap.box_from_bounds((np.datetime64("2026-03-01T12:00:00"), 0, np.datetime64("2026-03-01T12:01"), 1))
     assert t0 == T0
+
+
+# -- binning exactly as defined, whatever the input ------------------------------------------------
+def _spans_with_durations(durations: list[int], *, kind: str = "SERVER") -> pl.DataFrame:
+    rows = [{"cluster": "c1", "trace_id": f"{i:032x}", "span_id": f"{i:016x}", "service": "a", "kind": kind,
+             "start": T0 + US * (i % 600_000_000), "end": T0 + US * (i % 600_000_000 + d), "duration_us": d,
+             "error": i % 7 == 0, "operation": "op"} for i, d in enumerate(durations)]  # fmt: skip
+    return conform("spans", rows)
+
+
+@pytest.mark.parametrize(("rt_min_ms", "per_decade", "rt_max_ms"), [(1.0, 20, 60_000.0), (0.37, 7, 5_000.0),
+                                                                    (0.001, 200, 100.0)])  # fmt: skip
+def test_every_span_lands_in_the_row_the_definition_gives_even_on_an_edge(
+    rt_min_ms: float, per_decade: int, rt_max_ms: float
+) -> None:
+    """Durations just below, on and above every row's edge, negative, zero, and far beyond a
+    second (binned by a table and thresholds, not a log10 per span): each row holds exactly the
+    spans that ``floor((log10(rt_ms) − log10(rt_min_ms)) · bins_per_decade)`` puts there."""
+    p = H.HitmapParams(rt_min_ms=rt_min_ms, bins_per_decade=per_decade, rt_max_ms=rt_max_ms)
+    edges_us = [round(rt_min_ms * 1000 * 10 ** (k / per_decade)) for k in range(p.n_rt + 1)]
+    durations = sorted({max(0, e + d) for e in edges_us for d in (-1, 0, 1)} | {-5, 0, 1, 999_999, 1_048_575,
+                        1_048_576, 3_000_000, 7 * 10**9})  # fmt: skip
+    spans = _spans_with_durations(durations)
+    want = pl.DataFrame({"rt_ms": spans["duration_us"] / 1000.0}).select(H._rt_bin(p, p.n_rt))["rt_ms"].to_numpy()
+    for data in (spans, apm_tx(spans)):
+        hm = H.hitmap(data, rt_min_ms=rt_min_ms, bins_per_decade=per_decade, rt_max_ms=rt_max_ms, time_bin="1h")
+        counts, errors = hm.grid()
+        np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(want, minlength=p.n_rt))
+        np.testing.assert_array_equal(errors.sum(axis=1), np.bincount(want[spans["error"].to_numpy()], minlength=p.n_rt))
+
+
+def apm_tx(spans: pl.DataFrame) -> object:
+    from workbench.analyses import apm
+
+    return apm.scoped_transactions(spans)
+
+
+def test_a_snapshot_gives_the_hitmap_of_its_spans_with_missing_ends_and_durations(tmp_path: Path,
+                                                                                  spans: pl.DataFrame) -> None:  # fmt: skip
+    """Spans written without an end finish at start + duration; spans without a duration are not
+    transactions: the snapshot (whose files' footers show these nulls) bins as its frame does."""
+    import workbench as wb
+    from workbench.store import SnapshotWriter
+
+    row = pl.int_range(pl.len())
+    holes = spans.with_columns(pl.when(row % 11 == 0).then(None).otherwise(pl.col("end")).alias("end"),
+                               pl.when(row % 13 == 0).then(None).otherwise(pl.col("duration_us")).alias("duration_us"))  # fmt: skip
+    with SnapshotWriter(tmp_path / "snap") as w:
+        w.write("spans", holes)
+    ds = wb.open(tmp_path / "snap")
+    got = H.hitmap(ds, time_bin="1m", start=T0, end=T0 + dt.timedelta(minutes=30))
+    want_counts, want_errors = _brute(spans.filter(row % 13 != 0), T0, 60_000_000, 30, list(got.rt_edges_ms()))
+    counts, errors = got.grid()
+    np.testing.assert_array_equal(counts, want_counts)
+    np.testing.assert_array_equal(errors, want_errors)
+    assert_frame_equal(got.cells, H.hitmap(holes, time_bin="1m", start=T0, end=T0 + dt.timedelta(minutes=30)).cells)
+    # the same spans without holes (nothing to fill: the start times are not read) bin as their frame
+    with SnapshotWriter(tmp_path / "full") as w:
+        w.write("spans", spans)
+    whole = H.hitmap(wb.open(tmp_path / "full"), time_bins=50)
+    assert_frame_equal(whole.cells, H.hitmap(spans, time_bins=50).cells)
+
+
+def test_the_hitmap_of_a_real_zipkin_trace_holds_its_timed_server_spans() -> None:
+    raw = json.loads(SMARTTHINGS.read_text())
+    timed = [s for s in raw if s.get("kind") == "SERVER" and "timestamp" in s and "duration" in s]
+    hm = H.hitmap(read_traces(SMARTTHINGS, cluster="c").spans, time_bin="1s", by=("service",))
+    assert hm.cells["count"].sum() == len(timed)
+    per_service = hm.cells.group_by("service").agg(pl.col("count").sum()).rows()
+    want: dict[str, int] = {}
+    for s in timed:
+        want[s["localEndpoint"]["serviceName"]] = want.get(s["localEndpoint"]["serviceName"], 0) + 1
+    assert dict(per_service) == want
+    assert [want[g] for (g,) in hm.ranked()] == sorted(want.values(), reverse=True)  # busiest first
+
+
+def test_bands_put_the_busiest_service_on_top_and_a_tap_names_its_service(spans: pl.DataFrame) -> None:
+    hm = H.hitmap(spans.filter(pl.col("service") != "c").vstack(spans.filter(pl.col("service") == "c").head(50)),
+                  time_bin="1m", by=("service",))  # fmt: skip
+    layout = hv_hitmap.bands(hm, rows=24)
+    totals = dict(hm.cells.group_by("service").agg(pl.col("count").sum()).rows())
+    assert [g for (g,) in layout.groups] == sorted(totals, key=lambda s: (-totals[s], s))
+    assert layout.groups[-1] == ("c",)  # the quietest at the bottom
+    assert (layout.rows, layout.merge) == (24, 4)  # 96 rows of the hitmap, four to a band row
+    n = len(layout.groups)
+    for k, group in enumerate(layout.groups):  # band k from the top
+        bottom = (n - 1 - k) * layout.pitch
+        assert layout.group_at(bottom + 0.1) == group == layout.group_at(bottom + layout.rows - 0.1)
+        assert layout.group_at(bottom + layout.rows + 0.5) is None  # the gap above it
+    assert layout.group_at(-1) is None and layout.group_at(n * layout.pitch + 1) is None
+    stacked, _ = hm.stack(list(layout.groups))
+    for k, group in enumerate(layout.groups):
+        np.testing.assert_array_equal(stacked[k], hm.grid(group)[0])
+    el = hv_hitmap.band_hitmap(hm, layout)
+    assert hv.render(el, backend="bokeh") is not None
+    image = el.get(0).data["count"] if hasattr(el.get(0), "data") else None
+    assert image is not None and image.sum() == hm.cells["count"].sum()
+    narrow = hv_hitmap.bands(hm, rows=24, span=(20, 59))  # 2 decades: faster and slower ones fold into the edges
+    assert (narrow.first, narrow.rows, narrow.merge) == (20, 20, 2)
+    image = hv_hitmap.band_hitmap(hm, narrow).get(0).data["count"]
+    assert image.sum() == hm.cells["count"].sum()
+    k = narrow.groups.index(("a",))
+    first_row = (len(narrow.groups) - 1 - k) * narrow.pitch  # service a's band row 0: hitmap rows 20-21 and faster
+    assert image[first_row].sum() == hm.cells.filter((pl.col("service") == "a") & (pl.col("rt_bin") < 22))["count"].sum()

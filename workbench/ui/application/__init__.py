@@ -12,18 +12,21 @@ In JupyterLab::
 Served (``apps/application.py``): the scope, the service, the box (``t0``, ``t1``, ``rt_min``,
 ``rt_max``) and the trace live in the URL, so a link reopens the same selection.
 
-Speed: the spans of the scope are read once per scope change and kept for the session; a box
-selection or a service change only filters them (:meth:`ApplicationPage.select_box`).
+Speed: a scope is read and computed once (:mod:`workbench.ui.application.data`; the last few
+are kept), and the plots are redrawn in place (:mod:`workbench.ui.application.plots`); a box
+selection or a service change only filters what is kept (:meth:`ApplicationPage.select_box`).
+Clicking a service's band on the per-service hitmap picks that service, as a click on its row
+in the services table does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
 from typing import Any
 
-import holoviews as hv
 import panel as pn
 import param
 import polars as pl
@@ -31,22 +34,24 @@ import polars as pl
 import workbench
 from workbench.analyses import apm, hitmap
 from workbench.errors import WorkbenchError
+from workbench.schema import empty
 from workbench.store import Dataset, to_utc
 from workbench.ui.application.box import BoxMarker
+from workbench.ui.application.data import ScopeCache, ScopeResults
+from workbench.ui.application.plots import Charts, LargeHitmap, ServiceBands, held
 from workbench.ui.application.transaction import TransactionView, note
 from workbench.ui.application.views import (
     SUMMARY_TITLES,
     TX_TITLES,
-    bucket_for,
+    cards,
     empty_summary,
-    small_multiples,
+    scope_note,
+    selection_note,
     summary_view,
     tx_view,
 )
 from workbench.ui.common import (
     busy,
-    format_count,
-    format_range,
     page,
     stat,
     sync_to_url,
@@ -54,8 +59,7 @@ from workbench.ui.common import (
     text_table,
 )
 from workbench.ui.scope import SCOPE_PARAMS, Scope, nav
-from workbench.viz import apm as apm_viz
-from workbench.viz.hitmap import box_from_bounds, hitmap_element
+from workbench.viz.hitmap import box_from_bounds
 
 __all__ = ["SELECTION_PARAMS", "ApplicationPage", "TransactionView", "note"]
 
@@ -63,13 +67,9 @@ log = logging.getLogger(__name__)
 
 #: Page state kept in the URL besides the scope.
 SELECTION_PARAMS = ("service", "t0", "t1", "rt_min", "rt_max", "trace")
-#: Span columns the page keeps per session (what the APM analyses read).
-_SPAN_COLUMNS = tuple(
-    "cluster trace_id span_id parent_id service operation kind start end duration_us error http_route "
-    "http_status_code namespace pod".split()
-)
-#: apm's default lookback: a transaction may have started this long before the window.
-_LOOKBACK = dt.timedelta(minutes=10)
+#: The scope parameters the page follows ("only pods with traces" changes nothing here: every
+#: transaction is a traced one).
+FOLLOWED = ("cluster", "namespace", "workload", "start", "end")
 _RT_STATS = {"p50": "rt_p50_ms", "p90": "rt_p90_ms", "p99": "rt_p99_ms"}
 _SHOWN = 1000  # most transactions listed for a box (the slowest)
 
@@ -99,35 +99,48 @@ class ApplicationPage(pn.viewable.Viewer):
         scoped = {k: params.pop(k) for k in SCOPE_PARAMS if k in params}
         self.scope = scope if scope is not None else Scope(self.dataset, **scoped)
         super().__init__(**params)
-        self._spans = pl.DataFrame()
-        self._hm: hitmap.Hitmap | None = None
+        self._cache = ScopeCache(self.dataset)
+        self._results: ScopeResults | None = None
         self._selection = pl.DataFrame(schema=apm.TRANSACTION_COLUMNS)
+        self._shown_trace: tuple[str, str, str] | None = None
         self._marker = BoxMarker()
         self._loaded = False
         self._build()
-        self.scope.param.watch(lambda *_: self._loaded and self._load_scope(), list(SCOPE_PARAMS))
+        # after the scope's own watchers (which may reset the namespace or workload of a new cluster)
+        self.scope.param.watch(lambda *_: self._loaded and self._load_scope(), list(FOLLOWED), precedence=1)
         if load:
             self._load_scope()
 
     def refresh(self) -> None:
-        """Read the scope's spans again and redraw everything (what a scope change does)."""
+        """Read the scope's spans again and redraw everything (after the snapshot changed)."""
+        self._cache.clear()
+        self._results = None
         self._load_scope()
 
     # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
-        self._cards = pn.FlexBox(sizing_mode="stretch_width")
+        self._card_panes = [stat("", "") for _ in range(5)]
+        self._cards = pn.FlexBox(*self._card_panes, sizing_mode="stretch_width")
         self._scope_note = note("", css="wb-scope-note")
         self._summary = text_table(
             summary_view(empty_summary()), titles=SUMMARY_TITLES, css_classes=["wb-services"]
         )
         self._summary.on_click(self._service_clicked)
+        self.charts = Charts()
         self._charts = pn.pane.HoloViews(sizing_mode="stretch_width", min_height=480, linked_axes=False)
         self._rt_buttons = pn.widgets.RadioButtonGroup.from_param(self.param.rt_stat, width=180)
-        self._multi = pn.pane.HoloViews(sizing_mode="stretch_width", min_height=220, linked_axes=False)
-        self._big = pn.pane.HoloViews(
-            sizing_mode="stretch_width", min_height=380, linked_axes=False, css_classes=["wb-hitmap"]
+        self.bands = ServiceBands(lambda service: setattr(self, "service", service))
+        self._multi = pn.pane.HoloViews(
+            sizing_mode="stretch_width", min_height=220, linked_axes=False, css_classes=["wb-hitmaps"]
         )
-        self._big_title = note("")
+        self.large = LargeHitmap(self._marker)
+        self._big = pn.pane.HoloViews(
+            self.large.dmap, sizing_mode="stretch_width", min_height=380, linked_axes=False,
+            css_classes=["wb-hitmap"],
+        )  # fmt: skip
+        self._bounds = self.large.bounds  # what a box dragged on the large hitmap sends
+        self._bounds.add_subscriber(self._bounds_changed)
+        self._big_title = note("", css="wb-hitmap-title")
         self._select_note = note(
             "Drag a box on the hitmap to list the transactions inside it.", css="wb-selection-note"
         )
@@ -154,7 +167,9 @@ class ApplicationPage(pn.viewable.Viewer):
         """The service selector lists the scope's services (and the chosen one, even if absent)."""
         known = services if services is not None else [v for v in self._service_select.options.values() if v]
         extra = [self.service] if self.service and self.service not in known else []
-        self._service_select.options = {"All services": "", **{s: s for s in [*known, *extra]}}
+        options = {"All services": "", **{s: s for s in [*known, *extra]}}
+        if options != self._service_select.options:
+            self._service_select.options = options
         self._service_select.value = self.service
 
     def controls(self) -> pn.Column:
@@ -173,7 +188,7 @@ class ApplicationPage(pn.viewable.Viewer):
                 title="TPS, response time, errors and active transactions",
                 **card,
             ),
-            pn.Card(self._multi, title="Hitmap per service", **card),
+            pn.Card(self._multi, title="Hitmap per service (click a band to pick its service)", **card),
             pn.Card(
                 self._big_title, self._big, self._select_note, self._tx_box, title="Hitmap (X-View)", **card
             ),
@@ -187,10 +202,10 @@ class ApplicationPage(pn.viewable.Viewer):
         """The served page: scope and selection synced to the URL."""
         self.scope.sync()
         sync_to_url(self, SELECTION_PARAMS)
-        if not self._loaded:
-            pn.state.onload(self._load_scope)  # the page shows at once, with loading indicators
+        if not self._loaded:  # the page shows at once, with loading indicators
             for part in (self._charts, self._multi, self._big):
                 part.loading = True
+            pn.state.onload(self._load_scope)  # (outside a server this runs at once)
         sidebar = [
             self.scope.widgets(),
             self.controls(),
@@ -199,113 +214,91 @@ class ApplicationPage(pn.viewable.Viewer):
         ]
         return page("application", snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
 
-    # -- the scope: read once, kept for the session ------------------------------------------------
-    def _load_scope(self) -> None:
-        self._loaded = True
+    # -- the scope: computed once, kept for the session ------------------------------------------
+    def _key(self) -> tuple[str, str, str, dt.datetime | None, dt.datetime | None]:
         start, end = self.scope.window()
-        where = self.scope.filters()
+        return (self.scope.cluster, self.scope.namespace, self.scope.workload, start, end)
+
+    def _load_scope(self) -> None:
+        first = not self._loaded
+        self._loaded = True
+        key = self._key()
+        if self._results is not None and self._results.key == key:
+            return  # e.g. a new cluster whose namespace the scope reset: already shown
         # (tables are never marked busy: toggling a Tabulator's loading state in the tick that
         # changes its rows can leave it drawn empty too)
-        with busy(self._charts, self._multi, self._big):
-            lo = start - _LOOKBACK if start is not None else None
-            spans = self.dataset.scan("spans", start=lo, end=end, **where).select(_SPAN_COLUMNS).collect()
-            self._spans = spans.sort("end")
-            self._window = (start, end)
-            opts = {"start": start, "end": end}
-            self._hm = hitmap.hitmap(spans, by=("service",), **opts)
-            bucket = bucket_for(start, end) if start and end else "1m"
-            self._series = apm.series(spans, by=("service",), bucket=bucket, **opts)
-            self._active = apm.active_series(spans, by=("service",), bucket=bucket, **opts)
-            self._totals = apm.summary(spans, by=("service",), **opts)
-            self._overall = apm.summary(spans, by=(), **opts)
-            self._show_service_choice(sorted(self._totals["service"].to_list()))
-            self._scope_note.object = self._scope_text(spans)
-            self._summary.value = table_frame(summary_view(self._totals)).to_pandas()
+        with busy(self._charts, self._multi, self._big), self._batch():
+            results = self._results = self._cache.get(key)
+            self._show_service_choice(results.services)
+            self._scope_note.object = self._scope_text(results)
+            self._summary.value = results.table
             self._render_charts()
-            self._multi.object = small_multiples(self._hm)
+            plot = self.bands.show(results.hitmap)
+            if plot is not None:
+                self._multi.object = plot
             self._render_service()
-        self._refresh_selection()
-        self._summary_box.objects, self._tx_box.objects = [self._summary], [self._tx]
-        self._render_trace()
+            self._refresh_selection()
+            if first:
+                self._summary_box.objects, self._tx_box.objects = [self._summary], [self._tx]
+            self._render_trace()
 
-    def _scope_text(self, spans: pl.DataFrame) -> str:
-        start, end = self.scope.window()
+    def _batch(self) -> contextlib.AbstractContextManager[None]:
+        return held(self._charts)
+
+    def _scope_text(self, results: ScopeResults) -> str:
         where = " / ".join(v for v in (self.scope.cluster, self.scope.namespace, self.scope.workload) if v)
-        where = where or "all clusters and namespaces"
-        if spans.is_empty():
-            return (
-                f"No spans in this scope ({where}, {format_range(start, end)}): its services are not "
-                "instrumented, or no traces were collected for it."
-            )
-        return f"{format_count(spans.height)} spans in {where}, {format_range(start, end)}."
+        return scope_note(where or "all clusters and namespaces", results.start, results.end, spans=results.spans,
+                          transactions=int(results.overall["transactions"].sum()),
+                          services=len(results.services))  # fmt: skip
 
     def _render_charts(self) -> None:
-        series, active = self._series, self._active
+        r = self._results
+        if r is None:
+            return
+        series, active = r.series, r.active
         if self.service:
             series = series.filter(pl.col("service") == self.service)
             active = active.filter(pl.col("service") == self.service)
-        stat_col = _RT_STATS[self.rt_stat]
-        parts = [
-            apm_viz.tps_curve(series),
-            apm_viz.rt_curve(series, stat=stat_col),
-            apm_viz.error_curve(series),
-            apm_viz.active_curve(active, mean=True, title="Active transactions (mean over each bucket)"),
-        ]
-        self._charts.object = hv.Layout(parts).cols(2).opts(shared_axes=False)
-        totals = self._totals.filter(pl.col("service") == self.service) if self.service else self._overall
-        n, errors = int(totals["transactions"].sum()), int(totals["errors"].sum())
-        start, end = self._window
-        seconds = (end - start).total_seconds() if start and end else 0
-        label = self.service or "all services"
-        row = totals.row(0, named=True) if totals.height == 1 else None
-        self._cards.objects = [
-            stat("Transactions", format_count(n), detail=label),
-            stat("TPS", f"{n / seconds:.2f}/s" if seconds else "–", detail="mean over the window"),
-            stat(
-                "Error rate",
-                f"{100 * errors / n:.2f}%" if n else "–",
-                detail=f"{format_count(errors)} errors",
-                tone="bad" if n and errors / n > 0.01 else "neutral",
-            ),
-            stat("p90 response", f"{row['rt_p90_ms']:.0f} ms" if row else "–", detail=label),
-            stat("p99 response", f"{row['rt_p99_ms']:.0f} ms" if row else "–", detail=label),
-        ]
+        plots = self.charts.show(series, active, _RT_STATS[self.rt_stat])
+        if plots is not None:
+            self._charts.object = plots
+        totals = r.totals.filter(pl.col("service") == self.service) if self.service else r.overall
+        seconds = (r.end - r.start).total_seconds() if r.start and r.end else 0
+        for pane, card in zip(self._card_panes, cards(totals, label=self.service or "all services", seconds=seconds),
+                              strict=True):  # fmt: skip
+            pane.object = card.object
 
     @param.depends("rt_stat", watch=True)
     def _rt_stat_changed(self) -> None:
-        if not self._loaded:
-            return
-        self._render_charts()
+        if self._loaded:
+            with self._batch():
+                self.charts.show_stat(_RT_STATS[self.rt_stat])
 
     @param.depends("service", watch=True)
     def _service_changed(self) -> None:
         if not self._loaded:
             return
-        with busy(self._big, self._charts):
+        with busy(self._big, self._charts), self._batch():
             self._render_charts()
             self._render_service()
-        self._refresh_selection()
+            self._refresh_selection()
 
     def _render_service(self) -> None:
-        hm = self._hm
-        if hm is None or hm.cells.is_empty():
-            self._big.object = None
-            self._big_title.object = "No transactions in this scope to draw a hitmap of."
+        r = self._results
+        if r is None:
             return
+        hm = r.hitmap
         group = (self.service,) if self.service else None
-        if group is not None and group not in hm.groups():
-            self._big.object = None
+        if hm.cells.is_empty():
+            self._big_title.object = "No transactions in this scope to draw a hitmap of."
+        elif group is not None and group not in hm.groups():
             self._big_title.object = f"Service {self.service!r} has no transactions in this scope."
-            return
-        el = hitmap_element(hm, group=group, title=f"Hitmap: {self.service or 'all services'}", height=380)
-        shown = el.opts(hooks=[self._marker.hook])
-        self._bounds = hv.streams.BoundsXY(source=shown)
-        self._bounds.add_subscriber(self._bounds_changed)
-        self._big_title.object = (
-            f"{self.service or 'All services'}: every transaction by finish time and response "
-            "time (log scale); red cells hold errors. Drag a box to list its transactions."
-        )
-        self._big.object = shown
+        else:
+            self._big_title.object = (
+                f"{self.service or 'All services'}: every transaction by finish time and response "
+                "time (log scale); red cells hold errors. Drag a box to list its transactions."
+            )
+        self.large.show(hm, group, f"Hitmap: {self.service or 'all services'}")
 
     # -- the box selection --------------------------------------------------------------------
     def _bounds_changed(self, bounds: tuple[Any, Any, Any, Any] | None) -> None:
@@ -320,7 +313,7 @@ class ApplicationPage(pn.viewable.Viewer):
         """Select the transactions that finished in ``[t0, t1]`` with a response time in
         ``[rt_min_ms, rt_max_ms]`` (of the chosen service), list them, and return them
         (slowest first; :data:`workbench.analyses.apm.TRANSACTION_COLUMNS`). This is what a box
-        drawn on the hitmap does; it reads only the spans kept for the scope."""
+        drawn on the hitmap does; it filters the transactions kept for the scope."""
         a, b = to_utc(t0), to_utc(t1)
         if a is None or b is None:
             msg = f"select_box needs two times (got {t0!r}, {t1!r})"
@@ -333,29 +326,29 @@ class ApplicationPage(pn.viewable.Viewer):
 
     @param.depends("t0", "t1", "rt_min", "rt_max", watch=True)
     def _refresh_selection(self) -> None:
-        if not self._loaded:
+        if not self._loaded or self._results is None:
             return
+        with self._batch():
+            self._show_selection()
+
+    def _show_selection(self) -> None:
+        assert self._results is not None
         box = self.box
         self._marker.draw(box)
-        if box is None or self._spans.is_empty():
+        tx = self._results.tx
+        if box is None or not tx.height:
             self._selection = pl.DataFrame(schema=apm.TRANSACTION_COLUMNS)
             self._tx.value = table_frame(tx_view(self._selection)).to_pandas()
             self._select_note.object = (
-                "No spans in this scope, so no transactions to select."
-                if self._spans.is_empty()
+                "No transactions in this scope, so none to select."
+                if not tx.height
                 else "Drag a box on the hitmap to list the transactions inside it."
             )
             return
         t0, t1, lo, hi = box
-        self._selection = hitmap.select(self._spans, t0, t1, lo, hi, service=self.service or None)
-        shown = self._selection.head(_SHOWN)
-        self._tx.value = table_frame(tx_view(shown)).to_pandas()
-        n, errors = self._selection.height, int(self._selection["error"].sum())
-        more = f" (the slowest {_SHOWN} listed)" if n > _SHOWN else ""
-        self._select_note.object = (
-            f"{n} transactions{more} of {self.service or 'all services'} finished "
-            f"{format_range(t0, t1)} in {lo:.1f}–{hi:.1f} ms; {errors} failed."
-        )
+        self._selection = hitmap.select(tx, t0, t1, lo, hi, service=self.service or None)
+        self._tx.value = table_frame(tx_view(self._selection.head(_SHOWN))).to_pandas()
+        self._select_note.object = selection_note(self._selection, self.service, box, shown=_SHOWN)
 
     @property
     def box(self) -> tuple[dt.datetime, dt.datetime, float, float] | None:
@@ -373,6 +366,11 @@ class ApplicationPage(pn.viewable.Viewer):
         """The transactions in the selected box (all of them, slowest first)."""
         return self._selection
 
+    @property
+    def results(self) -> ScopeResults | None:
+        """What the page shows for its scope (None before it is loaded)."""
+        return self._results
+
     def _tx_clicked(self, event: Any) -> None:
         row = self._tx.value.iloc[event.row]
         self.trace = str(row["trace_id"])
@@ -385,12 +383,17 @@ class ApplicationPage(pn.viewable.Viewer):
     def _render_trace(self) -> None:
         if not self._loaded:
             return
+        shown = (self.trace, self.scope.cluster, self.scope.namespace) if self.trace else None
+        if shown == self._shown_trace:
+            return
+        self._shown_trace = shown
         if not self.trace:
             self.transaction.clear()
             return
+        kept = self._results.tx.frame if self._results is not None else empty("spans")
         self.transaction.show(
             self.trace,
-            spans=self._spans,
+            spans=kept,
             service=self.service,
             cluster=self.scope.cluster or None,
             namespace=self.scope.namespace or None,

@@ -23,16 +23,19 @@ class BoxMarker:
         self.box: Box | None = None
 
     def hook(self, plot: Any, element: Any) -> None:
-        """Bokeh hook: add the annotation to the plot (each time the plot is drawn)."""
-        self.model = BoxAnnotation(
-            fill_alpha=0.1,
-            fill_color="#ff9800",
-            line_color="#e65100",
-            line_width=2,
-            level="overlay",
-            visible=False,
-        )
-        plot.handles["plot"].add_layout(self.model)
+        """Bokeh hook: add the annotation to the plot when it is built (a plot redrawn in place
+        runs its hooks again: the annotation it has is kept)."""
+        figure = plot.handles["plot"]
+        if self.model is None or self.model not in figure.center:
+            self.model = BoxAnnotation(
+                fill_alpha=0.1,
+                fill_color="#ff9800",
+                line_color="#e65100",
+                line_width=2,
+                level="overlay",
+                visible=False,
+            )
+            figure.add_layout(self.model)
         self.draw(self.box)
 
     def draw(self, box: Box | None) -> None:

@@ -1,23 +1,24 @@
 """How the application page shows its frames: table views, their column titles, the chart
-bucket for a window, and the per-service hitmaps as small multiples."""
+bucket for a window, the stat cards and the notes above the page and under the hitmap."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import holoviews as hv
+import panel as pn
 import polars as pl
 
 from workbench.analyses import apm
-from workbench.analyses.hitmap import Hitmap
-from workbench.viz.hitmap import multi_hitmap, rt_ticks
+from workbench.ui.common import format_count, format_range, stat
 
 __all__ = [
     "SUMMARY_TITLES",
     "TX_TITLES",
     "bucket_for",
+    "cards",
     "empty_summary",
-    "small_multiples",
+    "scope_note",
+    "selection_note",
     "summary_view",
     "tx_view",
 ]
@@ -57,11 +58,40 @@ def tx_view(tx: pl.DataFrame) -> pl.DataFrame:
     return tx.select("trace_id", "service", "pod", "endpoint", "end", pl.col("rt_ms").round(3), "error")
 
 
-def small_multiples(hm: Hitmap) -> hv.Layout | None:
-    """One small hitmap per service (busiest first), with fewer ticks than the large one."""
-    if hm.cells.is_empty():
-        return None
-    decades = [t for t in rt_ticks(hm.rt_min_ms, hm.rt_max_ms) if float(t[0]).is_integer()]
-    return multi_hitmap(hm, cols=4, height=200).map(
-        lambda el: el.opts(yticks=decades, xticks=4, xlabel="", backend="bokeh"), [hv.Image]
-    )
+def scope_note(where: str, start: dt.datetime | None, end: dt.datetime | None, *, spans: int, transactions: int,
+               services: int) -> str:  # fmt: skip
+    """The line above the page: how many transactions the scope holds, or why there are none."""
+    if not spans:
+        return (
+            f"No spans in this scope ({where}, {format_range(start, end)}): its services are not "
+            "instrumented, or no traces were collected for it."
+        )
+    if not transactions:
+        return f"No transaction finished in {where}, {format_range(start, end)}."
+    return f"{format_count(transactions)} transactions of {services} services in {where}, {format_range(start, end)}."
+
+
+def selection_note(selection: pl.DataFrame, service: str,
+                   box: tuple[dt.datetime, dt.datetime, float, float], *, shown: int) -> str:  # fmt: skip
+    """What a box selected: how many transactions (of which the slowest ``shown`` are listed) of
+    which service, where, how many failed."""
+    t0, t1, lo, hi = box
+    n, errors = selection.height, int(selection["error"].sum())
+    more = f" (the slowest {shown} listed)" if n > shown else ""
+    return (f"{n} transactions{more} of {service or 'all services'} finished {format_range(t0, t1)} in "
+            f"{lo:.1f}–{hi:.1f} ms; {errors} failed.")  # fmt: skip
+
+
+def cards(totals: pl.DataFrame, *, label: str, seconds: float) -> list[pn.pane.HTML]:
+    """The stat cards of ``totals`` (``apm.summary`` rows: one service's, or the overall one):
+    transactions, TPS over ``seconds``, error rate, p90 and p99."""
+    n, errors = int(totals["transactions"].sum()), int(totals["errors"].sum())
+    row = totals.row(0, named=True) if totals.height == 1 else None
+    return [
+        stat("Transactions", format_count(n), detail=label),
+        stat("TPS", f"{n / seconds:.2f}/s" if seconds else "–", detail="mean over the window"),
+        stat("Error rate", f"{100 * errors / n:.2f}%" if n else "–", detail=f"{format_count(errors)} errors",
+             tone="bad" if n and errors / n > 0.01 else "neutral"),
+        stat("p90 response", f"{row['rt_p90_ms']:.0f} ms" if row else "–", detail=label),
+        stat("p99 response", f"{row['rt_p99_ms']:.0f} ms" if row else "–", detail=label),
+    ]  # fmt: skip
