@@ -25,14 +25,13 @@ from typing import Any
 import polars as pl
 
 from workbench.analyses import patterns as pat
+from workbench.analyses.usage import COUNTER_SUFFIXES, increments
 from workbench.errors import ParameterError
 from workbench.store import Dataset, to_utc
 
 __all__ = ["COUNTER_SUFFIXES", "counter_rate", "metric_series", "pattern_series", "span_series"]
 
 TS = pl.Datetime("us", "UTC")
-#: Metric names ending like this are counters (cumulative, reset on restart).
-COUNTER_SUFFIXES: tuple[str, ...] = ("_total", "_count", "_sum")
 _RAW = ["cluster", "metric", "namespace", "pod", "container", "node", "labels"]
 _AGGS = {"sum": pl.Expr.sum, "mean": pl.Expr.mean, "max": pl.Expr.max, "min": pl.Expr.min}
 
@@ -44,17 +43,8 @@ def _every(step: str | dt.timedelta) -> str:
 def counter_rate(frame: pl.DataFrame | pl.LazyFrame, *, series: Sequence[str], ts: str = "ts", value: str = "value") -> pl.LazyFrame:
     """Adds ``increase`` (since the previous sample of the same series; after a reset, the new
     value), ``seconds`` (time since that sample) and ``rate`` (increase per second). The first
-    sample of a series has nulls."""
-    s = list(series)
-    lf = frame.lazy().sort([*s, ts])
-    prev = pl.col(value).shift(1).over(s)
-    delta = pl.col(value) - prev
-    return lf.with_columns(
-        pl.when(delta < 0).then(pl.col(value)).otherwise(delta).alias("increase"),
-        ((pl.col(ts) - pl.col(ts).shift(1).over(s)).dt.total_microseconds() / 1e6).alias("seconds"),
-    ).with_columns(
-        pl.when(pl.col("seconds") > 0).then(pl.col("increase") / pl.col("seconds")).alias("rate")
-    )
+    sample of a series has nulls. The rule is :func:`workbench.analyses.usage.increments`'."""
+    return increments(frame, by=series, ts=ts, value=value)
 
 
 def metric_series(

@@ -34,8 +34,9 @@ How advice is made (defaults in brackets; every number is a parameter):
 - Values are rounded up to whole millicores and MiB. Fewer than 20 [``min_samples``] samples:
   no advice (status ``not enough data``).
 
-Percentiles are computed per series (one container of one pod) with a polars ``group_by`` on
-the integer ``series_id`` over the lazy metrics table; labels are joined after aggregation. A
+Percentiles are computed per series (one container of one pod) by
+:func:`workbench.analyses.usage.metric_stats`: one pass over the samples of the four metrics in
+storage order, keyed on the integer ``series_id``; labels are joined after aggregation. A
 workload's value is the highest of its pods' (every replica gets the same request, so it must
 fit the busiest one). Start-up samples are included in the percentiles.
 
@@ -182,14 +183,10 @@ def read_json(path: str | os.PathLike[str]) -> pl.DataFrame:
     return pl.DataFrame(doc.get("advice") or [], schema=ADVICE_COLUMNS)
 
 
-def _samples(ds: Dataset, series: pl.DataFrame, p: RightSizingParams) -> pl.LazyFrame:
-    lo, hi = p.start or ds.window[0], p.end or ds.window[1]
-    return usage.samples_of(ds, series, start=lo, end=hi).select("series_id", "ts", "value")
-
-
 def container_stats(ds: Dataset, p: RightSizingParams) -> pl.DataFrame:
     """Usage statistics per pod container (:data:`CONTAINER_COLUMNS`, without workload columns
-    and current values): per-series percentiles, then the series of one container combined."""
+    and current values): per-series percentiles of the four metrics in one pass over their
+    samples (:func:`usage.metric_stats`), then the series of one container combined."""
     f = {"cluster": p.cluster, "namespace": p.namespace, "workload": p.workload}
     series = usage.select_series(ds, [usage.CPU, usage.MEMORY, usage.THROTTLED, usage.PERIODS],
                                  containers_only=True, **f)  # fmt: skip
@@ -197,19 +194,14 @@ def container_stats(ds: Dataset, p: RightSizingParams) -> pl.DataFrame:
     out_schema = {k: S for k in keys} | {k: v for k, v in _STAT.items() if k not in ("oom_killed", "restarts")}
     if series.is_empty():
         return pl.DataFrame(schema=out_schema)
-    lf = _samples(ds, series, p)
-
-    def of(metric: str) -> pl.LazyFrame:
-        ids = series.filter(pl.col("metric") == metric)["series_id"].unique()
-        return lf.filter(pl.col("series_id").is_in(ids.implode()))
-
     qr, ql, qm = p.cpu_request_percentile, p.cpu_limit_percentile, p.memory_request_percentile
-    cpu, mem, thr, per = pl.collect_all([
-        usage.series_stats(of(usage.CPU), kind="counter", quantiles=sorted({qr, ql})),
-        usage.series_stats(of(usage.MEMORY), kind="gauge", quantiles=[qm]),
-        usage.series_stats(of(usage.THROTTLED), kind="counter"),
-        usage.series_stats(of(usage.PERIODS), kind="counter"),
-    ])  # fmt: skip
+    stats = usage.metric_stats(ds, series, start=p.start or ds.window[0], end=p.end or ds.window[1],
+                               quantiles={usage.CPU: [qr, ql], usage.MEMORY: [qm]})  # fmt: skip
+
+    def of(metric: str) -> pl.DataFrame:
+        return stats.filter(pl.col("metric") == metric)
+
+    cpu, mem, thr, per = of(usage.CPU), of(usage.MEMORY), of(usage.THROTTLED), of(usage.PERIODS)
     meta = series.select("cluster", "series_id", *keys[1:])
 
     def per_container(stats: pl.DataFrame, aggs: list[pl.Expr]) -> pl.DataFrame:

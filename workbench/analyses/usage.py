@@ -2,18 +2,21 @@
 right-sizing analyses.
 
 Counters are stored raw (cumulative, resetting when a container restarts), so every rate is
-computed here, one way:
+computed here, one way: per series, ``(v[i] - v[i-1]) / (t[i] - t[i-1])``; when the counter went
+down it was reset and the increase is ``v[i]`` (as Prometheus' ``rate`` counts it). The first
+sample of a series has no rate; neither has a sample at the same time as the one before.
 
-- :func:`counter_rate`: per series, ``(v[i] - v[i-1]) / (t[i] - t[i-1])``; when the counter went
-  down it was reset and the increase is ``v[i]`` (as Prometheus' ``rate`` counts it). The first
-  sample of a series has no rate and is dropped; so are samples with the same time as the one
-  before.
+- :func:`increments`: that rule as columns (``increase``, ``seconds``, ``rate``) on any frame,
+  per series named by key columns (the anomaly and resource browser analyses use it too);
+  :func:`counter_rate` keeps only the rates.
 - :func:`stream_rates`: the same over a lazy scan of the ``metrics`` table without sorting it
   (it is stored sorted by series and time in each part; the pairs spanning two parts are
   added from the parts' edges).
-- :func:`series_stats`: per-series count, mean, max and percentiles of a gauge's values or
-  a counter's rates, grouped on the integer ``series_id`` over the lazy ``metrics`` table; labels
-  are joined only to the (small) result. This is the fast path for large snapshots.
+- :func:`series_stats` / :func:`metric_stats`: per series, count, mean, max, total increase and
+  percentiles of a gauge's values or a counter's rates, for many metrics in **one pass** over
+  the samples in storage order: compiled kernels (numba, :mod:`._series_kernels`) follow each
+  series' runs, pair a counter's samples across parts, and rank each series' values with a
+  histogram instead of a sort. The fast path of right-sizing (benchmark B1).
 - :func:`bucketed`: per series and time bucket, the mean and max of the values (gauges) or rates
   (counters), joined to their labels after aggregation.
 
@@ -48,15 +51,26 @@ from typing import Any, Literal
 
 import polars as pl
 
-from workbench.analyses._rates import counter_rate, qname, series_stats, stream_rates
+from workbench.analyses._rates import (
+    COUNTER_SUFFIXES,
+    STATS_COLUMNS,
+    counter_rate,
+    increments,
+    metric_kind,
+    metric_stats,
+    qname,
+    series_stats,
+    stream_rates,
+)
 from workbench.analyses.params import parse_duration
 from workbench.store import Dataset, to_utc
 
 __all__ = [
-    "CONTAINER_USAGE_COLUMNS", "CPU", "MEMORY", "NET_RX", "NET_TX", "NODE_USAGE_COLUMNS", "PERIODS",
-    "POD_USAGE_COLUMNS", "REQUESTS_COLUMNS", "THROTTLED", "bucketed", "container_usage", "counter_rate",
-    "is_app_container", "micros", "node_usage", "nsum", "pod_intervals", "pod_usage", "qname", "requests_over_time", "series_stats", "stream_rates",
-]
+    "CONTAINER_USAGE_COLUMNS", "COUNTER_SUFFIXES", "CPU", "MEMORY", "NET_RX", "NET_TX", "NODE_USAGE_COLUMNS", "PERIODS",
+    "POD_USAGE_COLUMNS", "REQUESTS_COLUMNS", "STATS_COLUMNS", "THROTTLED", "bucketed", "container_usage",
+    "counter_rate", "increments", "is_app_container", "metric_kind", "metric_stats", "micros", "node_usage", "nsum",
+    "pod_intervals", "pod_usage", "qname", "requests_over_time", "series_stats", "stream_rates",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 

@@ -57,21 +57,135 @@ def test_stream_rates_pair_samples_across_stored_parts_and_resets(ds: wb.Dataset
 
 def test_series_stats_percentiles_equal_numpys_on_the_same_samples(ds: wb.Dataset) -> None:
     series = ds.series(metric=[usage.CPU, usage.MEMORY], pod="web-1")
-    samples = usage.samples_of(ds, series, start=None, end=None)
-    ids = series.select("series_id", "metric")
-    cpu = usage.series_stats(samples.filter(pl.col("series_id").is_in(
-        ids.filter(pl.col("metric") == usage.CPU)["series_id"].implode())), kind="counter", quantiles=[50, 90, 99]).collect()
-    mem = usage.series_stats(samples.filter(pl.col("series_id").is_in(
-        ids.filter(pl.col("metric") == usage.MEMORY)["series_id"].implode())), kind="gauge", quantiles=[95]).collect()
+    samples = ds.scan("metrics").select("series_id", "ts", "value")
+    stats = usage.series_stats(samples, series, quantiles={usage.CPU: [50, 90, 99], usage.MEMORY: [95]})
+    cpu, mem = (stats.filter(pl.col("metric") == m) for m in (usage.CPU, usage.MEMORY))
     rates = np.array(web1_rates())
     for q in (50, 90, 99):
         assert cpu[f"p{q}"][0] == pytest.approx(np.percentile(rates, q), abs=1e-12)
     assert cpu["samples"][0] == 60 and cpu["mean"][0] == pytest.approx(rates.mean())
     # increase over the window: 29 min × 18 + 6 + 30 min × 36 (per minute: 0.3·60, 0.6·60)
     assert cpu["increase"][0] == pytest.approx(29 * 18 + 6 + 30 * 36)
+    assert cpu["p95"][0] is None  # asked for the memory only
     working_set = np.array([150.0 * MI + (k % 10) * 10 * MI for k in range(61)])
     assert mem["p95"][0] == pytest.approx(np.percentile(working_set, 95))
     assert mem["max"][0] == working_set.max() and mem["samples"][0] == 61
+    assert mem["increase"][0] is None and mem["p50"][0] is None
+
+
+def _random_series(rng: np.random.Generator, n_series: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Series of every awkward shape (resets, repeated timestamps, many equal values, a constant,
+    a single sample, a NaN, an infinity, an irregular scrape interval) and their samples."""
+    series, rows = [], []
+    for i in range(n_series):
+        metric = usage.CPU if i % 2 else usage.MEMORY
+        n = int(rng.integers(1, 400)) if i % 7 else 1
+        step = rng.integers(1, 4, n) * 10_000_000 if i % 5 else np.full(n, 15_000_000)
+        if i % 11 == 3:
+            step[n // 2] = 0  # two samples at the same time
+        t = 1_800_000_000_000_000 + np.cumsum(step)
+        if metric == usage.CPU:
+            v = np.cumsum(rng.gamma(2.0, 3.0, n))
+            if n > 5 and i % 3:
+                v[n // 3:] -= v[n // 3 - 1] - rng.random()  # a restart: the counter resets
+        else:
+            v = np.floor(rng.lognormal(3, 1, n)) * 4096.0 if i % 4 else np.full(n, 7.0)
+            if i % 13 == 5:
+                v[n // 2] = np.nan if i % 2 else np.inf
+        series.append({"cluster": "c", "series_id": 1000 + i * 7919, "metric": metric})
+        rows.append(pl.DataFrame({"series_id": np.full(n, 1000 + i * 7919, dtype=np.uint64),
+                                  "ts": t, "value": v}))  # fmt: skip
+    samples = pl.concat(rows).with_columns(pl.col("ts").cast(pl.Datetime("us", "UTC")))
+    return pl.DataFrame(series, schema={"cluster": pl.String, "series_id": pl.UInt64, "metric": pl.String}), samples
+
+
+def _reference(samples: pl.DataFrame, series: pl.DataFrame, qs: list[float]) -> pl.DataFrame:
+    """What the statistics must be, the slow way: sort, rate the counters, group and rank (NaN
+    ranked last, as polars does)."""
+    counters = series.filter(pl.col("metric") == usage.CPU)["series_id"]
+    rates = usage.counter_rate(samples.filter(pl.col("series_id").is_in(counters.implode())))
+    gauges = samples.filter(~pl.col("series_id").is_in(counters.implode()))
+    x = pl.col("value")
+    return pl.concat([rates.select(gauges.columns), gauges]).group_by("series_id").agg(
+        x.len().alias("samples"), x.mean().alias("mean"), x.max().alias("max"),
+        *[x.quantile(q / 100, interpolation="linear").alias(f"p{q:g}") for q in qs],
+    ).sort("series_id")
+
+
+def test_series_stats_equal_a_sort_based_reference_for_every_kind_of_series() -> None:
+    series, samples = _random_series(np.random.default_rng(7), 120)
+    qs = [0, 5, 50, 90, 99, 99.9, 100]
+    # stored as the snapshot stores them: three parts by time, each sorted by series and time
+    t = samples["ts"]
+    cuts = [t.min(), t.quantile(0.3), t.quantile(0.7), t.max() + dt.timedelta(1)]
+    parts = [samples.filter(pl.col("ts") >= lo, pl.col("ts") < hi).sort("series_id", "ts")
+             for lo, hi in zip(cuts, cuts[1:], strict=False)]  # fmt: skip
+    got = usage.series_stats(pl.concat(parts).lazy(), series, quantiles=qs).sort("series_id")
+    want = _reference(samples, series, qs)
+    assert got["series_id"].to_list() == want["series_id"].to_list()  # single-sample counters have no rate
+    assert got["samples"].to_list() == want["samples"].to_list()
+    for c in ("mean", "max", *(f"p{q:g}" for q in qs)):
+        np.testing.assert_allclose(got[c].to_numpy(), want[c].to_numpy(), rtol=1e-12, err_msg=c)
+    # and percentiles equal numpy's where there is no NaN
+    sid = 1000 + 2 * 7919  # a gauge of whole pages: many equal values
+    x = samples.filter(pl.col("series_id") == sid)["value"].to_numpy()
+    assert got.filter(pl.col("series_id") == sid)["p90"][0] == pytest.approx(np.percentile(x, 90), rel=1e-12)
+
+
+def test_series_stats_sorts_parts_stored_out_of_time_order() -> None:
+    series, samples = _random_series(np.random.default_rng(3), 30)
+    mid = samples["ts"].median()
+    early, late = samples.filter(pl.col("ts") < mid), samples.filter(pl.col("ts") >= mid)
+    in_order = usage.series_stats(pl.concat([early, late]), series, quantiles=[50, 99])
+    reversed_parts = usage.series_stats(pl.concat([late, early]), series, quantiles=[50, 99])
+    assert_frame_equal(in_order, reversed_parts)
+
+
+def test_metric_stats_read_in_parts_equal_one_pass(ds: wb.Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Big inputs are read in parts by series-id range: the answer must not change."""
+    from workbench.analyses import _rates
+
+    series = ds.series(metric=[usage.CPU, usage.MEMORY, usage.THROTTLED])
+    one = usage.metric_stats(ds, series, quantiles=[50, 99])
+    monkeypatch.setattr(_rates, "_PART_VALUES", 40)  # a few series per part
+    parts = usage.metric_stats(ds, series, quantiles=[50, 99])
+    assert one.height == series.height  # every series has samples (and every counter a rate)
+    assert_frame_equal(one, parts)
+
+
+def test_increments_pair_samples_per_key_with_null_keys() -> None:
+    frame = pl.DataFrame({
+        "pod": ["a", "a", None, None, "a"], "container": [None, None, "x", "x", None],
+        "ts": _t(0, 10, 0, 20, 20), "value": [1.0, 3.0, 10.0, 4.0, 7.0],
+    })  # fmt: skip
+    out = usage.increments(frame, by=["pod", "container"]).collect()
+    a = out.filter(pl.col("pod") == "a")
+    assert a["increase"].to_list() == [None, 2.0, 4.0] and a["rate"].to_list() == [None, 0.2, 0.4]
+    nulls = out.filter(pl.col("pod").is_null())  # one series, keyed by nulls: 10 → 4 is a reset
+    assert nulls["increase"].to_list() == [None, 4.0] and nulls["seconds"].to_list() == [None, 20.0]
+
+
+def test_series_stats_rejects_a_percentile_out_of_range(ds: wb.Dataset) -> None:
+    with pytest.raises(wb.ParameterError, match="101"):
+        usage.series_stats(ds.scan("metrics"), ds.series(metric=usage.CPU), quantiles=[50, 101])
+
+
+def test_metric_stats_of_a_real_cadvisor_scrape(realdata: Path, tmp_path: Path) -> None:
+    """One scrape: a counter has no rate yet (no row), a gauge's statistics are its value."""
+    from workbench.sources.prometheus.exposition import import_exposition
+    from workbench.store import SnapshotWriter
+
+    path = realdata / "prometheus" / "nri_kubernetes_k8s_1_35" / "kubelet" / "metrics" / "cadvisor"
+    with SnapshotWriter(tmp_path / "snap") as w:
+        import_exposition(w, [path], cluster="minikube")
+    ds = wb.open(tmp_path / "snap")
+    series = usage.select_series(ds, [usage.CPU, usage.MEMORY], containers_only=True)
+    stats = usage.metric_stats(ds, series, quantiles=[99]).join(series.select("series_id", "pod", "container"),
+                                                                on="series_id")  # fmt: skip
+    assert stats["metric"].unique().to_list() == [usage.MEMORY]
+    etcd = stats.filter(pl.col("container") == "etcd")
+    assert (etcd["samples"][0], etcd["max"][0], etcd["p99"][0]) == (1, ETCD_WORKING_SET, ETCD_WORKING_SET)
+    assert etcd["pod"][0] == "etcd-datagen-1-35"
 
 
 def test_container_usage_ignores_the_pause_container_and_cgroup_totals(ds: wb.Dataset) -> None:

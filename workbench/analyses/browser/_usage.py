@@ -16,6 +16,7 @@ import datetime as dt
 import polars as pl
 
 from workbench.analyses.manifests._objects import TS
+from workbench.analyses.usage import increments
 from workbench.store import Dataset
 
 __all__ = ["CPU_METRIC", "MEMORY_METRIC", "USAGE_COLUMNS", "SERIES_COLUMNS", "usage_frame", "usage_series", "read_samples"]
@@ -53,13 +54,8 @@ def _container_rows(samples: pl.DataFrame) -> pl.DataFrame:
 
 def _increments(cpu: pl.LazyFrame) -> pl.LazyFrame:
     """Per sample of each counter series: the increase since the previous sample (a reset counts
-    from zero) and the seconds since it."""
-    over = [pl.col(c) for c in _SERIES]
-    delta = pl.col("value") - pl.col("value").shift(1).over(over)
-    return cpu.sort([*_SERIES, "ts"], nulls_last=True).with_columns(
-        pl.when(delta < 0).then(pl.col("value")).otherwise(delta).alias("_inc"),
-        (pl.col("ts") - pl.col("ts").shift(1).over(over)).dt.total_microseconds().alias("_us"),
-    )
+    from zero) and the seconds since it (:func:`workbench.analyses.usage.increments`)."""
+    return increments(cpu, by=_SERIES)
 
 
 def usage_frame(samples: pl.DataFrame, *, start: dt.datetime | None = None, end: dt.datetime | None = None) -> pl.DataFrame:
@@ -77,9 +73,9 @@ def usage_frame(samples: pl.DataFrame, *, start: dt.datetime | None = None, end:
     cpu = (
         _increments(rows.lazy().filter(pl.col("metric") == CPU_METRIC))
         .group_by(_SERIES)
-        .agg(pl.col("_inc").sum(), pl.col("_us").sum())
-        .filter(pl.col("_us") > 0)
-        .with_columns((pl.col("_inc") / (pl.col("_us") / 1e6)).alias("cpu_usage"))
+        .agg(pl.col("increase").sum(), pl.col("seconds").sum())
+        .filter(pl.col("seconds") > 0)
+        .with_columns((pl.col("increase") / pl.col("seconds")).alias("cpu_usage"))
         .group_by(_KEY)
         .agg(pl.col("cpu_usage").max())
     )
@@ -103,8 +99,8 @@ def usage_series(samples: pl.DataFrame, *, bucket: str = "1m") -> pl.DataFrame:
         return pl.DataFrame(schema=SERIES_COLUMNS)
     cpu = (
         _increments(rows.lazy().filter(pl.col("metric") == CPU_METRIC))
-        .filter(pl.col("_us") > 0)
-        .with_columns((pl.col("_inc") / (pl.col("_us") / 1e6)).alias("_rate"), pl.col("ts").dt.truncate(bucket))
+        .filter(pl.col("seconds") > 0)
+        .with_columns(pl.col("rate").alias("_rate"), pl.col("ts").dt.truncate(bucket))
         .group_by([*_SERIES, "ts"])
         .agg(pl.col("_rate").mean())
         .group_by([*_KEY, "ts"])
