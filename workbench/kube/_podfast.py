@@ -18,7 +18,7 @@ from typing import Any
 
 from workbench.kube._common import controller_owner, json_text, parse_time
 from workbench.kube.quantity import NO_NUMBERS, Numbers, Resources, effective_from_parts, parsed_resources
-from workbench.kube.status import NODE_LOST, _container_problem, _join, _terminated_text, qos_class
+from workbench.kube.status import explain, qos_class, summarise
 
 __all__ = ["fast_pod_rows"]
 
@@ -85,126 +85,21 @@ def _condition_time(cond: Mapping[str, Any] | None) -> datetime | None:
     return parse_time(cond.get("lastTransitionTime"))
 
 
-def _summary(
-    metadata: dict[str, Any],
-    status: dict[str, Any],
-    conds: dict[str, dict[str, Any]],
-    init_specs: list[dict[str, Any]],
-    app_specs: list[dict[str, Any]],
-    init_st: list[dict[str, Any]],
-    app_st: list[dict[str, Any]],
-) -> tuple[Any, int, int, int]:
-    """:func:`workbench.kube.status.pod_summary` on verified shapes (same steps, same order)."""
-    phase = status.get("phase") or ""
-    reason = status.get("reason") or phase
-    scheduled = conds.get("PodScheduled")
-    if scheduled is not None and scheduled.get("reason") == "SchedulingGated":
-        reason = "SchedulingGated"
-    restartable = {c.get("name") for c in init_specs if c.get("restartPolicy") == "Always"}
-    total = len(app_specs) + len(restartable)
-    ready = restarts = sidecar_restarts = 0
-    initializing = False
-    for index, cs in enumerate(init_st):
-        count = cs.get("restartCount")
-        count = count if isinstance(count, int) else 0
-        restarts += count
-        is_sidecar = cs.get("name") in restartable
-        if is_sidecar:
-            sidecar_restarts += count
-        state = cs.get("state") or _NO
-        term, wait = state.get("terminated"), state.get("waiting")
-        if term is not None and (term.get("exitCode") or 0) == 0:
-            continue
-        if is_sidecar and cs.get("started") is True:
-            if cs.get("ready"):
-                ready += 1
-            continue
-        if term is not None:
-            reason = _terminated_text(term, "Init:")
-        elif wait is not None and wait.get("reason") and wait.get("reason") != "PodInitializing":
-            reason = "Init:" + str(wait["reason"])
-        else:
-            reason = f"Init:{index}/{len(init_specs)}"
-        initializing = True
-        break
-    initialized = conds.get("Initialized")
-    if not initializing or (initialized is not None and initialized.get("status") == "True"):
-        restarts = sidecar_restarts
-        has_running = False
-        for cs in reversed(app_st):
-            count = cs.get("restartCount")
-            restarts += count if isinstance(count, int) else 0
-            state = cs.get("state") or _NO
-            term, wait = state.get("terminated"), state.get("waiting")
-            if wait is not None and wait.get("reason"):
-                reason = str(wait["reason"])
-            elif term is not None:
-                reason = _terminated_text(term)
-            elif cs.get("ready") and state.get("running") is not None:
-                has_running = True
-                ready += 1
-        if reason == "Completed" and has_running:
-            ready_cond = conds.get("Ready")
-            reason = (
-                "Running" if ready_cond is not None and ready_cond.get("status") == "True" else "NotReady"
-            )
-    if metadata.get("deletionTimestamp") and status.get("reason") == NODE_LOST:
-        reason = "Unknown"
-    elif metadata.get("deletionTimestamp") and phase not in ("Succeeded", "Failed"):
-        reason = "Terminating"
-    return reason, ready, total, restarts
-
-
-def _reason(
-    status: dict[str, Any],
-    conds: dict[str, dict[str, Any]],
-    init_st: list[dict[str, Any]],
-    app_st: list[dict[str, Any]],
-) -> str | None:
-    """:func:`workbench.kube.status.pod_reason` on verified shapes."""
-    phase = status.get("phase")
-    if phase == "Succeeded":
-        return None
-    parts: list[str] = []
-    if status.get("reason"):
-        parts.append(_join(status.get("reason"), status.get("message")))
-    scheduled = conds.get("PodScheduled")
-    if scheduled is not None and scheduled.get("status") == "False":
-        parts.append(_join(scheduled.get("reason") or "NotScheduled", scheduled.get("message")))
-    init_problem = None
-    for cs in init_st:
-        if init_problem := _container_problem(cs, "init container"):
-            break
-    if init_problem:
-        parts.append(init_problem)
-    else:
-        for cs in app_st:
-            if problem := _container_problem(cs, "container"):
-                parts.append(problem)
-    for kind in ("Initialized", "Ready"):
-        cond = conds.get(kind)
-        if parts or cond is None or cond.get("status") == "True":
-            continue
-        if cond.get("message") or cond.get("reason") not in (None, "PodCompleted"):
-            parts.append(_join(cond.get("reason") or f"Not{kind}", cond.get("message")))
-    if not parts and phase in ("Failed", "Unknown"):
-        parts.append(str(phase))
-    return "; ".join(parts) if parts else None
-
-
 def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _container_row(
+def container_row(
     base: dict[str, Any],
-    spec: dict[str, Any],
-    cs: dict[str, Any],
+    spec: Mapping[str, Any],
+    cs: Mapping[str, Any],
     numbers: Numbers,
     *,
     is_init: bool,
 ) -> dict[str, Any]:
-    """:func:`workbench.kube.pods._container_row` with the resources already parsed."""
+    """One ``containers`` row: a container's spec joined with its status (either may be empty)
+    and its resources' numbers; the one builder for the fast path and
+    :func:`workbench.kube.pods.container_rows`."""
     state_map = cs.get("state") or _NO
     state = None
     detail: dict[str, Any] = _NO
@@ -249,10 +144,10 @@ def _container_rows(
     order: each spec (with its status if any), then statuses without a spec."""
     by_name = {cs.get("name"): cs for cs in statuses}
     rows = [
-        _container_row(base, spec, by_name.pop(spec.get("name"), _NO), res.row, is_init=is_init)
+        container_row(base, spec, by_name.pop(spec.get("name"), _NO), res.row, is_init=is_init)
         for spec, res in zip(specs, resources, strict=True)
     ]
-    rows.extend(_container_row(base, _NO, cs, NO_NUMBERS, is_init=is_init) for cs in by_name.values())
+    rows.extend(container_row(base, _NO, cs, NO_NUMBERS, is_init=is_init) for cs in by_name.values())
     return rows
 
 
@@ -293,7 +188,11 @@ def fast_pod_rows(
                 spec,
             ).values()
         )
-    text, ready, total, restarts = _summary(metadata, status, conds, init_specs, app_specs, init_st, app_st)
+    scheduled = conds.get("PodScheduled")
+    gated = scheduled is not None and scheduled.get("reason") == "SchedulingGated"
+    text, ready, total, restarts = summarise(
+        metadata, status, conds, init_specs, app_specs, init_st, app_st, gated=gated
+    )
     owner = controller_owner(metadata)
     phase = status.get("phase")
     given_qos = status.get("qosClass")
@@ -310,7 +209,7 @@ def fast_pod_rows(
         "node": spec.get("nodeName"),
         "phase": phase if phase in _PHASES else None,
         "status": text or None,
-        "reason": _reason(status, conds, init_st, app_st),
+        "reason": explain(status, conds, init_st, app_st),
         "qos_class": given_qos if given_qos in _QOS else qos_class(pod),
         "owner_kind": owner[0] if owner else None,
         "owner_name": owner[1] if owner else None,

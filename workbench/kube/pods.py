@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from workbench.kube._common import controller_owner, json_text, parse_time
-from workbench.kube._podfast import fast_pod_rows
-from workbench.kube.quantity import container_resources, effective_pod_resources
+from workbench.kube._podfast import container_row, fast_pod_rows
+from workbench.kube.quantity import container_resources, effective_pod_resources, numbers
 from workbench.kube.status import pod_reason, pod_summary, qos_class
 
 __all__ = ["PHASES", "container_rows", "pod_row", "pod_rows"]
 
 PHASES = frozenset({"Pending", "Running", "Succeeded", "Failed", "Unknown"})
-_STATES = ("running", "terminated", "waiting")
 
 
 def _condition_time(status: Mapping[str, Any], kind: str) -> datetime | None:
@@ -71,40 +69,12 @@ def pod_row(pod: Mapping[str, Any], *, cluster: str, observed_at: datetime) -> d
     }
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _container_row(
     base: dict[str, Any], spec: Mapping[str, Any] | None, cs: Mapping[str, Any] | None, *, is_init: bool
 ) -> dict[str, Any]:
     spec = spec or {}
-    cs = cs or {}
-    state_map = cs.get("state") or {}
-    state = next((s for s in _STATES if isinstance(state_map.get(s), dict)), None)
-    detail = state_map.get(state) if state else {}
-    last = (cs.get("lastState") or {}).get("terminated") or {}
     requests, limits = container_resources(spec.get("resources"))
-    return {
-        **base,
-        "name": spec.get("name") or cs.get("name"),
-        "is_init": is_init,
-        "image": spec.get("image") or cs.get("image"),
-        "state": state,
-        "reason": detail.get("reason") or None,
-        "message": detail.get("message") or None,
-        "exit_code": _int(detail.get("exitCode")) if state == "terminated" else None,
-        "ready": cs.get("ready") if isinstance(cs.get("ready"), bool) else None,
-        "restarts": _int(cs.get("restartCount")),
-        "started_at": parse_time(detail.get("startedAt")),
-        "last_reason": last.get("reason") or None,
-        "last_exit_code": _int(last.get("exitCode")),
-        "last_finished_at": parse_time(last.get("finishedAt")),
-        "cpu_request": float(requests["cpu"]) if "cpu" in requests else None,
-        "cpu_limit": float(limits["cpu"]) if "cpu" in limits else None,
-        "memory_request": math.ceil(requests["memory"]) if "memory" in requests else None,
-        "memory_limit": math.ceil(limits["memory"]) if "memory" in limits else None,
-    }
+    return container_row(base, spec, cs or {}, numbers(requests, limits), is_init=is_init)
 
 
 def container_rows(pod: Mapping[str, Any], *, cluster: str, observed_at: datetime) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from kubernetes.utils import parse_quantity
 __all__ = [
     "NO_NUMBERS",
     "Numbers",
+    "numbers",
     "Resources",
     "container_resources",
     "count",
@@ -201,7 +202,8 @@ class Resources(NamedTuple):
     alone: Numbers
 
 
-def _numbers(requests: Mapping[str, Decimal], limits: Mapping[str, Decimal]) -> Numbers:
+def numbers(requests: Mapping[str, Decimal], limits: Mapping[str, Decimal]) -> Numbers:
+    """A container row's cpu_request, cpu_limit (cores), memory_request, memory_limit (bytes)."""
     return (
         float(requests["cpu"]) if "cpu" in requests else None,
         float(limits["cpu"]) if "cpu" in limits else None,
@@ -213,7 +215,7 @@ def _numbers(requests: Mapping[str, Decimal], limits: Mapping[str, Decimal]) -> 
 def _parsed(resources: object) -> Resources:
     requests, limits = container_resources(resources)
     alone = effective_from_parts([requests], [limits], [], [], {})
-    return Resources(requests, limits, _numbers(requests, limits), tuple(alone.values()))  # type: ignore[arg-type]
+    return Resources(requests, limits, numbers(requests, limits), tuple(alone.values()))  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=4096, typed=True)

@@ -46,8 +46,7 @@ def _condition(status: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None
     return None
 
 
-def _condition_true(status: Mapping[str, Any], kind: str) -> bool:
-    cond = _condition(status, kind)
+def _is_true(cond: Mapping[str, Any] | None) -> bool:
     return cond is not None and cond.get("status") == "True"
 
 
@@ -65,30 +64,63 @@ def _terminated_text(term: Mapping[str, Any], prefix: str = "") -> str:
     return f"{prefix}ExitCode:{term.get('exitCode') or 0}"
 
 
+def _first_conditions(status: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """type → the first condition of that type (what :func:`_condition` finds)."""
+    conds: dict[str, Mapping[str, Any]] = {}
+    for cond in status.get("conditions") or []:
+        if isinstance(cond, dict):
+            conds.setdefault(cond.get("type"), cond)  # type: ignore[arg-type]
+    return conds
+
+
 def pod_summary(pod: Mapping[str, Any]) -> PodSummary:
     """kubectl's READY (``ready``/``total``), STATUS and RESTARTS for one pod manifest."""
     spec = pod.get("spec") or {}
     status = pod.get("status") or {}
-    metadata = pod.get("metadata") or {}
+    gated = any(
+        isinstance(cond, dict)
+        and cond.get("type") == "PodScheduled"
+        and cond.get("reason") == "SchedulingGated"
+        for cond in status.get("conditions") or []
+    )
+    return summarise(
+        pod.get("metadata") or {},
+        status,
+        _first_conditions(status),
+        spec.get("initContainers") or [],
+        spec.get("containers") or [],
+        status.get("initContainerStatuses") or [],
+        status.get("containerStatuses") or [],
+        gated=gated,
+    )
+
+
+def summarise(
+    metadata: Mapping[str, Any],
+    status: Mapping[str, Any],
+    conds: Mapping[str, Mapping[str, Any]],
+    init_specs: list[Any],
+    app_specs: list[Any],
+    init_statuses: list[Any],
+    app_statuses: list[Any],
+    *,
+    gated: bool,
+) -> PodSummary:
+    """:func:`pod_summary` on the pod's parts already taken apart: ``conds`` maps a condition
+    type to its (first) condition, ``gated`` says whether scheduling is gated. The one
+    implementation of kubectl's printPod steps, used by the normaliser's fast path too."""
     phase = status.get("phase") or ""
     reason = status.get("reason") or phase
-    for cond in status.get("conditions") or []:
-        if (
-            isinstance(cond, dict)
-            and cond.get("type") == "PodScheduled"
-            and cond.get("reason") == "SchedulingGated"
-        ):
-            reason = "SchedulingGated"
-
-    init_specs = spec.get("initContainers") or []
+    if gated:
+        reason = "SchedulingGated"
     restartable = {
         c.get("name") for c in init_specs if isinstance(c, dict) and c.get("restartPolicy") == "Always"
     }
-    total = len(spec.get("containers") or []) + len(restartable)
+    total = len(app_specs) + len(restartable)
     ready = restarts = sidecar_restarts = 0
 
     initializing = False
-    for index, cs in enumerate(status.get("initContainerStatuses") or []):
+    for index, cs in enumerate(init_statuses):
         if not isinstance(cs, dict):
             continue
         count = _restarts(cs)
@@ -113,10 +145,10 @@ def pod_summary(pod: Mapping[str, Any]) -> PodSummary:
         initializing = True
         break
 
-    if not initializing or _condition_true(status, "Initialized"):
+    if not initializing or _is_true(conds.get("Initialized")):
         restarts = sidecar_restarts
         has_running = False
-        for cs in reversed(status.get("containerStatuses") or []):
+        for cs in reversed(app_statuses):
             if not isinstance(cs, dict):
                 continue
             restarts += _restarts(cs)
@@ -130,7 +162,7 @@ def pod_summary(pod: Mapping[str, Any]) -> PodSummary:
                 has_running = True
                 ready += 1
         if reason == "Completed" and has_running:
-            reason = "Running" if _condition_true(status, "Ready") else "NotReady"
+            reason = "Running" if _is_true(conds.get("Ready")) else "NotReady"
 
     if metadata.get("deletionTimestamp") and status.get("reason") == NODE_LOST:
         reason = "Unknown"
@@ -188,27 +220,43 @@ def pod_reason(pod: Mapping[str, Any]) -> str | None:
     Messages are cut to their first line.
     """
     status = pod.get("status") or {}
+    return explain(
+        status,
+        _first_conditions(status),
+        status.get("initContainerStatuses") or [],
+        status.get("containerStatuses") or [],
+    )
+
+
+def explain(
+    status: Mapping[str, Any],
+    conds: Mapping[str, Mapping[str, Any]],
+    init_statuses: list[Any],
+    app_statuses: list[Any],
+) -> str | None:
+    """:func:`pod_reason` on the pod's parts already taken apart (``conds``: type → first
+    condition of that type); the one implementation, used by the normaliser's fast path too."""
     phase = status.get("phase")
     if phase == "Succeeded":
         return None
     parts: list[str] = []
     if status.get("reason"):
         parts.append(_join(status.get("reason"), status.get("message")))
-    scheduled = _condition(status, "PodScheduled")
+    scheduled = conds.get("PodScheduled")
     if scheduled is not None and scheduled.get("status") == "False":
         parts.append(_join(scheduled.get("reason") or "NotScheduled", scheduled.get("message")))
     init_problem = None
-    for cs in status.get("initContainerStatuses") or []:
+    for cs in init_statuses:
         if isinstance(cs, dict) and (init_problem := _container_problem(cs, "init container")):
             break
     if init_problem:
         parts.append(init_problem)
     else:
-        for cs in status.get("containerStatuses") or []:
+        for cs in app_statuses:
             if isinstance(cs, dict) and (problem := _container_problem(cs, "container")):
                 parts.append(problem)
     for kind in ("Initialized", "Ready"):
-        cond = _condition(status, kind)
+        cond = conds.get(kind)
         if parts or cond is None or cond.get("status") == "True":
             continue
         if cond.get("message") or cond.get("reason") not in (None, "PodCompleted"):
