@@ -28,7 +28,7 @@ from typing import Any
 import polars as pl
 
 from workbench.analyses import patterns as pat
-from workbench.analyses.params import Params, closest, field
+from workbench.analyses.params import Params, field, split_options
 from workbench.errors import ParameterError
 
 __all__ = ["BURST_COLUMNS", "BurstParams", "error_bursts"]
@@ -53,7 +53,6 @@ BURST_COLUMNS: dict[str, pl.DataType] = {
     "top_template": pl.String(),
     "top_count": pl.Int64(),
 }
-_FILTERS = ("cluster", "namespace", "pod", "container", "start", "end")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -68,21 +67,6 @@ class BurstParams(Params):
     patterns: bool = field(True, "find each burst's top log pattern")  # noqa: FBT003
 
 
-def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    known = [f.name for f in dataclasses.fields(BurstParams)]
-    filters, opts = {}, {}
-    for k, v in options.items():
-        if k in _FILTERS:
-            filters[k] = v
-        elif k in known:
-            opts[k] = v
-        else:
-            near = closest(k, [*known, *_FILTERS])
-            msg = f"unknown error-burst option {k!r}" + (f"; did you mean {', '.join(near)}?" if near else "")
-            raise ParameterError(msg)
-    return filters, opts
-
-
 def _empty() -> pl.DataFrame:
     return pl.DataFrame(schema=BURST_COLUMNS)
 
@@ -90,8 +74,7 @@ def _empty() -> pl.DataFrame:
 def error_bursts(source: pat.Source, params: BurstParams | None = None, **options: Any) -> pl.DataFrame:
     """Error bursts per container (see the module docstring); ``options`` are filters
     (cluster, namespace, pod, container, start, end) and :class:`BurstParams` fields."""
-    filters, opts = _split(options)
-    p = dataclasses.replace(params, **opts) if params is not None else BurstParams(**opts)
+    p, filters = split_options(BurstParams, params, options, what="error-burst")
     bad = [lv for lv in p.levels if lv not in pat.LEVELS]
     if bad:
         msg = f"unknown level(s) {', '.join(bad)}; use {', '.join(pat.LEVELS)}"

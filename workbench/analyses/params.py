@@ -147,6 +147,35 @@ def resolve_params(cls: type[P], params: P | None, changes: Mapping[str, Any]) -
     return params
 
 
+#: The scan filters analyses over logs and spans take beside their parameters.
+SCAN_FILTERS = ("cluster", "namespace", "pod", "container", "start", "end")
+
+
+def split_options(
+    cls: type[P],
+    params: P | None,
+    options: Mapping[str, Any],
+    *,
+    what: str,
+    filters: Iterable[str] = SCAN_FILTERS,
+) -> tuple[P, dict[str, Any]]:
+    """Keyword options → (``params`` or the defaults with the parameter options applied, the
+    scan filters); an unknown name lists the closest parameters and filters."""
+    filters = tuple(filters)
+    known = [f.name for f in dataclasses.fields(cls)]
+    opts, where = {}, {}
+    for k, v in options.items():
+        if k in filters:
+            where[k] = v
+        elif k in known:
+            opts[k] = v
+        else:
+            near = closest(k, [*known, *filters])
+            msg = f"unknown {what} option {k!r}" + (f"; did you mean {', '.join(near)}?" if near else "")
+            raise ParameterError(msg)
+    return (dataclasses.replace(params, **opts) if params is not None else cls(**opts)), where
+
+
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
 _UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 

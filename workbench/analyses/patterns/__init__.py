@@ -51,7 +51,6 @@ line. Templates depend on the lines mined together: mine over the window you com
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -60,7 +59,7 @@ from typing import Any
 import polars as pl
 
 from workbench.analyses._templates import MASKS, key_expr, mask_text, pattern_id
-from workbench.analyses.params import closest
+from workbench.analyses.params import split_options as params_split
 from workbench.analyses.patterns._mining import (
     COUNT_COLUMNS,
     LEVELS,
@@ -164,24 +163,9 @@ def scan_logs(
     return lf
 
 
-_FILTERS = ("cluster", "namespace", "pod", "container", "start", "end")
-
-
 def split_options(params: PatternParams | None, options: dict[str, Any]) -> tuple[PatternParams, dict[str, Any]]:
     """Keyword options → (PatternParams, scan filters); an unknown name lists the closest ones."""
-    known = [f.name for f in dataclasses.fields(PatternParams)]
-    opts, filters = {}, {}
-    for k, v in options.items():
-        if k in _FILTERS:
-            filters[k] = v
-        elif k in known:
-            opts[k] = v
-        else:
-            near = closest(k, [*known, *_FILTERS])
-            msg = f"unknown pattern option {k!r}" + (f"; did you mean {', '.join(near)}?" if near else "")
-            raise ParameterError(msg)
-    p = dataclasses.replace(params, **opts) if params is not None else PatternParams(**opts)
-    return p, filters
+    return params_split(PatternParams, params, options, what="pattern")
 
 
 def patterns(source: Source, params: PatternParams | None = None, **filters: Any) -> pl.DataFrame:
