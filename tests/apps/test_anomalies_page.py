@@ -11,22 +11,11 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import REPO, PanelServer
+from tests.support.browser import REPO, PanelServer, wait_for_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROWS = ".wb-anomalies .tabulator-row"
-
-
-def _text(page: Any, css: str, pattern: str, *, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
-        text = " ".join(page.locator(f"{css} pre").all_inner_texts())
-        if re.search(pattern, text):
-            return text
-        time.sleep(0.25)
-    raise AssertionError(f"{css} never matched {pattern!r}; it says {text!r}")
 
 
 def _open(page: Any, url: str) -> None:
@@ -46,7 +35,7 @@ def test_the_throttled_pod_is_among_the_anomalies(
     pod = throttled["pods"][0]
     page = signals_page
     _open(page, f"{signals_server.url}/anomalies")
-    _text(page, ".wb-anomaly-note", r"anomalous intervals")
+    wait_for_text(page, ".wb-anomaly-note", r"anomalous intervals")
     rows = read_table(page, ".wb-anomalies", ["kind", "series", "pod", "direction"])
     mine = [r for r in rows if r["pod"] == pod]
     assert mine, f"{pod} (throttled, ground truth) is not listed: {[r['series'] for r in rows]}"
@@ -65,7 +54,7 @@ def test_picking_an_anomaly_draws_its_series_and_a_link_restores_it(
     cell = page.locator(f"{ROWS} .tabulator-cell[tabulator-field='series']", has_text=pod).first
     series = cell.inner_text().strip()
     cell.click()
-    _text(page, ".wb-chart-note", re.escape(series))
+    wait_for_text(page, ".wb-chart-note", re.escape(series))
     deadline = time.monotonic() + 30
     while "series=" not in page.evaluate("window.location.search") and time.monotonic() < deadline:
         time.sleep(0.25)
@@ -75,7 +64,7 @@ def test_picking_an_anomaly_draws_its_series_and_a_link_restores_it(
     again = browser.new_page(viewport={"width": 1600, "height": 1200})
     try:
         _open(again, url)
-        _text(again, ".wb-chart-note", re.escape(series))
+        wait_for_text(again, ".wb-chart-note", re.escape(series))
         kinds = {
             t.strip()
             for t in again.locator(f"{ROWS} .tabulator-cell[tabulator-field='kind']").all_inner_texts()
@@ -94,7 +83,7 @@ def test_screenshot_for_the_docs(
     page = signals_docs_page
     _open(page, f"{signals_docs_server.url}/anomalies")
     page.locator(f"{ROWS} .tabulator-cell[tabulator-field='series']", has_text=pod).first.click()
-    _text(page, ".wb-chart-note", re.escape(pod))
+    wait_for_text(page, ".wb-chart-note", re.escape(pod))
     page.wait_for_timeout(2000)
     height = page.evaluate("document.getElementById('main').scrollHeight")
     page.set_viewport_size({"width": 1600, "height": min(int(height) + 80, 6000)})

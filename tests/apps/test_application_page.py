@@ -15,29 +15,13 @@ import polars as pl
 import pytest
 
 import workbench as wb
-from tests.support.browser import REPO, PanelServer
+from tests.support.browser import REPO, PanelServer, wait_for_text
 from workbench.analyses import apm, hitmap
 from workbench.ui.application import ApplicationPage
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TX_CELL = ".wb-transactions .tabulator-row .tabulator-cell[tabulator-field='{field}']"
-
-
-def _text(page: Any, css: str) -> str:
-    return " ".join(page.locator(f"{css} pre").all_inner_texts())
-
-
-def _wait_text(page: Any, css: str, pattern: str, *, timeout: float = 60) -> str:
-    """The text of the Str pane ``css`` once it matches ``pattern`` (a regex)."""
-    deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
-        text = _text(page, css)
-        if re.search(pattern, text):
-            return text
-        time.sleep(0.25)
-    raise AssertionError(f"{css} never matched {pattern!r}; it says {text!r}")
 
 
 def _open(page: Any, url: str) -> None:
@@ -101,7 +85,7 @@ def test_dragging_a_box_lists_exactly_the_transactions_in_it(
         wb.open(signals_snapshot), q["t0"], q["t1"], float(q["rt_min"]), float(q["rt_max"]), service=service
     )
     assert want.height > 0, "the dragged box should hold some transactions"
-    note = _wait_text(page, ".wb-selection-note", r"^\d+ transactions")
+    note = wait_for_text(page, ".wb-selection-note", r"^\d+ transactions")
     assert note.startswith(f"{want.height} transactions")
     page.wait_for_timeout(500)
     listed = [t.strip() for t in page.locator(TX_CELL.format(field="trace_id")).all_inner_texts()]
@@ -133,13 +117,13 @@ def test_clicking_a_transaction_opens_its_waterfall(
     url, want = _box_url(signals_server, signals_snapshot, service, trace=False)
     page = signals_page
     _open(page, url)
-    _wait_text(page, ".wb-selection-note", rf"^{want.height} transactions")
+    wait_for_text(page, ".wb-selection-note", rf"^{want.height} transactions")
     second = want["trace_id"][1]
     page.locator(TX_CELL.format(field="trace_id")).first.wait_for()
     print([t.strip() for t in page.locator(TX_CELL.format(field="trace_id")).all_inner_texts()], want.head(5))
     page.locator(TX_CELL.format(field="trace_id"), has_text=second).first.click()
     spans = hitmap.trace(wb.open(signals_snapshot), second)
-    _wait_text(page, ".wb-trace-note", rf"Trace {second}: {spans.height} spans")
+    wait_for_text(page, ".wb-trace-note", rf"Trace {second}: {spans.height} spans")
     rows, deadline = 0, time.monotonic() + 30
     while rows != min(spans.height, 20) and time.monotonic() < deadline:  # one page of the span table
         time.sleep(0.25)
@@ -158,10 +142,10 @@ def test_a_saved_link_restores_service_box_and_trace(
     try:
         _open(page, url)
         assert page.locator("select").filter(has_text="All services").input_value() == service
-        _wait_text(page, ".wb-selection-note", rf"^{want.height} transactions of {service}")
+        wait_for_text(page, ".wb-selection-note", rf"^{want.height} transactions of {service}")
         trace = want["trace_id"][0]
         spans = hitmap.trace(wb.open(signals_snapshot), trace)
-        _wait_text(page, ".wb-trace-note", rf"Trace {trace}: {spans.height} spans")
+        wait_for_text(page, ".wb-trace-note", rf"Trace {trace}: {spans.height} spans")
     finally:
         page.close()
 
@@ -215,7 +199,7 @@ def test_screenshot_for_the_docs(
     url, want = _box_url(signals_docs_server, demo_snapshot, "checkout", trace=True)
     page = signals_docs_page
     _open(page, url)
-    _wait_text(page, ".wb-trace-note", r"^Trace ")
+    wait_for_text(page, ".wb-trace-note", r"^Trace ")
     page.wait_for_timeout(2000)
     height = page.evaluate("document.getElementById('main').scrollHeight")
     page.set_viewport_size({"width": 1600, "height": min(int(height) + 80, 6000)})
@@ -268,7 +252,7 @@ def test_clicking_a_service_band_picks_that_service(
         assert at is not None, "no plot titled " + BANDS_TITLE
         page.mouse.click(*at)
         _wait_service(page, service)
-        _wait_text(page, ".wb-hitmap-title", rf"^{re.escape(service)}: every transaction")
+        wait_for_text(page, ".wb-hitmap-title", rf"^{re.escape(service)}: every transaction")
         assert page.locator("select").filter(has_text="All services").input_value() == service
     assert page.console_errors == [], signals_server.log()
 

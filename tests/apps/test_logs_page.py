@@ -4,7 +4,6 @@ text, and a saved link restores the query."""
 
 from __future__ import annotations
 
-import re
 import time
 import urllib.parse
 from pathlib import Path
@@ -13,24 +12,13 @@ from typing import Any
 import pytest
 
 import workbench as wb
-from tests.support.browser import REPO, PanelServer
+from tests.support.browser import REPO, PanelServer, wait_for_text
 from tests.support.snapshots import XSS
 from workbench.analyses import logs
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CELL = ".wb-log-lines .tabulator-row .tabulator-cell[tabulator-field='{field}']"
-
-
-def _note(page: Any, pattern: str, *, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
-        text = " ".join(page.locator(".wb-logs-note pre").all_inner_texts())
-        if re.search(pattern, text):
-            return text
-        time.sleep(0.25)
-    raise AssertionError(f"the log note never matched {pattern!r}; it says {text!r}")
 
 
 def _open(page: Any, url: str) -> None:
@@ -59,7 +47,7 @@ def test_searching_the_rollouts_new_error_finds_only_its_pods(
     page = signals_page
     _open(page, f"{signals_server.url}/logs")
     _search(page, message)
-    _note(page, rf"^{want.height} matching log lines")
+    wait_for_text(page, ".wb-logs-note", rf"^{want.height} matching log lines")
     page.wait_for_timeout(500)
     pods = set(_column(page, "pod"))
     assert pods and pods <= set(rollout["pods"])
@@ -74,7 +62,7 @@ def test_a_script_in_a_log_line_is_shown_as_text(
     assert logs.search(wb.open(signals_snapshot), text="__xss").height == 1
     page = signals_page
     _open(page, f"{signals_server.url}/logs?q=__xss")
-    _note(page, r"^1 matching log lines")
+    wait_for_text(page, ".wb-logs-note", r"^1 matching log lines")
     page.wait_for_timeout(500)
     (preview,) = _column(page, "preview")
     assert XSS in preview  # the characters are on screen
@@ -96,10 +84,10 @@ def test_a_saved_link_restores_the_query(
     _search(page, "promotion")
     want = logs.search(wb.open(signals_snapshot), text="promotion", pod=pod, levels=["ERROR"], limit=100_000)
     assert want.height > 0
-    _note(page, r"matching log lines")
+    wait_for_text(page, ".wb-logs-note", r"matching log lines")
     page.locator(".wb-facet-pod .tabulator-cell[tabulator-field='value']", has_text=pod).first.click()
     page.locator(".wb-facet-level .tabulator-cell[tabulator-field='value']", has_text="ERROR").first.click()
-    _note(page, rf"^{want.height} matching log lines")
+    wait_for_text(page, ".wb-logs-note", rf"^{want.height} matching log lines")
     deadline = time.monotonic() + 30
     query: dict[str, list[str]] = {}
     while time.monotonic() < deadline:
@@ -112,7 +100,7 @@ def test_a_saved_link_restores_the_query(
     again = browser.new_page(viewport={"width": 1600, "height": 1200})
     try:
         _open(again, page.evaluate("window.location.href"))
-        _note(again, rf"^{want.height} matching log lines")
+        wait_for_text(again, ".wb-logs-note", rf"^{want.height} matching log lines")
         assert again.locator("input[placeholder='text…']").input_value() == "promotion"
         assert set(_column(again, "pod")) == {pod}
         assert set(_column(again, "level")) == {"ERROR"}

@@ -18,6 +18,7 @@ render cluster text as HTML).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -291,3 +292,16 @@ def unescaped_text_columns(view: Any) -> list[str]:
             if table.formatters.get(column) not in ("plaintext", "textarea"):
                 bad.append(f"{column} ({table.css_classes})")
     return bad
+
+
+def wait_for_text(page: Any, css: str, pattern: str, *, timeout: float = 60) -> str:
+    """The text of the Str pane(s) ``css`` once it matches ``pattern`` (a regex), polled until
+    ``timeout`` seconds; fails saying what the pane showed instead."""
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = " ".join(page.locator(f"{css} pre").all_inner_texts())
+        if re.search(pattern, text):
+            return text
+        time.sleep(0.25)
+    raise AssertionError(f"{css} never matched {pattern!r}; it says {text!r}")
