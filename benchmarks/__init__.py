@@ -36,12 +36,14 @@ import polars as pl
 
 __all__ = ["REGISTRY", "REALDATA", "SCALES", "WORKDIR", "Answer", "Case", "Check", "Spec", "load", "missing_modules"]
 
-#: Benchmark id → module. B5 (dashboard) and B6 (report) arrive with their features.
+#: Benchmark id → module.
 REGISTRY: dict[str, str] = {
     "B1": "benchmarks.b1_rightsizing",
     "B2": "benchmarks.b2_hitmap",
     "B3": "benchmarks.b3_ingest",
     "B4": "benchmarks.b4_logs",
+    "B5": "benchmarks.b5_dashboard",
+    "B6": "benchmarks.b6_report",
     "B7": "benchmarks.b7_streaming",
 }
 

@@ -125,9 +125,7 @@ def render(results: list[BenchResult], *, scale: str, started: dt.datetime, load
             if r.profile:
                 out += ["", f"Profile of {r.case.name} (cProfile, cumulative):", "", "```", r.profile, "```"]
     missing = [b for b in REGISTRY if b not in {r.bench for r in results}]
-    out += ["", "## Not in this run", "", (", ".join(missing) if missing else "nothing"),
-            "B5 (dashboard) and B6 (report) are added with their features: a module with `setup`, `run`, `judge`, "
-            "`describe` and a line in `benchmarks.REGISTRY`.", ""]  # fmt: skip
+    out += ["", "## Not in this run", "", (", ".join(missing) if missing else "nothing"), ""]
     return "\n".join(out)
 
 

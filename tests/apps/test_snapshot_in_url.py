@@ -10,6 +10,7 @@ The second snapshot is the real minikube cluster of ``realdata/k8s/nri_kubernete
 from __future__ import annotations
 
 import re
+import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,19 @@ def _header(page: Any) -> str:
 
 
 def _card(page: Any, label: str) -> str:
+    """The value of the stat card ``label`` once it shows one: the cards are updated in place
+    when the page applies the link's filters, and a card's text is briefly empty while its pane
+    is redrawn."""
     card = page.locator(".wb-stat", has=page.locator(".wb-stat-label", has_text=re.compile(f"^{label}$")))
-    return card.locator(".wb-stat-value").inner_text().strip()
+    value = card.locator(".wb-stat-value")
+    deadline = time.monotonic() + 30
+    text = ""
+    while time.monotonic() < deadline:
+        text = value.inner_text().strip()
+        if text:
+            return text
+        time.sleep(0.2)
+    return text
 
 
 def _problem_names(page: Any) -> list[str]:

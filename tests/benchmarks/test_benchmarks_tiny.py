@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 
 import polars as pl
 import pytest
 
 import benchmarks
-from benchmarks import Case, Check, compare, missing_modules
+import workbench as wb
+from benchmarks import Case, Check, b5_dashboard, compare, missing_modules
 from benchmarks.report import render
 from benchmarks.runner import BenchResult, CaseResult, run_benchmark
 
@@ -124,6 +125,81 @@ def test_b7_rollup_same_in_polars_streaming_and_duckdb(workdir: Path) -> None:
     assert hourly.height == 40 * 12 and hourly["samples"].sum() == 40 * 1440  # 40 series × 12 h × 120
 
 
+@pytest.fixture(scope="module")
+def b5(workdir: Path) -> ModuleType:
+    """B5 set up on the tiny demo (one hour of the default demo), generated once for B5 and B6."""
+    mod = benchmarks.load("B5")
+    mod.setup("tiny", workdir)
+    return mod
+
+
+@pytest.mark.parametrize("slug", list(b5_dashboard.PAGES))
+def test_b5_filter_changes_refresh_every_page_and_are_timed(b5: ModuleType, slug: str) -> None:
+    """Each page is built as its app builds it, rendered, and its filters changed: every change
+    is a real change of a filter the page reacts to, the page shows something new, and nothing
+    is left loading."""
+    snapshot = next(iter(b5._state["sets"].values()))
+    out = b5.measure(slug, snapshot, n=3)
+    changes = out["changes"]
+    assert len(changes) == 3
+    kinds = b5.PAGES[slug][2]
+    assert [c["what"].split()[0] for c in changes] == [kinds[i % len(kinds)] for i in range(3)]
+    # the sidebar's links follow every change: the main area must show something new (a change
+    # may leave it as it was when the data are the same: the demo's logs all come from one namespace)
+    assert any(c["updated"] for c in changes), f"{slug}: no filter change changed what the page shows"
+    assert not [c["what"] for c in changes if c["loading"]], f"{slug}: a loading indicator stayed on"
+    assert all(c["ms"] > 0 and c["cpu_ms"] >= 0 for c in changes)
+    assert out["build_s"] > 0 and out["render_s"] > 0
+
+
+def test_b5_hitmap_box_selection_lists_transactions(b5: ModuleType) -> None:
+    snapshot = next(iter(b5._state["sets"].values()))
+    out = b5.measure("application", snapshot, action=b5.SELECT, n=3)
+    assert len(out["changes"]) == 3
+    assert all(c["updated"] and c["what"].startswith("box (") for c in out["changes"])
+
+
+def test_b5_plan_skips_values_the_scope_already_has(b5: ModuleType) -> None:
+    ds = wb.open(next(iter(b5._state["sets"].values())))
+    scope = SimpleNamespace(namespace="", workload="", start="", end="", cluster=ds.clusters[0], traced_only=False)
+    changes = list(b5.plan(ds, ("cluster",), scope, n=2))
+    assert [c for _, c in changes] == [{"cluster": ds.clusters[1]}, {"cluster": ""}]  # the first cluster is skipped
+
+
+def test_b5_judge_gives_p50_p95_per_page_and_action(b5: ModuleType) -> None:
+    """p95 is the nearest rank over every change of every run; the target is judged on the
+    first (default) demo only."""
+    label = next(iter(b5._state["sets"]))
+    fast, slow = f"overview @ {label} / {b5.FILTER}", f"cluster @ {label} / {b5.FILTER}"
+    for name, ms in ((fast, range(10, 210, 10)), (slow, [100.0] * 18 + [400.0, 900.0])):
+        changes = [{"what": f"namespace {i}", "ms": float(m), "cpu_ms": float(m) / 2, "updated": True, "loading": 0}
+                   for i, m in enumerate(ms)]  # fmt: skip
+        b5.record(name, {"page": name, "action": b5.FILTER, "build_s": 1.0, "render_s": 0.5, "changes": changes})
+    checks = {c.target: c for c in b5.judge({fast: 3.0, slow: 9.0}, {fast: 2**30, slow: 2**30})}
+    ok = checks[f"overview: {b5.FILTER} p95 < 300 ms ({label})"]
+    assert ok.met is True and "p50 100 ms, p95 190 ms (CPU p95 95 ms) over 20 changes" in ok.detail
+    bad = checks[f"cluster: {b5.FILTER} p95 < 300 ms ({label})"]
+    assert bad.met is False and "p95 400 ms" in bad.detail and "slowest: namespace 19" in bad.detail
+    assert checks[f"triage: {b5.FILTER} p95 < 300 ms ({label})"].met is None  # not measured
+    assert b5_dashboard.percentile([5.0], 95) == 5.0
+
+
+def test_b6_report_end_to_end_counts_the_kernel(workdir: Path) -> None:
+    """The command runs in its own process; its kernel is part of the measured tree; the
+    report is complete and self-contained."""
+    b6 = benchmarks.load("B6")
+    b6.setup("tiny", workdir)
+    out = b6.report_cli(b6._state["snapshot"], b6._state["window"])
+    assert out["has_summary"] and not out["external"]
+    assert out["processes"] >= 2  # the CLI and the kernel papermill started
+    assert out["peak_tree"] > 200 * 2**20 and out["cpu_s"] > 1
+    assert 0 < out["params_s"] < out["notebook_s"] and out["html_s"] > 0 and out["other_s"] > 0
+    b6.record(b6.CLI_CASE, out)
+    checks = b6.judge({b6.CLI_CASE: out["wall_s"]}, {})
+    assert checks[0].target == "< 30 s wall" and checks[0].met is (out["wall_s"] < 30)
+    assert "notebook" in checks[0].detail and "MiB" in checks[1].detail
+
+
 def test_runner_writes_report_with_agreement_and_targets(workdir: Path, tmp_path: Path) -> None:
     """The runner end to end on B2: cases in their own processes, answers compared, Markdown written."""
     res = run_benchmark("B2", scale="tiny", repeat=1, workdir=workdir, profile_missed=False)
@@ -151,5 +227,5 @@ def test_missing_engine_is_reported_not_installed() -> None:
 
 
 def test_unknown_benchmark_lists_the_known_ones() -> None:
-    with pytest.raises(KeyError, match="B1, B2, B3, B4, B7"):
+    with pytest.raises(KeyError, match="B1, B2, B3, B4, B5, B6, B7"):
         benchmarks.load("B9")

@@ -287,14 +287,28 @@ def findings(matrix: pl.DataFrame, problems: pl.DataFrame) -> list[Finding]:
     return out
 
 
-def analyse(ds: Dataset, params: ClusterParams | None = None, **changes: Any) -> ClusterOverview:
-    """Every view of the cluster overview at once (:class:`ClusterOverview`)."""
+def _same_nodes(a: ClusterParams, b: ClusterParams) -> bool:
+    """Whether the node views (nodes, node resources, matrices) of ``a`` and ``b`` are the same:
+    they depend on the cluster, window and step, not on the namespace."""
+    return (a.cluster, a.start, a.end, a.step) == (b.cluster, b.start, b.end, b.step)
+
+
+def analyse(ds: Dataset, params: ClusterParams | None = None, *, previous: ClusterOverview | None = None,
+            **changes: Any) -> ClusterOverview:  # fmt: skip
+    """Every view of the cluster overview at once (:class:`ClusterOverview`). ``previous``: an
+    earlier result on the same snapshot; its node views are reused when its cluster, window and
+    step are the same (a new namespace changes only the pods' views and the findings)."""
     p = _params(ds, params, changes)
-    res = node_resources(ds, p)
-    matrix = node_matrix(ds, p, node_res=res)
+    if previous is not None and _same_nodes(previous.params, p):
+        node_rows, res, matrix = previous.nodes, previous.node_resources, previous.matrix
+        totals, cluster_res = previous.cluster_matrix, previous.cluster_resources
+    else:
+        res = node_resources(ds, p)
+        matrix = node_matrix(ds, p, node_res=res)
+        node_rows, totals, cluster_res = nodes(ds, p), cluster_matrix(matrix), cluster_resources(res)
     problems = problem_pods(ds, p)
     return ClusterOverview(
-        params=p, nodes=nodes(ds, p), pods_by_status=pods_by_status(ds, p), problem_pods=problems,
-        matrix=matrix, cluster_matrix=cluster_matrix(matrix), node_resources=res,
-        cluster_resources=cluster_resources(res), findings=findings(matrix, problems),
+        params=p, nodes=node_rows, pods_by_status=pods_by_status(ds, p), problem_pods=problems,
+        matrix=matrix, cluster_matrix=totals, node_resources=res,
+        cluster_resources=cluster_res, findings=findings(matrix, problems),
     )

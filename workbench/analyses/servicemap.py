@@ -329,14 +329,18 @@ def compare(
     window: tuple[dt.datetime | str, dt.datetime | str],
     baseline: tuple[dt.datetime | str, dt.datetime | str],
     params: ServiceMapParams | None = None,
+    current: ServiceMap | None = None,
     **changes: Any,
 ) -> ServiceMap:
     """The service map of ``window`` next to that of ``baseline``: every metric ``m`` of
     :data:`EDGE_COLUMNS`/:data:`SERVICE_COLUMNS` as ``m`` (window), ``m_base``, ``m_delta``
     (window − baseline) and ``m_ratio`` (window ÷ baseline, null when the baseline is 0).
-    Edges and nodes seen in only one of the two are kept (counts 0 on the other side)."""
+    Edges and nodes seen in only one of the two are kept (counts 0 on the other side).
+    ``current``: the window's :func:`service_map` with the same parameters, when already
+    computed (it is not computed again)."""
     p = resolve_params(ServiceMapParams, params, changes)
-    now = service_map(data, p.replace(start=to_utc(window[0]), end=to_utc(window[1])))  # type: ignore[arg-type]
+    now = current if current is not None else service_map(
+        data, p.replace(start=to_utc(window[0]), end=to_utc(window[1])))  # type: ignore[arg-type]  # fmt: skip
     was = service_map(data, p.replace(start=to_utc(baseline[0]), end=to_utc(baseline[1])))  # type: ignore[arg-type]
     return ServiceMap(_diff(now.edges, was.edges, _KEYS["edges"]),
                       _diff(now.services, was.services, _KEYS["services"]))

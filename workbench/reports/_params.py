@@ -7,8 +7,10 @@ import ast
 import dataclasses
 import io
 import json
+import sys
 import tokenize
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import workbench
@@ -20,6 +22,7 @@ __all__ = [
     "ReportError",
     "convert_value",
     "default_notebooks_dir",
+    "import_nbformat",
     "notebook_parameters",
     "notebook_path",
     "scenarios",
@@ -43,6 +46,32 @@ class NotebookParameter:
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
+
+
+#: jsonschema (which nbformat imports) builds some forty Lark grammars at import for its optional
+#: IRI format checks when ``rfc3987-syntax`` is installed: about a second of CPU in every process
+#: that reads a notebook, for checks nbformat never makes. Reports import it without them.
+SKIPPED_AT_IMPORT = "rfc3987_syntax"
+#: The same for the report's kernel (run at its start-up, before the first cell).
+KERNEL_START = (
+    f"import sys; sys.modules.setdefault({SKIPPED_AT_IMPORT!r}, None); import jsonschema; "
+    f"sys.modules.get({SKIPPED_AT_IMPORT!r}, 0) is None and sys.modules.pop({SKIPPED_AT_IMPORT!r})"
+)
+
+
+def import_nbformat() -> ModuleType:
+    """``nbformat``, imported without jsonschema's IRI grammars (see :data:`SKIPPED_AT_IMPORT`;
+    nothing is left blocked: importing ``rfc3987_syntax`` later works)."""
+    if "jsonschema" not in sys.modules and SKIPPED_AT_IMPORT not in sys.modules:
+        sys.modules[SKIPPED_AT_IMPORT] = None  # type: ignore[assignment]  # import fails: checks skipped
+        try:
+            import jsonschema  # noqa: F401
+        finally:
+            if sys.modules.get(SKIPPED_AT_IMPORT, 0) is None:
+                del sys.modules[SKIPPED_AT_IMPORT]
+    import nbformat
+
+    return nbformat
 
 
 def default_notebooks_dir() -> Path:
@@ -116,9 +145,7 @@ def parse_parameters_cell(source: str, *, where: str = "the parameters cell") ->
 
 def notebook_parameters(path: Path) -> dict[str, NotebookParameter]:
     """The parameters of a notebook, read from its cell tagged ``parameters`` (in order)."""
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
+    nb = import_nbformat().read(path, as_version=4)
     cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if not cells:
         msg = f"{path} has no cell tagged 'parameters'; tag the cell holding its defaults"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import html as html_lib
+import importlib.util
 import logging
 import os
 import re
@@ -106,12 +107,11 @@ def inline_cdn_resources(html: str) -> str:
     """Replace Panel's CDN stylesheet URLs by ``data:`` URLs of the installed package's files,
     so that the page needs no network. URLs without a local file are left as they are (and
     :func:`external_references` reports them)."""
-    try:
-        import panel
-
-        dist = Path(panel.__file__).resolve().parent / "dist"
-    except ImportError:  # pragma: no cover - panel is a dependency
+    # found without importing panel (a second or more of start-up the report does not need)
+    spec = importlib.util.find_spec("panel")
+    if spec is None or spec.origin is None:  # pragma: no cover - panel is a dependency
         return html
+    dist = Path(spec.origin).resolve().parent / "dist"
     cache: dict[str, str | None] = {}
 
     def repl(match: re.Match[str]) -> str:

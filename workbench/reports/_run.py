@@ -13,10 +13,12 @@ from typing import Any
 
 from workbench.errors import ParameterError
 from workbench.reports._params import (
+    KERNEL_START,
     NotebookParameter,
     ReportError,
     check_parameters,
     convert_value,
+    import_nbformat,
     notebook_parameters,
     notebook_path,
 )
@@ -86,7 +88,7 @@ def execute_notebook(
     """Execute ``path`` with papermill into ``out`` (run in the notebook's folder, as JupyterLab
     does); return the executed notebook. A failing cell raises :class:`ReportError` naming the
     cell (its number among the notebook's cells and its first line) and the error."""
-    import nbformat
+    nbformat = import_nbformat()
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -101,7 +103,10 @@ def execute_notebook(
             progress_bar=False,
             log_output=False,
             execution_timeout=timeout,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # written once at the end (or with the error), not after every cell: each write
+            # serialises and validates the whole notebook, megabytes of inlined BokehJS
+            request_save_on_cell_execute=False,
+            extra_arguments=["--IPKernelApp.log_level=ERROR", f"--IPKernelApp.exec_lines={KERNEL_START}"],
         )
     except PapermillExecutionError as err:
         # papermill's cell_index counts the cells it inserts (parameters, error markers): find

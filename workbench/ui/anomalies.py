@@ -32,6 +32,7 @@ import polars as pl
 import workbench
 from workbench.analyses import anomalies as an
 from workbench.store import Dataset
+from workbench.ui._refresh import Recent, batched, watch_scope
 from workbench.ui.application.transaction import note
 from workbench.ui.common import busy, format_range, page, sync_to_url, table_frame, text_table
 from workbench.ui.scope import SCOPE_PARAMS, Scope, nav
@@ -101,6 +102,8 @@ class AnomaliesPage(pn.viewable.Viewer):
         self._series: dict[str, pl.DataFrame] = {}
         self._scored: dict[str, pl.DataFrame] = {}
         self._intervals: dict[str, pl.DataFrame] = {}
+        # a scope's series can be large (every metric of every pod): only the last few are kept
+        self._recent: Recent[Any] = Recent(size=3)
         self._loaded = False
         self._note = note("", css="wb-anomaly-note")
         self._kind = pn.widgets.Select.from_param(self.param.kind, label="Signals", options=_KINDS)
@@ -113,7 +116,7 @@ class AnomaliesPage(pn.viewable.Viewer):
         )  # see ApplicationPage: filled once it has rows
         self._chart_note = note("Click an anomaly to see its series.", css="wb-chart-note")
         self._chart = pn.pane.HoloViews(sizing_mode="stretch_width", min_height=260, linked_axes=False)
-        self.scope.param.watch(lambda *_: self._loaded and self.refresh(), list(SCOPE_PARAMS))
+        watch_scope(self.scope, SCOPE_PARAMS, lambda: self._loaded and self.refresh())
         if load:
             self.refresh()
 
@@ -172,23 +175,35 @@ class AnomaliesPage(pn.viewable.Viewer):
         scored = pl.concat([s for s, _ in parts])
         return scored, pl.concat([an.intervals(s, keys=keys, min_scale=f) for s, f in parts])
 
+    def _detect_all(self) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame], dict[str, pl.DataFrame],
+                                   pl.DataFrame]:  # fmt: skip
+        """The scope's series, their scores and anomalous intervals per kind, and the anomalies list."""
+        series, scored, intervals, rows = {}, {}, {}, []
+        for kind, frame in self._frames().items():
+            series[kind] = frame
+            scored[kind], intervals[kind] = self._detect(kind, frame)
+            for r in intervals[kind].iter_rows(named=True):
+                rows.append({"kind": kind, "series": _label(kind, r), "namespace": r.get("namespace"),
+                             "pod": r.get("pod"), "start": r["start"], "end": r["end"], "points": r["points"],
+                             "score": r["peak_score"], "direction": r["direction"], "peak_value": r["peak_value"],
+                             "baseline": r["baseline"], "id": _series_id(kind, r)})  # fmt: skip
+        found = pl.DataFrame(rows, schema=ANOMALY_COLUMNS).sort(["score", "series"], descending=[True, False])
+        return (
+            series,
+            scored,
+            intervals,
+            found.with_columns(pl.col("score", "peak_value", "baseline").round(3)),
+        )
+
     def refresh(self) -> None:
         """Build the series of the scope, detect anomalies and list them."""
         self._loaded = True
-        with busy(self._chart):  # not the table: see workbench.ui.application
-            rows = []
-            for kind, frame in self._frames().items():
-                self._series[kind] = frame
-                self._scored[kind], self._intervals[kind] = self._detect(kind, frame)
-                for r in self._intervals[kind].iter_rows(named=True):
-                    rows.append({"kind": kind, "series": _label(kind, r), "namespace": r.get("namespace"),
-                                 "pod": r.get("pod"), "start": r["start"], "end": r["end"], "points": r["points"],
-                                 "score": r["peak_score"], "direction": r["direction"], "peak_value": r["peak_value"],
-                                 "baseline": r["baseline"], "id": _series_id(kind, r)})  # fmt: skip
-            found = pl.DataFrame(rows, schema=ANOMALY_COLUMNS).sort(
-                ["score", "series"], descending=[True, False]
+        with busy(self._chart), batched():  # not the table: see workbench.ui.application
+            s = self.scope
+            key = (s.cluster, s.namespace, s.workload, s.traced_only, s.window())
+            self._series, self._scored, self._intervals, self.anomalies = self._recent.get(
+                key, self._detect_all
             )
-            self.anomalies = found.with_columns(pl.col("score", "peak_value", "baseline").round(3))
             self._show_table()
             self._table_box.objects = [self._table]
             self._show_series()

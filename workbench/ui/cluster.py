@@ -23,6 +23,7 @@ import polars as pl
 
 from workbench.analyses import cluster as analysis
 from workbench.errors import WorkbenchError
+from workbench.ui._refresh import Drawn, Recent, batched, update_cards
 from workbench.ui.common import (
     busy,
     format_bytes,
@@ -33,7 +34,7 @@ from workbench.ui.common import (
     table_frame,
     text_table,
 )
-from workbench.ui.live import LivePage, plain_text
+from workbench.ui.live import LivePage, plain_text, snapshot_version
 from workbench.viz import cluster as cv
 
 __all__ = ["STEPS", "ClusterPage", "matrix_view", "problem_view", "totals_view"]
@@ -140,6 +141,9 @@ class ClusterPage(LivePage):
 
     def _build(self) -> None:
         self.view: analysis.ClusterOverview | None = None
+        self._version: tuple[str | None, int, int] | None = None
+        self._drawn = Drawn()
+        self._recent: Recent[analysis.ClusterOverview] = Recent()
         self._cards = pn.FlexBox(sizing_mode="stretch_width")
         self._note = plain_text("", margin=(0, 10))
         pct = dict.fromkeys(_PCT, _BAR)
@@ -188,17 +192,28 @@ class ClusterPage(LivePage):
 
     def refresh(self) -> None:
         """Re-run :func:`~workbench.analyses.cluster.analyse` and redraw every section."""
-        with busy(self._matrix, self._problems, self._over_time):
+        with busy(self._matrix, self._problems, self._over_time), batched():
             try:
-                view = analysis.analyse(self.dataset, self.params())
+                # node views are reused for a new namespace, not once the snapshot grew (live mode)
+                version = snapshot_version(self.dataset)
+                previous = self.view if version == self._version else None
+                p = self.params()
+                view = self._recent.get(
+                    (p, version), lambda: analysis.analyse(self.dataset, p, previous=previous)
+                )
+                self._version = version
             except WorkbenchError as err:
                 self.view = None
+                self._drawn.forget()
                 self._note.object = f"Cannot show this scope: {err}"
                 return
             self.view = view
             multi = view.matrix["cluster"].n_unique() > 1
-            self._matrix.value = table_frame(matrix_view(view.matrix, view.nodes, clusters=multi)).to_pandas()
-            self._totals.value = table_frame(totals_view(view.cluster_matrix)).to_pandas()
+            draw = self._drawn.draw
+            draw("matrix", lambda: setattr(self._matrix, "value", table_frame(
+                matrix_view(view.matrix, view.nodes, clusters=multi)).to_pandas()), view.matrix, view.nodes)  # fmt: skip
+            draw("totals", lambda: setattr(self._totals, "value", table_frame(totals_view(view.cluster_matrix))
+                                           .to_pandas()), view.cluster_matrix)  # fmt: skip
             self._problems.value = table_frame(problem_view(view.problem_pods, clusters=multi)).to_pandas()
             self._findings.value = table_frame(pl.DataFrame(
                 [{"severity": f.severity, "title": f.title, "cluster": f.cluster, "detail": f.detail or "; ".join(f.evidence)}
@@ -215,7 +230,7 @@ class ClusterPage(LivePage):
                 if view.matrix.height
                 else "No nodes in this snapshot for this scope."
             )
-            self._cards.objects = self._card_list(view)
+            update_cards(self._cards, self._card_list(view))
             self._draw_over_time()
 
     def _card_list(self, view: analysis.ClusterOverview) -> list[pn.viewable.Viewable]:
@@ -250,6 +265,14 @@ class ClusterPage(LivePage):
         view = self.view
         if view is None or not self.started:
             return
+        # the series do not depend on the namespace: unchanged frames are not drawn again
+        with batched():
+            self._drawn.draw("over time", self._over_time_charts, view.node_resources, view.cluster_resources,
+                             self.node, self.in_cluster)  # fmt: skip
+
+    def _over_time_charts(self) -> None:
+        view = self.view
+        assert view is not None
         res = view.node_resources
         self._clear.visible = bool(self.node)
         if self.node:

@@ -29,6 +29,7 @@ from workbench.analyses import logs as analysis
 from workbench.analyses import patterns
 from workbench.errors import WorkbenchError
 from workbench.store import Dataset
+from workbench.ui._refresh import Drawn, batched, watch_scope
 from workbench.ui.application.transaction import note
 from workbench.ui.common import (
     PlainText,
@@ -101,8 +102,9 @@ class LogsPage(pn.viewable.Viewer):
         super().__init__(**params)
         self.results = pl.DataFrame(schema=analysis.SEARCH_COLUMNS)
         self.facets = pl.DataFrame(schema=analysis.FACET_COLUMNS)
+        self._drawn = Drawn()
         self._build()
-        self.scope.param.watch(lambda *_: self.refresh(), list(SCOPE_PARAMS))
+        watch_scope(self.scope, SCOPE_PARAMS, self.refresh)
         self.refresh()
 
     # -- layout ---------------------------------------------------------------------------------
@@ -200,7 +202,7 @@ class LogsPage(pn.viewable.Viewer):
         """Run the query and show lines, counts, volume, patterns and bursts."""
         opts = self.search_options()
         self._active.object = self._describe()
-        with busy(self._chart):  # not the tables: see workbench.ui.application
+        with busy(self._chart), batched():  # not the tables: see workbench.ui.application
             try:
                 self.results = analysis.search(
                     self.dataset, **opts, columns=_split(self.columns), limit=self.limit
@@ -219,8 +221,16 @@ class LogsPage(pn.viewable.Viewer):
             span = (end - start).total_seconds() if start and end else 3600
             step = next((s for s, n in _STEPS if span / n <= 200), "1d")
             bursts = analysis.error_bursts(self.dataset, **{k: v for k, v in opts.items() if k in _SCOPED})
-            self._chart.object = volume_chart(analysis.volume(self.dataset, **opts, step=step), bursts=bursts)
-            self._bursts.value = table_frame(bursts.select(_BURSTS)).to_pandas()
+            volume = analysis.volume(self.dataset, **opts, step=step)
+            draw = self._drawn.draw  # what did not change is not drawn again
+            draw(
+                "chart",
+                lambda: setattr(self._chart, "object", volume_chart(volume, bursts=bursts)),
+                volume,
+                bursts,
+            )
+            draw("bursts", lambda: setattr(self._bursts, "value", table_frame(bursts.select(_BURSTS)).to_pandas()),
+                 bursts)  # fmt: skip
             self._bursts_note.object = (
                 f"{bursts.height} container(s) logged far more errors than usual."
                 if bursts.height
@@ -277,7 +287,9 @@ class LogsPage(pn.viewable.Viewer):
             pl.col("facet").str.strip_prefix("field:").alias("label")
         )
         for name, frame in frames.items():
-            self._facet_tables[name].value = table_frame(frame.select(list(_FACET_SCHEMA))).to_pandas()
+            table = self._facet_tables[name]
+            self._drawn.draw(f"facet {name}", lambda t=table, f=frame: setattr(
+                t, "value", table_frame(f.select(list(_FACET_SCHEMA))).to_pandas()), frame)  # fmt: skip
         keys = f.filter(pl.col("facet") == "field")["value"].to_list()
         self._columns.options = sorted({*keys, *_split(self.columns)})
 
@@ -314,7 +326,8 @@ class LogsPage(pn.viewable.Viewer):
                     f"is compared with its first half ({format_range(b0, b1)}).")  # fmt: skip
         where = {k: v for k, v in opts.items() if k in _SCOPED and k not in ("start", "end")}
         new = patterns.new_patterns(self.dataset, baseline=(b0, b1), current=current, **where)
-        self._new.value = table_frame(new.select(_NEW).with_columns(pl.col("ratio").round(2))).to_pandas()
+        self._drawn.draw("new", lambda: setattr(self._new, "value", table_frame(
+            new.select(_NEW).with_columns(pl.col("ratio").round(2))).to_pandas()), new)  # fmt: skip
         self._new_note.object = text + ("" if new.height else " No pattern is new or rising.")
 
     def __repr__(self) -> str:

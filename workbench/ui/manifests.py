@@ -28,6 +28,7 @@ import workbench
 from workbench.analyses import manifests
 from workbench.errors import WorkbenchError
 from workbench.store import Dataset, to_utc
+from workbench.ui._refresh import Drawn, batched, watch_scope
 from workbench.ui.common import busy, format_time, page
 from workbench.ui.resources import PlainText, object_key, parse_key, rows_table, set_rows, sync_params
 from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
@@ -77,10 +78,9 @@ class ManifestHistory(pn.viewable.Viewer):
         self.changes = pl.DataFrame(schema=manifests.CHANGE_COLUMNS)
         self._target: tuple[str, str, str | None, str] | None = None
         self._quiet = 0  # > 0 while the page itself updates its widgets
+        self._drawn = Drawn()
         self._build()
-        self.scope.param.watch(
-            lambda *_: self._refresh_all(), ["cluster", "namespace", "workload", "start", "end"]
-        )
+        watch_scope(self.scope, ["cluster", "namespace", "workload", "start", "end"], self._refresh_all)
         self.param.watch(lambda *_: self._refresh_object(), ["kind", "selected", "in_cluster"])
         self.param.watch(lambda *_: self._refresh_diff(), ["t1", "t2", "ignore_noise"])
         self.param.watch(lambda *_: self._refresh_changes(), ["around"])
@@ -254,11 +254,12 @@ class ManifestHistory(pn.viewable.Viewer):
         return iso(times[0] if which == "t1" else times[-1]) if times else ""
 
     def _refresh_all(self) -> None:
-        self._refresh_object()
-        self._refresh_changes()
+        with batched():
+            self._refresh_object()
+            self._refresh_changes()
 
     def _refresh_object(self) -> None:
-        with busy(self._object_card, self._diff_card):
+        with busy(self._object_card, self._diff_card), batched():
             kind = self.kind or "Deployment"
             options = self._kind_select.options
             self._set(self._kind_select, options=options if kind in options else [*options, kind], value=kind)
@@ -275,6 +276,8 @@ class ManifestHistory(pn.viewable.Viewer):
                 self._title.object = f"<p>No {html.escape(kind)} in this scope.</p>"
                 self._timeline.object = None
                 set_rows(self._revisions, pl.DataFrame())
+                self._drawn.forget("timeline")
+                self._drawn.forget("revisions")
                 self._refresh_diff()
                 return
             cluster, kind, namespace, name = target
@@ -290,6 +293,8 @@ class ManifestHistory(pn.viewable.Viewer):
                 self._title.object = f"<p style='color:#c62828'>{html.escape(str(err))}</p>"
                 self._timeline.object = None
                 set_rows(self._revisions, pl.DataFrame())
+                self._drawn.forget("timeline")
+                self._drawn.forget("revisions")
                 self._refresh_diff()
                 return
             warnings = timeline.filter(pl.col("source") == "event").height
@@ -299,10 +304,13 @@ class ManifestHistory(pn.viewable.Viewer):
                 f"{warnings} Warning event(s) between {html.escape(format_time(start))} and {html.escape(format_time(end))}"
                 " · click a revision to compare it with the one before</div>"
             )
-            self._timeline.object = vm.history_timeline(timeline)
-            set_rows(self._revisions, self.revisions.select(
+            revisions = self.revisions
+            self._drawn.draw(
+                "timeline", lambda: setattr(self._timeline, "object", vm.history_timeline(timeline)), timeline
+            )
+            self._drawn.draw("revisions", lambda: set_rows(self._revisions, revisions.select(
                 pl.col("revision").alias("#"), pl.col("observed_at").alias("observed"), "categories", "changes", "summary",
-            ))  # fmt: skip
+            )), revisions)  # fmt: skip
             self._refresh_diff()
 
     def _moment_options(self, current: str) -> dict[str, str]:
@@ -359,7 +367,7 @@ class ManifestHistory(pn.viewable.Viewer):
         set_rows(self._fields, d.changes)
 
     def _refresh_changes(self) -> None:
-        with busy(self._changes_card):
+        with busy(self._changes_card), batched():
             s = self.scope
             start, end = s.window()
             around = _time(self.around) or end
@@ -377,9 +385,11 @@ class ManifestHistory(pn.viewable.Viewer):
                     f"{format_time(end)}, nearest to {format_time(around)} first (status fields and objects made by "
                     "controllers left out). Click one to open its diff above."
                 )
-            multi = self.changes["cluster"].n_unique() > 1
-            self._changes_chart.object = vm.changes_chart(self.changes, around=around)
-            set_rows(self._changes, self.changes.select(
+            changes = self.changes
+            multi = changes["cluster"].n_unique() > 1
+            self._drawn.draw("changes chart", lambda: setattr(self._changes_chart, "object", vm.changes_chart(
+                changes, around=around)), changes, around)  # fmt: skip
+            self._drawn.draw("changes", lambda: set_rows(self._changes, changes.select(
                 "rank", "time", "distance", *(["cluster"] if multi else []), "kind", "namespace", "name", "category", "path",
                 "old", "new",
-            ))  # fmt: skip
+            )), changes)  # fmt: skip

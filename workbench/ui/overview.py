@@ -23,6 +23,7 @@ import polars as pl
 import workbench
 from workbench.analyses import overview as analysis
 from workbench.store import Dataset
+from workbench.ui._refresh import batched, update_cards
 from workbench.ui.common import (
     PlainText,
     busy,
@@ -255,14 +256,14 @@ class Overview(pn.viewable.Viewer):
     @param.depends("cluster", "namespace", watch=True)
     def _refresh(self) -> None:
         cluster, namespace = self.cluster or None, self.namespace or None
-        with busy(self._problems, self._chart):
+        with busy(self._problems, self._chart), batched():
             problems = analysis.problem_pods(self.dataset, cluster=cluster, namespace=namespace)
             by_status = analysis.pods_by_status(self.dataset, cluster=cluster, namespace=namespace)
             self._problems.value = table_frame(self._problem_view(problems)).to_pandas()
             scope = " / ".join(x for x in (cluster, namespace) if x) or "all clusters and namespaces"
             self._problem_note.object = f"{problems.height} problem pod(s) in {scope}"
             self._chart.object = status_bars(by_status, title="")
-            self._cards.objects = self._card_list(problems, by_status)
+            update_cards(self._cards, self._card_list(problems, by_status))
             incidents = self._incidents
             if cluster:
                 incidents = incidents.filter(pl.col("cluster").is_null() | (pl.col("cluster") == cluster))

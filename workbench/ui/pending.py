@@ -25,6 +25,7 @@ import workbench
 from workbench.analyses import pending
 from workbench.errors import WorkbenchError
 from workbench.store import Dataset
+from workbench.ui._refresh import Drawn, Recent, batched, update_cards, watch_scope
 from workbench.ui.common import (
     busy,
     format_bytes,
@@ -89,10 +90,11 @@ class PendingPods(pn.viewable.Viewer):
         self.scope = scope or Scope(self.dataset, **scoped)
         super().__init__(**params)
         self.rows = pl.DataFrame(schema=pending.PENDING_COLUMNS)
+        self._drawn = Drawn()
+        self._recent: Recent[pl.DataFrame] = Recent()
+        self._room: tuple[tuple[Any, str | None], pl.DataFrame] | None = None
         self._build()
-        self.scope.param.watch(
-            lambda *_: self._refresh(), ["cluster", "namespace", "workload", "start", "end"]
-        )
+        watch_scope(self.scope, ["cluster", "namespace", "workload", "start", "end"], self._refresh)
         self._refresh()
 
     def _build(self) -> None:
@@ -180,10 +182,10 @@ class PendingPods(pn.viewable.Viewer):
 
     @param.depends("include_past", watch=True)
     def _refresh(self) -> None:
-        with busy(self._list, self._fit_card):
+        with busy(self._list, self._fit_card), batched():
             p = self._params()
             try:
-                rows = pending.pending_pods(self.dataset, p)
+                rows = self._recent.get(p, lambda: pending.pending_pods(self.dataset, p))
             except WorkbenchError as err:
                 self._note.object = f"Cannot list pending pods: {err}"
                 rows = pl.DataFrame(schema=pending.PENDING_COLUMNS)
@@ -194,19 +196,14 @@ class PendingPods(pn.viewable.Viewer):
                 )
             self.rows = rows
             clusters = rows["cluster"].n_unique() > 1
-            set_rows(self._list, pending_view(rows, clusters=clusters))
+            draw = self._drawn.draw
+            draw("list", lambda: set_rows(self._list, pending_view(rows, clusters=clusters)), rows)
             by_qos = pending.summary(rows, by="qos_class")
-            set_rows(self._qos_table, by_qos.select(
-                pl.col("qos_class").fill_null("(unknown)").alias("QoS class"), "pods", pl.col("still_pending").alias("still pending"),
-                pl.col("pending_for_max").alias("longest wait"), pl.col("top_category").alias("top reason")))  # fmt: skip
-            self._qos_chart.object = vp.qos_bars(by_qos)
+            draw("qos", lambda: self._show_qos(by_qos), by_qos)
             by_reason = pending.summary(rows, by="primary")
-            set_rows(self._reason_table, by_reason.select(
-                pl.col("primary").alias("reason"), "pods", pl.col("still_pending").alias("still pending"),
-                pl.col("pending_for_max").alias("longest wait")))  # fmt: skip
-            self._reason_chart.object = vp.reason_bars(pending.reasons(rows))
-            self._timeline.object = vp.pending_timeline(rows)
-            self._stats.objects = self._stat_cards(rows)
+            draw("reason", lambda: self._show_reasons(by_reason, rows), rows)
+            draw("timeline", lambda: setattr(self._timeline, "object", vp.pending_timeline(rows)), rows)
+            update_cards(self._stats, self._stat_cards(rows))
             start, end = p.window(self.dataset)
             self._note.object = (
                 f"{rows.height} pod(s) waited for a node between {format_time(start)} and {format_time(end)} "
@@ -214,6 +211,18 @@ class PendingPods(pn.viewable.Viewer):
             )
             self._capacity(p)
             self._refresh_fit()
+
+    def _show_qos(self, by_qos: pl.DataFrame) -> None:
+        set_rows(self._qos_table, by_qos.select(
+            pl.col("qos_class").fill_null("(unknown)").alias("QoS class"), "pods", pl.col("still_pending").alias("still pending"),
+            pl.col("pending_for_max").alias("longest wait"), pl.col("top_category").alias("top reason")))  # fmt: skip
+        self._qos_chart.object = vp.qos_bars(by_qos)
+
+    def _show_reasons(self, by_reason: pl.DataFrame, rows: pl.DataFrame) -> None:
+        set_rows(self._reason_table, by_reason.select(
+            pl.col("primary").alias("reason"), "pods", pl.col("still_pending").alias("still pending"),
+            pl.col("pending_for_max").alias("longest wait")))  # fmt: skip
+        self._reason_chart.object = vp.reason_bars(pending.reasons(rows))
 
     def _stat_cards(self, rows: pl.DataFrame) -> list[pn.viewable.Viewable]:
         counts = dict(rows.group_by("state").len().iter_rows()) if rows.height else {}
@@ -226,9 +235,22 @@ class PendingPods(pn.viewable.Viewer):
             stat("Longest wait", format_duration(longest) if longest is not None else "–"),  # type: ignore[arg-type]
         ]
 
+    def _room_at(self, end: Any, cluster: str | None) -> pl.DataFrame:
+        """:func:`~workbench.analyses.pending.headroom`, kept for the last moment and cluster asked
+        (a namespace or workload change does not change it)."""
+        key = (end, cluster)
+        if self._room is None or self._room[0] != key:
+            self._room = (key, pending.headroom(self.dataset, at=end, cluster=cluster))
+        return self._room[1]
+
     def _capacity(self, p: pending.PendingParams) -> None:
         _, end = p.window(self.dataset)
-        room = pending.headroom(self.dataset, at=end, cluster=p.cluster)
+        room = self._room_at(end, p.cluster)
+        self._drawn.draw("headroom", lambda: self._show_headroom(room), room)
+        short = pending.shortfall(self.dataset, p, pending=self.rows)
+        self._drawn.draw("shortfall", lambda: self._show_shortfall(short), short)
+
+    def _show_headroom(self, room: pl.DataFrame) -> None:
         multi = room["cluster"].n_unique() > 1
         view = room.select(
             *(["cluster"] if multi else []), "node", "ready", "unschedulable",
@@ -242,7 +264,8 @@ class PendingPods(pn.viewable.Viewer):
         )  # fmt: skip
         set_rows(self._headroom, view)
         self._headroom_chart.object = vp.headroom_bars(room)
-        short = pending.shortfall(self.dataset, p, pending=self.rows)
+
+    def _show_shortfall(self, short: pl.DataFrame) -> None:
         set_rows(self._shortfall, short.select(
             "cluster", "summary", pl.col("pending_pods").alias("pending"), pl.col("resource_pods").alias("waiting for resources"),
             pl.col("placeable_now").alias("placeable now"), "unplaced",

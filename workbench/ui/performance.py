@@ -23,8 +23,9 @@ import polars as pl
 
 from workbench.analyses import perf
 from workbench.errors import WorkbenchError
+from workbench.ui._refresh import Recent, batched
 from workbench.ui.common import busy, format_bytes, format_cores, format_count, table_frame, text_table
-from workbench.ui.live import LivePage, plain_text
+from workbench.ui.live import LivePage, plain_text, snapshot_version
 from workbench.viz import perf as fv
 
 __all__ = ["STEPS", "PerformancePage", "format_value", "split", "summary_view"]
@@ -81,6 +82,7 @@ class PerformancePage(LivePage):
 
     def _build(self) -> None:
         self.result: perf.PerfView | None = None
+        self._recent: Recent[perf.PerfView] = Recent()
         self._syncing = False
         self._pod_choice = pn.widgets.MultiChoice(name="Pods (none chosen = all)", options=[], sizing_mode="stretch_width",
                                                   css_classes=["wb-pod-choice"])  # fmt: skip
@@ -138,7 +140,7 @@ class PerformancePage(LivePage):
 
     def refresh(self) -> None:
         """Re-read the pods of the workload and redraw the charts and the summary."""
-        with busy(self._charts, self._summary):
+        with busy(self._charts, self._summary), batched():
             s = self.scope
             pool = self.candidates()["name"].unique().sort().to_list() if s.workload else []
             wanted = split(self.pods)
@@ -160,9 +162,12 @@ class PerformancePage(LivePage):
                 )
                 return
             try:
-                view = perf.browse(self.dataset, perf.PerfParams(
-                    cluster=s.cluster or None, namespace=s.namespace or None, workload=s.workload,
-                    pods=tuple(chosen), metrics=metrics, start=s.start or None, end=s.end or None, step=self.step))  # fmt: skip
+                p = perf.PerfParams(cluster=s.cluster or None, namespace=s.namespace or None, workload=s.workload,
+                                    pods=tuple(chosen), metrics=metrics, start=s.start or None, end=s.end or None,
+                                    step=self.step)  # fmt: skip
+                view = self._recent.get(
+                    (p, snapshot_version(self.dataset)), lambda: perf.browse(self.dataset, p)
+                )
             except WorkbenchError as err:
                 self._empty(f"Cannot compare: {err}")
                 return

@@ -23,8 +23,9 @@ import polars as pl
 
 from workbench.analyses import podstart
 from workbench.errors import WorkbenchError
+from workbench.ui._refresh import Drawn, Recent, batched, update_cards
 from workbench.ui.common import busy, format_bytes, format_cores, format_time, stat, table_frame, text_table
-from workbench.ui.live import LivePage, plain_text
+from workbench.ui.live import LivePage, plain_text, snapshot_version
 from workbench.viz import podstart as pv
 
 __all__ = ["PodStartPage", "phases_view", "starts_view"]
@@ -95,6 +96,8 @@ class PodStartPage(LivePage):
     def _build(self) -> None:
         self.result: podstart.PodStarts | None = None
         self.detail: podstart.PodStarts | None = None
+        self._recent: Recent[podstart.PodStarts] = Recent()
+        self._drawn = Drawn()
         self._cards = pn.FlexBox(sizing_mode="stretch_width")
         self._note = plain_text("", sizing_mode="stretch_width")
         self._list = text_table(pl.DataFrame(), pagination="local", page_size=15, frozen_columns=["pod"],
@@ -134,9 +137,12 @@ class PodStartPage(LivePage):
 
     def refresh(self) -> None:
         """Re-run the analysis for the scope, then redraw the selected pod."""
-        with busy(self._list, self._detail_card):
+        with busy(self._list, self._detail_card), batched():
             try:
-                result = podstart.analyse(self.dataset, self.params())
+                p = self.params()
+                result = self._recent.get(
+                    (p, snapshot_version(self.dataset)), lambda: podstart.analyse(self.dataset, p)
+                )
             except WorkbenchError as err:
                 self.result = None
                 self._note.object = f"Cannot analyse this scope: {err}"
@@ -154,8 +160,8 @@ class PodStartPage(LivePage):
                 f"{self.params().stable_window} after Running). Times are seconds after creation."
                 if pods.height else "No pod was created in this window and scope: widen the window or pick another namespace."
             )  # fmt: skip
-            self._timeline.object = pv.timeline(pods)
-            self._cards.objects = [
+            self._drawn.draw("timeline", lambda: setattr(self._timeline, "object", pv.timeline(pods)), pods)
+            update_cards(self._cards, [
                 stat("Starts", pods.height, detail="pods created in the window"),
                 stat("Reached Running", started.height),
                 stat("Settled", int(pods["settled"].sum() or 0)),
@@ -163,7 +169,7 @@ class PodStartPage(LivePage):
                 stat("Longest warm-up", f"{pods['warmup_s'].max():.0f} s" if pods["warmup_s"].drop_nulls().len() else "–"),
                 stat("Advice", result.advice.height, detail=f"{len(result.findings)} warning(s) or worse",
                      tone="bad" if result.findings else "neutral"),
-            ]  # fmt: skip
+            ])  # fmt: skip
             self._draw_selected()
 
     def _clicked(self, event: Any) -> None:
@@ -206,7 +212,7 @@ class PodStartPage(LivePage):
     def _draw_selected(self) -> None:
         if not self.started:
             return
-        with busy(self._detail_card):
+        with busy(self._detail_card), batched():
             found = self.selected()
             if found is None:
                 why = (
@@ -219,6 +225,7 @@ class PodStartPage(LivePage):
                     t.value = table_frame(pl.DataFrame()).to_pandas()
                 self._curves.object = self._compare.object = None
                 self._compare_title.object = ""
+                self._drawn.forget()
                 return
             result, name = found
             self.detail = result
@@ -232,16 +239,23 @@ class PodStartPage(LivePage):
                 f"{_secs(meta['ready_s'])}, stable {_secs(meta['warmup_s'])} after Running"
                 + ("" if meta["settled"] else " (never settled in the data)")
             )  # fmt: skip
-            self._phases.value = table_frame(phases_view(result.phases.filter(key))).to_pandas()
-            series = result.series.filter(pl.col("cluster") == cluster)
-            self._curves.object = pv.start_curves(series, result.pods.filter(key), pod=name)
+            draw = self._drawn.draw  # what did not change is not drawn again
+            phases = result.phases.filter(key)
+            draw(
+                "phases",
+                lambda: setattr(self._phases, "value", table_frame(phases_view(phases)).to_pandas()),
+                phases,
+            )
+            series, row = result.series.filter(pl.col("cluster") == cluster), result.pods.filter(key)
+            draw("curves", lambda: setattr(self._curves, "object", pv.start_curves(series, row, pod=name)),
+                 series, row, name)  # fmt: skip
             tips = result.advice.filter(key).select(
                 "severity", "resource", pl.col("issue").str.replace_all("_", " "), "message"
             )
             if tips.is_empty():
                 tips = pl.DataFrame({"severity": ["ok"], "resource": [""], "issue": [""],
                                      "message": ["Nothing to change: the start stayed within its requests and limits."]})  # fmt: skip
-            self._advice.value = table_frame(tips).to_pandas()
+            draw("advice", lambda: setattr(self._advice, "value", table_frame(tips).to_pandas()), tips)
             self._draw_workload(meta)
 
     def _draw_workload(self, meta: dict[str, Any]) -> None:
@@ -251,6 +265,7 @@ class PodStartPage(LivePage):
             self._compare_title.object = "This pod has no workload: nothing to compare with."
             self._compare.object = None
             self._compare_table.value = table_frame(pl.DataFrame()).to_pandas()
+            self._drawn.forget("compare")
             return
         same = result.pods.filter(pl.col("cluster") == meta["cluster"], pl.col("namespace") == meta["namespace"],
                                   pl.col("workload_name") == wl)  # fmt: skip
@@ -265,6 +280,9 @@ class PodStartPage(LivePage):
         )  # type: ignore[union-attr]
         series = series.filter(pl.col("cluster") == meta["cluster"], pl.col("namespace") == meta["namespace"])
         self._compare_title.object = f"{same.height} start(s) of {meta['workload_kind']}/{wl} in the window"
+        self._drawn.draw("compare", lambda: self._show_compare(series, same, wl), series, same, wl)
+
+    def _show_compare(self, series: pl.DataFrame, same: pl.DataFrame, wl: str) -> None:
         self._compare.object = pv.workload_curves(series, same, workload=wl)
         self._compare_table.value = table_frame(
             starts_view(same, clusters=False).drop("namespace", "workload")

@@ -25,6 +25,7 @@ import polars as pl
 import workbench
 from workbench.analyses import podview
 from workbench.store import Dataset
+from workbench.ui._refresh import batched, watch_scope
 from workbench.ui.common import busy, page, stat
 from workbench.ui.resources import PlainText, object_link, sync_params
 from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
@@ -152,9 +153,7 @@ class PodView(pn.viewable.Viewer):
         self._cards = pn.pane.HTML(
             "", stylesheets=[_CSS], sizing_mode="stretch_width", css_classes=["wb-pod-cards"]
         )
-        self.scope.param.watch(
-            lambda *_: self._refresh(), ["cluster", "namespace", "workload", "traced_only"]
-        )
+        watch_scope(self.scope, ["cluster", "namespace", "workload", "traced_only"], self._refresh)
         self._refresh()
 
     def sections(self) -> list[pn.viewable.Viewable]:
@@ -198,7 +197,7 @@ class PodView(pn.viewable.Viewer):
 
     @param.depends("group_by", "only_problems", watch=True)
     def _refresh(self) -> None:
-        with busy(self._cards):
+        with busy(self._cards), batched():
             cards = self.cards()
             groups = podview.groups(cards)
             clusters = cards["cluster"].n_unique() > 1

@@ -28,8 +28,9 @@ import polars as pl
 from workbench.analyses import rightsizing
 from workbench.analyses.params import Params
 from workbench.errors import WorkbenchError
+from workbench.ui._refresh import Drawn, Recent, batched, update_cards
 from workbench.ui.common import busy, format_bytes, format_cores, stat, table_frame, text_table
-from workbench.ui.live import LivePage, plain_text, sync_url
+from workbench.ui.live import LivePage, plain_text, snapshot_version, sync_url
 from workbench.viz import rightsizing as rv
 
 __all__ = [
@@ -175,6 +176,8 @@ class RightSizingPage(LivePage):
 
     def _build(self) -> None:
         self.result: rightsizing.RightSizing | None = None
+        self._recent: Recent[rightsizing.RightSizing] = Recent()
+        self._drawn = Drawn()
         self._main = settings_widgets(self.settings, MAIN_SETTINGS)
         self._more = settings_widgets(self.settings, MORE_SETTINGS)
         self._cards = pn.FlexBox(sizing_mode="stretch_width")
@@ -231,18 +234,24 @@ class RightSizingPage(LivePage):
 
     def refresh(self) -> None:
         """Re-run :func:`~workbench.analyses.rightsizing.analyse` and redraw."""
-        with busy(self._advice, self._charts):
+        with busy(self._advice, self._charts), batched():
             try:
-                result = rightsizing.analyse(self.dataset, self.params())
+                p = self.params()
+                result = self._recent.get(
+                    (p, snapshot_version(self.dataset)), lambda: rightsizing.analyse(self.dataset, p)
+                )
             except WorkbenchError as err:
                 self.result = None
                 self._note.object = f"Cannot advise: {err}"
                 self._advice.value = table_frame(pl.DataFrame()).to_pandas()
+                self._drawn.forget("advice")
                 return
             self.result = result
             a = result.advice
             multi = a["cluster"].n_unique() > 1
-            self._advice.value = table_frame(advice_view(a, clusters=multi)).to_pandas()
+            draw = self._drawn.draw  # what did not change is not drawn again
+            draw("advice", lambda: setattr(self._advice, "value", table_frame(advice_view(a, clusters=multi)).to_pandas()),
+                 a)  # fmt: skip
             counts = dict(a.group_by("status").len().iter_rows()) if a.height else {}
             p = result.params
             self._note.object = (
@@ -255,15 +264,23 @@ class RightSizingPage(LivePage):
                 if a.height else "No containers with usage data in this scope and window."
             )  # fmt: skip
             t = result.totals
-            self._totals.value = table_frame(totals_view(t)).to_pandas()
-            self._totals_chart.object = rv.totals_bars(t)
-            self._charts.object = (rv.current_vs_advised(a, resource="cpu", kind="request", limit=20)
-                                   + rv.current_vs_advised(a, resource="memory", kind="request", limit=20)).cols(2)  # fmt: skip
-            self._hpas.value = table_frame(result.hpas).to_pandas()
-            self._cards.objects = self._card_list(t, counts)
+            draw("totals", lambda: self._show_totals(t), t)
+            draw("charts", lambda: setattr(self._charts, "object", (
+                rv.current_vs_advised(a, resource="cpu", kind="request", limit=20)
+                + rv.current_vs_advised(a, resource="memory", kind="request", limit=20)).cols(2)), a)  # fmt: skip
+            draw(
+                "hpas",
+                lambda: setattr(self._hpas, "value", table_frame(result.hpas).to_pandas()),
+                result.hpas,
+            )
+            update_cards(self._cards, self._card_list(t, counts))
             scope = "-".join(x for x in (self.scope.cluster, self.scope.namespace) if x) or "all"
             self._csv.filename = f"right-sizing-{scope}.csv"
             self._json.filename = f"right-sizing-{scope}.json"
+
+    def _show_totals(self, totals: pl.DataFrame) -> None:
+        self._totals.value = table_frame(totals_view(totals)).to_pandas()
+        self._totals_chart.object = rv.totals_bars(totals)
 
     def _card_list(self, totals: pl.DataFrame, counts: dict[str, int]) -> list[pn.viewable.Viewable]:
         cards = [

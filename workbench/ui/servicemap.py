@@ -27,6 +27,7 @@ import polars as pl
 import workbench
 from workbench.analyses import servicemap as analysis
 from workbench.store import Dataset, to_utc
+from workbench.ui._refresh import Drawn, Recent, batched, watch_scope
 from workbench.ui.application.transaction import note
 from workbench.ui.common import busy, format_range, page, sync_to_url, table_frame, text_table
 from workbench.ui.scope import SCOPE_PARAMS, Scope, nav, scope_query
@@ -115,8 +116,10 @@ class ServiceMapPage(pn.viewable.Viewer):
             pl.DataFrame(schema=analysis.EDGE_COLUMNS), pl.DataFrame(schema=analysis.SERVICE_COLUMNS)
         )
         self.compared = self.map
+        self._drawn = Drawn()
+        self._recent: Recent[tuple[analysis.ServiceMap, analysis.ServiceMap]] = Recent()
         self._build()
-        self.scope.param.watch(lambda *_: self.refresh(), list(SCOPE_PARAMS))
+        watch_scope(self.scope, SCOPE_PARAMS, self.refresh)
         self.refresh()
 
     # -- layout ---------------------------------------------------------------------------------
@@ -208,18 +211,25 @@ class ServiceMapPage(pn.viewable.Viewer):
     def refresh(self) -> None:
         """Compute the map of the window and its comparison with the baseline, and show them."""
         windows = self.windows()
-        with busy(self._graph):
+        with busy(self._graph), batched():
             if windows is None:
                 self._note.object = "This snapshot has no time window, so there is nothing to map."
                 return
             (start, end), (b0, b1) = windows
-            self.map = analysis.service_map(self._spans(), start=start, end=end)
-            self.compared = analysis.compare(self._spans(), window=(start, end), baseline=(b0, b1))
+            key = (tuple(sorted(self.scope.filters().items())), start, end, b0, b1)
+            self.map, self.compared = self._recent.get(key, lambda: self._maps(start, end, b0, b1))
             self._baseline.value = (b0.replace(tzinfo=None), b1.replace(tzinfo=None))
             names = sorted(self.map.services.filter(pl.col("node_kind") == "service")["service"].to_list())
             self._show_service_choice(names)
             self._note.object = self._describe(start, end, b0, b1)
             self._render()
+
+    def _maps(
+        self, start: dt.datetime, end: dt.datetime, b0: dt.datetime, b1: dt.datetime
+    ) -> tuple[analysis.ServiceMap, analysis.ServiceMap]:
+        """The window's map and its comparison with the baseline."""
+        now = analysis.service_map(self._spans(), start=start, end=end)
+        return now, analysis.compare(self._spans(), window=(start, end), baseline=(b0, b1), current=now)
 
     def _describe(self, start: dt.datetime, end: dt.datetime, b0: dt.datetime, b1: dt.datetime) -> str:
         where = " / ".join(v for v in (self.scope.cluster, self.scope.namespace, self.scope.workload) if v)
@@ -251,9 +261,13 @@ class ServiceMapPage(pn.viewable.Viewer):
             )
             cmp = analysis.ServiceMap(cmp.edges.filter(touches), cmp.services)
         title = f"Service map around {self.service}" if self.service else "Service map"
-        self._graph.object = service_graph(sm, title=title) if sm.edges.height else hv.Div("")
-        self._edges.value = table_frame(_view(cmp.edges, _EDGE_VIEW)).to_pandas()
-        self._services.value = table_frame(_view(cmp.services, _SERVICE_VIEW)).to_pandas()
+        draw = self._drawn.draw  # what did not change is not drawn again
+        draw("graph", lambda: setattr(self._graph, "object", service_graph(sm, title=title) if sm.edges.height
+                                      else hv.Div("")), sm.edges, sm.services, title)  # fmt: skip
+        draw("edges", lambda: setattr(self._edges, "value", table_frame(_view(cmp.edges, _EDGE_VIEW)).to_pandas()),
+             cmp.edges)  # fmt: skip
+        draw("services", lambda: setattr(self._services, "value", table_frame(
+            _view(cmp.services, _SERVICE_VIEW)).to_pandas()), cmp.services)  # fmt: skip
         if self.service:
             href = f"./application{scope_query(self.scope, service=self.service)}"
             self._link.object = (

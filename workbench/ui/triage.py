@@ -29,8 +29,9 @@ import polars as pl
 from workbench.analyses import triage as analysis
 from workbench.analyses.triage import SIGNAL_LABELS
 from workbench.errors import WorkbenchError
+from workbench.ui._refresh import Recent, batched
 from workbench.ui.common import busy, format_duration, format_range, format_time, text_table
-from workbench.ui.live import LivePage, plain_text
+from workbench.ui.live import LivePage, plain_text, snapshot_version
 from workbench.ui.scope import served_pages
 from workbench.viz import triage as vt
 
@@ -124,6 +125,7 @@ class TriagePage(LivePage):
 
     def _build(self) -> None:
         self.result: analysis.TriageResult | None = None
+        self._recent: Recent[analysis.TriageResult] = Recent()
         self._cards_by_key: dict[tuple[str, str], pn.Card] = {}
         self._note = plain_text("", sizing_mode="stretch_width", css_classes=["wb-triage-note"])
         self._top = pn.widgets.IntInput.from_param(self.param.top, name="suspects to list", width=140)
@@ -158,10 +160,13 @@ class TriagePage(LivePage):
 
     def refresh(self) -> None:
         """Re-run the triage and rebuild the list (the selected suspect stays open)."""
-        with busy(self._body, self._timeline):
+        with busy(self._body, self._timeline), batched():
             try:
                 p = self.params()
-                result = analysis.triage(self.dataset, p)
+                # a scope seen a moment ago (and the snapshot unchanged) is not triaged again
+                result = self._recent.get(
+                    (p, snapshot_version(self.dataset)), lambda: analysis.triage(self.dataset, p)
+                )
             except WorkbenchError as err:
                 self.result = None
                 self._note.object = f"Cannot triage: {err}"

@@ -177,6 +177,24 @@ def test_demo_commitment_equals_a_direct_sum_over_the_pods_table(demo: wb.Datase
     assert row["memory_requests"] == pods["memory_request"].fill_null(0).sum()
 
 
+@pytest.mark.slow
+def test_previous_result_is_reused_only_for_the_same_nodes_and_window(demo: wb.Dataset) -> None:
+    """A dashboard passes its last result: a new namespace gives what a fresh analysis gives,
+    from the same node frames; a new window computes them again."""
+    first = cluster.analyse(demo)
+    ns = overview.problem_pods(demo)["namespace"][0]
+    again = cluster.analyse(demo, namespace=ns, previous=first)
+    fresh = cluster.analyse(demo, namespace=ns)
+    assert again.node_resources is first.node_resources
+    for name in ("nodes", "pods_by_status", "problem_pods", "matrix", "cluster_matrix", "node_resources",
+                 "cluster_resources"):  # fmt: skip
+        assert_frame_equal(getattr(again, name), getattr(fresh, name))
+    assert [f.title for f in again.findings] == [f.title for f in fresh.findings]
+    later = cluster.analyse(demo, start=demo.window[1] - dt.timedelta(hours=1), previous=first)
+    assert later.node_resources is not first.node_resources
+    assert later.node_resources["ts"].min() >= demo.window[1] - dt.timedelta(hours=1)
+
+
 def test_charts_render(ds: wb.Dataset, tmp_path: Path) -> None:
     import holoviews as hv
 

@@ -14,6 +14,7 @@ import holoviews as hv
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import workbench as wb
 from workbench.analyses import servicemap as SM
@@ -215,6 +216,11 @@ def test_compare_gives_deltas_and_ratios_against_the_baseline() -> None:
     assert (cache["calls"], cache["calls_base"], cache["callee_kind"]) == (20, 0, "external")
     svc = {r["service"]: r for r in cmp.services.iter_rows(named=True)}
     assert svc["cache"]["calls_base"] == 0 and svc["api"]["error_rate_base"] == 0.0
+    # the window's map, when a page already has it, gives the same comparison
+    now = SM.service_map(spans, start=mid, end=mid + dt.timedelta(minutes=10))
+    again = SM.compare(spans, window=(mid, mid + dt.timedelta(minutes=10)), baseline=(T0, mid), current=now)
+    assert_frame_equal(again.edges, cmp.edges)
+    assert_frame_equal(again.services, cmp.services)
 
 
 def test_service_filter_keeps_the_edges_that_touch_it() -> None:

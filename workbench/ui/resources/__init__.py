@@ -31,6 +31,7 @@ import workbench
 from workbench.analyses import browser
 from workbench.errors import WorkbenchError
 from workbench.store import Dataset
+from workbench.ui._refresh import batched, watch_scope
 from workbench.ui.common import busy, format_time, page, text_table
 from workbench.ui.resources._tabs import (
     detail_pane,
@@ -102,8 +103,8 @@ class ResourceBrowser(pn.viewable.Viewer):
         self._detail: browser.Detail | None = None
         self._quiet = 0  # > 0 while the page itself updates its widgets
         self._build()
-        self.scope.param.watch(
-            lambda *_: self._refresh_table(), ["cluster", "namespace", "workload", "end", "traced_only"]
+        watch_scope(
+            self.scope, ["cluster", "namespace", "workload", "end", "traced_only"], self._refresh_table
         )
         self.scope.param.watch(lambda *_: self._refresh_detail(), ["cluster"])
         self.param.watch(self._changed, list(URL_PARAMS))
@@ -213,7 +214,7 @@ class ResourceBrowser(pn.viewable.Viewer):
 
     # -- table --------------------------------------------------------------------------------
     def _refresh_table(self) -> None:
-        with busy(self._table):
+        with busy(self._table), batched():
             s = self.scope
             end = s.window()[1] if s.end else None
             try:
@@ -294,7 +295,7 @@ class ResourceBrowser(pn.viewable.Viewer):
                 pane.objects = []
             return
         namespace, name = parse_key(self.kind, self.selected)
-        with busy(self._detail_card):
+        with busy(self._detail_card), batched():
             try:
                 d = browser.detail(self.dataset, self.kind, namespace, name, at=self.at or None,
                                    cluster=self.in_cluster or self.scope.cluster or None)  # fmt: skip

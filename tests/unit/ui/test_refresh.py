@@ -1,0 +1,86 @@
+"""What keeps the dashboard pages' refreshes cheap (``workbench.ui._refresh``): each must still
+show what a full refresh shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+import param
+import polars as pl
+
+from workbench.ui._refresh import Drawn, Recent, update_cards, watch_scope
+from workbench.ui.common import stat
+
+
+def test_drawn_redraws_only_when_the_data_changed() -> None:
+    drawn, shown = Drawn(), []
+    frame = pl.DataFrame({"pod": ["a", "b"], "cpu": [0.5, None]})
+    assert drawn.draw("chart", lambda: shown.append(1), frame, "title")
+    assert not drawn.draw("chart", lambda: shown.append(2), frame.clone(), "title")  # equal by value
+    assert drawn.draw("chart", lambda: shown.append(3), frame.with_columns(pl.col("cpu") * 2), "title")
+    assert drawn.draw("chart", lambda: shown.append(4), frame.with_columns(pl.col("cpu") * 2), "other title")
+    assert drawn.draw("table", lambda: shown.append(5), frame)  # parts are apart
+    drawn.forget("chart")
+    assert drawn.draw("chart", lambda: shown.append(6), frame.with_columns(pl.col("cpu") * 2), "other title")
+    assert shown == [1, 3, 4, 5, 6]
+
+
+def test_drawn_draws_again_after_a_build_that_failed() -> None:
+    drawn = Drawn()
+
+    def broken() -> None:
+        raise RuntimeError("no data")
+
+    try:
+        drawn.draw("chart", broken, 1)
+    except RuntimeError:
+        pass
+    assert drawn.draw("chart", lambda: None, 1)
+
+
+def test_recent_keeps_the_last_results_and_computes_the_others() -> None:
+    recent: Recent[int] = Recent(size=2)
+    calls: list[str] = []
+
+    def compute(key: str) -> int:
+        calls.append(key)
+        return len(calls)
+
+    assert recent.get("a", lambda: compute("a")) == 1
+    assert recent.get("b", lambda: compute("b")) == 2
+    assert recent.get("a", lambda: compute("a")) == 1  # kept
+    assert recent.get("c", lambda: compute("c")) == 3  # drops b, the least recently used
+    assert recent.get("b", lambda: compute("b")) == 4
+    assert recent.get(["not", "hashable"], lambda: compute("x")) == 5  # computed, never kept
+    assert calls == ["a", "b", "c", "b", "x"]
+
+
+class _Scope(param.Parameterized):
+    namespace = param.String(default="")
+    workload = param.String(default="")
+
+
+def test_watch_scope_refreshes_once_for_the_final_state() -> None:
+    """A sidebar that resets the workload when the namespace changes (as ``Scope.widgets`` does)
+    leads to one refresh, with the reset workload, not one per parameter."""
+    scope = _Scope(workload="Deployment/cart")
+    seen: list[tuple[str, str]] = []
+    scope.param.watch(lambda e: setattr(scope, "workload", ""), "namespace")  # the sidebar's watcher
+    watch_scope(scope, ["namespace", "workload"], lambda: seen.append((scope.namespace, scope.workload)))
+    scope.namespace = "shop"
+    assert seen == [("shop", "")]
+    scope.param.update(namespace="shop", workload="")  # nothing new
+    assert seen == [("shop", "")]
+    scope.workload = "Deployment/web"
+    assert seen == [("shop", ""), ("shop", "Deployment/web")]
+
+
+def test_cards_are_updated_in_place_when_they_line_up() -> None:
+    box = pn.FlexBox(stat("Pods", 3), stat("Problems", 0, tone="good"))
+    first: list[Any] = list(box.objects)
+    update_cards(box, [stat("Pods", 5), stat("Problems", 2, tone="bad")])
+    assert list(box.objects) == first  # the same panes…
+    assert ">5<" in first[0].object and ">2<" in first[1].object and "#c62828" in first[1].object  # …new text
+    update_cards(box, [stat("Pods", 5)])
+    assert len(box.objects) == 1 and box.objects[0] is not first[0]  # a different set replaces them
