@@ -64,6 +64,9 @@ def test_saved_link_with_the_rollout_window_ranks_the_culprit_with_its_evidence(
     assert link["kind"] == [rollout["object"]["kind"]]
     assert link["name"] == [f"{rollout['namespace']}/{rollout['object']['name']}"]
     assert link["start"] == [rollout["start"]] and link["cluster"] == [rollout["cluster"]]
+    # every link keeps the snapshot the page was opened on (the served default is another one)
+    for href in hrefs:
+        assert urllib.parse.parse_qs(urllib.parse.urlparse(href).query)["snapshot"] == ["app"], href
     assert insight_page.console_errors == [], insight_server.log()
     assert insight_page.outside_requests == []
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import urlencode
 
 import panel as pn
 import param
@@ -32,7 +31,7 @@ from workbench.errors import WorkbenchError
 from workbench.ui._refresh import Recent, batched
 from workbench.ui.common import busy, format_duration, format_range, format_time, text_table
 from workbench.ui.live import LivePage, plain_text, snapshot_version
-from workbench.ui.scope import served_pages
+from workbench.ui.scope import scope_query, served_pages
 from workbench.viz import triage as vt
 
 __all__ = ["TriagePage", "suspect_links"]
@@ -68,7 +67,7 @@ def suspect_links(
     def add(slug: str, title: str, **extra: str) -> None:
         if slug in pages:
             query = {k: v for k, v in {**base, **extra}.items() if v}
-            out.append((title, f"./{slug}?{urlencode(query)}"))
+            out.append((title, f"./{slug}{scope_query(None, **query)}"))
 
     res_kind = wl_kind or kind
     res_name = name if kind in ("Node", "Namespace") or not namespace else f"{namespace}/{name}"

@@ -7,7 +7,6 @@ import logging
 import weakref
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlencode
 
 import panel as pn
 import param
@@ -100,8 +99,6 @@ def object_link(
     """A relative link to an object's detail on the resource browser, carrying the scope of
     ``state`` (e.g. ``./resources?namespace=shop&kind=Pod&name=shop%2Fcart-0&tab=detail``)."""
     extra = {"kind": kind, "name": object_key(kind, namespace, name), "in_cluster": cluster, "tab": tab}
-    if state is None:
-        return "./resources?" + urlencode({k: v for k, v in extra.items() if v})
     return "./resources" + scope_query(state, **extra)
 
 
