@@ -39,6 +39,7 @@ import param
 import workbench
 from workbench.errors import WorkbenchError
 from workbench.store import Dataset
+from workbench.ui._refresh import watch_scope
 from workbench.ui.common import PlainText, page
 from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
 
@@ -242,7 +243,7 @@ class LivePage(pn.viewable.Viewer):
         self.started = False
         self.live = LiveControls(self.dataset, self.refresh, **live)
         self._build()
-        self.scope.param.watch(self._scope_changed, list(self.scope_watch))
+        watch_scope(self.scope, list(self.scope_watch), self._scope_changed)
 
     # -- for subclasses -----------------------------------------------------------------------
     def _build(self) -> None:

@@ -3,14 +3,18 @@ show what a full refresh shows."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import panel as pn
 import param
 import polars as pl
 
+import workbench as wb
+from tests.support.snapshots import write_small_snapshot
 from workbench.ui._refresh import Drawn, Recent, update_cards, watch_scope
 from workbench.ui.common import stat
+from workbench.ui.live import LivePage
 
 
 def test_drawn_redraws_only_when_the_data_changed() -> None:
@@ -84,3 +88,29 @@ def test_cards_are_updated_in_place_when_they_line_up() -> None:
     assert ">5<" in first[0].object and ">2<" in first[1].object and "#c62828" in first[1].object  # …new text
     update_cards(box, [stat("Pods", 5)])
     assert len(box.objects) == 1 and box.objects[0] is not first[0]  # a different set replaces them
+
+
+class _CountingPage(LivePage):
+    """A live page that records the scope of each refresh."""
+
+    def sections(self) -> list[Any]:
+        return []
+
+    def refresh(self) -> None:
+        self.seen.append((self.scope.namespace, self.scope.workload))
+
+
+def test_a_live_page_refreshes_once_when_a_new_namespace_resets_the_workload(tmp_path: Path) -> None:
+    """With the sidebar built, picking a namespace that lacks the chosen workload makes the
+    sidebar reset the workload; the page refreshes once, for the final state."""
+    ds = wb.open(write_small_snapshot(tmp_path / "small"))
+    page = _CountingPage(ds, namespace="shop")
+    page.seen = []
+    page.sidebar()  # the scope's widgets and their watchers, as on a served page
+    workload = next(v for v in page.scope.workload_options().values() if v)
+    other = next(v for v in page.scope.namespace_options().values() if v not in ("", "shop"))
+    page.start()
+    page.scope.workload = workload
+    assert page.seen == [("shop", ""), ("shop", workload)]
+    page.scope.namespace = other
+    assert page.seen == [("shop", ""), ("shop", workload), (other, "")]
