@@ -309,9 +309,10 @@ class Dataset:
             lf = lf.filter(pl.col("metric").is_in(m))
         return lf.collect()
 
-    def scan_metrics(self, *, metric: Names = None, **filters: Any) -> pl.LazyFrame:
-        """Samples in the wide form: cluster, metric, namespace, pod, container, node, labels,
-        ts, value. Label filters select series first; only their samples are read."""
+    def metric_samples(self, *, metric: Names = None, **filters: Any) -> tuple[pl.DataFrame, pl.LazyFrame]:
+        """The series of ``metric`` matching the label filters (rows of :meth:`series`) and
+        their samples in ``[start, end]`` (lazy: cluster, series_id, ts, value, in storage
+        order: each part sorted by series and time). Only those series' samples are read."""
         start, end = filters.pop("start", None), filters.pop("end", None)
         series = self.series(metric=metric, **filters)
         ids = series["series_id"].unique().sort()
@@ -323,6 +324,12 @@ class Dataset:
             samples = samples.filter(
                 pl.col("series_id").is_between(lo, hi), pl.col("series_id").is_in(ids.implode())
             )
+        return series, samples
+
+    def scan_metrics(self, *, metric: Names = None, **filters: Any) -> pl.LazyFrame:
+        """Samples in the wide form: cluster, metric, namespace, pod, container, node, labels,
+        ts, value. Label filters select series first; only their samples are read."""
+        series, samples = self.metric_samples(metric=metric, **filters)
         return samples.join(series.lazy(), on=["cluster", "series_id"], how="inner").select(
             "cluster", "metric", "namespace", "pod", "container", "node", "labels", "ts", "value"
         )

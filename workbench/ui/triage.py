@@ -220,30 +220,36 @@ class TriagePage(LivePage):
                 f'<span class="wb-suspect-signals">{html.escape(signals)}</span>'
                 f'<span style="opacity:0.6">{html.escape(" · ".join(x for x in (row["cluster"], row["namespace"]) if x))}</span></div>'
             )  # fmt: skip
-            links = suspect_links(row, ev, window=self._window_query(), pages=pages)
-            link_html = " ".join(
-                f'<a href="{html.escape(url)}">{html.escape(title)}</a>' for title, url in links
-            )
-            evidence = ev.select(
-                pl.col("signal").replace_strict(SIGNAL_LABELS, default=pl.col("signal")).alias("signal"),
-                "time", pl.col("score").round(2), "weight", "subject", "detail", "how_to_see",
-            )  # fmt: skip
-            body = [
-                plain_text(row["summary"] or "", sizing_mode="stretch_width"),
-                pn.pane.HTML(f'<div class="wb-links">{link_html or "no page shows this kind of object yet"}</div>',
-                             stylesheets=[_CSS], sizing_mode="stretch_width"),
-                text_table(evidence, wrap=("detail", "how_to_see"), widths={"detail": 400, "how_to_see": 340},
-                           titles=_EVIDENCE_TITLES, css_classes=["wb-evidence"], row_content=_full_row),
-            ]  # fmt: skip
             key = (row["object"], row["cluster"])
             open_ = self._is_selected(row)
-            card = pn.Card(*body, header=pn.pane.HTML(head, stylesheets=[_CSS], sizing_mode="stretch_width"),
+            # a card's evidence (a table) is built when it is first opened: most stay closed
+            card = pn.Card(*(self._card_body(row, ev, pages) if open_ else ()),
+                           header=pn.pane.HTML(head, stylesheets=[_CSS], sizing_mode="stretch_width"),
                            collapsed=not open_, sizing_mode="stretch_width", css_classes=["wb-suspect"],
                            margin=(4, 0))  # fmt: skip
-            card.param.watch(lambda e, r=row: self._toggled(r, collapsed=e.new), "collapsed")
+            card.param.watch(lambda e, r=row, c=card, ev=ev: self._toggled(r, collapsed=e.new, card=c, evidence=ev,
+                                                                           pages=pages), "collapsed")  # fmt: skip
             self._cards_by_key[key] = card
             cards.append(card)
         return cards
+
+    def _card_body(
+        self, row: Mapping[str, Any], ev: pl.DataFrame, pages: Mapping[str, str]
+    ) -> list[pn.viewable.Viewable]:
+        """A suspect card's content: its summary, links to the pages that show it, its evidence."""
+        links = suspect_links(row, ev, window=self._window_query(), pages=pages)
+        link_html = " ".join(f'<a href="{html.escape(url)}">{html.escape(title)}</a>' for title, url in links)
+        evidence = ev.select(
+            pl.col("signal").replace_strict(SIGNAL_LABELS, default=pl.col("signal")).alias("signal"),
+            "time", pl.col("score").round(2), "weight", "subject", "detail", "how_to_see",
+        )  # fmt: skip
+        return [
+            plain_text(row["summary"] or "", sizing_mode="stretch_width"),
+            pn.pane.HTML(f'<div class="wb-links">{link_html or "no page shows this kind of object yet"}</div>',
+                         stylesheets=[_CSS], sizing_mode="stretch_width"),
+            text_table(evidence, wrap=("detail", "how_to_see"), widths={"detail": 400, "how_to_see": 340},
+                       titles=_EVIDENCE_TITLES, css_classes=["wb-evidence"], row_content=_full_row),
+        ]  # fmt: skip
 
     def _is_selected(self, row: Mapping[str, Any]) -> bool:
         return (
@@ -252,7 +258,10 @@ class TriagePage(LivePage):
             and (not self.in_cluster or row["cluster"] == self.in_cluster)
         )
 
-    def _toggled(self, row: Mapping[str, Any], *, collapsed: bool) -> None:
+    def _toggled(self, row: Mapping[str, Any], *, collapsed: bool, card: pn.Card, evidence: pl.DataFrame,
+                 pages: Mapping[str, str]) -> None:  # fmt: skip
+        if not collapsed and not card.objects:
+            card.objects = self._card_body(row, evidence, pages)
         if not collapsed:
             multi = self.result is not None and self.result.suspects["cluster"].n_unique() > 1
             self.param.update(suspect=row["object"], in_cluster=row["cluster"] if multi else "")

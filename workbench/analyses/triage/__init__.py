@@ -201,7 +201,8 @@ def _context(ds: Dataset, p: TriageParams) -> Context | None:
     history = max(lo, base_start - length)
     lead = p.change_lead if isinstance(p.change_lead, dt.timedelta) else dt.timedelta(minutes=30)
     ctx = Context(ds=ds, cluster=p.cluster, namespace=p.namespace, start=start, end=end, base_start=base_start,
-                  base_end=start, history_start=history, step=_step(end - history), change_lead=lead)
+                  base_end=start, history_start=history, step=_step(end - history), change_lead=lead,
+                  metrics=(*_metrics.METRICS, *_kstate.METRICS))
     if (start, end) != (p.start, p.end):
         ctx.note(f"window clipped to the snapshot: {fmt_time(start)} → {fmt_time(end)}")
     if not ctx.has_baseline:

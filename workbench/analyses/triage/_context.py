@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import polars as pl
@@ -47,7 +47,8 @@ class Context:
     ``start``/``end`` is the incident window, ``base_start``/``base_end`` the baseline before
     it (``base_end == start``; empty when the window starts at the snapshot's start),
     ``history_start`` how far back series are read so that the baseline itself can be scored,
-    ``step`` the bucket of every time series.
+    ``step`` the bucket of every time series. The samples of the ``metrics`` the signals read
+    are read together, once (:meth:`metric_samples`).
     """
 
     ds: Dataset
@@ -61,6 +62,9 @@ class Context:
     step: dt.timedelta
     change_lead: dt.timedelta
     notes: list[str] = dataclasses.field(default_factory=list)
+    metrics: tuple[str, ...] = ()
+    _read: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = dataclasses.field(default_factory=dict, repr=False,
+                                                                            compare=False)  # fmt: skip
 
     @property
     def has_baseline(self) -> bool:
@@ -85,6 +89,29 @@ class Context:
 
     def window_args(self) -> str:
         return f"start='{fmt_time(self.start)}', end='{fmt_time(self.end)}'"
+
+    def metric_samples(
+        self, metric: str | Sequence[str], *, namespace: bool = True
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The series of ``metric`` in scope (in the scope's namespace, or in every namespace)
+        and samples (series_id, ts, value, in storage order) from ``history_start`` to ``end``
+        that hold theirs. The samples of all :attr:`metrics` (every namespace) are read together
+        on first use and shared, so they hold other series' too: ``metric_series`` skips those;
+        filter by ``series_id`` otherwise."""
+        names = [metric] if isinstance(metric, str) else list(metric)
+        window = {"cluster": self.cluster, "start": self.history_start, "end": self.end}
+        if not set(names) <= set(self.metrics):
+            series, samples = self.ds.metric_samples(metric=names, namespace=self.namespace if namespace else None,
+                                                     **window)  # fmt: skip
+            return series, samples.select("series_id", "ts", "value").collect()
+        if "metrics" not in self._read:
+            series, samples = self.ds.metric_samples(metric=list(self.metrics), **window)
+            self._read["metrics"] = (series, samples.select("series_id", "ts", "value").collect().rechunk())
+        series, samples = self._read["metrics"]
+        series = series.filter(pl.col("metric").is_in(names))
+        if namespace and self.namespace is not None:
+            series = series.filter(pl.col("namespace") == self.namespace)
+        return series, samples
 
     def note(self, text: str) -> None:
         """Record what a signal could not use (shown in the result's ``notes``)."""

@@ -26,19 +26,34 @@ import polars as pl
 from workbench.analyses.anomalies import counter_rate
 from workbench.analyses.triage._context import Context, fmt_time, raw, raw_frame
 
-__all__ = ["node_condition_evidence", "pending_metric_evidence", "restart_evidence"]
+__all__ = ["METRICS", "node_condition_evidence", "pending_metric_evidence", "restart_evidence"]
 
 log = logging.getLogger(__name__)
 
 RESTARTS = ("kube_pod_container_status_restarts_total", "kube_pod_init_container_status_restarts_total")
 LAST_REASON = ("kube_pod_container_status_last_terminated_reason", "kube_pod_init_container_status_last_terminated_reason")
+NODE_CONDITION = "kube_node_status_condition"
+#: Every metric read here (but ``kube_pod_status_phase``: only for snapshots without pods).
+METRICS = (*RESTARTS, *LAST_REASON, NODE_CONDITION)
 _RAW = ["cluster", "metric", "namespace", "pod", "container", "node", "labels"]
 
 
-def _samples(ctx: Context, metric: str | tuple[str, ...], *, namespace: bool = True) -> pl.DataFrame:
-    return ctx.ds.scan_metrics(metric=list(metric) if isinstance(metric, tuple) else metric, cluster=ctx.cluster,
-                               namespace=ctx.namespace if namespace else None, start=ctx.history_start,
-                               end=ctx.end).collect()
+def _series_samples(ctx: Context, metric: str | tuple[str, ...], *, namespace: bool = True,
+                    where: pl.Expr | None = None) -> tuple[pl.DataFrame, pl.LazyFrame]:  # fmt: skip
+    """The series of ``metric`` in scope whose labels pass ``where``, and their samples
+    (series_id, ts, value, in storage order) from the history's start to the window's end."""
+    series, samples = ctx.metric_samples(metric, namespace=namespace)
+    if where is not None:
+        series = series.filter(where)
+    return series, samples.lazy().filter(pl.col("series_id").is_in(series["series_id"].implode()))
+
+
+def _samples(ctx: Context, metric: str | tuple[str, ...], *, namespace: bool = True,
+             where: pl.Expr | None = None) -> pl.DataFrame:  # fmt: skip
+    """The wide samples (as ``ds.scan_metrics`` gives them) of the series of ``metric`` in scope
+    whose labels pass ``where`` (a filter on the series: their samples only are read)."""
+    series, samples = _series_samples(ctx, metric, namespace=namespace, where=where)
+    return samples.join(series.lazy(), on="series_id", how="inner").select(*_RAW, "ts", "value").collect()
 
 
 def _how(ctx: Context, metric: str, row: dict[str, Any], sel: str = "pod") -> str:
@@ -48,10 +63,13 @@ def _how(ctx: Context, metric: str, row: dict[str, Any], sel: str = "pod") -> st
 def restart_evidence(ctx: Context) -> pl.DataFrame:
     """``restarts`` and ``oom_killed`` evidence from the restart counters and the last
     terminated reason."""
-    s = _samples(ctx, RESTARTS)
-    if s.is_empty():
+    series, samples = _series_samples(ctx, RESTARTS)
+    # the increases per series (keyed on its id, not its labels); the few positive ones get
+    # their labels, in the order of the labels (as the first metric of a container is read)
+    inc = (counter_rate(samples, series=["series_id"]).filter(pl.col("increase").is_not_null() & (pl.col("increase") > 0))
+           .join(series.lazy(), on="series_id", how="inner").sort(*_RAW, "ts", nulls_last=True).collect())  # fmt: skip
+    if inc.is_empty() and samples.head(1).collect().is_empty():
         return raw_frame([])
-    inc = counter_rate(s, series=_RAW).filter(pl.col("increase").is_not_null() & (pl.col("increase") > 0)).collect()
     keys = ["cluster", "namespace", "pod", "container"]
     in_w = (pl.col("ts") >= ctx.start) & (pl.col("ts") < ctx.end)
     in_b = (pl.col("ts") >= ctx.base_start) & (pl.col("ts") < ctx.start)
@@ -91,10 +109,8 @@ def restart_evidence(ctx: Context) -> pl.DataFrame:
 def _oom_series(ctx: Context) -> dict[tuple[str, str, str, str], Any]:
     """Containers whose last terminated reason reads OOMKilled in the window → the first time
     the series reads 1 (None when it already did before the history starts)."""
-    s = _samples(ctx, LAST_REASON)
-    if s.is_empty():
-        return {}
-    s = s.filter(pl.col("labels").fill_null("").str.contains(r'"reason":\s*"OOMKilled"') & (pl.col("value") > 0))
+    oom = pl.col("labels").fill_null("").str.contains(r'"reason":\s*"OOMKilled"')
+    s = _samples(ctx, LAST_REASON, where=oom).filter(pl.col("value") > 0)
     got = s.group_by("cluster", "namespace", "pod", "container").agg(
         pl.col("ts").min().alias("first"), pl.col("ts").filter(pl.col("ts") >= ctx.start).len().alias("n_w"))
     return {(r["cluster"], r["namespace"], r["pod"], r["container"]):
@@ -104,10 +120,10 @@ def _oom_series(ctx: Context) -> dict[tuple[str, str, str, str], Any]:
 
 def pending_metric_evidence(ctx: Context) -> pl.DataFrame:
     """``pending_pods`` evidence from ``kube_pod_status_phase`` (for snapshots without pods)."""
-    s = _samples(ctx, "kube_pod_status_phase")
+    pending = pl.col("labels").fill_null("").str.contains(r'"phase":\s*"Pending"')
+    s = _samples(ctx, "kube_pod_status_phase", where=pending).filter(pl.col("value") > 0)
     if s.is_empty():
         return raw_frame([])
-    s = s.filter(pl.col("labels").fill_null("").str.contains(r'"phase":\s*"Pending"') & (pl.col("value") > 0))
     in_w = (pl.col("ts") >= ctx.start) & (pl.col("ts") < ctx.end)
     in_b = (pl.col("ts") >= ctx.base_start) & (pl.col("ts") < ctx.start)
     per = s.group_by("cluster", "namespace", "pod").agg(
@@ -127,13 +143,14 @@ def pending_metric_evidence(ctx: Context) -> pl.DataFrame:
 
 def node_condition_evidence(ctx: Context) -> pl.DataFrame:
     """``node_not_ready`` evidence from ``kube_node_status_condition``."""
-    s = _samples(ctx, "kube_node_status_condition", namespace=False)
-    if s.is_empty():
-        return raw_frame([])
     lab = pl.col("labels").fill_null("")
     ready_bad = lab.str.contains(r'"condition":\s*"Ready"') & lab.str.contains(r'"status":\s*"(false|unknown)"')
     pressure = lab.str.contains(r'"condition":\s*"\w+Pressure"') & lab.str.contains(r'"status":\s*"true"')
-    s = s.filter(pl.col("node").is_not_null() & (pl.col("value") > 0) & (ready_bad | pressure)).with_columns(
+    s = _samples(ctx, NODE_CONDITION, namespace=False,
+                 where=pl.col("node").is_not_null() & (ready_bad | pressure))  # fmt: skip
+    if s.is_empty():
+        return raw_frame([])
+    s = s.filter(pl.col("value") > 0).with_columns(
         lab.str.extract(r'"condition":\s*"(\w+)"').alias("condition"),
         lab.str.extract(r'"status":\s*"(\w+)"').alias("status"))
     in_w = (pl.col("ts") >= ctx.start) & (pl.col("ts") < ctx.end)

@@ -36,7 +36,8 @@ from workbench.analyses import anomalies as an
 from workbench.analyses.triage._context import Context, fmt_time, raw, raw_frame
 from workbench.analyses.triage._identity import Identity
 
-__all__ = ["CONTAINER_METRICS", "NODE_METRICS", "metric_evidence", "throttling_evidence"]
+__all__ = ["CONTAINER_METRICS", "METRICS", "NODE_METRICS", "POD_METRICS", "THROTTLING", "metric_evidence",
+           "throttling_evidence"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,10 @@ NODE_METRICS: dict[str, str] = {
     "node_cpu_seconds_total": "node CPU busy",
     "node_memory_MemAvailable_bytes": "node free memory",
 }
+#: CFS periods throttled, and all (per container).
+THROTTLING = ("container_cpu_cfs_throttled_periods_total", "container_cpu_cfs_periods_total")
+#: Every metric read here.
+METRICS = (*CONTAINER_METRICS, *POD_METRICS, *NODE_METRICS, *THROTTLING)
 #: A fall of these is what goes wrong (a rise is good news).
 _FALL_IS_BAD = {"node_memory_MemAvailable_bytes"}
 #: Only a rise of these matters.
@@ -83,27 +88,22 @@ def _anomaly_params(ctx: Context) -> an.AnomalyParams:
 
 def _series(ctx: Context) -> pl.DataFrame:
     """All scored metrics as one long frame: cluster, metric, namespace, pod, container, node, ts, value."""
-    where: dict[str, Any] = {"cluster": ctx.cluster, "namespace": ctx.namespace, "start": ctx.history_start,
-                             "end": ctx.end}
     frames = []
     known = set(ctx.ds.series()["metric"].unique().to_list()) if ctx.ds.row_counts.get("series") else set()
     cm = [m for m in CONTAINER_METRICS if m in known]
     if cm:
-        lf = ctx.ds.scan_metrics(metric=cm, **where).filter(pl.col("pod").is_not_null())
-        lf = lf.filter(_containers_only())
-        frames.append(an.metric_series(lf, by=("namespace", "pod", "container"), step=ctx.step)
+        frames.append(an.metric_series(ctx.metric_samples(cm), by=("namespace", "pod", "container"), step=ctx.step,
+                                       where=_containers_only())
                       .with_columns(pl.lit(None, pl.String).alias("node")))
     pm = [m for m in POD_METRICS if m in known]
     if pm:
-        lf = ctx.ds.scan_metrics(metric=pm, **where).filter(pl.col("pod").is_not_null())
-        frames.append(an.metric_series(lf, by=("namespace", "pod"), step=ctx.step).with_columns(
+        frames.append(an.metric_series(ctx.metric_samples(pm), by=("namespace", "pod"), step=ctx.step,
+                                       where=pl.col("pod").is_not_null()).with_columns(
             pl.lit(None, pl.String).alias("container"), pl.lit(None, pl.String).alias("node")))
     nm = [m for m in NODE_METRICS if m in known]
     if nm:
-        where_nodes = {**where, "namespace": None}
-        lf = ctx.ds.scan_metrics(metric=nm, **where_nodes).filter(
-            pl.col("node").is_not_null() & ~pl.col("labels").fill_null("").str.contains(_IDLE))
-        nodes = an.metric_series(lf, by=("node",), step=ctx.step)
+        busy = pl.col("node").is_not_null() & ~pl.col("labels").fill_null("").str.contains(_IDLE)
+        nodes = an.metric_series(ctx.metric_samples(nm, namespace=False), by=("node",), step=ctx.step, where=busy)
         if ctx.namespace is not None:
             nodes = nodes.filter(pl.col("node").is_in(sorted(_nodes_of_namespace(ctx))))
         frames.append(nodes.with_columns(pl.lit(None, pl.String).alias("namespace"), pl.lit(None, pl.String).alias("pod"),
@@ -117,10 +117,12 @@ def _series(ctx: Context) -> pl.DataFrame:
 
 
 def _containers_only() -> pl.Expr:
-    """cAdvisor's per-container series; the pod-level sums (container "" or null) and the pause
-    container ("POD") only where a pod has no per-container series."""
+    """Series of a pod: cAdvisor's per-container series; the pod-level sums (container "" or
+    null) and the pause container ("POD") only where a pod has no per-container series (a
+    ``where`` of :func:`~workbench.analyses.anomalies.metric_series`: evaluated per series)."""
     named = pl.col("container").is_not_null() & ~pl.col("container").is_in(["", "POD"])
-    return named | ~named.any().over("cluster", "metric", "namespace", "pod") & (pl.col("container").fill_null("") != "POD")
+    pod_level = ~named.any().over("cluster", "metric", "namespace", "pod") & (pl.col("container").fill_null("") != "POD")
+    return pl.col("pod").is_not_null() & (named | pod_level)
 
 
 def _nodes_of_namespace(ctx: Context) -> set[str]:
@@ -282,11 +284,9 @@ def _explain_nodes(rows: list[dict[str, Any]], pod_rises: pl.DataFrame, nodes: d
 
 def throttling_evidence(ctx: Context) -> pl.DataFrame:
     """``throttling`` evidence (see the module docstring)."""
-    names = ["container_cpu_cfs_throttled_periods_total", "container_cpu_cfs_periods_total"]
-    lf = ctx.ds.scan_metrics(metric=names, cluster=ctx.cluster, namespace=ctx.namespace, start=ctx.history_start,
-                             end=ctx.end).filter(pl.col("pod").is_not_null())
-    lf = lf.filter(_containers_only())
-    s = an.metric_series(lf, by=("namespace", "pod", "container"), step=ctx.step)
+    names = list(THROTTLING)
+    s = an.metric_series(ctx.metric_samples(THROTTLING), by=("namespace", "pod", "container"), step=ctx.step,
+                         where=_containers_only())  # fmt: skip
     if s.is_empty():
         return raw_frame([])
     keys = ["cluster", "namespace", "pod", "container", "ts"]
