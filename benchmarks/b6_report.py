@@ -59,8 +59,8 @@ _STAGE = re.compile(r"^\[\s*([\d.]+)s\] (.*)$")
 #: Shown in the report when the target is missed: where the time goes (measured on 2 cores).
 BOUNDS = """
 - About 9.5 s of CPU for the whole process tree: the kernel's start-up and its imports (HoloViews,
-  Panel, polars: about 2 s), the triage of the window (1.3 s, most of it
-  `workbench.analyses._anomaly_series.metric_series`), rendering the six plots to Bokeh in the kernel
+  Panel, polars: about 2 s), the triage of the window (its twelve signals over the window's
+  metrics, spans, logs and events), rendering the six plots to Bokeh in the kernel
   (about 2.5 s), the command's imports (papermill, nbconvert: under 1 s) and the HTML conversion
   (about 1 s). The report already skips what costs without adding: the notebook is written once
   (not after every cell: each write serialised and validated megabytes of inlined BokehJS),

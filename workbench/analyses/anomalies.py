@@ -83,6 +83,7 @@ from workbench.analyses._anomaly_series import (
     pattern_series,
     span_series,
 )
+from workbench.analyses._rolling_kernel import quantiles_before
 from workbench.analyses.params import Params, closest, field
 from workbench.errors import ParameterError
 
@@ -176,19 +177,27 @@ def _prepare(frame: pl.DataFrame | pl.LazyFrame, keys: Sequence[str], ts: str, v
     return df.sort([*ks, "ts"]), ks
 
 
-def _with_baseline(df: pl.DataFrame, col: str, p: AnomalyParams, ks: list[str], prefix: str) -> pl.DataFrame:
+def _starts(df: pl.DataFrame, ks: list[str]) -> np.ndarray:
+    """The first row of every series of ``df`` (sorted by ``ks``) and, last, its height."""
+    new = pl.any_horizontal([pl.col(k).ne_missing(pl.col(k).shift(1)) for k in ks])
+    first = df.select(new.fill_null(value=True)).to_series().to_numpy()
+    first[:1] = True
+    return np.append(np.flatnonzero(first), df.height).astype(np.int64)
+
+
+def _with_baseline(
+    df: pl.DataFrame, col: str, p: AnomalyParams, starts: np.ndarray, prefix: str
+) -> pl.DataFrame:
     """Adds ``{prefix}med`` (the baseline of ``col``) and ``{prefix}sig`` (its noise: the larger
     of 1.4826·MAD and the 95th percentile of the absolute deviations / 1.96), both from the
-    ``window`` points before each point."""
+    ``window`` points before each point (series start at the rows ``starts``: see
+    :func:`workbench.analyses._rolling_kernel.quantiles_before`)."""
     w, m = p.window, p.min_history
-    med, dev = f"{prefix}med", f"{prefix}dev"
-    df = df.with_columns(pl.col(col).rolling_median(window_size=w, min_samples=m).shift(1).over(ks).alias(med))
-    df = df.with_columns((pl.col(col) - pl.col(med)).abs().alias(dev))
-    mad = pl.col(dev).rolling_median(window_size=w, min_samples=m).shift(1).over(ks)
-    q95 = pl.col(dev).rolling_quantile(0.95, window_size=w, min_samples=m, interpolation="linear").shift(1).over(ks)
-    return df.with_columns(
-        pl.when(mad.is_not_null()).then(pl.max_horizontal(1.4826 * mad, q95 / 1.96)).alias(f"{prefix}sig")
-    )
+    (med,) = quantiles_before(df[col], starts, (0.5,), window=w, min_samples=m)
+    dev = (df[col] - med).abs()
+    mad, q95 = quantiles_before(dev, starts, (0.5, 0.95), window=w, min_samples=m)
+    sig = pl.when(mad.is_not_null()).then(pl.max_horizontal(1.4826 * pl.lit(mad), pl.lit(q95) / 1.96))
+    return df.with_columns(med.alias(f"{prefix}med"), dev.alias(f"{prefix}dev"), sig.alias(f"{prefix}sig"))
 
 
 def _seasonal_reference(df: pl.DataFrame, p: AnomalyParams, ks: list[str]) -> pl.DataFrame:
@@ -214,7 +223,7 @@ def _seasonal_reference(df: pl.DataFrame, p: AnomalyParams, ks: list[str]) -> pl
         )
         refs.append(got)
     for got in refs:
-        left = left.join(got, on="_row", how="left")
+        left = left.join(got, on="_row", how="left", maintain_order="left")  # rows stay in series order
     cols = [f"_r{k}" for k in range(1, p.seasonal_days + 1)]
     return left.with_columns(pl.concat_list(cols).list.median().alias("_ref")).drop("_row", *cols)
 
@@ -234,11 +243,16 @@ def score(
     out_cols = [*keys, *SCORE_COLUMNS]
     if df.is_empty():
         return pl.DataFrame(schema={**{k: frame.lazy().collect_schema()[k] for k in keys}, **SCORE_COLUMNS})
-    df = _with_baseline(df, "value", p, ks, "_p")
+    if p.min_history > p.window:
+        msg = f"min_history ({p.min_history}) must be at most window ({p.window})"
+        raise ParameterError(msg)
+    starts = _starts(df, ks)
+    df = _with_baseline(df, "value", p, starts, "_p")
     if p.seasonality != "none":
         df = _seasonal_reference(df, p, ks)
+    if p.seasonality != "none" and df["_ref"].null_count() < df.height:  # else no point has a reference
         df = df.with_columns((pl.col("value") - pl.col("_ref")).alias("_y"))
-        df = _with_baseline(df, "_y", p, ks, "_s")
+        df = _with_baseline(df, "_y", p, starts, "_s")
         seasonal = pl.col("_smed").is_not_null() & pl.col("_ssig").is_not_null() & pl.col("_ref").is_not_null()
     else:
         df = df.with_columns(pl.lit(None, pl.Float64).alias("_ref"), pl.lit(None, pl.Float64).alias("_smed"),

@@ -232,6 +232,97 @@ def test_bad_parameters() -> None:
         an.metric_series(_wide("x_total", "a", [1.0]), agg="median")
 
 
+def test_past_quantiles_equal_polars_rolling_quantiles() -> None:
+    """The compiled window quantiles are polars' rolling ones over the points before each point
+    (ties, nulls, short series, windows longer than a series), bit for bit."""
+    from workbench.analyses._rolling_kernel import quantiles_before
+
+    rng = np.random.default_rng(3)
+    n = 6000
+    g = np.sort(rng.integers(0, 40, n))
+    for values in (np.round(rng.normal(size=n) * 3, 1), rng.normal(size=n) * 1e3 + 5):
+        x = pl.Series("x", values).set(pl.Series(rng.random(n) < 0.1), None)  # type: ignore[arg-type]
+        df = pl.DataFrame({"g": g, "x": x})
+        starts = np.append(np.flatnonzero(np.diff(g, prepend=-1)), n).astype(np.int64)
+        for w, m in ((60, 10), (3, 2), (7, 7), (300, 2)):
+            med, q95 = quantiles_before(df["x"], starts, (0.5, 0.95), window=w, min_samples=m)
+            ref = df.select(
+                pl.col("x").rolling_median(window_size=w, min_samples=m).shift(1).over("g").alias("med"),
+                pl.col("x").rolling_quantile(0.95, window_size=w, min_samples=m, interpolation="linear")
+                .shift(1).over("g").alias("q95"),
+            )  # fmt: skip
+            assert med.equals(ref["med"], check_names=False), (w, m)
+            assert q95.equals(ref["q95"], check_names=False), (w, m)
+
+
+def _score_reference(frame: pl.DataFrame, keys: list[str], p: an.AnomalyParams) -> pl.DataFrame:
+    """:func:`an.score` written with polars' rolling windows (how it was computed before the kernel)."""
+    df, ks = an._prepare(frame, keys, "ts", "value")
+
+    def baseline(df: pl.DataFrame, col: str, prefix: str) -> pl.DataFrame:
+        w, m = p.window, p.min_history
+        med, dev = f"{prefix}med", f"{prefix}dev"
+        df = df.with_columns(
+            pl.col(col).rolling_median(window_size=w, min_samples=m).shift(1).over(ks).alias(med)
+        )
+        df = df.with_columns((pl.col(col) - pl.col(med)).abs().alias(dev))
+        mad = pl.col(dev).rolling_median(window_size=w, min_samples=m).shift(1).over(ks)
+        q95 = (
+            pl.col(dev)
+            .rolling_quantile(0.95, window_size=w, min_samples=m, interpolation="linear")
+            .shift(1)
+            .over(ks)
+        )
+        return df.with_columns(
+            pl.when(mad.is_not_null()).then(pl.max_horizontal(1.4826 * mad, q95 / 1.96)).alias(f"{prefix}sig")
+        )
+
+    df = baseline(df, "value", "_p")
+    df = an._seasonal_reference(df, p, ks).with_columns((pl.col("value") - pl.col("_ref")).alias("_y"))
+    df = baseline(df, "_y", "_s")
+    seasonal = pl.col("_smed").is_not_null() & pl.col("_ssig").is_not_null() & pl.col("_ref").is_not_null()
+    df = df.with_columns(seasonal.alias("seasonal")).with_columns(
+        pl.when("seasonal")
+        .then(pl.col("_ref") + pl.col("_smed"))
+        .otherwise(pl.col("_pmed"))
+        .alias("baseline"),
+        pl.when("seasonal").then(pl.col("_ssig")).otherwise(pl.col("_psig")).alias("_sig"),
+    )
+    scale = (
+        pl.max_horizontal(pl.col("_sig"), p.rel_scale * pl.col("baseline").abs(), pl.lit(p.min_scale)) + 1e-9
+    )
+    df = df.with_columns(pl.when(pl.col("_sig").is_not_null()).then(scale).alias("scale"))
+    return df.with_columns(((pl.col("value") - pl.col("baseline")).abs() / pl.col("scale")).alias("score"))
+
+
+@pytest.mark.parametrize("seasonality", ["auto", "daily"])
+def test_score_equals_the_rolling_window_reference(seasonality: str) -> None:
+    """Baselines, scales and scores of several series (one with a null key, one short, three
+    days with a daily cycle) are those of polars' rolling windows, bit for bit."""
+    rng = np.random.default_rng(5)
+    i = np.arange(3 * N // 4)
+    cycle = 10 + 5 * np.sin(2 * np.pi * i / (N // 4)) + rng.normal(0, 0.5, i.size)
+    frame = _frame(
+        {"a": cycle, "b": np.round(rng.normal(50, 2, i.size)), "c": rng.normal(0, 1, 8)},
+        step=dt.timedelta(minutes=4),
+    ).with_columns(  # fmt: skip
+        pl.when(pl.col("series") == "b").then(None).otherwise(pl.col("series")).alias("series"),
+        pl.when(pl.int_range(pl.len()) % 97 == 0).then(None).otherwise(pl.col("value")).alias("value"),
+    )
+    p = an.AnomalyParams(seasonality=seasonality, window=30, min_history=5)
+    got = an.score(frame, p, keys=["series"])
+    ref = _score_reference(frame, ["series"], p)
+    assert got.height == ref.height
+    assert got["seasonal"].any()
+    for col in ("baseline", "scale", "score", "seasonal"):
+        assert got[col].equals(ref[col], check_names=False), col
+
+
+def test_min_history_above_window_is_refused() -> None:
+    with pytest.raises(ParameterError, match="min_history"):
+        an.score(_frame({"a": np.ones(20)}), keys=["series"], window=5, min_history=9)
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> wb.Dataset:
     from workbench.sources.demo import generate
