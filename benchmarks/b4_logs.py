@@ -62,13 +62,21 @@ BOUNDS = """
   Arrow's kernels behind pandas 3's `str.contains`/`str.replace`. The workbench's lead comes
   from reading Parquet straight into Arrow columns on both cores, from applying the regex in
   the Parquet reader, and from not building pandas objects.
-- facets: bounded by reading the messages. The regex has to see every message, and counting
-  the matches per level, cluster, namespace, pod and container (one group-by) costs little more
-  than the floor row (reading ts, level and message only; facets took 1.2× the floor in the
-  full run of this change). pandas facets / floor was 13× there, so 20× on this step would need
-  a faster read of the message column (codec, encoding), not a faster analysis.
-- search: one call, from the filter columns and `ts` (count and the 500th newest time) plus the
-  newest row groups for the rows; about 0.8× the floor.
+- facets and search: bounded by reading the messages. Both filters (level and regex) go to the
+  Parquet reader, which tests the regex once per distinct message of a row group (the column's
+  dictionary) rather than once per line; logs are stored in row groups of about 128 MiB of
+  text (2^20 lines here), so each dictionary serves four times as many lines as with 2^18-line
+  groups: facets 0.80 → 0.42 s of CPU, search 0.86 → 0.48 s, files 104 → 80 MiB. What is
+  left (profile of facets): zstd decompression of the messages 16 %, decoding the
+  dictionaries 12 %, the regex 9 %, grouping the five facet columns 8 %.
+- On this 2-core machine shared with other work, wall time for the same CPU time swings from
+  run to run (facets 0.27–2.25 s wall over two full runs, for about 0.42 s of CPU; pandas
+  facets 14.3 s of CPU): the median of three decides the ratio.
+- Not taken: decoding the message only for lines whose level passes, then the regex (late
+  materialisation), halves a search on text that never repeats (2.0 → 1.0 s of CPU) but is
+  slower here (0.39 → 0.48 s) and much slower when the level keeps most lines (0.40 → 1.99 s),
+  because the regex then sees every kept line instead of each distinct message once. lz4
+  instead of zstd would save another 0.07 s of CPU for 58 % more disk.
 - patterns: a hash per line and one group-by, then keys, masks and Drain per distinct text
   (Drain compares a message with a whole tree leaf in one numpy step); about 2× the floor. On
   lines whose texts do not repeat the key is a regex per line, as in pandas.

@@ -2,7 +2,8 @@
 
 Every generator writes a real snapshot through :class:`workbench.store.SnapshotWriter`, so
 the files have the store's layout (metrics as ``series`` + ``metrics`` sorted by series id and
-time, Hive-partitioned by cluster and date, zstd, 262,144-row groups) and a manifest. The
+time, Hive-partitioned by cluster and date, zstd, 262,144-row groups; logs in groups of
+about 128 MiB of text, at most 2^20 lines) and a manifest. The
 result is cached under ``benchmarks/data/<key>`` where the key spells out every parameter and
 :data:`VERSION`; a half-written folder is never taken for a finished one (a ``.complete``
 marker is written last).

@@ -170,7 +170,7 @@ def _log_chunk(variants: pl.DataFrame, weights: np.ndarray, pods: pl.DataFrame, 
 
 def logs_snapshot(workdir: Path, *, n: int, per_line: int = 1000, seed: int = 0) -> Path:
     """A snapshot whose ``logs`` table holds ``n`` lines grown from the real log lines. Cached."""
-    key = f"logs-n{n}-v{per_line}-seed{seed}-v{VERSION}.2"
+    key = f"logs-n{n}-v{per_line}-seed{seed}-v{VERSION}.3"
     chunk = 1_000_000
 
     def build(tmp: Path) -> None:

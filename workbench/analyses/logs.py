@@ -43,6 +43,7 @@ from workbench.analyses import patterns as pat
 from workbench.analyses._bursts import BURST_COLUMNS, BurstParams, error_bursts
 from workbench.analyses.params import Params, closest, field
 from workbench.errors import ParameterError
+from workbench.schema import LOG_LEVELS
 from workbench.sources.traces import norm_id
 
 __all__ = [
@@ -172,6 +173,15 @@ def _levels(p: SearchParams) -> list[str] | None:
     return None if keep is None else sorted(keep)
 
 
+def _level_in(lf: pl.LazyFrame, levels: list[str]) -> pl.Expr:
+    """``level`` is one of ``levels``. On the store's level type the test goes to the Parquet
+    reader with the other filters (a cast to text, which could fail on other types, keeps
+    polars from pushing it down, so the regex would see every line's message)."""
+    if lf.collect_schema().get("level") == LOG_LEVELS:
+        return pl.col("level").is_in(levels)
+    return pl.col("level").cast(pl.String).is_in(levels)
+
+
 def matches(source: pat.Source, params: SearchParams | None = None, **options: Any) -> pl.LazyFrame:
     """All lines matching the search (no limit, no sort), as a LazyFrame with the logs columns."""
     p = _params(params, options)
@@ -179,7 +189,7 @@ def matches(source: pat.Source, params: SearchParams | None = None, **options: A
                        start=p.start, end=p.end)
     preds: list[pl.Expr] = []
     if (lv := _levels(p)) is not None:
-        preds.append(pl.col("level").cast(pl.String).is_in(lv))
+        preds.append(_level_in(lf, lv))
     if p.trace_id:
         preds.append(pl.col("trace_id") == (norm_id(p.trace_id) or p.trace_id))
     for key, value in p.where.items():

