@@ -39,6 +39,7 @@ import polars as pl
 
 from workbench.analyses.apm import Data, SpanParams, resolve_params, span_frame
 from workbench.analyses.params import field
+from workbench.errors import ParameterError
 from workbench.store import to_utc
 
 __all__ = ["EDGE_COLUMNS", "SERVICE_COLUMNS", "SPAN_TIME_COLUMNS", "ServiceMap", "ServiceMapParams", "compare",
@@ -283,11 +284,25 @@ def _focus(sm: ServiceMap, p: ServiceMapParams) -> ServiceMap:
     return ServiceMap(edges, services)
 
 
-def service_map(data: Data, params: ServiceMapParams | None = None, **changes: Any) -> ServiceMap:
+def service_map(
+    data: Data, params: ServiceMapParams | None = None, *, linked: pl.DataFrame | None = None, **changes: Any
+) -> ServiceMap:
     """The call graph of the spans that started in the window (:data:`EDGE_COLUMNS`,
-    :data:`SERVICE_COLUMNS`)."""
+    :data:`SERVICE_COLUMNS`).
+
+    ``linked``: those spans already passed through :func:`link` (to share one read with another
+    analysis; ``data`` is then not read). It may hold every cluster's spans of the window: with
+    ``cluster`` set, it must keep the ``cluster`` column, and only that cluster's are mapped."""
     p = resolve_params(ServiceMapParams, params, changes)
-    return _focus(_compute(*_spans(data, p)), p)
+    if linked is None:
+        return _focus(_compute(*_spans(data, p)), p)
+    t = _with_parent(linked).filter(~pl.col("_fragment"))  # parents never cross clusters: filter after linking
+    if p.cluster is not None:
+        if "cluster" not in linked.columns:
+            msg = "service_map: linked spans need the cluster column (link(..., keep=('cluster',))) to pick a cluster"
+            raise ParameterError(msg)
+        t = t.filter(pl.col("cluster") == p.cluster)
+    return _focus(_compute(t, linked.height), p)
 
 
 def span_times(data: Data, params: ServiceMapParams | None = None, **changes: Any) -> pl.DataFrame:
@@ -330,6 +345,7 @@ def compare(
     baseline: tuple[dt.datetime | str, dt.datetime | str],
     params: ServiceMapParams | None = None,
     current: ServiceMap | None = None,
+    linked: tuple[pl.DataFrame, pl.DataFrame] | None = None,
     **changes: Any,
 ) -> ServiceMap:
     """The service map of ``window`` next to that of ``baseline``: every metric ``m`` of
@@ -337,10 +353,13 @@ def compare(
     (window − baseline) and ``m_ratio`` (window ÷ baseline, null when the baseline is 0).
     Edges and nodes seen in only one of the two are kept (counts 0 on the other side).
     ``current``: the window's :func:`service_map` with the same parameters, when already
-    computed (it is not computed again)."""
+    computed (it is not computed again). ``linked``: the window's and the baseline's spans already
+    linked, as :func:`service_map` takes them."""
     p = resolve_params(ServiceMapParams, params, changes)
+    now_l, was_l = linked if linked is not None else (None, None)
     now = current if current is not None else service_map(
-        data, p.replace(start=to_utc(window[0]), end=to_utc(window[1])))  # type: ignore[arg-type]  # fmt: skip
-    was = service_map(data, p.replace(start=to_utc(baseline[0]), end=to_utc(baseline[1])))  # type: ignore[arg-type]
+        data, p.replace(start=to_utc(window[0]), end=to_utc(window[1])), linked=now_l)  # type: ignore[arg-type]  # fmt: skip
+    was = service_map(data, p.replace(start=to_utc(baseline[0]), end=to_utc(baseline[1])),  # type: ignore[arg-type]
+                      linked=was_l)
     return ServiceMap(_diff(now.edges, was.edges, _KEYS["edges"]),
                       _diff(now.services, was.services, _KEYS["services"]))

@@ -223,6 +223,30 @@ def test_compare_gives_deltas_and_ratios_against_the_baseline() -> None:
     assert_frame_equal(again.services, cmp.services)
 
 
+def test_maps_of_spans_linked_once_for_every_cluster_equal_the_maps_read_per_cluster() -> None:
+    # two clusters with the very same trace and span ids (Zipkin shared client/server halves
+    # included) but other service names in "d": links must not cross clusters
+    c = read_traces(ZIPKIN / "smartthings-mobile-web-install.json", cluster="c").spans
+    d = c.with_columns(pl.lit("d").alias("cluster"), ("d-" + pl.col("service")).alias("service"))
+    spans = pl.concat([c, read_traces(ZIPKIN / "yelp.json", cluster="c").spans, d], how="diagonal_relaxed")
+    mid = spans["start"].sort()[spans.height // 2]
+    lo, hi = spans["start"].min(), spans["start"].max() + dt.timedelta(seconds=1)
+    window = spans.filter(pl.col("start") >= mid)
+    linked = (SM.link(window, keep=("cluster",)), SM.link(spans.filter(pl.col("start") < mid), keep=("cluster",)))
+    for cluster in ("c", "d"):
+        want = SM.service_map(spans, cluster=cluster, start=mid, end=hi)
+        got = SM.service_map(spans.head(0), cluster=cluster, start=mid, end=hi, linked=linked[0])  # data not read
+        assert want.edges.height > 0
+        assert_frame_equal(got.edges, want.edges)
+        assert_frame_equal(got.services, want.services)
+        want = SM.compare(spans, cluster=cluster, window=(mid, hi), baseline=(lo, mid))
+        got = SM.compare(spans, cluster=cluster, window=(mid, hi), baseline=(lo, mid), linked=linked)
+        assert_frame_equal(got.edges, want.edges)
+        assert_frame_equal(got.services, want.services)
+    with pytest.raises(ParameterError, match="cluster column"):
+        SM.service_map(spans, cluster="c", linked=SM.link(window))
+
+
 def test_service_filter_keeps_the_edges_that_touch_it() -> None:
     spans = read_traces(ZIPKIN / "smartthings-mobile-web-install.json", cluster="c").spans
     sm = SM.service_map(spans, service="bookie", min_calls=2)

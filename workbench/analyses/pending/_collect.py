@@ -87,13 +87,16 @@ def _pending_revisions(ds: Dataset, cluster: str | None, namespace: str | None, 
 def _bound_times(ds: Dataset, cluster: str | None, uids: list[str], end: dt.datetime) -> dict[tuple[str, str], dt.datetime]:
     if not uids:
         return {}
-    got = (
+    revs = (
         ds.scan("objects", cluster=cluster, end=end, latest=False)
         .filter(pl.col("kind") == "Pod", pl.col("uid").is_in(uids))
-        .filter(pl.col("manifest").str.json_path_match("$.spec.nodeName").is_not_null())
+        .select("cluster", "uid", "observed_at", "manifest")
+        .collect()
+    )  # these pods' revisions first: in one lazy filter the JSON would be parsed for every object
+    got = (
+        revs.filter(pl.col("manifest").str.json_path_match("$.spec.nodeName").is_not_null())
         .group_by("cluster", "uid")
         .agg(pl.col("observed_at").min())
-        .collect()
     )
     return {(r["cluster"], r["uid"]): r["observed_at"] for r in got.iter_rows(named=True)}
 

@@ -60,9 +60,21 @@ def _spans(ctx: Context, lo: dt.datetime, hi: dt.datetime) -> pl.LazyFrame:
     return lf.filter((pl.col("start") >= lo) & (pl.col("start") < hi))
 
 
-def _origins(ctx: Context, lo: dt.datetime, hi: dt.datetime) -> pl.DataFrame:
-    """Per (cluster, origin): originating errors and the first one's time."""
-    b = sm.link(_spans(ctx, lo, hi), keep=("cluster", "start", "service", "error", "peer_service", "db_system"))
+#: The span columns read once for the baseline and the window (what :func:`servicemap.link` and
+#: :func:`_namespaces` need).
+_READ = ("cluster", "namespace", "trace_id", "span_id", "parent_id", "service", "kind", "start", "end", "duration_us",
+         "error", "peer_service", "db_system")
+
+
+def _linked(spans: pl.DataFrame, lo: dt.datetime, hi: dt.datetime) -> pl.DataFrame:
+    """The ``spans`` that started in [lo, hi), linked (:func:`servicemap.link`) once for both the
+    error origins and the service maps of every cluster."""
+    return sm.link(spans.filter((pl.col("start") >= lo) & (pl.col("start") < hi)),
+                   keep=("cluster", "start", "service", "error", "peer_service", "db_system"))
+
+
+def _origins(b: pl.DataFrame) -> pl.DataFrame:
+    """Per (cluster, origin) of the linked spans ``b``: originating errors and the first one's time."""
     schema = {"cluster": pl.String, "origin": pl.String, "n": pl.UInt32, "first": pl.Datetime("us", "UTC")}
     if b.is_empty():
         return pl.DataFrame(schema=schema)
@@ -127,19 +139,22 @@ def trace_evidence(ctx: Context) -> pl.DataFrame:
     if not ctx.has_baseline:
         ctx.note("no baseline before the window: trace latency and errors not compared")
         return raw_frame([])
-    if _spans(ctx, ctx.base_start, ctx.end).head(1).collect().is_empty():
+    spans = _spans(ctx, ctx.base_start, ctx.end).select(_READ).collect()  # read once for everything below
+    if spans.is_empty():
         ctx.note("no spans in scope: trace latency and errors not used")
         return raw_frame([])
     rows: list[dict[str, Any]] = []
     clusters = [ctx.cluster] if ctx.cluster else ctx.ds.clusters
     onsets = _onsets(ctx)
-    now, was = _origins(ctx, ctx.start, ctx.end), _origins(ctx, ctx.base_start, ctx.start)
+    linked = _linked(spans, ctx.start, ctx.end), _linked(spans, ctx.base_start, ctx.start)
+    now, was = _origins(linked[0]), _origins(linked[1])
+    namespaces = _namespaces(spans)
     for cluster in clusters:
         cmp = sm.compare(ctx.ds, window=(ctx.start, ctx.end), baseline=(ctx.base_start, ctx.start), cluster=cluster,
-                         namespace=ctx.namespace)
+                         namespace=ctx.namespace, linked=linked)
         if cmp.services.is_empty():
             continue
-        ns_of = _namespaces(ctx, cluster)
+        ns_of = namespaces.get(cluster, {})
         net = _network(cmp)
         origins = (now.filter(pl.col("cluster") == cluster).select("origin", "n", "first")
                    .join(was.filter(pl.col("cluster") == cluster).select("origin", pl.col("n").alias("nb")),
@@ -151,11 +166,15 @@ def trace_evidence(ctx: Context) -> pl.DataFrame:
     return raw_frame(rows)
 
 
-def _namespaces(ctx: Context, cluster: str) -> dict[str, str]:
-    got = (_spans(ctx, ctx.base_start, ctx.end).filter(pl.col("cluster") == cluster)
-           .group_by("service", "namespace").agg(pl.len()).sort("len", "namespace", descending=[True, False])
-           .unique("service", keep="first").collect())
-    return {r["service"]: r["namespace"] for r in got.iter_rows(named=True) if r["namespace"]}
+def _namespaces(spans: pl.DataFrame) -> dict[str, dict[str, str]]:
+    """Per cluster: each service's namespace (the one most of its ``spans`` are in)."""
+    got = (spans.group_by("cluster", "service", "namespace").agg(pl.len())
+           .sort("len", "namespace", descending=[True, False]).unique(["cluster", "service"], keep="first"))
+    out: dict[str, dict[str, str]] = {}
+    for r in got.iter_rows(named=True):
+        if r["namespace"]:
+            out.setdefault(r["cluster"], {})[r["service"]] = r["namespace"]
+    return out
 
 
 def _network(cmp: sm.ServiceMap) -> dict[str, tuple[float, list[str]]]:
