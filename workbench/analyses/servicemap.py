@@ -42,24 +42,54 @@ from workbench.analyses.params import field
 from workbench.errors import ParameterError
 from workbench.store import to_utc
 
-__all__ = ["EDGE_COLUMNS", "SERVICE_COLUMNS", "SPAN_TIME_COLUMNS", "ServiceMap", "ServiceMapParams", "compare",
-           "link", "service_map", "span_times"]
+__all__ = [
+    "EDGE_COLUMNS",
+    "SERVICE_COLUMNS",
+    "SPAN_TIME_COLUMNS",
+    "LinkedSpans",
+    "ServiceMap",
+    "ServiceMapParams",
+    "compare",
+    "link",
+    "service_map",
+    "span_times",
+    "versus",
+]
 
 log = logging.getLogger(__name__)
 
 _LAT = {"latency_mean_ms": pl.Float64(), "latency_p50_ms": pl.Float64(), "latency_p99_ms": pl.Float64()}
 EDGE_COLUMNS: dict[str, pl.DataType] = {
-    "caller": pl.String(), "callee": pl.String(), "callee_kind": pl.String(), "calls": pl.Int64(),
-    "traced_calls": pl.Int64(), "errors": pl.Int64(), "error_rate": pl.Float64(), **_LAT,
+    "caller": pl.String(),
+    "callee": pl.String(),
+    "callee_kind": pl.String(),
+    "calls": pl.Int64(),
+    "traced_calls": pl.Int64(),
+    "errors": pl.Int64(),
+    "error_rate": pl.Float64(),
+    **_LAT,
 }
 SERVICE_COLUMNS: dict[str, pl.DataType] = {
-    "service": pl.String(), "node_kind": pl.String(), "calls": pl.Int64(), "errors": pl.Int64(),
-    "error_rate": pl.Float64(), **_LAT, "spans": pl.Int64(), "self_time_ms": pl.Float64(),
-    "wait_time_ms": pl.Float64(), "self_ratio": pl.Float64(),
+    "service": pl.String(),
+    "node_kind": pl.String(),
+    "calls": pl.Int64(),
+    "errors": pl.Int64(),
+    "error_rate": pl.Float64(),
+    **_LAT,
+    "spans": pl.Int64(),
+    "self_time_ms": pl.Float64(),
+    "wait_time_ms": pl.Float64(),
+    "self_ratio": pl.Float64(),
 }
 SPAN_TIME_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": pl.String(), "trace_id": pl.String(), "span_id": pl.String(), "service": pl.String(),
-    "kind": pl.String(), "duration_us": pl.Int64(), "children_us": pl.Int64(), "exclusive_us": pl.Int64(),
+    "cluster": pl.String(),
+    "trace_id": pl.String(),
+    "span_id": pl.String(),
+    "service": pl.String(),
+    "kind": pl.String(),
+    "duration_us": pl.Int64(),
+    "children_us": pl.Int64(),
+    "exclusive_us": pl.Int64(),
     "wait_us": pl.Int64(),
 }
 _OUT = ("CLIENT", "PRODUCER")
@@ -95,44 +125,147 @@ def link(spans: pl.DataFrame | pl.LazyFrame, *, keep: tuple[str, ...] = ()) -> p
     Parents are found through a 64-bit hash of (cluster, trace id, span id), so the id strings
     are read once and never carried through a join.
     """
+    return _link_rows(_link_base(spans, keep=keep))
+
+
+def _link_base(spans: pl.DataFrame | pl.LazyFrame, *, keep: tuple[str, ...] = ()) -> pl.DataFrame:
+    """What :func:`link` needs of each span that does not depend on the other spans: the
+    columns, the id hashes ``_k`` (its own) and ``_pk`` (its parent's), ``_s``/``_e``,
+    ``_side``, ``_outbound``, the service (null: ``unknown``)."""
     kind = pl.col("kind")  # compared as is: casting the enum to text costs more than the rest
-    base = spans.lazy().select(
-        *dict.fromkeys([*_COLUMNS, *keep]),
-        pl.struct("cluster", "trace_id", "span_id").hash().alias("_k"),
-        pl.when(pl.col("parent_id").is_not_null())
-        .then(pl.struct("cluster", "trace_id", pl.col("parent_id").alias("span_id")).hash()).alias("_pk"),
-        pl.col("start").dt.epoch("us").alias("_s"),
-        pl.col("end").fill_null(pl.col("start") + pl.duration(microseconds=pl.col("duration_us")))
-        .dt.epoch("us").alias("_e"),
-    ).with_row_index("_row").with_columns(
-        pl.when(kind.is_in(_OUT)).then(pl.lit(_C, pl.UInt8)).when(kind.is_in(_IN)).then(pl.lit(_S, pl.UInt8))
-        .otherwise(pl.lit(_O, pl.UInt8)).alias("_side"),
-        (kind.is_in(_OUT) | (pl.col("db_system").is_not_null() & ~kind.is_in(_IN))).alias("_outbound"),
-        pl.col("service").fill_null("unknown"),
-    ).collect()
+    return (
+        spans.lazy()
+        .select(
+            *dict.fromkeys([*_COLUMNS, *keep]),
+            pl.struct("cluster", "trace_id", "span_id").hash().alias("_k"),
+            pl.when(pl.col("parent_id").is_not_null())
+            .then(pl.struct("cluster", "trace_id", pl.col("parent_id").alias("span_id")).hash())
+            .alias("_pk"),
+            pl.col("start").dt.epoch("us").alias("_s"),
+            pl.col("end")
+            .fill_null(pl.col("start") + pl.duration(microseconds=pl.col("duration_us")))
+            .dt.epoch("us")
+            .alias("_e"),
+        )
+        .with_columns(
+            pl.when(kind.is_in(_OUT))
+            .then(pl.lit(_C, pl.UInt8))
+            .when(kind.is_in(_IN))
+            .then(pl.lit(_S, pl.UInt8))
+            .otherwise(pl.lit(_O, pl.UInt8))
+            .alias("_side"),
+            (kind.is_in(_OUT) | (pl.col("db_system").is_not_null() & ~kind.is_in(_IN))).alias("_outbound"),
+            pl.col("service").fill_null("unknown"),
+        )
+        .collect()
+    )
+
+
+def _link_rows(base: pl.DataFrame) -> pl.DataFrame:
+    """:func:`link` of rows of :func:`_link_base`: their positions, parents and fragments."""
+    base = base.with_row_index("_row")
     client = pl.lit(None, pl.UInt32)
     fragment = pl.lit(value=False)
     targets = base.select("_k", pl.col("_row").alias("_target"))
     if base["_k"].n_unique() < base.height:  # repeated ids: Zipkin shared spans and fragments
         dup = base["_k"].is_duplicated()
         order = {"by": ["_prio", "_s"], "nulls_last": True}
-        d = base.filter(dup).select("_k", "_row", "_side", "_s").with_columns(
-            pl.col("_side").alias("_prio"))  # server half first, then client half, then the rest
+        d = (
+            base.filter(dup).select("_k", "_row", "_side", "_s").with_columns(pl.col("_side").alias("_prio"))
+        )  # server half first, then client half, then the rest
         grp = d.group_by("_k").agg(
             pl.col("_row").sort_by(**order).first().alias("_target"),  # type: ignore[arg-type]
             pl.col("_row").filter(pl.col("_side") == _C).first().alias("_client"),
             (pl.col("_side") != _O).any().alias("_has_cs"),
         )
         targets = pl.concat([targets.filter(~dup), grp.select("_k", "_target")])
-        extra = base.select("_k", "_side").join(grp.select("_k", "_client", "_has_cs"), on="_k", how="left",
-                                                maintain_order="left")
+        extra = base.select("_k", "_side").join(
+            grp.select("_k", "_client", "_has_cs"), on="_k", how="left", maintain_order="left"
+        )
         client = pl.when(extra["_side"] == _S).then(extra["_client"])
         fragment = ((extra["_side"] == _O) & extra["_has_cs"]).fill_null(value=False)
     target = base.select("_pk").join(targets, left_on="_pk", right_on="_k", how="left", maintain_order="left")
     parent = pl.coalesce(client, target["_target"])
-    return base.with_columns(fragment.alias("_fragment"), parent.alias("_parent")).with_columns(
-        pl.when(pl.col("_parent") != pl.col("_row")).then(pl.col("_parent")).alias("_parent")  # not its own parent
-    ).drop("_k", "_pk")
+    return (
+        base.with_columns(fragment.alias("_fragment"), parent.alias("_parent"))
+        .with_columns(
+            pl.when(pl.col("_parent") != pl.col("_row"))
+            .then(pl.col("_parent"))
+            .alias("_parent")  # not its own parent
+        )
+        .drop("_k", "_pk")
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class LinkedSpans:
+    """Spans read and linked once, to map any subset of them (a dashboard's scope and window)
+    without reading or hashing them again: :meth:`service_map` of the spans matching ``where``
+    is :func:`service_map` of those spans, in the same order. When every id is unique (no
+    Zipkin shared spans) a subset's parents are the linked ones that it holds, found by
+    position; else a subset is linked again from the kept hashes.
+
+        linked = LinkedSpans.of(ds.scan("spans"))
+        linked.service_map([pl.col("namespace") == "shop"], start=a, end=b)
+    """
+
+    base: pl.DataFrame  # _link_base of every span, with the columns subsets are chosen by
+    parent: np.ndarray | None  # each span's parent position (-1: none) when every id is unique
+    keep: tuple[str, ...]
+
+    @classmethod
+    def of(cls, spans: pl.DataFrame | pl.LazyFrame, *, keep: tuple[str, ...] = ("cluster", "namespace", "pod",
+                                                                              "start")) -> LinkedSpans:  # fmt: skip
+        """Link ``spans`` (every row), keeping the columns ``keep`` for choosing subsets."""
+        base = _link_base(spans, keep=keep)
+        parent = None
+        if base["_k"].n_unique() == base.height:
+            parent = _link_rows(base)["_parent"].cast(pl.Int64).fill_null(-1).to_numpy()
+        return cls(base, parent, tuple(k for k in keep if k not in _COLUMNS))
+
+    def link(self, where: list[pl.Expr] | tuple[pl.Expr, ...] = ()) -> pl.DataFrame:
+        """:func:`link` of the spans matching every predicate of ``where`` (as ``filter`` keeps
+        them: a null is no match)."""
+        base = self.base.drop(self.keep) if self.parent is not None else self.base
+        mask = (
+            self.base.select(pl.all_horizontal(where).fill_null(value=False)).to_series() if where else None
+        )
+        rows = base.filter(mask) if mask is not None else base
+        if self.parent is None:
+            return _link_rows(rows.drop(self.keep))
+        # a parent among the rows is where it landed among them; one left out is no parent
+        kept = np.flatnonzero(mask.to_numpy()) if mask is not None else np.arange(base.height)
+        at = np.full(base.height, -1, dtype=np.int64)
+        at[kept] = np.arange(kept.size)
+        up = self.parent[kept]
+        parent = np.where(up >= 0, at[np.maximum(up, 0)], -1)
+        return (
+            rows.drop("_k", "_pk")
+            .with_row_index("_row")
+            .with_columns(
+                pl.lit(value=False).alias("_fragment"),
+                pl.Series("_parent", parent).cast(pl.UInt32, strict=False),  # -1 → null
+            )
+        )
+
+    def service_map(self, where: list[pl.Expr] | tuple[pl.Expr, ...] = (), params: ServiceMapParams | None = None,
+                    **changes: Any) -> ServiceMap:  # fmt: skip
+        """:func:`service_map` of the spans matching ``where``."""
+        p = resolve_params(ServiceMapParams, params, changes)
+        preds = [
+            *where,
+            *[
+                pl.col(c) == v
+                for c, v in (("cluster", p.cluster), ("namespace", p.namespace))
+                if v is not None
+            ],
+        ]  # (as span_frame filters them)
+        if p.start is not None:
+            preds.append(pl.col("start") >= p.start)
+        if p.end is not None:
+            preds.append(pl.col("start") < p.end)
+        linked = self.link(preds)
+        return _focus(_compute(_with_parent(linked).filter(~pl.col("_fragment")), linked.height), p)
 
 
 def _with_parent(b: pl.DataFrame) -> pl.DataFrame:
@@ -142,7 +275,10 @@ def _with_parent(b: pl.DataFrame) -> pl.DataFrame:
     return b.with_columns(
         pl.when(pl.col("_fragment").gather(par.fill_null(0)).not_()).then(par).alias("_parent")
     ).with_columns(
-        *[pl.col(c).gather(pl.col("_parent")).alias(f"p_{c}") for c in ("service", "duration_us", "error", "_s", "_e")],
+        *[
+            pl.col(c).gather(pl.col("_parent")).alias(f"p_{c}")
+            for c in ("service", "duration_us", "error", "_s", "_e")
+        ],
         pl.col("_side").gather(pl.col("_parent")).alias("p_side"),
     )
 
@@ -160,7 +296,8 @@ def _unions(kids: pl.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
     parent at once: a parent's values are all above the previous parent's.
     """
     k = kids.select(
-        pl.col("_parent").cast(pl.Int64).alias("p"), (pl.max_horizontal("_s", "p__s") - pl.col("p__s")).alias("cs"),
+        pl.col("_parent").cast(pl.Int64).alias("p"),
+        (pl.max_horizontal("_s", "p__s") - pl.col("p__s")).alias("cs"),
         (pl.min_horizontal("_e", "p__e") - pl.col("p__s")).alias("ce"),
         (pl.col("_outbound") | (pl.col("service") != pl.col("p_service"))).alias("w"),
     ).filter(pl.col("ce") > pl.col("cs"))
@@ -169,7 +306,9 @@ def _unions(kids: pl.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
         return u, w
     if k["ce"].max() < 2**_SHIFT:  # type: ignore[operator]
         off = pl.col("p") * 2**_SHIFT
-        k = k.with_columns((off + pl.col("cs")).alias("cs"), (off + pl.col("ce")).alias("ce"), off.alias("off"))
+        k = k.with_columns(
+            (off + pl.col("cs")).alias("cs"), (off + pl.col("ce")).alias("ce"), off.alias("off")
+        )
         k = k.sort("cs")
         prev = pl.col("ce").cum_max().shift(1)
         prev_w = pl.when(pl.col("w")).then(pl.col("ce")).otherwise(pl.col("off")).cum_max().shift(1)
@@ -177,9 +316,14 @@ def _unions(kids: pl.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
         k = k.sort("p", "cs")
         prev = pl.col("ce").cum_max().shift(1).over("p")
         prev_w = pl.when(pl.col("w")).then(pl.col("ce")).cum_max().forward_fill().shift(1).over("p")
-    part = k.select("p", (pl.col("ce") - pl.max_horizontal("cs", prev)).clip(lower_bound=0).alias("all"),
-                    pl.when(pl.col("w")).then((pl.col("ce") - pl.max_horizontal("cs", prev_w)).clip(lower_bound=0))
-                    .otherwise(0).alias("wait"))
+    part = k.select(
+        "p",
+        (pl.col("ce") - pl.max_horizontal("cs", prev)).clip(lower_bound=0).alias("all"),
+        pl.when(pl.col("w"))
+        .then((pl.col("ce") - pl.max_horizontal("cs", prev_w)).clip(lower_bound=0))
+        .otherwise(0)
+        .alias("wait"),
+    )
     parents = part["p"].to_numpy()
     u += np.bincount(parents, weights=part["all"].to_numpy(), minlength=n).astype(np.int64)
     w += np.bincount(parents, weights=part["wait"].to_numpy(), minlength=n).astype(np.int64)
@@ -189,18 +333,27 @@ def _unions(kids: pl.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
 def _span_times(t: pl.DataFrame, n: int) -> pl.DataFrame:
     """``t`` (from :func:`_spans`; ``n`` = rows of the linked frame) with ``u`` (union of the
     children), ``w`` (union of the outbound or other-service children) and ``exclusive_us``."""
-    kids = t.filter(pl.col("_parent").is_not_null() & pl.col("_s").is_not_null() & pl.col("_e").is_not_null()
-                    & pl.col("p__s").is_not_null() & pl.col("p__e").is_not_null())
+    kids = t.filter(
+        pl.col("_parent").is_not_null()
+        & pl.col("_s").is_not_null()
+        & pl.col("_e").is_not_null()
+        & pl.col("p__s").is_not_null()
+        & pl.col("p__e").is_not_null()
+    )
     u, w = _unions(kids, n)
     rows = t["_row"].to_numpy()
     return t.with_columns(pl.Series("u", u[rows]), pl.Series("w", w[rows])).with_columns(
-        (pl.col("duration_us") - pl.col("u")).alias("exclusive_us"))
+        (pl.col("duration_us") - pl.col("u")).alias("exclusive_us")
+    )
 
 
 def _lat(col: str) -> list[pl.Expr]:
     c = pl.col(col) / 1000.0
-    return [c.mean().alias("latency_mean_ms"), c.quantile(0.5, "linear").alias("latency_p50_ms"),
-            c.quantile(0.99, "linear").alias("latency_p99_ms")]
+    return [
+        c.mean().alias("latency_mean_ms"),
+        c.quantile(0.5, "linear").alias("latency_p50_ms"),
+        c.quantile(0.99, "linear").alias("latency_p99_ms"),
+    ]
 
 
 def _spans(data: Data, p: SpanParams, *, keep: tuple[str, ...] = ()) -> tuple[pl.DataFrame, int]:
@@ -218,55 +371,120 @@ def _spans(data: Data, p: SpanParams, *, keep: tuple[str, ...] = ()) -> tuple[pl
 def _compute(t: pl.DataFrame, n: int) -> ServiceMap:
     if t.is_empty():
         return ServiceMap(pl.DataFrame(schema=EDGE_COLUMNS), pl.DataFrame(schema=SERVICE_COLUMNS))
-    remote = t.filter(pl.col("_parent").is_not_null() & (pl.col("service") != pl.col("p_service")))
+    # (each step selects its columns first: filtering a frame copies every column it has)
+    remote = t.select(
+        "_parent", "service", "p_service", "p_side", "p_duration_us", "duration_us", "error", "p_error"
+    ).filter(pl.col("_parent").is_not_null() & (pl.col("service") != pl.col("p_service")))
     traced = remote.select(
-        pl.col("p_service").alias("caller"), pl.col("service").alias("callee"),
-        pl.when(pl.col("p_side") == _C).then(pl.coalesce("p_duration_us", "duration_us")).otherwise("duration_us")
+        pl.col("p_service").alias("caller"),
+        pl.col("service").alias("callee"),
+        pl.when(pl.col("p_side") == _C)
+        .then(pl.coalesce("p_duration_us", "duration_us"))
+        .otherwise("duration_us")
         .alias("lat"),
-        (pl.col("error") | ((pl.col("p_side") == _C) & pl.col("p_error"))).fill_null(value=False).alias("err"),
-        pl.lit(value=True).alias("traced"), pl.lit(value=False).alias("db"))
+        (pl.col("error") | ((pl.col("p_side") == _C) & pl.col("p_error")))
+        .fill_null(value=False)
+        .alias("err"),
+        pl.lit(value=True).alias("traced"),
+        pl.lit(value=False).alias("db"),
+    )
     matched = np.zeros(n, dtype=bool)  # rows with a child in another service
     matched[remote["_parent"].to_numpy()] = True
-    unmatched = t.with_columns(pl.Series("_matched", matched[t["_row"].to_numpy()])).filter(
-        pl.col("_outbound") & pl.coalesce("peer_service", "db_system").is_not_null() & ~pl.col("_matched"))
+    unmatched = (
+        t.select("service", "peer_service", "db_system", "duration_us", "error", "_outbound")
+        .with_columns(pl.Series("_matched", matched[t["_row"].to_numpy()]))
+        .filter(
+            pl.col("_outbound") & pl.coalesce("peer_service", "db_system").is_not_null() & ~pl.col("_matched")
+        )
+    )
     external = unmatched.select(
-        pl.col("service").alias("caller"), pl.coalesce("peer_service", "db_system").alias("callee"),
-        pl.col("duration_us").alias("lat"), pl.col("error").fill_null(value=False).alias("err"),
-        pl.lit(value=False).alias("traced"), pl.col("db_system").is_not_null().alias("db"))
+        pl.col("service").alias("caller"),
+        pl.coalesce("peer_service", "db_system").alias("callee"),
+        pl.col("duration_us").alias("lat"),
+        pl.col("error").fill_null(value=False).alias("err"),
+        pl.lit(value=False).alias("traced"),
+        pl.col("db_system").is_not_null().alias("db"),
+    )
     calls = pl.concat([traced, external])
     known = t["service"].unique().implode()
-    edges = calls.group_by("caller", "callee").agg(
-        pl.len().cast(pl.Int64).alias("calls"), pl.col("traced").sum().cast(pl.Int64).alias("traced_calls"),
-        pl.col("err").sum().cast(pl.Int64).alias("errors"), *_lat("lat"), pl.col("db").any().alias("_db"),
-    ).with_columns(
-        pl.when(pl.col("callee").is_in(known)).then(pl.lit("service"))
-        .when(pl.col("_db")).then(pl.lit("database")).otherwise(pl.lit("external")).alias("callee_kind"),
-        (pl.col("errors") / pl.col("calls")).alias("error_rate"),
-    ).sort("caller", "callee")
+    edges = (
+        calls.group_by("caller", "callee")
+        .agg(
+            pl.len().cast(pl.Int64).alias("calls"),
+            pl.col("traced").sum().cast(pl.Int64).alias("traced_calls"),
+            pl.col("err").sum().cast(pl.Int64).alias("errors"),
+            *_lat("lat"),
+            pl.col("db").any().alias("_db"),
+        )
+        .with_columns(
+            pl.when(pl.col("callee").is_in(known))
+            .then(pl.lit("service"))
+            .when(pl.col("_db"))
+            .then(pl.lit("database"))
+            .otherwise(pl.lit("external"))
+            .alias("callee_kind"),
+            (pl.col("errors") / pl.col("calls")).alias("error_rate"),
+        )
+        .sort("caller", "callee")
+    )
 
-    times = _span_times(t, n)
+    times = _span_times(
+        t.select("_row", "_parent", "_s", "_e", "p__s", "p__e", "_outbound", "service", "p_service",
+                 "duration_us", "error"),
+        n,
+    )  # fmt: skip
     entry = pl.col("p_service").is_null() | (pl.col("p_service") != pl.col("service"))
     local = ~pl.col("_outbound")
     stats = times.group_by("service").agg(
         pl.len().cast(pl.Int64).alias("spans"),
         (pl.col("exclusive_us").filter(local).sum() / 1000.0).alias("self_time_ms"),
-        ((pl.col("w").filter(local).sum() + pl.col("duration_us").filter(pl.col("_outbound") & entry).sum())
-         / 1000.0).alias("wait_time_ms"))
-    inbound = times.filter(entry).group_by("service").agg(
-        pl.len().cast(pl.Int64).alias("calls"), pl.col("error").fill_null(value=False).sum().cast(pl.Int64)
-        .alias("errors"), *_lat("duration_us"))
+        (
+            (
+                pl.col("w").filter(local).sum()
+                + pl.col("duration_us").filter(pl.col("_outbound") & entry).sum()
+            )
+            / 1000.0
+        ).alias("wait_time_ms"),
+    )
+    inbound = (
+        times.filter(entry)
+        .group_by("service")
+        .agg(
+            pl.len().cast(pl.Int64).alias("calls"),
+            pl.col("error").fill_null(value=False).sum().cast(pl.Int64).alias("errors"),
+            *_lat("duration_us"),
+        )
+    )
     services = inbound.join(stats, on="service", how="full", coalesce=True).with_columns(
-        pl.lit("service").alias("node_kind"))
-    ext = (calls.filter(~pl.col("callee").is_in(known)).group_by("callee").agg(
-        pl.len().cast(pl.Int64).alias("calls"), pl.col("err").sum().cast(pl.Int64).alias("errors"), *_lat("lat"),
-        pl.col("db").any().alias("_db"))
-        .with_columns(pl.when(pl.col("_db")).then(pl.lit("database")).otherwise(pl.lit("external")).alias("node_kind"),
-                      pl.lit(0, pl.Int64).alias("spans")).rename({"callee": "service"}).drop("_db"))
-    services = pl.concat([services, ext], how="diagonal_relaxed").with_columns(
-        pl.col("calls", "errors").fill_null(0),
-        (pl.col("errors") / pl.col("calls")).alias("error_rate"),
-        (pl.col("self_time_ms") / (pl.col("self_time_ms") + pl.col("wait_time_ms"))).fill_nan(None).alias("self_ratio"),
-    ).sort("service")
+        pl.lit("service").alias("node_kind")
+    )
+    ext = (
+        calls.filter(~pl.col("callee").is_in(known))
+        .group_by("callee")
+        .agg(
+            pl.len().cast(pl.Int64).alias("calls"),
+            pl.col("err").sum().cast(pl.Int64).alias("errors"),
+            *_lat("lat"),
+            pl.col("db").any().alias("_db"),
+        )
+        .with_columns(
+            pl.when(pl.col("_db")).then(pl.lit("database")).otherwise(pl.lit("external")).alias("node_kind"),
+            pl.lit(0, pl.Int64).alias("spans"),
+        )
+        .rename({"callee": "service"})
+        .drop("_db")
+    )
+    services = (
+        pl.concat([services, ext], how="diagonal_relaxed")
+        .with_columns(
+            pl.col("calls", "errors").fill_null(0),
+            (pl.col("errors") / pl.col("calls")).alias("error_rate"),
+            (pl.col("self_time_ms") / (pl.col("self_time_ms") + pl.col("wait_time_ms")))
+            .fill_nan(None)
+            .alias("self_ratio"),
+        )
+        .sort("service")
+    )
     return ServiceMap(_cast(edges, EDGE_COLUMNS), _cast(services, SERVICE_COLUMNS))
 
 
@@ -308,16 +526,31 @@ def service_map(
 def span_times(data: Data, params: ServiceMapParams | None = None, **changes: Any) -> pl.DataFrame:
     """Each span's exclusive time and time waiting on callees (:data:`SPAN_TIME_COLUMNS`)."""
     p = resolve_params(ServiceMapParams, params, changes)
-    t, n = _spans(data, p, keep=("cluster", "trace_id", "span_id"))  # every service: children may be elsewhere
-    times = _span_times(t, n) if t.height else t.with_columns(
-        pl.lit(0).alias("u"), pl.lit(0).alias("w"), pl.lit(0).alias("exclusive_us"))
+    t, n = _spans(
+        data, p, keep=("cluster", "trace_id", "span_id")
+    )  # every service: children may be elsewhere
+    times = (
+        _span_times(t, n)
+        if t.height
+        else t.with_columns(pl.lit(0).alias("u"), pl.lit(0).alias("w"), pl.lit(0).alias("exclusive_us"))
+    )
     if p.service is not None:
         times = times.filter(pl.col("service") == p.service)
-    return times.sort("_row").select(
-        "cluster", "trace_id", "span_id", "service", pl.col("kind").cast(pl.String), "duration_us",
-        pl.col("u").alias("children_us"), "exclusive_us",
-        pl.when(pl.col("_outbound")).then(pl.lit(0)).otherwise(pl.col("w")).alias("wait_us"),
-    ).pipe(_cast, SPAN_TIME_COLUMNS)
+    return (
+        times.sort("_row")
+        .select(
+            "cluster",
+            "trace_id",
+            "span_id",
+            "service",
+            pl.col("kind").cast(pl.String),
+            "duration_us",
+            pl.col("u").alias("children_us"),
+            "exclusive_us",
+            pl.when(pl.col("_outbound")).then(pl.lit(0)).otherwise(pl.col("w")).alias("wait_us"),
+        )
+        .pipe(_cast, SPAN_TIME_COLUMNS)
+    )
 
 
 _KEYS = {"edges": ["caller", "callee"], "services": ["service"]}
@@ -333,8 +566,12 @@ def _diff(cur: pl.DataFrame, base: pl.DataFrame, keys: list[str]) -> pl.DataFram
         now, was = pl.col(m), pl.col(f"{m}_base")
         if m in _COUNTS:
             now, was = now.fill_null(0), was.fill_null(0)
-        exprs += [now.alias(m), was.alias(f"{m}_base"), (now - was).alias(f"{m}_delta"),
-                  pl.when(was != 0).then(now / was).alias(f"{m}_ratio")]
+        exprs += [
+            now.alias(m),
+            was.alias(f"{m}_base"),
+            (now - was).alias(f"{m}_delta"),
+            pl.when(was != 0).then(now / was).alias(f"{m}_ratio"),
+        ]
     return j.select(*keys, *exprs).sort(keys)
 
 
@@ -361,5 +598,13 @@ def compare(
         data, p.replace(start=to_utc(window[0]), end=to_utc(window[1])), linked=now_l)  # type: ignore[arg-type]  # fmt: skip
     was = service_map(data, p.replace(start=to_utc(baseline[0]), end=to_utc(baseline[1])),  # type: ignore[arg-type]
                       linked=was_l)
-    return ServiceMap(_diff(now.edges, was.edges, _KEYS["edges"]),
-                      _diff(now.services, was.services, _KEYS["services"]))
+    return versus(now, was)
+
+
+def versus(now: ServiceMap, baseline: ServiceMap) -> ServiceMap:
+    """Two maps side by side, as :func:`compare` gives them (``now``'s metrics, ``<m>_base``,
+    ``<m>_delta``, ``<m>_ratio``)."""
+    return ServiceMap(
+        _diff(now.edges, baseline.edges, _KEYS["edges"]),
+        _diff(now.services, baseline.services, _KEYS["services"]),
+    )

@@ -178,11 +178,16 @@ class Dataset:
         """
         files = self.files(table, cluster=cluster, start=start, end=end)
         lf = pl.scan_parquet(files, schema=SCHEMAS[table]) if files else empty(table).lazy()
-        preds = self._predicates(
-            table, cluster=cluster, namespace=namespace, pod=pod, node=node, start=start, end=end
+        preds = self.predicates(
+            table,
+            cluster=cluster,
+            namespace=namespace,
+            workload=workload,
+            pod=pod,
+            node=node,
+            start=start,
+            end=end,
         )
-        if workload is not None:
-            preds.append(self._workload_predicate(table, workload, cluster=cluster, namespace=namespace))
         if preds:
             lf = lf.filter(*preds)
         if latest and table in STATE_TABLES and len(files) > 1:
@@ -190,6 +195,27 @@ class Dataset:
                 "observed_at" if "observed_at" in SCHEMAS[table] else "cluster", maintain_order=True
             ).unique(subset=list(STATE_TABLES[table]), keep="last", maintain_order=True)
         return lf
+
+    def predicates(
+        self,
+        table: str,
+        *,
+        cluster: Names = None,
+        namespace: Names = None,
+        workload: str | None = None,
+        pod: Names = None,
+        node: Names = None,
+        start: TimeLike = None,
+        end: TimeLike = None,
+    ) -> list[pl.Expr]:
+        """The row filters :meth:`scan` applies to ``table`` (it also leaves out whole files of
+        other clusters and days): to choose, in a frame read once, the rows a scan would give."""
+        preds = self._predicates(
+            table, cluster=cluster, namespace=namespace, pod=pod, node=node, start=start, end=end
+        )
+        if workload is not None:
+            preds.append(self._workload_predicate(table, workload, cluster=cluster, namespace=namespace))
+        return preds
 
     def _predicates(
         self,

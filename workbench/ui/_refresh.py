@@ -2,7 +2,7 @@
 selection changes.
 
 - :func:`batched`: the Bokeh updates of one refresh sent together, the document's model graph
-  recomputed once.
+  recomputed once (or not at all when no model was added or removed).
 - :func:`watch_scope`: refresh once per new scope state, after the sidebar's own watchers.
 - :class:`Drawn`: redraw only the parts (charts, tables) whose inputs changed.
 - :class:`Recent`: the results of the last few scopes, so going back to one costs nothing.
@@ -30,13 +30,55 @@ T = TypeVar("T")
 
 
 @contextlib.contextmanager
-def batched() -> Iterator[None]:
+def batched(*drawn: pn.viewable.Viewable) -> Iterator[None]:
     """Batch the updates a page makes to its served document: its Bokeh events are sent
-    together and the document's model graph is recomputed once at the end, not once per pane
-    that got new models (each recomputation walks every model of the page). Outside a served
-    page (no current document) it does nothing."""
-    with pn.io.hold(freeze=True):
+    together, and the document's model graph is recomputed once at the end (each recomputation
+    walks every model of the page), or not at all when no update added or removed a model (new
+    data, text, ranges or visibility of the models shown). Outside a served page (no current
+    document) it does nothing.
+
+    ``drawn``: the panes whose Bokeh models the block changes itself (plots drawn in place,
+    :mod:`workbench.ui._inplace`); in a notebook their changes are sent at the end (Panel sends
+    those it makes; a served page sends them all)."""
+    with _graph_frozen(pn.state.curdoc), pn.io.hold():
         yield
+    if drawn:
+        pn.io.push_notebook(*drawn)
+
+
+@contextlib.contextmanager
+def _graph_frozen(doc: Any) -> Iterator[None]:
+    """Defer the model-graph recomputation of ``doc`` to the end of the block, and skip it when
+    nothing in the block asked for one: Bokeh asks when a property starts or stops holding
+    models (``invalidate``) or when it freezes the graph itself (roots added or removed; Panel
+    when it sends new models). Nested blocks leave it to the outermost."""
+    models = getattr(doc, "models", None)
+    if models is None or "invalidate" in vars(models):  # no document, or inside another batch
+        yield
+        return
+    push, invalidate = models._push_freeze, models.invalidate
+    changed = False
+
+    def pushed() -> None:
+        nonlocal changed
+        changed = True
+        push()
+
+    def invalidated() -> None:
+        nonlocal changed
+        changed = True
+        invalidate()  # (a no-op while frozen)
+
+    push()
+    models._push_freeze, models.invalidate = pushed, invalidated
+    try:
+        yield
+    finally:
+        del models._push_freeze, models.invalidate
+        if changed:
+            models._pop_freeze()  # recomputes, unless an outer freeze is still held
+        else:
+            models._freeze_count -= 1
 
 
 def watch_scope(scope: param.Parameterized, names: Sequence[str], refresh: Callable[[], Any]) -> None:

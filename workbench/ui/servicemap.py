@@ -9,11 +9,19 @@ In JupyterLab::
 
 Served (``apps/service_map.py``): the scope, the baseline (``base_start``/``base_end``) and the
 selected service live in the URL; the selected service's link opens the application page on it.
+
+Speed: the snapshot's spans are read and linked once per process
+(:class:`~workbench.analyses.servicemap.LinkedSpans`, for snapshots of at most
+:data:`KEEP_SPANS` spans), so a new scope, window or baseline maps the spans it holds without
+reading them again; the last few maps are kept (:class:`~workbench.ui._refresh.Recent`); the
+graph is drawn once by HoloViews and then in place
+(:func:`~workbench.ui._inplace.redraw_graph`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import logging
 import os
@@ -27,13 +35,14 @@ import polars as pl
 import workbench
 from workbench.analyses import servicemap as analysis
 from workbench.store import Dataset, to_utc
+from workbench.ui._inplace import Redraw, Shown, dynamic, redraw_graph
 from workbench.ui._refresh import Drawn, Recent, batched, watch_scope
 from workbench.ui.application.transaction import note
 from workbench.ui.common import busy, format_range, page, sync_to_url, table_frame, text_table
 from workbench.ui.scope import SCOPE_PARAMS, Scope, nav, scope_query
 from workbench.viz.servicemap import service_graph
 
-__all__ = ["PAGE_PARAMS", "ServiceMapPage", "baseline_window"]
+__all__ = ["KEEP_SPANS", "PAGE_PARAMS", "ServiceMapPage", "baseline_window", "linked_spans"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +74,25 @@ _SERVICE_VIEW = {
     "latency_p99_ms_base": "p99 (ms, baseline)",
     "self_ratio": "self time (%)",
 }
+
+
+#: Snapshots with at most this many spans keep them linked in memory (once per process, shared by
+#: every session; about 120 bytes a span).
+KEEP_SPANS = 2_000_000
+
+
+@functools.lru_cache(maxsize=2)
+def _linked(path: str, signature: tuple[int, int]) -> analysis.LinkedSpans:
+    del signature  # part of the cache key: a snapshot written again is read again
+    return analysis.LinkedSpans.of(Dataset(path).scan("spans"))
+
+
+def linked_spans(ds: Dataset) -> analysis.LinkedSpans | None:
+    """The snapshot's spans linked once, or None when it has more than :data:`KEEP_SPANS`."""
+    if ds.row_counts.get("spans", 0) > KEEP_SPANS:
+        return None
+    st = (ds.path / "manifest.json").stat()
+    return _linked(str(ds.path), (st.st_mtime_ns, st.st_size))
 
 
 def baseline_window(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -132,6 +160,12 @@ class ServiceMapPage(pn.viewable.Viewer):
         }
         self._note = note("", css="wb-map-note")
         self._graph = pn.pane.HoloViews(sizing_mode="stretch_width", min_height=480, linked_axes=False)
+        # the graph is hidden when there is none to draw; the space it takes stays
+        self._graph_box = pn.Column(self._graph, sizing_mode="stretch_width", min_height=490)
+        self._graph_stream = Redraw()
+        self._graph_shown = Shown()
+        self._graph_frame: tuple[analysis.ServiceMap, str] | None = None
+        self._graph_empty = True
         self._edges = text_table(
             _view(pl.DataFrame(schema=empty_edges), _EDGE_VIEW),
             titles=_EDGE_VIEW,
@@ -173,7 +207,7 @@ class ServiceMapPage(pn.viewable.Viewer):
         card = {"collapsible": False, "sizing_mode": "stretch_width"}
         return [
             pn.Column(self._note, self._link, sizing_mode="stretch_width"),
-            pn.Card(self._graph, title="Service map (edges coloured by error rate)", **card),
+            pn.Card(self._graph_box, title="Service map (edges coloured by error rate)", **card),
             pn.Card(self._services, title="Services vs baseline (click one to pick it)", **card),
             pn.Card(self._edges, title="Calls between services vs baseline", **card),
         ]
@@ -211,7 +245,7 @@ class ServiceMapPage(pn.viewable.Viewer):
     def refresh(self) -> None:
         """Compute the map of the window and its comparison with the baseline, and show them."""
         windows = self.windows()
-        with busy(self._graph), batched():
+        with busy(self._graph), batched(self._graph):
             if windows is None:
                 self._note.object = "This snapshot has no time window, so there is nothing to map."
                 return
@@ -228,6 +262,11 @@ class ServiceMapPage(pn.viewable.Viewer):
         self, start: dt.datetime, end: dt.datetime, b0: dt.datetime, b1: dt.datetime
     ) -> tuple[analysis.ServiceMap, analysis.ServiceMap]:
         """The window's map and its comparison with the baseline."""
+        linked = linked_spans(self.dataset)
+        if linked is not None:  # the scope's spans chosen as a scan would give them
+            where = self.dataset.predicates("spans", **self.scope.filters())
+            now = linked.service_map(where, start=start, end=end)
+            return now, analysis.versus(now, linked.service_map(where, start=b0, end=b1))
         now = analysis.service_map(self._spans(), start=start, end=end)
         return now, analysis.compare(self._spans(), window=(start, end), baseline=(b0, b1), current=now)
 
@@ -251,6 +290,10 @@ class ServiceMapPage(pn.viewable.Viewer):
         return text
 
     @param.depends("service", watch=True)
+    def _service_changed(self) -> None:
+        with batched(self._graph):
+            self._render()
+
     def _render(self) -> None:
         sm, cmp = self.map, self.compared
         if self.service:
@@ -262,8 +305,7 @@ class ServiceMapPage(pn.viewable.Viewer):
             cmp = analysis.ServiceMap(cmp.edges.filter(touches), cmp.services)
         title = f"Service map around {self.service}" if self.service else "Service map"
         draw = self._drawn.draw  # what did not change is not drawn again
-        draw("graph", lambda: setattr(self._graph, "object", service_graph(sm, title=title) if sm.edges.height
-                                      else hv.Div("")), sm.edges, sm.services, title)  # fmt: skip
+        draw("graph", lambda: self._show_graph(sm, title), sm.edges, sm.services, title)
         draw("edges", lambda: setattr(self._edges, "value", table_frame(_view(cmp.edges, _EDGE_VIEW)).to_pandas()),
              cmp.edges)  # fmt: skip
         draw("services", lambda: setattr(self._services, "value", table_frame(
@@ -278,6 +320,34 @@ class ServiceMapPage(pn.viewable.Viewer):
             self._link.object = (
                 "Pick a service (table or sidebar) to focus the map on it and open its transactions."
             )
+
+    def _show_graph(self, sm: analysis.ServiceMap, title: str) -> None:
+        """Draw the graph of ``sm``: in place on the figures shown, else as a new plot (the
+        first time, or when the figure lacks a layer of labels it needs); hidden when empty
+        (the figure, not the pane: a HoloViews pane made invisible fails in Panel 1.9)."""
+        self._graph_empty = not sm.edges.height
+        if not self._graph_empty:
+            self._graph_frame = (sm, title)
+            drawn = self._graph.object is not None and self._graph_shown.draw(
+                self._graph_stream, lambda: service_graph(sm, title=title), redraw_graph
+            )
+            if not drawn:
+                self._graph_stream, self._graph_shown = Redraw(), Shown()
+                self._graph.object = dynamic(self._draw_graph, self._graph_stream)
+        for fig in list(self._graph_shown.figures):
+            fig.visible = not self._graph_empty
+
+    def _draw_graph(self) -> hv.Overlay:
+        assert self._graph_frame is not None
+        sm, title = self._graph_frame
+        return service_graph(sm, title=title).opts(
+            hooks=[self._graph_shown.hook, self._hide_graph], backend="bokeh"
+        )
+
+    def _hide_graph(self, plot: Any, element: Any) -> None:
+        """HoloViews hook: a view rendered while there is no graph to show hides its figure."""
+        del element
+        plot.state.visible = not self._graph_empty
 
     def _service_clicked(self, event: Any) -> None:
         row = self._services.value.iloc[event.row]

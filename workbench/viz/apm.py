@@ -12,13 +12,26 @@ with the right axes, never an error.
 
 from __future__ import annotations
 
+import dataclasses
+
 import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh options used below)
+import numpy as np
 import polars as pl
 
 from workbench.analyses.apm import ACTIVE_SERIES_COLUMNS, SERIES_COLUMNS
 
-__all__ = ["METRICS", "active_curve", "dashboard", "error_curve", "metric_curves", "rt_curve", "tps_curve"]
+__all__ = [
+    "METRICS",
+    "Lines",
+    "active_curve",
+    "dashboard",
+    "error_curve",
+    "metric_curves",
+    "metric_lines",
+    "rt_curve",
+    "tps_curve",
+]
 
 #: Metric column → axis label.
 METRICS: dict[str, str] = {
@@ -41,11 +54,24 @@ def _groups(frame: pl.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in _VALUE_COLUMNS]
 
 
-def metric_curves(
+@dataclasses.dataclass(frozen=True)
+class Lines:
+    """What a metric chart draws (:func:`metric_lines`): its title and axis label, and one line
+    per group shown (at most ``max_groups``), in name order: ``(name, ts, values)`` with ``ts``
+    as ``datetime64[us]`` (UTC) and ``values`` as floats (NaN where the metric is null)."""
+
+    metric: str
+    label: str
+    title: str
+    lines: list[tuple[str, np.ndarray, np.ndarray]]
+
+
+def metric_lines(
     frame: pl.DataFrame, metric: str, *, title: str | None = None, max_groups: int = 20
-) -> hv.Overlay:
-    """One ``hv.Curve`` of ``metric`` over ``ts`` per group, overlaid (the ``max_groups``
-    groups with the largest total first; the rest are left out and named in the title)."""
+) -> Lines:
+    """The lines of ``metric`` over ``ts``, one per group (the ``max_groups`` groups with the
+    largest total first; the rest are left out and named in the title): what
+    :func:`metric_curves` draws, as arrays (a page redrawing a chart in place uses them)."""
     if metric not in frame.columns:
         msg = f"no column {metric!r} in this frame; it has {', '.join(frame.columns)}"
         raise ValueError(msg)
@@ -53,14 +79,14 @@ def metric_curves(
     # a group column with one value (e.g. the only cluster) says nothing in a legend
     groups = [g for g in _groups(frame) if frame[g].n_unique() > 1] if frame.height else []
     title = title or label
-    curves = []
+    lines: list[tuple[str, np.ndarray, np.ndarray]] = []
     if not frame.is_empty():
         key = (
             pl.concat_str([pl.col(g).fill_null("-") for g in groups], separator=" / ")
             if groups
             else pl.lit("all")
         )
-        data = frame.with_columns(key.alias("_group"))
+        data = frame.select(key.alias("_group"), "ts", pl.col(metric).cast(pl.Float64))
         ranked = (
             data.group_by("_group")
             .agg(pl.col(metric).sum().alias("_t"))
@@ -69,15 +95,33 @@ def metric_curves(
         )
         if len(ranked) > max_groups:
             title = f"{title} (top {max_groups} of {len(ranked)})"
-        for name in sorted(ranked[:max_groups]):
-            part = data.filter(pl.col("_group") == name).sort("ts").select("ts", metric).to_pandas()
-            curves.append(hv.Curve(part, "ts", (metric, label), label=name))
+        shown = sorted(ranked[:max_groups])
+        parts = (
+            data.filter(pl.col("_group").is_in(shown))
+            .sort("_group", "ts")
+            .partition_by("_group", as_dict=True, maintain_order=True)
+        )
+        for name in shown:
+            part = parts[(name,)]
+            ts = part["ts"].dt.replace_time_zone(None).to_numpy()
+            lines.append((name, ts, part[metric].to_numpy().astype(float)))
+    return Lines(metric, label, title, lines)
+
+
+def metric_curves(
+    frame: pl.DataFrame, metric: str, *, title: str | None = None, max_groups: int = 20
+) -> hv.Overlay:
+    """One ``hv.Curve`` of ``metric`` over ``ts`` per group, overlaid (the ``max_groups``
+    groups with the largest total first; the rest are left out and named in the title)."""
+    drawn = metric_lines(frame, metric, title=title, max_groups=max_groups)
+    label = drawn.label
+    curves = [hv.Curve((ts, values), "ts", (metric, label), label=name) for name, ts, values in drawn.lines]
     if not curves:
         curves = [hv.Curve([], "ts", (metric, label))]
     curves = [c.opts(backend="bokeh", tools=["hover"], line_width=1.6, show_grid=True) for c in curves]
     return hv.Overlay(curves).opts(
         backend="bokeh",
-        title=title,
+        title=drawn.title,
         legend_position="right",
         xlabel="time (UTC)",
         ylabel=label,

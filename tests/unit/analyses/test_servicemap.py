@@ -76,14 +76,26 @@ def _zipkin_edges(raw: list[dict[str, Any]]) -> tuple[Pairs, Pairs]:
 
 
 def _check(edges: pl.DataFrame, traced: Pairs, untraced: Pairs) -> None:
-    got = {(r["caller"], r["callee"]): (r["traced_calls"], r["calls"] - r["traced_calls"])
-           for r in edges.iter_rows(named=True)}
+    got = {
+        (r["caller"], r["callee"]): (r["traced_calls"], r["calls"] - r["traced_calls"])
+        for r in edges.iter_rows(named=True)
+    }
     want = {k: (traced.get(k, 0), untraced.get(k, 0)) for k in set(traced) | set(untraced)}
     assert got == want
 
 
-@pytest.mark.parametrize("name", ["smartthings-mobile-web-install.json", "smartthings-oauth-authorization.json",
-                                  "yelp.json", "messaging.json", "messaging2.json", "ascend.json", "skew.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "smartthings-mobile-web-install.json",
+        "smartthings-oauth-authorization.json",
+        "yelp.json",
+        "messaging.json",
+        "messaging2.json",
+        "ascend.json",
+        "skew.json",
+    ],
+)
 def test_zipkin_edges_equal_the_raw_parent_links(name: str) -> None:
     raw = json.loads((ZIPKIN / name).read_text())
     traced, untraced = _zipkin_edges(raw)
@@ -105,8 +117,12 @@ def _jaeger_edges(doc: dict[str, Any]) -> tuple[Pairs, Pairs]:
     has_remote_child: set[str] = set()
     for s in t["spans"]:
         # the parent: the CHILD_OF reference, else FOLLOWS_FROM (a message consumer's producer)
-        refs = [r["spanID"] for t_ in ("CHILD_OF", "FOLLOWS_FROM") for r in s.get("references") or []
-                if r["refType"] == t_ and r["spanID"] in spans]
+        refs = [
+            r["spanID"]
+            for t_ in ("CHILD_OF", "FOLLOWS_FROM")
+            for r in s.get("references") or []
+            if r["refType"] == t_ and r["spanID"] in spans
+        ]
         if refs and service[spans[refs[0]]["processID"]] != service[s["processID"]]:
             traced[(service[spans[refs[0]]["processID"]], service[s["processID"]])] += 1
             has_remote_child.add(refs[0])
@@ -120,8 +136,9 @@ def _jaeger_edges(doc: dict[str, Any]) -> tuple[Pairs, Pairs]:
     return traced, untraced
 
 
-@pytest.mark.parametrize("name", ["testTrace.json", "spansAmongEachOther.json",
-                                  "spanAmongEachOtherGroupedAndSpans.json"])
+@pytest.mark.parametrize(
+    "name", ["testTrace.json", "spansAmongEachOther.json", "spanAmongEachOtherGroupedAndSpans.json"]
+)
 def test_jaeger_edges_equal_the_raw_references(name: str) -> None:
     traced, untraced = _jaeger_edges(json.loads((JAEGER / name).read_text()))
     sm = SM.service_map(read_traces(JAEGER / name, cluster="c").spans)
@@ -140,25 +157,45 @@ def test_jaeger_test_trace_edge_latency_is_the_callers_client_span() -> None:
 
 
 def _span(sid: str, parent: str | None, svc: str, kind: str, a: float, b: float, **kw: Any) -> dict[str, Any]:
-    return {"cluster": "c", "trace_id": kw.pop("trace", "t1"), "span_id": sid, "parent_id": parent, "service": svc,
-            "kind": kind, "start": T0 + round(a * 1000) * US, "end": T0 + round(b * 1000) * US,
-            "duration_us": round(b * 1000) - round(a * 1000),
-            "error": kw.pop("error", False), **kw}
+    return {
+        "cluster": "c",
+        "trace_id": kw.pop("trace", "t1"),
+        "span_id": sid,
+        "parent_id": parent,
+        "service": svc,
+        "kind": kind,
+        "start": T0 + round(a * 1000) * US,
+        "end": T0 + round(b * 1000) * US,
+        "duration_us": round(b * 1000) - round(a * 1000),
+        "error": kw.pop("error", False),
+        **kw,
+    }
 
 
 def test_exclusive_time_subtracts_the_union_of_overlapping_children() -> None:
-    spans = conform("spans", [
-        _span("root", None, "shop", "SERVER", 0, 100),
-        _span("a", "root", "shop", "CLIENT", 10, 40, peer_service="stock"),
-        _span("a-s", "a", "stock", "SERVER", 15, 35),
-        _span("b", "root", "shop", "CLIENT", 20, 50, db_system="postgresql"),  # overlaps a
-        _span("c", "root", "shop", "INTERNAL", 60, 70),
-        _span("d", "root", "shop", "INTERNAL", 90, 120),  # runs past its parent: clipped at 100
-    ])
+    spans = conform(
+        "spans",
+        [
+            _span("root", None, "shop", "SERVER", 0, 100),
+            _span("a", "root", "shop", "CLIENT", 10, 40, peer_service="stock"),
+            _span("a-s", "a", "stock", "SERVER", 15, 35),
+            _span("b", "root", "shop", "CLIENT", 20, 50, db_system="postgresql"),  # overlaps a
+            _span("c", "root", "shop", "INTERNAL", 60, 70),
+            _span("d", "root", "shop", "INTERNAL", 90, 120),  # runs past its parent: clipped at 100
+        ],
+    )
     t = {r["span_id"]: r for r in SM.span_times(spans).iter_rows(named=True)}
     # children of root cover [10,50] ∪ [60,70] ∪ [90,100] = 60 ms (not 30+30+10+30 = 100)
-    assert (t["root"]["children_us"], t["root"]["exclusive_us"], t["root"]["wait_us"]) == (60_000, 40_000, 40_000)
-    assert (t["a"]["exclusive_us"], t["d"]["exclusive_us"], t["a-s"]["exclusive_us"]) == (10_000, 30_000, 20_000)
+    assert (t["root"]["children_us"], t["root"]["exclusive_us"], t["root"]["wait_us"]) == (
+        60_000,
+        40_000,
+        40_000,
+    )
+    assert (t["a"]["exclusive_us"], t["d"]["exclusive_us"], t["a-s"]["exclusive_us"]) == (
+        10_000,
+        30_000,
+        20_000,
+    )
     svc = {r["service"]: r for r in SM.service_map(spans).services.iter_rows(named=True)}
     # shop works 40 (root) + 10 (c) + 30 (d) ms and waits 40 ms on stock and the database
     assert (svc["shop"]["self_time_ms"], svc["shop"]["wait_time_ms"]) == (80.0, 40.0)
@@ -199,11 +236,15 @@ def test_compare_gives_deltas_and_ratios_against_the_baseline() -> None:
         late = i >= 20
         t = 1000 * 30 * i  # every 30 s
         tid = f"t{i}"
-        rows += [_span(f"{i}a", None, "web", "SERVER", t, t + 50, trace=tid),
-                 _span(f"{i}b", f"{i}a", "web", "CLIENT", t + 5, t + 25, trace=tid, peer_service="api"),
-                 _span(f"{i}c", f"{i}b", "api", "SERVER", t + 6, t + 24, trace=tid, error=late and i % 2 == 0)]
+        rows += [
+            _span(f"{i}a", None, "web", "SERVER", t, t + 50, trace=tid),
+            _span(f"{i}b", f"{i}a", "web", "CLIENT", t + 5, t + 25, trace=tid, peer_service="api"),
+            _span(f"{i}c", f"{i}b", "api", "SERVER", t + 6, t + 24, trace=tid, error=late and i % 2 == 0),
+        ]
         if late:
-            rows.append(_span(f"{i}d", f"{i}a", "web", "CLIENT", t + 30, t + 40, trace=tid, peer_service="cache"))
+            rows.append(
+                _span(f"{i}d", f"{i}a", "web", "CLIENT", t + 30, t + 40, trace=tid, peer_service="cache")
+            )
     spans = conform("spans", rows)
     mid = T0 + dt.timedelta(minutes=10)
     cmp = SM.compare(spans, window=(mid, mid + dt.timedelta(minutes=10)), baseline=(T0, mid))
@@ -259,6 +300,116 @@ def test_service_filter_keeps_the_edges_that_touch_it() -> None:
     assert empty.edges.columns == list(SM.EDGE_COLUMNS) and empty.services.is_empty()
 
 
+def _random_calls(seed: int = 11, traces: int = 400) -> pl.DataFrame:
+    """Traces over an hour: a web SERVER root (namespace front) calling api (namespace back)
+    through a CLIENT span, api calling a database and sometimes another api, errors here and
+    there, children running past their parents."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(traces):
+        t, tid = float(rng.uniform(0, 3_600_000)), f"t{i}"
+        dur = float(rng.uniform(20, 400))
+        pod = f"web-{i % 3}"
+        rows.append(
+            _span(
+                f"{i}r",
+                None,
+                "web",
+                "SERVER",
+                t,
+                t + dur,
+                trace=tid,
+                namespace="front",
+                pod=pod,
+                error=bool(rng.random() < 0.05),
+            )
+        )
+        for j in range(int(rng.integers(0, 4))):
+            a = t + float(rng.uniform(0, dur))
+            b = a + float(rng.uniform(1, 300))
+            rows += [
+                _span(
+                    f"{i}c{j}",
+                    f"{i}r",
+                    "web",
+                    "CLIENT",
+                    a,
+                    b,
+                    trace=tid,
+                    namespace="front",
+                    pod=pod,
+                    peer_service="api",
+                ),
+                _span(
+                    f"{i}s{j}",
+                    f"{i}c{j}",
+                    "api",
+                    "SERVER",
+                    a + 1,
+                    b - 0.5,
+                    trace=tid,
+                    namespace="back",
+                    pod=f"api-{j % 2}",
+                    error=bool(rng.random() < 0.1),
+                ),
+                _span(
+                    f"{i}d{j}",
+                    f"{i}s{j}",
+                    "api",
+                    "CLIENT",
+                    a + 2,
+                    a + 3,
+                    trace=tid,
+                    namespace="back",
+                    pod=f"api-{j % 2}",
+                    db_system="postgresql",
+                ),
+            ]
+            if rng.random() < 0.3:  # api calls api: a cycle in the graph
+                rows.append(
+                    _span(
+                        f"{i}x{j}",
+                        f"{i}s{j}",
+                        "api",
+                        "INTERNAL",
+                        a + 3,
+                        b,
+                        trace=tid,
+                        namespace="back",
+                        pod=f"api-{(j + 1) % 2}",
+                    )
+                )
+    return conform("spans", rows)
+
+
+def test_linked_spans_map_a_subset_as_the_subset_is_mapped() -> None:
+    """A dashboard links the snapshot's spans once and maps its scopes and windows from them:
+    each map equals the map of the spans a scan of that scope and window gives, whether ids are
+    unique (parents found by position) or repeated (Zipkin shared spans: linked again)."""
+    calls = _random_calls()
+    zipkin = read_traces(ZIPKIN / "smartthings-mobile-web-install.json", cluster="c").spans
+    for spans in (calls, zipkin, pl.concat([calls, zipkin], how="diagonal_relaxed")):
+        linked = SM.LinkedSpans.of(spans)
+        assert (linked.parent is None) == (spans["span_id"].n_unique() < spans.height)
+        lo, hi = spans["start"].min(), spans["start"].max()
+        assert isinstance(lo, dt.datetime) and isinstance(hi, dt.datetime)
+        third = (hi - lo) / 3
+        scopes: list[list[pl.Expr]] = [[], [pl.col("namespace") == "back"], [pl.col("pod").is_in(["web-1", "api-0"])],
+                                       [pl.col("service") != "web"], [pl.col("cluster") == "nowhere"]]  # fmt: skip
+        windows = [{}, {"start": lo + third, "end": lo + 2 * third}, {"start": lo + third / 7, "end": hi}]
+        for where in scopes:
+            for window in windows:
+                want = SM.service_map(spans.filter(*where) if where else spans, **window)
+                got = linked.service_map(where, **window)
+                assert_frame_equal(got.edges, want.edges)
+                assert_frame_equal(got.services, want.services)
+        mid = lo + (hi - lo) / 2
+        cmp = SM.compare(spans, window=(mid, hi), baseline=(lo, mid))
+        both = SM.versus(linked.service_map(start=mid, end=hi), linked.service_map(start=lo, end=mid))
+        assert_frame_equal(both.edges, cmp.edges)
+        assert_frame_equal(both.services, cmp.services)
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> wb.Dataset:
     from workbench.sources.demo import generate
@@ -275,7 +426,11 @@ def test_demo_map_follows_the_designed_calls_and_shows_the_bad_rollout(demo: wb.
     designed = {(a, b) for a, bs in SHOP_CALLS.items() for b in bs}
     assert set(sm.edges.select("caller", "callee").rows()) <= designed
     kinds = dict(sm.services.select("service", "node_kind").rows())
-    assert (kinds["orders-db"], kinds["redis"], kinds["payment-gateway"]) == ("database", "database", "external")
+    assert (kinds["orders-db"], kinds["redis"], kinds["payment-gateway"]) == (
+        "database",
+        "database",
+        "external",
+    )
     start, end = to_utc(inc["start"]), to_utc(inc["end"])
     cmp = SM.compare(demo, cluster=inc["cluster"], window=(start, end), baseline=(demo.window[0], start))
     edge = cmp.edges.filter((pl.col("caller") == "frontend") & (pl.col("callee") == inc["object"]["name"]))

@@ -13,15 +13,19 @@ Served (``apps/application.py``): the scope, the service, the box (``t0``, ``t1`
 ``rt_max``) and the trace live in the URL, so a link reopens the same selection.
 
 Speed: a scope is read and computed once (:mod:`workbench.ui.application.data`; the last few
-are kept), and the plots are redrawn in place (:mod:`workbench.ui.application.plots`); a box
-selection or a service change only filters what is kept (:meth:`ApplicationPage.select_box`).
+are kept, :class:`~workbench.ui._refresh.Recent`), the page refreshes once per new scope
+(:func:`~workbench.ui._refresh.watch_scope`) in one batch of Bokeh updates
+(:func:`~workbench.ui._refresh.batched`), redraws only the parts whose data changed
+(:class:`~workbench.ui._refresh.Drawn`), and the plots are redrawn in place
+(:mod:`workbench.ui.application.plots`); a box selection or a service change only filters what
+is kept (:meth:`ApplicationPage.select_box`).
 Clicking a service's band on the per-service hitmap picks that service, as a click on its row
 in the services table does.
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -36,9 +40,10 @@ from workbench.analyses import apm, hitmap
 from workbench.errors import WorkbenchError
 from workbench.schema import empty
 from workbench.store import Dataset, to_utc
+from workbench.ui._refresh import Drawn, Recent, batched, update_cards, watch_scope
 from workbench.ui.application.box import BoxMarker
-from workbench.ui.application.data import ScopeCache, ScopeResults
-from workbench.ui.application.plots import Charts, LargeHitmap, ServiceBands, held
+from workbench.ui.application.data import Key, ScopeResults, compute
+from workbench.ui.application.plots import Charts, LargeHitmap, ServiceBands
 from workbench.ui.application.transaction import TransactionView, note
 from workbench.ui.application.views import (
     SUMMARY_TITLES,
@@ -74,6 +79,11 @@ _RT_STATS = {"p50": "rt_p50_ms", "p90": "rt_p90_ms", "p99": "rt_p99_ms"}
 _SHOWN = 1000  # most transactions listed for a box (the slowest)
 
 
+def _fields(hm: hitmap.Hitmap) -> tuple[Any, ...]:
+    """What a hitmap is drawn from (its cells and its grid), to compare with what was drawn."""
+    return tuple(getattr(hm, f.name) for f in dataclasses.fields(hm))
+
+
 class ApplicationPage(pn.viewable.Viewer):
     """The application dashboard of one snapshot for a :class:`Scope` (see the module docstring)."""
 
@@ -99,21 +109,24 @@ class ApplicationPage(pn.viewable.Viewer):
         scoped = {k: params.pop(k) for k in SCOPE_PARAMS if k in params}
         self.scope = scope if scope is not None else Scope(self.dataset, **scoped)
         super().__init__(**params)
-        self._cache = ScopeCache(self.dataset)
+        self._recent: Recent[ScopeResults] = Recent(size=4)
+        self._drawn = Drawn()
         self._results: ScopeResults | None = None
         self._selection = pl.DataFrame(schema=apm.TRANSACTION_COLUMNS)
         self._shown_trace: tuple[str, str, str] | None = None
         self._marker = BoxMarker()
         self._loaded = False
         self._build()
-        # after the scope's own watchers (which may reset the namespace or workload of a new cluster)
-        self.scope.param.watch(lambda *_: self._loaded and self._load_scope(), list(FOLLOWED), precedence=1)
+        # once per new scope, after the scope's own watchers (which may reset the namespace or
+        # workload of a new cluster)
+        watch_scope(self.scope, FOLLOWED, lambda: self._loaded and self._load_scope())
         if load:
             self._load_scope()
 
     def refresh(self) -> None:
         """Read the scope's spans again and redraw everything (after the snapshot changed)."""
-        self._cache.clear()
+        self._recent.clear()
+        self._drawn.forget()
         self._results = None
         self._load_scope()
 
@@ -215,7 +228,7 @@ class ApplicationPage(pn.viewable.Viewer):
         return page("application", snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
 
     # -- the scope: computed once, kept for the session ------------------------------------------
-    def _key(self) -> tuple[str, str, str, dt.datetime | None, dt.datetime | None]:
+    def _key(self) -> Key:
         start, end = self.scope.window()
         return (self.scope.cluster, self.scope.namespace, self.scope.workload, start, end)
 
@@ -227,23 +240,25 @@ class ApplicationPage(pn.viewable.Viewer):
             return  # e.g. a new cluster whose namespace the scope reset: already shown
         # (tables are never marked busy: toggling a Tabulator's loading state in the tick that
         # changes its rows can leave it drawn empty too)
-        with busy(self._charts, self._multi, self._big), self._batch():
-            results = self._results = self._cache.get(key)
+        with busy(self._charts, self._multi, self._big), batched(self._charts, self._multi, self._big):
+            results = self._results = self._recent.get(key, lambda: compute(self.dataset, key))
             self._show_service_choice(results.services)
             self._scope_note.object = self._scope_text(results)
-            self._summary.value = results.table
+            self._drawn.draw(
+                "summary", lambda: setattr(self._summary, "value", results.table), results.totals
+            )
             self._render_charts()
-            plot = self.bands.show(results.hitmap)
-            if plot is not None:
-                self._multi.object = plot
+            self._drawn.draw("bands", lambda: self._show_bands(results), *_fields(results.hitmap))
             self._render_service()
             self._refresh_selection()
             if first:
                 self._summary_box.objects, self._tx_box.objects = [self._summary], [self._tx]
             self._render_trace()
 
-    def _batch(self) -> contextlib.AbstractContextManager[None]:
-        return held(self._charts)
+    def _show_bands(self, results: ScopeResults) -> None:
+        plot = self.bands.show(results.hitmap)
+        if plot is not None:
+            self._multi.object = plot
 
     def _scope_text(self, results: ScopeResults) -> str:
         where = " / ".join(v for v in (self.scope.cluster, self.scope.namespace, self.scope.workload) if v)
@@ -259,26 +274,29 @@ class ApplicationPage(pn.viewable.Viewer):
         if self.service:
             series = series.filter(pl.col("service") == self.service)
             active = active.filter(pl.col("service") == self.service)
-        plots = self.charts.show(series, active, _RT_STATS[self.rt_stat])
-        if plots is not None:
-            self._charts.object = plots
+        stat = _RT_STATS[self.rt_stat]
+        self._drawn.draw(
+            "charts", lambda: self._show_plots(self.charts.show(series, active, stat)), series, active
+        )
         totals = r.totals.filter(pl.col("service") == self.service) if self.service else r.overall
         seconds = (r.end - r.start).total_seconds() if r.start and r.end else 0
-        for pane, card in zip(self._card_panes, cards(totals, label=self.service or "all services", seconds=seconds),
-                              strict=True):  # fmt: skip
-            pane.object = card.object
+        update_cards(self._cards, cards(totals, label=self.service or "all services", seconds=seconds))
+
+    def _show_plots(self, plots: Any) -> None:
+        if plots is not None:  # built (the first time): else redrawn in place
+            self._charts.object = plots
 
     @param.depends("rt_stat", watch=True)
     def _rt_stat_changed(self) -> None:
         if self._loaded:
-            with self._batch():
-                self.charts.show_stat(_RT_STATS[self.rt_stat])
+            with batched(self._charts):
+                self._show_plots(self.charts.show_stat(_RT_STATS[self.rt_stat]))
 
     @param.depends("service", watch=True)
     def _service_changed(self) -> None:
         if not self._loaded:
             return
-        with busy(self._big, self._charts), self._batch():
+        with busy(self._big, self._charts), batched(self._charts, self._big):
             self._render_charts()
             self._render_service()
             self._refresh_selection()
@@ -298,7 +316,8 @@ class ApplicationPage(pn.viewable.Viewer):
                 f"{self.service or 'All services'}: every transaction by finish time and response "
                 "time (log scale); red cells hold errors. Drag a box to list its transactions."
             )
-        self.large.show(hm, group, f"Hitmap: {self.service or 'all services'}")
+        title = f"Hitmap: {self.service or 'all services'}"
+        self._drawn.draw("large", lambda: self.large.show(hm, group, title), *_fields(hm), group, title)
 
     # -- the box selection --------------------------------------------------------------------
     def _bounds_changed(self, bounds: tuple[Any, Any, Any, Any] | None) -> None:
@@ -328,7 +347,7 @@ class ApplicationPage(pn.viewable.Viewer):
     def _refresh_selection(self) -> None:
         if not self._loaded or self._results is None:
             return
-        with self._batch():
+        with batched():
             self._show_selection()
 
     def _show_selection(self) -> None:

@@ -3,8 +3,9 @@
 A scope (cluster, namespace, workload, window) is read once: its spans' transactions are picked
 once (:func:`workbench.analyses.apm.scoped_transactions`) and every result the page shows comes
 from them — the per-service hitmap, the TPS/response-time/error series, the active transactions,
-the totals. A box selection or a service change then only filters what is kept. The last few
-scopes are kept (:class:`ScopeCache`), so going back to one costs nothing.
+the totals. A box selection or a service change then only filters what is kept. The page keeps
+the last few scopes (:class:`~workbench.ui._refresh.Recent`), so going back to one costs
+nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
-from collections import OrderedDict
 
 import pandas as pd
 import polars as pl
@@ -23,7 +23,7 @@ from workbench.store import Dataset
 from workbench.ui.application.views import bucket_for, summary_view
 from workbench.ui.common import table_frame
 
-__all__ = ["KEEP_SPANS", "SPAN_COLUMNS", "Kept", "ScopeCache", "ScopeResults", "compute", "kept"]
+__all__ = ["KEEP_SPANS", "SPAN_COLUMNS", "Key", "Kept", "ScopeResults", "compute", "kept"]
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,9 @@ class Kept:
         cluster, namespace, workload, start, end = key
         where = [pl.col(c) == v for c, v in (("cluster", cluster), ("namespace", namespace)) if v]
         if workload:
-            pods = ds.pods(workload=workload, **{k: v for k, v in (("cluster", cluster), ("namespace", namespace)) if v})
+            pods = ds.pods(
+                workload=workload, **{k: v for k, v in (("cluster", cluster), ("namespace", namespace)) if v}
+            )
             where.append(pl.col("pod").is_in(pods["name"].to_list()))
         if start is not None:
             where.append(pl.col("start") >= start - LOOKBACK)
@@ -90,7 +92,9 @@ class Kept:
         tx = self.tx.filter(*where) if where else self.tx
         others = self.others.filter(*where) if where else self.others
         keys = ["cluster", "service"]
-        bare = others.select(keys).unique().join(tx.select(keys).unique(), on=keys, how="anti", nulls_equal=True)
+        bare = (
+            others.select(keys).unique().join(tx.select(keys).unique(), on=keys, how="anti", nulls_equal=True)
+        )
         if bare.height:
             return None
         return apm.Transactions(tx, _KINDS), tx.height + others.height
@@ -129,7 +133,9 @@ def compute(ds: Dataset, key: Key) -> ScopeResults:
     if found is not None:
         tx, spans = found
     else:
-        where = {k: v for k, v in (("cluster", cluster), ("namespace", namespace), ("workload", workload)) if v}
+        where = {
+            k: v for k, v in (("cluster", cluster), ("namespace", namespace), ("workload", workload)) if v
+        }
         scan = ds.scan("spans", start=start - LOOKBACK if start is not None else None, end=end, **where)
         tx = apm.scoped_transactions(scan.select(SPAN_COLUMNS), **window)  # reads the transactions' rows only
         spans = tx.height or scan.select(pl.len()).collect().item()  # "no spans" or "no transactions"?
@@ -143,27 +149,3 @@ def compute(ds: Dataset, key: Key) -> ScopeResults:
         totals=totals, overall=apm.summary(tx, by=(), **window),
         table=table_frame(summary_view(totals)).to_pandas(),
     )  # fmt: skip
-
-
-class ScopeCache:
-    """The results of the last ``size`` scopes of one page (one browser session)."""
-
-    def __init__(self, ds: Dataset, *, size: int = 4) -> None:
-        self.ds = ds
-        self.size = size
-        self._kept: OrderedDict[Key, ScopeResults] = OrderedDict()
-
-    def get(self, key: Key) -> ScopeResults:
-        """The results of scope ``key``, computed if not kept."""
-        if key in self._kept:
-            self._kept.move_to_end(key)
-            return self._kept[key]
-        results = compute(self.ds, key)
-        self._kept[key] = results
-        while len(self._kept) > self.size:
-            self._kept.popitem(last=False)
-        return results
-
-    def clear(self) -> None:
-        """Forget every kept scope (the snapshot changed)."""
-        self._kept.clear()
