@@ -75,9 +75,11 @@ DEMO_VERSION = 1
 BOUNDS = """
 - A change costs the page's analyses, plus rendering every chart whose data changed from HoloViews to
   Bokeh (25–40 ms for a simple plot, about 10 ms more per curve), plus Bokeh's bookkeeping. The pages
-  already batch a refresh's updates (`pn.io.hold(freeze=True)`: the document's model graph walked
-  once), redraw only the charts and tables whose data changed, keep the last scopes' results per
-  session, update stat cards in place and refresh once per scope change (`workbench/ui/_refresh.py`).
+  already batch a refresh's updates (`batched()`: the document's model graph walked once, and only
+  when models were added or removed), redraw only the charts and tables whose data changed, keep the
+  last scopes' results per session, update stat cards in place and refresh once per scope change
+  (`workbench/ui/_refresh.py`). The performance and cluster pages redraw Bokeh figures in place
+  (`workbench/viz/_figures.py`) instead of building HoloViews charts again.
 - **triage** 0.6 s of CPU a change: the analysis, about 0.45 s — twelve signals, none above 0.2 s
   (metric anomalies: one read of the samples of every metric the signals use, then
   `workbench.analyses._anomaly_series.metric_series` keyed by the integer `series_id`, one compiled
@@ -85,10 +87,11 @@ BOUNDS = """
   0.17 s); a suspect's evidence table is built when its card is opened. The same `metric_series`
   serves **anomalies** (0.15 s of CPU a change), where scoring the series
   (`workbench.analyses.anomalies.score`, rolling medians per series) is now the larger part.
-- **performance** 1.2 s: the metric grid (`workbench.viz.perf.metric_grid`, 9 plots × one curve per
-  pod) takes 0.84 s to render; one multi-line glyph per plot would cut most of it.
-- **cluster** 0.8 s: `workbench.analyses.usage.node_usage` reading the window's samples (0.36 s; a
-  new namespace reuses it) and the usage-over-time charts, three per cluster and a heatmap (0.27 s).
+- **performance** 0.09 s (was 1.2 s: the metric grid drawn anew by HoloViews): `perf.browse`, the
+  pods' usage (`usage.pod_usage`, 0.05–0.08 s); building the grid for the first workload, 0.25 s.
+- **cluster** 0.11 s (was 0.8 s): a window not seen yet computes `usage.node_usage` (0.06–0.15 s, the
+  window's samples read once for the pods' and the nodes' metrics); a namespace or a cluster reuses
+  the node views kept for that window.
 - **right-sizing** 0.5 s (charts 0.24 s, analysis 0.15 s), **pod start** 0.33 s (charts 0.15 s),
   **pending pods** 0.23 s, **service map** 0.23 s (reading and linking the window's spans, then
   the baseline's).

@@ -146,11 +146,15 @@ def _end(ds: Dataset, p: ClusterParams) -> dt.datetime:
 def nodes(ds: Dataset, params: ClusterParams | None = None, **changes: Any) -> pl.DataFrame:
     """The nodes (:data:`NODE_COLUMNS`), sorted by cluster and name."""
     p = _params(ds, params, changes)
+    return _nodes(ds, p, usage.pod_intervals(ds, cluster=p.cluster))
+
+
+def _nodes(ds: Dataset, p: ClusterParams, intervals: pl.DataFrame) -> pl.DataFrame:
     n = ds.nodes(cluster=p.cluster)
     if n.is_empty():
         return usage.empty(NODE_COLUMNS)
     end = _end(ds, p)
-    bound = _bound_at(ds, p, end).group_by("cluster", "node").agg(pl.len().cast(pl.Int64).alias("pods"))
+    bound = _bound_at(intervals, end).group_by("cluster", "node").agg(pl.len().cast(pl.Int64).alias("pods"))
     n = n.join(bound.rename({"node": "name"}), on=["cluster", "name"], how="left").with_columns(
         pl.col("pods").fill_null(0), (pl.lit(end, dtype=TS) - pl.col("created")).alias("age")
     )
@@ -169,10 +173,10 @@ def problem_pods(ds: Dataset, params: ClusterParams | None = None, **changes: An
     return overview.problem_pods(ds, cluster=p.cluster, namespace=p.namespace)
 
 
-def _bound_at(ds: Dataset, p: ClusterParams, at: dt.datetime) -> pl.DataFrame:
-    """Pods holding their node's resources at ``at`` (pods table rows with bound_from/to)."""
-    pods = usage.pod_intervals(ds, cluster=p.cluster)
-    return pods.filter(pl.col("bound_from") <= at, pl.col("bound_to").is_null() | (pl.col("bound_to") > at))
+def _bound_at(intervals: pl.DataFrame, at: dt.datetime) -> pl.DataFrame:
+    """Pods holding their node's resources at ``at`` (rows of :func:`usage.pod_intervals`)."""
+    held = pl.col("bound_to").is_null() | (pl.col("bound_to") > at)
+    return intervals.filter(pl.col("bound_from") <= at, held)
 
 
 def _pct(num: str, den: str) -> pl.Expr:
@@ -195,11 +199,14 @@ def _allocatable(ds: Dataset, p: ClusterParams) -> pl.DataFrame:
 
 def node_resources(ds: Dataset, params: ClusterParams | None = None, **changes: Any) -> pl.DataFrame:
     """Usage, requests and allocatable per node over time (:data:`NODE_RESOURCE_COLUMNS`)."""
-    p = _params(ds, params, changes)
+    return _node_resources(ds, _params(ds, params, changes))
+
+
+def _node_resources(ds: Dataset, p: ClusterParams, intervals: pl.DataFrame | None = None) -> pl.DataFrame:
     lo, hi = _window(ds, p)
     keys = ["cluster", "node", "ts"]
     use = usage.node_usage(ds, cluster=p.cluster, start=lo, end=hi, step=p.step)
-    req = usage.requests_over_time(ds, cluster=p.cluster, start=lo, end=hi, step=p.step)
+    req = usage.requests_over_time(ds, cluster=p.cluster, start=lo, end=hi, step=p.step, intervals=intervals)
     if hi is not None:
         use = use.filter(pl.col("ts") < hi)
     out = req.join(use, on=keys, how="full", coalesce=True, nulls_equal=True)
@@ -230,16 +237,21 @@ def node_matrix(ds: Dataset, params: ClusterParams | None = None, *, node_res: p
     """One row per node: usage over the window vs requests at the end vs allocatable
     (:data:`MATRIX_COLUMNS`). Pass ``node_res`` (:func:`node_resources`) to reuse it."""
     p = _params(ds, params, changes)
+    return _node_matrix(ds, p, node_res, usage.pod_intervals(ds, cluster=p.cluster))
+
+
+def _node_matrix(ds: Dataset, p: ClusterParams, node_res: pl.DataFrame | None,
+                 intervals: pl.DataFrame) -> pl.DataFrame:  # fmt: skip
     alloc = _allocatable(ds, p)
     if alloc.is_empty():
         return usage.empty(MATRIX_COLUMNS)
-    res = node_resources(ds, p) if node_res is None else node_res
+    res = _node_resources(ds, p, intervals) if node_res is None else node_res
     used = res.group_by("cluster", "node").agg(
         pl.col("cpu_usage").mean(), pl.col("cpu_usage").max().alias("cpu_usage_max"),
         pl.col("memory_usage").mean(), pl.col("memory_usage").max().alias("memory_usage_max"),
         pl.col("network_rx_bytes_per_s").mean(), pl.col("network_tx_bytes_per_s").mean(),
     )
-    bound = _bound_at(ds, p, _end(ds, p)).group_by("cluster", "node").agg(
+    bound = _bound_at(intervals, _end(ds, p)).group_by("cluster", "node").agg(
         pl.len().cast(pl.Int64).alias("pods"),
         *[pl.col(f"{r}_{k}").cast(pl.Float64).fill_null(0.0).sum().alias(f"{r}_{k}s")
           for r in ("cpu", "memory") for k in ("request", "limit")],  # fmt: skip
@@ -293,22 +305,39 @@ def _same_nodes(a: ClusterParams, b: ClusterParams) -> bool:
     return (a.cluster, a.start, a.end, a.step) == (b.cluster, b.start, b.end, b.step)
 
 
+def _narrows(ds: Dataset, a: ClusterParams, b: ClusterParams) -> bool:
+    """Whether the node views of ``b`` are those of ``a`` (every cluster) kept to ``b``'s
+    cluster: each view is computed per cluster, so that holds for the same window and step,
+    once the window's end is known (without one, "the end" is each cluster's newest pod)."""
+    return (a.cluster is None and b.cluster is not None and (a.start, a.end, a.step) == (b.start, b.end, b.step)
+            and _window(ds, b)[1] is not None)  # fmt: skip
+
+
 def analyse(ds: Dataset, params: ClusterParams | None = None, *, previous: ClusterOverview | None = None,
             **changes: Any) -> ClusterOverview:  # fmt: skip
     """Every view of the cluster overview at once (:class:`ClusterOverview`). ``previous``: an
     earlier result on the same snapshot; its node views are reused when its cluster, window and
-    step are the same (a new namespace changes only the pods' views and the findings)."""
-    p = _params(ds, params, changes)
+    step are the same (a new namespace changes only the pods' views and the findings), and kept
+    to the cluster asked for when it showed every cluster over the same window and step."""
+    p = _params(ds, params, changes)  # checked once; the views below take it as it is
     if previous is not None and _same_nodes(previous.params, p):
         node_rows, res, matrix = previous.nodes, previous.node_resources, previous.matrix
         totals, cluster_res = previous.cluster_matrix, previous.cluster_resources
+    elif previous is not None and _narrows(ds, previous.params, p):
+        mine = pl.col("cluster") == p.cluster
+        node_rows, res = previous.nodes.filter(mine), previous.node_resources.filter(mine)
+        matrix, totals = previous.matrix.filter(mine), previous.cluster_matrix.filter(mine)
+        cluster_res = previous.cluster_resources.filter(mine)
     else:
-        res = node_resources(ds, p)
-        matrix = node_matrix(ds, p, node_res=res)
-        node_rows, totals, cluster_res = nodes(ds, p), cluster_matrix(matrix), cluster_resources(res)
-    problems = problem_pods(ds, p)
+        intervals = usage.pod_intervals(ds, cluster=p.cluster)  # read once for the three views
+        res = _node_resources(ds, p, intervals)
+        matrix = _node_matrix(ds, p, res, intervals)
+        node_rows, totals = _nodes(ds, p, intervals), cluster_matrix(matrix)
+        cluster_res = cluster_resources(res)
+    problems = overview.problem_pods(ds, cluster=p.cluster, namespace=p.namespace)
+    by_status = overview.pods_by_status(ds, cluster=p.cluster, namespace=p.namespace)
     return ClusterOverview(
-        params=p, nodes=node_rows, pods_by_status=pods_by_status(ds, p), problem_pods=problems,
+        params=p, nodes=node_rows, pods_by_status=by_status, problem_pods=problems,
         matrix=matrix, cluster_matrix=totals, node_resources=res,
         cluster_resources=cluster_res, findings=findings(matrix, problems),
     )

@@ -69,7 +69,7 @@ __all__ = [
     "CONTAINER_USAGE_COLUMNS", "COUNTER_SUFFIXES", "CPU", "MEMORY", "NET_RX", "NET_TX", "NODE_USAGE_COLUMNS", "PERIODS",
     "POD_USAGE_COLUMNS", "REQUESTS_COLUMNS", "STATS_COLUMNS", "THROTTLED", "bucketed", "container_usage",
     "counter_rate", "increments", "is_app_container", "metric_kind", "metric_stats", "micros", "node_usage", "nsum",
-    "pod_intervals", "pod_usage", "qname", "requests_over_time", "series_stats", "stream_rates",
+    "pod_intervals", "pod_usage", "qname", "read_samples", "requests_over_time", "series_stats", "stream_rates",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -158,8 +158,11 @@ def select_series(ds: Dataset, metric: str | Sequence[str], *, cluster: Any = No
     filters = {k: v for k, v in (("cluster", _names(cluster)), ("namespace", _names(namespace)),
                                  ("pod", _names(pod)), ("node", _names(node))) if v is not None}  # fmt: skip
     if workload:
-        filters["workload"] = workload
-    series = ds.series(metric=metric, **filters)
+        series = ds.series(metric=metric, workload=workload, **filters)
+    else:  # the dataset keeps the (small) series table in memory: filtered there, not read again
+        series = ds.series(metric=metric)
+        if filters:
+            series = series.filter(*[pl.col(k).is_in(v) for k, v in filters.items()])
     if containers_only:
         series = series.filter(is_app_container())
     return series
@@ -176,22 +179,53 @@ def samples_of(ds: Dataset, series: pl.DataFrame, *, start: dt.datetime | None,
     return lf.filter(pl.col("series_id").is_between(ids.min(), ids.max()), pl.col("series_id").is_in(ids.implode()))
 
 
+def _lookback(step_us: int) -> dt.timedelta:
+    """How far before ``start`` a counter is read so that its first bucket has a rate."""
+    return dt.timedelta(microseconds=max(step_us, 300_000_000))
+
+
+def read_samples(ds: Dataset, series: pl.DataFrame, *, step: str = "1m", start: Any = None,
+                 end: Any = None) -> pl.DataFrame:  # fmt: skip
+    """The samples (series_id, ts, value; in storage order) of ``series`` (rows of
+    ``ds.series()``) that :func:`bucketed` reads for them with this ``step``, ``start`` and
+    ``end``, read into memory once: pass them as its ``samples`` when several calls share one
+    read of the metrics table."""
+    lo, hi = to_utc(start) or ds.window[0], to_utc(end) or ds.window[1]
+    first = None if lo is None else lo - _lookback(micros(step, what="step"))
+    return samples_of(ds, series, start=first, end=hi).select("series_id", "ts", "value").collect()
+
+
 def bucketed(ds: Dataset, metric: str | Sequence[str], *, kind: Kind, step: str = "1m",
              start: Any = None, end: Any = None, containers_only: bool = False,
+             series_filter: pl.Expr | None = None, samples: pl.DataFrame | None = None,
              **filters: Any) -> pl.DataFrame:  # fmt: skip
     """Per series and bucket of ``step``: mean and max of the values (gauge) or rates (counter)
     and the number of samples, with the series' labels (columns cluster, metric, namespace, pod,
     container, node, labels, ts, mean, max, samples). Counters read one ``step`` (at least 5
     minutes) before ``start`` so the first bucket has a rate; buckets start before ``end``.
-    ``start``/``end`` default to the snapshot's window."""
+    ``start``/``end`` default to the snapshot's window. ``series_filter``: an expression on the
+    series' labels that keeps only some (applied before any sample is read). ``samples``: the
+    samples already read (:func:`read_samples` of these series or more, with the same window
+    and step) instead of reading the table."""
     step_us = micros(step, what="step")
     lo, hi = to_utc(start) or ds.window[0], to_utc(end) or ds.window[1]
     series = select_series(ds, metric, containers_only=containers_only, **filters)
+    if series_filter is not None:
+        series = series.filter(series_filter)
     if series.is_empty():
         return empty(_BUCKET_COLUMNS)
-    look = dt.timedelta(microseconds=max(step_us, 300_000_000))
-    lf = samples_of(ds, series, start=None if lo is None else lo - look if kind == "counter" else lo, end=hi)
-    lf = stream_rates(lf).drop("increase") if kind == "counter" else lf.select("series_id", "ts", "value")
+    first = None if lo is None else lo - _lookback(step_us) if kind == "counter" else lo
+    if samples is None:
+        lf = samples_of(ds, series, start=first, end=hi).select("series_id", "ts", "value")
+        if kind == "counter":  # stream_rates goes over its input twice: read it once
+            lf = lf.collect().lazy()
+    else:
+        lf = samples.lazy().filter(pl.col("series_id").is_in(series["series_id"].unique().implode()))
+        if first is not None:
+            lf = lf.filter(pl.col("ts") >= first)
+        if hi is not None:
+            lf = lf.filter(pl.col("ts") <= hi)
+    lf = stream_rates(lf).drop("increase") if kind == "counter" else lf
     lf = lf.with_columns(pl.col("ts").dt.truncate(f"{step_us}us"))
     if lo is not None:
         lf = lf.filter(pl.col("ts") >= grid(lo, lo, step_us)[0])
@@ -211,12 +245,16 @@ def _container_keys() -> list[str]:
 
 def container_usage(ds: Dataset, *, cluster: Any = None, namespace: Any = None, pod: Any = None,
                     workload: str | None = None, start: Any = None, end: Any = None,
-                    step: str = "1m") -> pl.DataFrame:  # fmt: skip
-    """CPU and memory per container and bucket (:data:`CONTAINER_USAGE_COLUMNS`)."""
+                    step: str = "1m", samples: pl.DataFrame | None = None) -> pl.DataFrame:  # fmt: skip
+    """CPU and memory per container and bucket (:data:`CONTAINER_USAGE_COLUMNS`); ``samples``
+    as for :func:`bucketed` (read once for both metrics when not given)."""
     f = {"cluster": cluster, "namespace": namespace, "pod": pod, "workload": workload}
     keys = [*_container_keys(), "ts"]
-    cpu = bucketed(ds, CPU, kind="counter", step=step, start=start, end=end, containers_only=True, **f)
-    mem = bucketed(ds, MEMORY, kind="gauge", step=step, start=start, end=end, containers_only=True, **f)
+    w = {"step": step, "start": start, "end": end}
+    if samples is None:
+        samples = read_samples(ds, select_series(ds, [CPU, MEMORY], containers_only=True, **f), **w)
+    cpu = bucketed(ds, CPU, kind="counter", containers_only=True, samples=samples, **w, **f)
+    mem = bucketed(ds, MEMORY, kind="gauge", containers_only=True, samples=samples, **w, **f)
     if cpu.is_empty() and mem.is_empty():
         return empty(CONTAINER_USAGE_COLUMNS)
     c = cpu.group_by(keys).agg(pl.col("mean").max().alias("cpu_cores"), pl.col("node").drop_nulls().first())
@@ -244,16 +282,20 @@ def fill_nodes(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
 
 def pod_usage(ds: Dataset, *, cluster: Any = None, namespace: Any = None, pod: Any = None,
               workload: str | None = None, start: Any = None, end: Any = None,
-              step: str = "1m") -> pl.DataFrame:  # fmt: skip
-    """CPU, memory and network per pod and bucket (:data:`POD_USAGE_COLUMNS`)."""
+              step: str = "1m", samples: pl.DataFrame | None = None) -> pl.DataFrame:  # fmt: skip
+    """CPU, memory and network per pod and bucket (:data:`POD_USAGE_COLUMNS`); ``samples`` as
+    for :func:`bucketed` (read once for the four metrics when not given)."""
     f = {"cluster": cluster, "namespace": namespace, "pod": pod, "workload": workload}
     keys = ["cluster", "namespace", "pod", "ts"]
-    cont = container_usage(ds, start=start, end=end, step=step, **f)
+    w = {"step": step, "start": start, "end": end}
+    if samples is None:
+        samples = read_samples(ds, select_series(ds, _POD_METRICS, **f), **w)
+    cont = container_usage(ds, samples=samples, **w, **f)
     per_pod = cont.group_by(keys).agg(
         nsum("cpu_cores"), nsum("memory_bytes"),
         nsum("memory_max_bytes"), pl.col("node").drop_nulls().first(),
     )
-    net = bucketed(ds, [NET_RX, NET_TX], kind="counter", step=step, start=start, end=end, **f)
+    net = bucketed(ds, [NET_RX, NET_TX], kind="counter", samples=samples, **w, **f)
     net = net.filter(pl.col("pod").is_not_null()).group_by([*keys, "metric"]).agg(
         pl.col("mean").sum(), pl.col("node").drop_nulls().first()
     )
@@ -269,11 +311,24 @@ def pod_usage(ds: Dataset, *, cluster: Any = None, namespace: Any = None, pod: A
     return shape(fill_nodes(ds, out), POD_USAGE_COLUMNS).sort(keys)
 
 
+_POD_METRICS = [CPU, MEMORY, NET_RX, NET_TX]
+
+
+def _busy_cpu() -> pl.Expr:
+    """Series other than node-exporter's idle CPU time (:data:`IDLE_MODES`)."""
+    return (pl.col("metric") != NODE_CPU) | ~pl.col("labels").str.json_path_match("$.mode").is_in(IDLE_MODES)
+
+
 def node_usage(ds: Dataset, *, cluster: Any = None, node: Any = None, start: Any = None, end: Any = None,
                step: str = "1m") -> pl.DataFrame:  # fmt: skip
     """CPU, memory and network per node and bucket (:data:`NODE_USAGE_COLUMNS`)."""
     keys = ["cluster", "node", "ts"]
-    pods = pod_usage(ds, cluster=cluster, start=start, end=end, step=step)
+    w = {"step": step, "start": start, "end": end}
+    # one read of the table for the pods' and the nodes' metrics
+    nodes = select_series(ds, [NODE_CPU, NODE_MEM_TOTAL, NODE_MEM_AVAILABLE], cluster=cluster, node=node)
+    series = pl.concat([select_series(ds, _POD_METRICS, cluster=cluster), nodes.filter(_busy_cpu())])
+    samples = read_samples(ds, series, **w)
+    pods = pod_usage(ds, cluster=cluster, samples=samples, **w)
     if node is not None:
         pods = pods.filter(pl.col("node").is_in(_names(node)))
     from_pods = pods.filter(pl.col("node").is_not_null()).group_by(keys).agg(
@@ -281,11 +336,11 @@ def node_usage(ds: Dataset, *, cluster: Any = None, node: Any = None, start: Any
         nsum("memory_bytes").alias("pods_memory_bytes"),
         nsum("network_rx_bytes_per_s"), nsum("network_tx_bytes_per_s"),
     )
-    cpu = bucketed(ds, NODE_CPU, kind="counter", step=step, start=start, end=end, cluster=cluster, node=node)
-    cpu = cpu.filter(pl.col("node").is_not_null() & ~pl.col("labels").str.json_path_match("$.mode").is_in(IDLE_MODES))
-    cpu = cpu.group_by(keys).agg(pl.col("mean").sum().alias("ne_cpu"))
-    mem = bucketed(ds, [NODE_MEM_TOTAL, NODE_MEM_AVAILABLE], kind="gauge", step=step, start=start, end=end,
-                   cluster=cluster, node=node)  # fmt: skip
+    cpu = bucketed(ds, NODE_CPU, kind="counter", series_filter=_busy_cpu(), samples=samples, cluster=cluster,
+                   node=node, **w)  # fmt: skip
+    cpu = cpu.filter(pl.col("node").is_not_null()).group_by(keys).agg(pl.col("mean").sum().alias("ne_cpu"))
+    mem = bucketed(ds, [NODE_MEM_TOTAL, NODE_MEM_AVAILABLE], kind="gauge", samples=samples, cluster=cluster,
+                   node=node, **w)  # fmt: skip
     mem = mem.filter(pl.col("node").is_not_null()).group_by(keys).agg(
         (pl.col("mean").filter(pl.col("metric") == NODE_MEM_TOTAL).max()
          - pl.col("mean").filter(pl.col("metric") == NODE_MEM_AVAILABLE).max()).alias("ne_mem")
@@ -345,12 +400,13 @@ def grid(lo: dt.datetime, hi: dt.datetime, step_us: int) -> pl.Series:
 
 
 def requests_over_time(ds: Dataset, *, cluster: Any = None, start: Any = None, end: Any = None,
-                       step: str = "5m") -> pl.DataFrame:  # fmt: skip
+                       step: str = "5m", intervals: pl.DataFrame | None = None) -> pl.DataFrame:  # fmt: skip
     """Per node and bucket: pods bound to it during the bucket and their summed requests and
-    limits (:data:`REQUESTS_COLUMNS`). The window defaults to the snapshot's."""
+    limits (:data:`REQUESTS_COLUMNS`). The window defaults to the snapshot's. ``intervals``:
+    :func:`pod_intervals` of ``cluster`` when already at hand."""
     step_us = micros(step, what="step")
     lo, hi = to_utc(start) or ds.window[0], to_utc(end) or ds.window[1]
-    pods = pod_intervals(ds, cluster=cluster)
+    pods = pod_intervals(ds, cluster=cluster) if intervals is None else intervals
     if pods.is_empty() or lo is None or hi is None:
         return empty(REQUESTS_COLUMNS)
     g = grid(lo, hi, step_us).to_frame()

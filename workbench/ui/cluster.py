@@ -15,6 +15,7 @@ Served (``apps/cluster.py``): the scope, the selected node (``?node=…``) and t
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any, ClassVar
 
 import panel as pn
@@ -141,9 +142,9 @@ class ClusterPage(LivePage):
 
     def _build(self) -> None:
         self.view: analysis.ClusterOverview | None = None
-        self._version: tuple[str | None, int, int] | None = None
         self._drawn = Drawn()
         self._recent: Recent[analysis.ClusterOverview] = Recent()
+        self._node_views: Recent[analysis.ClusterOverview] = Recent()  # by cluster, window and step
         self._cards = pn.FlexBox(sizing_mode="stretch_width")
         self._note = plain_text("", margin=(0, 10))
         pct = dict.fromkeys(_PCT, _BAR)
@@ -168,8 +169,12 @@ class ClusterPage(LivePage):
         )
         self._clear.on_click(lambda _e: self.param.update(node="", in_cluster=""))
         self._step = pn.widgets.Select.from_param(self.param.step, name="bucket", width=110)
+        # the charts over time are built once (per cluster shown at a time) and redrawn in place
         self._over_time = pn.Column(sizing_mode="stretch_width")
-        self._heatmap = pn.pane.HoloViews(sizing_mode="stretch_width", linked_axes=False)
+        self._charts: list[_OverTime] = []
+        self._heat: cv.NodeHeatmap | None = None
+        self._heat_pane = pn.pane.Bokeh(None, sizing_mode="stretch_width")
+        self._heatmap = pn.Column(self._heat_pane, sizing_mode="stretch_width", visible=False)
 
     def sections(self) -> list[pn.viewable.Viewable]:
         card = {"collapsible": False, "sizing_mode": "stretch_width"}
@@ -194,14 +199,16 @@ class ClusterPage(LivePage):
         """Re-run :func:`~workbench.analyses.cluster.analyse` and redraw every section."""
         with busy(self._matrix, self._problems, self._over_time), batched():
             try:
-                # node views are reused for a new namespace, not once the snapshot grew (live mode)
+                # the node views of a cluster (or of every cluster), window and step seen lately
+                # are reused for any namespace, not once the snapshot grew (live mode)
                 version = snapshot_version(self.dataset)
-                previous = self.view if version == self._version else None
                 p = self.params()
+                nodes_key = (p.cluster, p.start, p.end, p.step, version)
+                previous = self._node_views.peek(nodes_key) or self._node_views.peek((None, *nodes_key[1:]))
                 view = self._recent.get(
                     (p, version), lambda: analysis.analyse(self.dataset, p, previous=previous)
                 )
-                self._version = version
+                self._node_views.get(nodes_key, lambda: view)
             except WorkbenchError as err:
                 self.view = None
                 self._drawn.forget()
@@ -281,39 +288,72 @@ class ClusterPage(LivePage):
                 mine = mine.filter(pl.col("cluster") == self.in_cluster)
             if mine.is_empty():
                 self._time_title.object = f"no node {self.node} in this scope"
-                self._over_time.objects = []
-                self._heatmap.object = None
+                for charts in self._charts:
+                    charts.show(visible=False)
+                self._heatmap.visible = False
                 return
             one = mine["cluster"][0]
             mine = mine.filter(pl.col("cluster") == one).with_columns(pl.lit(self.node).alias("cluster"))
             self._time_title.object = f"Node {self.node} ({one})"
-            groups = [(self.node, mine)]
+            groups = [(self.node, mine, mine)]
         else:
             self._time_title.object = "Each cluster (all its nodes added)"
             groups = [
-                (c, view.cluster_resources)
+                (c, view.cluster_resources, res)
                 for c in view.cluster_resources["cluster"].unique().sort().to_list()
             ]
-        rows = []
-        for name, frame in groups:
-            net = frame if self.node else res
-            charts = [
-                cv.resources_over_time(frame, resource="cpu", cluster=name),
-                cv.resources_over_time(frame, resource="memory", cluster=name),
-                cv.network_curves(net, cluster=name),
-            ]
-            panes = [pn.pane.HoloViews(c, sizing_mode="stretch_width", linked_axes=False) for c in charts]
-            rows += [
-                pn.Row(*panes[:2], sizing_mode="stretch_width"),
-                pn.Row(panes[2], pn.Spacer(sizing_mode="stretch_width"), sizing_mode="stretch_width"),
-            ]
-        self._over_time.objects = rows
-        self._heatmap.object = None if self.node else cv.node_heatmap(res)
+        while len(self._charts) < len(groups):
+            self._charts.append(_OverTime())
+            self._over_time.extend(self._charts[-1].rows)
+        # the charts of clusters not shown now are hidden, kept for later: shown again, not built
+        for charts, group in itertools.zip_longest(self._charts, groups):
+            if group is not None:
+                charts.draw(*group)
+            charts.show(visible=group is not None)
+        if self.node:
+            self._heatmap.visible = False
+            return
+        if self._heat is None:
+            self._heat = cv.NodeHeatmap()
+            self._heat.draw(res)
+            self._heat_pane.object = self._heat.figure
+        else:
+            self._heat.draw(res)
+            pn.io.push_notebook(self._heat_pane)
+        self._heatmap.visible = True
 
     @param.depends("step", watch=True)
     def _step_changed(self) -> None:
         if self.started:
             self.refresh()
+
+
+class _OverTime:
+    """The charts of one cluster (or node) over time, CPU and memory side by side, network
+    below: built once, redrawn in place for every scope (:mod:`workbench.viz._figures`)."""
+
+    def __init__(self) -> None:
+        self.cpu, self.memory = cv.ResourcesChart("cpu"), cv.ResourcesChart("memory")
+        self.network = cv.NetworkChart()
+        charts = (self.cpu, self.memory, self.network)
+        self.panes = [pn.pane.Bokeh(c.figure, sizing_mode="stretch_width") for c in charts]
+        self.rows = [
+            pn.Row(*self.panes[:2], sizing_mode="stretch_width"),
+            pn.Row(self.panes[2], pn.Spacer(sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+        ]
+
+    def show(self, *, visible: bool) -> None:
+        """Show or hide these charts (hidden ones keep their figures for later)."""
+        for row in self.rows:
+            if row.visible != visible:
+                row.visible = visible
+
+    def draw(self, name: str, res: pl.DataFrame, net: pl.DataFrame) -> None:
+        """Draw cluster ``name`` of ``res`` (its resources) and ``net`` (its nodes' network)."""
+        self.cpu.draw(res, cluster=name)
+        self.memory.draw(res, cluster=name)
+        self.network.draw(net, cluster=name)
+        pn.io.push_notebook(*self.panes)  # served pages send the changed models themselves
 
 
 def _window_text(start: dt.datetime | None, end: dt.datetime | None) -> str:

@@ -243,6 +243,8 @@ class LivePage(pn.viewable.Viewer):
         self.started = False
         self.live = LiveControls(self.dataset, self.refresh, **live)
         self._build()
+        # once per new state of the scope, after the sidebar's own watchers (a new namespace
+        # that resets the workload refreshes the page once, not twice)
         watch_scope(self.scope, list(self.scope_watch), self._scope_changed)
 
     # -- for subclasses -----------------------------------------------------------------------

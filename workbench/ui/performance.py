@@ -97,9 +97,13 @@ class PerformancePage(LivePage):
         self._metric_choice.param.watch(self._metrics_chosen, "value")
         self._note = plain_text("", sizing_mode="stretch_width",
                                  css_classes=["wb-perf-note"])  # fmt: skip
-        self._charts = pn.pane.HoloViews(
-            sizing_mode="stretch_width", linked_axes=True, css_classes=["wb-perf-charts"]
-        )
+        # the metric grid is built for the first data and then redrawn in place (a new one only
+        # for another set of metrics): a new scope costs milliseconds of charts, not a second
+        self._grid: fv.MetricGrid | None = None
+        # (shown and hidden by its column: Panel's Bokeh pane copies its figure's properties, Panel's
+        # own style sheets among them, when one of its own changes once it is shown)
+        self._plot = pn.pane.Bokeh(None, sizing_mode="stretch_width")
+        self._charts = pn.Column(self._plot, sizing_mode="stretch_width", css_classes=["wb-perf-charts"])
         self._summary = text_table(
             pl.DataFrame(), pagination="local", page_size=30, css_classes=["wb-perf-summary"]
         )
@@ -181,14 +185,29 @@ class PerformancePage(LivePage):
             if missing:
                 lines.append(f"No data for: {', '.join(missing)} (not collected for these pods).")
             self._note.object = "\n".join(lines)
-            self._charts.object = fv.metric_grid(view.data)
+            self._draw(view.data)
             multi = view.summary["cluster"].n_unique() > 1
             self._summary.value = table_frame(summary_view(view.summary, clusters=multi)).to_pandas()
+
+    def _draw(self, data: pl.DataFrame) -> None:
+        """Show ``data`` in the metric grid: redrawn in place when it has the same metrics."""
+        metrics = fv.grid_metrics(data)
+        if not metrics:
+            self._charts.visible = False
+            return
+        if self._grid is None or self._grid.metrics != metrics:
+            self._grid = fv.MetricGrid(metrics)
+            self._grid.show(data)
+            self._plot.object = self._grid.layout
+        else:
+            self._grid.show(data)
+            pn.io.push_notebook(self._plot)  # served pages send the changed models themselves
+        self._charts.visible = True
 
     def _empty(self, why: str) -> None:
         self.result = None
         self._note.object = why
-        self._charts.object = None
+        self._charts.visible = False  # kept for the next workload: redrawn, not built again
         self._summary.value = table_frame(
             summary_view(pl.DataFrame(schema=perf.SUMMARY_COLUMNS), clusters=False)
         ).to_pandas()

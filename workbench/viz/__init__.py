@@ -1,4 +1,5 @@
-"""Visualisations: analysis results → HoloViews objects. No widgets, no I/O.
+"""Visualisations: analysis results → HoloViews objects (and, for served pages that redraw them
+in place, Bokeh figures: ``workbench.viz._figures``). No widgets, no I/O.
 
 One module per scenario (``workbench.viz.overview``, …), imported on first use.
 """

@@ -1,5 +1,10 @@
-"""Charts for the performance browser (HoloViews, bokeh; no widgets): one panel per metric,
-one line per pod, on a shared time axis.
+"""Charts for the performance browser (bokeh; no widgets): one panel per metric, one line per
+pod, on a shared time axis.
+
+- :func:`metric_grid`: the panels as a HoloViews layout (notebooks, reports).
+- :class:`MetricGrid`: the same panels as Bokeh figures that a served page builds once and
+  redraws in place for new data (:mod:`workbench.viz._figures`): one multi-line glyph per panel
+  instead of a HoloViews curve per pod, a filter change costs milliseconds instead of a second.
 
 >>> from workbench.analyses import perf
 >>> from workbench.viz import perf as fv
@@ -8,16 +13,75 @@ one line per pod, on a shared time axis.
 
 from __future__ import annotations
 
+import dataclasses
+
 import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh options used below)
+import numpy as np
 import polars as pl
+from bokeh.core.properties import field
+from bokeh.layouts import gridplot
+from bokeh.models import ColumnDataSource, GridPlot, HoverTool, Legend, LegendItem, Range1d
 
 from workbench.analyses.perf import METRICS
+from workbench.viz._figures import PAD, bounds, fit, ms, time_figure
 
-__all__ = ["metric_grid", "summary_table"]
+__all__ = ["MetricGrid", "grid_metrics", "metric_grid", "summary_table"]
 
 _SCALE = {"bytes": (2**20, "MiB"), "bytes/s": (1024, "KiB/s")}
 _COLORS = ["#1565c0", "#ef6c00", "#2e7d32", "#8e24aa", "#c62828", "#00838f", "#6d4c41", "#546e7a"]
+_HEIGHT, _MIN_WIDTH = 230, 320
+
+
+@dataclasses.dataclass(frozen=True)
+class _Panel:
+    """One metric's panel: its title, the unit shown, how its lines are drawn, and its data
+    (``ts``, ``pod``, the value in the unit shown as column ``unit``; sorted by pod and time)."""
+
+    metric: str
+    title: str
+    unit: str
+    steps: bool
+    dash: str
+    data: pl.DataFrame
+
+
+def grid_metrics(data: pl.DataFrame) -> tuple[str, ...]:
+    """The metrics that get a panel: those with data, in catalogue order."""
+    present = set(data["metric"].unique().to_list())
+    return tuple(m for m in METRICS if m in present)
+
+
+def _style(metric: str) -> tuple[str, str, bool, str]:
+    """A metric's panel title, the unit shown (bytes in MiB, bytes/s in KiB/s), whether its
+    lines are steps (requests, limits, event counts) and their dash (requests and limits)."""
+    shown = _SCALE.get(METRICS[metric][0], (1, METRICS[metric][0]))[1]
+    steps = metric.endswith(("_request", "_limit")) or metric.startswith("events_")
+    dash = "dashed" if metric.endswith(("_request", "_limit")) else "solid"
+    return f"{metric.replace('_', ' ')} ({shown})", shown, steps, dash
+
+
+def _panels(data: pl.DataFrame) -> list[_Panel]:
+    """The panels of ``data`` (:data:`workbench.analyses.perf.LONG_COLUMNS`), see :func:`_style`."""
+    out = []
+    for metric in grid_metrics(data):
+        title, shown, steps, dash = _style(metric)
+        div = _SCALE.get(METRICS[metric][0], (1, shown))[0]
+        d = data.filter(pl.col("metric") == metric).sort("pod", "ts")
+        d = d.select("ts", "pod", (pl.col("value") / div).alias(shown))
+        out.append(_Panel(metric=metric, title=title, unit=shown, steps=steps, dash=dash, data=d))
+    return out
+
+
+def _colors(data: pl.DataFrame) -> dict[str, str]:
+    """The same colour for a pod in every panel (pods sorted by name)."""
+    pods = sorted(data["pod"].unique().to_list())
+    return {p: _COLORS[i % len(_COLORS)] for i, p in enumerate(pods)}
+
+
+def _first_row_height(pods: int) -> int:
+    """The first row makes room for the legend under the first panel (two pods per line)."""
+    return _HEIGHT + 24 * ((pods + 1) // 2)
 
 
 def metric_grid(data: pl.DataFrame, *, cols: int = 2) -> hv.Layout | hv.Text:
@@ -26,29 +90,114 @@ def metric_grid(data: pl.DataFrame, *, cols: int = 2) -> hv.Layout | hv.Text:
     in time."""
     if data.is_empty():
         return hv.Text(0, 0, "no data").opts(title="Performance", xaxis=None, yaxis=None, toolbar=None)
-    pods = sorted(data["pod"].unique().to_list())
-    color = {p: _COLORS[i % len(_COLORS)] for i, p in enumerate(pods)}
+    color = _colors(data)
     panels = []
-    for metric in [m for m in METRICS if m in set(data["metric"])]:
-        d = data.filter(pl.col("metric") == metric).sort("pod", "ts")
-        unit = d["unit"][0]
-        div, shown = _SCALE.get(unit, (1, unit))
-        d = d.with_columns((pl.col("value") / div).alias(shown))
-        title = f"{metric.replace('_', ' ')} ({shown})"
-        interp = "steps-post" if metric.endswith(("_request", "_limit")) or metric.startswith("events_") else "linear"
-        dash = "dashed" if metric.endswith(("_request", "_limit")) else "solid"
-        el = hv.Overlay([hv.Curve(g.select("ts", shown, "pod").to_pandas(), "ts", [shown, "pod"], label=str(p))
-                         .opts(interpolation=interp, line_dash=dash, color=color[p], tools=["hover"])
-                         for (p,), g in d.group_by(["pod"], maintain_order=True)])  # fmt: skip
+    for p in _panels(data):
+        interp = "steps-post" if p.steps else "linear"
+        el = hv.Overlay([hv.Curve(g.select("ts", p.unit, "pod").to_pandas(), "ts", [p.unit, "pod"], label=str(pod))
+                         .opts(interpolation=interp, line_dash=p.dash, color=color[pod], tools=["hover"])
+                         for (pod,), g in p.data.group_by(["pod"], maintain_order=True)])  # fmt: skip
         first = not panels
         tall = len(panels) < cols  # the first row makes room for the legend under the first panel
-        panels.append(el.opts(title=title, responsive=True, height=230 + (24 * ((len(pods) + 1) // 2) if tall else 0),
-                              min_width=320, show_grid=True, show_legend=first, legend_position="bottom",
+        panels.append(el.opts(title=p.title, responsive=True, height=_first_row_height(len(color)) if tall else _HEIGHT,
+                              min_width=_MIN_WIDTH, show_grid=True, show_legend=first, legend_position="bottom",
                               legend_cols=2))  # fmt: skip
     return hv.Layout(panels).cols(cols).opts(shared_axes=True)
+
+
+def _steps_post(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A line through ``(x, y)`` drawn as steps that hold each value until the next point
+    (as HoloViews' ``interpolation="steps-post"``)."""
+    if len(x) < 2:
+        return x, y
+    xs, ys = np.empty(2 * len(x) - 1), np.empty(2 * len(x) - 1)
+    xs[0::2], xs[1::2] = x, x[1:]
+    ys[0::2], ys[1::2] = y, y[:-1]
+    return xs, ys
+
+
+def _lines(p: _Panel) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
+    """The pods of a panel with their times (ms) and values, one array per pod."""
+    pods = p.data["pod"].rle()
+    cuts = np.cumsum(pods.struct.field("len").to_numpy())[:-1]
+    xs = np.split(ms(p.data["ts"]), cuts)
+    ys = np.split(p.data[p.unit].cast(pl.Float64).to_numpy(), cuts)
+    if p.steps:
+        xs, ys = (
+            list(t) for t in zip(*(_steps_post(x, y) for x, y in zip(xs, ys, strict=True)), strict=True)
+        )
+    return pods.struct.field("value").to_list(), xs, ys
+
+
+class MetricGrid:
+    """:func:`metric_grid`'s panels as Bokeh figures, built once for a set of metrics
+    (:func:`grid_metrics` of the data) and redrawn in place by :meth:`show` for any data with
+    the same metrics (other pods, another window). ``layout`` is what a page shows.
+
+    Each panel is one multi-line glyph (a line per pod, its colour the same in every panel);
+    the legend under the first panel names the pods, hover names the pod and shows the time
+    and value. Time is shared by every panel, the value axis by panels of the same unit (as
+    HoloViews' shared axes)."""
+
+    def __init__(self, metrics: tuple[str, ...], *, cols: int = 2) -> None:
+        unknown = [m for m in metrics if m not in METRICS]
+        if not metrics or unknown:
+            msg = (
+                f"MetricGrid needs metrics of the catalogue (got {metrics!r}); they are: {', '.join(METRICS)}"
+            )
+            raise ValueError(msg)
+        self.metrics = metrics
+        self.cols = cols
+        x = Range1d()
+        self._y: dict[str, Range1d] = {}
+        self._sources: list[ColumnDataSource] = []
+        self.figures = []
+        for i, metric in enumerate(metrics):
+            title, unit, _steps, dash = _style(metric)
+            fig = time_figure(title, ylabel=unit, height=_HEIGHT,
+                              min_width=_MIN_WIDTH, toolbar=None, x_range=x,
+                              y_range=self._y.setdefault(unit, Range1d()))  # fmt: skip
+            source = ColumnDataSource({"xs": [], "ys": [], "pod": [], "color": []})
+            # "dashed" as its pattern: Bokeh draws a multi-line's named "dashed" dotted
+            r = fig.multi_line("xs", "ys", source=source, line_color="color", line_width=2,
+                               line_dash=[6] if dash == "dashed" else dash)  # fmt: skip
+            fig.add_tools(HoverTool(renderers=[r], tooltips=[("ts", "$snap_x{%F %T}"), (unit, "$snap_y"), ("pod", "@pod")],
+                                    formatters={"$snap_x": "datetime"}))  # fmt: skip
+            if i == 0:
+                fig.add_layout(Legend(items=[LegendItem(label=field("pod"), renderers=[r])], location=(0, 0),
+                                      ncols=2), "below")  # fmt: skip
+            self._sources.append(source)
+            self.figures.append(fig)
+        self.layout: GridPlot = gridplot(
+            self.figures, ncols=cols, sizing_mode="stretch_width", toolbar_location="above"
+        )
+
+    def show(self, data: pl.DataFrame) -> None:
+        """Draw ``data`` (:data:`workbench.analyses.perf.LONG_COLUMNS`, with data for exactly
+        this grid's metrics)."""
+        panels = _panels(data)
+        if tuple(p.metric for p in panels) != self.metrics:
+            msg = f"this grid draws {self.metrics}; the data has {tuple(p.metric for p in panels)}: build a new grid"
+            raise ValueError(msg)
+        color = _colors(data)
+        spans: dict[str, list[np.ndarray]] = {}
+        times: list[np.ndarray] = []
+        for source, p in zip(self._sources, panels, strict=True):
+            pods, xs, ys = _lines(p)
+            source.data = {"xs": xs, "ys": ys, "pod": pods, "color": [color[q] for q in pods]}
+            times += xs
+            spans.setdefault(p.unit, []).extend(ys)
+        tall = _first_row_height(len(color))
+        for i, fig in enumerate(self.figures):
+            fig.height = tall if i < self.cols else _HEIGHT
+        fit(self.figures[0].x_range, *bounds(times), time=True)
+        for unit, ys in spans.items():
+            fit(self._y[unit], *bounds(ys), pad=PAD)
 
 
 def summary_table(summary: pl.DataFrame) -> hv.Table:
     """The summary (per pod and metric: mean, p95, max, last), numbers rounded for reading."""
     d = summary.with_columns(pl.col("mean", "p95", "max", "last").round(2))
-    return hv.Table(d.drop("cluster").to_pandas()).opts(height=min(700, 60 + 26 * max(d.height, 1)), width=1000)
+    return hv.Table(d.drop("cluster").to_pandas()).opts(
+        height=min(700, 60 + 26 * max(d.height, 1)), width=1000
+    )

@@ -212,3 +212,30 @@ def test_charts_render(ds: wb.Dataset, tmp_path: Path) -> None:
     bars = cv.matrix_bars(view.matrix)
     got = {(r["node"], r["measure"]): r["percent"] for r in bars.dframe().to_dict("records")}
     assert got[("n1", "requests")] == pytest.approx(30.0) and got[("n2", "usage")] == pytest.approx(25.0)
+
+
+@pytest.mark.slow
+def test_every_clusters_result_narrowed_to_one_cluster_equals_its_own_analysis(
+    demo: wb.Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dashboard that showed every cluster and then one of them, over the same window, keeps
+    the node views to that cluster instead of computing them again: the same frames."""
+    lo = demo.window[0]
+    node_usage = cluster.usage.node_usage
+
+    def not_again(*_: object, **__: object) -> None:
+        raise AssertionError("the node views were computed again")
+
+    hour = {"start": lo + dt.timedelta(minutes=63), "end": lo + dt.timedelta(minutes=127), "step": "1m"}
+    for window in ({}, hour):
+        every = cluster.analyse(demo, **window)
+        for name in demo.clusters:
+            monkeypatch.setattr(cluster.usage, "node_usage", not_again)
+            narrowed = cluster.analyse(demo, cluster=name, namespace="shop", previous=every, **window)
+            monkeypatch.setattr(cluster.usage, "node_usage", node_usage)
+            fresh = cluster.analyse(demo, cluster=name, namespace="shop", **window)
+            assert narrowed.node_resources.height and set(narrowed.node_resources["cluster"]) == {name}
+            for view in ("nodes", "pods_by_status", "problem_pods", "matrix", "cluster_matrix", "node_resources",
+                         "cluster_resources"):  # fmt: skip
+                assert_frame_equal(getattr(narrowed, view), getattr(fresh, view), abs_tol=1e-9)
+            assert narrowed.findings == fresh.findings

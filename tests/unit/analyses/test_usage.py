@@ -221,6 +221,36 @@ def test_node_usage_prefers_node_exporter_and_falls_back_to_containers(ds: wb.Da
     assert n2["cpu_cores"].round(9).unique().to_list() == [0.5]  # db-0 alone
 
 
+@pytest.mark.parametrize(("start", "end", "step"), [(None, None, "10m"), (T0 + dt.timedelta(minutes=7, seconds=30),
+                                                                         T0 + dt.timedelta(minutes=41), "5m")])  # fmt: skip
+def test_bucketed_from_samples_read_once_equals_reading_the_table(
+    ds: wb.Dataset, start: dt.datetime | None, end: dt.datetime | None, step: str
+) -> None:
+    """Several metrics' samples read once (counters from a look-back before the window, gauges
+    from its start) give each metric what reading the table for it gives."""
+    w = {"step": step, "start": start, "end": end}
+    metrics = [usage.CPU, usage.MEMORY, usage.NET_RX, usage.NODE_CPU, usage.NODE_MEM_TOTAL]
+    samples = usage.read_samples(ds, usage.select_series(ds, metrics), **w)
+    assert samples.columns == ["series_id", "ts", "value"]
+    for metric, kind in ((usage.CPU, "counter"), (usage.MEMORY, "gauge"), (usage.NET_RX, "counter"),
+                         (usage.NODE_CPU, "counter"), (usage.NODE_MEM_TOTAL, "gauge")):  # fmt: skip
+        # (rows of series that differ only in other labels, node-exporter's CPUs, tie on the sort)
+        order = ["cluster", "metric", "namespace", "pod", "container", "node", "labels", "ts"]
+        alone = usage.bucketed(ds, metric, kind=kind, **w).sort(order)
+        assert not alone.is_empty()
+        once = usage.bucketed(ds, metric, kind=kind, samples=samples, **w).sort(order)
+        assert_frame_equal(once, alone, abs_tol=1e-9)
+
+
+def test_bucketed_series_filter_keeps_the_series_it_selects(ds: wb.Dataset) -> None:
+    busy = ~pl.col("labels").str.json_path_match("$.mode").is_in(usage.IDLE_MODES)
+    order = ["node", "labels", "ts"]
+    everything = usage.bucketed(ds, usage.NODE_CPU, kind="counter", step="30m").sort(order)
+    assert_frame_equal(usage.bucketed(ds, usage.NODE_CPU, kind="counter", step="30m", series_filter=busy).sort(order),
+                       everything.filter(busy))  # fmt: skip
+    assert set(everything.filter(~busy)["labels"].str.json_path_match("$.mode")) == {"idle"}
+
+
 def test_requests_over_time_follow_binding_and_termination(ds: wb.Dataset) -> None:
     out = usage.requests_over_time(ds, step="10m")
     n2 = out.filter(pl.col("node") == "n2").sort("ts")

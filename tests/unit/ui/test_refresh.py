@@ -9,10 +9,13 @@ from typing import Any
 import panel as pn
 import param
 import polars as pl
+from bokeh.document import Document
+from bokeh.models import Column, ColumnDataSource, Div
+from panel.io.state import set_curdoc
 
 import workbench as wb
 from tests.support.snapshots import write_small_snapshot
-from workbench.ui._refresh import Drawn, Recent, update_cards, watch_scope
+from workbench.ui._refresh import Drawn, Recent, batched, update_cards, watch_scope
 from workbench.ui.common import stat
 from workbench.ui.live import LivePage
 
@@ -58,6 +61,62 @@ def test_recent_keeps_the_last_results_and_computes_the_others() -> None:
     assert recent.get("b", lambda: compute("b")) == 4
     assert recent.get(["not", "hashable"], lambda: compute("x")) == 5  # computed, never kept
     assert calls == ["a", "b", "c", "b", "x"]
+
+
+def test_recent_peek_gives_what_is_kept_and_computes_nothing() -> None:
+    recent: Recent[int] = Recent(size=1)
+    assert recent.peek("a") is None
+    recent.get("a", lambda: 1)
+    assert recent.peek("a") == 1
+    assert recent.peek(["not", "hashable"]) is None
+    recent.get("b", lambda: 2)  # drops a
+    assert recent.peek("a") is None and recent.peek("b") == 2
+
+
+def _document() -> tuple[Document, Column, Any]:
+    doc = Document()
+    source = ColumnDataSource({"x": [1, 2]})
+    root = Column(children=[Div(text="a")], tags=[source])
+    doc.add_root(root)
+    return doc, root, source
+
+
+def test_batched_walks_the_model_graph_only_when_models_were_added_or_removed() -> None:
+    doc, root, source = _document()
+    walks: list[int] = []
+    recompute = doc.models.recompute
+    doc.models.recompute = lambda: (walks.append(1), recompute())[1]  # count the walks
+    with set_curdoc(doc):
+        with batched():  # new values only: no walk
+            source.data = {"x": [3, 4, 5]}
+            root.children[0].text = "b"
+        assert walks == []
+        added = Div(text="new")
+        with batched():
+            root.children = [*root.children, added]
+            with batched():  # nested: the outer block decides
+                root.children[0].text = "c"
+            assert doc.get_model_by_id(added.id) is None  # not yet walked
+        assert walks == [1] and doc.get_model_by_id(added.id) is added
+        with batched():
+            root.children = root.children[:1]
+        assert walks == [1, 1] and doc.get_model_by_id(added.id) is None
+    assert doc.models._freeze_count == 0 and "invalidate" not in vars(doc.models)
+    # events are still sent together and the value changes reached the document's models
+    assert doc.get_model_by_id(source.id).data == {"x": [3, 4, 5]}
+
+
+def test_batched_after_a_failure_leaves_the_document_as_it_was() -> None:
+    doc, root, _ = _document()
+    added = Div(text="new")
+    with set_curdoc(doc):
+        try:
+            with batched():
+                root.children = [*root.children, added]
+                raise RuntimeError("refresh failed")
+        except RuntimeError:
+            pass
+    assert doc.models._freeze_count == 0 and doc.get_model_by_id(added.id) is added
 
 
 class _Scope(param.Parameterized):
