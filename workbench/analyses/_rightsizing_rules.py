@@ -58,6 +58,7 @@ def hpa_from_objects(objects: pl.DataFrame) -> pl.DataFrame:
     ``objects`` frame."""
     hpas = objects.filter(pl.col("kind") == "HorizontalPodAutoscaler").sort("observed_at")
     hpas = hpas.group_by("cluster", "namespace", "name").agg(pl.col("manifest").last(), pl.col("deleted").last())
+    hpas = hpas.sort("cluster", "namespace", "name", nulls_last=True)  # one order every time
     hpas = hpas.filter(~pl.col("deleted").fill_null(value=False))
     parts = [hpa_targets_from_manifests([json.loads(text)], cluster=c) for c, text in hpas.select("cluster", "manifest").iter_rows()]
     return pl.concat(parts) if parts else pl.DataFrame(schema=HPA_COLUMNS)

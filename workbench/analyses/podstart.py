@@ -44,6 +44,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -190,14 +191,91 @@ def _select_pods(ds: Dataset, p: PodStartParams) -> pl.DataFrame:
     return pods.filter(pl.col("created").is_not_null())
 
 
-def _phase_stats(sub: pl.DataFrame) -> dict[str, Any]:
-    out: dict[str, Any] = {"samples": sub.height}
-    for r, col in (("cpu", "cpu_cores"), ("memory", "memory_bytes")):
-        x = sub[col].drop_nulls()
-        out[f"{r}_mean"] = x.mean() if x.len() else None
-        out[f"{r}_p95"] = x.quantile(0.95, interpolation="linear") if x.len() else None
-        out[f"{r}_max"] = x.max() if x.len() else None
-    return out
+def _by(frame: pl.DataFrame, *keys: str) -> Callable[[tuple[Any, ...]], pl.DataFrame]:
+    """``frame``'s rows split by ``keys``: a function of the key values giving their rows in
+    ``frame``'s order (none for a key with a null, as a filter on equality would)."""
+    parts = frame.partition_by(*keys, as_dict=True, maintain_order=True) if frame.height else {}
+    none = frame.clear()
+
+    def of(key: tuple[Any, ...]) -> pl.DataFrame:
+        return none if any(k is None for k in key) else parts.get(key, none)
+
+    return of
+
+
+def _usage_rows(pod_use: pl.DataFrame, order: pl.DataFrame) -> pl.DataFrame:
+    """Each pod's usage rows (``_i``: its row in ``order``), by time: from a second before it was
+    created (whole seconds) until it was deleted, where CPU or memory is known."""
+    keyed = order.select("_i", "cluster", "namespace", pl.col("name").alias("pod"),
+                         (pl.col("created").dt.truncate("1s") - dt.timedelta(seconds=1)).alias("_from"),
+                         pl.col("deleted").alias("_to"))  # fmt: skip
+    return pod_use.join(keyed, on=["cluster", "namespace", "pod"]).filter(
+        pl.col("ts") >= pl.col("_from"), pl.col("_to").is_null() | (pl.col("ts") <= pl.col("_to")),
+        pl.col("cpu_cores").is_not_null() | pl.col("memory_bytes").is_not_null(),
+    ).drop("_from", "_to").sort("_i", "ts")  # fmt: skip
+
+
+def _phases(order: pl.DataFrame, sel: pl.DataFrame, spans: list[list[tuple[Any, Any]]]) -> pl.DataFrame:
+    """:data:`PHASE_COLUMNS`: per pod and phase with both bounds (``spans``, per pod in order),
+    CPU and memory over the usage rows ``sel`` in it (Stable Running includes its end)."""
+    frame = pl.DataFrame(
+        [{"_i": i, "_p": k, "phase": PHASES[k], "start": a, "end": b, "duration_s": (b - a).total_seconds()}
+         for i, bounds in enumerate(spans) for k, (a, b) in enumerate(bounds) if a is not None],
+        schema={"_i": pl.UInt32, "_p": pl.Int8, "phase": S, "start": TS, "end": TS, "duration_s": F},
+    )  # fmt: skip
+    if frame.is_empty():
+        return usage.empty(PHASE_COLUMNS)
+    inside = sel.join(frame.select("_i", "_p", "start", "end"), on="_i").filter(
+        pl.col("ts") >= pl.col("start"),
+        pl.when(pl.col("_p") == 2).then(pl.col("ts") <= pl.col("end")).otherwise(pl.col("ts") < pl.col("end")),
+    )  # fmt: skip
+    stats = inside.group_by("_i", "_p").agg(pl.len().cast(INT).alias("samples"), *[
+        e for r, col in (("cpu", "cpu_cores"), ("memory", "memory_bytes")) for e in (
+            pl.col(col).mean().alias(f"{r}_mean"), pl.col(col).quantile(0.95, interpolation="linear").alias(f"{r}_p95"),
+            pl.col(col).max().alias(f"{r}_max"))])  # fmt: skip
+    pods = order.select("_i", "cluster", "namespace", pl.col("name").alias("pod"), "workload_name", "cpu_request",
+                        "cpu_limit", "memory_request", "memory_limit")  # fmt: skip
+    out = frame.join(stats, on=["_i", "_p"], how="left").join(pods, on="_i", how="left")
+    out = out.with_columns(pl.col("samples").fill_null(0), *[
+        (pl.col(f"{r}_max") / pl.col(f"{r}_{k}") * 100.0).alias(f"{r}_max_pct_{k}")
+        for r in ("cpu", "memory") for k in ("request", "limit")])  # fmt: skip
+    rank = pl.col("phase").replace_strict({n: i for i, n in enumerate(PHASES)}, return_dtype=pl.Int8)
+    return usage.shape(out, PHASE_COLUMNS).sort("cluster", "namespace", "pod", rank)
+
+
+def _series(order: pl.DataFrame, sel: pl.DataFrame, spans: list[list[tuple[Any, Any]]], per: pl.DataFrame,
+            bases: list[float | None], observe: dt.timedelta) -> pl.DataFrame:  # fmt: skip
+    """:data:`SERIES_COLUMNS`: each pod's usage rows until the end of Stable Running, with the
+    phase each falls in, seconds since creation and CPU as a share of the pod's basis."""
+    starts = {f"_a{k}": [bounds[k][0] for bounds in spans] for k in range(len(PHASES))}
+    info = per.select("_i", (pl.col("_stable") + observe).alias("_shown_to")).with_columns(
+        order["created"].alias("_created"), pl.Series("_basis", [v or None for v in bases], dtype=F),
+        *[pl.Series(k, v, dtype=TS) for k, v in starts.items()],
+    )  # fmt: skip
+    ts = pl.col("ts")
+    # the last phase begun (as each phase's start overrides the one before)
+    phase = pl.when(ts >= pl.col("_a2")).then(pl.lit(PHASES[2]))
+    phase = phase.when(ts >= pl.col("_a1")).then(pl.lit(PHASES[1]))
+    phase = phase.when(ts >= pl.col("_a0")).then(pl.lit(PHASES[0])).otherwise(pl.lit(None, dtype=S))
+    out = sel.join(info, on="_i", how="left")
+    out = out.filter(pl.col("_shown_to").is_null() | (ts <= pl.col("_shown_to")))
+    return usage.shape(out.with_columns(
+        ((ts - pl.col("_created")).dt.total_microseconds() / 1e6).alias("since_created_s"), phase.alias("phase"),
+        (pl.col("cpu_cores") / pl.col("_basis") * 100.0).alias("cpu_pct"),
+    ), SERIES_COLUMNS)  # fmt: skip
+
+
+def _peaks(order: pl.DataFrame, cont_use: pl.DataFrame, cuts: list[Any]) -> pl.DataFrame:
+    """:data:`PEAK_COLUMNS`: per container, the highest CPU and memory from its pod's creation
+    (whole seconds) to ``cuts`` (per pod in order: stable, else the end of its data)."""
+    keyed = order.select("cluster", "namespace", pl.col("name").alias("pod"),
+                         pl.col("created").dt.truncate("1s").alias("_from")).with_columns(pl.Series("_to", cuts, dtype=TS))  # fmt: skip
+    rows = cont_use.join(keyed, on=["cluster", "namespace", "pod"]).filter(
+        pl.col("ts") >= pl.col("_from"), pl.col("ts") <= pl.col("_to")
+    )
+    return usage.shape(rows.group_by("cluster", "namespace", "pod", "container").agg(
+        pl.col("cpu_cores").max().alias("startup_cpu_peak"), pl.col("memory_max_bytes").max().alias("startup_memory_peak")
+    ), PEAK_COLUMNS).sort("cluster", "namespace", "pod", "container")  # fmt: skip
 
 
 def _pct(a: float | None, b: float | None) -> float | None:
@@ -229,59 +307,51 @@ def analyse(ds: Dataset, params: PodStartParams | None = None, **changes: Any) -
         usage.nsum("cpu_cores"), usage.nsum("memory_bytes")
     ).sort("cluster", "namespace", "pod", "ts")
     win_s, settle_s, observe = _secs(p.stable_window), _secs(p.settle), dt.timedelta(seconds=_secs(p.observe))
+    order = pods.sort("cluster", "namespace", "created", "name").with_row_index("_i")
+    sel = _usage_rows(pod_use, order)
+    ends = dict(sel.group_by("_i").agg(pl.col("ts").max()).iter_rows())
+    cpu_ok = sel.filter(pl.col("cpu_cores").is_not_null())
+    at, cpu_all = cpu_ok["_i"].to_numpy(), cpu_ok["cpu_cores"].to_numpy()
+    t_all = cpu_ok["ts"].to_numpy().astype("datetime64[us]")
+    events_of = _by(events, "cluster", "uid")
+    has_init = set(conts.filter(pl.col("is_init").fill_null(value=False))["pod_uid"].unique().to_list())
 
-    rows, phase_rows, series_parts, peak_parts = [], [], [], []
-    for pod in pods.sort("cluster", "namespace", "created", "name").iter_rows(named=True):
-        key = (pl.col("cluster") == pod["cluster"]) & (pl.col("namespace") == pod["namespace"]) & (
-            pl.col("pod") == pod["name"])
-        gone = pod["deleted"]
-        sel = pod_use.filter(key, pl.col("ts") >= pod["created"].replace(microsecond=0) - dt.timedelta(seconds=1))
-        if gone is not None:
-            sel = sel.filter(pl.col("ts") <= gone)
-        sel = sel.filter(pl.col("cpu_cores").is_not_null() | pl.col("memory_bytes").is_not_null())
-        running = pod["running"]
-        stable = threshold = win_peak = None
-        if running is not None and sel.height:
-            cpu_ok = sel.filter(pl.col("cpu_cores").is_not_null())
-            t_arr = cpu_ok["ts"].to_numpy().astype("datetime64[us]")
-            st, threshold, win_peak = stable_time(t_arr, cpu_ok["cpu_cores"].to_numpy(),
-                                                  np.datetime64(running.replace(tzinfo=None), "us"),
-                                                  window_s=win_s, settle_s=settle_s)  # fmt: skip
+    # per pod (in order): when it turned stable and its phases' bounds (the usage rows are
+    # then measured for every pod at once)
+    pod_rows = list(order.iter_rows(named=True))
+    found, cuts, spans = [], [], []
+    for pod in pod_rows:
+        i, gone, running = pod["_i"], pod["deleted"], pod["running"]
+        stable = threshold = None
+        if running is not None and i in ends:
+            a, b = np.searchsorted(at, i, side="left"), np.searchsorted(at, i, side="right")
+            st, threshold, _ = stable_time(t_all[a:b], cpu_all[a:b], np.datetime64(running.replace(tzinfo=None), "us"),
+                                           window_s=win_s, settle_s=settle_s)  # fmt: skip
             stable = None if st is None else st.astype(dt.datetime).replace(tzinfo=dt.UTC)
-        data_end = sel["ts"].max() if sel.height else (gone or hi_data)
+        data_end = ends.get(i) or gone or hi_data
         # a pod that finished without a known first run has no measurable Pending phase
         done = str(pod["phase"]) in ("Succeeded", "Failed")
-        bounds = {"Pending": (pod["created"], running or (None if done else gone or hi_data)),
-                  "Running": (running, stable or data_end),
-                  "Stable Running": (stable, None if stable is None else min(stable + observe, data_end or stable))}  # fmt: skip
-        until_stable = sel.filter(pl.col("ts") < (stable or data_end or pod["created"]) + dt.timedelta(microseconds=1))
-        cpu_peak = until_stable["cpu_cores"].max() if until_stable.height else None
-        mem_peak = until_stable["memory_bytes"].max() if until_stable.height else None
+        bounds = ((pod["created"], running or (None if done else gone or hi_data)), (running, stable or data_end),
+                  (stable, None if stable is None else min(stable + observe, data_end or stable)))  # fmt: skip
+        found.append((stable, threshold))
+        cuts.append(stable or data_end or pod["created"])
+        spans.append([(a, b) if a is not None and b is not None else (None, None) for a, b in bounds])
+    per = pl.DataFrame({"_i": order["_i"], "_cut": cuts, "_stable": [s for s, _ in found]},
+                       schema={"_i": pl.UInt32, "_cut": TS, "_stable": TS})  # fmt: skip
+    peak_of = {i: (c, m) for i, c, m in sel.join(per, on="_i").filter(
+        pl.col("ts") < pl.col("_cut") + dt.timedelta(microseconds=1)).group_by("_i").agg(
+        pl.col("cpu_cores").max(), pl.col("memory_bytes").max()).iter_rows()}  # fmt: skip
+
+    rows, bases = [], []
+    for pod, (stable, threshold) in zip(pod_rows, found, strict=True):
+        running = pod["running"]
+        cpu_peak, mem_peak = peak_of.get(pod["_i"], (None, None))
         basis, basis_v = next(((n, v) for n, v in (("limit", pod["cpu_limit"]), ("request", pod["cpu_request"]),
                                                      ("peak", cpu_peak)) if v), (None, None))  # fmt: skip
-        phase_of = pl.lit(None, dtype=pl.String)
-        for name in PHASES:
-            a, b = bounds[name]
-            if a is None or b is None:
-                continue
-            sub = sel.filter(pl.col("ts") >= a, pl.col("ts") < b) if name != "Stable Running" else sel.filter(
-                pl.col("ts") >= a, pl.col("ts") <= b)
-            phase_rows.append({"cluster": pod["cluster"], "namespace": pod["namespace"], "pod": pod["name"],
-                               "workload_name": pod["workload_name"], "phase": name, "start": a, "end": b,
-                               "duration_s": (b - a).total_seconds(), **_phase_stats(sub),
-                               **{k: pod[k] for k in ("cpu_request", "cpu_limit", "memory_request", "memory_limit")}})  # fmt: skip
-            phase_of = pl.when(pl.col("ts") >= a).then(pl.lit(name)).otherwise(phase_of)
-        shown = sel if stable is None else sel.filter(pl.col("ts") <= stable + observe)
-        series_parts.append(shown.with_columns(
-            ((pl.col("ts") - pod["created"]).dt.total_microseconds() / 1e6).alias("since_created_s"),
-            phase_of.alias("phase"),
-            (pl.col("cpu_cores") / basis_v * 100.0 if basis_v else pl.lit(None, dtype=pl.Float64)).alias("cpu_pct"),
-        ))  # fmt: skip
-        peak_parts.append(cont_use.filter(key, pl.col("ts") >= pod["created"].replace(microsecond=0),
-                                          pl.col("ts") <= (stable or data_end or pod["created"])))  # fmt: skip
+        bases.append(basis_v)
         sched, init = pod["scheduled"], pod["initialized"]
         diff = lambda a, b: (b - a).total_seconds() if a is not None and b is not None else None  # noqa: E731
-        pull_ev = events.filter(pl.col("cluster") == pod["cluster"], pl.col("uid") == pod["uid"])
+        pull_ev = events_of((pod["cluster"], pod["uid"]))
         if running is not None:
             pull_ev = pull_ev.filter(pl.col("first_time") <= running)
         rows.append({
@@ -299,19 +369,9 @@ def analyse(ds: Dataset, params: PodStartParams | None = None, **changes: Any) -
             "settled": stable is not None,
         })  # fmt: skip
     starts = usage.shape(pl.DataFrame(rows, infer_schema_length=None), START_COLUMNS)
-    phases = pl.DataFrame(phase_rows, infer_schema_length=None) if phase_rows else usage.empty(PHASE_COLUMNS)
-    phases = phases.with_columns(
-        *[(pl.col(f"{r}_max") / pl.col(f"{r}_{k}") * 100.0).alias(f"{r}_max_pct_{k}")
-          for r in ("cpu", "memory") for k in ("request", "limit")]  # fmt: skip
-    )
-    order = pl.col("phase").replace_strict({n: i for i, n in enumerate(PHASES)}, return_dtype=pl.Int8)
-    phases = usage.shape(phases, PHASE_COLUMNS).sort("cluster", "namespace", "pod", order)
-    series = usage.shape(pl.concat(series_parts, how="diagonal_relaxed"), SERIES_COLUMNS) if series_parts else \
-        usage.empty(SERIES_COLUMNS)  # fmt: skip
-    peaks = pl.concat(peak_parts, how="diagonal_relaxed") if peak_parts else usage.empty(usage.CONTAINER_USAGE_COLUMNS)
-    peaks = usage.shape(peaks.group_by("cluster", "namespace", "pod", "container").agg(
-        pl.col("cpu_cores").max().alias("startup_cpu_peak"), pl.col("memory_max_bytes").max().alias("startup_memory_peak")
-    ), PEAK_COLUMNS).sort("cluster", "namespace", "pod", "container")  # fmt: skip
+    phases = _phases(order, sel, spans)
+    series = _series(order, sel, spans, per, bases, observe)
+    peaks = _peaks(order, cont_use, cuts)
     tips = advice(starts, window_s=win_s)
     return PodStarts(p, starts, phases, series, workloads(starts), tips, peaks, findings(tips))
 

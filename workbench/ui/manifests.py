@@ -28,7 +28,7 @@ import workbench
 from workbench.analyses import manifests
 from workbench.errors import WorkbenchError
 from workbench.store import Dataset, to_utc
-from workbench.ui._refresh import Drawn, batched, watch_scope
+from workbench.ui._refresh import Drawn, Redrawn, batched, watch_scope
 from workbench.ui.common import busy, format_time, page
 from workbench.ui.resources import PlainText, object_key, parse_key, rows_table, set_rows, sync_params
 from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
@@ -102,7 +102,7 @@ class ManifestHistory(pn.viewable.Viewer):
         self._t1_select.param.watch(lambda e: self._moment_picked("t1", e.new), "value")
         self._t2_select.param.watch(lambda e: self._moment_picked("t2", e.new), "value")
         self._title = pn.pane.HTML("", **w)
-        self._timeline = pn.pane.HoloViews(**_CHART)
+        self._timeline = Redrawn(**_CHART)
         self._revisions = rows_table(wrap=("summary",), widths={"summary": 760}, pagination="local",
                                      page_size=10, css_classes=["wb-revisions"])  # fmt: skip
         self._revisions.on_click(self._revision_clicked)
@@ -115,15 +115,15 @@ class ManifestHistory(pn.viewable.Viewer):
                                                  end=hi.replace(tzinfo=None) if hi else None, enable_seconds=True, width=280)  # fmt: skip
         self._around.param.watch(self._around_picked, "value")
         self._changes_note = PlainText("", **w)
-        self._changes_chart = pn.pane.HoloViews(**_CHART)
+        self._changes_chart = Redrawn(**_CHART)
         self._changes = rows_table(wrap=("old", "new", "path"), widths={"old": 230, "new": 230, "path": 250},
                                    pagination="local", page_size=15, css_classes=["wb-changes"])  # fmt: skip
         self._changes.on_click(self._change_clicked)
-        self._object_card = pn.Card(self._title, pn.Row(self._kind_select, self._object_select, **w), self._timeline,
+        self._object_card = pn.Card(self._title, pn.Row(self._kind_select, self._object_select, **w), self._timeline.panel,
                                     self._revisions, title="Object", collapsible=False, **w)  # fmt: skip
         self._diff_card = pn.Card(pn.Row(self._t1_select, self._t2_select, **w), self._noise, self._diff_note, self._diff,
                                   self._fields, title="Diff between two moments", collapsible=False, **w)  # fmt: skip
-        self._changes_card = pn.Card(self._around, self._changes_note, self._changes_chart, self._changes,
+        self._changes_card = pn.Card(self._around, self._changes_note, self._changes_chart.panel, self._changes,
                                      title="What changed in the window", collapsible=False, **w)  # fmt: skip
 
     def sections(self) -> list[pn.viewable.Viewable]:
@@ -274,7 +274,7 @@ class ManifestHistory(pn.viewable.Viewer):
             self.revisions = pl.DataFrame(schema=manifests.REVISION_COLUMNS)
             if target is None:
                 self._title.object = f"<p>No {html.escape(kind)} in this scope.</p>"
-                self._timeline.object = None
+                self._timeline.show(None)
                 set_rows(self._revisions, pl.DataFrame())
                 self._drawn.forget("timeline")
                 self._drawn.forget("revisions")
@@ -291,7 +291,7 @@ class ManifestHistory(pn.viewable.Viewer):
                 timeline = manifests.timeline(self.dataset, kind, namespace, name, params)
             except WorkbenchError as err:
                 self._title.object = f"<p style='color:#c62828'>{html.escape(str(err))}</p>"
-                self._timeline.object = None
+                self._timeline.show(None)
                 set_rows(self._revisions, pl.DataFrame())
                 self._drawn.forget("timeline")
                 self._drawn.forget("revisions")
@@ -305,9 +305,7 @@ class ManifestHistory(pn.viewable.Viewer):
                 " · click a revision to compare it with the one before</div>"
             )
             revisions = self.revisions
-            self._drawn.draw(
-                "timeline", lambda: setattr(self._timeline, "object", vm.history_timeline(timeline)), timeline
-            )
+            self._drawn.draw("timeline", lambda: self._timeline.show(vm.history_timeline(timeline)), timeline)
             self._drawn.draw("revisions", lambda: set_rows(self._revisions, revisions.select(
                 pl.col("revision").alias("#"), pl.col("observed_at").alias("observed"), "categories", "changes", "summary",
             )), revisions)  # fmt: skip
@@ -387,8 +385,8 @@ class ManifestHistory(pn.viewable.Viewer):
                 )
             changes = self.changes
             multi = changes["cluster"].n_unique() > 1
-            self._drawn.draw("changes chart", lambda: setattr(self._changes_chart, "object", vm.changes_chart(
-                changes, around=around)), changes, around)  # fmt: skip
+            self._drawn.draw("changes chart", lambda: self._changes_chart.show(vm.changes_chart(changes, around=around)),
+                             changes, around)  # fmt: skip
             self._drawn.draw("changes", lambda: set_rows(self._changes, changes.select(
                 "rank", "time", "distance", *(["cluster"] if multi else []), "kind", "namespace", "name", "category", "path",
                 "old", "new",

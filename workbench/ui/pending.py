@@ -25,7 +25,7 @@ import workbench
 from workbench.analyses import pending
 from workbench.errors import WorkbenchError
 from workbench.store import Dataset
-from workbench.ui._refresh import Drawn, Recent, batched, update_cards, watch_scope
+from workbench.ui._refresh import Drawn, Recent, Redrawn, batched, update_cards, watch_scope
 from workbench.ui.common import (
     busy,
     format_bytes,
@@ -100,14 +100,14 @@ class PendingPods(pn.viewable.Viewer):
     def _build(self) -> None:
         self._stats = pn.FlexBox(sizing_mode="stretch_width")
         self._note = PlainText("", sizing_mode="stretch_width")
-        self._qos_chart = pn.pane.HoloViews(**_CHART)
+        self._qos_chart = Redrawn(**_CHART)
         self._qos_table = rows_table(css_classes=["wb-by-qos"])
-        self._reason_chart = pn.pane.HoloViews(**_CHART)
+        self._reason_chart = Redrawn(**_CHART)
         self._reason_table = rows_table(css_classes=["wb-by-reason"])
         self._list = rows_table(wrap=("scheduler message", "all reasons"), widths={"scheduler message": 420, "all reasons": 220},
                                 pagination="local", page_size=15, css_classes=["wb-pending-list"])  # fmt: skip
         self._list.on_click(self._clicked)
-        self._timeline = pn.pane.HoloViews(**_CHART)
+        self._timeline = Redrawn(**_CHART)
         self._fit_title = PlainText(
             "", margin=(0, 10), styles={"font-weight": "600", "white-space": "pre-wrap"}
         )
@@ -121,7 +121,7 @@ class PendingPods(pn.viewable.Viewer):
                                css_classes=["wb-fit"])  # fmt: skip
         self._shortfall = rows_table(wrap=("summary",), widths={"summary": 520}, css_classes=["wb-shortfall"])
         self._headroom = rows_table(wrap=("taints",), widths={"taints": 360}, css_classes=["wb-headroom"])
-        self._headroom_chart = pn.pane.HoloViews(**_CHART)
+        self._headroom_chart = Redrawn(**_CHART)
         self._past = pn.widgets.Checkbox.from_param(
             self.param.include_past, label="Include pods that waited earlier"
         )
@@ -133,14 +133,14 @@ class PendingPods(pn.viewable.Viewer):
         card = {"collapsible": False, "sizing_mode": "stretch_width"}
         return [
             self._stats,
-            pn.Row(pn.Card(self._qos_table, self._qos_chart, title="By QoS class", **card),
-                   pn.Card(self._reason_table, self._reason_chart, title="By reason (primary)", **card),
+            pn.Row(pn.Card(self._qos_table, self._qos_chart.panel, title="By QoS class", **card),
+                   pn.Card(self._reason_table, self._reason_chart.panel, title="By reason (primary)", **card),
                    sizing_mode="stretch_width"),
             pn.Card(self._past, self._note, self._list, title="Pending pods", **card),
             self._fit_card,
             pn.Card(self._shortfall, title="What the cluster lacks for the pods still waiting", **card),
-            pn.Card(self._headroom, self._headroom_chart, title="Free allocatable per node (window end)", **card),
-            pn.Card(self._timeline, title="Time spent pending", **card),
+            pn.Card(self._headroom, self._headroom_chart.panel, title="Free allocatable per node (window end)", **card),
+            pn.Card(self._timeline.panel, title="Time spent pending", **card),
         ]  # fmt: skip
 
     def __panel__(self) -> pn.viewable.Viewable:
@@ -202,7 +202,7 @@ class PendingPods(pn.viewable.Viewer):
             draw("qos", lambda: self._show_qos(by_qos), by_qos)
             by_reason = pending.summary(rows, by="primary")
             draw("reason", lambda: self._show_reasons(by_reason, rows), rows)
-            draw("timeline", lambda: setattr(self._timeline, "object", vp.pending_timeline(rows)), rows)
+            draw("timeline", lambda: self._timeline.show(vp.pending_timeline(rows)), rows)
             update_cards(self._stats, self._stat_cards(rows))
             start, end = p.window(self.dataset)
             self._note.object = (
@@ -216,13 +216,13 @@ class PendingPods(pn.viewable.Viewer):
         set_rows(self._qos_table, by_qos.select(
             pl.col("qos_class").fill_null("(unknown)").alias("QoS class"), "pods", pl.col("still_pending").alias("still pending"),
             pl.col("pending_for_max").alias("longest wait"), pl.col("top_category").alias("top reason")))  # fmt: skip
-        self._qos_chart.object = vp.qos_bars(by_qos)
+        self._qos_chart.show(vp.qos_bars(by_qos))
 
     def _show_reasons(self, by_reason: pl.DataFrame, rows: pl.DataFrame) -> None:
         set_rows(self._reason_table, by_reason.select(
             pl.col("primary").alias("reason"), "pods", pl.col("still_pending").alias("still pending"),
             pl.col("pending_for_max").alias("longest wait")))  # fmt: skip
-        self._reason_chart.object = vp.reason_bars(pending.reasons(rows))
+        self._reason_chart.show(vp.reason_bars(pending.reasons(rows)))
 
     def _stat_cards(self, rows: pl.DataFrame) -> list[pn.viewable.Viewable]:
         counts = dict(rows.group_by("state").len().iter_rows()) if rows.height else {}
@@ -263,7 +263,7 @@ class PendingPods(pn.viewable.Viewer):
             pl.col("pods_free").alias("pods free"), "taints",
         )  # fmt: skip
         set_rows(self._headroom, view)
-        self._headroom_chart.object = vp.headroom_bars(room)
+        self._headroom_chart.show(vp.headroom_bars(room))
 
     def _show_shortfall(self, short: pl.DataFrame) -> None:
         set_rows(self._shortfall, short.select(

@@ -23,7 +23,7 @@ import polars as pl
 
 from workbench.analyses import podstart
 from workbench.errors import WorkbenchError
-from workbench.ui._refresh import Drawn, Recent, batched, update_cards
+from workbench.ui._refresh import Drawn, Recent, Redrawn, batched, update_cards
 from workbench.ui.common import busy, format_bytes, format_cores, format_time, stat, table_frame, text_table
 from workbench.ui.live import LivePage, plain_text, snapshot_version
 from workbench.viz import podstart as pv
@@ -103,18 +103,18 @@ class PodStartPage(LivePage):
         self._list = text_table(pl.DataFrame(), pagination="local", page_size=15, frozen_columns=["pod"],
                                 css_classes=["wb-starts"])  # fmt: skip
         self._list.on_click(self._clicked)
-        self._timeline = pn.pane.HoloViews(**_CHART)
+        self._timeline = Redrawn(**_CHART)
         self._title = plain_text("", styles={"font-weight": "600"}, margin=(0, 10),
                                   css_classes=["wb-selected-pod"])  # fmt: skip
         self._phases = text_table(pl.DataFrame(), css_classes=["wb-phases"])
-        self._curves = pn.pane.HoloViews(**_CHART)
+        self._curves = Redrawn(**_CHART)
         self._advice = text_table(
             pl.DataFrame(), wrap=("message",), widths={"message": 620}, css_classes=["wb-start-advice"]
         )
         self._compare_title = plain_text("", margin=(0, 10))
-        self._compare = pn.pane.HoloViews(**_CHART)
+        self._compare = Redrawn(**_CHART)
         self._compare_table = text_table(pl.DataFrame(), css_classes=["wb-workload-starts"])
-        self._detail_card = pn.Card(self._title, self._phases, self._curves, self._advice, title="Selected pod: phases",
+        self._detail_card = pn.Card(self._title, self._phases, self._curves.panel, self._advice, title="Selected pod: phases",
                                     collapsible=False, sizing_mode="stretch_width")  # fmt: skip
 
     def sections(self) -> list[pn.viewable.Viewable]:
@@ -123,8 +123,8 @@ class PodStartPage(LivePage):
             self._cards,
             pn.Card(self._note, self._list, title="Pods created in the window (click one)", **card),
             self._detail_card,
-            pn.Card(self._compare_title, self._compare, self._compare_table, title="Compared with its workload's starts", **card),
-            pn.Card(self._timeline, title="All starts: Pending and warm-up", **card),
+            pn.Card(self._compare_title, self._compare.panel, self._compare_table, title="Compared with its workload's starts", **card),
+            pn.Card(self._timeline.panel, title="All starts: Pending and warm-up", **card),
         ]  # fmt: skip
 
     # -- data -----------------------------------------------------------------------------------
@@ -158,9 +158,11 @@ class PodStartPage(LivePage):
                 f"{pods.height} pod(s) created {format_time(start)} → {format_time(end)}; {started.height} reached "
                 f"Running, {int(pods['settled'].sum() or 0)} settled (CPU fell below its average of the first "
                 f"{self.params().stable_window} after Running). Times are seconds after creation."
-                if pods.height else "No pod was created in this window and scope: widen the window or pick another namespace."
+                if pods.height else f"No pod was created {format_time(start)} → {format_time(end)} in {self._where()}: widen the "
+                "window or pick another namespace."
             )  # fmt: skip
-            self._drawn.draw("timeline", lambda: setattr(self._timeline, "object", pv.timeline(pods)), pods)
+            # (the timeline shows the pods that reached Running)
+            self._drawn.draw("timeline", lambda: self._timeline.show(pv.timeline(started)), started)
             update_cards(self._cards, [
                 stat("Starts", pods.height, detail="pods created in the window"),
                 stat("Reached Running", started.height),
@@ -171,6 +173,16 @@ class PodStartPage(LivePage):
                      tone="bad" if result.findings else "neutral"),
             ])  # fmt: skip
             self._draw_selected()
+
+    def _where(self) -> str:
+        """The scope in words: ``namespace shop, workload Deployment/checkout`` (``any namespace``)."""
+        s = self.scope
+        parts = [
+            f"{k} {v}"
+            for k, v in (("cluster", s.cluster), ("namespace", s.namespace), ("workload", s.workload))
+            if v
+        ]
+        return ", ".join(parts) or "any namespace"
 
     def _clicked(self, event: Any) -> None:
         result = self.result
@@ -223,7 +235,8 @@ class PodStartPage(LivePage):
                 self._title.object = why
                 for t in (self._phases, self._advice, self._compare_table):
                     t.value = table_frame(pl.DataFrame()).to_pandas()
-                self._curves.object = self._compare.object = None
+                self._curves.show(None)
+                self._compare.show(None)
                 self._compare_title.object = ""
                 self._drawn.forget()
                 return
@@ -247,7 +260,7 @@ class PodStartPage(LivePage):
                 phases,
             )
             series, row = result.series.filter(pl.col("cluster") == cluster), result.pods.filter(key)
-            draw("curves", lambda: setattr(self._curves, "object", pv.start_curves(series, row, pod=name)),
+            draw("curves", lambda: self._curves.show(pv.start_curves(series, row, pod=name)),
                  series, row, name)  # fmt: skip
             tips = result.advice.filter(key).select(
                 "severity", "resource", pl.col("issue").str.replace_all("_", " "), "message"
@@ -263,7 +276,7 @@ class PodStartPage(LivePage):
         wl = meta["workload_name"]
         if result is None or wl is None:
             self._compare_title.object = "This pod has no workload: nothing to compare with."
-            self._compare.object = None
+            self._compare.show(None)
             self._compare_table.value = table_frame(pl.DataFrame()).to_pandas()
             self._drawn.forget("compare")
             return
@@ -283,7 +296,7 @@ class PodStartPage(LivePage):
         self._drawn.draw("compare", lambda: self._show_compare(series, same, wl), series, same, wl)
 
     def _show_compare(self, series: pl.DataFrame, same: pl.DataFrame, wl: str) -> None:
-        self._compare.object = pv.workload_curves(series, same, workload=wl)
+        self._compare.show(pv.workload_curves(series, same, workload=wl))
         self._compare_table.value = table_frame(
             starts_view(same, clusters=False).drop("namespace", "workload")
         ).to_pandas()

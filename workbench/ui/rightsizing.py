@@ -28,7 +28,7 @@ import polars as pl
 from workbench.analyses import rightsizing
 from workbench.analyses.params import Params
 from workbench.errors import WorkbenchError
-from workbench.ui._refresh import Drawn, Recent, batched, update_cards
+from workbench.ui._refresh import Drawn, Recent, Redrawn, batched, update_cards
 from workbench.ui.common import busy, format_bytes, format_cores, stat, table_frame, text_table
 from workbench.ui.live import LivePage, plain_text, snapshot_version, sync_url
 from workbench.viz import rightsizing as rv
@@ -186,8 +186,8 @@ class RightSizingPage(LivePage):
                                   pagination="local", page_size=20, css_classes=["wb-advice"])  # fmt: skip
         self._totals = text_table(pl.DataFrame(), titles=_TOTAL_TITLES, css_classes=["wb-rs-totals"])
         self._hpas = text_table(pl.DataFrame(), css_classes=["wb-hpas"])
-        self._charts = pn.pane.HoloViews(sizing_mode="stretch_width", linked_axes=False)
-        self._totals_chart = pn.pane.HoloViews(sizing_mode="stretch_width", linked_axes=False)
+        self._charts = Redrawn(sizing_mode="stretch_width", linked_axes=False)
+        self._totals_chart = Redrawn(sizing_mode="stretch_width", linked_axes=False)
         self._csv = pn.widgets.FileDownload(callback=self._csv_file, filename="right-sizing.csv", button_type="primary",
                                             label="Download CSV", embed=False, css_classes=["wb-download-csv"], width=200)  # fmt: skip
         self._json = pn.widgets.FileDownload(callback=self._json_file, filename="right-sizing.json", button_type="light",
@@ -212,9 +212,12 @@ class RightSizingPage(LivePage):
                 **card,
             ),
             pn.Card(
-                self._totals, self._totals_chart, title="Totals (requests and limits × replicas)", **card
+                self._totals,
+                self._totals_chart.panel,
+                title="Totals (requests and limits × replicas)",
+                **card,
             ),
-            pn.Card(self._charts, title="Current vs advised", **card),
+            pn.Card(self._charts.panel, title="Current vs advised", **card),
             pn.Card(self._hpas, title="HPAs taken into account", **card),
         ]
 
@@ -234,7 +237,7 @@ class RightSizingPage(LivePage):
 
     def refresh(self) -> None:
         """Re-run :func:`~workbench.analyses.rightsizing.analyse` and redraw."""
-        with busy(self._advice, self._charts), batched():
+        with busy(self._advice, self._charts.panel), batched():
             try:
                 p = self.params()
                 result = self._recent.get(
@@ -265,7 +268,7 @@ class RightSizingPage(LivePage):
             )  # fmt: skip
             t = result.totals
             draw("totals", lambda: self._show_totals(t), t)
-            draw("charts", lambda: setattr(self._charts, "object", (
+            draw("charts", lambda: self._charts.show((
                 rv.current_vs_advised(a, resource="cpu", kind="request", limit=20)
                 + rv.current_vs_advised(a, resource="memory", kind="request", limit=20)).cols(2)), a)  # fmt: skip
             draw(
@@ -280,7 +283,7 @@ class RightSizingPage(LivePage):
 
     def _show_totals(self, totals: pl.DataFrame) -> None:
         self._totals.value = table_frame(totals_view(totals)).to_pandas()
-        self._totals_chart.object = rv.totals_bars(totals)
+        self._totals_chart.show(rv.totals_bars(totals))
 
     def _card_list(self, totals: pl.DataFrame, counts: dict[str, int]) -> list[pn.viewable.Viewable]:
         cards = [

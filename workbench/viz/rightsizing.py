@@ -40,9 +40,12 @@ def current_vs_advised(advice: pl.DataFrame, *, resource: str = "cpu", kind: str
     long = d.select(
         "container_", (pl.col(col) * scale).alias("current"), (pl.col(f"{col}_advised") * scale).alias("advised"),
     ).unpivot(index="container_", variable_name="value", value_name=unit).fill_null(0.0)
-    # a per-chart name for the category axis, so that charts laid out together do not share it
+    # a per-chart name for the category axis, so that charts laid out together do not share it;
+    # the order of the bars within a container declared (as HoloViews would sort them, without
+    # working it out from the data)
     key = hv.Dimension(f"{col}_of", label=f"{resource} {kind} of")
-    return hv.Bars(long.rename({"container_": key.name}).to_pandas(), kdims=[key, "value"], vdims=unit).opts(
+    value = hv.Dimension("value", values=["advised", "current"])
+    return hv.Bars(long.rename({"container_": key.name}).to_pandas(), kdims=[key, value], vdims=unit).opts(
         invert_axes=True, multi_level=False, color="value", cmap={"current": "#90a4ae", "advised": "#ef6c00"},
         title=title, responsive=True, min_width=420, height=max(260, 90 + 30 * d.height), xlabel="", ylabel=unit,
         tools=["hover"], show_grid=True, legend_position="right",

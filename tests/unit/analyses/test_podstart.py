@@ -188,6 +188,58 @@ def test_demo_slow_jvm_start_is_found(demo_snapshot: Path) -> None:
     assert "cpu_at_limit" in r.advice.filter(pl.col("pod") == pod)["issue"].to_list()
 
 
+def _close(got: float | None, want: float | None) -> bool:
+    if got is None or want is None:
+        return got is None and want is None
+    return got == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.slow
+def test_each_pods_phases_series_and_peaks_equal_a_per_pod_reference(demo_snapshot: Path) -> None:
+    """Every pod is measured at once; each pod's figures must be those of its own usage rows
+    (from a second before its creation, whole seconds, to its deletion), cut by its phases."""
+    from workbench.analyses import usage
+
+    ds = wb.open(demo_snapshot)
+    r = podstart.analyse(ds, namespace="shop")
+    meta = ds.pods(namespace="shop").select("cluster", "namespace", pl.col("name").alias("pod"), "deleted")
+    pods = r.pods.join(meta, on=["cluster", "namespace", "pod"], how="left")
+    cont = usage.container_usage(ds, cluster=pods["cluster"].unique().to_list(), pod=pods["pod"].unique().to_list(),
+                                 start=pods["created"].min(), end=ds.window[1], step=r.params.resolution)  # fmt: skip
+    keys = ["cluster", "namespace", "pod"]
+    use = cont.group_by(*keys, "ts").agg(usage.nsum("cpu_cores"), usage.nsum("memory_bytes"))
+    observe = dt.timedelta(minutes=10)
+    checked = 0
+    for pod in pods.iter_rows(named=True):
+        key = pl.all_horizontal(pl.col(k) == pod[k] for k in keys)
+        first = pod["created"].replace(microsecond=0)
+        mine = use.filter(key, pl.col("ts") >= first - dt.timedelta(seconds=1),
+                          pl.col("cpu_cores").is_not_null() | pl.col("memory_bytes").is_not_null())  # fmt: skip
+        if pod["deleted"] is not None:
+            mine = mine.filter(pl.col("ts") <= pod["deleted"])
+        for ph in r.phases.filter(key).iter_rows(named=True):
+            inside = mine.filter(pl.col("ts") >= ph["start"], (pl.col("ts") <= ph["end"]) if ph["phase"] == "Stable Running"
+                                 else (pl.col("ts") < ph["end"]))  # fmt: skip
+            assert ph["samples"] == inside.height
+            assert ph["cpu_max"] == inside["cpu_cores"].max()
+            assert ph["memory_max"] == inside["memory_bytes"].max()
+            assert _close(ph["cpu_mean"], inside["cpu_cores"].mean())
+            assert _close(ph["memory_p95"], inside["memory_bytes"].quantile(0.95, interpolation="linear"))
+            checked += 1
+        shown = mine if pod["stable"] is None else mine.filter(pl.col("ts") <= pod["stable"] + observe)
+        assert r.series.filter(key).height == shown.height
+        # a start's peaks: from creation until stable (else the end of its data)
+        if pod["pod"] == pods["pod"][0]:
+            end = mine["ts"].max() if mine.height else None
+            to = pod["stable"] or end or pod["deleted"] or ds.window[1]
+            want = cont.filter(key, pl.col("ts") >= first, pl.col("ts") <= to).group_by("container").agg(
+                pl.col("cpu_cores").max(), pl.col("memory_max_bytes").max()).sort("container")  # fmt: skip
+            got = r.peaks.filter(key).sort("container")
+            assert got["startup_cpu_peak"].to_list() == want["cpu_cores"].to_list()
+            assert got["startup_memory_peak"].to_list() == want["memory_max_bytes"].to_list()
+    assert checked > 2 * pods.height
+
+
 def test_charts_render(ds: wb.Dataset) -> None:
     import holoviews as hv
 

@@ -216,3 +216,28 @@ def test_charts_render(rs: rightsizing.RightSizing) -> None:
     d = rv.current_vs_advised(rs.advice).dframe()
     web = d[d["cpu_request_of"] == "web/main"].set_index("value")["millicores"]
     assert web["current"] == 500.0 and web["advised"] == pytest.approx(690.0)
+
+
+@pytest.mark.slow
+def test_demo_hpas_come_in_one_order(demo: tuple[wb.Dataset, rightsizing.RightSizing]) -> None:
+    """The HPAs taken into account are listed by cluster, namespace and name (the page's table
+    of them kept reshuffling)."""
+    ds, rs = demo
+    assert rs.hpas.height >= 2 and rs.hpas["cluster"].n_unique() > 1
+    assert rs.hpas.equals(rs.hpas.sort("cluster", "namespace", "hpa"))
+    assert rightsizing.analyse(ds).hpas.equals(rs.hpas)
+
+
+def test_chart_bars_in_the_order_holoviews_gives_them(rs: rightsizing.RightSizing) -> None:
+    """current_vs_advised declares the order of a container's two bars (HoloViews then need not
+    work it out from the data); it must be the order HoloViews works out."""
+    import holoviews as hv
+
+    from workbench.viz import rightsizing as rv
+
+    hv.extension("bokeh")
+    chart = rv.current_vs_advised(rs.advice)
+    value = chart.kdims[1]
+    assert value.values  # declared
+    undeclared = chart.clone(kdims=[chart.kdims[0], hv.Dimension(value.name)])
+    assert hv.render(chart).y_range.factors == hv.render(undeclared).y_range.factors

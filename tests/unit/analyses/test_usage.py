@@ -202,6 +202,25 @@ def test_container_usage_ignores_the_pause_container_and_cgroup_totals(ds: wb.Da
     assert web1["cpu_cores"][0] == pytest.approx(0.55)
 
 
+@pytest.mark.parametrize(("start", "end", "step"), [(None, None, "1m"), (T0 + dt.timedelta(minutes=7, seconds=13),
+                                                    T0 + dt.timedelta(minutes=41), "5m"), (T0, T1, "15s")])  # fmt: skip
+def test_container_usage_in_one_read_equals_each_metric_bucketed(
+    ds: wb.Dataset, start: dt.datetime | None, end: dt.datetime | None, step: str
+) -> None:
+    """CPU and memory are read together, from where the CPU counter's rates need it (before
+    ``start``): the same as bucketing each metric on its own, memory from ``start``."""
+    got = usage.container_usage(ds, start=start, end=end, step=step)
+    keys = ["cluster", "namespace", "pod", "container", "ts"]
+    f = {"step": step, "start": start, "end": end, "containers_only": True}
+    cpu = usage.bucketed(ds, usage.CPU, kind="counter", **f)
+    cpu = cpu.group_by(keys).agg(pl.col("mean").max().alias("cpu_cores"))
+    mem = usage.bucketed(ds, usage.MEMORY, kind="gauge", **f).group_by(keys).agg(
+        pl.col("mean").max().alias("memory_bytes"), pl.col("max").max().alias("memory_max_bytes"))  # fmt: skip
+    want = cpu.join(mem, on=keys, how="full", coalesce=True).sort(keys)
+    assert got.height > 0
+    assert_frame_equal(got.select(want.columns), want)
+
+
 def test_pod_usage_adds_network_per_pod(ds: wb.Dataset) -> None:
     out = usage.pod_usage(ds, pod="web-0", step="30m")
     assert out["network_rx_bytes_per_s"].round(6).to_list() == [1000.0, 1000.0]
