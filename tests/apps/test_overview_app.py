@@ -65,7 +65,7 @@ def test_page_loads_without_errors_or_outside_requests(page: Any, server: PanelS
     _open(page, f"{server.url}/overview")
     assert page.console_errors == [], server.log()
     assert page.outside_requests == []  # everything is served locally: no CDN, no web fonts
-    assert "workbench · overview" in page.title() or page.get_by_text("workbench · overview").count()
+    assert "workbench · Overview" in page.title() or page.get_by_text("workbench · Overview").count()
 
 
 def test_problem_table_lists_exactly_the_problem_pods(

@@ -304,7 +304,7 @@ def test_serve_generates_the_default_demo_then_serves_every_page(tmp_path: Path)
         body = _get(f"http://127.0.0.1:{port}/overview", deadline=deadline, proc=proc)
         output = log.read_text()
         assert body, f"the overview page did not answer:\n{output}"
-        assert "workbench · overview" in body
+        assert "workbench · Overview" in body
         assert (tmp_path / "data" / "demo" / "manifest.json").is_file()
         assert f"http://127.0.0.1:{port}/overview" in output  # the URL is printed
         assert "overview" in _get(f"http://127.0.0.1:{port}/", deadline=deadline, proc=proc)  # the index

@@ -35,7 +35,7 @@ from workbench.store import Dataset
 from workbench.ui._refresh import Recent, batched, watch_scope
 from workbench.ui.application.transaction import note
 from workbench.ui.common import busy, format_range, page, sync_to_url, table_frame, text_table
-from workbench.ui.scope import SCOPE_PARAMS, Scope, nav
+from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
 from workbench.viz.anomalies import overlay
 
 __all__ = ["ANOMALY_COLUMNS", "METRICS", "PAGE_PARAMS", "AnomaliesPage"]
@@ -147,7 +147,7 @@ class AnomaliesPage(pn.viewable.Viewer):
             pn.layout.Divider(),
             nav(self.scope, current="anomalies"),
         ]
-        return page("anomalies", snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
+        return page(PAGES["anomalies"], snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
 
     # -- computing ------------------------------------------------------------------------------
     def _frames(self) -> dict[str, pl.DataFrame]:

@@ -41,7 +41,7 @@ from workbench.ui.common import (
     table_frame,
     text_table,
 )
-from workbench.ui.scope import SCOPE_PARAMS, Scope, nav
+from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
 from workbench.ui.servicemap import baseline_window
 from workbench.viz.logs import volume_chart
 
@@ -174,7 +174,7 @@ class LogsPage(pn.viewable.Viewer):
         sync_to_url(self, QUERY_PARAMS)
         sidebar = [self.controls(), pn.layout.Divider(), self.scope.widgets(), pn.layout.Divider(),
                    nav(self.scope, current="logs")]  # fmt: skip
-        return page("log explorer", snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
+        return page(PAGES["logs"], snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
 
     # -- the query ------------------------------------------------------------------------------
     def search_options(self) -> dict[str, Any]:

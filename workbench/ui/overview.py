@@ -238,10 +238,10 @@ class Overview(pn.viewable.Viewer):
     def page(self) -> pn.template.BaseTemplate:
         """The served page: template, selectors in the sidebar, state synced to the URL."""
         sync_to_url(self, ["cluster", "namespace"])
-        from workbench.ui.scope import nav
+        from workbench.ui.scope import PAGES, nav
 
         sidebar = [self.controls(), pn.layout.Divider(), nav(self, current="overview")]
-        return page("overview", snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
+        return page(PAGES["overview"], snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
 
     # -- updates --------------------------------------------------------------------------------
     @param.depends("cluster", watch=True)

@@ -39,7 +39,7 @@ from workbench.ui._inplace import Redraw, Shown, dynamic, redraw_graph
 from workbench.ui._refresh import Drawn, Recent, batched, watch_scope
 from workbench.ui.application.transaction import note
 from workbench.ui.common import busy, format_range, page, sync_to_url, table_frame, text_table
-from workbench.ui.scope import SCOPE_PARAMS, Scope, nav, scope_query
+from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav, scope_query
 from workbench.viz.servicemap import service_graph
 
 __all__ = ["KEEP_SPANS", "PAGE_PARAMS", "ServiceMapPage", "baseline_window", "linked_spans"]
@@ -225,7 +225,7 @@ class ServiceMapPage(pn.viewable.Viewer):
             pn.layout.Divider(),
             nav(self.scope, current="service_map"),
         ]
-        return page("service map", snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
+        return page(PAGES["service_map"], snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
 
     # -- computing ------------------------------------------------------------------------------
     def windows(self) -> tuple[tuple[dt.datetime, dt.datetime], tuple[dt.datetime, dt.datetime]] | None:

@@ -63,7 +63,7 @@ from workbench.ui.common import (
     table_frame,
     text_table,
 )
-from workbench.ui.scope import SCOPE_PARAMS, Scope, nav
+from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
 from workbench.viz.hitmap import box_from_bounds
 
 __all__ = ["SELECTION_PARAMS", "ApplicationPage", "TransactionView", "note"]
@@ -225,7 +225,7 @@ class ApplicationPage(pn.viewable.Viewer):
             pn.layout.Divider(),
             nav(self.scope, current="application"),
         ]
-        return page("application", snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
+        return page(PAGES["application"], snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
 
     # -- the scope: computed once, kept for the session ------------------------------------------
     def _key(self) -> Key:
