@@ -36,24 +36,27 @@ def _open(page: Any, url: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def _header(page: Any) -> str:
-    return page.locator(".wb-snapshot-name").inner_text().strip()
-
-
-def _card(page: Any, label: str) -> str:
-    """The value of the stat card ``label`` once it shows one: the cards are updated in place
-    when the page applies the link's filters, and a card's text is briefly empty while its pane
-    is redrawn."""
-    card = page.locator(".wb-stat", has=page.locator(".wb-stat-label", has_text=re.compile(f"^{label}$")))
-    value = card.locator(".wb-stat-value")
-    deadline = time.monotonic() + 30
+def _shown(locator: Any, *, timeout: float = 30) -> str:
+    """The text of ``locator`` once it shows some: panes are filled (and stat cards updated in
+    place) after the page's first render, and a pane's text is briefly empty while it is
+    redrawn, most of all in the first session of a freshly started server."""
+    deadline = time.monotonic() + timeout
     text = ""
     while time.monotonic() < deadline:
-        text = value.inner_text().strip()
+        text = locator.inner_text().strip()
         if text:
             return text
         time.sleep(0.2)
     return text
+
+
+def _header(page: Any) -> str:
+    return _shown(page.locator(".wb-snapshot-name"))
+
+
+def _card(page: Any, label: str) -> str:
+    card = page.locator(".wb-stat", has=page.locator(".wb-stat-label", has_text=re.compile(f"^{label}$")))
+    return _shown(card.locator(".wb-stat-value"))
 
 
 def _problem_names(page: Any) -> list[str]:
