@@ -19,7 +19,8 @@ module compiles it (or loads it from numba's on-disk cache, ``__pycache__``).
 from __future__ import annotations
 
 import numba as nb
-import numpy as np
+
+from workbench.analyses._series_kernels import next_run
 
 __all__ = ["BUCKET", "LAST_OK", "LAST_T", "OPEN", "SEEN", "STATE", "buckets"]
 
@@ -49,22 +50,11 @@ def buckets(sid, ts, v, ok, i, ids, counter, every, state, last_v, cell_g, cell_
     ``k``, the number of samples out of time order and the row where it stopped: ``sid.size``,
     or earlier when the cells are full (grow them and call again from there)."""
     n = sid.size
-    n_ids = ids.size
     full = cell_g.size
     all_ok = ok.size == 0
     disorder = 0
     while i < n:
-        s = sid[i]
-        j = i + 1
-        while j < n and sid[j] == s:
-            j += 1
-        if cur[0] >= 0 and s == np.uint64(cur[1]):
-            g = cur[0]
-        else:
-            p = np.searchsorted(ids, s)
-            g = p if (p < n_ids and ids[p] == s) else -1
-            cur[0] = g
-            cur[1] = np.int64(s)
+        j, g = next_run(sid, i, ids, cur)
         if g >= 0:
             is_counter = counter[g]
             seen = state[g, SEEN] != 0

@@ -26,6 +26,19 @@ _B1 = nb.types.Array(nb.boolean, 1, "C", readonly=True)
 _I8 = nb.types.Array(nb.int64, 1, "C", readonly=True)
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _lower_bound(buf, k, v):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
+    """The first position of sorted ``buf[:k]`` whose value is not below ``v``."""
+    lo, hi = 0, k
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if buf[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 @nb.njit(nb.void(_F8, _B1, _I8, nb.int64, nb.int64, _F8, nb.float64[:, ::1], nb.boolean[:, ::1]),
          cache=True, nogil=True)  # fmt: skip
 def past_quantiles(x, ok, starts, window, min_samples, qs, out, valid):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201, PLR0912, PLR0913
@@ -42,13 +55,7 @@ def past_quantiles(x, ok, starts, window, min_samples, qs, out, valid):  # type:
                 j = i - 1  # enters the window
                 if ok[j]:
                     v = x[j]
-                    lo, hi = 0, k
-                    while lo < hi:
-                        mid = (lo + hi) >> 1
-                        if buf[mid] < v:
-                            lo = mid + 1
-                        else:
-                            hi = mid
+                    lo = _lower_bound(buf, k, v)
                     for t in range(k, lo, -1):
                         buf[t] = buf[t - 1]
                     buf[lo] = v
@@ -56,13 +63,7 @@ def past_quantiles(x, ok, starts, window, min_samples, qs, out, valid):  # type:
                 j = i - 1 - window  # leaves it
                 if j >= a and ok[j]:
                     v = x[j]
-                    lo, hi = 0, k
-                    while lo < hi:
-                        mid = (lo + hi) >> 1
-                        if buf[mid] < v:
-                            lo = mid + 1
-                        else:
-                            hi = mid
+                    lo = _lower_bound(buf, k, v)
                     for t in range(lo, k - 1):
                         buf[t] = buf[t + 1]
                     k -= 1

@@ -35,6 +35,25 @@ _BUCKETS = 4096
 _IN = {t: nb.types.Array(getattr(nb.types, t), 1, "C", readonly=True) for t in ("uint64", "int64", "float64", "boolean")}
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def next_run(sid, i, ids, cur):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
+    """The end ``j`` of the run of samples of one series that starts at row ``i`` of ``sid``
+    (storage order), and that series' index ``g`` in the sorted ``ids`` (-1: not wanted).
+    ``cur[0]``/``cur[1]`` remember the last series found (index, id bits) and are updated."""
+    n = sid.size
+    s = sid[i]
+    j = i + 1
+    while j < n and sid[j] == s:
+        j += 1
+    if cur[0] >= 0 and s == np.uint64(cur[1]):
+        return j, cur[0]
+    p = np.searchsorted(ids, s)
+    g = p if (p < ids.size and ids[p] == s) else -1
+    cur[0] = g
+    cur[1] = np.int64(s)
+    return j, g
+
+
 @nb.njit(nb.types.UniTuple(nb.int64, 3)(_IN["uint64"], _IN["int64"], _IN["float64"], nb.int64, _IN["uint64"],
                                         _IN["boolean"], nb.float64[:, ::1], nb.float64[::1], nb.int64,
                                         nb.int64[:, ::1], nb.int64, nb.int64[::1]), cache=True, nogil=True)  # fmt: skip
@@ -46,21 +65,10 @@ def scan(sid, ts, v, i, ids, counter, acc, out, k, runs, nrun, cur):  # type: ig
     bits, samples found out of time order]. Returns the new ``k`` and ``nrun`` and the row where
     it stopped: ``sid.size``, or earlier when ``runs`` is full (grow it and call again)."""
     n = sid.size
-    n_ids = ids.size
     while i < n:
         if nrun == runs.shape[0]:
             return k, nrun, i
-        s = sid[i]
-        j = i + 1
-        while j < n and sid[j] == s:
-            j += 1
-        if cur[0] >= 0 and s == np.uint64(cur[1]):
-            g = cur[0]
-        else:
-            p = np.searchsorted(ids, s)
-            g = p if (p < n_ids and ids[p] == s) else -1
-            cur[0] = g
-            cur[1] = np.int64(s)
+        j, g = next_run(sid, i, ids, cur)
         if g >= 0:
             runs[nrun, 0] = g
             runs[nrun, 1] = k
