@@ -25,6 +25,14 @@ TITLES_JS = """() => { const out = [];
     const t = String(m.type || m.constructor.__qualified__ || m.constructor.name);
     if (t.endsWith('Title') && m.text) out.push(m.text); }
   return out; }"""
+#: Per pod (a line named after it in each chart): whether each of its lines is muted; and the
+#: legends' click policies.
+MUTED_JS = """() => { const muted = {}, policies = [];
+  for (const doc of Bokeh.documents) for (const m of doc.all_models) {
+    const t = String(m.type || m.constructor.__qualified__ || m.constructor.name);
+    if (t.endsWith('GlyphRenderer') && m.visible && m.name) (muted[m.name] ??= []).push(m.muted);
+    if (t.endsWith('Legend')) policies.push(m.click_policy); }
+  return {muted, policies}; }"""
 
 
 def _open(page: Any, url: str) -> None:
@@ -69,6 +77,15 @@ def test_saved_link_restores_workload_pods_and_metrics_and_draws_a_chart_per_met
     cpu = want.filter(pl.col("metric") == "cpu_usage")
     assert cpu.height == 2 and (cpu["mean"] > 0).all()  # the pods did use CPU
     assert urllib.parse.parse_qs(urllib.parse.urlparse(insight_page.url).query)["pods"] == [",".join(pods)]
+
+    # a click on a pod in the legend mutes its line in every chart (as the HoloViews charts did)
+    lines = insight_page.evaluate(MUTED_JS)
+    assert lines["policies"] == ["mute"]  # one legend, under the first chart
+    assert lines["muted"] == {p: [False] * len(metrics) for p in pods}  # a line per pod and chart
+    insight_page.locator(".wb-perf-charts").locator(".bk-item", has_text=pods[0]).click()
+    insight_page.wait_for_function(f"() => ({MUTED_JS})().muted[{pods[0]!r}].every(m => m)")
+    muted = insight_page.evaluate(MUTED_JS)["muted"]
+    assert muted == {pods[0]: [True] * len(metrics), pods[1]: [False] * len(metrics)}
     assert insight_page.console_errors == [], insight_server.log()
     assert insight_page.outside_requests == []
 

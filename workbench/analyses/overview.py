@@ -148,7 +148,9 @@ def namespaces(ds: Dataset, *, cluster: str | None = None) -> list[str]:
 
 
 def _last_warnings(ds: Dataset, *, cluster: str | None, namespace: str | None) -> pl.DataFrame:
-    """The latest Warning event of each pod: cluster, namespace, name, uid, last_warning."""
+    """The Warning events about pods: cluster, namespace, name (the pod's), event_uid (the
+    pod's uid, when the event names it), _at (when it last happened), _event (the event's own
+    name) and last_warning (``"Reason: message"``)."""
     ev = ds.events(cluster=cluster, type="Warning")
     ev = ev.with_columns(pl.col("involved_namespace").fill_null(pl.col("namespace")).alias("_ns"))
     ev = ev.filter(pl.col("involved_kind").is_null() | (pl.col("involved_kind") == "Pod"))
@@ -160,6 +162,7 @@ def _last_warnings(ds: Dataset, *, cluster: str | None, namespace: str | None) -
         pl.col("involved_name").alias("name"),
         pl.col("involved_uid").alias("event_uid"),
         pl.coalesce("last_time", "first_time", "observed_at").alias("_at"),
+        pl.col("name").alias("_event"),
         pl.when(pl.col("message").is_not_null() & (pl.col("message") != ""))
         .then(pl.concat_str(pl.col("reason").fill_null("Warning"), pl.lit(": "), pl.col("message")))
         .otherwise(pl.col("reason"))
@@ -219,7 +222,8 @@ def problem_pods(ds: Dataset, *, cluster: str | None = None, namespace: str | No
     Columns: cluster, namespace, name, node, status (kubectl text), ready (``"x/y"``),
     restarts (all containers, as kubectl's RESTARTS), age (duration from creation to the
     snapshot's end), reason (why, as ``kubectl describe`` would say), last_warning (the newest
-    Warning event about the pod: ``"Reason: message"``), workload_kind, workload_name, problem.
+    Warning event about the pod: ``"Reason: message"``; of events that last happened at the same
+    time, the one whose name sorts last, i.e. created last), workload_kind, workload_name, problem.
     """
     pods = pods_at_end(ds, cluster=cluster, namespace=namespace)
     if pods.is_empty():
@@ -256,7 +260,10 @@ def problem_pods(ds: Dataset, *, cluster: str | None = None, namespace: str | No
         # A StatefulSet pod keeps its name: an event about an earlier pod of that name does
         # not describe this one.
         .filter(pl.col("event_uid").is_null() | (pl.col("event_uid") == pl.col("uid")))
-        .sort("_at", nulls_last=False)
+        # newest last; on a tie in time the event created last (Kubernetes names an event
+        # after its object and its creation time in hex), then the text: the same pick in
+        # every run (a pod's events often share a time: Failed and BackOff of an image pull)
+        .sort("_at", "_event", "last_warning", nulls_last=False)
         .group_by("cluster", "uid", maintain_order=True)
         .agg(pl.col("last_warning").last())
     )

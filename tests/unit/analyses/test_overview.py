@@ -60,6 +60,36 @@ def test_last_warning_is_the_newest_warning_event_of_that_pod(ds: wb.Dataset) ->
     assert got["api-2"] == f"Unhealthy: Readiness probe failed: {XSS}"
 
 
+@pytest.mark.parametrize("written", ["created order", "reverse"])
+def test_last_warning_on_a_tie_in_time_is_the_event_created_last(tmp_path: Path, written: str) -> None:
+    """A failed image pull makes the kubelet emit Failed and BackOff warnings that last
+    happened in the same second: the one created last (Kubernetes names an event after its
+    object and its creation time in hex) is the pod's last warning, whatever order the
+    snapshot holds them in (it used to vary from run to run)."""
+    pod = {"cluster": "c", "namespace": "ns", "name": "img", "uid": "u1", "phase": "Pending",
+           "status": "ImagePullBackOff", "containers_ready": 0, "containers_total": 1, "observed_at": T1}  # fmt: skip
+
+    def event(name: str, reason: str, message: str, at: dt.datetime) -> dict[str, object]:
+        return {"cluster": "c", "namespace": "ns", "name": f"img.{name}", "uid": name, "involved_kind": "Pod",
+                "involved_namespace": "ns", "involved_name": "img", "involved_uid": "u1", "type": "Warning",
+                "reason": reason, "message": message, "first_time": at - dt.timedelta(minutes=9),
+                "last_time": at, "count": 9, "observed_at": at}  # fmt: skip
+
+    events = [
+        event("18e435ddbbcb32cd", "Failed", "Failed to pull image", T1 - dt.timedelta(seconds=1)),
+        event("18e435ddf765f9d9", "BackOff", "Back-off pulling image", T1),
+        event("18e435ddf765fa06", "Failed", "Error: ImagePullBackOff", T1),  # created last
+    ]
+    if written == "reverse":
+        events.reverse()
+    with SnapshotWriter(tmp_path / "snap") as w:
+        w.set_window(T0, T1)
+        w.write("pods", conform("pods", [pod]))
+        w.write("events", conform("events", events))
+    got = overview.problem_pods(wb.open(tmp_path / "snap"))
+    assert got["last_warning"].to_list() == ["Failed: Error: ImagePullBackOff"]
+
+
 def test_problem_pods_filter_by_cluster_and_namespace(ds: wb.Dataset) -> None:
     shop_a = overview.problem_pods(ds, cluster="kind-a", namespace="shop")
     assert shop_a["name"].to_list() == ["api-2", "cache-4", "cart-0"]

@@ -5,11 +5,13 @@ pod with the pod's colour in every panel, requests and limits as steps."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+import holoviews as hv
 import numpy as np
 import polars as pl
 import pytest
-from bokeh.models import Legend
+from bokeh.models import HoverTool, Legend
 
 import workbench as wb
 from tests.support.resources import T0, write_resource_snapshot
@@ -30,6 +32,16 @@ def _ms(ts: pl.Series) -> list[float]:
     return [t.timestamp() * 1000 for t in ts.to_list()]
 
 
+def _lines(fig: Any) -> dict[str, tuple[list[float], list[float], str]]:
+    """The lines a panel shows: pod → its times (ms), values and colour."""
+    out = {}
+    for r in fig.renderers:
+        if r.visible:
+            d = r.data_source.data
+            out[r.name] = (list(d[r.glyph.x]), list(d[r.glyph.y]), r.glyph.line_color)
+    return out
+
+
 def _check(grid: fv.MetricGrid, data: pl.DataFrame) -> None:
     """Every line of ``grid`` against ``data``, pod by pod, by a direct computation."""
     metrics = [m for m in perf.METRICS if m in set(data["metric"])]
@@ -40,25 +52,29 @@ def _check(grid: fv.MetricGrid, data: pl.DataFrame) -> None:
         div, unit = SHOWN[perf.METRICS[metric][0]]
         assert fig.title.text == f"{metric.replace('_', ' ')} ({unit})"
         assert fig.yaxis[0].axis_label == unit
-        (renderer,) = fig.renderers
-        shown = renderer.data_source.data
+        shown = _lines(fig)
+        assert sorted(shown) == pods  # a line per pod of the data (empty where it has no data)
         want = data.filter(pl.col("metric") == metric)
-        assert list(shown["pod"]) == sorted(set(want["pod"]))
-        for pod, xs, ys, colour in zip(shown["pod"], shown["xs"], shown["ys"], shown["color"], strict=True):
+        for pod, (xs, ys, colour) in shown.items():
             rows = want.filter(pl.col("pod") == pod).sort("ts")
             x, y = _ms(rows["ts"]), (rows["value"] / div).to_list()
             if metric.endswith(("_request", "_limit")) or metric.startswith("events_"):
                 # steps: each value held until the next point
-                assert list(xs[0::2]) == x and list(xs[1::2]) == x[1:]
-                assert list(ys[0::2]) == pytest.approx(y) and list(ys[1::2]) == pytest.approx(y[:-1])
+                assert xs[0::2] == x and xs[1::2] == x[1:]
+                assert ys[0::2] == pytest.approx(y) and ys[1::2] == pytest.approx(y[:-1])
             else:
-                assert list(xs) == x and list(ys) == pytest.approx(y)
+                assert xs == x and ys == pytest.approx(y)
             assert colours.setdefault(pod, colour) == colour  # the same colour in every panel
-        values = np.concatenate(shown["ys"])
+        values = [v for _xs, ys, _c in shown.values() for v in ys]
         assert fig.y_range.start <= np.nanmin(values) and fig.y_range.end >= np.nanmax(values)
     assert len(set(colours.values())) == len(pods)  # one colour per pod
     x = grid.figures[0].x_range
     assert (x.start, x.end) == (min(_ms(data["ts"])), max(_ms(data["ts"])))
+    # the legend under the first panel names each pod, in the order of the lines
+    (legend,) = [x for x in grid.figures[0].below if isinstance(x, Legend)]
+    items = [i for i in legend.items if i.visible]
+    assert [i.label.value for i in items] == pods
+    assert [i.renderers[0].name for i in items] == pods
 
 
 def test_grid_draws_a_line_per_pod_as_the_analysis_returns_it(ds: wb.Dataset) -> None:
@@ -66,9 +82,7 @@ def test_grid_draws_a_line_per_pod_as_the_analysis_returns_it(ds: wb.Dataset) ->
     grid = fv.MetricGrid(fv.grid_metrics(data))
     grid.show(data)
     _check(grid, data)
-    # the legend under the first panel names each pod; panels of one unit share their value axis
-    (legend,) = [x for x in grid.figures[0].below if isinstance(x, Legend)]
-    assert legend.items[0].label.field == "pod"
+    # panels of one unit share their value axis
     by_unit: dict[str, set[int]] = {}
     for fig in grid.figures:
         by_unit.setdefault(fig.yaxis[0].axis_label, set()).add(id(fig.y_range))
@@ -92,6 +106,52 @@ def test_grid_is_redrawn_in_place_for_other_pods_and_windows(ds: wb.Dataset) -> 
     assert grid.figures[0].height == grid.figures[1].height == grid.figures[2].height + 24
     grid.show(everything)
     _check(grid, everything)
+
+
+def test_legend_click_mutes_a_pods_lines_in_every_panel_as_holoviews_did(ds: wb.Dataset) -> None:
+    """The notebooks' HoloViews grid mutes a pod's curves (alpha 0.2) in every panel when its
+    legend entry is clicked; the grid does the same: the legend mutes the pod's line in the
+    first panel and a callback in the browser mutes its lines in the others. A pod muted stays
+    muted while it keeps its line; another pod on that line is shown unmuted."""
+    metrics = ("cpu_usage", "cpu_limit", "memory_usage")
+    data = perf.browse(ds, workload="web", metrics=metrics).data
+    holo, _row, _col = hv.renderer("bokeh").get_plot(fv.metric_grid(data)).state.children[0]
+    grid = fv.MetricGrid(fv.grid_metrics(data))
+    grid.show(data)
+    assert grid.legend.click_policy == holo.legend[0].click_policy == "mute"
+    pods = sorted(set(data["pod"]))
+    for k, pod in enumerate(pods):
+        lines = [next(r for r in fig.renderers if r.name == pod) for fig in grid.figures]
+        assert [r.muted_glyph.line_alpha for r in lines] == [0.2] * len(lines)
+        assert grid.legend.items[k].renderers == lines[:1]
+        (link,) = lines[0].js_property_callbacks["change:muted"]
+        assert link.args["src"] is lines[0] and link.args["dst"] == lines[1:]
+        assert "r.muted = src.muted" in link.code
+    web0 = [next(r for r in fig.renderers if r.name == "web-0") for fig in grid.figures]
+    for r in web0:
+        r.muted = True  # as the browser reports a click on web-0 in the legend
+    grid.show(data.filter(pl.col("ts") > data["ts"].min()))  # the same pods, a shorter window
+    assert all(r.muted for r in web0)
+    grid.show(data.filter(pl.col("pod") != "web-0"))  # web-1 on web-0's line
+    assert [r.name for r in web0] == ["web-1"] * len(web0)
+    assert not any(r.muted for r in web0)
+
+
+def test_hover_names_every_pod_under_the_cursor(ds: wb.Dataset) -> None:
+    """Each pod is a line of its own that the panel's hover tool inspects and names: Bokeh
+    lists every line under the cursor, so lines that overlap exactly (the pods' limits here)
+    are all named (one multi-line glyph named only the first)."""
+    data = perf.browse(ds, workload="web", metrics=("cpu_usage", "cpu_limit")).data
+    limits = data.filter(pl.col("metric") == "cpu_limit")
+    assert limits.group_by("pod").agg(pl.col("value").unique().sort()).n_unique("value") == 1  # they overlap
+    grid = fv.MetricGrid(fv.grid_metrics(data))
+    grid.show(data)
+    for fig in grid.figures:
+        (hover,) = [t for t in fig.tools if isinstance(t, HoverTool)]
+        assert set(hover.renderers) == set(fig.renderers)
+        assert all(type(r.glyph).__name__ == "Line" for r in fig.renderers)
+        assert ("pod", "$name") in hover.tooltips
+        assert sorted(r.name for r in fig.renderers if r.visible) == sorted(set(data["pod"]))
 
 
 def test_grid_refuses_data_of_other_metrics(ds: wb.Dataset) -> None:
