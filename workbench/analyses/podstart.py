@@ -282,12 +282,22 @@ def _pct(a: float | None, b: float | None) -> float | None:
     return a / b * 100.0 if a is not None and b else None
 
 
-def analyse(ds: Dataset, params: PodStartParams | None = None, **changes: Any) -> PodStarts:
-    """Run the pod start analysis (:class:`PodStarts`)."""
+def analyse(
+    ds: Dataset, params: PodStartParams | None = None, *, base: PodStarts | None = None, **changes: Any
+) -> PodStarts:
+    """Run the pod start analysis (:class:`PodStarts`).
+
+    ``base``: the analysis of a wider scope of the same data (a served page keeps the one of the
+    whole snapshot, ``analyse(ds)``, with the same ``stable_window``, ``settle``, ``observe`` and
+    ``resolution``): the pods of this scope are taken from it instead of being measured again
+    (a pod's start does not depend on the other pods analysed). Pods it lacks (another version
+    of the data, a window reaching outside the snapshot's) are measured as without it."""
     p = resolve_params(PodStartParams, params, changes)
     if p.cluster is not None:
         require_one_of("cluster", p.cluster, ds.clusters)
     pods = _select_pods(ds, p)
+    if base is not None and (taken := _taken(base, pods, p)) is not None:
+        return taken
     if pods.is_empty():
         empty = usage.empty
         return PodStarts(p, empty(START_COLUMNS), empty(PHASE_COLUMNS), empty(SERIES_COLUMNS),
@@ -374,6 +384,34 @@ def analyse(ds: Dataset, params: PodStartParams | None = None, **changes: Any) -
     peaks = _peaks(order, cont_use, cuts)
     tips = advice(starts, window_s=win_s)
     return PodStarts(p, starts, phases, series, workloads(starts), tips, peaks, findings(tips))
+
+
+def _taken(base: PodStarts, pods: pl.DataFrame, p: PodStartParams) -> PodStarts | None:
+    """The analysis of ``pods`` (selected for ``p``) taken from ``base``'s rows, or None when
+    ``base`` cannot give it: other tuning parameters, or a pod it lacks. Every pod of a name
+    that ``base`` has must be selected too (rows of phases, series and peaks are per name)."""
+    tuning = ("stable_window", "settle", "observe", "resolution")
+    if any(getattr(base.params, k) != getattr(p, k) for k in tuning):
+        return None
+    ids = pods.select("cluster", pl.col("uid"))
+    had = base.pods.select("cluster", "uid")
+    if ids.join(had, on=["cluster", "uid"], how="anti", nulls_equal=True).height:
+        return None
+    names = pods.select("cluster", "namespace", pl.col("name").alias("pod")).unique()
+    same_name = base.pods.join(
+        names, on=["cluster", "namespace", "pod"], how="semi", nulls_equal=True, maintain_order="left"
+    )
+    if same_name.height != ids.height:  # a pod of the same name outside the scope
+        return None
+    starts = same_name
+    keys = ["cluster", "namespace", "pod"]
+
+    def of(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.join(names, on=keys, how="semi", nulls_equal=True, maintain_order="left")
+
+    tips = advice(starts, window_s=_secs(p.stable_window))
+    return PodStarts(p, starts, of(base.phases), of(base.series), workloads(starts), tips, of(base.peaks),
+                     findings(tips))  # fmt: skip
 
 
 def workloads(starts: pl.DataFrame) -> pl.DataFrame:

@@ -25,7 +25,7 @@ import workbench
 from workbench.analyses import pending
 from workbench.errors import WorkbenchError
 from workbench.store import Dataset
-from workbench.ui._refresh import Drawn, Recent, Redrawn, batched, update_cards, watch_scope
+from workbench.ui._refresh import Drawn, Recent, batched, update_cards, watch_scope
 from workbench.ui.common import (
     busy,
     format_bytes,
@@ -42,7 +42,7 @@ from workbench.viz import pending as vp
 __all__ = ["URL_PARAMS", "PendingPods", "pending_view"]
 
 URL_PARAMS = {"pod": "pod", "in_cluster": "in_cluster", "include_past": "past"}
-_CHART = {"sizing_mode": "stretch_width", "linked_axes": False}
+_CHART = {"sizing_mode": "stretch_width"}
 
 
 def _key(row: dict[str, Any]) -> str:
@@ -75,6 +75,16 @@ def pending_view(rows: pl.DataFrame, *, clusters: bool) -> pl.DataFrame:
     return view if clusters else view.drop("cluster")
 
 
+def _fit_view(fit: pl.DataFrame) -> pl.DataFrame:
+    """A :func:`~workbench.analyses.pending.fit` result as shown: free allocatable with units."""
+    return fit.select(
+        "node", "fits", "advice", "candidate", pl.col("blocked_by").alias("blocked by"),
+        pl.Series("CPU free", _cores(fit["cpu_free"].to_list()), dtype=pl.String),
+        pl.Series("memory free", _bytes(fit["memory_free"].to_list()), dtype=pl.String),
+        pl.col("pods_free").alias("pods free"),
+    )  # fmt: skip
+
+
 class PendingPods(pn.viewable.Viewer):
     """Pending pod analysis within a :class:`~workbench.ui.scope.Scope` (cluster, namespace, workload, window)."""
 
@@ -93,6 +103,8 @@ class PendingPods(pn.viewable.Viewer):
         self._drawn = Drawn()
         self._recent: Recent[pl.DataFrame] = Recent()
         self._room: tuple[tuple[Any, str | None], pl.DataFrame] | None = None
+        # node and pod revisions per cluster and moment, read once for every namespace and workload
+        self._capacities = pending.Capacities(self.dataset, size=6)
         self._build()
         watch_scope(self.scope, ["cluster", "namespace", "workload", "start", "end"], self._refresh)
         self._refresh()
@@ -100,14 +112,15 @@ class PendingPods(pn.viewable.Viewer):
     def _build(self) -> None:
         self._stats = pn.FlexBox(sizing_mode="stretch_width")
         self._note = PlainText("", sizing_mode="stretch_width")
-        self._qos_chart = Redrawn(**_CHART)
+        # the charts: Bokeh figures built once, redrawn in place for every scope
+        self._qos_chart = vp.QosBars()
         self._qos_table = rows_table(css_classes=["wb-by-qos"])
-        self._reason_chart = Redrawn(**_CHART)
+        self._reason_chart = vp.ReasonBars()
         self._reason_table = rows_table(css_classes=["wb-by-reason"])
         self._list = rows_table(wrap=("scheduler message", "all reasons"), widths={"scheduler message": 420, "all reasons": 220},
                                 pagination="local", page_size=15, css_classes=["wb-pending-list"])  # fmt: skip
         self._list.on_click(self._clicked)
-        self._timeline = Redrawn(**_CHART)
+        self._timeline = vp.PendingTimeline()
         self._fit_title = PlainText(
             "", margin=(0, 10), styles={"font-weight": "600", "white-space": "pre-wrap"}
         )
@@ -121,7 +134,13 @@ class PendingPods(pn.viewable.Viewer):
                                css_classes=["wb-fit"])  # fmt: skip
         self._shortfall = rows_table(wrap=("summary",), widths={"summary": 520}, css_classes=["wb-shortfall"])
         self._headroom = rows_table(wrap=("taints",), widths={"taints": 360}, css_classes=["wb-headroom"])
-        self._headroom_chart = Redrawn(**_CHART)
+        self._headroom_chart = vp.HeadroomBars()
+        self._panes = {
+            "qos": [pn.pane.Bokeh(self._qos_chart.figure, **_CHART)],
+            "reason": [pn.pane.Bokeh(self._reason_chart.figure, **_CHART)],
+            "timeline": [pn.pane.Bokeh(self._timeline.figure, **_CHART)],
+            "headroom": [pn.pane.Bokeh(f, **_CHART) for f in self._headroom_chart.figures],
+        }
         self._past = pn.widgets.Checkbox.from_param(
             self.param.include_past, label="Include pods that waited earlier"
         )
@@ -133,14 +152,14 @@ class PendingPods(pn.viewable.Viewer):
         card = {"collapsible": False, "sizing_mode": "stretch_width"}
         return [
             self._stats,
-            pn.Row(pn.Card(self._qos_table, self._qos_chart.panel, title="By QoS class", **card),
-                   pn.Card(self._reason_table, self._reason_chart.panel, title="By reason (primary)", **card),
+            pn.Row(pn.Card(self._qos_table, *self._panes["qos"], title="By QoS class", **card),
+                   pn.Card(self._reason_table, *self._panes["reason"], title="By reason (primary)", **card),
                    sizing_mode="stretch_width"),
             pn.Card(self._past, self._note, self._list, title="Pending pods", **card),
             self._fit_card,
             pn.Card(self._shortfall, title="What the cluster lacks for the pods still waiting", **card),
-            pn.Card(self._headroom, self._headroom_chart.panel, title="Free allocatable per node (window end)", **card),
-            pn.Card(self._timeline.panel, title="Time spent pending", **card),
+            pn.Card(self._headroom, *self._panes["headroom"], title="Free allocatable per node (window end)", **card),
+            pn.Card(*self._panes["timeline"], title="Time spent pending", **card),
         ]  # fmt: skip
 
     def __panel__(self) -> pn.viewable.Viewable:
@@ -162,6 +181,16 @@ class PendingPods(pn.viewable.Viewer):
         s = self.scope
         return pending.PendingParams(cluster=s.cluster or None, namespace=s.namespace or None, start=s.start or None,
                                      end=s.end or None, include_past=self.include_past)  # fmt: skip
+
+    def _where(self) -> str:
+        """The scope in words: ``namespace shop, workload Deployment/checkout`` (``any namespace``)."""
+        s = self.scope
+        parts = [
+            f"{k} {v}"
+            for k, v in (("cluster", s.cluster), ("namespace", s.namespace), ("workload", s.workload))
+            if v
+        ]
+        return ", ".join(parts) or "any namespace"
 
     def _clicked(self, event: Any) -> None:
         if event.row is not None and event.row < self.rows.height:
@@ -202,11 +231,11 @@ class PendingPods(pn.viewable.Viewer):
             draw("qos", lambda: self._show_qos(by_qos), by_qos)
             by_reason = pending.summary(rows, by="primary")
             draw("reason", lambda: self._show_reasons(by_reason, rows), rows)
-            draw("timeline", lambda: self._timeline.show(vp.pending_timeline(rows)), rows)
+            draw("timeline", lambda: self._draw("timeline", lambda: self._timeline.draw(rows)), rows)
             update_cards(self._stats, self._stat_cards(rows))
             start, end = p.window(self.dataset)
             self._note.object = (
-                f"{rows.height} pod(s) waited for a node between {format_time(start)} and {format_time(end)} "
+                f"{rows.height} pod(s) in {self._where()} waited for a node between {format_time(start)} and {format_time(end)} "
                 f"(still pending first, longest waits first). Click one to see where it would fit."
             )
             self._capacity(p)
@@ -216,13 +245,13 @@ class PendingPods(pn.viewable.Viewer):
         set_rows(self._qos_table, by_qos.select(
             pl.col("qos_class").fill_null("(unknown)").alias("QoS class"), "pods", pl.col("still_pending").alias("still pending"),
             pl.col("pending_for_max").alias("longest wait"), pl.col("top_category").alias("top reason")))  # fmt: skip
-        self._qos_chart.show(vp.qos_bars(by_qos))
+        self._draw("qos", lambda: self._qos_chart.draw(by_qos))
 
     def _show_reasons(self, by_reason: pl.DataFrame, rows: pl.DataFrame) -> None:
         set_rows(self._reason_table, by_reason.select(
             pl.col("primary").alias("reason"), "pods", pl.col("still_pending").alias("still pending"),
             pl.col("pending_for_max").alias("longest wait")))  # fmt: skip
-        self._reason_chart.show(vp.reason_bars(pending.reasons(rows)))
+        self._draw("reason", lambda: self._reason_chart.draw(pending.reasons(rows)))
 
     def _stat_cards(self, rows: pl.DataFrame) -> list[pn.viewable.Viewable]:
         counts = dict(rows.group_by("state").len().iter_rows()) if rows.height else {}
@@ -240,14 +269,17 @@ class PendingPods(pn.viewable.Viewer):
         (a namespace or workload change does not change it)."""
         key = (end, cluster)
         if self._room is None or self._room[0] != key:
-            self._room = (key, pending.headroom(self.dataset, at=end, cluster=cluster))
+            self._room = (
+                key,
+                pending.headroom(self.dataset, at=end, cluster=cluster, capacity=self._capacities),
+            )
         return self._room[1]
 
     def _capacity(self, p: pending.PendingParams) -> None:
         _, end = p.window(self.dataset)
         room = self._room_at(end, p.cluster)
         self._drawn.draw("headroom", lambda: self._show_headroom(room), room)
-        short = pending.shortfall(self.dataset, p, pending=self.rows)
+        short = pending.shortfall(self.dataset, p, pending=self.rows, capacity=self._capacities)
         self._drawn.draw("shortfall", lambda: self._show_shortfall(short), short)
 
     def _show_headroom(self, room: pl.DataFrame) -> None:
@@ -263,7 +295,12 @@ class PendingPods(pn.viewable.Viewer):
             pl.col("pods_free").alias("pods free"), "taints",
         )  # fmt: skip
         set_rows(self._headroom, view)
-        self._headroom_chart.show(vp.headroom_bars(room))
+        self._draw("headroom", lambda: self._headroom_chart.draw(room))
+
+    def _draw(self, chart: str, draw: Any) -> None:
+        """Redraw ``chart``'s figures in place (``draw()``)."""
+        draw()
+        pn.io.push_notebook(*self._panes[chart])  # served pages send the changed models themselves
 
     def _show_shortfall(self, short: pl.DataFrame) -> None:
         set_rows(self._shortfall, short.select(
@@ -278,10 +315,13 @@ class PendingPods(pn.viewable.Viewer):
         row = self.selected()
         if row is None:
             self._fit_title.object = (
-                "Select a pending pod in the list." if self.rows.height else "No pending pods in this scope."
+                "Select a pending pod in the list."
+                if self.rows.height
+                else f"No pending pods in {self._where()}."
             )
             self._fit_message.object = f"no pending pod {self.pod} in this scope" if self.pod else ""
-            set_rows(self._fit, pl.DataFrame())
+            # no rows, the columns kept (new columns would be new models in a served page)
+            self._show_fit(_fit_view(pl.DataFrame(schema=pending.FIT_COLUMNS)))
             return
         name = _key(row)
         self._fit_title.object = (
@@ -289,9 +329,8 @@ class PendingPods(pn.viewable.Viewer):
         )
         self._fit_message.object = f"Scheduler: {row['message'] or '(no message)'}"
         if row["state"] == "refused":
-            set_rows(
-                self._fit,
-                pl.DataFrame({"advice": ["No pod was created: the quota refused it, so no node was tried."]}),
+            self._show_fit(
+                pl.DataFrame({"advice": ["No pod was created: the quota refused it, so no node was tried."]})
             )
             return
         one = self.rows.filter(
@@ -299,12 +338,11 @@ class PendingPods(pn.viewable.Viewer):
             pl.col("namespace") == row["namespace"],
             pl.col("pod") == row["pod"],
         )
-        fit = pending.fit(self.dataset, self._params(), pending=one).sort(
+        fit = pending.fit(self.dataset, self._params(), pending=one, capacity=self._capacities).sort(
             ["fits", "candidate", "cpu_short"], descending=[True, True, False]
         )
-        set_rows(self._fit, fit.select(
-            "node", "fits", "advice", "candidate", pl.col("blocked_by").alias("blocked by"),
-            pl.Series("CPU free", _cores(fit["cpu_free"].to_list()), dtype=pl.String),
-            pl.Series("memory free", _bytes(fit["memory_free"].to_list()), dtype=pl.String),
-            pl.col("pods_free").alias("pods free"),
-        ))  # fmt: skip
+        self._show_fit(_fit_view(fit))
+
+    def _show_fit(self, view: pl.DataFrame) -> None:
+        """Show ``view`` in the fit table (unless it shows it already)."""
+        self._drawn.draw("fit", lambda: set_rows(self._fit, view), view)

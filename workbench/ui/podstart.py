@@ -23,14 +23,12 @@ import polars as pl
 
 from workbench.analyses import podstart
 from workbench.errors import WorkbenchError
-from workbench.ui._refresh import Drawn, Recent, Redrawn, batched, update_cards
+from workbench.ui._refresh import Drawn, Recent, batched, update_cards
 from workbench.ui.common import busy, format_bytes, format_cores, format_time, stat, table_frame, text_table
 from workbench.ui.live import LivePage, plain_text, snapshot_version
 from workbench.viz import podstart as pv
 
 __all__ = ["PodStartPage", "phases_view", "starts_view"]
-
-_CHART = {"sizing_mode": "stretch_width", "linked_axes": False}
 
 
 def _cores(values: list[Any]) -> list[str]:
@@ -97,24 +95,36 @@ class PodStartPage(LivePage):
         self.result: podstart.PodStarts | None = None
         self.detail: podstart.PodStarts | None = None
         self._recent: Recent[podstart.PodStarts] = Recent()
+        self._whole: Recent[podstart.PodStarts] = Recent(size=1)  # the whole snapshot's, per version
         self._drawn = Drawn()
         self._cards = pn.FlexBox(sizing_mode="stretch_width")
         self._note = plain_text("", sizing_mode="stretch_width")
         self._list = text_table(pl.DataFrame(), pagination="local", page_size=15, frozen_columns=["pod"],
                                 css_classes=["wb-starts"])  # fmt: skip
         self._list.on_click(self._clicked)
-        self._timeline = Redrawn(**_CHART)
+        self._timeline = pv.Timeline()
+        self._timeline_pane = pn.pane.Bokeh(self._timeline.figure, sizing_mode="stretch_width")
         self._title = plain_text("", styles={"font-weight": "600"}, margin=(0, 10),
                                   css_classes=["wb-selected-pod"])  # fmt: skip
         self._phases = text_table(pl.DataFrame(), css_classes=["wb-phases"])
-        self._curves = Redrawn(**_CHART)
+        # the selected pod's charts: Bokeh figures built once, redrawn in place for every pod
+        self._curves = pv.StartCurves()
+        self._curves_panes = [pn.pane.Bokeh(f, sizing_mode="stretch_width") for f in self._curves.figures]
+        self._curves_box = pn.Column(
+            *self._curves_panes, sizing_mode="stretch_width", margin=0, visible=False
+        )
         self._advice = text_table(
             pl.DataFrame(), wrap=("message",), widths={"message": 620}, css_classes=["wb-start-advice"]
         )
         self._compare_title = plain_text("", margin=(0, 10))
-        self._compare = Redrawn(**_CHART)
+        self._compare = pv.WorkloadCurves()
+        self._compare_pane = pn.pane.Bokeh(self._compare.figure, sizing_mode="stretch_width")
+        # shown and hidden by its box (a Bokeh pane's own visibility is taken from its figure)
+        self._compare_box = pn.Column(
+            self._compare_pane, sizing_mode="stretch_width", margin=0, visible=False
+        )
         self._compare_table = text_table(pl.DataFrame(), css_classes=["wb-workload-starts"])
-        self._detail_card = pn.Card(self._title, self._phases, self._curves.panel, self._advice, title="Selected pod: phases",
+        self._detail_card = pn.Card(self._title, self._phases, self._curves_box, self._advice, title="Selected pod: phases",
                                     collapsible=False, sizing_mode="stretch_width")  # fmt: skip
 
     def sections(self) -> list[pn.viewable.Viewable]:
@@ -123,8 +133,8 @@ class PodStartPage(LivePage):
             self._cards,
             pn.Card(self._note, self._list, title="Pods created in the window (click one)", **card),
             self._detail_card,
-            pn.Card(self._compare_title, self._compare.panel, self._compare_table, title="Compared with its workload's starts", **card),
-            pn.Card(self._timeline.panel, title="All starts: Pending and warm-up", **card),
+            pn.Card(self._compare_title, self._compare_box, self._compare_table, title="Compared with its workload's starts", **card),
+            pn.Card(self._timeline_pane, title="All starts: Pending and warm-up", **card),
         ]  # fmt: skip
 
     # -- data -----------------------------------------------------------------------------------
@@ -140,8 +150,9 @@ class PodStartPage(LivePage):
         with busy(self._list, self._detail_card), batched():
             try:
                 p = self.params()
+                version = snapshot_version(self.dataset)
                 result = self._recent.get(
-                    (p, snapshot_version(self.dataset)), lambda: podstart.analyse(self.dataset, p)
+                    (p, version), lambda: podstart.analyse(self.dataset, p, base=self._base(version))
                 )
             except WorkbenchError as err:
                 self.result = None
@@ -162,7 +173,7 @@ class PodStartPage(LivePage):
                 "window or pick another namespace."
             )  # fmt: skip
             # (the timeline shows the pods that reached Running)
-            self._drawn.draw("timeline", lambda: self._timeline.show(pv.timeline(started)), started)
+            self._drawn.draw("timeline", lambda: self._draw_timeline(started), started)
             update_cards(self._cards, [
                 stat("Starts", pods.height, detail="pods created in the window"),
                 stat("Reached Running", started.height),
@@ -173,6 +184,12 @@ class PodStartPage(LivePage):
                      tone="bad" if result.findings else "neutral"),
             ])  # fmt: skip
             self._draw_selected()
+
+    def _base(self, version: Any) -> podstart.PodStarts:
+        """The analysis of every pod of the snapshot (of this ``version``), which each scope's
+        pods are taken from (:func:`podstart.analyse`'s ``base``): computed once per version."""
+        whole = self.params(cluster=None, namespace=None, workload=None, start=None, end=None)
+        return self._whole.get((whole, version), lambda: podstart.analyse(self.dataset, whole))
 
     def _where(self) -> str:
         """The scope in words: ``namespace shop, workload Deployment/checkout`` (``any namespace``)."""
@@ -215,7 +232,9 @@ class PodStartPage(LivePage):
         if self.in_cluster:
             changes["cluster"] = self.in_cluster
         try:
-            alone = podstart.analyse(self.dataset, self.params(**changes))
+            alone = podstart.analyse(
+                self.dataset, self.params(**changes), base=self._base(snapshot_version(self.dataset))
+            )
         except WorkbenchError:
             return None
         return (alone, self.pod) if alone.pods.height else None
@@ -234,9 +253,9 @@ class PodStartPage(LivePage):
                 )
                 self._title.object = why
                 for t in (self._phases, self._advice, self._compare_table):
-                    t.value = table_frame(pl.DataFrame()).to_pandas()
-                self._curves.show(None)
-                self._compare.show(None)
+                    _clear(t)
+                _show(self._curves_box, visible=False)
+                _show(self._compare_box, visible=False)
                 self._compare_title.object = ""
                 self._drawn.forget()
                 return
@@ -260,8 +279,8 @@ class PodStartPage(LivePage):
                 phases,
             )
             series, row = result.series.filter(pl.col("cluster") == cluster), result.pods.filter(key)
-            draw("curves", lambda: self._curves.show(pv.start_curves(series, row, pod=name)),
-                 series, row, name)  # fmt: skip
+            draw("curves", lambda: self._draw_curves(series, row, name), series, row, name)
+            _show(self._curves_box, visible=True)
             tips = result.advice.filter(key).select(
                 "severity", "resource", pl.col("issue").str.replace_all("_", " "), "message"
             )
@@ -276,8 +295,8 @@ class PodStartPage(LivePage):
         wl = meta["workload_name"]
         if result is None or wl is None:
             self._compare_title.object = "This pod has no workload: nothing to compare with."
-            self._compare.show(None)
-            self._compare_table.value = table_frame(pl.DataFrame()).to_pandas()
+            _show(self._compare_box, visible=False)
+            _clear(self._compare_table)
             self._drawn.forget("compare")
             return
         same = result.pods.filter(pl.col("cluster") == meta["cluster"], pl.col("namespace") == meta["namespace"],
@@ -295,11 +314,33 @@ class PodStartPage(LivePage):
         self._compare_title.object = f"{same.height} start(s) of {meta['workload_kind']}/{wl} in the window"
         self._drawn.draw("compare", lambda: self._show_compare(series, same, wl), series, same, wl)
 
+    def _draw_timeline(self, started: pl.DataFrame) -> None:
+        self._timeline.draw(started)
+        pn.io.push_notebook(self._timeline_pane)  # served pages send the changed models themselves
+
+    def _draw_curves(self, series: pl.DataFrame, row: pl.DataFrame, name: str) -> None:
+        self._curves.draw(series, row, pod=name)
+        pn.io.push_notebook(*self._curves_panes)  # served pages send the changed models themselves
+
     def _show_compare(self, series: pl.DataFrame, same: pl.DataFrame, wl: str) -> None:
-        self._compare.show(pv.workload_curves(series, same, workload=wl))
+        self._compare.draw(series, same, workload=wl)
+        pn.io.push_notebook(self._compare_pane)
+        _show(self._compare_box, visible=True)
         self._compare_table.value = table_frame(
             starts_view(same, clusters=False).drop("namespace", "workload")
         ).to_pandas()
+
+
+def _clear(table: pn.widgets.Tabulator) -> None:
+    """Show no rows in ``table``, its columns kept (new columns would be new models in a served page)."""
+    if table.value is not None and len(table.value):
+        table.value = table.value.iloc[:0]
+
+
+def _show(part: pn.viewable.Viewable, *, visible: bool) -> None:
+    """Show or hide ``part`` (unchanged when it already is: no update sent)."""
+    if part.visible != visible:
+        part.visible = visible
 
 
 def _secs(value: float | None) -> str:

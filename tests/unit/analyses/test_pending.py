@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import workbench as wb
 from tests.support.snapshots import write_small_snapshot
@@ -321,3 +322,21 @@ def test_bad_parameters_name_the_closest_choices(demo: wb.Dataset) -> None:
         pending.pending_pods(demo, namespce="ml")
     with pytest.raises(ParameterError, match="group by"):
         pending.summary(pending.pending_pods(demo), by="colour")
+
+
+def test_kept_capacities_give_the_same_fit_shortfall_and_headroom(demo: wb.Dataset) -> None:
+    caps = pending.Capacities(demo, size=2)
+    rows = pending.pending_pods(demo)
+    for cluster in [None, *demo.clusters]:
+        want = pending.headroom(demo, cluster=cluster)
+        assert_frame_equal(pending.headroom(demo, cluster=cluster, capacity=caps), want)
+    assert_frame_equal(pending.fit(demo, pending=rows, capacity=caps), pending.fit(demo, pending=rows))
+    want = pending.shortfall(demo, pending=rows)
+    assert_frame_equal(pending.shortfall(demo, pending=rows, capacity=caps), want)
+    # each cluster and moment is read once and kept, the last two only
+    end = demo.window[1]
+    first = caps(demo.clusters[0], end)
+    assert caps(demo.clusters[0], end) is first
+    caps(demo.clusters[1], end)
+    caps(None, end)
+    assert caps(demo.clusters[0], end) is not first

@@ -3,6 +3,7 @@ usage per phase, and start-up advice."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -254,3 +255,51 @@ def test_charts_render(ds: wb.Dataset) -> None:
     d = pv.timeline(r.pods).dframe()
     assert dict(zip(d["segment"], d["seconds"], strict=True)) == {"scheduling": 5.0, "init": 15.0, "start": 10.0,
                                                                   "warm-up": 330.0}  # fmt: skip
+
+
+_FRAMES = ("pods", "phases", "series", "workloads", "advice", "peaks")
+
+
+def _same_starts(got: podstart.PodStarts, want: podstart.PodStarts) -> None:
+    for name in _FRAMES:
+        assert_frame_equal(getattr(got, name), getattr(want, name))
+    assert got.findings == want.findings
+
+
+def test_a_scope_taken_from_the_whole_snapshot_equals_its_own_analysis(demo_snapshot: Path) -> None:
+    ds = wb.open(demo_snapshot)
+    whole = podstart.analyse(ds)
+    pods = whole.pods
+    lo, hi = ds.window
+    third = (hi - lo) / 3
+    busiest = pods.group_by("namespace").len().sort("len", descending=True)["namespace"][0]
+    mine = pods.filter(pl.col("namespace") == busiest, pl.col("workload_name").is_not_null())
+    workload = mine.row(0, named=True)
+    scopes: list[dict[str, object]] = [
+        {}, *({"cluster": c} for c in ds.clusters), *({"namespace": n} for n in pods["namespace"].unique().sort()),
+        {"namespace": busiest, "workload": f"{workload['workload_kind']}/{workload['workload_name']}"},
+        {"start": lo + third, "end": lo + 2 * third}, {"namespace": busiest, "start": hi - third},
+        {"cluster": pods["cluster"][0], "pod": pods["pod"][0]}, {"namespace": "no-such-namespace"},
+    ]  # fmt: skip
+    # a marked copy of the whole snapshot's analysis shows where a result was taken from
+    marked = dataclasses.replace(whole, pods=whole.pods.with_columns(pl.lit("marked").alias("node")))
+    for scope in scopes:
+        want = podstart.analyse(ds, **scope)  # type: ignore[arg-type]
+        _same_starts(podstart.analyse(ds, base=whole, **scope), want)  # type: ignore[arg-type]
+        taken = podstart.analyse(ds, base=marked, **scope)  # type: ignore[arg-type]
+        assert taken.pods.height == want.pods.height
+        assert set(taken.pods["node"]) <= {"marked"}, scope  # every scope inside the window is taken from it
+
+
+def test_a_base_that_cannot_give_the_scope_is_not_used(demo_snapshot: Path) -> None:
+    ds = wb.open(demo_snapshot)
+    whole = podstart.analyse(ds)
+    a, b = whole.pods["namespace"].unique().sort().to_list()[:2]
+    narrow = podstart.analyse(ds, namespace=a)  # lacks the pods of namespace b
+    _same_starts(podstart.analyse(ds, base=narrow, namespace=b), podstart.analyse(ds, namespace=b))
+    # other tuning: measured again
+    slow = podstart.analyse(ds, namespace=a, stable_window="2m")
+    _same_starts(podstart.analyse(ds, base=whole, namespace=a, stable_window="2m"), slow)
+    # a window reaching before the snapshot's: pods the base does not have are measured
+    early = ds.window[0] - dt.timedelta(days=1)
+    _same_starts(podstart.analyse(ds, base=whole, start=early), podstart.analyse(ds, start=early))

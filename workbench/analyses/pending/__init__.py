@@ -47,7 +47,7 @@ import polars as pl
 
 from workbench.analyses.manifests._objects import as_time, resolve_params, snapshot_end
 from workbench.analyses.params import Params, field
-from workbench.analyses.pending._capacity import HEADROOM_COLUMNS, Capacity, node_blockers
+from workbench.analyses.pending._capacity import HEADROOM_COLUMNS, Capacities, Capacity, node_blockers
 from workbench.analyses.pending._collect import collect
 from workbench.analyses.pending._fit import (
     FIT_COLUMNS,
@@ -87,6 +87,7 @@ __all__ = [
     "RESOURCE_CATEGORIES",
     "SHORTFALL_COLUMNS",
     "SUMMARY_COLUMNS",
+    "Capacities",
     "ParsedMessage",
     "PendingParams",
     "Reason",
@@ -169,33 +170,42 @@ def parse_messages(messages: pl.Series | list[str | None]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def headroom(ds: Dataset, *, at: Any = None, cluster: str | None = None) -> pl.DataFrame:
+def headroom(ds: Dataset, *, at: Any = None, cluster: str | None = None,
+             capacity: Capacities | None = None) -> pl.DataFrame:  # fmt: skip
     """Every node's free allocatable at ``at`` (default: the snapshot's end), from the node's
-    and the pods' revisions at that moment (:data:`HEADROOM_COLUMNS`)."""
+    and the pods' revisions at that moment (:data:`HEADROOM_COLUMNS`). ``capacity``: the
+    revisions already read (:class:`Capacities` of ``ds``, kept between calls)."""
     when = as_time(at, what="at") or snapshot_end(ds)
     if cluster:
         from workbench.analyses.params import require_one_of
 
         require_one_of("cluster", cluster, ds.clusters)
-    return Capacity(ds, cluster=cluster or None, end=when).at(when)
+    cap = (
+        capacity(cluster or None, when)
+        if capacity is not None
+        else Capacity(ds, cluster=cluster or None, end=when)
+    )
+    return cap.at(when)
 
 
 def fit(ds: Dataset, params: PendingParams | None = None, *, pending: pl.DataFrame | None = None,
-        **changes: Any) -> pl.DataFrame:  # fmt: skip
+        capacity: Capacities | None = None, **changes: Any) -> pl.DataFrame:  # fmt: skip
     """Per pending pod and node, at the moment the pod waited (the snapshot's end when it still
     waits, else just before it got a node): is the node a candidate, would the pod fit, and the
-    advice (:data:`FIT_COLUMNS`). ``pending``: a :func:`pending_pods` result to reuse."""
+    advice (:data:`FIT_COLUMNS`). ``pending``: a :func:`pending_pods` result to reuse;
+    ``capacity``: the revisions already read (:class:`Capacities` of ``ds``)."""
     p = resolve_params(PendingParams, params, changes)
     _, end = p.window(ds)
     rows = pending if pending is not None else pending_pods(ds, p)
-    return fit_rows(ds, rows.filter(pl.col("state") != "refused"), end=end)
+    return fit_rows(ds, rows.filter(pl.col("state") != "refused"), end=end, capacity=capacity)
 
 
 def shortfall(ds: Dataset, params: PendingParams | None = None, *, pending: pl.DataFrame | None = None,
-              **changes: Any) -> pl.DataFrame:  # fmt: skip
+              capacity: Capacities | None = None, **changes: Any) -> pl.DataFrame:  # fmt: skip
     """Per cluster: what it lacks, at the window's end, to place every pod still waiting for
-    resources (:data:`SHORTFALL_COLUMNS`; see :func:`~workbench.analyses.pending._fit.shortfall_rows`)."""
+    resources (:data:`SHORTFALL_COLUMNS`; see :func:`~workbench.analyses.pending._fit.shortfall_rows`).
+    ``pending`` and ``capacity`` as for :func:`fit`."""
     p = resolve_params(PendingParams, params, changes)
     _, end = p.window(ds)
     rows = pending if pending is not None else pending_pods(ds, p)
-    return shortfall_rows(ds, rows, at=end)
+    return shortfall_rows(ds, rows, at=end, capacity=capacity)

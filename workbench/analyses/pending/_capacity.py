@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +21,7 @@ from workbench.analyses.manifests._objects import TS
 from workbench.kube.quantity import count, cpu_cores, effective_pod_resources, memory_bytes
 from workbench.store import Dataset
 
-__all__ = ["HEADROOM_COLUMNS", "Capacity", "host_ports", "node_blockers"]
+__all__ = ["HEADROOM_COLUMNS", "Capacities", "Capacity", "host_ports", "node_blockers"]
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,29 @@ class Capacity:
             (pl.col("pods_allocatable") - pl.col("pods_bound")).alias("pods_free"),
         )
         return out.select(list(HEADROOM_COLUMNS)).cast(HEADROOM_COLUMNS).sort("cluster", "node")  # type: ignore[arg-type]
+
+
+class Capacities:
+    """The :class:`Capacity` of each (cluster, end) asked for, built once and kept (the last
+    ``size``): what a page passes to :func:`~workbench.analyses.pending.fit`,
+    :func:`~workbench.analyses.pending.shortfall` and :func:`~workbench.analyses.pending.headroom`
+    so that a new namespace or workload reads no node or pod revision again."""
+
+    def __init__(self, ds: Dataset, *, size: int = 4) -> None:
+        self.ds = ds
+        self.size = size
+        self._kept: OrderedDict[tuple[str | None, dt.datetime | None], Capacity] = OrderedDict()
+
+    def __call__(self, cluster: str | None, end: dt.datetime | None) -> Capacity:
+        """``Capacity(ds, cluster=cluster, end=end)``, kept."""
+        key = (cluster, end)
+        if key in self._kept:
+            self._kept.move_to_end(key)
+        else:
+            self._kept[key] = Capacity(self.ds, cluster=cluster, end=end)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return self._kept[key]
 
 
 def _revisions_from_table(pods: pl.DataFrame) -> pl.DataFrame:

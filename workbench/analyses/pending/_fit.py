@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -134,21 +135,43 @@ def _moment(row: dict[str, Any], end: dt.datetime) -> dt.datetime:
     return min(last, row["pending_until"] or last)
 
 
-def fit_rows(ds: Dataset, pending: pl.DataFrame, *, end: dt.datetime) -> pl.DataFrame:
-    """One row per pending pod (with a known spec) and node (:data:`FIT_COLUMNS`)."""
+#: How the node and pod revisions of a cluster up to a moment are had: ``Capacity`` itself, or
+#: :class:`~workbench.analyses.pending._capacity.Capacities` (kept between calls).
+CapacityOf = Callable[[str | None, dt.datetime | None], Capacity]
+
+
+def _build(ds: Dataset) -> CapacityOf:
+    """Capacities built for this call (once per cluster and moment)."""
+    kept: dict[tuple[str | None, dt.datetime | None], Capacity] = {}
+
+    def of(cluster: str | None, end: dt.datetime | None) -> Capacity:
+        if (cluster, end) not in kept:
+            kept[(cluster, end)] = Capacity(ds, cluster=cluster, end=end)
+        return kept[(cluster, end)]
+
+    return of
+
+
+def fit_rows(
+    ds: Dataset, pending: pl.DataFrame, *, end: dt.datetime, capacity: CapacityOf | None = None
+) -> pl.DataFrame:
+    """One row per pending pod (with a known spec) and node (:data:`FIT_COLUMNS`). ``capacity``:
+    where each cluster's :class:`Capacity` up to ``end`` comes from (built here when not given)."""
     rows = [{**r, "_at": _moment(r, end)} for r in pending.filter(pl.col("uid").is_not_null()).iter_rows(named=True)]
     if not rows:
         return empty(FIT_COLUMNS)
     specs = _specs(ds, rows)
-    caps: dict[str, Capacity] = {}
+    capacity = capacity or _build(ds)
     heads: dict[tuple[str, dt.datetime], pl.DataFrame] = {}
     out = []
     for r in rows:
         spec = specs.get((r["cluster"], r["uid"]))
         if spec is None:
             continue
-        cap = caps.setdefault(r["cluster"], Capacity(ds, cluster=r["cluster"], end=end))
-        head = heads.setdefault((r["cluster"], r["_at"]), cap.at(r["_at"]))
+        cap = capacity(r["cluster"], end)
+        if (r["cluster"], r["_at"]) not in heads:
+            heads[(r["cluster"], r["_at"])] = cap.at(r["_at"])
+        head = heads[(r["cluster"], r["_at"])]
         cpu_req, mem_req = r["cpu_request"] or 0.0, r["memory_request"] or 0
         others = sorted(set(r["categories"] or []) & UNMODELLED)
         for n in head.iter_rows(named=True):
@@ -176,12 +199,15 @@ def fit_rows(ds: Dataset, pending: pl.DataFrame, *, end: dt.datetime) -> pl.Data
     )
 
 
-def shortfall_rows(ds: Dataset, pending: pl.DataFrame, *, at: dt.datetime) -> pl.DataFrame:
+def shortfall_rows(ds: Dataset, pending: pl.DataFrame, *, at: dt.datetime,
+                   capacity: CapacityOf | None = None) -> pl.DataFrame:  # fmt: skip
     """Per cluster: can the still-pending pods be placed on the free allocatable at ``at``?
     (:data:`SHORTFALL_COLUMNS`). Pods whose primary reason is a resource one are placed greedily,
     largest cpu request first, each on the candidate node where it fits tightest; what is left
     is what the cluster lacks. Pods held back by anything else (a selector, a taint, a missing
-    claim, a quota) count in ``blocked_other``: more capacity would not help them."""
+    claim, a quota) count in ``blocked_other``: more capacity would not help them. ``capacity``
+    as for :func:`fit_rows`."""
+    capacity = capacity or _build(ds)
     waiting = pending.filter(pl.col("still_pending"))
     out = []
     for cluster in sorted(waiting["cluster"].unique().to_list()):
@@ -189,7 +215,7 @@ def shortfall_rows(ds: Dataset, pending: pl.DataFrame, *, at: dt.datetime) -> pl
         resource = pods.filter(pl.col("primary").is_in(list(RESOURCE_CATEGORIES)) & pl.col("uid").is_not_null())
         rows = [{**r, "_at": at} for r in resource.iter_rows(named=True)]
         specs = _specs(ds, rows)
-        head = Capacity(ds, cluster=cluster, end=at).at(at)
+        head = capacity(cluster, at).at(at)
         free = {n["node"]: [n["cpu_free"] or 0.0, n["memory_free"] or 0, n["pods_free"] or 0, n] for n in head.iter_rows(named=True)}
         placed = unplaced = too_big = 0
         cpu_needed, mem_needed = 0.0, 0
