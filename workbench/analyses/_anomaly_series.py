@@ -274,7 +274,11 @@ def span_series(
     every = _every(step)
     seconds = pat.step_duration(step).total_seconds()
     keys = list(by)
-    entry = pl.col("kind").cast(pl.String).is_in(list(kinds)) | pl.col("parent_id").is_null()
+    kind = lf.collect_schema().get("kind")
+    if isinstance(kind, pl.Enum) and set(kinds) <= set(kind.categories):  # compared as stored, not as text
+        entry = pl.col("kind").is_in(pl.Series(list(kinds), dtype=kind)) | pl.col("parent_id").is_null()
+    else:
+        entry = pl.col("kind").cast(pl.String).is_in(list(kinds)) | pl.col("parent_id").is_null()
     per = (
         lf.filter(entry)
         .group_by(*keys, pl.col("start").dt.truncate(every).alias("ts"))

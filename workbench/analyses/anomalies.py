@@ -202,6 +202,8 @@ def _with_baseline(
 
 def _seasonal_reference(df: pl.DataFrame, p: AnomalyParams, ks: list[str]) -> pl.DataFrame:
     """Adds ``_ref``: the median of the values at the same time of day on previous days."""
+    if p.seasonality == "auto" and df["ts"].max() - df["ts"].min() < 2 * _DAY:  # type: ignore[operator]
+        return df.with_columns(pl.lit(None, pl.Float64).alias("_ref"))  # no series spans two days
     span = df.group_by(ks).agg((pl.col("ts").max() - pl.col("ts").min()).alias("_span"),
                                pl.col("ts").diff().median().alias("_step"))
     if p.seasonality == "auto":

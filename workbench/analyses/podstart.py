@@ -36,7 +36,8 @@ limits), ``series`` (:data:`SERIES_COLUMNS`: the pod's usage from creation to th
 Stable Running, or to the end of its data when it never settled), ``workloads`` (:data:`WORKLOAD_COLUMNS`: the starts
 of one workload compared), ``advice`` (:data:`ADVICE_COLUMNS`, see :func:`advice`) and
 ``peaks`` (:data:`PEAK_COLUMNS`: per container, the highest CPU and memory from creation until
-stable, used by right-sizing).
+stable, used by right-sizing), and the same per pod (``pod_peaks``, :data:`POD_PEAK_COLUMNS`, by
+uid: :func:`scope_peaks` gives the ``peaks`` of fewer pods from them without reading metrics).
 """
 
 from __future__ import annotations
@@ -58,9 +59,9 @@ from workbench.errors import ParameterError
 from workbench.store import Dataset, to_utc
 
 __all__ = [
-    "ADVICE_COLUMNS", "PEAK_COLUMNS", "PHASES", "PHASE_COLUMNS", "SERIES_COLUMNS", "START_COLUMNS",
-    "WORKLOAD_COLUMNS", "PodStartParams", "PodStarts", "advice", "analyse", "image_pull_seconds",
-    "stable_time", "workloads",
+    "ADVICE_COLUMNS", "PEAK_COLUMNS", "PHASES", "PHASE_COLUMNS", "POD_PEAK_COLUMNS", "SERIES_COLUMNS",
+    "START_COLUMNS", "WORKLOAD_COLUMNS", "PodStartParams", "PodStarts", "advice", "analyse", "image_pull_seconds",
+    "scope_peaks", "stable_time", "workloads",
 ]
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,9 @@ WORKLOAD_COLUMNS: dict[str, pl.DataType] = {
 }
 PEAK_COLUMNS: dict[str, pl.DataType] = {
     "cluster": S, "namespace": S, "pod": S, "container": S, "startup_cpu_peak": F, "startup_memory_peak": F,
+}
+POD_PEAK_COLUMNS: dict[str, pl.DataType] = {
+    "cluster": S, "namespace": S, "pod": S, "uid": S, "container": S, "startup_cpu_peak": F, "startup_memory_peak": F,
 }
 
 
@@ -139,6 +143,7 @@ class PodStarts:
     advice: pl.DataFrame
     peaks: pl.DataFrame
     findings: list[Finding]
+    pod_peaks: pl.DataFrame = dataclasses.field(default_factory=lambda: usage.empty(POD_PEAK_COLUMNS))
 
 
 def _secs(text: str) -> float:
@@ -265,17 +270,38 @@ def _series(order: pl.DataFrame, sel: pl.DataFrame, spans: list[list[tuple[Any, 
     ), SERIES_COLUMNS)  # fmt: skip
 
 
-def _peaks(order: pl.DataFrame, cont_use: pl.DataFrame, cuts: list[Any]) -> pl.DataFrame:
-    """:data:`PEAK_COLUMNS`: per container, the highest CPU and memory from its pod's creation
-    (whole seconds) to ``cuts`` (per pod in order: stable, else the end of its data)."""
-    keyed = order.select("cluster", "namespace", pl.col("name").alias("pod"),
+def _pod_peaks(order: pl.DataFrame, cont_use: pl.DataFrame, cuts: list[Any]) -> pl.DataFrame:
+    """:data:`POD_PEAK_COLUMNS`: per pod and container, the highest CPU and memory from the pod's
+    creation (whole seconds) to ``cuts`` (per pod in order: stable, else the end of its data).
+    The usage is by pod name: a pod that reuses an earlier pod's name (a StatefulSet's) sees the
+    usage of both in its own span."""
+    keyed = order.select("cluster", "namespace", pl.col("name").alias("pod"), "uid",
                          pl.col("created").dt.truncate("1s").alias("_from")).with_columns(pl.Series("_to", cuts, dtype=TS))  # fmt: skip
     rows = cont_use.join(keyed, on=["cluster", "namespace", "pod"]).filter(
         pl.col("ts") >= pl.col("_from"), pl.col("ts") <= pl.col("_to")
     )
-    return usage.shape(rows.group_by("cluster", "namespace", "pod", "container").agg(
+    return usage.shape(rows.group_by("cluster", "namespace", "pod", "uid", "container").agg(
         pl.col("cpu_cores").max().alias("startup_cpu_peak"), pl.col("memory_max_bytes").max().alias("startup_memory_peak")
+    ), POD_PEAK_COLUMNS).sort("cluster", "namespace", "pod", "uid", "container", nulls_last=True)  # fmt: skip
+
+
+def _peaks(pod_peaks: pl.DataFrame) -> pl.DataFrame:
+    """:data:`PEAK_COLUMNS` from :func:`_pod_peaks`: per container name, the highest of its pods'."""
+    return usage.shape(pod_peaks.group_by("cluster", "namespace", "pod", "container").agg(
+        pl.col("startup_cpu_peak").max(), pl.col("startup_memory_peak").max()
     ), PEAK_COLUMNS).sort("cluster", "namespace", "pod", "container")  # fmt: skip
+
+
+def scope_peaks(ds: Dataset, pod_peaks: pl.DataFrame, params: PodStartParams | None = None,
+                **changes: Any) -> pl.DataFrame:  # fmt: skip
+    """``analyse(ds, params).peaks`` (:data:`PEAK_COLUMNS`) from the ``pod_peaks`` of an analysis
+    of more pods (``analyse(ds).pod_peaks``: every pod created in the snapshot's window), without
+    reading metrics: the same when the pods ``params`` selects are among those (a pod's peaks
+    depend on that pod only)."""
+    p = resolve_params(PodStartParams, params, changes)
+    pods = _select_pods(ds, p).select("cluster", "namespace", pl.col("name").alias("pod"), "uid")
+    keys = ["cluster", "namespace", "pod", "uid"]
+    return _peaks(pod_peaks.join(pods, on=keys, how="semi", nulls_equal=True))
 
 
 def _pct(a: float | None, b: float | None) -> float | None:
@@ -301,7 +327,8 @@ def analyse(
     if pods.is_empty():
         empty = usage.empty
         return PodStarts(p, empty(START_COLUMNS), empty(PHASE_COLUMNS), empty(SERIES_COLUMNS),
-                         empty(WORKLOAD_COLUMNS), empty(ADVICE_COLUMNS), empty(PEAK_COLUMNS), [])  # fmt: skip
+                         empty(WORKLOAD_COLUMNS), empty(ADVICE_COLUMNS), empty(PEAK_COLUMNS), [],
+                         empty(POD_PEAK_COLUMNS))  # fmt: skip
     conts = ds.containers(cluster=pods["cluster"].unique().to_list(), pod=pods["name"].unique().to_list())
     conts = conts.filter(pl.col("pod_uid").is_in(pods["uid"].implode()))
     events = pod_events(ds, pods)
@@ -381,9 +408,10 @@ def analyse(
     starts = usage.shape(pl.DataFrame(rows, infer_schema_length=None), START_COLUMNS)
     phases = _phases(order, sel, spans)
     series = _series(order, sel, spans, per, bases, observe)
-    peaks = _peaks(order, cont_use, cuts)
+    pod_peaks = _pod_peaks(order, cont_use, cuts)
     tips = advice(starts, window_s=win_s)
-    return PodStarts(p, starts, phases, series, workloads(starts), tips, peaks, findings(tips))
+    peaks = _peaks(pod_peaks)
+    return PodStarts(p, starts, phases, series, workloads(starts), tips, peaks, findings(tips), pod_peaks)
 
 
 def _taken(base: PodStarts, pods: pl.DataFrame, p: PodStartParams) -> PodStarts | None:
@@ -411,7 +439,7 @@ def _taken(base: PodStarts, pods: pl.DataFrame, p: PodStartParams) -> PodStarts 
 
     tips = advice(starts, window_s=_secs(p.stable_window))
     return PodStarts(p, starts, of(base.phases), of(base.series), workloads(starts), tips, of(base.peaks),
-                     findings(tips))  # fmt: skip
+                     findings(tips), of(base.pod_peaks))  # fmt: skip
 
 
 def workloads(starts: pl.DataFrame) -> pl.DataFrame:

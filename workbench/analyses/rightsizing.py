@@ -46,6 +46,11 @@ container: usage statistics, current and advised values side by side, changes, `
 ``not enough data`` — and ``notes``), ``containers`` (:data:`CONTAINER_COLUMNS`, per pod),
 ``totals`` (:data:`TOTAL_COLUMNS`: per cluster and overall, current and advised requests and
 limits × replicas, in cores and GiB, and the change), ``hpas`` and ``findings``.
+
+What does not depend on the scope can be computed once per snapshot (:func:`shared`: the usage
+statistics of every container series over the snapshot's window, the start-up peaks of every
+pod started in it) and passed to :func:`analyse` for each scope, which then only filters it: a
+page showing scope after scope reads the metrics once. The advice is the same either way.
 """
 
 from __future__ import annotations
@@ -72,8 +77,8 @@ from workbench.errors import ParameterError
 from workbench.store import Dataset, to_utc
 
 __all__ = ["ADVICE_COLUMNS", "CONTAINER_COLUMNS", "HPA_COLUMNS", "TOTAL_COLUMNS", "RightSizing",
-           "RightSizingParams", "analyse", "container_stats", "hpa_targets_from_manifests", "read_csv",
-           "read_json"]  # fmt: skip
+           "RightSizingParams", "Shared", "analyse", "container_stats", "hpa_targets_from_manifests", "read_csv",
+           "read_json", "shared"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 F, S, INT = pl.Float64(), pl.String(), pl.Int64()
@@ -183,20 +188,81 @@ def read_json(path: str | os.PathLike[str]) -> pl.DataFrame:
     return pl.DataFrame(doc.get("advice") or [], schema=ADVICE_COLUMNS)
 
 
-def container_stats(ds: Dataset, p: RightSizingParams) -> pl.DataFrame:
+_METRICS = [usage.CPU, usage.MEMORY, usage.THROTTLED, usage.PERIODS]
+
+
+@dataclasses.dataclass(frozen=True)
+class Shared:
+    """What right-sizing needs of the whole snapshot whatever the scope (see :func:`shared`):
+    ``stats``, :func:`usage.metric_stats` of every container series of the four metrics over
+    ``window`` (the snapshot's) with the ``quantiles`` (CPU request, CPU limit, memory request
+    percentiles); ``pod_peaks``, the start-up peaks of every pod created in ``window``
+    (:attr:`podstart.PodStarts.pod_peaks`; None: not computed)."""
+
+    window: tuple[dt.datetime | None, dt.datetime | None]
+    quantiles: tuple[float, float, float]
+    stats: pl.DataFrame
+    pod_peaks: pl.DataFrame | None
+
+    def stats_for(self, ds: Dataset, p: RightSizingParams) -> pl.DataFrame | None:
+        """``stats`` when they are those ``p`` asks for of ``ds`` (its window is the snapshot's,
+        its percentiles these), else None."""
+        if self.window != ds.window or (p.start or ds.window[0], p.end or ds.window[1]) != self.window:
+            return None
+        return self.stats if _quantiles(p) == self.quantiles else None
+
+    def peaks_for(self, ds: Dataset, p: RightSizingParams, lo: Any, hi: Any) -> pl.DataFrame | None:
+        """The start-up peaks of the pods of ``ds`` created in ``[lo, hi]`` in ``p``'s scope,
+        when they are among ``pod_peaks``' (the window is within the snapshot's), else None."""
+        w0, w1 = self.window
+        if self.pod_peaks is None or self.window != ds.window or (w0 is not None and (lo is None or lo < w0)) or (
+                w1 is not None and (hi is None or hi > w1)):  # fmt: skip
+            return None
+        return podstart.scope_peaks(ds, self.pod_peaks, cluster=p.cluster, namespace=p.namespace,
+                                    workload=p.workload, start=lo, end=hi)  # fmt: skip
+
+
+def _quantiles(p: RightSizingParams) -> tuple[float, float, float]:
+    return (p.cpu_request_percentile, p.cpu_limit_percentile, p.memory_request_percentile)
+
+
+def _metric_stats(ds: Dataset, p: RightSizingParams, series: pl.DataFrame) -> pl.DataFrame:
+    qr, ql, qm = _quantiles(p)
+    return usage.metric_stats(ds, series, start=p.start or ds.window[0], end=p.end or ds.window[1],
+                              quantiles={usage.CPU: [qr, ql], usage.MEMORY: [qm]})  # fmt: skip
+
+
+def shared(ds: Dataset, params: RightSizingParams | None = None, *, pod_peaks: pl.DataFrame | None = None,
+           **changes: Any) -> Shared:  # fmt: skip
+    """The scope-independent part of right-sizing (:class:`Shared`) for the snapshot's window
+    and the percentiles of ``params`` (its scope and window are not used). ``pod_peaks``: those
+    of an earlier :class:`Shared` of the same snapshot (they do not depend on the percentiles);
+    computed when not given and ``startup_aware``."""
+    p = dataclasses.replace(resolve_params(RightSizingParams, params, changes), cluster=None, namespace=None,
+                            workload=None, start=None, end=None)  # fmt: skip
+    stats = _metric_stats(ds, p, usage.select_series(ds, _METRICS, containers_only=True))
+    if pod_peaks is None and p.startup_aware:
+        pod_peaks = podstart.analyse(ds).pod_peaks
+    return Shared(ds.window, _quantiles(p), stats, pod_peaks)
+
+
+def container_stats(ds: Dataset, p: RightSizingParams, *, shared: Shared | None = None) -> pl.DataFrame:
     """Usage statistics per pod container (:data:`CONTAINER_COLUMNS`, without workload columns
     and current values): per-series percentiles of the four metrics in one pass over their
-    samples (:func:`usage.metric_stats`), then the series of one container combined."""
+    samples (:func:`usage.metric_stats`; those of ``shared`` when they fit ``p``), then the
+    series of one container combined."""
     f = {"cluster": p.cluster, "namespace": p.namespace, "workload": p.workload}
-    series = usage.select_series(ds, [usage.CPU, usage.MEMORY, usage.THROTTLED, usage.PERIODS],
-                                 containers_only=True, **f)  # fmt: skip
+    series = usage.select_series(ds, _METRICS, containers_only=True, **f)
     keys = ["cluster", "namespace", "pod", "container"]
     out_schema = {k: S for k in keys} | {k: v for k, v in _STAT.items() if k not in ("oom_killed", "restarts")}
     if series.is_empty():
         return pl.DataFrame(schema=out_schema)
-    qr, ql, qm = p.cpu_request_percentile, p.cpu_limit_percentile, p.memory_request_percentile
-    stats = usage.metric_stats(ds, series, start=p.start or ds.window[0], end=p.end or ds.window[1],
-                               quantiles={usage.CPU: [qr, ql], usage.MEMORY: [qm]})  # fmt: skip
+    qr, ql, qm = _quantiles(p)
+    known = shared.stats_for(ds, p) if shared is not None else None
+    if known is not None:  # a series' statistics depend on its samples only
+        stats = known.filter(pl.col("series_id").is_in(series["series_id"].implode()))
+    else:
+        stats = _metric_stats(ds, p, series)
 
     def of(metric: str) -> pl.DataFrame:
         return stats.filter(pl.col("metric") == metric)
@@ -253,8 +319,10 @@ def _replicas(ds: Dataset, p: RightSizingParams, current: pl.DataFrame, hi: Any)
         *keys, pl.coalesce("_desired", "_alive", pl.lit(0, dtype=pl.Int64)).alias("replicas"))
 
 
-def analyse(ds: Dataset, params: RightSizingParams | None = None, **changes: Any) -> RightSizing:
-    """Right-sizing advice (:class:`RightSizing`)."""
+def analyse(ds: Dataset, params: RightSizingParams | None = None, *, shared: Shared | None = None,
+            **changes: Any) -> RightSizing:  # fmt: skip
+    """Right-sizing advice (:class:`RightSizing`). ``shared``: :func:`shared` of ``ds`` (what
+    fits this scope is taken from it instead of reading the metrics again)."""
     p = resolve_params(RightSizingParams, params, changes)
     if p.cluster is not None:
         require_one_of("cluster", p.cluster, ds.clusters)
@@ -262,15 +330,17 @@ def analyse(ds: Dataset, params: RightSizingParams | None = None, **changes: Any
     keys = ["cluster", "namespace", "pod", "container"]
     wkeys = ["cluster", "namespace", "workload_kind", "workload_name", "container"]
     current = _current(ds, p, lo, hi)
-    stats = container_stats(ds, p)
+    stats = container_stats(ds, p, shared=shared)
     rows = current.join(stats, on=keys, how="left")
     containers = usage.shape(rows, CONTAINER_COLUMNS).sort(keys)
     hpas = hpa_from_objects(ds.scan("objects", cluster=p.cluster, namespace=p.namespace, latest=False)
                             .filter(pl.col("kind") == "HorizontalPodAutoscaler").collect())  # fmt: skip
     if containers.is_empty():
         return RightSizing(p, usage.empty(ADVICE_COLUMNS), containers, _totals(usage.empty(ADVICE_COLUMNS)), hpas, [])
-    peaks = podstart.analyse(ds, cluster=p.cluster, namespace=p.namespace, workload=p.workload, start=lo,
-                             end=hi).peaks if p.startup_aware else usage.empty(podstart.PEAK_COLUMNS)  # fmt: skip
+    peaks = shared.peaks_for(ds, p, lo, hi) if shared is not None and p.startup_aware else None
+    if peaks is None:
+        peaks = podstart.analyse(ds, cluster=p.cluster, namespace=p.namespace, workload=p.workload, start=lo,
+                                 end=hi).peaks if p.startup_aware else usage.empty(podstart.PEAK_COLUMNS)  # fmt: skip
     rows = rows.join(peaks, on=keys, how="left")
     newest = rows.sort("created").group_by(wkeys).agg(*[pl.col(k).last() for k in _CUR])
     agg = rows.group_by(wkeys).agg(

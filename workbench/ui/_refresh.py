@@ -59,9 +59,11 @@ def _frozen(doc: Any) -> Iterator[None]:
     when the block changed no reference between models. Bokeh's own ``freeze`` walks every
     model of the page at its end whatever happened (30–50 ms on a page of charts), while most
     refreshes only change values: new data, ranges, texts. Bokeh asks for the walk
-    (``invalidate``) whenever a property that refers to models changes, and a nested freeze
-    (Panel's, when it swaps models; adding a root) may change the graph too: either makes the
-    walk happen at the end, as before."""
+    (``invalidate``) whenever a property that refers to models changes, and otherwise changes
+    the graph only by adding or removing a root: either makes the walk happen at the end, as
+    before. A nested freeze on its own (HoloViews freezes the document around every plot it
+    updates, Panel around the models it swaps) changes nothing: what it changes calls
+    ``invalidate`` too."""
     models = getattr(doc, "models", None)
     if models is None or not all(hasattr(models, a) for a in ("_push_freeze", "_freeze_count", "invalidate")):
         with contextlib.ExitStack() as stack:
@@ -73,32 +75,28 @@ def _frozen(doc: Any) -> Iterator[None]:
         yield
         return
     changed = False
-    invalidate, push = models.invalidate, models._push_freeze
-    shadowed = {a: vars(models)[a] for a in ("invalidate", "_push_freeze") if a in vars(models)}
+    invalidate = models.invalidate
+    shadowed = vars(models).get("invalidate")
+    roots = list(getattr(doc, "roots", ()))
 
     def note_invalidate() -> None:
         nonlocal changed
         changed = True
         invalidate()
 
-    def note_push() -> None:
-        nonlocal changed
-        changed = True
-        push()
-
-    push()
-    models.invalidate, models._push_freeze = note_invalidate, note_push
+    models._push_freeze()
+    models.invalidate = note_invalidate
     _FROZEN.add(models)
     try:
         yield
     finally:
         _FROZEN.discard(models)
-        for a in ("invalidate", "_push_freeze"):
-            if a in shadowed:
-                setattr(models, a, shadowed[a])
-            else:
-                delattr(models, a)
+        if shadowed is not None:
+            models.invalidate = shadowed
+        else:
+            del models.invalidate
         models._freeze_count -= 1
+        changed = changed or [id(r) for r in getattr(doc, "roots", ())] != [id(r) for r in roots]
         if models._freeze_count == 0 and changed:
             models.recompute()
 
@@ -169,16 +167,19 @@ class Drawn:
 
 def update_cards(box: pn.layout.ListPanel | pn.FlexBox, cards: list[Any]) -> None:
     """Show ``cards`` (panes from :func:`~workbench.ui.common.stat`) in ``box``. When ``box``
-    already holds as many panes of the same types, their text and width are updated in place:
-    in a served page that changes a few properties of the Bokeh models shown, where new panes
-    need new models (a tenth of a second for a row of cards)."""
+    already holds as many panes of the same types, their text, width and visibility are updated
+    in place: in a served page that changes a few properties of the Bokeh models shown, where
+    new panes need new models (a tenth of a second for a row of cards). A page whose cards come
+    and go keeps them all and hides those it does not show."""
     old = list(box.objects)
     if len(old) != len(cards) or any(type(o) is not type(c) for o, c in zip(old, cards, strict=True)):
         box.objects = cards
         return
     for mine, new in zip(old, cards, strict=True):
         changed = {
-            k: getattr(new, k) for k in ("object", "width", "styles") if getattr(mine, k) != getattr(new, k)
+            k: getattr(new, k)
+            for k in ("object", "width", "styles", "visible")
+            if getattr(mine, k) != getattr(new, k)
         }
         if changed:
             mine.param.update(**changed)

@@ -20,8 +20,10 @@ restarts one per ten minutes, TPS 0.05/s, latency 5 ms, error rate 2 points, log
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+from collections.abc import Hashable
 from typing import Any
 
 import holoviews as hv
@@ -100,10 +102,14 @@ class AnomaliesPage(pn.viewable.Viewer):
         super().__init__(**params)
         self.anomalies = pl.DataFrame(schema=ANOMALY_COLUMNS)
         self._series: dict[str, pl.DataFrame] = {}
-        self._scored: dict[str, pl.DataFrame] = {}
+        # every point's score, kept only for a window of two days or more (see _detect_all)
+        self._scored: dict[str, pl.DataFrame | None] = {}
         self._intervals: dict[str, pl.DataFrame] = {}
         # a scope's series can be large (every metric of every pod): only the last few are kept
         self._recent: Recent[Any] = Recent(size=3)
+        # the container metrics' series, scores and intervals of the whole snapshot for one
+        # window and step: a narrower scope's are among them (see _metrics)
+        self._whole: tuple[Hashable, tuple[Any, ...]] | None = None
         self._loaded = False
         self._note = note("", css="wb-anomaly-note")
         self._kind = pn.widgets.Select.from_param(self.param.kind, label="Signals", options=_KINDS)
@@ -150,38 +156,89 @@ class AnomaliesPage(pn.viewable.Viewer):
         return page(PAGES["anomalies"], snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
 
     # -- computing ------------------------------------------------------------------------------
-    def _frames(self) -> dict[str, pl.DataFrame]:
-        """The scope's series per kind (long frames: key columns, ts, value)."""
+    def _step(self) -> tuple[str, dict[str, Any]]:
+        """The bucket width for the scope's window, and the window (start, end)."""
         start, end = self.scope.window()
         span = (end - start).total_seconds() if start and end else 3600
-        step = next((s for s, n in _STEPS if span / n <= 720), "1d")
+        return next((s for s, n in _STEPS if span / n <= 720), "1d"), {"start": start, "end": end}
+
+    def _where(self) -> dict[str, Any]:
+        """The label filters of the scope's metrics and logs (a workload: its pods)."""
         where: dict[str, Any] = {k: v for k, v in self.scope.filters().items() if k != "workload"}
         if self.scope.workload:
             where["pod"] = self.scope.pods()["name"].to_list()
-        window = {"start": start, "end": end}
-        metrics = an.metric_series(self.dataset, list(METRICS), step=step, **where, **window)
-        spans = an.span_series(self.dataset, step=step, **self.scope.filters(), **window)
-        logs = an.pattern_series(self.dataset, step=step, **where, **window)
-        return {"metric": metrics, "span": spans, "log": logs}
+        return where
 
-    def _detect(self, kind: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    @staticmethod
+    def _short(window: dict[str, Any]) -> bool:
+        """Whether ``window`` is under two days: then no series has a daily seasonal baseline
+        (:class:`~workbench.analyses.anomalies.AnomalyParams` ``seasonality="auto"``), the only
+        part of scoring that looks across series, so each series is scored on its own."""
+        start, end = window["start"], window["end"]
+        return start is not None and end is not None and end - start < dt.timedelta(days=2)
+
+    def _metrics(self, step: str, window: dict[str, Any], where: dict[str, Any]) -> tuple[Any, ...]:
+        """The container metric series of the scope (``where`` in ``window``, bucketed by
+        ``step``), their scores (None: not kept, see :meth:`_detect_all`) and anomalous
+        intervals. In a window under two days a narrower scope's are those of the whole
+        snapshot in the same window that match its filters (:meth:`_short`): the whole
+        snapshot's are kept (made when it is shown) and filtered."""
+        short = self._short(window)
+        key = (step, window["start"], window["end"])
+        if short and where and self._whole is not None and self._whole[0] == key:
+            mask = pl.lit(value=True)
+            for k, v in where.items():
+                mask = mask & pl.col(k).is_in([v] if isinstance(v, str) else list(v))
+            return tuple(None if f is None else f.filter(mask) for f in self._whole[1])
+        series = an.metric_series(self.dataset, list(METRICS), step=step, **where, **window)
+        parts = (series, *self._detect("metric", series, scores=not short))
+        if short and not where:
+            self._whole = (key, parts)
+        return parts
+
+    def _detect(
+        self, kind: str, frame: pl.DataFrame, *, scores: bool = True
+    ) -> tuple[pl.DataFrame | None, pl.DataFrame]:
+        """Every point's score (None unless ``scores``) and the anomalous intervals of the
+        series ``frame`` of ``kind``, each family with its noise floor."""
         keys = _KEYS[kind]
         if kind == "log":
             scored = an.score(frame, keys=keys, min_scale=1.0)
-            return scored, an.intervals(scored, keys=keys)
+            return scored if scores else None, an.intervals(scored, keys=keys)
         col, floors = ("metric", METRICS) if kind == "metric" else ("signal", _SIGNALS)
-        parts = [(an.score(frame.filter(pl.col(col) == name), keys=keys, min_scale=floor), floor)
-                 for name, (floor, _) in floors.items()]  # fmt: skip
-        scored = pl.concat([s for s, _ in parts])
-        return scored, pl.concat([an.intervals(s, keys=keys, min_scale=f) for s, f in parts])
+        kept, found = [], []
+        for name, (floor, _) in floors.items():
+            scored = an.score(frame.filter(pl.col(col) == name), keys=keys, min_scale=floor)
+            found.append(an.intervals(scored, keys=keys, min_scale=floor))
+            if scores:
+                kept.append(scored)
+        return pl.concat(kept) if scores else None, pl.concat(found)
+
+    @staticmethod
+    def _floor(kind: str, key: dict[str, Any]) -> float:
+        """The noise floor (``min_scale``) a series of ``kind`` with ``key`` is scored with."""
+        if kind == "metric":
+            return METRICS.get(key.get("metric") or "", (0.0, ""))[0]
+        if kind == "span":
+            return _SIGNALS.get(key.get("signal") or "", (0.0, ""))[0]
+        return 1.0
 
     def _detect_all(self) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame], dict[str, pl.DataFrame],
                                    pl.DataFrame]:  # fmt: skip
-        """The scope's series, their scores and anomalous intervals per kind, and the anomalies list."""
+        """The scope's series per kind (long frames: key columns, ts, value), their scores and
+        anomalous intervals, and the anomalies list. Every point's score is kept only for a
+        window of two days or more: in a shorter one a series' scores are its own
+        (:meth:`_short`), scored again when it is shown (a scope's scores are the bulk of its
+        memory: nine columns for every point of every series)."""
         series, scored, intervals, rows = {}, {}, {}, []
-        for kind, frame in self._frames().items():
-            series[kind] = frame
-            scored[kind], intervals[kind] = self._detect(kind, frame)
+        step, window = self._step()
+        where = self._where()
+        series["metric"], scored["metric"], intervals["metric"] = self._metrics(step, window, where)
+        series["span"] = an.span_series(self.dataset, step=step, **self.scope.filters(), **window)
+        series["log"] = an.pattern_series(self.dataset, step=step, **where, **window)
+        for kind in ("span", "log"):
+            scored[kind], intervals[kind] = self._detect(kind, series[kind], scores=not self._short(window))
+        for kind in _KEYS:
             for r in intervals[kind].iter_rows(named=True):
                 rows.append({"kind": kind, "series": _label(kind, r), "namespace": r.get("namespace"),
                              "pod": r.get("pod"), "start": r["start"], "end": r["end"], "points": r["points"],
@@ -229,6 +286,14 @@ class AnomaliesPage(pn.viewable.Viewer):
     def _clicked(self, event: Any) -> None:
         self.series = str(self._table.value.iloc[event.row]["id"])
 
+    def _scores(self, kind: str, where: dict[str, Any], mask: pl.Expr) -> pl.DataFrame:
+        """Every point's score of the series of ``kind`` with key ``where`` (``mask``): those
+        kept, else scored on its own, as it was among the scope's (see :meth:`_detect_all`)."""
+        scored = self._scored[kind]
+        if scored is not None:
+            return scored.filter(mask)
+        return an.score(self._series[kind].filter(mask), keys=_KEYS[kind], min_scale=self._floor(kind, where))
+
     @param.depends("series", watch=True)
     def _show_series(self) -> None:
         if not self._loaded or not self.series:
@@ -239,12 +304,11 @@ class AnomaliesPage(pn.viewable.Viewer):
             self._chart_note.object = f"Unknown series {self.series!r}."
             return
         values = rest.split("|", len(keys) - 1)
-        scored = self._scored[kind]
         where = {k: (None if v == "" else v) for k, v in zip(keys, values, strict=False)}
         mask = pl.lit(value=True)
         for k, v in where.items():
             mask = mask & (pl.col(k).is_null() if v is None else pl.col(k) == v)
-        one = scored.filter(mask)
+        one = self._scores(kind, where, mask)
         if one.is_empty():
             self._chart_note.object = "This series is not in the current scope."
             self._chart.object = hv.Div("")

@@ -28,7 +28,7 @@ import polars as pl
 from workbench.analyses import rightsizing
 from workbench.analyses.params import Params
 from workbench.errors import WorkbenchError
-from workbench.ui._refresh import Drawn, Recent, Redrawn, batched, update_cards
+from workbench.ui._refresh import Drawn, Recent, batched, update_cards
 from workbench.ui.common import busy, format_bytes, format_cores, stat, table_frame, text_table
 from workbench.ui.live import LivePage, plain_text, snapshot_version, sync_url
 from workbench.viz import rightsizing as rv
@@ -177,6 +177,7 @@ class RightSizingPage(LivePage):
     def _build(self) -> None:
         self.result: rightsizing.RightSizing | None = None
         self._recent: Recent[rightsizing.RightSizing] = Recent()
+        self._shared: tuple[Any, rightsizing.Shared] | None = None  # (snapshot version, what it holds)
         self._drawn = Drawn()
         self._main = settings_widgets(self.settings, MAIN_SETTINGS)
         self._more = settings_widgets(self.settings, MORE_SETTINGS)
@@ -186,8 +187,14 @@ class RightSizingPage(LivePage):
                                   pagination="local", page_size=20, css_classes=["wb-advice"])  # fmt: skip
         self._totals = text_table(pl.DataFrame(), titles=_TOTAL_TITLES, css_classes=["wb-rs-totals"])
         self._hpas = text_table(pl.DataFrame(), css_classes=["wb-hpas"])
-        self._charts = Redrawn(sizing_mode="stretch_width", linked_axes=False)
-        self._totals_chart = Redrawn(sizing_mode="stretch_width", linked_axes=False)
+        # Bokeh figures built once and redrawn in place (the notebook draws the same bars with
+        # rv.current_vs_advised and rv.totals_bars)
+        self._bars = [rv.AdvisedBars(resource=r, kind="request", limit=20) for r in ("cpu", "memory")]
+        self._totals_bars = rv.TotalsBars()
+        self._bar_panes = [pn.pane.Bokeh(f, sizing_mode="stretch_width")
+                           for f in (*(b.figure for b in self._bars), *self._totals_bars.figures)]  # fmt: skip
+        self._charts = pn.Row(*self._bar_panes[:2], sizing_mode="stretch_width")
+        self._totals_chart = pn.Row(*self._bar_panes[2:], sizing_mode="stretch_width")
         self._csv = pn.widgets.FileDownload(callback=self._csv_file, filename="right-sizing.csv", button_type="primary",
                                             label="Download CSV", embed=False, css_classes=["wb-download-csv"], width=200)  # fmt: skip
         self._json = pn.widgets.FileDownload(callback=self._json_file, filename="right-sizing.json", button_type="light",
@@ -213,11 +220,11 @@ class RightSizingPage(LivePage):
             ),
             pn.Card(
                 self._totals,
-                self._totals_chart.panel,
+                self._totals_chart,
                 title="Totals (requests and limits × replicas)",
                 **card,
             ),
-            pn.Card(self._charts.panel, title="Current vs advised", **card),
+            pn.Card(self._charts, title="Current vs advised", **card),
             pn.Card(self._hpas, title="HPAs taken into account", **card),
         ]
 
@@ -237,12 +244,11 @@ class RightSizingPage(LivePage):
 
     def refresh(self) -> None:
         """Re-run :func:`~workbench.analyses.rightsizing.analyse` and redraw."""
-        with busy(self._advice, self._charts.panel), batched():
+        with busy(self._advice, self._charts), batched(*self._bar_panes):
             try:
                 p = self.params()
-                result = self._recent.get(
-                    (p, snapshot_version(self.dataset)), lambda: rightsizing.analyse(self.dataset, p)
-                )
+                version = snapshot_version(self.dataset)
+                result = self._recent.get((p, version), lambda: self._analyse(p, version))
             except WorkbenchError as err:
                 self.result = None
                 self._note.object = f"Cannot advise: {err}"
@@ -253,7 +259,10 @@ class RightSizingPage(LivePage):
             a = result.advice
             multi = a["cluster"].n_unique() > 1
             draw = self._drawn.draw  # what did not change is not drawn again
-            draw("advice", lambda: setattr(self._advice, "value", table_frame(advice_view(a, clusters=multi)).to_pandas()),
+            # the cluster column is hidden rather than dropped with one cluster: columns that come
+            # and go make new Bokeh models (the whole page's model graph walked again)
+            draw("advice", lambda: self._advice.param.update(
+                value=table_frame(advice_view(a, clusters=True)).to_pandas(), hidden_columns=[] if multi else ["cluster"]),
                  a)  # fmt: skip
             counts = dict(a.group_by("status").len().iter_rows()) if a.height else {}
             p = result.params
@@ -268,9 +277,7 @@ class RightSizingPage(LivePage):
             )  # fmt: skip
             t = result.totals
             draw("totals", lambda: self._show_totals(t), t)
-            draw("charts", lambda: self._charts.show((
-                rv.current_vs_advised(a, resource="cpu", kind="request", limit=20)
-                + rv.current_vs_advised(a, resource="memory", kind="request", limit=20)).cols(2)), a)  # fmt: skip
+            draw("charts", lambda: [bars.draw(a) for bars in self._bars], a)
             draw(
                 "hpas",
                 lambda: setattr(self._hpas, "value", table_frame(result.hpas).to_pandas()),
@@ -281,9 +288,22 @@ class RightSizingPage(LivePage):
             self._csv.filename = f"right-sizing-{scope}.csv"
             self._json.filename = f"right-sizing-{scope}.json"
 
+    def _analyse(self, p: rightsizing.RightSizingParams, version: Any) -> rightsizing.RightSizing:
+        """:func:`~workbench.analyses.rightsizing.analyse` with what the page keeps of the whole
+        snapshot (:func:`~workbench.analyses.rightsizing.shared`): made when the whole snapshot is
+        shown (its analysis reads as much), then each scope only filters it."""
+        shared = self._shared[1] if self._shared is not None and self._shared[0] == version else None
+        whole = all(v is None for v in (p.cluster, p.namespace, p.workload, p.start, p.end))
+        if whole and (shared is None or shared.stats_for(self.dataset, p) is None
+                      or (p.startup_aware and shared.pod_peaks is None)):  # fmt: skip
+            peaks = shared.pod_peaks if shared is not None else None
+            shared = rightsizing.shared(self.dataset, p, pod_peaks=peaks)
+            self._shared = (version, shared)
+        return rightsizing.analyse(self.dataset, p, shared=shared)
+
     def _show_totals(self, totals: pl.DataFrame) -> None:
         self._totals.value = table_frame(totals_view(totals)).to_pandas()
-        self._totals_chart.show(rv.totals_bars(totals))
+        self._totals_bars.draw(totals)
 
     def _card_list(self, totals: pl.DataFrame, counts: dict[str, int]) -> list[pn.viewable.Viewable]:
         cards = [
@@ -302,6 +322,13 @@ class RightSizingPage(LivePage):
                 stat("Memory requests (GiB)", f"{mem_now:.1f} → {mem_new:.1f}", detail=f"change {mem_new - mem_now:+.1f} GiB",
                      width=250),
             ]  # fmt: skip
+        else:  # hidden, kept: shown again later without new models (update_cards)
+            cards += [
+                stat("CPU requests (cores)", "–", width=250),
+                stat("Memory requests (GiB)", "–", width=250),
+            ]
+            for card in cards[-2:]:
+                card.visible = False
         return cards
 
     # -- downloads ------------------------------------------------------------------------------

@@ -257,7 +257,7 @@ def test_charts_render(ds: wb.Dataset) -> None:
                                                                   "warm-up": 330.0}  # fmt: skip
 
 
-_FRAMES = ("pods", "phases", "series", "workloads", "advice", "peaks")
+_FRAMES = ("pods", "phases", "series", "workloads", "advice", "peaks", "pod_peaks")
 
 
 def _same_starts(got: podstart.PodStarts, want: podstart.PodStarts) -> None:
@@ -303,3 +303,24 @@ def test_a_base_that_cannot_give_the_scope_is_not_used(demo_snapshot: Path) -> N
     # a window reaching before the snapshot's: pods the base does not have are measured
     early = ds.window[0] - dt.timedelta(days=1)
     _same_starts(podstart.analyse(ds, base=whole, start=early), podstart.analyse(ds, start=early))
+
+
+def test_peaks_of_fewer_pods_come_from_the_pod_peaks_of_all(ds: wb.Dataset, demo_snapshot: Path) -> None:
+    """``scope_peaks`` gives, from every pod's start-up peaks, what an analysis of the scope's
+    pods alone gives (right-sizing takes them from the whole snapshot's analysis)."""
+    for snap in (ds, wb.open(demo_snapshot)):
+        everything = podstart.analyse(snap)
+        assert everything.pod_peaks.columns == list(podstart.POD_PEAK_COLUMNS)
+        assert everything.pod_peaks.height >= everything.peaks.height > 0
+        lo, hi = snap.window
+        namespaces = snap.pods()["namespace"].unique().sort().to_list()
+        scopes = [
+            {},
+            {"start": lo + (hi - lo) / 3, "end": hi - (hi - lo) / 3},
+            *({"namespace": n} for n in namespaces),
+        ]
+        workload = snap.pods().filter(pl.col("workload_name").is_not_null()).row(0, named=True)
+        scopes.append({"namespace": workload["namespace"], "workload": workload["workload_name"]})
+        for scope in scopes:
+            want = podstart.analyse(snap, **scope).peaks
+            assert_frame_equal(podstart.scope_peaks(snap, everything.pod_peaks, **scope), want)

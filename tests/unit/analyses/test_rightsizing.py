@@ -241,3 +241,43 @@ def test_chart_bars_in_the_order_holoviews_gives_them(rs: rightsizing.RightSizin
     assert value.values  # declared
     undeclared = chart.clone(kdims=[chart.kdims[0], hv.Dimension(value.name)])
     assert hv.render(chart).y_range.factors == hv.render(undeclared).y_range.factors
+
+
+def test_shared_gives_each_scope_the_advice_read_for_it_alone(demo_snapshot: Path) -> None:
+    """What a page keeps of the whole snapshot (``rightsizing.shared``) gives every scope the
+    same advice, containers and totals as reading that scope's metrics; it is used only where
+    it fits (the snapshot's window for the statistics and its percentiles, a window within the
+    snapshot's for the start-up peaks)."""
+    ds = wb.open(demo_snapshot)
+    shared = rightsizing.shared(ds)
+    lo, hi = ds.window
+    inner = {"start": lo + (hi - lo) / 4, "end": hi - (hi - lo) / 4}
+    pods = ds.pods().filter(pl.col("workload_kind") == "Deployment")
+    ns = pods.group_by("namespace").len().sort("len", descending=True)["namespace"][0]
+    workload = pods.filter(pl.col("namespace") == ns).row(0, named=True)
+    scopes = [
+        ({}, True, True),
+        ({"namespace": ns}, True, True),
+        ({"namespace": ns, "workload": f"Deployment/{workload['workload_name']}"}, True, True),
+        ({"cluster": ds.clusters[-1]}, True, True),
+        ({"namespace": ns, **inner}, False, True),
+        ({"namespace": ns, "cpu_request_percentile": 95.0}, False, True),
+        ({"start": lo - dt.timedelta(hours=1)}, False, False),
+        ({"namespace": ns, "startup_aware": False}, True, True),
+    ]
+    for scope, stats_used, peaks_used in scopes:
+        p = rightsizing.RightSizingParams(**scope)
+        want, got = rightsizing.analyse(ds, p), rightsizing.analyse(ds, p, shared=shared)
+        assert want.advice.height > 0, scope
+        for part in ("advice", "containers", "totals", "hpas"):
+            assert_frame_equal(getattr(got, part), getattr(want, part))
+        assert got.findings == want.findings
+        assert (shared.stats_for(ds, p) is not None) == stats_used, scope
+        window = (p.start or lo, p.end or hi)
+        assert (shared.peaks_for(ds, p, *window) is not None) == peaks_used, scope
+    other = rightsizing.shared(ds, cpu_request_percentile=95.0, pod_peaks=shared.pod_peaks)
+    assert other.pod_peaks is shared.pod_peaks
+    assert other.stats_for(ds, rightsizing.RightSizingParams()) is None
+    p = rightsizing.RightSizingParams(namespace=ns, cpu_request_percentile=95.0)
+    assert other.stats_for(ds, p) is not None
+    assert_frame_equal(rightsizing.analyse(ds, p, shared=other).advice, rightsizing.analyse(ds, p).advice)

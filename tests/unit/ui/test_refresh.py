@@ -107,6 +107,32 @@ def test_batched_walks_the_model_graph_only_when_models_were_added_or_removed() 
     assert doc.get_model_by_id(source.id).data == {"x": [3, 4, 5]}
 
 
+def test_batched_walks_the_model_graph_for_a_nested_freeze_only_when_it_changed_the_graph() -> None:
+    """HoloViews freezes the document around every plot it updates: values changed within such a
+    freeze need no walk; a model or a root added within one does."""
+    doc, root, source = _document()
+    walks: list[int] = []
+    recompute = doc.models.recompute
+    doc.models.recompute = lambda: (walks.append(1), recompute())[1]  # count the walks
+    with set_curdoc(doc):
+        with batched(), doc.models.freeze():
+            source.data = {"x": [7]}
+            root.children[0].text = "d"
+        assert walks == []
+        added = Div(text="new")
+        with batched(), doc.models.freeze():
+            root.children = [*root.children, added]
+        assert walks == [1] and doc.get_model_by_id(added.id) is added
+        other = Column(children=[Div(text="root")])
+        with batched(), doc.models.freeze():
+            doc.add_root(other)
+        assert walks == [1, 1] and doc.get_model_by_id(other.children[0].id) is other.children[0]
+        with batched():
+            doc.remove_root(other)
+        assert walks == [1, 1, 1] and doc.get_model_by_id(other.children[0].id) is None
+    assert doc.models._freeze_count == 0 and "invalidate" not in vars(doc.models)
+
+
 def test_batched_after_a_failure_leaves_the_document_as_it_was() -> None:
     doc, root, _ = _document()
     added = Div(text="new")
@@ -146,6 +172,12 @@ def test_cards_are_updated_in_place_when_they_line_up() -> None:
     update_cards(box, [stat("Pods", 5), stat("Problems", 2, tone="bad")])
     assert list(box.objects) == first  # the same panes…
     assert ">5<" in first[0].object and ">2<" in first[1].object and "#c62828" in first[1].object  # …new text
+    hidden = stat("Problems", 0)
+    hidden.visible = False
+    update_cards(box, [stat("Pods", 5), hidden])
+    assert list(box.objects) == first and first[1].visible is False  # hidden, kept for later
+    update_cards(box, [stat("Pods", 6), stat("Problems", 1)])
+    assert list(box.objects) == first and first[1].visible is True and ">1<" in first[1].object
     update_cards(box, [stat("Pods", 5)])
     assert len(box.objects) == 1 and box.objects[0] is not first[0]  # a different set replaces them
 
