@@ -200,9 +200,15 @@ def _bounds_stream(page: Any) -> Any:
 def measure(slug: str, snapshot: Path, *, action: str = FILTER, n: int = CHANGES,
             budget_s: float = BUDGET_S) -> dict[str, Any]:  # fmt: skip
     """Build ``slug``'s page on ``snapshot`` and time ``n`` filter changes (or hitmap selections):
-    ``{"page", "action", "build_s", "render_s", "changes": [{"what", "ms", "cpu_ms", "updated", "loading"}]}``."""
-    import workbench as wb
+    ``{"page", "action", "build_s", "render_s", "changes": [{"what", "ms", "cpu_ms", "updated", "loading"}]}``.
 
+    The process first warms up as ``workbench serve`` does before serving
+    (:func:`workbench.ui.warmup.warm_up`: the pages' imports, then the garbage collector told to
+    leave their objects alone), so the page is timed as a served session is."""
+    import workbench as wb
+    from workbench.ui.warmup import warm_up
+
+    warm_up()
     page, template, doc, out = open_page(slug, snapshot)
     ds = wb.open(snapshot)
     changes = []

@@ -1,7 +1,10 @@
 """B5 dashboard: the server-side time of a filter change on every page, and of a box selection on
 the application page's hitmap, on the demo snapshot.
 
-Each case runs in a fresh process. It builds the page the way its app does
+Each case runs in a fresh process. It first warms the process up as ``workbench serve`` does
+before serving (:mod:`workbench.ui.warmup`: the pages' imports, then the objects they made frozen
+out of the garbage collector's full collections, which otherwise land in a page's first changes
+for 0.1–0.3 s), then builds the page the way its app does
 (``Page(snapshot[, load=False]).page()``), renders the template into a Bokeh document (as
 ``panel serve`` does for a browser session: every later change re-renders the panes' HoloViews
 plots and updates the Bokeh models), then makes up to :data:`CHANGES` changes one at a time and
@@ -80,8 +83,11 @@ BOUNDS = """
   (`workbench/ui/_refresh.py`); charts are redrawn in place (`ui/_refresh.Redrawn`,
   `ui/_inplace.py`, `viz/_figures.py`: 5–30 ms a chart instead of 90–180 ms built anew).
 - The slowest change of most pages is the first look at a scope (all namespaces, or a new
-  cluster): later visits reuse the kept results. The first one or two changes of a session also
-  pay about 0.1–0.3 s of one-time warm-up in Panel and param (new stylesheet objects for text panes).
+  cluster): later visits reuse the kept results. A session's first changes also give each text
+  pane one more stylesheet at its first update (Panel), which makes the document's model graph be
+  walked (20–30 ms). The 0.1–0.3 s a first change used to pay more was a full garbage collection
+  over the objects of the imports: the server freezes those at start (`workbench/ui/warmup.py`,
+  run by `panel serve --setup`) and B5 does the same before building the page.
 - **triage** about 0.6 s of CPU a change: twelve signals over the window (metric anomalies about
   0.14 s: one read of the samples of every metric the signals use, then `metric_series` keyed by
   the integer `series_id` in one compiled pass; traces 0.1–0.3 s: the spans read once, window and

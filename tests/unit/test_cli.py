@@ -210,6 +210,8 @@ def test_serve_command_line_passes_the_snapshot_and_origins(small: Path) -> None
         apps, snapshot=small, address="127.0.0.1", port=5123, origins=("dash.example.org",)
     )
     assert cmd[-3:] == ["--args", "--snapshot", str(small)]
+    setup = Path(cmd[cmd.index("--setup") + 1])  # the process warms up before it serves
+    assert setup.is_file() and setup.name == "warmup.py"
     origins = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--allow-websocket-origin"]
     assert origins == ["127.0.0.1:5123", "localhost:5123", "dash.example.org"]
     assert cmd[cmd.index("--address") + 1] == "127.0.0.1"

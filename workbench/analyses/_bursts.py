@@ -88,9 +88,10 @@ def error_bursts(source: pat.Source, params: BurstParams | None = None, **option
         pl.col("ts").min().dt.truncate(every).alias("_lo"), pl.col("ts").max().dt.truncate(every).alias("_hi")
     )
     errors_q = lf.filter(is_err).group_by(*keys, pl.col("ts").dt.truncate(every)).agg(pl.len().cast(pl.Int64).alias("n"))
-    activity, errors = pl.collect_all([activity_q, errors_q])
-    if errors.is_empty():
-        return _empty()
+    errors = errors_q.collect()
+    if errors.is_empty() or errors["n"].max() < p.min_count:  # type: ignore[operator]
+        return _empty()  # no bucket can be hot: the per-container baselines are not needed
+    activity = activity_q.collect()
     grid = (
         activity.join(errors.select(keys).unique(), on=keys, how="semi")
         .with_columns(pl.datetime_ranges("_lo", "_hi", interval=every, time_zone="UTC").alias("ts"))

@@ -375,6 +375,7 @@ def facets(
     top_keys: int = 20,
     tag_max_distinct: int = 20,
     key_sample: int = 5000,
+    field_sample: int | None = None,
     **options: Any,
 ) -> pl.DataFrame:
     """Counts of the matching lines per level, cluster, namespace, pod, container, log pattern
@@ -383,15 +384,25 @@ def facets(
     One pass counts the lines per combination of level, cluster, namespace, pod and container
     and per distinct ``fields`` text; field keys are discovered from up to ``key_sample`` of
     those texts (one per shape; nested objects become dotted names, 3 levels deep) and their
-    counts cover every matching line. Patterns (``categories``) are mined in a second pass.
+    counts cover every matching line, or only the newest ``field_sample`` matching lines when
+    given (parsing the fields of millions of lines takes seconds). Patterns (``categories``)
+    are mined in a second pass.
     """
     if top < 1 or top_keys < 1 or tag_max_distinct < 1:
         msg = f"top, top_keys and tag_max_distinct must be at least 1 (got {top}, {top_keys}, {tag_max_distinct})"
         raise ParameterError(msg)
+    if field_sample is not None and field_sample < 1:
+        msg = f"field_sample must be at least 1 (got {field_sample})"
+        raise ParameterError(msg)
     lf = matches(source, params, **options)
     queries = [lf.group_by(list(_PLAIN)).agg(pl.len().alias("_n"))]
     if fields:
-        with_fields = lf.filter(pl.col("fields").is_not_null() & (pl.col("fields") != ""))
+        newest = lf
+        if field_sample is not None:
+            newest = (
+                lf.select("ts", "fields").sort("ts", descending=True, maintain_order=True).head(field_sample)
+            )
+        with_fields = newest.filter(pl.col("fields").is_not_null() & (pl.col("fields") != ""))
         queries.append(with_fields.group_by("fields").agg(pl.len().alias("_n")))
     got = pl.collect_all(queries, engine="streaming")
     none = [pl.lit(None, pl.String).alias("label"), pl.lit(None, pl.Int64).alias("distinct"),

@@ -32,7 +32,10 @@ ENV_SNAPSHOT = "WORKBENCH_SNAPSHOT"
 ENV_SNAPSHOTS = "WORKBENCH_SNAPSHOTS"
 DEFAULT_SNAPSHOT = "data/demo"
 
-__all__ = ["default_apps_dir", "panel_command", "serve", "snapshot_folders"]
+#: The script ``panel serve`` runs before serving (not imported here, for the same reason).
+WARM_UP = Path(workbench.__file__).resolve().parent / "ui" / "warmup.py"
+
+__all__ = ["WARM_UP", "default_apps_dir", "panel_command", "serve", "snapshot_folders"]
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +102,9 @@ def panel_command(
 
     Websocket connections are accepted from ``address:port`` (and ``localhost:port`` on a
     loopback address) plus ``origins``; the snapshots reach the apps as
-    ``--args --snapshot PATH [--snapshots DIR]``."""
+    ``--args --snapshot PATH [--snapshots DIR]``. The process warms up before it serves
+    (``--setup``: :mod:`workbench.ui.warmup` imports what the pages need and freezes it out of
+    the garbage collector's way)."""
     allowed = [f"{address}:{port}"]
     if _is_loopback(address):
         allowed += [f"localhost:{port}", f"127.0.0.1:{port}"]
@@ -110,6 +115,7 @@ def panel_command(
         ]
     allowed += list(origins)
     cmd = [sys.executable, "-m", "panel", "serve", *map(str, apps), "--address", address, "--port", str(port)]
+    cmd += ["--setup", str(WARM_UP)]
     for origin in dict.fromkeys(allowed):
         cmd += ["--allow-websocket-origin", origin]
     if show:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import weakref
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -27,6 +28,8 @@ import holoviews as hv
 import panel as pn
 import param
 import polars as pl
+from bokeh.model import Model
+from bokeh.model.util import visit_value_and_its_immediate_references
 from bokeh.models import Range1d
 
 __all__ = ["Drawn", "Recent", "Redrawn", "batched", "update_cards", "watch_scope"]
@@ -59,11 +62,12 @@ def _frozen(doc: Any) -> Iterator[None]:
     when the block changed no reference between models. Bokeh's own ``freeze`` walks every
     model of the page at its end whatever happened (30–50 ms on a page of charts), while most
     refreshes only change values: new data, ranges, texts. Bokeh asks for the walk
-    (``invalidate``) whenever a property that refers to models changes, and otherwise changes
-    the graph only by adding or removing a root: either makes the walk happen at the end, as
-    before. A nested freeze on its own (HoloViews freezes the document around every plot it
-    updates, Panel around the models it swaps) changes nothing: what it changes calls
-    ``invalidate`` too."""
+    (``invalidate``) whenever a property that refers to models changes; the walk happens at the
+    end when such a property ends the block referring to other models than before it, or when
+    the document's roots changed (a nested freeze, as HoloViews and Panel take around their
+    updates, changes nothing by itself). A property that is back where it was (HoloViews takes
+    a plot's legend out and puts it back on each redraw) needs no walk. Any other request for
+    the walk makes it happen, as before."""
     models = getattr(doc, "models", None)
     if models is None or not all(hasattr(models, a) for a in ("_push_freeze", "_freeze_count", "invalidate")):
         with contextlib.ExitStack() as stack:
@@ -75,30 +79,61 @@ def _frozen(doc: Any) -> Iterator[None]:
         yield
         return
     changed = False
-    invalidate = models.invalidate
-    shadowed = vars(models).get("invalidate")
-    roots = list(getattr(doc, "roots", ()))
+    # (model, property) → the models it referred to before its first change in the block
+    moved: dict[tuple[int, str], tuple[Any, str, dict[int, Any]]] = {}
+    invalidate, push = models.invalidate, models._push_freeze
+    shadowed = {a: vars(models)[a] for a in ("invalidate", "_push_freeze") if a in vars(models)}
 
     def note_invalidate() -> None:
         nonlocal changed
-        changed = True
+        caller = sys._getframe(1)
+        if caller.f_code is _TRIGGER and not changed:  # a property of a model: note what it was
+            model, attr = caller.f_locals["self"], caller.f_locals["attr"]
+            if (id(model), attr) not in moved:
+                moved[id(model), attr] = (model, attr, _refs(caller.f_locals["old"]))
+        else:
+            changed = True
         invalidate()
 
-    models._push_freeze()
-    models.invalidate = note_invalidate
+    def note_push() -> None:  # a nested freeze: what it changes is seen at the end
+        push()
+
+    roots = _roots(doc)
+    push()
+    models.invalidate, models._push_freeze = note_invalidate, note_push
     _FROZEN.add(models)
     try:
         yield
     finally:
         _FROZEN.discard(models)
-        if shadowed is not None:
-            models.invalidate = shadowed
-        else:
-            del models.invalidate
+        for a in ("invalidate", "_push_freeze"):
+            if a in shadowed:
+                setattr(models, a, shadowed[a])
+            else:
+                delattr(models, a)
         models._freeze_count -= 1
-        changed = changed or [id(r) for r in getattr(doc, "roots", ())] != [id(r) for r in roots]
+        if not changed:
+            changed = _roots(doc) != roots or any(
+                _refs(getattr(m, attr)).keys() != was.keys() for m, attr, was in moved.values()
+            )
         if models._freeze_count == 0 and changed:
             models.recompute()
+
+
+#: The code of the Bokeh method that asks for the walk when a model's property changes.
+_TRIGGER = Model.trigger.__code__
+
+
+def _roots(doc: Any) -> list[Any]:
+    return list(getattr(doc, "roots", []))
+
+
+def _refs(value: Any) -> dict[int, Any]:
+    """The models ``value`` (a property's value) refers to directly, by id (kept alive, so that
+    no id is reused while compared)."""
+    found: list[Any] = []
+    visit_value_and_its_immediate_references(value, found.append)
+    return {id(m): m for m in found}
 
 
 def watch_scope(scope: param.Parameterized, names: Sequence[str], refresh: Callable[[], Any]) -> None:

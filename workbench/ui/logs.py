@@ -29,7 +29,7 @@ from workbench.analyses import logs as analysis
 from workbench.analyses import patterns
 from workbench.errors import WorkbenchError
 from workbench.store import Dataset
-from workbench.ui._refresh import Drawn, batched, watch_scope
+from workbench.ui._refresh import Drawn, Redrawn, batched, watch_scope
 from workbench.ui.application.transaction import note
 from workbench.ui.common import (
     PlainText,
@@ -103,6 +103,8 @@ class LogsPage(pn.viewable.Viewer):
         self.results = pl.DataFrame(schema=analysis.SEARCH_COLUMNS)
         self.facets = pl.DataFrame(schema=analysis.FACET_COLUMNS)
         self._drawn = Drawn()
+        self._masks = patterns.MaskMemo()  # each refresh mines lines the last ones mined too
+        self._levels_seen: set[str] = set()  # the levels of the volumes drawn so far
         self._build()
         watch_scope(self.scope, SCOPE_PARAMS, self.refresh)
         self.refresh()
@@ -123,7 +125,7 @@ class LogsPage(pn.viewable.Viewer):
         self._clear.on_click(lambda *_: self.param.update(**{k: self.param[k].default for k in QUERY_PARAMS}))
         self._active = note("", css="wb-active-filters")
         self._note = note("", css="wb-logs-note")
-        self._chart = pn.pane.HoloViews(sizing_mode="stretch_width", min_height=260, linked_axes=False)
+        self._chart = Redrawn(sizing_mode="stretch_width", min_height=260, linked_axes=False)
         self._table = text_table(self._view(self.results), wrap=("preview",), css_classes=["wb-log-lines"],
                                  pagination="local", page_size=25, widths={"preview": 600}, row_content=self._expand,
                                  hidden_columns=["message", "fields", "cluster", "trace_id", "span_id", "stream"])  # fmt: skip
@@ -158,7 +160,7 @@ class LogsPage(pn.viewable.Viewer):
                               for f, t in self._facet_tables.items()], sizing_mode="stretch_width")  # fmt: skip
         return [
             self._note,
-            pn.Card(self._chart, title="Volume by level (error bursts shaded)", **card),
+            pn.Card(self._chart.panel, title="Volume by level (error bursts shaded)", **card),
             pn.Card(facets, title="Counts (click one to filter)", **card),
             pn.Card(self._table, title="Log lines (newest first; expand a row for the full message)", **card),
             pn.Card(self._new_note, self._new, title="New and rising patterns vs baseline", **card),
@@ -202,7 +204,8 @@ class LogsPage(pn.viewable.Viewer):
         """Run the query and show lines, counts, volume, patterns and bursts."""
         opts = self.search_options()
         self._active.object = self._describe()
-        with busy(self._chart), batched():  # not the tables: see workbench.ui.application
+        # not the tables: see workbench.ui.application
+        with busy(self._chart.panel), batched(), patterns.kept_masks(self._masks):
             try:
                 self.results = analysis.search(
                     self.dataset, **opts, columns=_split(self.columns), limit=self.limit
@@ -216,16 +219,19 @@ class LogsPage(pn.viewable.Viewer):
             start, end = self.scope.window()
             self._note.object = (f"{format_count(total)} matching log lines in {format_range(start, end)} "
                                  f"({shown})." if total else self._empty_reason())  # fmt: skip
-            self._table.value = table_frame(self._view(self.results)).to_pandas()
+            self._drawn.draw("lines", lambda: setattr(self._table, "value", table_frame(
+                self._view(self.results)).to_pandas()), self.results)  # fmt: skip
             self._show_facets()
             span = (end - start).total_seconds() if start and end else 3600
             step = next((s for s, n in _STEPS if span / n <= 200), "1d")
             bursts = analysis.error_bursts(self.dataset, **{k: v for k, v in opts.items() if k in _SCOPED})
             volume = analysis.volume(self.dataset, **opts, step=step)
             draw = self._drawn.draw  # what did not change is not drawn again
+            # every level seen so far has a layer (hidden when it has no lines): one plot, redrawn
+            self._levels_seen.update(volume["level"].to_list())
             draw(
                 "chart",
-                lambda: setattr(self._chart, "object", volume_chart(volume, bursts=bursts)),
+                lambda: self._chart.show(volume_chart(volume, bursts=bursts, levels=self._levels_seen)),
                 volume,
                 bursts,
             )
@@ -242,12 +248,12 @@ class LogsPage(pn.viewable.Viewer):
         """Counts of every matching line per level, pod, container and pattern; field and tag
         counts over the newest :data:`FIELD_SAMPLE` matching lines (parsing every line's fields
         takes seconds)."""
-        plain = analysis.facets(self.dataset, **opts, fields=False)
-        newest = analysis.matches(self.dataset, **opts).sort("ts", descending=True).head(FIELD_SAMPLE)
-        fields = analysis.facets(newest, categories=False).filter(pl.col("facet").str.starts_with("field"))
+        got = analysis.facets(self.dataset, **opts, field_sample=FIELD_SAMPLE)
+        is_field = pl.col("facet").str.starts_with("field")
+        fields = got.filter(is_field)
         tags = fields.filter((pl.col("facet") == "field") & pl.col("tag"))["value"].to_list()
         keep = (pl.col("facet") == "field") | pl.col("facet").str.strip_prefix("field:").is_in(tags)
-        return pl.concat([plain, fields.filter(keep)])
+        return pl.concat([got.filter(~is_field), fields.filter(keep)])
 
     def _empty_reason(self) -> str:
         if self.q or self.levels or self.pod or self.container or self.category or self.where:

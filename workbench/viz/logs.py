@@ -11,6 +11,8 @@ Empty input gives an empty chart with the right axes, never an error.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh options used below)
 import polars as pl
@@ -37,26 +39,33 @@ def _short(text: str | None, n: int = 60) -> str:
 
 
 def volume_chart(
-    volume: pl.DataFrame, *, bursts: pl.DataFrame | None = None, title: str = "Log volume by level"
+    volume: pl.DataFrame,
+    *,
+    bursts: pl.DataFrame | None = None,
+    title: str = "Log volume by level",
+    levels: Iterable[str] | None = None,
 ) -> hv.Overlay:
     """Lines per time bucket, stacked by level (ERROR and FATAL on top), from
-    :func:`workbench.analyses.logs.volume`; error bursts (``logs.error_bursts``) are shaded."""
-    levels = [lv for lv in LEVEL_COLORS if not volume.is_empty() and lv in set(volume["level"].to_list())]
-    if levels:
-        grid = volume.select("ts").unique().join(pl.DataFrame({"level": levels}), how="cross")
-        full = (
-            grid.join(volume.select("ts", "level", "count"), on=["ts", "level"], how="left")
-            .with_columns(pl.col("count").fill_null(0))
-            .sort("ts")
-        )
-        areas = [
-            hv.Area(full.filter(pl.col("level") == lv).select("ts", "count").to_pandas(), "ts",
-                    ("count", "lines"), label=lv)
-            for lv in levels
-        ]
-        chart: hv.Overlay = hv.Area.stack(hv.Overlay(areas))
-        for area, lv in zip(chart, levels, strict=True):
-            area.opts(backend="bokeh", color=LEVEL_COLORS[lv], line_width=0, tools=["hover"], **_SIZE)
+    :func:`workbench.analyses.logs.volume`; error bursts (``logs.error_bursts``) are shaded.
+
+    ``levels``: levels to give a layer even when they have no lines here, hidden (not drawn, not
+    in the legend): the chart looks the same, and charts of several scopes given the same
+    ``levels`` have the same layers, so a page draws each into the plot it shows
+    (:class:`workbench.ui._refresh.Redrawn`). Unused when at most one level has lines (an
+    overlay of one legend entry is drawn anew)."""
+    present = set() if volume.is_empty() else set(volume["level"].to_list())
+    layers = [lv for lv in LEVEL_COLORS if lv in present]
+    hidden = levels is not None and len(layers) > 1  # every layer says whether it is shown
+    if hidden:
+        extra = set(levels or ())
+        layers = [lv for lv in LEVEL_COLORS if lv in present or lv in extra]
+    if layers:
+        chart = hv.Overlay(_stacked(volume, layers))
+        for area, lv in zip(chart, layers, strict=True):
+            shown = {"visible": lv in present} if hidden else {}
+            area.opts(
+                backend="bokeh", color=LEVEL_COLORS[lv], line_width=0, tools=["hover"], **shown, **_SIZE
+            )
     else:
         chart = hv.Overlay([hv.Area([], "ts", ("count", "lines")).opts(backend="bokeh", **_SIZE)])
     if bursts is not None and not bursts.is_empty():
@@ -68,6 +77,26 @@ def volume_chart(
     return chart.opts(
         backend="bokeh", title=title, legend_position="right", xlabel="time (UTC)", ylabel="lines", **_SIZE
     )
+
+
+def _stacked(volume: pl.DataFrame, layers: list[str]) -> list[hv.Area]:
+    """One area per level of ``layers``, stacked in that order, as ``hv.Area.stack`` stacks
+    them (each one's ``count`` is the running total up to it and ``Baseline`` the total below
+    it; buckets without lines of a level count 0), computed in one frame."""
+    wide = (
+        volume.select("ts", "level", "count")
+        .pivot(on="level", index="ts", values="count", aggregate_function="sum")
+        .sort("ts")
+    )
+    base = pl.repeat(0, wide.height, dtype=pl.Int64, eager=True)
+    areas = []
+    for lv in layers:
+        level = wide.get_column(lv).fill_null(0).cast(pl.Int64) if lv in wide.columns else base * 0
+        top = base + level
+        frame = pl.DataFrame({"ts": wide["ts"], "count": top, "Baseline": base})
+        areas.append(hv.Area(frame.to_pandas(), "ts", [("count", "lines"), "Baseline"], label=lv))
+        base = top
+    return areas
 
 
 def facet_bars(

@@ -376,3 +376,55 @@ def test_search_with_patterns_keeps_newest_first() -> None:
     found = explorer.search(conform("logs", rows), with_patterns=True, limit=500)
     assert found["ts"].is_sorted(descending=True)
     assert found["template"].null_count() == 0
+
+
+def test_field_sample_counts_fields_over_the_newest_lines_only(rows: list[dict], frame: pl.DataFrame) -> None:
+    """``field_sample=n``: field keys and values counted over the newest n matching lines (the
+    log explorer's counts), every other facet over all of them."""
+    shop = sorted((r for r in rows if r["namespace"] == "shop"), key=lambda r: r["ts"], reverse=True)
+    n = next(i for i in range(60, len(shop)) if shop[i - 1]["ts"] != shop[i]["ts"])  # no tie at the cut
+    got = L.facets(frame, namespace="shop", top=100, field_sample=n)
+    whole = L.facets(frame, namespace="shop", top=100)
+    is_field = pl.col("facet").str.starts_with("field")
+    assert_frame_equal(got.filter(~is_field), whole.filter(~is_field))
+    newest = frame.filter(pl.col("ts").is_in([r["ts"] for r in shop[:n]]), pl.col("namespace") == "shop")
+    assert newest.height == n
+    want = L.facets(newest, top=100, categories=False).filter(is_field)
+    assert_frame_equal(got.filter(is_field), want)
+    users = Counter(json.loads(r["fields"]).get("user") for r in shop[:n] if r["fields"])
+    users.pop(None, None)
+    user_counts = got.filter(pl.col("facet") == "field:user").select("value", "count")
+    assert dict(user_counts.iter_rows()) == dict(users)
+    with pytest.raises(ParameterError, match="field_sample"):
+        L.facets(frame, field_sample=0)
+
+
+def test_volume_chart_stacks_as_holoviews_does_and_hides_the_levels_it_is_given() -> None:
+    """The volume chart's areas are those ``hv.Area.stack`` makes; levels given without lines
+    get a hidden layer (same data, not shown), so charts of several scopes share their layers."""
+    frame = _burst_logs()
+    volume = L.volume(frame, step="5m")
+    chart = V.volume_chart(volume)
+    levels = [lv for lv in V.LEVEL_COLORS if lv in set(volume["level"].to_list())]
+    assert len(levels) > 1
+    grid = volume.select("ts").unique().join(pl.DataFrame({"level": levels}), how="cross")
+    full = (
+        grid.join(volume, on=["ts", "level"], how="left")
+        .with_columns(pl.col("count").fill_null(0))
+        .sort("ts")
+    )
+    ref = hv.Area.stack(hv.Overlay([
+        hv.Area(full.filter(pl.col("level") == lv).select("ts", "count").to_pandas(), "ts", ("count", "lines"), label=lv)
+        for lv in levels
+    ]))  # fmt: skip
+    assert [a.label for a in chart] == levels
+    for got, want in zip(chart, ref, strict=True):
+        assert got.dimensions() == want.dimensions()
+        assert got.dframe().reset_index(drop=True).equals(want.dframe().reset_index(drop=True))
+    extra = V.volume_chart(volume, levels=["FATAL", "DEBUG", *levels])
+    assert [a.label for a in extra] == [lv for lv in V.LEVEL_COLORS if lv in {"FATAL", "DEBUG", *levels}]
+    shown = {a.label: hv.Store.lookup_options("bokeh", a, "style").kwargs.get("visible") for a in extra}
+    assert shown == {lv: lv in levels for lv in shown}
+    # one level with lines: drawn as before (an overlay of one legend entry is drawn anew)
+    one = L.volume(frame.filter(pl.col("level") == "ERROR"), step="5m")
+    assert [a.label for a in V.volume_chart(one, levels=V.LEVEL_COLORS)] == ["ERROR"]

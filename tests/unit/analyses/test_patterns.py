@@ -329,3 +329,24 @@ def test_demo_bad_rollout_brings_the_top_new_error_pattern(demo: wb.Dataset) -> 
     pods = set(lines.filter(pl.col("pattern_id") == top["pattern_id"])["pod"])
     assert pods
     assert all(p.startswith(inc["object"]["name"] + "-") for p in pods)
+
+
+def test_kept_masks_mine_the_same_and_reuse_the_masks(etcd_logs: pl.DataFrame) -> None:
+    """Mining overlapping lines inside ``kept_masks`` (as the log explorer does on each
+    refresh) gives what mining each alone gives; the masked texts of the keys seen are kept
+    and reused, a second ``max_chars`` has its own."""
+    shifted = pl.concat([etcd_logs, etcd_logs.with_columns(pl.col("ts") + dt.timedelta(minutes=30))])
+    parts = [etcd_logs.head(120), etcd_logs, shifted, etcd_logs.tail(50)]
+    memo = P.MaskMemo()
+    with P.kept_masks(memo):
+        kept = [P.mine(p) for p in parts]
+        short = P.mine(etcd_logs, P.PatternParams(max_chars=30))
+    assert mining_module._MEMO.get() is None  # only inside the block
+    for lines, got in zip(parts, kept, strict=True):
+        want = P.mine(lines)
+        assert_frame_equal(got.keys.sort("_k"), want.keys.sort("_k"))
+        assert_frame_equal(got.summary(), want.summary())
+    assert_frame_equal(short.summary(), P.mine(etcd_logs, P.PatternParams(max_chars=30)).summary())
+    known = memo._known[400]
+    assert known["_k"].n_unique() == known.height == P.mine(shifted).keys.height  # every key once
+    assert set(memo._known) == {400, 30}

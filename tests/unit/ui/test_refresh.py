@@ -133,6 +133,34 @@ def test_batched_walks_the_model_graph_for_a_nested_freeze_only_when_it_changed_
     assert doc.models._freeze_count == 0 and "invalidate" not in vars(doc.models)
 
 
+def test_batched_walks_nothing_for_models_put_back_or_a_nested_freeze_but_walks_for_a_new_root() -> None:
+    """HoloViews takes a plot's legend out and puts it back, inside its own freeze, on each
+    redraw: the graph is the same at the end, so no walk; a model swapped for another, or a new
+    root, is walked."""
+    doc, root, _ = _document()
+    walks: list[int] = []
+    recompute = doc.models.recompute
+    doc.models.recompute = lambda: (walks.append(1), recompute())[1]
+    first = root.children[0]
+    with set_curdoc(doc):
+        with batched():
+            with doc.models.freeze():
+                root.children = []
+                root.children = [first]
+        assert walks == []
+        other = Div(text="other")
+        with batched():
+            root.children = [other]  # first out, other in: same count, other models
+            root.children = [other]
+        assert walks == [1] and doc.get_model_by_id(other.id) is other
+        assert doc.get_model_by_id(first.id) is None
+        extra = Div(text="root")
+        with batched():
+            doc.add_root(extra)
+        assert walks == [1, 1] and doc.get_model_by_id(extra.id) is extra
+    assert doc.models._freeze_count == 0 and "_push_freeze" not in vars(doc.models)
+
+
 def test_batched_after_a_failure_leaves_the_document_as_it_was() -> None:
     doc, root, _ = _document()
     added = Div(text="new")

@@ -120,3 +120,42 @@ def test_datasets_are_shared_until_the_snapshot_changes(tmp_path: Path) -> None:
     assert first.events().height == before  # a session's dataset changes only when it refreshes
     with pytest.raises(SnapshotError, match="no snapshot at"):
         open_dataset(tmp_path / "missing")
+
+
+def test_the_server_warm_up_imports_the_pages_opens_the_snapshot_and_freezes(root: Path) -> None:
+    """``panel serve --setup workbench/ui/warmup.py`` (what ``workbench serve`` runs), as Panel
+    runs it, in a fresh process: every app's page module is imported, the default snapshot is
+    open, no page is built, and the objects made so far are out of the garbage collector's way."""
+    import subprocess
+    import sys
+
+    code = """
+import gc, json, sys
+from types import ModuleType
+path = sys.argv[1]
+module = ModuleType("panel_setup_module")
+module.__dict__["__file__"] = path
+before = set(sys.modules)
+exec(compile(open(path).read(), path, "exec"), module.__dict__)
+from workbench.ui import serving, warmup
+print(json.dumps({
+    "modules": sorted(m for m in set(sys.modules) - before if m.startswith("workbench.ui.")),
+    "frozen": gc.get_freeze_count(),
+    "datasets": [str(k) for k in serving._DATASETS],
+    "again": warmup.warm_up(),
+    "pages": len(serving._SESSIONS),
+}))
+"""
+    env = {
+        **os.environ,
+        "WORKBENCH_SNAPSHOT": str(root / "prod"),
+        "WORKBENCH_APPS": str(Path("apps").resolve()),
+    }
+    out = subprocess.run([sys.executable, "-c", code, str(serve_module.WARM_UP)], env=env, capture_output=True,
+                         text=True, check=True, timeout=300)  # fmt: skip
+    got = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    pages = {f"workbench.ui.{m}" for m in ("logs", "overview", "cluster", "triage", "rightsizing")}
+    assert pages <= set(got["modules"]), got["modules"]
+    assert got["frozen"] > 100_000  # the imports' objects
+    assert got["datasets"] == [str((root / "prod").resolve())]
+    assert got["again"] == [] and got["pages"] == 0  # once per process; no page built

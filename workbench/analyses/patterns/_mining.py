@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import polars as pl
 
@@ -23,8 +25,10 @@ __all__ = [
     "PATTERN_COLUMNS",
     "SEVERITY",
     "TS",
+    "MaskMemo",
     "Mining",
     "PatternParams",
+    "kept_masks",
     "message_hash",
     "mine",
     "step_duration",
@@ -146,6 +150,54 @@ _SAMPLE = 100_000
 _REPEATED = 0.5
 
 
+class MaskMemo:
+    """The masked text (``_m``) of each line key (``_k``) mined so far, for a caller that mines
+    overlapping lines again and again (a served page: each refresh mines its scope's lines, the
+    new patterns' windows and the error bursts). A key's masked text depends on the key's text
+    only, so it is worked out once; the templates still come from the lines mined together. At
+    most ``size`` keys are kept (then it starts again). Used by :func:`mine` inside
+    :func:`kept_masks`."""
+
+    def __init__(self, size: int = 500_000) -> None:
+        self.size = size
+        self._known: dict[int, pl.DataFrame] = {}
+
+    def masked(self, per_key: pl.DataFrame, max_chars: int) -> pl.DataFrame:
+        """``per_key`` (``_k``, ``example``, …) with ``_m``, the masked first line of ``example``."""
+        known = self._known.get(max_chars)
+        if known is None:
+            out = per_key.with_columns(pl.lit(None, pl.String).alias("_m"))
+        else:
+            out = per_key.join(known, on="_k", how="left")
+        todo = out.filter(pl.col("_m").is_null())
+        if todo.is_empty():
+            return out
+        done = todo.with_columns(mask_expr(pl.col("example"), max_chars).alias("_m"))
+        new = done.select("_k", "_m").filter(pl.col("_m").is_not_null())
+        known = new if known is None or known.height + new.height > self.size else pl.concat([known, new])
+        self._known[max_chars] = known
+        return pl.concat([out.filter(pl.col("_m").is_not_null()), done])
+
+
+_MEMO: contextvars.ContextVar[MaskMemo | None] = contextvars.ContextVar("workbench_mask_memo", default=None)
+
+
+@contextlib.contextmanager
+def kept_masks(memo: MaskMemo) -> Iterator[MaskMemo]:
+    """Inside the block, :func:`mine` takes the masked texts of the keys ``memo`` has seen from
+    it and adds the others (same results, less work when the lines overlap)::
+
+        memo = MaskMemo()
+        with kept_masks(memo):
+            patterns.patterns(ds, namespace="shop")
+    """
+    token = _MEMO.set(memo)
+    try:
+        yield memo
+    finally:
+        _MEMO.reset(token)
+
+
 def _earliest(text: str, ts: str) -> pl.Expr:
     """In a group: the text of the earliest line; at equal times (or with no time), the smallest."""
     return pl.coalesce(pl.col(text).filter(pl.col(ts) == pl.col(ts).min()).min(), pl.col(text).min())
@@ -197,7 +249,11 @@ def mine(
     if stats.is_empty():
         return Mining(pl.DataFrame(schema=_KEY_SCHEMA), stats, buckets, raw)
     per_key = stats.group_by("_k").agg(pl.col("example").first(), pl.col("n").sum())
-    masked = per_key.with_columns(mask_expr(pl.col("example"), p.max_chars).alias("_m"))
+    memo = _MEMO.get()
+    if memo is None:
+        masked = per_key.with_columns(mask_expr(pl.col("example"), p.max_chars).alias("_m"))
+    else:
+        masked = memo.masked(per_key, p.max_chars)
     table = drain_templates(masked.select("_m", "n"), similarity=p.similarity, depth=p.depth,
                             max_children=p.max_children)  # fmt: skip
     keys = masked.join(table, on="_m", how="left").select(list(_KEY_SCHEMA)).cast(_KEY_SCHEMA)  # type: ignore[arg-type]
