@@ -240,3 +240,38 @@ def test_metrics_and_traces_alone_with_other_names_still_find_the_culprits(
             assert others.is_empty() or others["rank"][0] > hit["rank"]
     print("ranks: " + "; ".join(ranks))
     assert not problems, "\n".join(problems)
+
+
+def test_samples_and_spans_kept_for_every_scope_triage_each_scope_as_its_own_read_does(
+    ds: wb.Dataset, truth: list[dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small snapshot's metric samples are read once per window for every cluster and shared
+    by the scopes in it, and a served page links the snapshot's spans once: each scope's triage
+    is still the one it gets reading and linking only its own samples and spans."""
+    import importlib
+
+    from polars.testing import assert_frame_equal
+
+    from workbench.analyses.servicemap import LinkedSpans
+
+    # (triage._context is a function)
+    _context = importlib.import_module("workbench.analyses.triage._context")
+    assert ds.row_counts["metrics"] <= _context.KEEP_SAMPLES  # the demo's samples are kept
+    spans = LinkedSpans.of(ds.scan("spans"))
+    inc = next(i for i in truth if i["kind"] == "bad_rollout")  # seen in traces
+    window = {"start": _t(inc["start"]) - BEFORE, "end": _t(inc["start"]) + AFTER}
+    scopes = [{}, {"cluster": inc["cluster"]}, {"cluster": inc["cluster"], "namespace": inc["namespace"]},
+              {"namespace": inc["namespace"]}]  # fmt: skip
+    shared = [triage.triage(ds, **window, **s, spans=spans) for s in scopes]
+    monkeypatch.setattr(_context, "KEEP_SAMPLES", -1)  # every scope reads its own samples
+    for scope, got in zip(scopes, shared, strict=True):
+        own = triage.triage(ds, **window, **scope)
+        for a, b in (
+            (got.suspects, own.suspects),
+            (got.evidence, own.evidence),
+            (got.timeline, own.timeline),
+        ):
+            assert_frame_equal(a, b)
+        assert got.notes == own.notes, scope
+    signals = {s for r in shared for s in r.evidence["signal"].to_list()}
+    assert {"metric_anomaly", "errors_caused"} <= signals  # the samples and the spans were used

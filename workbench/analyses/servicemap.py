@@ -223,16 +223,20 @@ class LinkedSpans:
             parent = _link_rows(base)["_parent"].cast(pl.Int64).fill_null(-1).to_numpy()
         return cls(base, parent, tuple(k for k in keep if k not in _COLUMNS))
 
-    def link(self, where: list[pl.Expr] | tuple[pl.Expr, ...] = ()) -> pl.DataFrame:
+    def link(
+        self, where: list[pl.Expr] | tuple[pl.Expr, ...] = (), *, columns: tuple[str, ...] = ()
+    ) -> pl.DataFrame:
         """:func:`link` of the spans matching every predicate of ``where`` (as ``filter`` keeps
-        them: a null is no match)."""
-        base = self.base.drop(self.keep) if self.parent is not None else self.base
+        them: a null is no match), with the kept ``columns`` (of those it was made with) as
+        :func:`link`'s ``keep`` adds them."""
+        drop = [k for k in self.keep if k not in columns]
+        base = self.base.drop(drop) if self.parent is not None else self.base
         mask = (
             self.base.select(pl.all_horizontal(where).fill_null(value=False)).to_series() if where else None
         )
         rows = base.filter(mask) if mask is not None else base
         if self.parent is None:
-            return _link_rows(rows.drop(self.keep))
+            return _link_rows(rows.drop(drop))
         # a parent among the rows is where it landed among them; one left out is no parent
         kept = np.flatnonzero(mask.to_numpy()) if mask is not None else np.arange(base.height)
         at = np.full(base.height, -1, dtype=np.int64)
@@ -247,6 +251,15 @@ class LinkedSpans:
                 pl.Series("_parent", parent).cast(pl.UInt32, strict=False),  # -1 → null
             )
         )
+
+    def select(
+        self, where: list[pl.Expr] | tuple[pl.Expr, ...] = (), *, columns: tuple[str, ...] = ()
+    ) -> pl.DataFrame:
+        """The spans matching every predicate of ``where`` (a null is no match), in their order,
+        unlinked: the kept ``columns``, the :data:`_COLUMNS` (a null service is ``unknown``) and
+        ``root`` (the span has no ``parent_id``)."""
+        rows = self.base.filter(pl.all_horizontal(where).fill_null(value=False)) if where else self.base
+        return rows.select(*columns, *_COLUMNS, pl.col("_pk").is_null().alias("root"))
 
     def service_map(self, where: list[pl.Expr] | tuple[pl.Expr, ...] = (), params: ServiceMapParams | None = None,
                     **changes: Any) -> ServiceMap:  # fmt: skip

@@ -17,6 +17,7 @@ Served (``apps/triage.py``): the window (``start``, ``end``), the scope and the 
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -32,6 +33,7 @@ from workbench.ui._refresh import Recent, batched
 from workbench.ui.common import busy, format_duration, format_range, format_time, text_table
 from workbench.ui.live import LivePage, plain_text, snapshot_version
 from workbench.ui.scope import scope_query, served_pages
+from workbench.ui.servicemap import linked_spans
 from workbench.viz import triage as vt
 
 __all__ = ["TriagePage", "suspect_links"]
@@ -105,6 +107,18 @@ def suspect_links(
     return out
 
 
+@dataclasses.dataclass
+class _SuspectCard:
+    """A suspect's card and what it shows, kept for the suspect at the same position after the
+    next refresh: its header and body are updated in place (new cards need new Bokeh models)."""
+
+    card: pn.Card
+    header: pn.pane.HTML
+    row: dict[str, Any] = dataclasses.field(default_factory=dict)
+    evidence: pl.DataFrame = dataclasses.field(default_factory=pl.DataFrame)
+    pages: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
 def _full_row(row: Any) -> pn.viewable.Viewable:
     """An expanded evidence row: every field in full, as text."""
     return plain_text("\n".join(f"{k}: {v}" for k, v in row.items() if v not in (None, "")), margin=(4, 12))
@@ -126,11 +140,24 @@ class TriagePage(LivePage):
         self.result: analysis.TriageResult | None = None
         self._recent: Recent[analysis.TriageResult] = Recent()
         self._cards_by_key: dict[tuple[str, str], pn.Card] = {}
+        self._cards: list[_SuspectCard] = []  # one per position, reused by every refresh
+        self._filling = False  # the cards are being updated: their toggles are not the user's
+        self._nothing = plain_text(
+            "Nothing stood out in this window: no signal found evidence (see the notes above).", visible=False
+        )
         self._note = plain_text("", sizing_mode="stretch_width", css_classes=["wb-triage-note"])
         self._top = pn.widgets.IntInput.from_param(self.param.top, name="suspects to list", width=140)
         self._list = pn.Column(sizing_mode="stretch_width", css_classes=["wb-suspects"])
-        self._scores = pn.pane.HoloViews(sizing_mode="stretch_width", linked_axes=False)
-        self._timeline = pn.pane.HoloViews(sizing_mode="stretch_width", linked_axes=False)
+        # the charts are Bokeh figures drawn once and redrawn in place for every scope
+        # (workbench.viz._figures), each with a placeholder shown when nothing was found
+        self._score_chart, self._timeline_chart = vt.ScoreChart(), vt.TimelineChart()
+        self._chart_panes = [
+            pn.pane.Bokeh(model, sizing_mode="stretch_width")
+            for chart in (self._score_chart, self._timeline_chart)
+            for model in (chart.figure, chart.placeholder)
+        ]
+        self._scores = pn.Column(*self._chart_panes[:2], sizing_mode="stretch_width", margin=0)
+        self._timeline = pn.Column(*self._chart_panes[2:], sizing_mode="stretch_width", margin=0)
         self._body = pn.Column(self._list, sizing_mode="stretch_width")
 
     def sections(self) -> list[pn.viewable.Viewable]:
@@ -163,14 +190,17 @@ class TriagePage(LivePage):
             try:
                 p = self.params()
                 # a scope seen a moment ago (and the snapshot unchanged) is not triaged again
+                # the snapshot's spans linked once per process (a small snapshot's), shared
+                # with the service map page: the trace evidence takes its scope's from them
                 result = self._recent.get(
-                    (p, snapshot_version(self.dataset)), lambda: analysis.triage(self.dataset, p)
+                    (p, snapshot_version(self.dataset)),
+                    lambda: analysis.triage(self.dataset, p, spans=linked_spans(self.dataset)),
                 )
             except WorkbenchError as err:
                 self.result = None
                 self._note.object = f"Cannot triage: {err}"
-                self._list.objects = []
-                self._scores.object = self._timeline.object = None
+                self._show_suspects(None)
+                self._show_charts(drawn=False)
                 return
             self.result = result
             lines = []
@@ -191,47 +221,87 @@ class TriagePage(LivePage):
                     "The window is the whole snapshot: pick the incident's window in the sidebar for a baseline."
                 )
             self._note.object = "\n".join(lines)
-            self._list.objects = self._suspect_cards(result)
-            self._scores.object = vt.score_bars(result)
-            self._timeline.object = vt.timeline(result)
+            self._show_suspects(result)
+            self._score_chart.draw(result)
+            self._timeline_chart.draw(result)
+            self._show_charts(drawn=True)
+
+    def _show_charts(self, *, drawn: bool) -> None:
+        """Hide the charts when nothing was drawn, and send what was redrawn to a notebook
+        (served pages send the changed models themselves)."""
+        if not drawn:
+            self._score_chart.hide()
+            self._timeline_chart.hide()
+        pn.io.push_notebook(*self._chart_panes)
 
     def _window_query(self) -> dict[str, str]:
         return {k: getattr(self.scope, k) for k in ("start", "end") if getattr(self.scope, k)}
 
-    def _suspect_cards(self, result: analysis.TriageResult) -> list[pn.viewable.Viewable]:
+    def _show_suspects(self, result: analysis.TriageResult | None) -> None:
+        """A card per suspect of ``result`` (or that nothing stood out; nothing at all for None).
+        The cards stay in the list once made: a refresh updates their texts and hides (and
+        empties) those not needed, which changes no model of the page."""
         self._cards_by_key = {}
-        if result.suspects.is_empty():
-            return [
-                plain_text(
-                    "Nothing stood out in this window: no signal found evidence (see the notes above)."
-                )
-            ]
-        pages = served_pages()
-        best = float(result.suspects["score"].max() or 1.0)
-        cards = []
-        for row in result.suspects.iter_rows(named=True):
-            ev = result.evidence.filter(pl.col("rank") == row["rank"]).sort("score", descending=True)
-            signals = ", ".join(_label(s) for s in row["signals"] or [])
-            head = (
-                f'<div class="wb-suspect-head"><span class="wb-suspect-rank">#{row["rank"]}</span>'
-                f'<span class="wb-suspect-object">{html.escape(row["object"])}</span>'
-                f'<span class="wb-suspect-bar"><div style="width:{100.0 * row["score"] / best:.0f}%"></div></span>'
-                f'<span class="wb-suspect-score">{row["score"]:.2f}</span>'
-                f'<span class="wb-suspect-signals">{html.escape(signals)}</span>'
-                f'<span style="opacity:0.6">{html.escape(" · ".join(x for x in (row["cluster"], row["namespace"]) if x))}</span></div>'
-            )  # fmt: skip
-            key = (row["object"], row["cluster"])
-            open_ = self._is_selected(row)
-            # a card's evidence (a table) is built when it is first opened: most stay closed
-            card = pn.Card(*(self._card_body(row, ev, pages) if open_ else ()),
-                           header=pn.pane.HTML(head, stylesheets=[_CSS], sizing_mode="stretch_width"),
-                           collapsed=not open_, sizing_mode="stretch_width", css_classes=["wb-suspect"],
-                           margin=(4, 0))  # fmt: skip
-            card.param.watch(lambda e, r=row, c=card, ev=ev: self._toggled(r, collapsed=e.new, card=c, evidence=ev,
-                                                                           pages=pages), "collapsed")  # fmt: skip
-            self._cards_by_key[key] = card
-            cards.append(card)
-        return cards
+        rows = [] if result is None else list(result.suspects.iter_rows(named=True))
+        pages = served_pages() if rows else {}
+        best = float(result.suspects["score"].max() or 1.0) if result is not None and rows else 1.0
+        self._filling = True
+        try:
+            for i, row in enumerate(rows):
+                assert result is not None
+                ev = result.evidence.filter(pl.col("rank") == row["rank"]).sort("score", descending=True)
+                signals = ", ".join(_label(s) for s in row["signals"] or [])
+                head = (  # its style inline: a pane's stylesheets are sent (new models) with each new text
+                    f'<style>{_CSS}</style>'
+                    f'<div class="wb-suspect-head"><span class="wb-suspect-rank">#{row["rank"]}</span>'
+                    f'<span class="wb-suspect-object">{html.escape(row["object"])}</span>'
+                    f'<span class="wb-suspect-bar"><div style="width:{100.0 * row["score"] / best:.0f}%"></div></span>'
+                    f'<span class="wb-suspect-score">{row["score"]:.2f}</span>'
+                    f'<span class="wb-suspect-signals">{html.escape(signals)}</span>'
+                    f'<span style="opacity:0.6">{html.escape(" · ".join(x for x in (row["cluster"], row["namespace"]) if x))}</span></div>'
+                )  # fmt: skip
+                if i == len(self._cards):
+                    self._cards.append(self._new_card())
+                c = self._cards[i]
+                c.row, c.evidence, c.pages = row, ev, pages
+                open_ = self._is_selected(row)
+                c.header.object = head
+                # a card's evidence (a table) is built when it is first opened: most stay closed
+                if open_ or c.card.objects:
+                    c.card.objects = self._card_body(row, ev, pages) if open_ else []
+                if c.card.collapsed == open_:
+                    c.card.collapsed = not open_
+                if not c.card.visible:
+                    c.card.visible = True
+                self._cards_by_key[(row["object"], row["cluster"])] = c.card
+            for c in self._cards[len(rows) :]:  # not needed now: hidden, without a suspect's text
+                c.row, c.evidence = {}, pl.DataFrame()
+                c.card.param.update(
+                    **{k: v for k, v in {"visible": False, "collapsed": True, "objects": []}.items()
+                       if getattr(c.card, k) != v}
+                )  # fmt: skip
+                if c.header.object:
+                    c.header.object = ""
+        finally:
+            self._filling = False
+        nothing = result is not None and not rows
+        if self._nothing.visible != nothing:
+            self._nothing.visible = nothing
+        shown = [self._nothing, *(c.card for c in self._cards)]
+        if [id(o) for o in self._list.objects] != [id(o) for o in shown]:
+            self._list.objects = shown
+
+    def _new_card(self) -> _SuspectCard:
+        header = pn.pane.HTML("", sizing_mode="stretch_width")
+        card = pn.Card(header=header, collapsed=True, sizing_mode="stretch_width", css_classes=["wb-suspect"],
+                       margin=(4, 0))  # fmt: skip
+        c = _SuspectCard(card, header)
+        card.param.watch(lambda e: self._card_toggled(c, collapsed=e.new), "collapsed")
+        return c
+
+    def _card_toggled(self, c: _SuspectCard, *, collapsed: bool) -> None:
+        if not self._filling:
+            self._toggled(c.row, collapsed=collapsed, card=c.card, evidence=c.evidence, pages=c.pages)
 
     def _card_body(
         self, row: Mapping[str, Any], ev: pl.DataFrame, pages: Mapping[str, str]

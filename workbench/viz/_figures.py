@@ -1,5 +1,5 @@
 """Bokeh figures built once and then redrawn in place, for the served pages whose charts follow
-every filter change (performance, cluster).
+every filter change (performance, cluster, triage).
 
 A HoloViews chart is built anew for new data: in a served page that costs 25–40 ms per plot and
 about 10 ms per curve (benchmark B5), and a HoloViews ``DynamicMap`` updated in place costs about
@@ -8,7 +8,8 @@ once; a change sends new column data, ranges and titles to the browser and build
 look like the HoloViews charts of the same module (titles, axis labels, colours, legends, hover,
 ranges padded as HoloViews pads them), which notebooks and reports keep using.
 
-- :func:`time_figure`: a figure with a time axis, styled as HoloViews styles its plots.
+- :func:`time_figure`: a figure with a time axis, styled as HoloViews styles its plots
+  (:func:`styled_figure`: any axes).
 - :func:`fit`, :func:`bounds`: a range set to the data (and what the Reset tool returns to).
 - :class:`Line`, :class:`Lines`: a fixed set of named lines over one time axis.
 - :class:`Heatmap`: rows of cells over time, coloured by a value.
@@ -34,7 +35,7 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-__all__ = ["PAD", "TOOLS", "Heatmap", "Line", "Lines", "bounds", "fit", "ms", "time_figure"]
+__all__ = ["PAD", "TOOLS", "Heatmap", "Line", "Lines", "bounds", "fit", "ms", "styled_figure", "time_figure"]
 
 #: The tools of every figure (as HoloViews gives its plots), hover added per chart.
 TOOLS = "pan,wheel_zoom,box_zoom,save,reset"
@@ -51,9 +52,18 @@ def time_figure(title: str, *, ylabel: str, height: int, min_width: int, xlabel:
                 toolbar: str | None = "right", x_range: Range1d | None = None,
                 y_range: Any = None) -> Any:  # fmt: skip
     """A figure with a time axis (``x_range``/``y_range`` may be shared with other figures)."""
+    return styled_figure(title, x_axis_type="datetime", xlabel=xlabel, ylabel=ylabel, height=height,
+                         min_width=min_width, toolbar=toolbar, x_range=x_range, y_range=y_range)  # fmt: skip
+
+
+def styled_figure(title: str, *, x_axis_type: str = "linear", xlabel: str = "", ylabel: str = "", height: int,
+                  min_width: int, toolbar: str | None = "right", x_range: Any = None, y_range: Any = None,
+                  tools: str = TOOLS) -> Any:  # fmt: skip
+    """A figure styled as HoloViews styles its plots (title, borders, tools); a range not given
+    is a :class:`~bokeh.models.Range1d` (a categorical axis: pass a ``FactorRange``)."""
     fig = figure(
-        title=title, x_axis_type="datetime", height=height, min_width=min_width, sizing_mode="stretch_width",
-        tools=TOOLS, active_drag="pan", active_scroll="wheel_zoom", toolbar_location=toolbar,
+        title=title, x_axis_type=x_axis_type, height=height, min_width=min_width, sizing_mode="stretch_width",
+        tools=tools, active_drag="pan", active_scroll="wheel_zoom", toolbar_location=toolbar,
         x_range=x_range or Range1d(), y_range=y_range or Range1d(),
         min_border_top=10, min_border_bottom=10, min_border_left=10, min_border_right=10,
     )  # fmt: skip

@@ -410,6 +410,26 @@ def test_linked_spans_map_a_subset_as_the_subset_is_mapped() -> None:
         assert_frame_equal(both.services, cmp.services)
 
 
+def test_linked_spans_link_a_subset_with_the_columns_asked_as_link_keeps_them() -> None:
+    """``LinkedSpans.link(where, columns=...)`` is :func:`link` of the subset with those columns
+    kept, and ``select`` the subset itself (what the triage's trace evidence takes instead of
+    reading the spans again)."""
+    calls = _random_calls()
+    zipkin = read_traces(ZIPKIN / "smartthings-mobile-web-install.json", cluster="c").spans
+    for spans in (calls, pl.concat([calls, zipkin], how="diagonal_relaxed")):
+        linked = SM.LinkedSpans.of(spans)
+        mid = spans["start"].min() + (spans["start"].max() - spans["start"].min()) / 2
+        for where in ([], [pl.col("namespace") == "back"], [pl.col("start") >= mid]):
+            for columns in ((), ("cluster", "start"), ("cluster", "namespace", "start")):
+                want = SM.link(spans.filter(*where) if where else spans, keep=columns)
+                assert_frame_equal(linked.link(where, columns=columns), want)
+                read = (spans.filter(*where) if where else spans).select(
+                    *columns, *SM._COLUMNS, pl.col("parent_id").is_null().alias("root")
+                )
+                assert_frame_equal(linked.select(where, columns=columns), read.with_columns(
+                    pl.col("service").fill_null("unknown")))  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> wb.Dataset:
     from workbench.sources.demo import generate

@@ -79,8 +79,9 @@ import polars as pl
 
 from workbench.analyses.manifests._objects import as_time, parse_duration, resolve_params
 from workbench.analyses.params import Params, field, require_one_of
+from workbench.analyses.servicemap import LinkedSpans
 from workbench.analyses.triage import _events, _kstate, _kube, _logs, _metrics, _traces
-from workbench.analyses.triage._context import RAW_COLUMNS, Context, fmt_time
+from workbench.analyses.triage._context import RAW_COLUMNS, Context, fmt_time, kept, signature
 from workbench.analyses.triage._identity import Identity, infer_workload
 from workbench.analyses.triage._rank import (
     EVIDENCE_COLUMNS,
@@ -111,7 +112,9 @@ class TriageParams(Params):
     end: dt.datetime | str | None = field(None, "incident window end, UTC (required)")
     cluster: str | None = field(None, "cluster to triage (all when empty)")
     namespace: str | None = field(None, "namespace to triage (all when empty; nodes always count)")
-    baseline: dt.timedelta | str | None = field(None, "how long before start is normal (default: the window's length)")
+    baseline: dt.timedelta | str | None = field(
+        None, "how long before start is normal (default: the window's length)"
+    )
     top: int = field(10, "suspects to list", ge=1, le=1000)
     change_lead: dt.timedelta | str = field("30m", "how long before start a manifest change still counts")
 
@@ -150,31 +153,46 @@ class TriageResult:
         if row.is_empty():
             return f"no suspect ranked {rank} (there are {self.suspects.height})"
         s = row.row(0, named=True)
-        lines = [f"**#{s['rank']} {s['object']}** ({s['cluster']}, {s['namespace'] or 'cluster-wide'}), "
-                 f"score {s['score']:.2f}, first seen {fmt_time(s['first_seen'])}"]
+        lines = [
+            f"**#{s['rank']} {s['object']}** ({s['cluster']}, {s['namespace'] or 'cluster-wide'}), "
+            f"score {s['score']:.2f}, first seen {fmt_time(s['first_seen'])}"
+        ]
         for e in self.evidence.filter(pl.col("rank") == rank).iter_rows(named=True):
-            lines.append(f"- {SIGNAL_LABELS.get(e['signal'], e['signal'])} ({e['score']:.2f} × {e['weight']:g}) at "
-                         f"{fmt_time(e['time'])}: {e['detail']} — see `{e['how_to_see']}`")
+            lines.append(
+                f"- {SIGNAL_LABELS.get(e['signal'], e['signal'])} ({e['score']:.2f} × {e['weight']:g}) at "
+                f"{fmt_time(e['time'])}: {e['detail']} — see `{e['how_to_see']}`"
+            )
         return "\n".join(lines)
 
 
 def _empty(ctx: Context | None = None) -> TriageResult:
     return TriageResult(
-        pl.DataFrame(schema=SUSPECT_COLUMNS), pl.DataFrame(schema=EVIDENCE_COLUMNS), pl.DataFrame(schema=TIMELINE_COLUMNS),
-        window=(ctx.start, ctx.end) if ctx else None, baseline=(ctx.base_start, ctx.base_end) if ctx else None,
-        step=ctx.step if ctx else None, notes=tuple(ctx.notes) if ctx else ("the snapshot holds no data",))
+        pl.DataFrame(schema=SUSPECT_COLUMNS),
+        pl.DataFrame(schema=EVIDENCE_COLUMNS),
+        pl.DataFrame(schema=TIMELINE_COLUMNS),
+        window=(ctx.start, ctx.end) if ctx else None,
+        baseline=(ctx.base_start, ctx.base_end) if ctx else None,
+        step=ctx.step if ctx else None,
+        notes=tuple(ctx.notes) if ctx else ("the snapshot holds no data",),
+    )
 
 
 def _check_scope(ds: Dataset, p: TriageParams) -> None:
     if p.cluster is not None:
         require_one_of("cluster", p.cluster, ds.clusters)
     if p.namespace is not None:
-        found: set[str] = set()
-        for table in ("series", "pods", "spans", "logs"):
-            if ds.row_counts.get(table):
-                got = ds.scan(table, cluster=p.cluster).select("namespace").unique().collect()["namespace"]
-                found.update(got.drop_nulls().to_list())
-        require_one_of("namespace", p.namespace, found)
+        require_one_of("namespace", p.namespace, kept("namespaces", (signature(ds), p.cluster),
+                                                      lambda: _namespaces(ds, p.cluster), size=16))  # fmt: skip
+
+
+def _namespaces(ds: Dataset, cluster: str | None) -> frozenset[str]:
+    """The namespaces of the cluster (every cluster: None) that hold series, pods, spans or logs."""
+    found: set[str] = set()
+    for table in ("series", "pods", "spans", "logs"):
+        if ds.row_counts.get(table):
+            got = ds.scan(table, cluster=cluster).select("namespace").unique().collect()["namespace"]
+            found.update(got.drop_nulls().to_list())
+    return frozenset(found)
 
 
 def _step(span: dt.timedelta) -> dt.timedelta:
@@ -192,17 +210,29 @@ def _context(ds: Dataset, p: TriageParams) -> Context | None:
     if lo is None or hi is None:
         return None
     if end <= lo or start >= hi:
-        msg = (f"the window {fmt_time(start)} → {fmt_time(end)} is outside the snapshot, which covers "
-               f"{fmt_time(lo)} → {fmt_time(hi)}; pick a window inside it")
+        msg = (
+            f"the window {fmt_time(start)} → {fmt_time(end)} is outside the snapshot, which covers "
+            f"{fmt_time(lo)} → {fmt_time(hi)}; pick a window inside it"
+        )
         raise ParameterError(msg)
     start, end = max(start, lo), min(end, hi)
     length = p.baseline if isinstance(p.baseline, dt.timedelta) else end - start
     base_start = max(lo, start - length)
     history = max(lo, base_start - length)
     lead = p.change_lead if isinstance(p.change_lead, dt.timedelta) else dt.timedelta(minutes=30)
-    ctx = Context(ds=ds, cluster=p.cluster, namespace=p.namespace, start=start, end=end, base_start=base_start,
-                  base_end=start, history_start=history, step=_step(end - history), change_lead=lead,
-                  metrics=(*_metrics.METRICS, *_kstate.METRICS))
+    ctx = Context(
+        ds=ds,
+        cluster=p.cluster,
+        namespace=p.namespace,
+        start=start,
+        end=end,
+        base_start=base_start,
+        base_end=start,
+        history_start=history,
+        step=_step(end - history),
+        change_lead=lead,
+        metrics=(*_metrics.METRICS, *_kstate.METRICS),
+    )
     if (start, end) != (p.start, p.end):
         ctx.note(f"window clipped to the snapshot: {fmt_time(start)} → {fmt_time(end)}")
     if not ctx.has_baseline:
@@ -245,20 +275,44 @@ def collect_evidence(ds: Dataset, ctx: Context, ident: Identity) -> pl.DataFrame
     return pl.concat(frames) if frames else pl.DataFrame(schema=RAW_COLUMNS)
 
 
-def triage(ds: Dataset, params: TriageParams | None = None, **changes: Any) -> TriageResult:
-    """Rank the suspects of an incident window (see the module docstring)."""
+def triage(
+    ds: Dataset, params: TriageParams | None = None, *, spans: LinkedSpans | None = None, **changes: Any
+) -> TriageResult:
+    """Rank the suspects of an incident window (see the module docstring). ``spans``: the
+    snapshot's spans linked once (``LinkedSpans.of(ds.scan("spans"))``, as a served page keeps
+    them), to take the scope's spans from instead of reading and linking them again."""
     p = resolve_params(TriageParams, params, changes)
     ctx = _context(ds, p)
     if ctx is None:
         return _empty()
+    if spans is not None:
+        ctx = dataclasses.replace(ctx, spans=spans)
     _check_scope(ds, p)
-    ident = Identity(ds, cluster=ctx.cluster, namespace=ctx.namespace, start=ctx.start, end=ctx.end,
-                     span_start=ctx.base_start)
+    ident = Identity(
+        ds,
+        cluster=ctx.cluster,
+        namespace=ctx.namespace,
+        start=ctx.start,
+        end=ctx.end,
+        span_start=ctx.base_start,
+    )
     raw = collect_evidence(ds, ctx, ident)
     if raw.is_empty():
         return _empty(ctx)
     suspects, ev, timeline = rank(raw, ident, top=p.top)
-    log.info("triage %s → %s: %d suspects from %d pieces of evidence", fmt_time(ctx.start), fmt_time(ctx.end),
-             suspects.height, raw.height)
-    return TriageResult(suspects, ev, timeline, window=(ctx.start, ctx.end), baseline=(ctx.base_start, ctx.base_end),
-                        step=ctx.step, notes=tuple(ctx.notes))
+    log.info(
+        "triage %s → %s: %d suspects from %d pieces of evidence",
+        fmt_time(ctx.start),
+        fmt_time(ctx.end),
+        suspects.height,
+        raw.height,
+    )
+    return TriageResult(
+        suspects,
+        ev,
+        timeline,
+        window=(ctx.start, ctx.end),
+        baseline=(ctx.base_start, ctx.base_end),
+        step=ctx.step,
+        notes=tuple(ctx.notes),
+    )

@@ -10,16 +10,62 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import polars as pl
 
 from workbench.store import Dataset
 
-__all__ = ["RAW_COLUMNS", "TS", "Context", "fmt_time", "raw", "raw_frame"]
+__all__ = [
+    "KEEP_SAMPLES",
+    "RAW_COLUMNS",
+    "TS",
+    "Context",
+    "fmt_time",
+    "kept",
+    "raw",
+    "raw_frame",
+    "signature",
+]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Snapshots with at most this many metric samples keep the samples the signals read (every
+#: cluster, the last window asked; about half of a snapshot's) in memory, shared by every scope
+#: and session of a process (24 bytes a sample, at most 190 MB): a new namespace or cluster in
+#: the same window reads none again. Larger snapshots read each scope's own samples.
+KEEP_SAMPLES = 8_000_000
+_KEPT: dict[str, OrderedDict[Hashable, Any]] = {}
+_LOCK = threading.Lock()
+
+
+def signature(ds: Dataset) -> tuple[Any, ...]:
+    """What identifies a version of a snapshot (its path, ``updated_at``, and each table's
+    rows and files, as its manifest says): a key part of what :func:`kept` keeps."""
+    tables = ds.manifest.get("tables", {})
+    return (str(ds.path), ds.manifest.get("updated_at"),
+            tuple((t, int(v.get("rows", 0)), len(v.get("files", []))) for t, v in sorted(tables.items())))  # fmt: skip
+
+
+def kept(kind: str, key: Hashable, compute: Callable[[], T], *, size: int) -> T:
+    """``compute()``, kept for ``key`` among the last ``size`` keys of ``kind`` (per process;
+    ``key`` holds the snapshot's :func:`signature`, so a snapshot that grew is read again)."""
+    with _LOCK:
+        items = _KEPT.setdefault(kind, OrderedDict())
+        if key in items:
+            items.move_to_end(key)
+            return items[key]  # type: ignore[no-any-return]
+    value = compute()
+    with _LOCK:
+        items[key] = value
+        while len(items) > size:
+            items.popitem(last=False)
+    return value
+
 
 TS = pl.Datetime("us", "UTC")
 
@@ -48,7 +94,8 @@ class Context:
     it (``base_end == start``; empty when the window starts at the snapshot's start),
     ``history_start`` how far back series are read so that the baseline itself can be scored,
     ``step`` the bucket of every time series. The samples of the ``metrics`` the signals read
-    are read together, once (:meth:`metric_samples`).
+    are read together, once (:meth:`metric_samples`). ``spans``: the snapshot's spans linked
+    once (:class:`~workbench.analyses.servicemap.LinkedSpans`), to take the scope's from, or None.
     """
 
     ds: Dataset
@@ -63,6 +110,7 @@ class Context:
     change_lead: dt.timedelta
     notes: list[str] = dataclasses.field(default_factory=list)
     metrics: tuple[str, ...] = ()
+    spans: Any = dataclasses.field(default=None, repr=False, compare=False)
     _read: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = dataclasses.field(default_factory=dict, repr=False,
                                                                             compare=False)  # fmt: skip
 
@@ -95,9 +143,9 @@ class Context:
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The series of ``metric`` in scope (in the scope's namespace, or in every namespace)
         and samples (series_id, ts, value, in storage order) from ``history_start`` to ``end``
-        that hold theirs. The samples of all :attr:`metrics` (every namespace) are read together
-        on first use and shared, so they hold other series' too: ``metric_series`` skips those;
-        filter by ``series_id`` otherwise."""
+        that hold theirs. The samples of all :attr:`metrics` (every namespace; in a small
+        snapshot every cluster) are read together on first use and shared, so they hold other
+        series' too: ``metric_series`` skips those; filter by ``series_id`` otherwise."""
         names = [metric] if isinstance(metric, str) else list(metric)
         window = {"cluster": self.cluster, "start": self.history_start, "end": self.end}
         if not set(names) <= set(self.metrics):
@@ -105,12 +153,30 @@ class Context:
                                                      **window)  # fmt: skip
             return series, samples.select("series_id", "ts", "value").collect()
         if "metrics" not in self._read:
-            series, samples = self.ds.metric_samples(metric=list(self.metrics), **window)
-            self._read["metrics"] = (series, samples.select("series_id", "ts", "value").collect().rechunk())
+            self._read["metrics"] = self._read_metrics()
         series, samples = self._read["metrics"]
         series = series.filter(pl.col("metric").is_in(names))
         if namespace and self.namespace is not None:
             series = series.filter(pl.col("namespace") == self.namespace)
+        return series, samples
+
+    def _read_metrics(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The series of all :attr:`metrics` in the cluster and their samples from
+        ``history_start`` to ``end``. A small snapshot's (:data:`KEEP_SAMPLES`) are read for
+        every cluster and kept for the next scope in the same window; the cluster's series are
+        chosen from them (the samples of the others' are skipped as those of other namespaces)."""
+
+        def read(cluster: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+            series, samples = self.ds.metric_samples(metric=list(self.metrics), cluster=cluster,
+                                                     start=self.history_start, end=self.end)  # fmt: skip
+            return series, samples.select("series_id", "ts", "value").collect().rechunk()
+
+        if self.ds.row_counts.get("metrics", 0) > KEEP_SAMPLES:
+            return read(self.cluster)
+        key = (signature(self.ds), self.metrics, self.history_start, self.end)
+        series, samples = kept("metric samples", key, lambda: read(None), size=1)
+        if self.cluster is not None:
+            series = series.filter(pl.col("cluster") == self.cluster)
         return series, samples
 
     def note(self, text: str) -> None:

@@ -33,7 +33,7 @@ from typing import Any
 import polars as pl
 
 from workbench.analyses import anomalies as an
-from workbench.analyses.triage._context import Context, fmt_time, raw, raw_frame
+from workbench.analyses.triage._context import Context, fmt_time, kept, raw, raw_frame, signature
 from workbench.analyses.triage._identity import Identity
 
 __all__ = ["CONTAINER_METRICS", "METRICS", "NODE_METRICS", "POD_METRICS", "THROTTLING", "metric_evidence",
@@ -125,10 +125,25 @@ def _containers_only() -> pl.Expr:
     return pl.col("pod").is_not_null() & (named | pod_level)
 
 
-def _nodes_of_namespace(ctx: Context) -> set[str]:
-    nodes = ctx.ds.scan("series", cluster=ctx.cluster, namespace=ctx.namespace).select("node").unique().collect()
-    pods = ctx.ds.scan("pods", cluster=ctx.cluster, namespace=ctx.namespace).select("node").unique().collect()
-    return {n for n in [*nodes["node"].to_list(), *pods["node"].to_list()] if n}
+def _nodes_of_namespace(ctx: Context) -> frozenset[str]:
+    """The nodes the namespace's series and pods are on (kept per snapshot version and scope)."""
+
+    def read() -> frozenset[str]:
+        nodes = (
+            ctx.ds.scan("series", cluster=ctx.cluster, namespace=ctx.namespace)
+            .select("node")
+            .unique()
+            .collect()
+        )
+        pods = (
+            ctx.ds.scan("pods", cluster=ctx.cluster, namespace=ctx.namespace)
+            .select("node")
+            .unique()
+            .collect()
+        )
+        return frozenset(n for n in [*nodes["node"].to_list(), *pods["node"].to_list()] if n)
+
+    return kept("nodes of namespace", (signature(ctx.ds), ctx.cluster, ctx.namespace), read, size=32)
 
 
 _KEYS = ["cluster", "metric", "namespace", "pod", "container", "node"]
@@ -256,11 +271,21 @@ _FAMILY = {"node_cpu_seconds_total": "cpu", "node_memory_MemAvailable_bytes": "m
 
 def _pod_nodes(ctx: Context, ident: Identity) -> dict[tuple[str, str, str], str]:
     """(cluster, namespace, pod) → node, from the pods table and the metric series' node label."""
-    out = {}
-    series = ctx.ds.scan("series", cluster=ctx.cluster).filter(
-        pl.col("pod").is_not_null() & pl.col("node").is_not_null()).select("cluster", "namespace", "pod", "node").unique()
-    for r in series.collect().iter_rows(named=True):
-        out[(r["cluster"], r["namespace"], r["pod"])] = r["node"]
+
+    def read() -> dict[tuple[str, str, str], str]:
+        series = (
+            ctx.ds.scan("series", cluster=ctx.cluster)
+            .filter(pl.col("pod").is_not_null() & pl.col("node").is_not_null())
+            .select("cluster", "namespace", "pod", "node")
+            .unique()
+        )
+        return {
+            (r["cluster"], r["namespace"], r["pod"]): r["node"]
+            for r in series.collect().iter_rows(named=True)
+        }
+
+    # the series' nodes are the same for every namespace and window: kept per snapshot version
+    out = dict(kept("series pod nodes", (signature(ctx.ds), ctx.cluster), read, size=8))
     for r in ident.pods.filter(pl.col("node").is_not_null()).iter_rows(named=True):
         out[(r["cluster"], r["namespace"], r["pod"])] = r["node"]
     return out

@@ -46,7 +46,7 @@ import polars as pl
 
 from workbench.analyses import anomalies as an
 from workbench.analyses import servicemap as sm
-from workbench.analyses.triage._context import Context, fmt_time, raw, raw_frame
+from workbench.analyses.triage._context import Context, fmt_time, kept, raw, raw_frame, signature
 
 __all__ = ["trace_evidence"]
 
@@ -73,6 +73,28 @@ def _linked(spans: pl.DataFrame, lo: dt.datetime, hi: dt.datetime) -> pl.DataFra
                    keep=("cluster", "start", "service", "error", "peer_service", "db_system"))
 
 
+def _named(ds: Any) -> bool:
+    """Whether every span of the snapshot names its service (linked spans name the others
+    ``unknown``, where :func:`_namespaces` of the spans read keeps them apart)."""
+    return kept("spans named", signature(ds), lambda: ds.scan("spans").select(pl.col("service").null_count())
+                .collect().item() == 0, size=4)  # fmt: skip
+
+
+def _kept_links(ctx: Context) -> tuple[tuple[pl.DataFrame, pl.DataFrame], dict[str, dict[str, str]]]:
+    """What :func:`_linked` and :func:`_namespaces` make of the spans read, taken from the
+    snapshot's spans linked once (``ctx.spans``): the window's and the baseline's spans of the
+    scope, linked, and each service's namespace."""
+    scope = [
+        pl.col(c) == v for c, v in (("cluster", ctx.cluster), ("namespace", ctx.namespace)) if v is not None
+    ]
+    now, was = (ctx.spans.link([*scope, pl.col("start") >= lo, pl.col("start") < hi],
+                               columns=("cluster", "namespace", "start"))
+                for lo, hi in ((ctx.start, ctx.end), (ctx.base_start, ctx.start)))  # fmt: skip
+    namespaces = _namespaces(pl.concat([was.select("cluster", "service", "namespace"),
+                                        now.select("cluster", "service", "namespace")]))  # fmt: skip
+    return (now.drop("namespace"), was.drop("namespace")), namespaces
+
+
 def _origins(b: pl.DataFrame) -> pl.DataFrame:
     """Per (cluster, origin) of the linked spans ``b``: originating errors and the first one's time."""
     schema = {"cluster": pl.String, "origin": pl.String, "n": pl.UInt32, "first": pl.Datetime("us", "UTC")}
@@ -96,8 +118,17 @@ def _onsets(ctx: Context) -> dict[tuple[str, str, str], dt.datetime]:
     strongest upward change point near or in the window, else the start of its first anomalous
     interval in the window, else the first two buckets in a row above 1.1 × the baseline's
     95th percentile."""
-    s = an.span_series(ctx.ds, step=ctx.step, cluster=ctx.cluster, namespace=ctx.namespace, start=ctx.history_start,
-                       end=ctx.end)
+    scope = {"cluster": ctx.cluster, "namespace": ctx.namespace, "start": ctx.history_start, "end": ctx.end}
+    if ctx.spans is not None and _named(ctx.ds):
+        # the spans a scan of the scope gives, from those linked once (of parent_id, only whether
+        # it is null counts)
+        kept_spans = ctx.spans.select(ctx.ds.predicates("spans", **scope), columns=("cluster", "start"))
+        kept_spans = kept_spans.select(
+            pl.exclude("root"), pl.when(~pl.col("root")).then(pl.lit("")).alias("parent_id")
+        )
+        s = an.span_series(kept_spans, step=ctx.step)
+    else:
+        s = an.span_series(ctx.ds, step=ctx.step, **scope)
     if s.is_empty():
         return {}
     s = s.filter(pl.col("signal") != "tps")
@@ -139,16 +170,22 @@ def trace_evidence(ctx: Context) -> pl.DataFrame:
     if not ctx.has_baseline:
         ctx.note("no baseline before the window: trace latency and errors not compared")
         return raw_frame([])
-    spans = _spans(ctx, ctx.base_start, ctx.end).select(_READ).collect()  # read once for everything below
-    if spans.is_empty():
+    if ctx.spans is not None and _named(ctx.ds):
+        linked, namespaces = _kept_links(ctx)
+        found = any(f.height for f in linked)
+    else:
+        spans = _spans(ctx, ctx.base_start, ctx.end).select(_READ).collect()  # read once for everything below
+        found = not spans.is_empty()
+        if found:
+            linked = _linked(spans, ctx.start, ctx.end), _linked(spans, ctx.base_start, ctx.start)
+            namespaces = _namespaces(spans)
+    if not found:
         ctx.note("no spans in scope: trace latency and errors not used")
         return raw_frame([])
     rows: list[dict[str, Any]] = []
     clusters = [ctx.cluster] if ctx.cluster else ctx.ds.clusters
     onsets = _onsets(ctx)
-    linked = _linked(spans, ctx.start, ctx.end), _linked(spans, ctx.base_start, ctx.start)
     now, was = _origins(linked[0]), _origins(linked[1])
-    namespaces = _namespaces(spans)
     for cluster in clusters:
         cmp = sm.compare(ctx.ds, window=(ctx.start, ctx.end), baseline=(ctx.base_start, ctx.start), cluster=cluster,
                          namespace=ctx.namespace, linked=linked)
