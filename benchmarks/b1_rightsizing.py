@@ -62,8 +62,11 @@ BOUNDS = """
   the wanted ranks. On the 20 M-sample data (loaded machine): reading the batches 0.35–0.4 s of
   CPU, the scan kernel about 0.09 s, the percentiles about 0.1 s; the rest is page faults of
   the value buffer and per-batch overhead.
-- What is left to gain is overlap: the percentiles of one part (inputs over 32 M samples are
-  read in parts by series-id range) could run while the next part is read.
+- Inputs over 32 M samples are read in parts by series-id range (here 7), all into one value
+  buffer (first touches of fresh memory are costly on this VM): a part's percentiles run on
+  both cores while polars starts reading the next part; batches whose columns come in several
+  chunks are scanned piece by piece rather than copied. The row group at each cut is read by
+  both parts it straddles (about 5% more reading here).
 - pandas needs the whole metric in memory (14 GiB peak here) and is compiled code too
   (`groupby(...).diff` and per-group quantiles).
 """

@@ -5,21 +5,27 @@ expression: ``floor((log10(max(rt_ms, rt_min_ms)) − log10(rt_min_ms)) · bins_
 clipped to the rows). Evaluating a log10 per span costs more than reading the span, so
 integer durations (µs) are binned by a table of the rows of every duration under about a
 second (:func:`_rt_table`), and by the rows' thresholds for slower ones (:func:`_rt_thresholds`);
-both are computed from the definition itself, once per grid. Rows are binned in slices along
-the read's chunks (no copies, small enough to stay in the CPU's caches) and counted by
-``numpy.bincount`` into a dense grid (:func:`count_cells`).
+both are computed from the definition itself, once per grid. :func:`grid_cells` counts the
+transactions into a dense grid with a compiled kernel (:mod:`._hitmap_kernel`: one pass per
+chunk of the read, no intermediate arrays); otherwise rows are binned in slices along the
+read's chunks (no copies, small enough to stay in the CPU's caches) by :func:`cell_indexes` and
+counted by ``numpy.bincount`` (:func:`count_cells`) or a ``group_by``.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
+import os
+import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
 
-__all__ = ["cell_indexes", "count_cells", "rt_row_expr", "rt_rows_of_ms"]
+__all__ = ["cell_indexes", "count_cells", "grid_cells", "rt_row_expr", "rt_rows_of_ms"]
 
 
 def rt_row_expr(rt_min_ms: float, bins_per_decade: int, n_rt: int) -> pl.Expr:
@@ -74,10 +80,28 @@ def _rt_table(rt_min_ms: float, bins_per_decade: int, n_rt: int) -> np.ndarray:
     return rows.astype(np.int16 if n_rt < 2**15 else np.int32)
 
 
+@functools.lru_cache(maxsize=16)
+def _rt_coarse(rt_min_ms: float, bins_per_decade: int, n_rt: int) -> tuple[np.ndarray, int]:
+    """The row of every ``1 << shift``-th duration below :data:`_TABLE_US` µs, and ``shift``:
+    slices no wider than the narrowest row (at most 1,024 µs), so a duration is at most a few
+    thresholds above its slice's first row (the kernel of :func:`grid_cells` counts them)."""
+    steps = _rt_thresholds(rt_min_ms, bins_per_decade, n_rt)
+    reached = steps[steps < _TABLE_US]
+    narrowest = int(np.diff(np.concatenate([[0], reached])).min()) if reached.size else _TABLE_US
+    shift = min(max(narrowest, 1).bit_length() - 1, 10)
+    every = 1 << shift
+    return np.ascontiguousarray(_rt_table(rt_min_ms, bins_per_decade, n_rt)[::every]), shift
+
+
 #: Above this many cells a dense count array is not worth it: cells are counted by a group_by.
 _DENSE_CELLS = 1 << 23
 #: Rows binned at a time (pieces that stay in the CPU's caches).
 _PIECE = 1 << 18
+#: :func:`grid_cells` uses one more thread per this many rows (up to one per core).
+_PARALLEL_ROWS = 1 << 20
+#: From this many rows :func:`grid_cells` loads the compiled kernel (numba: a fraction of a
+#: second, once per process); smaller inputs use it only once it is loaded.
+_KERNEL_ROWS = 1 << 20
 
 
 def _pieces(rows: pl.DataFrame) -> Iterator[tuple[int, pl.DataFrame]]:
@@ -136,3 +160,45 @@ def count_cells(pieces: Iterator[tuple[np.ndarray, np.ndarray]], size: int, rows
     failed = np.concatenate([f for _, f in parts]) if parts else np.zeros(0, dtype=bool)
     return (pl.DataFrame({"_i": idx, "_f": failed}).group_by("_i")
             .agg(pl.len().cast(pl.Int64).alias("count"), pl.col("_f").sum().cast(pl.Int64).alias("errors")))  # fmt: skip
+
+
+def grid_cells(rows: pl.DataFrame, *, us: bool, t0: int, step: int, rt: tuple[float, int, int],
+               size: int) -> pl.DataFrame:  # fmt: skip
+    """``_i``, ``count``, ``errors`` of the non-empty cells of ``rows`` (``_e``, ``_d``, ``_f``
+    as :func:`cell_indexes` takes them) in a grid of ``size`` cells: the same as
+    :func:`count_cells` of :func:`cell_indexes`, by the compiled kernel when the durations are
+    whole µs and the grid is dense, and the input is big or the kernel already loaded (big
+    inputs: a share of the rows per core, their grids added)."""
+    loaded = "workbench.analyses._hitmap_kernel" in sys.modules
+    if not us or size > max(_DENSE_CELLS, 4 * rows.height) or (rows.height < _KERNEL_ROWS and not loaded):
+        return count_cells(cell_indexes(rows, us=us, t0=t0, step=step, rt=rt), size, rows.height)
+    from workbench.analyses import _hitmap_kernel as k  # compiled on import (or loaded from the cache)
+
+    rt_min_ms, per_decade, n_rt = rt
+    coarse, shift = _rt_coarse(rt_min_ms, per_decade, n_rt)
+    thresholds = _rt_thresholds(rt_min_ms, per_decade, n_rt)
+
+    def count(share: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+        counts = np.zeros(size, dtype=np.int64)
+        errors = np.zeros(size, dtype=np.int64)
+        outside = 0
+        for _, part in _pieces(share):
+            e, d = (part.get_column(c).to_numpy().astype(np.int64, copy=False) for c in ("_e", "_d"))
+            f = part.get_column("_f").to_numpy()
+            outside += k.count(e, d, f, t0, step, n_rt, coarse, shift, thresholds, counts, errors)
+        return counts, errors, outside
+
+    threads = max(1, min(len(os.sched_getaffinity(0)), rows.height // _PARALLEL_ROWS))
+    if threads == 1:
+        counts, errors, outside = count(rows)
+    else:
+        cuts = [rows.height * i // threads for i in range(threads + 1)]
+        with ThreadPoolExecutor(threads) as pool:
+            done = list(pool.map(count, [rows.slice(a, b - a) for a, b in itertools.pairwise(cuts)]))
+        counts, errors = sum(c for c, _, _ in done), sum(e for _, e, _ in done)
+        outside = sum(o for _, _, o in done)
+    if outside:  # the caller's grid covers every row: never expected
+        msg = f"{outside} transaction(s) outside the hitmap's grid"
+        raise ValueError(msg)
+    nz = np.flatnonzero(counts)
+    return pl.DataFrame({"_i": nz, "count": counts[nz], "errors": errors[nz]})

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -138,8 +139,9 @@ _SAMPLES = {"series_id": pl.UInt64, "ts": TS, "value": pl.Float64}
 _PART_VALUES = 1 << 25
 
 
-def _batches(samples: pl.LazyFrame | pl.DataFrame) -> Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """The samples as (series_id, ts in µs, value) numpy arrays, batch by batch, nulls dropped."""
+def _batches(samples: pl.LazyFrame | pl.DataFrame) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The samples as (series_id, ts in µs, value) numpy arrays, batch by batch, nulls dropped.
+    A lazy read starts at once: polars decodes the first batches ahead, in its own threads."""
     if isinstance(samples, pl.DataFrame):
         frames: Iterable[pl.DataFrame] = samples.select(*_SAMPLES).cast(_SAMPLES).iter_slices(1 << 20)  # type: ignore[arg-type]
     else:
@@ -147,12 +149,32 @@ def _batches(samples: pl.LazyFrame | pl.DataFrame) -> Iterable[tuple[np.ndarray,
         if lf.collect_schema() != pl.Schema(_SAMPLES):
             lf = lf.cast(_SAMPLES)  # type: ignore[arg-type]
         frames = lf.collect_batches(engine="streaming")
+    return _arrays(frames)
+
+
+def _arrays(frames: Iterable[pl.DataFrame]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     for frame in frames:
-        sid, ts, value = frame.get_columns()
-        if value.has_nulls():
-            keep = value.is_not_null()
-            sid, ts, value = sid.filter(keep), ts.filter(keep), value.filter(keep)
-        yield sid.to_numpy(), ts.to_numpy().view(np.int64), value.to_numpy()
+        for piece in _single_chunks(frame):
+            sid, ts, value = piece.get_columns()
+            if value.has_nulls():
+                keep = value.is_not_null()
+                sid, ts, value = sid.filter(keep), ts.filter(keep), value.filter(keep)
+            yield sid.to_numpy(), ts.to_numpy().view(np.int64), value.to_numpy()
+
+
+def _single_chunks(frame: pl.DataFrame) -> Iterable[pl.DataFrame]:
+    """``frame`` cut where any column's chunks end, so that every column of every piece is one
+    chunk and converts to numpy without a copy (a filtered read gives the id column in two)."""
+    cuts = {0, frame.height}
+    for column in frame.get_columns():
+        if column.n_chunks() > 1:
+            cuts.update(itertools.accumulate(column.chunk_lengths()))
+    if len(cuts) <= 2:
+        yield frame
+        return
+    ends = sorted(cuts)
+    for a, b in itertools.pairwise(ends):
+        yield frame.slice(a, b - a)
 
 
 def _spec(series: pl.DataFrame, quantiles: Sequence[float] | Mapping[str, Sequence[float]],
@@ -214,29 +236,30 @@ def series_stats(samples: pl.LazyFrame | pl.DataFrame, series: pl.DataFrame, *,
         qsets[i, : len(qs)] = np.asarray(qs, dtype=np.float64) / 100.0
     res = np.full((ids.size, qsets.shape[1]), np.nan)
     # Big inputs are read in parts by series-id range (row groups outside a part's range are
-    # skipped by their statistics), so the values held for ranking stay near _PART_VALUES; a
-    # part's percentiles are computed in the background while the next part is read.
+    # skipped by their statistics), so the values held for ranking stay near _PART_VALUES. Every
+    # part reuses one buffer, so only one part's worth of fresh memory is ever touched: a part's
+    # percentiles are computed (on every core) before the next part is scanned, while polars
+    # starts reading it (while a part is read, the reading and the scan kernel keep the cores busy).
     parts = 1 if isinstance(samples, pl.DataFrame) else max(1, min(ids.size, -(-capacity // _PART_VALUES)))
-    cuts = [ids.size * i // parts for i in range(parts + 1)]
-    buffers: list[np.ndarray] = []
+    cuts = list(itertools.pairwise([ids.size * i // parts for i in range(parts + 1)]))
+
+    def read(j: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        g0, g1 = cuts[j]
+        return _batches(samples if parts == 1 else samples.filter(pl.col("series_id").is_between(int(ids[g0]), int(ids[g1 - 1]))))  # fmt: skip
+
+    buffer = np.empty(max(min(capacity, _PART_VALUES), 1 << 16))
     runs = np.empty((1 << 12, 3), dtype=np.int64)
-    with ThreadPoolExecutor(1) as background:
-        pending: list[Future[None]] = []
-        for j, (g0, g1) in enumerate(zip(cuts, cuts[1:], strict=False)):
-            if j >= 2:
-                pending[j - 2].result()  # its buffer is reused now
-            if len(buffers) < min(parts, 2):
-                buffers.append(np.empty(max(min(capacity, _PART_VALUES), 1 << 16)))
-            part = samples if parts == 1 else samples.filter(pl.col("series_id").is_between(int(ids[g0]), int(ids[g1 - 1])))
-            buffers[j % 2], runs, found, disorder = _scan_part(k, part, ids, counter, acc, buffers[j % 2], runs)
-            if disorder:
-                log.info("series_stats: %d samples out of time order; sorting the samples first", disorder)
-                frame = samples if isinstance(samples, pl.DataFrame) else samples.select(*_SAMPLES).collect()
-                return series_stats(frame.sort("series_id", "ts", maintain_order=True), series, quantiles=quantiles,
-                                    kinds=kinds)  # fmt: skip
-            pending.append(background.submit(_quantiles, k, buffers[j % 2], found, acc, qsets, qset_of, res, g0, g1))
-        for job in pending:
-            job.result()
+    batches = read(0)
+    for j, (g0, g1) in enumerate(cuts):
+        buffer, runs, found, disorder = _scan_part(k, batches, ids, counter, acc, buffer, runs)
+        if disorder:
+            log.info("series_stats: %d samples out of time order; sorting the samples first", disorder)
+            frame = samples if isinstance(samples, pl.DataFrame) else samples.select(*_SAMPLES).collect()
+            return series_stats(frame.sort("series_id", "ts", maintain_order=True), series, quantiles=quantiles,
+                                kinds=kinds)  # fmt: skip
+        if j + 1 < parts:
+            batches = read(j + 1)
+        _quantiles(k, buffer, found, acc, qsets, qset_of, res, g0, g1)
     n = acc[:, k.CNT].astype(np.int64)
     columns = [
         pl.Series("samples", n, dtype=pl.UInt32),
@@ -275,13 +298,15 @@ def metric_stats(ds: Dataset, series: pl.DataFrame, *, start: Any = None, end: A
     return series_stats(lf, series, quantiles=quantiles, kinds=kinds, capacity=rows)
 
 
-def _scan_part(k: Any, samples: pl.LazyFrame | pl.DataFrame, ids: np.ndarray, counter: np.ndarray, acc: np.ndarray,
-               out: np.ndarray, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:  # fmt: skip
-    """Run the scan kernel over ``samples``: returns the value buffer (``out``, or a bigger one),
-    the runs array, a copy of the runs found and the number of samples out of time order."""
+def _scan_part(k: Any, batches: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], ids: np.ndarray,
+               counter: np.ndarray, acc: np.ndarray, out: np.ndarray,
+               runs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:  # fmt: skip
+    """Run the scan kernel over ``batches`` (:func:`_batches`): returns the value buffer
+    (``out``, or a bigger one), the runs array, a copy of the runs found and the number of
+    samples out of time order."""
     cur = np.array([-1, 0, 0], dtype=np.int64)
     n_out = n_runs = 0
-    for sid, ts, v in _batches(samples):
+    for sid, ts, v in batches:
         if n_out + sid.size > out.size:
             out = _grow(out, n_out, n_out + sid.size)
         i = 0

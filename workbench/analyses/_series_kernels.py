@@ -83,6 +83,9 @@ def scan(sid, ts, v, i, ids, counter, acc, out, k, runs, nrun, cur):  # type: ig
                 lv = acc[g, LAST_V]
                 isum = 0.0
                 disorder = 0
+                # the last interval and its seconds: most intervals repeat (a division saved)
+                pdt = np.int64(0)
+                secs = 0.0
                 for t in range(i, j):
                     x = v[t]
                     tt = ts[t]
@@ -90,7 +93,10 @@ def scan(sid, ts, v, i, ids, counter, acc, out, k, runs, nrun, cur):  # type: ig
                         dt = tt - lt
                         if dt > 0:
                             d = x if x < lv else x - lv
-                            y = d / (dt / 1e6)
+                            if dt != pdt:
+                                pdt = dt
+                                secs = dt / 1e6
+                            y = d / secs
                             out[k] = y
                             k += 1
                             c += 1
@@ -135,7 +141,7 @@ def scan(sid, ts, v, i, ids, counter, acc, out, k, runs, nrun, cur):  # type: ig
 
 
 @nb.njit(cache=True, nogil=True)
-def _ranks(out, starts, ends, nn, lo, hi, want, got, hist, scratch):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202, PLR0912
+def _ranks(out, starts, ends, nn, lo, hi, want, got, hist, hists, scratch):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202, PLR0912
     """``got[j]`` = the ``want[j]``-th smallest (0-based, ``want`` sorted, all < ``nn``) of the
     ``nn`` non-NaN values in ``out[starts[r]:ends[r]]``, whose min and max are ``lo``/``hi``."""
     m = want.size
@@ -157,12 +163,30 @@ def _ranks(out, starts, ends, nn, lo, hi, want, got, hist, scratch):  # type: ig
         for q in range(m):
             got[q] = srt[want[q]]
         return
-    hist[:] = 0
+    # four histograms filled in turn: neighbouring values often share a bucket, and one count
+    # waiting on the previous one's increment would serialise the loop
+    hists[:] = 0
     for r in range(starts.size):
-        for t in range(starts[r], ends[r]):
+        t = starts[r]
+        e = ends[r]
+        while t + 4 <= e:
+            x0, x1, x2, x3 = out[t], out[t + 1], out[t + 2], out[t + 3]
+            if x0 == x0:
+                hists[0, int((x0 - lo) * scale)] += 1
+            if x1 == x1:
+                hists[1, int((x1 - lo) * scale)] += 1
+            if x2 == x2:
+                hists[2, int((x2 - lo) * scale)] += 1
+            if x3 == x3:
+                hists[3, int((x3 - lo) * scale)] += 1
+            t += 4
+        while t < e:
             x = out[t]
             if x == x:
-                hist[int((x - lo) * scale)] += 1
+                hists[0, int((x - lo) * scale)] += 1
+            t += 1
+    for b in range(_BUCKETS):
+        hist[b] = hists[0, b] + hists[1, b] + hists[2, b] + hists[3, b]
     # the bucket of each wanted rank, and the rank of that bucket's first member
     bucket = np.empty(m, dtype=np.int64)
     first = np.empty(m, dtype=np.int64)
@@ -211,6 +235,7 @@ def quantiles(out, starts, ends, gptr, acc, qsets, qset_of, g0, g1, res):  # typ
     series ``g`` for ``g0 <= g < g1``; series ``g``'s runs are ``starts/ends[gptr[g]:gptr[g+1]]``."""
     nq = qsets.shape[1]
     hist = np.zeros(_BUCKETS, dtype=np.int64)
+    hists = np.zeros((4, _BUCKETS), dtype=np.int64)
     largest = 0
     for g in range(g0, g1):
         largest = max(largest, int(acc[g, CNT]))
@@ -236,7 +261,7 @@ def quantiles(out, starts, ends, gptr, acc, qsets, qset_of, g0, g1, res):  # typ
         w = np.unique(want[:m])
         if w.size:
             _ranks(out, starts[gptr[g]:gptr[g + 1]], ends[gptr[g]:gptr[g + 1]], nn, acc[g, MIN], acc[g, MAX],
-                   w, got[:w.size], hist, scratch)  # fmt: skip
+                   w, got[:w.size], hist, hists, scratch)  # fmt: skip
         for j in range(nq):
             if qs[j] != qs[j]:
                 break

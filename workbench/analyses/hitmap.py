@@ -10,9 +10,10 @@ the last: every transaction is counted once.
 Speed: one read of the columns needed — finish time, duration and error of the transactions
 (the kind filter is applied by the Parquet reader; the start times are read only when the
 files may hold null times), plus the ``by`` columns and what the scope filters on — then binning
-in memory: integer time columns, response-time rows by table lookup, one ``numpy.bincount``
-(a ``group_by`` when grouped). Ten million spans take about twice the time of reading those
-columns. The result is already a raster (no datashader). ``data`` may also be
+in memory: integer time columns, response-time rows by table lookup, counted into a dense
+grid in one pass by a compiled kernel (:mod:`._hitmap_kernel`, for big inputs or once loaded;
+else ``numpy.bincount``; a ``group_by`` when grouped). Ten million spans take about twice the
+time of reading those columns. The result is already a raster (no datashader). ``data`` may also be
 :class:`~workbench.analyses.apm.Transactions` picked once for several results.
 
 - :func:`hitmap` → :class:`Hitmap`: ``cells`` with ``<by>`` + :data:`CELL_COLUMNS` (only
@@ -33,7 +34,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from workbench.analyses._hitmap_bins import cell_indexes, count_cells, rt_row_expr
+from workbench.analyses._hitmap_bins import cell_indexes, grid_cells, rt_row_expr
 from workbench.analyses._transactions import (
     TRANSACTION_COLUMNS,
     Data,
@@ -224,7 +225,8 @@ def hitmap(data: Data, params: HitmapParams | None = None, **changes: Any) -> Hi
 
     One read of the columns needed (finish time, duration, error, the ``by`` columns and those
     the scope filters on), then binning in memory: bounds, integer time columns, response-time
-    rows by table lookup, and one ``bincount`` (a ``group_by`` when grouped)."""
+    rows by table lookup, counted into a dense grid (see :func:`._hitmap_bins.grid_cells`; a
+    ``group_by`` when grouped)."""
     p = resolve_params(HitmapParams, params, changes)
     n_rt = p.n_rt
     rows, us = _rows(data, p)
@@ -238,14 +240,14 @@ def hitmap(data: Data, params: HitmapParams | None = None, **changes: Any) -> Hi
     step = duration_us(p.time_bin) if p.time_bin else _auto_bin(hi_us - lo_us, p.time_bins)
     t0 = (lo_us // step) * step
     n_time = max(1, -(-(hi_us - t0) // step))
-    pieces = cell_indexes(rows, us=us, t0=t0, step=step, rt=(p.rt_min_ms, p.bins_per_decade, n_rt))
+    rt = (p.rt_min_ms, p.bins_per_decade, n_rt)
     if p.by:
-        idx = [i for i, _ in pieces]
+        idx = [i for i, _ in cell_indexes(rows, us=us, t0=t0, step=step, rt=rt)]
         cells = (rows.select(*p.by, "_f").with_columns(pl.Series("_i", np.concatenate(idx) if idx else [], dtype=pl.Int64))
                  .group_by(*p.by, "_i")
                  .agg(pl.len().cast(pl.Int64).alias("count"), pl.col("_f").sum().cast(pl.Int64).alias("errors")))  # fmt: skip
     else:
-        cells = count_cells(pieces, n_time * n_rt, rows.height)
+        cells = grid_cells(rows, us=us, t0=t0, step=step, rt=rt, size=n_time * n_rt)
     cells = cells.with_columns((pl.col("_i") // n_rt).cast(pl.Int32).alias("t_bin"),
                                (pl.col("_i") % n_rt).cast(pl.Int32).alias("rt_bin"))  # fmt: skip
     edges = p.rt_min_ms * 10.0 ** (np.arange(n_rt + 1) / p.bins_per_decade)

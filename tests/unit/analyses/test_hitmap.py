@@ -303,3 +303,34 @@ def test_bands_put_the_busiest_service_on_top_and_a_tap_names_its_service(spans:
     k = narrow.groups.index(("a",))
     first_row = (len(narrow.groups) - 1 - k) * narrow.pitch  # service a's band row 0: hitmap rows 20-21 and faster
     assert image[first_row].sum() == hm.cells.filter((pl.col("service") == "a") & (pl.col("rt_bin") < 22))["count"].sum()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(("rt_min_ms", "per_decade", "n_rt"), [(1.0, 20, 96), (0.001, 200, 1000), (3.0, 3, 4)])
+def test_the_compiled_dense_count_equals_the_numpy_binning(monkeypatch: pytest.MonkeyPatch, threads: int,
+                                                          rt_min_ms: float, per_decade: int, n_rt: int) -> None:  # fmt: skip
+    """:func:`grid_cells` (the compiled kernel, one pass per chunk, shares of the rows on
+    threads) gives the cells that :func:`cell_indexes` and ``numpy.bincount`` give, on rows in
+    several chunks with negative, tiny, table-edge and very slow durations."""
+    from workbench.analyses import _hitmap_bins as B
+    from workbench.analyses import _hitmap_kernel  # noqa: F401  # loaded: grid_cells uses it on small inputs too
+
+    rng = np.random.default_rng(7)
+    n = 30_000
+    dur = np.concatenate([rng.integers(-3, 2_000, n // 3), rng.integers(0, 1 << 21, n // 3),
+                          np.exp(rng.uniform(0, math.log(10**10), n - 2 * (n // 3))).astype(np.int64)])  # fmt: skip
+    dur[:6] = [-1, 0, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 2**62]
+    end = rng.integers(10**12, 10**12 + 3_600_000_000, n)
+    failed = rng.random(n) < 0.2
+    rows = pl.concat([pl.DataFrame({"_e": end[a:b], "_d": dur[a:b], "_f": failed[a:b]})
+                      for a, b in ((0, 7_000), (7_000, 7_001), (7_001, n))], rechunk=False)  # fmt: skip
+    assert rows.n_chunks() == 3
+    step = 60_000_000
+    t0 = int(end.min()) // step * step
+    size = (-(-(int(end.max()) + 1 - t0) // step)) * n_rt
+    rt = (rt_min_ms, per_decade, n_rt)
+    want = B.count_cells(B.cell_indexes(rows, us=True, t0=t0, step=step, rt=rt), size, n)
+    monkeypatch.setattr(B, "_PARALLEL_ROWS", n // threads)
+    got = B.grid_cells(rows, us=True, t0=t0, step=step, rt=rt, size=size)
+    assert_frame_equal(got, want)
+    assert got["count"].sum() == n

@@ -153,6 +153,31 @@ def test_metric_stats_read_in_parts_equal_one_pass(ds: wb.Dataset, monkeypatch: 
     assert_frame_equal(one, parts)
 
 
+def test_series_stats_of_columns_chunked_differently_equal_the_rechunked_samples() -> None:
+    """A read can give a batch whose columns are cut into chunks at different rows (a filtered
+    read gives the id column in two): converted piece by piece without copies, the statistics
+    must equal those of the same samples in one chunk."""
+    from workbench.analyses import _rates
+
+    series, samples = _random_series(np.random.default_rng(11), 40)
+    samples = samples.sort("series_id", "ts")
+    n = samples.height
+    cut = [n // 3, n // 2, 2 * n // 3]
+    ids = samples["series_id"]
+    sid = pl.concat([ids.slice(0, cut[0]), ids.slice(cut[0])], rechunk=False)
+    value = pl.concat([samples["value"].slice(0, cut[1]), samples["value"].slice(cut[1], cut[2] - cut[1]),
+                       samples["value"].slice(cut[2])], rechunk=False)  # fmt: skip
+    chunked = pl.DataFrame([sid, samples["ts"], value])
+    assert [c.n_chunks() for c in chunked.get_columns()] == [2, 1, 3]
+    pieces = list(_rates._single_chunks(chunked))
+    assert [p.height for p in pieces] == [cut[0], cut[1] - cut[0], cut[2] - cut[1], n - cut[2]]
+    assert all(c.n_chunks() == 1 for p in pieces for c in p.get_columns())
+    assert_frame_equal(pl.concat(pieces), samples)
+    want = usage.series_stats(samples, series, quantiles=[50, 90, 99])
+    assert_frame_equal(usage.series_stats(chunked, series, quantiles=[50, 90, 99]), want)
+    assert_frame_equal(usage.series_stats(chunked.lazy(), series, quantiles=[50, 90, 99]), want)
+
+
 def test_increments_pair_samples_per_key_with_null_keys() -> None:
     frame = pl.DataFrame({
         "pod": ["a", "a", None, None, "a"], "container": [None, None, "x", "x", None],
