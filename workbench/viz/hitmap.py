@@ -12,6 +12,9 @@ element :func:`hitmap_element` returns and turns its bounds into a query with
     box.add_subscriber(lambda bounds: show(select(ds, *box_from_bounds(bounds))))
 
 (Datashader is not needed here; it would only re-bin what polars already binned.)
+
+:class:`Waterfall` is :func:`waterfall` as a Bokeh figure that a served page builds once and
+redraws in place for each trace (:mod:`workbench.viz._figures`).
 """
 
 from __future__ import annotations
@@ -25,16 +28,27 @@ import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh options used below)
 import numpy as np
 import polars as pl
-from bokeh.models import CustomJSHover
+from bokeh.models import ColumnDataSource, CustomJSHover, FixedTicker, HoverTool, Range1d
+from bokeh.plotting import figure
 
 from workbench.analyses.hitmap import Hitmap
 
 __all__ = [
-    "ERROR_COLOR", "Bands", "band_hitmap", "bands", "box_from_bounds", "hitmap_element", "multi_hitmap", "rt_ticks",
+    "ERROR_COLOR", "Bands", "Waterfall", "band_hitmap", "bands", "box_from_bounds", "hitmap_element", "multi_hitmap", "rt_ticks",
     "waterfall",
 ]
 
 ERROR_COLOR = "#d32f2f"
+_WATERFALL_TOOLTIPS = [
+    ("service", "@service"),
+    ("operation", "@operation"),
+    ("kind", "@kind"),
+    ("start", "@offset_ms{0.000} ms"),
+    ("duration", "@duration_ms{0.000} ms"),
+    ("error", "@error"),
+    ("pod", "@pod"),
+    ("span", "@span_id"),
+]
 #: Service colours of the waterfall: no reds, which mean errors.
 _PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#17becf", "#8c564b", "#bcbd22", "#7f7f7f", "#e5ae38", "#30a2da",
             "#6d904f", "#e377c2", "#393b79")
@@ -254,10 +268,11 @@ def band_hitmap(hm: Hitmap, layout: Bands | None = None, *, band_height: int = 4
     return (img * err).opts(backend="bokeh", title=title)
 
 
-def waterfall(trace: pl.DataFrame, *, title: str | None = None, height: int | None = None) -> hv.Overlay:
-    """One trace (:func:`workbench.analyses.hitmap.trace`) as horizontal bars: a row per span in
-    depth-first order, from its offset to its end (ms), coloured by service, errors in red."""
-    data = (
+def _waterfall_rows(trace: pl.DataFrame) -> pl.DataFrame:
+    """The spans of ``trace`` a waterfall draws (those with an offset): their bar from
+    ``offset_ms`` to ``end_ms`` on row ``y``, the row's ``label`` (indented by depth) and the
+    ``colour_key`` (the service, or ``"error"``)."""
+    return (
         trace.filter(pl.col("offset_ms").is_not_null())
         .with_columns(
             pl.col("duration_ms").fill_null(0.0),
@@ -274,6 +289,26 @@ def waterfall(trace: pl.DataFrame, *, title: str | None = None, height: int | No
             pl.when(pl.col("error")).then(pl.lit("error")).otherwise(pl.col("service")).alias("colour_key"),
         )
     )
+
+
+def _waterfall_colors(data: pl.DataFrame) -> dict[str, str]:
+    """A colour per service of the rows (by name, from the palette), errors red."""
+    services = sorted(set(data["service"].drop_nulls().to_list()))
+    return {s: _PALETTE[i % len(_PALETTE)] for i, s in enumerate(services)} | {"error": ERROR_COLOR}
+
+
+def _waterfall_height(rows: int) -> int:
+    return min(1600, 80 + 22 * rows)
+
+
+def _waterfall_line_width(rows: int) -> int:
+    return 10 if rows < 60 else 5
+
+
+def waterfall(trace: pl.DataFrame, *, title: str | None = None, height: int | None = None) -> hv.Overlay:
+    """One trace (:func:`workbench.analyses.hitmap.trace`) as horizontal bars: a row per span in
+    depth-first order, from its offset to its end (ms), coloured by service, errors in red."""
+    data = _waterfall_rows(trace)
     cols = [
         "offset_ms",
         "y",
@@ -290,16 +325,14 @@ def waterfall(trace: pl.DataFrame, *, title: str | None = None, height: int | No
     ]
     df = data.with_columns(pl.col("y").alias("y2")).select(cols).to_pandas()
     seg = hv.Segments(df, kdims=["offset_ms", "y", "end_ms", "y2"], vdims=cols[4:])
-    services = sorted(set(data["service"].drop_nulls().to_list()))
-    palette = _PALETTE
-    cmap = {s: palette[i % len(palette)] for i, s in enumerate(services)} | {"error": ERROR_COLOR}
+    cmap = _waterfall_colors(data)
     ticks = list(zip(data["y"].to_list(), data["label"].to_list(), strict=True))
     n = max(1, data.height)
     seg = seg.opts(
         backend="bokeh",
         color="colour_key",
         cmap=cmap,
-        line_width=10 if n < 60 else 5,
+        line_width=_waterfall_line_width(n),
         tools=["hover"],
         invert_yaxis=True,
         yticks=ticks,
@@ -308,18 +341,77 @@ def waterfall(trace: pl.DataFrame, *, title: str | None = None, height: int | No
         show_grid=True,
         responsive=True,
         min_width=400,
-        height=height or min(1600, 80 + 22 * n),
-        hover_tooltips=[
-            ("service", "@service"),
-            ("operation", "@operation"),
-            ("kind", "@kind"),
-            ("start", "@offset_ms{0.000} ms"),
-            ("duration", "@duration_ms{0.000} ms"),
-            ("error", "@error"),
-            ("pod", "@pod"),
-            ("span", "@span_id"),
-        ],
+        height=height or _waterfall_height(n),
+        hover_tooltips=_WATERFALL_TOOLTIPS,
     )
     return hv.Overlay([seg]).opts(
         backend="bokeh", title=title or (f"Trace {trace['trace_id'][0]}" if trace.height else "Trace")
     )
+
+
+#: The width HoloViews assumes for a responsive plot when it pads its ranges.
+_HV_WIDTH = 300
+
+
+def _padded(lo: float, hi: float, pad: float) -> tuple[float, float]:
+    """``[lo, hi]`` widened by ``pad`` × the span on each side, as HoloViews pads a range (a
+    single value first made ``[value - 1, value + 1]``)."""
+    if hi == lo:
+        lo, hi = lo - 1.0, hi + 1.0
+    off = (hi - lo) * pad
+    return lo - off, hi + off
+
+
+class Waterfall:
+    """:func:`waterfall` as a Bokeh figure built once and redrawn in place by :meth:`show` for
+    each trace (a served page's click sends new bars, ticks and ranges instead of a new plot):
+    the same bars, colours, row labels, hover, size and ranges (padded as HoloViews pads the
+    responsive plot). ``figure`` is what a page shows."""
+
+    _COLUMNS = ("offset_ms", "end_ms", "y", "service", "operation", "kind", "duration_ms", "error", "pod",
+                "span_id", "color")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.source = ColumnDataSource({c: [] for c in self._COLUMNS})
+        self.figure = figure(
+            title="Trace", height=_waterfall_height(1), min_width=400, sizing_mode="stretch_width",
+            tools="pan,wheel_zoom,box_zoom,save,reset", active_drag="pan", active_scroll="wheel_zoom",
+            toolbar_location="right", x_range=Range1d(), y_range=Range1d(),
+            min_border_top=10, min_border_bottom=10, min_border_left=10, min_border_right=10,
+        )  # fmt: skip
+        self.figure.title.update(text_color="black", text_font_size="12pt")  # as HoloViews' theme
+        self.figure.xaxis.axis_label = "ms since the trace started"
+        self.ticker = FixedTicker(ticks=[])
+        self.figure.yaxis.ticker = self.ticker
+        self._bars = self.figure.segment(
+            "offset_ms", "y", "end_ms", "y", source=self.source, line_color="color", line_width=10
+        )
+        self.figure.add_tools(HoverTool(renderers=[self._bars], tooltips=_WATERFALL_TOOLTIPS))
+
+    def show(self, trace: pl.DataFrame, *, title: str | None = None) -> None:
+        """Draw ``trace`` (:func:`workbench.analyses.hitmap.trace`) under ``title`` (by default
+        its trace id)."""
+        data = _waterfall_rows(trace)
+        cmap = _waterfall_colors(data)
+        n = max(1, data.height)
+        height = _waterfall_height(n)
+        self.source.data = {
+            **{c: data[c].to_numpy() for c in ("offset_ms", "end_ms", "y", "duration_ms")},
+            **{c: data[c].to_list() for c in ("service", "operation", "kind", "error", "pod", "span_id")},
+            "color": [cmap.get(k, "gray") for k in data["colour_key"].to_list()],
+        }
+        rows = data["y"].to_list()
+        self.ticker.ticks = rows
+        self.figure.yaxis.major_label_overrides = dict(zip(rows, data["label"].to_list(), strict=True))
+        self.figure.title.text = title or (f"Trace {trace['trace_id'][0]}" if trace.height else "Trace")
+        self.figure.height = height
+        self._bars.glyph.line_width = _waterfall_line_width(n)
+        # HoloViews pads both ranges by a tenth, the shorter side of a plot of its assumed
+        # aspect less (the rows of a tall plot, the times of a wide one); rows run downwards
+        aspect = _HV_WIDTH / height
+        xpad, ypad = (0.1 / aspect, 0.1) if aspect > 1 else (0.1, 0.1 * aspect)
+        if data.height:
+            x0, x1 = _padded(float(data["offset_ms"].min()), float(data["end_ms"].max()), xpad)  # type: ignore[arg-type]
+            y0, y1 = _padded(min(rows), max(rows), ypad)
+            self.figure.x_range.update(start=x0, end=x1, reset_start=x0, reset_end=x1)
+            self.figure.y_range.update(start=y1, end=y0, reset_start=y1, reset_end=y0)

@@ -15,6 +15,7 @@ pod, on a shared time axis.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh options used below)
@@ -34,16 +35,19 @@ from bokeh.models import (
     LegendItem,
     Line,
     Range1d,
+    Span,
 )
 
 from workbench.analyses.perf import METRICS
 from workbench.viz._figures import PAD, bounds, fit, ms, time_figure
 
-__all__ = ["MetricGrid", "grid_metrics", "metric_grid", "summary_table"]
+__all__ = ["MARK", "MetricGrid", "grid_metrics", "metric_grid", "summary_table"]
 
 _SCALE = {"bytes": (2**20, "MiB"), "bytes/s": (1024, "KiB/s")}
 _COLORS = ["#1565c0", "#ef6c00", "#2e7d32", "#8e24aa", "#c62828", "#00838f", "#6d4c41", "#546e7a"]
 _HEIGHT, _MIN_WIDTH = 230, 320
+#: How a marked moment is drawn (as ``hv.VLine(t).opts(color=MARK["line_color"], line_dash="dashed")``).
+MARK = {"line_color": "#d32f2f", "line_width": 3, "line_dash": "dashed"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,6 +178,8 @@ class MetricGrid:
         self._dashes: list[str] = []
         #: per line (pod): its renderer in each panel
         self._lines: list[list[GlyphRenderer]] = []
+        #: the marked moment's line in each panel (made for the first mark)
+        self._marks: list[Span] = []
         self._all = AllIndices()  # every line's view of its data (a filter without state, shared)
         self.figures = []
         for metric in metrics:
@@ -221,10 +227,11 @@ class MetricGrid:
         self.legend.items = [*self.legend.items, item]
         self._lines.append(lines)
 
-    def show(self, data: pl.DataFrame) -> None:
+    def show(self, data: pl.DataFrame, *, mark: dt.datetime | None = None) -> None:
         """Draw ``data`` (:data:`workbench.analyses.perf.LONG_COLUMNS`, with data for exactly
         this grid's metrics). A pod muted by a click on the legend stays muted while it keeps its
-        line (the same pods before it by name)."""
+        line (the same pods before it by name). ``mark``: a moment drawn as a dashed red line
+        across every panel (as an ``hv.VLine`` overlaid; the time axis still fits the data)."""
         panels = _panels(data)
         if tuple(p.metric for p in panels) != self.metrics:
             msg = f"this grid draws {self.metrics}; the data has {tuple(p.metric for p in panels)}: build a new grid"
@@ -257,6 +264,22 @@ class MetricGrid:
         fit(self.figures[0].x_range, *bounds(times), time=True)
         for unit, ys in spans.items():
             fit(self._y[unit], *bounds(ys), pad=PAD)
+        self._mark(mark)
+
+    def _mark(self, at: dt.datetime | None) -> None:
+        """Draw the line of moment ``at`` in every panel (hide it for None)."""
+        if at is None:
+            for span in self._marks:
+                span.visible = False
+            return
+        if not self._marks:
+            for fig in self.figures:
+                span = Span(dimension="height", level="glyph", **MARK)
+                fig.add_layout(span)
+                self._marks.append(span)
+        where = float(ms(pl.Series([at]))[0])
+        for span in self._marks:
+            span.update(location=where, visible=True)
 
 
 def summary_table(summary: pl.DataFrame) -> hv.Table:

@@ -11,7 +11,7 @@ import holoviews as hv
 import numpy as np
 import polars as pl
 import pytest
-from bokeh.models import HoverTool, Legend
+from bokeh.models import HoverTool, Legend, Span
 
 import workbench as wb
 from tests.support.resources import T0, write_resource_snapshot
@@ -161,3 +161,34 @@ def test_grid_refuses_data_of_other_metrics(ds: wb.Dataset) -> None:
         grid.show(data)
     with pytest.raises(ValueError, match="catalogue"):
         fv.MetricGrid(("cpu_usage", "no_such_metric"))
+
+
+def test_a_marked_moment_is_a_dashed_red_line_in_every_panel_as_a_vline_overlaid(ds: wb.Dataset) -> None:
+    """The transaction view marks the transaction's finish on its pod's charts: it overlaid an
+    ``hv.VLine`` on each panel; the grid draws the same line (a height-wide span, in the colour,
+    width and dash of the view's ``VLine``) without widening the time axis (HoloViews did not
+    either), and hides it when the next data has no mark."""
+    data = perf.browse(ds, workload="web", metrics=("cpu_usage", "memory_usage")).data
+    at = T0 + dt.timedelta(minutes=17, seconds=30)
+    holo = hv.renderer("bokeh").get_plot(
+        hv.Curve([(T0.replace(tzinfo=None), 1.0)])
+        * hv.VLine(at.replace(tzinfo=None)).opts(color="#d32f2f", line_dash="dashed")
+    )
+    (want,) = [r for r in [*holo.state.renderers, *holo.state.center] if isinstance(r, Span)]
+    grid = fv.MetricGrid(fv.grid_metrics(data))
+    grid.show(data)
+    assert not [a for f in grid.figures for a in f.center if isinstance(a, Span) and a.visible]
+    grid.show(data, mark=at)
+    for fig in grid.figures:
+        (span,) = [a for a in fig.center if isinstance(a, Span)]
+        assert span.visible and span.location == at.timestamp() * 1000 == want.location
+        for prop in ("dimension", "line_color", "line_width", "line_dash"):
+            assert getattr(span, prop) == getattr(want, prop), prop
+    x = grid.figures[0].x_range
+    assert (x.start, x.end) == (min(_ms(data["ts"])), max(_ms(data["ts"])))
+    later = at + dt.timedelta(minutes=5)
+    grid.show(data, mark=later)  # the same lines moved
+    spans = [a for f in grid.figures for a in f.center if isinstance(a, Span)]
+    assert len(spans) == len(grid.figures) and {s.location for s in spans} == {later.timestamp() * 1000}
+    grid.show(data)
+    assert not any(s.visible for s in spans)

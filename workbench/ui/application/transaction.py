@@ -1,6 +1,8 @@
 """One transaction in full: its trace as a waterfall and a span table, the log lines that carry
 its trace id (as text), and its pod's CPU, memory and network around the moment it finished,
-with the pod's container states.
+with the pod's container states. The waterfall and the pod's charts are Bokeh figures built for
+the first trace and redrawn in place for the next (:class:`workbench.viz.hitmap.Waterfall`,
+:class:`workbench.viz.perf.MetricGrid`).
 
     view = TransactionView(ds)
     view.show("be50fee37ad4b479410e16bf678aa1df", service="checkout")
@@ -12,7 +14,6 @@ import datetime as dt
 import logging
 from typing import Any
 
-import holoviews as hv
 import panel as pn
 import polars as pl
 
@@ -20,6 +21,7 @@ from workbench.analyses import hitmap, perf
 from workbench.analyses import logs as logs_analysis
 from workbench.schema import empty
 from workbench.store import Dataset
+from workbench.ui._refresh import batched
 from workbench.ui.common import (
     PlainText,
     busy,
@@ -30,7 +32,7 @@ from workbench.ui.common import (
     text_table,
 )
 from workbench.viz import perf as perf_viz
-from workbench.viz.hitmap import waterfall
+from workbench.viz.hitmap import Waterfall
 
 __all__ = ["TransactionView", "note"]
 
@@ -45,6 +47,13 @@ def note(message: str, *, css: str = "wb-note") -> PlainText:
     """An empty-state or status line, shown as text (it may hold cluster names, log patterns…)."""
     return PlainText(message, css_classes=[css], sizing_mode="stretch_width", margin=(4, 10),
                      styles={"opacity": "0.85"})  # fmt: skip
+
+
+def _place(box: pn.Column, objects: list[pn.viewable.Viewable]) -> None:
+    """Show ``objects`` in ``box`` unless it shows them already (setting the same objects again
+    makes a served page walk its whole model graph: tens of milliseconds)."""
+    if len(box.objects) != len(objects) or any(a is not b for a, b in zip(box.objects, objects, strict=True)):
+        box.objects = objects
 
 
 def _spans_view(spans: pl.DataFrame) -> pl.DataFrame:
@@ -89,7 +98,15 @@ class TransactionView(pn.viewable.Viewer):
         self.dataset = dataset
         self.trace = pl.DataFrame(schema=hitmap.WATERFALL_COLUMNS)
         self._note = note(_HINT, css="wb-trace-note")
-        self._waterfall = pn.pane.HoloViews(sizing_mode="stretch_width", linked_axes=False)
+        # the waterfall and the pod's charts are Bokeh figures built once (the pod's for the
+        # first pod, anew only for another set of metrics) and redrawn in place for the next
+        # trace: a click sends new data, not new plots. Each is marked busy through its column:
+        # Panel's Bokeh pane copies its own changed properties onto the figures it shows.
+        self._waterfall_fig = Waterfall()
+        self._waterfall_plot = pn.pane.Bokeh(None, sizing_mode="stretch_width")
+        self._waterfall = pn.Column(
+            self._waterfall_plot, sizing_mode="stretch_width", css_classes=["wb-waterfall"]
+        )
         self._spans = text_table(
             _spans_view(self.trace),
             wrap=("status_message",),
@@ -103,7 +120,11 @@ class TransactionView(pn.viewable.Viewer):
             css_classes=["wb-trace-logs"],
         )
         self._pod_note = note("")
-        self._pod_charts = pn.pane.HoloViews(sizing_mode="stretch_width", linked_axes=False)
+        self._pod_grid: perf_viz.MetricGrid | None = None
+        self._pod_plot = pn.pane.Bokeh(None, sizing_mode="stretch_width")
+        self._pod_charts = pn.Column(
+            self._pod_plot, sizing_mode="stretch_width", css_classes=["wb-pod-charts"]
+        )
         self._containers = text_table(
             _containers_view(empty("containers")), wrap=("message",), css_classes=["wb-containers"]
         )
@@ -129,10 +150,10 @@ class TransactionView(pn.viewable.Viewer):
         """Show nothing but ``message``."""
         self.trace = pl.DataFrame(schema=hitmap.WATERFALL_COLUMNS)
         self._note.object = message
-        self._waterfall.object = self._pod_charts.object = None
+        self._waterfall_plot.object = self._pod_plot.object = None
         self._pod_note.object = ""
         for box in (self._spans_box, self._logs_box, self._containers_box):
-            box.objects = []
+            _place(box, [])
 
     def show(
         self,
@@ -146,7 +167,7 @@ class TransactionView(pn.viewable.Viewer):
         """Show trace ``trace_id``; ``spans`` (the page's spans, any subset) give its time and
         cluster so only those files are read; ``service`` picks the transaction whose pod is
         shown (else the root's). Returns the waterfall table."""
-        with busy(self._waterfall, self._pod_charts):
+        with busy(self._waterfall, self._pod_charts), batched(self._waterfall_plot, self._pod_plot):
             mine = spans.filter(pl.col("trace_id") == trace_id) if spans is not None else pl.DataFrame()
             if mine.height:
                 cluster = mine["cluster"][0]
@@ -164,7 +185,9 @@ class TransactionView(pn.viewable.Viewer):
                 f"Trace {trace_id}: {trace.height} spans in {services} services, "
                 f"{took:.1f} ms, {errors} failed."
             )
-            self._waterfall.object = waterfall(trace)
+            self._waterfall_fig.show(trace)
+            if self._waterfall_plot.object is not self._waterfall_fig.figure:
+                self._waterfall_plot.object = self._waterfall_fig.figure
             self._spans.value = table_frame(_spans_view(trace)).to_pandas()
             self._show_logs(trace_id, cluster, trace["start"].min())
             entry = trace.filter(pl.col("service") == service) if service else trace
@@ -178,11 +201,11 @@ class TransactionView(pn.viewable.Viewer):
                 )
             else:
                 self._pod_note.object = "No span of this trace names its pod."
-                self._pod_charts.object = None
+                self._pod_plot.object = None
                 self._containers.value = self._containers.value.head(0)
-            self._spans_box.objects = [self._spans]
-            self._logs_box.objects = [self._logs_note, *([self._logs] if len(self._logs.value) else [])]
-            self._containers_box.objects = [self._containers] if len(self._containers.value) else []
+            _place(self._spans_box, [self._spans])
+            _place(self._logs_box, [self._logs_note, *([self._logs] if len(self._logs.value) else [])])
+            _place(self._containers_box, [self._containers] if len(self._containers.value) else [])
         return trace
 
     def _show_logs(self, trace_id: str, cluster: str | None, start: dt.datetime) -> None:
@@ -225,13 +248,15 @@ class TransactionView(pn.viewable.Viewer):
         self._pod_note.object = (
             f"{where}, {format_range(lo, hi)}; the red line marks the transaction's finish."
         )
-        grid = perf_viz.metric_grid(view.data, cols=2)
-        if view.data.is_empty() or not isinstance(grid, hv.Layout):
+        metrics = perf_viz.grid_metrics(view.data) if view.data.height else ()
+        if not metrics:
             self._pod_note.object += "\nNo metrics were collected for this pod then."
-            self._pod_charts.object = None
+            self._pod_plot.object = None
         else:
-            line = hv.VLine(moment.replace(tzinfo=None)).opts(color="#d32f2f", line_dash="dashed")
-            panels = [(p * line).opts(**p.opts.get("plot").kwargs) for p in grid]  # keep size, title, legend
-            self._pod_charts.object = hv.Layout(panels).cols(2)
+            if self._pod_grid is None or self._pod_grid.metrics != metrics:
+                self._pod_grid = perf_viz.MetricGrid(metrics, cols=2)
+            self._pod_grid.show(view.data, mark=moment)
+            if self._pod_plot.object is not self._pod_grid.layout:
+                self._pod_plot.object = self._pod_grid.layout
         containers = self.dataset.containers(cluster=cluster, namespace=namespace, pod=pod)
         self._containers.value = table_frame(_containers_view(containers)).to_pandas()
