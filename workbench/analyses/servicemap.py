@@ -24,7 +24,9 @@ Result columns: :data:`EDGE_COLUMNS` and :data:`SERVICE_COLUMNS` (a :class:`Serv
 ``<m>_delta`` and ``<m>_ratio`` (window ÷ baseline) for every metric. Ids are joined through a
 64-bit hash of (cluster, trace id, span id): at 10 M spans the chance that any two collide is
 about one in a million. Services of different clusters that share a name are one node (filter
-by ``cluster`` to separate them).
+by ``cluster`` to separate them). Above :data:`PART_SPANS` spans, :func:`service_map` links and
+maps a part of the traces at a time and merges the parts (same map; latency means may differ in
+the last bits), so its memory does not grow with the linking of every span at once.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ __all__ = [
     "EDGE_COLUMNS",
     "SERVICE_COLUMNS",
     "SPAN_TIME_COLUMNS",
+    "PART_SPANS",
     "LinkedSpans",
     "ServiceMap",
     "ServiceMapParams",
@@ -132,11 +135,20 @@ def _link_base(spans: pl.DataFrame | pl.LazyFrame, *, keep: tuple[str, ...] = ()
     """What :func:`link` needs of each span that does not depend on the other spans: the
     columns, the id hashes ``_k`` (its own) and ``_pk`` (its parent's), ``_s``/``_e``,
     ``_side``, ``_outbound``, the service (null: ``unknown``)."""
+    return _base_query(spans, keep=keep).collect()
+
+
+def _base_query(
+    spans: pl.DataFrame | pl.LazyFrame, *, keep: tuple[str, ...] = (), bucket: bool = False
+) -> pl.LazyFrame:
+    """The query of :func:`_link_base`; with ``bucket`` it also gives ``_b``, the span's trace
+    bucket (0 to :data:`_BUCKETS` − 1, the same for every span of a trace)."""
     kind = pl.col("kind")  # compared as is: casting the enum to text costs more than the rest
     return (
         spans.lazy()
         .select(
             *dict.fromkeys([*_COLUMNS, *keep]),
+            *([(pl.col("trace_id").hash() % _BUCKETS).cast(pl.UInt8).alias("_b")] if bucket else []),
             pl.struct("cluster", "trace_id", "span_id").hash().alias("_k"),
             pl.when(pl.col("parent_id").is_not_null())
             .then(pl.struct("cluster", "trace_id", pl.col("parent_id").alias("span_id")).hash())
@@ -157,7 +169,7 @@ def _link_base(spans: pl.DataFrame | pl.LazyFrame, *, keep: tuple[str, ...] = ()
             (kind.is_in(_OUT) | (pl.col("db_system").is_not_null() & ~kind.is_in(_IN))).alias("_outbound"),
             pl.col("service").fill_null("unknown"),
         )
-        .collect()
+        .with_columns(pl.col(_NAMES).cast(pl.Categorical) if bucket else [])
     )
 
 
@@ -369,21 +381,82 @@ def _lat(col: str) -> list[pl.Expr]:
     ]
 
 
-def _spans(data: Data, p: SpanParams, *, keep: tuple[str, ...] = ()) -> tuple[pl.DataFrame, int]:
-    """The window's spans with their parents' columns (fragments left out), and the number of
-    rows before that (``_row`` values are below it)."""
+def _window(data: Data, p: SpanParams) -> pl.LazyFrame:
+    """The spans of the scope of ``p`` that started in its window."""
     lf = span_frame(data, p, service=False)
     if p.start is not None:
         lf = lf.filter(pl.col("start") >= p.start)
     if p.end is not None:
         lf = lf.filter(pl.col("start") < p.end)
-    linked = link(lf, keep=keep)
+    return lf
+
+
+def _spans(data: Data, p: SpanParams, *, keep: tuple[str, ...] = ()) -> tuple[pl.DataFrame, int]:
+    """The window's spans with their parents' columns (fragments left out), and the number of
+    rows before that (``_row`` values are below it)."""
+    linked = link(_window(data, p), keep=keep)
     return _with_parent(linked).filter(~pl.col("_fragment")), linked.height
 
 
+#: Traces are put in this many buckets by a hash of their id (see :func:`_mapped`).
+_BUCKETS = 64
+#: Above this many spans the map is computed a part (a set of trace buckets) at a time.
+PART_SPANS = 4_000_000
+_NAMES = ("service", "peer_service", "db_system")  # categorical in :func:`_mapped`'s parts
+
+
+def _mapped(spans: pl.LazyFrame, part_spans: int | None = None) -> ServiceMap:
+    """The map of ``spans``, linked and mapped a part at a time when there are more than
+    ``part_spans`` (default :data:`PART_SPANS`) of them.
+
+    A part holds whole traces (a span's parent is in its trace: they are put in parts by a
+    hash of the trace id), so its calls, errors, spans and times add up across parts, and its
+    latencies are kept per edge and service for the percentiles (the means may differ from one
+    pass in the last bits: the sums are taken in another order). The peak memory is about that
+    of reading the spans' columns (about 60 bytes a span once read) plus one part's linking,
+    instead of the linking of every span at once (several times that).
+    """
+    limit = PART_SPANS if part_spans is None else part_spans
+    base = _base_query(spans, bucket=True).collect()
+    if base.height <= limit:
+        linked = _link_rows(base.drop("_b"))
+        del base
+        return _compute(_with_parent(linked).filter(~pl.col("_fragment")), linked.height)
+    k = 2
+    while k < _BUCKETS and base.height > k * limit:
+        k *= 2
+    parts = []
+    for i in range(k):  # (k divides _BUCKETS: a trace's bucket b is in part b mod k)
+        linked = _link_rows(base.filter(pl.col("_b") % k == i).drop("_b"))
+        t = _with_parent(linked).filter(~pl.col("_fragment"))
+        if t.height:
+            parts.append(_partial(t, linked.height))
+        del linked, t
+    return _merge(parts) if parts else _compute(pl.DataFrame(), 0)
+
+
 def _compute(t: pl.DataFrame, n: int) -> ServiceMap:
+    """The map of ``t`` (rows of :func:`_with_parent`, fragments left out; ``n`` = rows of the
+    linked frame)."""
     if t.is_empty():
         return ServiceMap(pl.DataFrame(schema=EDGE_COLUMNS), pl.DataFrame(schema=SERVICE_COLUMNS))
+    return _merge([_partial(t, n)])
+
+
+@dataclasses.dataclass(frozen=True)
+class _Part:
+    """What :func:`_merge` needs of one set of whole traces: per edge and per service the
+    counts and sums (they add up across parts) and the latencies (a list per group: percentiles
+    do not add up), and the services seen."""
+
+    edges: pl.DataFrame  # caller, callee, calls, traced_calls, errors, lat (list of µs), _db
+    inbound: pl.DataFrame  # service, calls, errors, lat (list of µs)
+    stats: pl.DataFrame  # service, spans, self_us, wait_us
+    known: pl.Series  # the services of the spans
+
+
+def _partial(t: pl.DataFrame, n: int) -> _Part:
+    """:class:`_Part` of ``t`` (as :func:`_compute` takes it)."""
     # (each step selects its columns first: filtering a frame copies every column it has)
     remote = t.select(
         "_parent", "service", "p_service", "p_side", "p_duration_us", "duration_us", "error", "p_error"
@@ -418,29 +491,17 @@ def _compute(t: pl.DataFrame, n: int) -> ServiceMap:
         pl.lit(value=False).alias("traced"),
         pl.col("db_system").is_not_null().alias("db"),
     )
-    calls = pl.concat([traced, external])
-    known = t["service"].unique().implode()
     edges = (
-        calls.group_by("caller", "callee")
+        pl.concat([traced, external])
+        .group_by("caller", "callee")
         .agg(
             pl.len().cast(pl.Int64).alias("calls"),
             pl.col("traced").sum().cast(pl.Int64).alias("traced_calls"),
             pl.col("err").sum().cast(pl.Int64).alias("errors"),
-            *_lat("lat"),
+            pl.col("lat"),
             pl.col("db").any().alias("_db"),
         )
-        .with_columns(
-            pl.when(pl.col("callee").is_in(known))
-            .then(pl.lit("service"))
-            .when(pl.col("_db"))
-            .then(pl.lit("database"))
-            .otherwise(pl.lit("external"))
-            .alias("callee_kind"),
-            (pl.col("errors") / pl.col("calls")).alias("error_rate"),
-        )
-        .sort("caller", "callee")
     )
-
     times = _span_times(
         t.select("_row", "_parent", "_s", "_e", "p__s", "p__e", "_outbound", "service", "p_service",
                  "duration_us", "error"),
@@ -450,14 +511,10 @@ def _compute(t: pl.DataFrame, n: int) -> ServiceMap:
     local = ~pl.col("_outbound")
     stats = times.group_by("service").agg(
         pl.len().cast(pl.Int64).alias("spans"),
-        (pl.col("exclusive_us").filter(local).sum() / 1000.0).alias("self_time_ms"),
+        pl.col("exclusive_us").filter(local).sum().alias("self_us"),
         (
-            (
-                pl.col("w").filter(local).sum()
-                + pl.col("duration_us").filter(pl.col("_outbound") & entry).sum()
-            )
-            / 1000.0
-        ).alias("wait_time_ms"),
+            pl.col("w").filter(local).sum() + pl.col("duration_us").filter(pl.col("_outbound") & entry).sum()
+        ).alias("wait_us"),
     )
     inbound = (
         times.filter(entry)
@@ -465,21 +522,31 @@ def _compute(t: pl.DataFrame, n: int) -> ServiceMap:
         .agg(
             pl.len().cast(pl.Int64).alias("calls"),
             pl.col("error").fill_null(value=False).sum().cast(pl.Int64).alias("errors"),
-            *_lat("duration_us"),
+            pl.col("duration_us").alias("lat"),
         )
     )
-    services = inbound.join(stats, on="service", how="full", coalesce=True).with_columns(
-        pl.lit("service").alias("node_kind")
-    )
+    return _Part(edges, inbound, stats, t["service"].unique())
+
+
+def _with_lat(groups: pl.DataFrame) -> pl.DataFrame:
+    """``groups`` with the latency statistics of its ``lat`` lists (:func:`_lat`) in place of them."""
+    g = groups.with_row_index("_g")
+    lat = g.select("_g", "lat").explode("lat").group_by("_g").agg(*_lat("lat"))
+    return g.drop("lat").join(lat, on="_g", how="left").drop("_g")
+
+
+def _merge(parts: list[_Part]) -> ServiceMap:
+    """The map of the spans of ``parts`` (each of whole traces, none sharing one)."""
+    known = pl.concat([p.known for p in parts]).unique().implode()
+    adds = [pl.col(c).sum() for c in ("calls", "traced_calls", "errors")]
+    edges = pl.concat([p.edges for p in parts])
+    if len(parts) > 1:
+        edges = edges.group_by("caller", "callee").agg(*adds, pl.col("lat").explode(), pl.col("_db").any())
     ext = (
-        calls.filter(~pl.col("callee").is_in(known))
+        edges.filter(~pl.col("callee").is_in(known))
         .group_by("callee")
-        .agg(
-            pl.len().cast(pl.Int64).alias("calls"),
-            pl.col("err").sum().cast(pl.Int64).alias("errors"),
-            *_lat("lat"),
-            pl.col("db").any().alias("_db"),
-        )
+        .agg(pl.col("calls", "errors").sum(), pl.col("lat").explode(), pl.col("_db").any())
+        .pipe(_with_lat)
         .with_columns(
             pl.when(pl.col("_db")).then(pl.lit("database")).otherwise(pl.lit("external")).alias("node_kind"),
             pl.lit(0, pl.Int64).alias("spans"),
@@ -487,18 +554,41 @@ def _compute(t: pl.DataFrame, n: int) -> ServiceMap:
         .rename({"callee": "service"})
         .drop("_db")
     )
-    services = (
-        pl.concat([services, ext], how="diagonal_relaxed")
-        .with_columns(
-            pl.col("calls", "errors").fill_null(0),
-            (pl.col("errors") / pl.col("calls")).alias("error_rate"),
-            (pl.col("self_time_ms") / (pl.col("self_time_ms") + pl.col("wait_time_ms")))
-            .fill_nan(None)
-            .alias("self_ratio"),
-        )
-        .sort("service")
+    edges = _with_lat(edges).with_columns(
+        pl.when(pl.col("callee").is_in(known))
+        .then(pl.lit("service"))
+        .when(pl.col("_db"))
+        .then(pl.lit("database"))
+        .otherwise(pl.lit("external"))
+        .alias("callee_kind"),
+        (pl.col("errors") / pl.col("calls")).alias("error_rate"),
     )
-    return ServiceMap(_cast(edges, EDGE_COLUMNS), _cast(services, SERVICE_COLUMNS))
+    inbound = pl.concat([p.inbound for p in parts])
+    stats = pl.concat([p.stats for p in parts])
+    if len(parts) > 1:
+        inbound = inbound.group_by("service").agg(pl.col("calls", "errors").sum(), pl.col("lat").explode())
+        stats = stats.group_by("service").agg(pl.col("spans", "self_us", "wait_us").sum())
+    stats = stats.select(
+        "service",
+        "spans",
+        (pl.col("self_us") / 1000.0).alias("self_time_ms"),
+        (pl.col("wait_us") / 1000.0).alias("wait_time_ms"),
+    )
+    services = (
+        _with_lat(inbound)
+        .join(stats, on="service", how="full", coalesce=True)
+        .with_columns(pl.lit("service").alias("node_kind"))
+    )
+    services = pl.concat([services, ext], how="diagonal_relaxed").with_columns(
+        pl.col("calls", "errors").fill_null(0),
+        (pl.col("errors") / pl.col("calls")).alias("error_rate"),
+        (pl.col("self_time_ms") / (pl.col("self_time_ms") + pl.col("wait_time_ms")))
+        .fill_nan(None)
+        .alias("self_ratio"),
+    )
+    return ServiceMap(  # (sorted as text: the parts' names may be categorical)
+        _cast(edges, EDGE_COLUMNS).sort("caller", "callee"), _cast(services, SERVICE_COLUMNS).sort("service")
+    )
 
 
 def _cast(df: pl.DataFrame, cols: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -526,7 +616,7 @@ def service_map(
     ``cluster`` set, it must keep the ``cluster`` column, and only that cluster's are mapped."""
     p = resolve_params(ServiceMapParams, params, changes)
     if linked is None:
-        return _focus(_compute(*_spans(data, p)), p)
+        return _focus(_mapped(_window(data, p)), p)
     t = _with_parent(linked).filter(~pl.col("_fragment"))  # parents never cross clusters: filter after linking
     if p.cluster is not None:
         if "cluster" not in linked.columns:

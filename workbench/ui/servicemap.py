@@ -13,9 +13,11 @@ selected service live in the URL; the selected service's link opens the applicat
 Speed: the snapshot's spans are read and linked once per process
 (:class:`~workbench.analyses.servicemap.LinkedSpans`, for snapshots of at most
 :data:`KEEP_SPANS` spans), so a new scope, window or baseline maps the spans it holds without
-reading them again; the last few maps are kept (:class:`~workbench.ui._refresh.Recent`); the
-graph is drawn once by HoloViews and then in place
-(:func:`~workbench.ui._inplace.redraw_graph`).
+reading them again; a larger snapshot's scope is read per window and mapped a part of its
+traces at a time (:data:`~workbench.analyses.servicemap.PART_SPANS` spans a part), so the
+memory it takes is about that of the columns read, not of linking them all at once; the last
+few maps are kept (:class:`~workbench.ui._refresh.Recent`); the graph is drawn once by
+HoloViews and then in place (:func:`~workbench.ui._inplace.redraw_graph`).
 """
 
 from __future__ import annotations

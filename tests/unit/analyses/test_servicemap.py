@@ -430,6 +430,29 @@ def test_linked_spans_link_a_subset_with_the_columns_asked_as_link_keeps_them() 
                     pl.col("service").fill_null("unknown")))  # fmt: skip
 
 
+@pytest.mark.parametrize("limit", [1, 97])
+def test_maps_computed_a_part_of_the_traces_at_a_time_equal_the_map_of_all(
+    limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above PART_SPANS spans a map is linked and mapped a set of whole traces at a time and
+    the parts are merged (counts and times added, percentiles from every latency): the same
+    map as all spans at once, Zipkin shared spans and fragments included."""
+    calls = _random_calls()
+    zipkin = read_traces(ZIPKIN / "smartthings-mobile-web-install.json", cluster="c").spans
+    for spans in (calls, zipkin, pl.concat([calls, zipkin], how="diagonal_relaxed")):
+        lo, hi = spans["start"].min(), spans["start"].max()
+        assert isinstance(lo, dt.datetime) and isinstance(hi, dt.datetime)
+        cases: list[dict[str, Any]] = [{}, {"start": lo + (hi - lo) / 3}, {"namespace": "back"}, {"service": "api"}]
+        wants = [SM.service_map(spans, **case) for case in cases]
+        assert spans.height > limit and wants[0].edges.height > 0
+        with monkeypatch.context() as m:
+            m.setattr(SM, "PART_SPANS", limit)
+            for case, want in zip(cases, wants, strict=True):
+                got = SM.service_map(spans, **case)
+                assert_frame_equal(got.edges, want.edges)
+                assert_frame_equal(got.services, want.services)
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> wb.Dataset:
     from workbench.sources.demo import generate
