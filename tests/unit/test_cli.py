@@ -55,6 +55,21 @@ def test_every_command_has_help(runner: CliRunner) -> None:
         res = runner.invoke(cli, [name, "--help"])
         assert res.exit_code == 0, res.output
         assert f"Usage: workbench {name}" in res.output
+        assert runner.invoke(cli, [name, "-h"]).output == res.output
+
+
+def test_the_command_list_names_each_command_in_one_whole_line(runner: CliRunner) -> None:
+    """``workbench --help`` lists every command with its short help whole (not cut off with
+    "..." as click cuts a long first sentence) on one line, and points at each command's help."""
+    top = runner.invoke(cli, ["--help"], terminal_width=80)
+    lines = top.output.splitlines()
+    listed = lines[lines.index("Commands:") + 1 :]
+    assert [line.split()[0] for line in listed] == sorted(COMMANDS)
+    for line in listed:
+        name, text = line.split(maxsplit=1)
+        assert text == cli.commands[name].short_help and not text.endswith("..."), line
+        assert len(line) <= 80
+    assert "Run `workbench COMMAND --help`" in top.output
 
 
 def test_info_json_reports_tables_clusters_window_and_incidents(runner: CliRunner, small: Path) -> None:
@@ -215,6 +230,14 @@ def test_serve_command_line_passes_the_snapshot_and_origins(small: Path) -> None
     origins = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--allow-websocket-origin"]
     assert origins == ["127.0.0.1:5123", "localhost:5123", "dash.example.org"]
     assert cmd[cmd.index("--address") + 1] == "127.0.0.1"
+    # an IPv6 address: browsers send it in brackets, as the printed URL shows it
+    cmd = serve_module.panel_command(apps, snapshot=small, address="::1", port=5123)
+    origins = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--allow-websocket-origin"]
+    assert origins == ["[::1]:5123", "localhost:5123", "127.0.0.1:5123"]
+    assert serve_module.base_url("::1", 5123) == "http://[::1]:5123"
+    assert (
+        serve_module.base_url("0.0.0.0", 5123) == serve_module.base_url("::", 5123) == "http://127.0.0.1:5123"
+    )
 
 
 def test_serve_constants_match_the_apps() -> None:

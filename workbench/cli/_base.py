@@ -85,5 +85,7 @@ def cli(*, debug: bool, verbose: bool) -> None:
       workbench demo --out data/demo     # generate a demo snapshot with known incidents
       workbench info data/demo           # what it holds
       workbench serve                    # dashboards at http://127.0.0.1:5006/
+
+    Run `workbench COMMAND --help` for a command's options and examples.
     """
     _setup_logging(verbose=verbose, debug=debug)

@@ -52,7 +52,7 @@ def _headers(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-@cli.command()
+@cli.command(short_help="Collect a snapshot from live clusters (and their Prometheus).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Snapshot folder to write.")
 @click.option(
     "--context", "contexts", multiple=True, help="Kubeconfig context (repeat for several clusters)."
@@ -284,7 +284,7 @@ def _print_summary(out: Path, summary: Any, stats: Any, prom_error: str | None) 
         console.print(f"… and {len(warnings) - 20} more (see `workbench info {out}`)")
 
 
-@cli.command()
+@cli.command(short_help="Follow clusters' objects and events into a snapshot.")
 @click.option(
     "--out",
     type=click.Path(path_type=Path),

@@ -115,7 +115,7 @@ def generate_demo(
     return out
 
 
-@cli.command()
+@cli.command(short_help="Generate a demo snapshot: simulated clusters, known incidents.")
 @click.option(
     "--out",
     "out",

@@ -16,11 +16,11 @@ from workbench.store import to_utc
 __all__ = ["import_command"]
 
 
-@cli.command(name="import")
+@cli.command(name="import", short_help="Import dumps, manifests, metrics, traces and logs into a snapshot.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Snapshot folder to write.")
 @click.option("--cluster", help="Cluster name for everything imported (default: inferred from the dump, else the folder).")
-@click.option("--format", "fmt", help="Force one format for every file (default: told from each file's content); see the list below.")
+@click.option("--format", "fmt", help="Force one format for every file (default: told from each file's content); the formats are listed above.")
 @click.option("--at", default=None, help="Time (ISO 8601) of samples, objects and log lines that carry none.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing snapshot at --out.")
 @click.option("--append", is_flag=True, help="Append to an existing snapshot at --out.")

@@ -141,7 +141,7 @@ def _print_info(info: dict[str, Any]) -> None:
         con.print(inc)
 
 
-@cli.command()
+@cli.command(short_help="Show what a snapshot holds: clusters, window, tables, incidents.")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def info(*, path: Path, as_json: bool) -> None:
@@ -203,7 +203,7 @@ def validate_snapshot(
     return list(dict.fromkeys(problems))
 
 
-@cli.command("validate")
+@cli.command("validate", short_help="Check a snapshot's files against its manifest.")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option(
     "--quick", is_flag=True, help="Read only the files' footers (schema, row counts), not every value."

@@ -30,7 +30,7 @@ def _epilog() -> str:
     )
 
 
-@cli.command(epilog=_epilog())
+@cli.command(epilog=_epilog(), short_help="Run a scenario notebook into one HTML report (and a PDF).")
 @click.argument("scenario")
 @click.option(
     "--snapshot",

@@ -35,7 +35,7 @@ DEFAULT_SNAPSHOT = "data/demo"
 #: The script ``panel serve`` runs before serving (not imported here, for the same reason).
 WARM_UP = Path(workbench.__file__).resolve().parent / "ui" / "warmup.py"
 
-__all__ = ["WARM_UP", "default_apps_dir", "panel_command", "serve", "snapshot_folders"]
+__all__ = ["WARM_UP", "base_url", "default_apps_dir", "panel_command", "serve", "snapshot_folders"]
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,22 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
+def _url_host(address: str) -> str:
+    """``address`` as a URL's host (an IPv6 address in brackets: ``[::1]``)."""
+    return f"[{address}]" if ":" in address else address
+
+
+def base_url(address: str, port: int) -> str:
+    """Where a browser on this machine opens the dashboards served on ``address:port``
+    (loopback for every interface).
+
+    >>> base_url("127.0.0.1", 5006), base_url("0.0.0.0", 8080), base_url("::1", 5006)
+    ('http://127.0.0.1:5006', 'http://127.0.0.1:8080', 'http://[::1]:5006')
+    """
+    host = "127.0.0.1" if address in ("0.0.0.0", "::") else _url_host(address)
+    return f"http://{host}:{port}"
+
+
 def _check_port_free(address: str, port: int) -> None:
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
@@ -105,7 +121,7 @@ def panel_command(
     ``--args --snapshot PATH [--snapshots DIR]``. The process warms up before it serves
     (``--setup``: :mod:`workbench.ui.warmup` imports what the pages need and freezes it out of
     the garbage collector's way)."""
-    allowed = [f"{address}:{port}"]
+    allowed = [f"{_url_host(address)}:{port}"]
     if _is_loopback(address):
         allowed += [f"localhost:{port}", f"127.0.0.1:{port}"]
     elif address in ("0.0.0.0", "::"):  # every interface: the names this machine is reached by
@@ -127,7 +143,7 @@ def panel_command(
     return [*cmd, "--snapshots", str(snapshots)] if snapshots is not None else cmd
 
 
-@cli.command()
+@cli.command(short_help="Serve the dashboards over a snapshot and those beside it.")
 @click.option(
     "--snapshot",
     type=click.Path(path_type=Path),
@@ -227,11 +243,14 @@ def serve(
     }
     if basic_auth and "PANEL_COOKIE_SECRET" not in env:
         env["PANEL_COOKIE_SECRET"] = secrets.token_urlsafe(32)
-    host = "127.0.0.1" if address in ("0.0.0.0", "::") else address
-    base = f"http://{host}:{port}"
+    base = base_url(address, port)
     out_console().print(
         Text.assemble(("Serving ", "bold"), str(snapshot), " at ", (f"{base}/", "bold underline"))
     )
+    if address in ("0.0.0.0", "::"):
+        out_console().print(
+            Text(f"  listening on every interface: from elsewhere, http://{socket.getfqdn()}:{port}/")
+        )
     for app in apps:
         out_console().print(Text(f"  {base}/{app.stem}"))
     if others:

@@ -334,3 +334,35 @@ def test_the_compiled_dense_count_equals_the_numpy_binning(monkeypatch: pytest.M
     got = B.grid_cells(rows, us=True, t0=t0, step=step, rt=rt, size=size)
     assert_frame_equal(got, want)
     assert got["count"].sum() == n
+
+
+def test_the_columns_that_may_hold_nulls_are_read_from_the_files_as_the_frame_counts_them(
+    tmp_path: Path, spans: pl.DataFrame
+) -> None:
+    """:func:`nullable_columns` of a snapshot names the columns of start, end, duration and
+    error that hold a null in its files, as the null counts of its frame do: one null in the
+    last of many row groups is found, a file without statistics is read, a missing column
+    holds nulls (a snapshot's writer refuses spans without a start: that case only as a file)."""
+    import workbench as wb
+    from workbench.analyses._transactions import _NULLABLE, SpanParams, _file_nulls, nullable_columns
+    from workbench.store import SnapshotWriter
+
+    p = SpanParams()
+    last = pl.int_range(pl.len()) == pl.len() - 1
+    cases = {"none": spans} | {
+        c: spans.with_columns(pl.when(last).then(None).otherwise(pl.col(c)).alias(c)) for c in _NULLABLE
+    }
+    for name, frame in cases.items():
+        want = {c for c in _NULLABLE if frame[c].null_count()}
+        assert want == ({name} if name != "none" else set()) == nullable_columns(frame, p)
+        if name != "start":
+            with SnapshotWriter(tmp_path / name) as w:
+                w.write("spans", frame)
+            assert nullable_columns(wb.open(tmp_path / name), p) == want
+        for stats in (True, False):
+            path = tmp_path / f"{name}-{stats}.parquet"
+            frame.write_parquet(path, row_group_size=500, statistics=stats)
+            assert _file_nulls(str(path), 0, 0) == want
+    path = tmp_path / "no-error.parquet"
+    spans.drop("error").write_parquet(path)
+    assert _file_nulls(str(path), 0, 0) == {"error"}

@@ -1,11 +1,14 @@
 """The application page's transaction view, trace after trace as clicks on the transactions
 table show them: the waterfall draws the trace, the pod's charts draw the pod's metrics around
 the transaction's finish (marked) as the analysis returns them, on figures built once and
-redrawn in place; a pod without metrics then shows the empty-state text and no charts."""
+redrawn in place; a pod without metrics then shows the empty-state text and no charts, and a
+pod the snapshot does not hold for that window (renamed in a copy of the demo, deleted before,
+of a cluster not collected) says so and keeps the waterfall and the logs."""
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import holoviews as hv
@@ -15,6 +18,7 @@ from bokeh.models import Span
 
 import workbench as wb
 from workbench.analyses import apm, hitmap, perf
+from workbench.analyses import logs as logs_analysis
 from workbench.ui.application import TransactionView
 from workbench.viz import perf as perf_viz
 
@@ -104,3 +108,71 @@ def test_a_pod_without_metrics_shows_the_empty_state_then_charts_again(ds: wb.Da
     assert view._waterfall_plot.object is None and view._pod_plot.object is None
     assert view._pod_note.object == "" and view._note.object.startswith("Click a transaction")
     assert [len(b.objects) for b in (view._spans_box, view._logs_box, view._containers_box)] == [0, 0, 0]
+
+
+@pytest.fixture(scope="module")
+def ghost(demo_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[wb.Dataset, str, dict]:
+    """A copy of the demo in which one trace's root span names a pod the snapshot does not hold
+    (as a span of a pod never listed would): the copy, the trace id and the root span (the
+    renamed pod, its real namespace)."""
+    ds = wb.open(demo_snapshot)
+    trace_id = _traces(ds, 1)[0]
+    root = hitmap.trace(ds, trace_id).filter(pl.col("pod").is_not_null()).row(0, named=True)
+    copy = tmp_path_factory.mktemp("ghost") / "snapshot"
+    shutil.copytree(demo_snapshot, copy)
+    out = wb.open(copy)
+    renamed = 0
+    for f in out.files("spans"):
+        spans = pl.read_parquet(f)
+        hit = (pl.col("trace_id") == trace_id) & (pl.col("pod") == root["pod"])
+        renamed += spans.filter(hit).height
+        spans.with_columns(pl.when(hit).then(pl.lit(GHOST)).otherwise("pod").alias("pod")).write_parquet(f)
+    assert renamed
+    namespace = ds.pods(pod=root["pod"])["namespace"][0]
+    return out, trace_id, {**root, "namespace": namespace}
+
+
+GHOST = "checkout-gone-x7k2p"
+
+
+def test_a_span_of_a_pod_not_in_the_snapshot_shows_why_and_keeps_the_trace(
+    ds: wb.Dataset, ghost: tuple[wb.Dataset, str, dict]
+) -> None:
+    copy, trace_id, root = ghost
+    assert GHOST not in copy.pods()["name"].to_list()
+    view = TransactionView(copy)
+    # as the page calls it: its transactions give the trace's time, cluster and namespace
+    tx = apm.transactions(copy)
+    trace = view.show(trace_id, spans=tx, service=root["service"])
+    assert trace.equals(hitmap.trace(copy, trace_id))
+    assert trace.filter(pl.col("pod").is_not_null())["pod"][0] == GHOST
+    # the waterfall, the span table and the trace's log lines stay; the pod's part says why
+    assert view._note.object.startswith(f"Trace {trace_id}: {trace.height} spans")
+    assert view._waterfall_plot.object is view._waterfall_fig.figure
+    assert list(view._spans.value["row"]) == trace["row"].to_list()
+    lines = logs_analysis.search(copy, trace_id=trace_id, limit=500)
+    assert lines.height and len(view._logs.value) == lines.height
+    assert view._logs_box.objects == [view._logs_note, view._logs]
+    assert view._pod_note.object == (
+        f"No metrics for pod {root['namespace']}/{GHOST}: it is not in the snapshot's pods for this window."
+    )
+    assert view._pod_plot.object is None and view._containers_box.objects == []
+    # the next transaction of a known pod draws its charts again
+    view.show(_traces(ds, 2)[1])
+    assert view._pod_grid is not None and view._pod_plot.object is view._pod_grid.layout
+    assert len(view._containers.value) and view._containers_box.objects == [view._containers]
+
+
+def test_a_pod_deleted_before_the_window_or_of_a_cluster_not_collected_shows_why(ds: wb.Dataset) -> None:
+    view = TransactionView(ds)
+    gone = ds.pods().filter(pl.col("deleted").is_not_null()).row(0, named=True)
+    after = gone["deleted"] + dt.timedelta(hours=1)
+    view._show_pod(gone["cluster"], gone["namespace"], gone["name"], after)
+    assert view._pod_note.object == (
+        f"No metrics for pod {gone['namespace']}/{gone['name']}: it is not in the snapshot's pods for this window."
+    )
+    assert view._pod_plot.object is None and not len(view._containers.value)
+    view._show_pod("aks-not-collected", gone["namespace"], gone["name"], gone["created"])
+    assert view._pod_note.object == (
+        f"No metrics for pod {gone['namespace']}/{gone['name']}: its cluster aks-not-collected is not in this snapshot."
+    )

@@ -19,6 +19,7 @@ import polars as pl
 
 from workbench.analyses import hitmap, perf
 from workbench.analyses import logs as logs_analysis
+from workbench.errors import ParameterError
 from workbench.schema import empty
 from workbench.store import Dataset
 from workbench.ui._refresh import batched
@@ -227,16 +228,27 @@ class TransactionView(pn.viewable.Viewer):
 
     def _show_pod(self, cluster: str | None, namespace: str | None, pod: str, moment: dt.datetime) -> None:
         lo, hi = moment - _AROUND, moment + _AROUND
-        view = perf.browse(
-            self.dataset,
-            cluster=cluster,
-            namespace=namespace,
-            pods=(pod,),
-            metrics=_POD_METRICS,
-            start=lo,
-            end=hi,
-            step="30s",
-        )
+        try:
+            view = perf.browse(
+                self.dataset,
+                cluster=cluster,
+                namespace=namespace,
+                pods=(pod,),
+                metrics=_POD_METRICS,
+                start=lo,
+                end=hi,
+                step="30s",
+            )
+        except ParameterError:
+            # a trace can name a pod the snapshot does not hold then (deleted before, of a
+            # cluster not collected, a span's pod name unknown): say so, keep the rest shown
+            why = self._missing(cluster, namespace, pod, lo, hi)
+            if why is None:
+                raise
+            self._pod_note.object = f"No metrics for pod {f'{namespace}/{pod}' if namespace else pod}: {why}."
+            self._pod_plot.object = None
+            self._containers.value = self._containers.value.head(0)
+            return
         where = f"Pod {namespace}/{pod}"
         if view.pods.height:
             p = view.pods.row(0, named=True)
@@ -260,3 +272,14 @@ class TransactionView(pn.viewable.Viewer):
                 self._pod_plot.object = self._pod_grid.layout
         containers = self.dataset.containers(cluster=cluster, namespace=namespace, pod=pod)
         self._containers.value = table_frame(_containers_view(containers)).to_pandas()
+
+    def _missing(
+        self, cluster: str | None, namespace: str | None, pod: str, lo: dt.datetime, hi: dt.datetime
+    ) -> str | None:
+        """Why the snapshot has no pod ``pod`` to browse from ``lo`` to ``hi`` (None if it has)."""
+        if cluster is not None and cluster not in self.dataset.clusters:
+            return f"its cluster {cluster} is not in this snapshot"
+        pods = self.dataset.scan("pods", cluster=cluster, namespace=namespace, pod=pod, start=lo, end=hi)
+        if pods.select("name").head(1).collect().is_empty():
+            return "it is not in the snapshot's pods for this window"
+        return None
