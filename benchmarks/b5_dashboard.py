@@ -80,8 +80,8 @@ BOUNDS = """
   bookkeeping. The pages batch a refresh's updates (`batched()`: the document's model graph walked
   only when models were added or removed), redraw only the parts whose data changed, keep the last
   scopes' results per session, update stat cards in place and refresh once per scope change
-  (`workbench/ui/_refresh.py`); charts are redrawn in place (`ui/_refresh.Redrawn`,
-  `ui/_inplace.py`, `viz/_figures.py`: 5–30 ms a chart instead of 90–180 ms built anew).
+  (`workbench/ui/_refresh.py`); charts are redrawn in place (`viz/_figures.py`,
+  `ui/_inplace.py`: 5–30 ms a chart instead of 90–180 ms built anew).
 - The slowest change of most pages is the first look at a scope (all namespaces, or a new
   cluster): later visits reuse the kept results. A session's first changes also give each text
   pane one more stylesheet at its first update (Panel), which makes the document's model graph be

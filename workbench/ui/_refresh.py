@@ -7,7 +7,9 @@ selection changes.
 - :class:`Drawn`: redraw only the parts (charts, tables) whose inputs changed.
 - :class:`Recent`: the results of the last few scopes, so going back to one costs nothing.
 - :func:`update_cards`: stat cards updated in place instead of replaced.
-- :class:`Redrawn`: a chart pane whose next charts are drawn into the plot already shown.
+
+Charts are redrawn in place by the figures of :mod:`workbench.viz._figures` (Bokeh figures built
+once) or :mod:`workbench.ui._inplace` (new frames written into the figures HoloViews drew).
 
 Each was measured with benchmark B5 (``python -m benchmarks --only B5``): in a served page a
 HoloViews chart redrawn costs tens of milliseconds per plot, every pane that gets new Bokeh
@@ -17,22 +19,19 @@ models makes the whole document's model graph be walked again, and new panes nee
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 import weakref
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
-import holoviews as hv
 import panel as pn
 import param
 import polars as pl
 from bokeh.model import Model
 from bokeh.model.util import visit_value_and_its_immediate_references
-from bokeh.models import Range1d
 
-__all__ = ["Drawn", "Recent", "Redrawn", "batched", "update_cards", "watch_scope"]
+__all__ = ["Drawn", "Recent", "batched", "update_cards", "watch_scope"]
 
 T = TypeVar("T")
 #: The model managers of the documents a :func:`batched` block holds now.
@@ -254,149 +253,3 @@ class Recent(Generic[T]):
 
     def clear(self) -> None:
         self._items.clear()
-
-
-_Redraw = hv.streams.Stream.define("Redraw", version=0)
-
-#: What a viz function returns: an element, an overlay or a layout of them.
-Chart = hv.core.Dimensioned
-
-
-def _shape(chart: Chart) -> Hashable:
-    """What must be equal for a chart to be drawn into another's plot: the kinds of elements,
-    their groups, labels and dimensions, and how a layout is laid out (data, titles, heights and
-    ranges may differ)."""
-    if isinstance(chart, hv.Layout):
-        opts = hv.Store.lookup_options("bokeh", chart, "plot").kwargs
-        return ("Layout", chart._max_cols, repr(sorted(opts.items())), tuple(_shape(c) for c in chart))
-    if isinstance(chart, hv.Overlay):
-        return ("Overlay", tuple(_shape(c) for c in chart))
-    return (type(chart).__name__, chart.group, chart.label, tuple(d.name for d in chart.dimensions()))
-
-
-class _Plot:
-    """One plot kept by :class:`Redrawn`: a pane showing DynamicMaps of the latest chart given
-    (one per panel of a layout), redrawn by an event of its stream."""
-
-    def __init__(self, chart: Chart, options: dict[str, Any]) -> None:
-        self.chart = chart
-        self.stream = _Redraw()
-        self.figures: dict[int, Any] = {}  # the Bokeh figures drawn, seen by the hook
-        self.plots: dict[int, Any] = {}  # and the HoloViews plots drawing them
-        # an overlay of one legend entry has no legend drawn anew, but has one redrawn
-        self.static = _lone_entry(chart)
-        self.pane = pn.pane.HoloViews(chart if self.static else self._dynamic(chart), **options)
-        # hidden and shown by its box: a HoloViews pane shown cannot change its own visibility
-        self.box = pn.Column(self.pane, sizing_mode=options.get("sizing_mode"), margin=0)
-
-    def _hook(self, plot: Any, element: Any) -> None:
-        """Run by HoloViews after each drawing of a panel: the figure takes the height its frame
-        asks for (HoloViews sizes a figure only when it first draws it)."""
-        self.figures[id(plot.state)] = plot.state
-        self.plots[id(plot)] = plot
-        if plot.height and plot.state.height != plot.height:
-            plot.state.height = plot.height
-
-    def _frame(self, i: int | None) -> Any:
-        """The chart (panel ``i`` of a layout) with axes that follow each frame's data and the
-        hook (on the panel itself, not on the layers of an overlay)."""
-        chart = self.chart if i is None else list(self.chart)[i]  # type: ignore[arg-type]
-        for el in chart.traverse(lambda x: x, [hv.Element, hv.Overlay]):
-            el.opts(framewise=True)
-        hooks = list(hv.Store.lookup_options("bokeh", chart, "plot").kwargs.get("hooks", []))
-        return chart.opts(hooks=[*hooks, self._hook])
-
-    def _dynamic(self, chart: Chart) -> Any:
-        if isinstance(chart, hv.Layout):
-            maps = [hv.DynamicMap(lambda version, i=i: self._frame(i), streams=[self.stream], cache_size=1)
-                    for i in range(len(chart))]  # fmt: skip
-            opts = hv.Store.lookup_options("bokeh", chart, "plot").kwargs
-            return hv.Layout(maps).opts(**opts).cols(chart._max_cols)
-        return hv.DynamicMap(lambda version: self._frame(None), streams=[self.stream], cache_size=1)
-
-    def _redraw(self) -> None:
-        """Draw the chart into the plot. The numeric axes that panels of a layout share (linked
-        axes) start afresh: HoloViews widens a shared axis to take in its old range and the
-        ranges it keeps of the other panels' last frames, so a redrawn layout's axes would never
-        narrow, where a layout drawn anew spans its data only."""
-        ranges = [r for f in self.figures.values() for r in (f.x_range, f.y_range) if isinstance(r, Range1d)]
-        count = Counter(id(r) for r in ranges)
-        shared = {id(r): (r, r.start, r.end) for r in ranges if count[id(r)] > 1}
-        for r, _, _ in shared.values():
-            r.update(start=math.nan, end=math.nan)
-        if shared:
-            for plot in self.plots.values():
-                plot.ranges.clear()
-        self.stream.event(version=self.stream.version + 1)
-        for r, start, end in shared.values():  # an axis the plot does not set (a placeholder's) stays
-            if _unset(r.start):
-                r.start = start
-            if _unset(r.end):
-                r.end = end
-
-    def show(self, chart: Chart) -> None:
-        self.chart = chart
-        if self.static:
-            self.pane.object = chart
-        else:
-            self._redraw()
-
-
-def _lone_entry(chart: Chart) -> bool:
-    """Whether ``chart`` has an overlay with a legend and one element that is not an annotation
-    (HoloViews draws that legend only in a plot that is redrawn)."""
-    for overlay in chart.traverse(lambda x: x, [hv.Overlay]):
-        shown = hv.Store.lookup_options("bokeh", overlay, "plot").kwargs.get("show_legend", True)
-        entries = [el for el in overlay if not isinstance(el, hv.element.Annotation)]
-        if shown and len(entries) <= 1:
-            return True
-    return False
-
-
-def _unset(value: Any) -> bool:
-    return isinstance(value, float) and math.isnan(value)
-
-
-class Redrawn:
-    """A chart pane whose next charts are drawn into the plot already shown (HoloViews updates
-    its Bokeh models: data, ranges, titles, heights) instead of replacing it (new Bokeh models,
-    several times the cost in a served page). A chart of another shape (another kind of element,
-    a placeholder for no data) gets a plot of its own; the last ``keep`` plots are kept hidden,
-    so going back to a shape seen before is redrawn in place too. What is shown is what the same
-    chart drawn anew shows (tested against that); a chart with an overlay of one legend entry is
-    drawn anew each time (HoloViews would add a legend to it redrawn). Put :attr:`panel` on the
-    page::
-
-        self._chart = Redrawn(sizing_mode="stretch_width")
-        pn.Card(self._chart.panel)
-        self._chart.show(viz.bars(rows))   # the next call redraws that plot
-    """
-
-    def __init__(self, *, keep: int = 3, **options: Any) -> None:
-        self.options = options
-        self.keep = keep
-        self.panel = pn.Column(sizing_mode=options.get("sizing_mode"), margin=0)
-        self._plots: OrderedDict[Hashable, _Plot] = OrderedDict()
-        self._shown: Hashable = None
-
-    def show(self, chart: Chart | None) -> None:
-        """Show ``chart`` (None: nothing; the plots kept stay hidden)."""
-        if chart is None:
-            for p in self._plots.values():
-                p.box.visible = False
-            self._shown = None
-            return
-        shape = _shape(chart)
-        plot = self._plots.get(shape)
-        if plot is None:
-            plot = self._plots[shape] = _Plot(chart, self.options)
-            while len(self._plots) > self.keep:
-                self._plots.popitem(last=False)
-        else:
-            self._plots.move_to_end(shape)
-            plot.show(chart)
-        if shape != self._shown or len(self.panel.objects) != len(self._plots):
-            for p in self._plots.values():
-                p.box.visible = p is plot
-            self.panel.objects = [p.box for p in self._plots.values()]
-        self._shown = shape

@@ -29,7 +29,7 @@ from workbench.analyses import logs as analysis
 from workbench.analyses import patterns
 from workbench.errors import WorkbenchError
 from workbench.store import Dataset
-from workbench.ui._refresh import Drawn, Redrawn, batched, watch_scope
+from workbench.ui._refresh import Drawn, batched, watch_scope
 from workbench.ui.application.transaction import note
 from workbench.ui.common import (
     PlainText,
@@ -43,7 +43,7 @@ from workbench.ui.common import (
 )
 from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
 from workbench.ui.servicemap import baseline_window
-from workbench.viz.logs import volume_chart
+from workbench.viz.logs import VolumeChart
 
 __all__ = ["QUERY_PARAMS", "LogsPage"]
 
@@ -104,7 +104,6 @@ class LogsPage(pn.viewable.Viewer):
         self.facets = pl.DataFrame(schema=analysis.FACET_COLUMNS)
         self._drawn = Drawn()
         self._masks = patterns.MaskMemo()  # each refresh mines lines the last ones mined too
-        self._levels_seen: set[str] = set()  # the levels of the volumes drawn so far
         self._build()
         watch_scope(self.scope, SCOPE_PARAMS, self.refresh)
         self.refresh()
@@ -125,7 +124,10 @@ class LogsPage(pn.viewable.Viewer):
         self._clear.on_click(lambda *_: self.param.update(**{k: self.param[k].default for k in QUERY_PARAMS}))
         self._active = note("", css="wb-active-filters")
         self._note = note("", css="wb-logs-note")
-        self._chart = Redrawn(sizing_mode="stretch_width", min_height=260, linked_axes=False)
+        self._chart = VolumeChart()  # a Bokeh figure drawn once, redrawn in place (workbench.viz._figures)
+        self._chart_pane = pn.pane.Bokeh(self._chart.figure, sizing_mode="stretch_width")
+        # what shows the loading indicator (a Bokeh pane's own cannot: Panel fails to copy its styles)
+        self._chart_box = pn.Column(self._chart_pane, sizing_mode="stretch_width", margin=0)
         self._table = text_table(self._view(self.results), wrap=("preview",), css_classes=["wb-log-lines"],
                                  pagination="local", page_size=25, widths={"preview": 600}, row_content=self._expand,
                                  hidden_columns=["message", "fields", "cluster", "trace_id", "span_id", "stream"])  # fmt: skip
@@ -160,7 +162,7 @@ class LogsPage(pn.viewable.Viewer):
                               for f, t in self._facet_tables.items()], sizing_mode="stretch_width")  # fmt: skip
         return [
             self._note,
-            pn.Card(self._chart.panel, title="Volume by level (error bursts shaded)", **card),
+            pn.Card(self._chart_box, title="Volume by level (error bursts shaded)", **card),
             pn.Card(facets, title="Counts (click one to filter)", **card),
             pn.Card(self._table, title="Log lines (newest first; expand a row for the full message)", **card),
             pn.Card(self._new_note, self._new, title="New and rising patterns vs baseline", **card),
@@ -205,7 +207,7 @@ class LogsPage(pn.viewable.Viewer):
         opts = self.search_options()
         self._active.object = self._describe()
         # not the tables: see workbench.ui.application
-        with busy(self._chart.panel), batched(), patterns.kept_masks(self._masks):
+        with busy(self._chart_box), batched(), patterns.kept_masks(self._masks):
             try:
                 self.results = analysis.search(
                     self.dataset, **opts, columns=_split(self.columns), limit=self.limit
@@ -227,14 +229,7 @@ class LogsPage(pn.viewable.Viewer):
             bursts = analysis.error_bursts(self.dataset, **{k: v for k, v in opts.items() if k in _SCOPED})
             volume = analysis.volume(self.dataset, **opts, step=step)
             draw = self._drawn.draw  # what did not change is not drawn again
-            # every level seen so far has a layer (hidden when it has no lines): one plot, redrawn
-            self._levels_seen.update(volume["level"].to_list())
-            draw(
-                "chart",
-                lambda: self._chart.show(volume_chart(volume, bursts=bursts, levels=self._levels_seen)),
-                volume,
-                bursts,
-            )
+            draw("chart", lambda: self._chart.draw(volume, bursts=bursts), volume, bursts)
             draw("bursts", lambda: setattr(self._bursts, "value", table_frame(bursts.select(_BURSTS)).to_pandas()),
                  bursts)  # fmt: skip
             self._bursts_note.object = (

@@ -28,7 +28,7 @@ import workbench
 from workbench.analyses import manifests
 from workbench.errors import WorkbenchError
 from workbench.store import Dataset, to_utc
-from workbench.ui._refresh import Drawn, Redrawn, batched, watch_scope
+from workbench.ui._refresh import Drawn, batched, watch_scope
 from workbench.ui.common import busy, format_time, page
 from workbench.ui.resources import PlainText, object_key, parse_key, rows_table, set_rows, sync_params
 from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
@@ -38,13 +38,17 @@ __all__ = ["URL_PARAMS", "ManifestHistory", "iso"]
 
 URL_PARAMS = {"kind": "kind", "selected": "name", "in_cluster": "in_cluster", "t1": "t1", "t2": "t2",
               "ignore_noise": "ignore_noise", "around": "around"}  # fmt: skip
-_CHART = {"sizing_mode": "stretch_width", "linked_axes": False}
 _SKIP_KINDS = manifests.DERIVED_KINDS | {"Event"}
 
 
 def iso(t: dt.datetime) -> str:
     """A moment as the URL carries it: ``2026-11-02T08:42:00.080000Z``."""
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _panes(chart: vm.HistoryChart | vm.ChangesChart) -> list[pn.pane.Bokeh]:
+    """A chart's figure and its placeholder as panes (each shown when the chart says so)."""
+    return [pn.pane.Bokeh(model, sizing_mode="stretch_width") for model in (chart.figure, chart.placeholder)]
 
 
 def _time(text: str) -> dt.datetime | None:
@@ -102,7 +106,9 @@ class ManifestHistory(pn.viewable.Viewer):
         self._t1_select.param.watch(lambda e: self._moment_picked("t1", e.new), "value")
         self._t2_select.param.watch(lambda e: self._moment_picked("t2", e.new), "value")
         self._title = pn.pane.HTML("", **w)
-        self._timeline = Redrawn(**_CHART)
+        # Bokeh figures built once and redrawn in place (workbench.viz._figures), each with a
+        # placeholder shown when there is nothing to show
+        self._timeline = vm.HistoryChart()
         self._revisions = rows_table(wrap=("summary",), widths={"summary": 760}, pagination="local",
                                      page_size=10, css_classes=["wb-revisions"])  # fmt: skip
         self._revisions.on_click(self._revision_clicked)
@@ -115,15 +121,15 @@ class ManifestHistory(pn.viewable.Viewer):
                                                  end=hi.replace(tzinfo=None) if hi else None, enable_seconds=True, width=280)  # fmt: skip
         self._around.param.watch(self._around_picked, "value")
         self._changes_note = PlainText("", **w)
-        self._changes_chart = Redrawn(**_CHART)
+        self._changes_chart = vm.ChangesChart()
         self._changes = rows_table(wrap=("old", "new", "path"), widths={"old": 230, "new": 230, "path": 250},
                                    pagination="local", page_size=15, css_classes=["wb-changes"])  # fmt: skip
         self._changes.on_click(self._change_clicked)
-        self._object_card = pn.Card(self._title, pn.Row(self._kind_select, self._object_select, **w), self._timeline.panel,
+        self._object_card = pn.Card(self._title, pn.Row(self._kind_select, self._object_select, **w), *_panes(self._timeline),
                                     self._revisions, title="Object", collapsible=False, **w)  # fmt: skip
         self._diff_card = pn.Card(pn.Row(self._t1_select, self._t2_select, **w), self._noise, self._diff_note, self._diff,
                                   self._fields, title="Diff between two moments", collapsible=False, **w)  # fmt: skip
-        self._changes_card = pn.Card(self._around, self._changes_note, self._changes_chart.panel, self._changes,
+        self._changes_card = pn.Card(self._around, self._changes_note, *_panes(self._changes_chart), self._changes,
                                      title="What changed in the window", collapsible=False, **w)  # fmt: skip
 
     def sections(self) -> list[pn.viewable.Viewable]:
@@ -274,7 +280,7 @@ class ManifestHistory(pn.viewable.Viewer):
             self.revisions = pl.DataFrame(schema=manifests.REVISION_COLUMNS)
             if target is None:
                 self._title.object = f"<p>No {html.escape(kind)} in this scope.</p>"
-                self._timeline.show(None)
+                self._timeline.hide()
                 set_rows(self._revisions, pl.DataFrame())
                 self._drawn.forget("timeline")
                 self._drawn.forget("revisions")
@@ -291,7 +297,7 @@ class ManifestHistory(pn.viewable.Viewer):
                 timeline = manifests.timeline(self.dataset, kind, namespace, name, params)
             except WorkbenchError as err:
                 self._title.object = f"<p style='color:#c62828'>{html.escape(str(err))}</p>"
-                self._timeline.show(None)
+                self._timeline.hide()
                 set_rows(self._revisions, pl.DataFrame())
                 self._drawn.forget("timeline")
                 self._drawn.forget("revisions")
@@ -305,7 +311,7 @@ class ManifestHistory(pn.viewable.Viewer):
                 " · click a revision to compare it with the one before</div>"
             )
             revisions = self.revisions
-            self._drawn.draw("timeline", lambda: self._timeline.show(vm.history_timeline(timeline)), timeline)
+            self._drawn.draw("timeline", lambda: self._timeline.draw(timeline), timeline)
             self._drawn.draw("revisions", lambda: set_rows(self._revisions, revisions.select(
                 pl.col("revision").alias("#"), pl.col("observed_at").alias("observed"), "categories", "changes", "summary",
             )), revisions)  # fmt: skip
@@ -385,8 +391,9 @@ class ManifestHistory(pn.viewable.Viewer):
                 )
             changes = self.changes
             multi = changes["cluster"].n_unique() > 1
-            self._drawn.draw("changes chart", lambda: self._changes_chart.show(vm.changes_chart(changes, around=around)),
-                             changes, around)  # fmt: skip
+            self._drawn.draw(
+                "changes chart", lambda: self._changes_chart.draw(changes, around=around), changes, around
+            )
             self._drawn.draw("changes", lambda: set_rows(self._changes, changes.select(
                 "rank", "time", "distance", *(["cluster"] if multi else []), "kind", "namespace", "name", "category", "path",
                 "old", "new",

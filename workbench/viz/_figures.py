@@ -10,9 +10,12 @@ ranges padded as HoloViews pads them), which notebooks and reports keep using.
 
 - :func:`time_figure`: a figure with a time axis, styled as HoloViews styles its plots
   (:func:`styled_figure`: any axes).
-- :func:`fit`, :func:`bounds`: a range set to the data (and what the Reset tool returns to).
+- :func:`fit`, :func:`fit_time`, :func:`bounds`: a range set to the data (and what the Reset tool
+  returns to).
 - :class:`Line`, :class:`Lines`: a fixed set of named lines over one time axis.
 - :class:`Heatmap`: rows of cells over time, coloured by a value.
+- :class:`Shown`, :func:`placeholder`: a chart that shows either its figure or a placeholder
+  saying that there is nothing to show (what HoloViews charts draw for no data).
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-__all__ = ["PAD", "TOOLS", "Heatmap", "Line", "Lines", "bounds", "fit", "ms", "styled_figure", "time_figure"]
+__all__ = ["PAD", "TOOLS", "Heatmap", "Line", "Lines", "Shown", "bounds", "fit", "fit_time", "ms", "placeholder",
+           "styled_figure", "time_figure"]  # fmt: skip
 
 #: The tools of every figure (as HoloViews gives its plots), hover added per chart.
 TOOLS = "pan,wheel_zoom,box_zoom,save,reset"
@@ -63,7 +67,8 @@ def styled_figure(title: str, *, x_axis_type: str = "linear", xlabel: str = "", 
     is a :class:`~bokeh.models.Range1d` (a categorical axis: pass a ``FactorRange``)."""
     fig = figure(
         title=title, x_axis_type=x_axis_type, height=height, min_width=min_width, sizing_mode="stretch_width",
-        tools=tools, active_drag="pan", active_scroll="wheel_zoom", toolbar_location=toolbar,
+        tools=tools, active_drag="pan" if "pan" in tools else "auto",
+        active_scroll="wheel_zoom" if "wheel_zoom" in tools else "auto", toolbar_location=toolbar,
         x_range=x_range or Range1d(), y_range=y_range or Range1d(),
         min_border_top=10, min_border_bottom=10, min_border_left=10, min_border_right=10,
     )  # fmt: skip
@@ -88,6 +93,15 @@ def fit(rng: Range1d, lo: float | None, hi: float | None, *, pad: float = 0.0, t
         off = (hi - lo) * pad
         lo, hi = lo - off, hi + off
     rng.update(start=lo, end=hi, reset_start=lo, reset_end=hi)
+
+
+def fit_time(rng: Range1d, lo: float | None, hi: float | None, *, pad: float = 0.0) -> None:
+    """Set ``rng`` (a time axis, ms) to ``[lo, hi]`` as HoloViews ranges the time axis of points
+    and areas: a single time is widened by a second on each side, then the span is widened by
+    ``pad`` × itself on each side (see :func:`fit`)."""
+    if lo is not None and hi is not None and lo == hi:
+        lo, hi = lo - 1000.0, hi + 1000.0
+    fit(rng, lo, hi, pad=pad)
 
 
 def bounds(values: Sequence[np.ndarray]) -> tuple[float | None, float | None]:
@@ -174,3 +188,36 @@ class Heatmap:
         self.figure.height = height
         if len(times):
             fit(self.figure.x_range, times[0] - step / 2, times[-1] + step / 2, time=True)
+
+
+def placeholder(title: str, text: str, *, min_width: int = 320) -> Any:
+    """What the HoloViews charts draw for no data (a ``hv.Text`` without axes), as a Bokeh
+    figure: ``title`` and ``text`` in its middle, 120 px high, no axes, grid or toolbar."""
+    fig = figure(title=title, height=120, min_width=min_width, sizing_mode="stretch_width",
+                 toolbar_location=None, x_range=Range1d(0, 1), y_range=Range1d(0, 1),
+                 min_border_top=10, min_border_bottom=10, min_border_left=10, min_border_right=10)  # fmt: skip
+    fig.title.text_color, fig.title.text_font_size = "black", "12pt"  # as HoloViews' theme
+    fig.axis.visible = False
+    fig.grid.visible = False
+    fig.text(x=[0.5], y=[0.5], text=[text], text_align="center", text_baseline="middle")
+    return fig
+
+
+class Shown:
+    """A chart's ``figure`` and its ``placeholder`` (nothing to show): a draw shows one of them
+    (``has_data`` says which), :meth:`hide` neither. Both are put on a page; they are shown and
+    hidden by their own ``visible``, which changes no model of the page."""
+
+    figure: Any
+    placeholder: Any
+    has_data: bool = False
+
+    def _show(self, *, data: bool | None) -> None:
+        self.has_data = bool(data)
+        for model, show in ((self.figure, data is True), (self.placeholder, data is False)):
+            if model.visible != show:
+                model.visible = show
+
+    def hide(self) -> None:
+        """Show neither the chart nor its placeholder."""
+        self._show(data=None)

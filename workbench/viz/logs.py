@@ -6,18 +6,22 @@
 >>> logs_viz.facet_bars(logs.facets(ds), "namespace")                                # doctest: +SKIP
 >>> logs_viz.pattern_timeline(patterns.pattern_counts(ds, step="5m"), patterns.patterns(ds))  # doctest: +SKIP
 
-Empty input gives an empty chart with the right axes, never an error.
+Empty input gives an empty chart with the right axes, never an error. The volume chart also comes
+as a Bokeh figure that a served page builds once and redraws in place for every scope
+(:mod:`workbench.viz._figures`): :class:`VolumeChart`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh options used below)
+import numpy as np
 import polars as pl
+from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem
 
-__all__ = ["LEVEL_COLORS", "facet_bars", "pattern_timeline", "volume_chart"]
+from workbench.viz._figures import PAD, fit, fit_time, ms, time_figure
+
+__all__ = ["LEVEL_COLORS", "VolumeChart", "facet_bars", "pattern_timeline", "volume_chart"]
 
 #: Colour of each log level, least severe first (the stacking order).
 LEVEL_COLORS: dict[str, str] = {
@@ -39,33 +43,21 @@ def _short(text: str | None, n: int = 60) -> str:
 
 
 def volume_chart(
-    volume: pl.DataFrame,
-    *,
-    bursts: pl.DataFrame | None = None,
-    title: str = "Log volume by level",
-    levels: Iterable[str] | None = None,
+    volume: pl.DataFrame, *, bursts: pl.DataFrame | None = None, title: str = "Log volume by level"
 ) -> hv.Overlay:
     """Lines per time bucket, stacked by level (ERROR and FATAL on top), from
-    :func:`workbench.analyses.logs.volume`; error bursts (``logs.error_bursts``) are shaded.
-
-    ``levels``: levels to give a layer even when they have no lines here, hidden (not drawn, not
-    in the legend): the chart looks the same, and charts of several scopes given the same
-    ``levels`` have the same layers, so a page draws each into the plot it shows
-    (:class:`workbench.ui._refresh.Redrawn`). Unused when at most one level has lines (an
-    overlay of one legend entry is drawn anew)."""
-    present = set() if volume.is_empty() else set(volume["level"].to_list())
-    layers = [lv for lv in LEVEL_COLORS if lv in present]
-    hidden = levels is not None and len(layers) > 1  # every layer says whether it is shown
-    if hidden:
-        extra = set(levels or ())
-        layers = [lv for lv in LEVEL_COLORS if lv in present or lv in extra]
+    :func:`workbench.analyses.logs.volume`; error bursts (``logs.error_bursts``) are shaded."""
+    layers = _layers(volume)
     if layers:
-        chart = hv.Overlay(_stacked(volume, layers))
-        for area, lv in zip(chart, layers, strict=True):
-            shown = {"visible": lv in present} if hidden else {}
-            area.opts(
-                backend="bokeh", color=LEVEL_COLORS[lv], line_width=0, tools=["hover"], **shown, **_SIZE
+        ts, stacks = _stack(volume, layers)
+        areas = []
+        for lv, (base, top) in zip(layers, stacks, strict=True):
+            frame = pl.DataFrame({"ts": ts, "count": top, "Baseline": base})
+            area = hv.Area(frame.to_pandas(), "ts", [("count", "lines"), "Baseline"], label=lv)
+            areas.append(
+                area.opts(backend="bokeh", color=LEVEL_COLORS[lv], line_width=0, tools=["hover"], **_SIZE)
             )
+        chart = hv.Overlay(areas)
     else:
         chart = hv.Overlay([hv.Area([], "ts", ("count", "lines")).opts(backend="bokeh", **_SIZE)])
     if bursts is not None and not bursts.is_empty():
@@ -79,24 +71,88 @@ def volume_chart(
     )
 
 
-def _stacked(volume: pl.DataFrame, layers: list[str]) -> list[hv.Area]:
-    """One area per level of ``layers``, stacked in that order, as ``hv.Area.stack`` stacks
-    them (each one's ``count`` is the running total up to it and ``Baseline`` the total below
-    it; buckets without lines of a level count 0), computed in one frame."""
+def _layers(volume: pl.DataFrame) -> list[str]:
+    """The levels of ``volume``, in stacking order (least severe first)."""
+    present = set() if volume.is_empty() else set(volume["level"].to_list())
+    return [lv for lv in LEVEL_COLORS if lv in present]
+
+
+def _stack(volume: pl.DataFrame, layers: list[str]) -> tuple[pl.Series, list[tuple[pl.Series, pl.Series]]]:
+    """The buckets (``ts``, sorted) and per level of ``layers`` its ``(bottom, top)``, stacked in
+    that order as ``hv.Area.stack`` stacks them (the top is the running total up to the level,
+    the bottom the total below it; buckets without lines of a level count 0)."""
     wide = (
         volume.select("ts", "level", "count")
         .pivot(on="level", index="ts", values="count", aggregate_function="sum")
         .sort("ts")
     )
     base = pl.repeat(0, wide.height, dtype=pl.Int64, eager=True)
-    areas = []
+    stacks = []
     for lv in layers:
         level = wide.get_column(lv).fill_null(0).cast(pl.Int64) if lv in wide.columns else base * 0
         top = base + level
-        frame = pl.DataFrame({"ts": wide["ts"], "count": top, "Baseline": base})
-        areas.append(hv.Area(frame.to_pandas(), "ts", [("count", "lines"), "Baseline"], label=lv))
+        stacks.append((base, top))
         base = top
-    return areas
+    return wide["ts"], stacks
+
+
+class VolumeChart:
+    """:func:`volume_chart` as a Bokeh figure redrawn in place by :meth:`draw`: an area per
+    level (those without lines hidden, and out of the legend), the legend shown for two levels or
+    more as HoloViews shows it, the error bursts shaded. Hover names the level and gives its
+    lines in the bucket under the mouse (the HoloViews chart's hover names columns its areas do
+    not have)."""
+
+    def __init__(self, *, title: str = "Log volume by level") -> None:
+        self.figure = time_figure(title, xlabel="time (UTC)", ylabel="lines", height=_SIZE["height"],
+                                  min_width=_SIZE["min_width"])  # fmt: skip
+        self.sources = {lv: ColumnDataSource(_no_area()) for lv in LEVEL_COLORS}
+        self.areas = {
+            lv: self.figure.varea(x="ts", y1="bottom", y2="top", source=self.sources[lv], fill_color=color,
+                                  muted_alpha=0.2, name=lv, visible=False)
+            for lv, color in LEVEL_COLORS.items()
+        }  # fmt: skip
+        self.legend = Legend(items=[LegendItem(label=lv, renderers=[r], visible=False) for lv, r in self.areas.items()],
+                             location=(0, 0), click_policy="mute", visible=False)  # fmt: skip
+        self.figure.add_layout(self.legend, "right")
+        self.bursts = ColumnDataSource({"start": np.empty(0), "end": np.empty(0)})
+        self.figure.vstrip(x0="start", x1="end", source=self.bursts, fill_color=BURST_COLOR, fill_alpha=0.15,
+                           line_color=BURST_COLOR, line_alpha=0.15)  # fmt: skip
+        self.figure.add_tools(HoverTool(renderers=list(self.areas.values()), formatters={"@ts": "datetime"},
+                                        tooltips=[("level", "$name"), ("ts", "@ts{%F %T}"), ("lines", "@count")]))  # fmt: skip
+        self.figure.output_backend = "webgl"  # as HoloViews draws
+
+    def draw(self, volume: pl.DataFrame, *, bursts: pl.DataFrame | None = None) -> None:
+        """Draw ``volume`` and ``bursts`` as :func:`volume_chart` does."""
+        layers = _layers(volume)
+        ts, stacks = _stack(volume, layers) if layers else (pl.Series("ts", []), [])
+        x = ms(ts) if layers else np.empty(0)
+        drawn = dict(zip(layers, stacks, strict=True))
+        for lv, area in self.areas.items():
+            if lv in drawn:
+                base, top = (s.cast(pl.Float64).to_numpy() for s in drawn[lv])
+                self.sources[lv].data = {"ts": x, "bottom": base, "top": top, "count": top - base}
+            elif len(self.sources[lv].data["ts"]):
+                self.sources[lv].data = _no_area()
+            if area.visible != (lv in drawn):
+                area.visible = lv in drawn
+        for item in self.legend.items:
+            item.visible = item.renderers[0].visible
+        self.legend.visible = len(layers) > 1  # HoloViews draws no legend for one entry
+        if bursts is not None and not bursts.is_empty():
+            self.bursts.data = {"start": ms(bursts["start"]), "end": ms(bursts["end"])}
+        elif len(self.bursts.data["start"]):
+            self.bursts.data = {"start": np.empty(0), "end": np.empty(0)}
+        if layers:  # the areas span their buckets, from 0 to the top, padded as HoloViews pads
+            fit_time(self.figure.x_range, float(x[0]), float(x[-1]))
+            fit(self.figure.y_range, 0.0, float(stacks[-1][1].max()), pad=PAD)  # type: ignore[arg-type]
+        else:  # HoloViews' empty area
+            self.figure.x_range.update(start=0.0, end=1.0, reset_start=0.0, reset_end=1.0)
+            self.figure.y_range.update(start=-0.5, end=0.5, reset_start=-0.5, reset_end=0.5)
+
+
+def _no_area() -> dict[str, np.ndarray]:
+    return {k: np.empty(0) for k in ("ts", "bottom", "top", "count")}
 
 
 def facet_bars(

@@ -33,11 +33,9 @@ from bokeh.models import (
     HoverTool,
     Legend,
     LegendItem,
-    Range1d,
 )
-from bokeh.plotting import figure
 
-from workbench.viz._figures import TOOLS, fit, ms, styled_figure, time_figure
+from workbench.viz._figures import TOOLS, Shown, fit, ms, placeholder, styled_figure, time_figure
 
 __all__ = ["SIGNAL_COLORS", "ScoreChart", "TimelineChart", "score_bars", "timeline"]
 
@@ -132,40 +130,13 @@ def _stacked(parts: pl.DataFrame) -> dict[str, Any]:
 
 def _placeholder(title: str) -> Any:
     """What :func:`_empty` draws, as a Bokeh figure: the title and "nothing found", no axes."""
-    fig = figure(title=title, height=120, min_width=_COMMON["min_width"], sizing_mode="stretch_width",
-                 toolbar_location=None, x_range=Range1d(0, 1), y_range=Range1d(0, 1),
-                 min_border_top=10, min_border_bottom=10, min_border_left=10, min_border_right=10)  # fmt: skip
-    fig.title.text_color, fig.title.text_font_size = "black", "12pt"  # as HoloViews' theme
-    fig.axis.visible = False
-    fig.grid.visible = False
-    fig.text(x=[0.5], y=[0.5], text=[f"{title}: nothing found"], text_align="center", text_baseline="middle")
-    return fig
+    return placeholder(title, f"{title}: nothing found", min_width=_COMMON["min_width"])
 
 
-class _Shown:
-    """A chart's ``figure`` and its ``placeholder`` (nothing found): a draw shows one of them
-    (``has_data`` says which), :meth:`hide` neither. Both are put on a page; they are shown and
-    hidden by their own ``visible``, which changes no model of the page."""
-
-    figure: Any
-    placeholder: Any
-    has_data: bool = False
-
-    def _show(self, *, data: bool | None) -> None:
-        self.has_data = bool(data)
-        for model, show in ((self.figure, data is True), (self.placeholder, data is False)):
-            if model.visible != show:
-                model.visible = show
-
-    def hide(self) -> None:
-        """Show neither the chart nor its placeholder."""
-        self._show(data=None)
-
-
-class ScoreChart(_Shown):
+class ScoreChart(Shown):
     """:func:`score_bars` as a Bokeh figure redrawn in place by :meth:`draw` (a served page's
     filter change sends new bars, factors and colours instead of a new plot). ``figure`` shows
-    the bars, ``placeholder`` says that nothing was found (see :class:`_Shown`)."""
+    the bars, ``placeholder`` says that nothing was found (see :class:`~workbench.viz._figures.Shown`)."""
 
     def __init__(self, *, title: str = "Suspects: what each signal adds to the score") -> None:
         self.title = title
@@ -301,9 +272,9 @@ def _ms(t: dt.datetime) -> float:
     return t.timestamp() * 1000.0
 
 
-class TimelineChart(_Shown):
+class TimelineChart(Shown):
     """:func:`timeline` as a Bokeh figure redrawn in place by :meth:`draw`. ``figure`` shows the
-    points, ``placeholder`` says that nothing was found (see :class:`_Shown`)."""
+    points, ``placeholder`` says that nothing was found (see :class:`~workbench.viz._figures.Shown`)."""
 
     def __init__(self, *, title: str = "Everything found, in time order", max_objects: int = 30) -> None:
         self.title = title

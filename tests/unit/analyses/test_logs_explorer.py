@@ -399,9 +399,8 @@ def test_field_sample_counts_fields_over_the_newest_lines_only(rows: list[dict],
         L.facets(frame, field_sample=0)
 
 
-def test_volume_chart_stacks_as_holoviews_does_and_hides_the_levels_it_is_given() -> None:
-    """The volume chart's areas are those ``hv.Area.stack`` makes; levels given without lines
-    get a hidden layer (same data, not shown), so charts of several scopes share their layers."""
+def test_volume_chart_stacks_as_holoviews_does() -> None:
+    """The volume chart's areas are those ``hv.Area.stack`` makes, one per level with lines."""
     frame = _burst_logs()
     volume = L.volume(frame, step="5m")
     chart = V.volume_chart(volume)
@@ -421,10 +420,5 @@ def test_volume_chart_stacks_as_holoviews_does_and_hides_the_levels_it_is_given(
     for got, want in zip(chart, ref, strict=True):
         assert got.dimensions() == want.dimensions()
         assert got.dframe().reset_index(drop=True).equals(want.dframe().reset_index(drop=True))
-    extra = V.volume_chart(volume, levels=["FATAL", "DEBUG", *levels])
-    assert [a.label for a in extra] == [lv for lv in V.LEVEL_COLORS if lv in {"FATAL", "DEBUG", *levels}]
-    shown = {a.label: hv.Store.lookup_options("bokeh", a, "style").kwargs.get("visible") for a in extra}
-    assert shown == {lv: lv in levels for lv in shown}
-    # one level with lines: drawn as before (an overlay of one legend entry is drawn anew)
     one = L.volume(frame.filter(pl.col("level") == "ERROR"), step="5m")
-    assert [a.label for a in V.volume_chart(one, levels=V.LEVEL_COLORS)] == ["ERROR"]
+    assert [a.label for a in V.volume_chart(one)] == ["ERROR"]

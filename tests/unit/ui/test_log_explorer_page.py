@@ -1,5 +1,6 @@
-"""The log explorer page (``workbench.ui.logs``): what a page shows after scope changes — drawn
-in place, with the masks of earlier refreshes kept — is what a page opened on that scope shows."""
+"""The log explorer page (``workbench.ui.logs``): what a page shows after scope changes — its
+chart redrawn in place, with the masks of earlier refreshes kept — is what a page opened on that
+scope shows."""
 
 from __future__ import annotations
 
@@ -43,8 +44,8 @@ def _shown(root: Any) -> list[dict[str, Any]]:
             "x": (p.x_range.start, p.x_range.end),
             "y": (p.y_range.start, p.y_range.end),
             "data": [{k: list(v) for k, v in r.data_source.data.items()} for r in glyphs],
-            "legend": [str(i.label) for leg in p.select({"type": Legend}) for i in leg.items
-                       if any(r.visible for r in i.renderers)],
+            "legend": [str(i.label) for leg in p.select({"type": Legend}) if leg.visible for i in leg.items
+                       if i.visible and any(r.visible for r in i.renderers)],
         })  # fmt: skip
     return out
 
@@ -57,7 +58,8 @@ def _tables(page: LogsPage) -> dict[str, Any]:
 def test_scope_changes_show_what_a_page_opened_on_that_scope_shows(demo_snapshot: Path) -> None:
     ds = wb.open(demo_snapshot)
     page = LogsPage(ds)
-    root = page._chart.panel.get_root(Document())  # the chart rendered, as in a served page
+    root = page._chart_pane.get_root(Document())  # the chart rendered, as in a served page
+    figure = page._chart.figure
     pods = ds.pods()
     top = pods.group_by("namespace").len().sort("len", descending=True)["namespace"].to_list()
     workload = pods.filter(pod_ns := (pods["namespace"] == top[0])).filter(
@@ -83,9 +85,28 @@ def test_scope_changes_show_what_a_page_opened_on_that_scope_shows(demo_snapshot
         assert page._note.object == fresh._note.object
         for name, table in _tables(page).items():
             assert table.equals(_tables(fresh)[name]), (change, name)
-        want = _shown(fresh._chart.panel.get_root(Document()))
+        want = _shown(fresh._chart_pane.get_root(Document()))
         assert _shown(root) == want, change
         drawn.add(tuple(tuple(f["legend"]) for f in want))
     assert len(drawn) >= 3  # charts of several level sets (and the empty one) were drawn in place
-    assert len(page._chart.panel.objects) <= 2  # one plot for the levels, one for the empty chart
+    assert page._chart_pane.object is page._chart.figure is figure  # into one figure
     assert pn.state.curdoc is None
+
+
+def test_a_served_page_shows_its_chart_busy_and_redraws_it_in_place(demo_snapshot: Path) -> None:
+    """A served page's refresh shows the loading indicator around its chart (not on the Bokeh
+    pane itself, which Panel cannot mark busy once rendered) and draws into the figure shown."""
+    from panel.io.state import set_curdoc
+
+    ds = wb.open(demo_snapshot)
+    page = LogsPage(ds)
+    doc = Document()
+    page.page().server_doc(doc)
+    figure = page._chart.figure
+    namespace = ds.pods()["namespace"].value_counts(sort=True)["namespace"][0]
+    with set_curdoc(doc):
+        page.scope.namespace = namespace
+    fresh = LogsPage(ds, namespace=namespace)
+    assert page._chart.figure is figure
+    assert _shown(page._chart_pane.get_root(Document())) == _shown(fresh._chart_pane.get_root(Document()))
+    assert any(a.visible for a in page._chart.areas.values())

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import holoviews as hv
 import panel as pn
 import param
 import polars as pl
@@ -16,7 +15,7 @@ from panel.io.state import set_curdoc
 
 import workbench as wb
 from tests.support.snapshots import write_small_snapshot
-from workbench.ui._refresh import Drawn, Recent, Redrawn, batched, update_cards, watch_scope
+from workbench.ui._refresh import Drawn, Recent, batched, update_cards, watch_scope
 from workbench.ui.common import stat
 from workbench.ui.live import LivePage
 
@@ -234,129 +233,3 @@ def test_a_live_page_refreshes_once_when_a_new_namespace_resets_the_workload(tmp
     assert page.seen == [("shop", ""), ("shop", workload)]
     page.scope.namespace = other
     assert page.seen == [("shop", ""), ("shop", workload), (other, "")]
-
-
-# -- Redrawn: a chart drawn into the plot shown must look as the same chart drawn anew ----------
-def _figures(root: Any) -> list[dict[str, Any]]:
-    """What a rendered chart shows: per figure (visible ones only), its title, height, axis
-    ranges or categories and its glyphs' data."""
-    from bokeh.models import FactorRange, GlyphRenderer, Legend, Plot
-
-    def span(r: Any) -> Any:
-        return list(r.factors) if isinstance(r, FactorRange) else (r.start, r.end)
-
-    def shown(model: Any) -> list[Any]:
-        if not getattr(model, "visible", True):
-            return []
-        if isinstance(model, Plot):
-            return [model]
-        children = [c[0] if isinstance(c, tuple) else c for c in getattr(model, "children", [])]
-        return [p for c in children for p in shown(c)]
-
-    out = []
-    for p in shown(root):
-        data = [
-            {k: list(v) for k, v in r.data_source.data.items()}
-            for r in p.renderers
-            if isinstance(r, GlyphRenderer)
-        ]
-        out.append(
-            {
-                "title": p.title.text,
-                "height": p.height,
-                "x": span(p.x_range),
-                "y": span(p.y_range),
-                "data": data,
-                "legend": [str(i.label) for legend in p.select({"type": Legend}) for i in legend.items],
-            }
-        )
-    return sorted(out, key=lambda f: f["title"])
-
-
-def _anew(chart: Any) -> list[dict[str, Any]]:
-    from bokeh.document import Document
-
-    return _figures(pn.pane.HoloViews(chart, linked_axes=False).get_root(Document()))
-
-
-def _bars(counts: dict[str, float], title: str) -> hv.Bars:
-    return hv.Bars(list(counts.items()), "pod", "cpu").opts(
-        invert_axes=True, title=title, height=100 + 20 * len(counts), framewise=False
-    )
-
-
-def test_redrawn_draws_into_the_plot_shown_as_a_new_plot_would() -> None:
-    from bokeh.document import Document
-
-    chart = Redrawn(linked_axes=False)
-    root = chart.panel.get_root(Document())
-    charts = [_bars({"a": 1.0, "b": 3.0, "c": 2.0}, "three"), _bars({"x": 0.5}, "one"),
-              _bars({"b": 7.0, "d": 1.0}, "two")]  # fmt: skip
-    for c in charts:
-        chart.show(c)
-        assert _figures(root) == _anew(c)  # data, categories, range, title and height of this chart
-    assert len(chart.panel.objects) == 1  # one plot, redrawn
-
-
-def test_redrawn_keeps_a_plot_per_shape_and_goes_back_to_it() -> None:
-    from bokeh.document import Document
-
-    chart = Redrawn(linked_axes=False)
-    root = chart.panel.get_root(Document())
-    empty = hv.Text(0, 0, "no data").opts(title="nothing", xaxis=None, yaxis=None)
-    chart.show(_bars({"a": 1.0}, "one"))
-    first = chart.panel.objects[0]
-    chart.show(empty)
-    assert _figures(root) == _anew(empty)
-    chart.show(_bars({"a": 2.0, "b": 1.0}, "two"))
-    assert _figures(root) == _anew(_bars({"a": 2.0, "b": 1.0}, "two"))
-    boxes = chart.panel.objects  # the first plot again, the placeholder's kept hidden
-    assert (
-        len(boxes) == 2
-        and first in boxes
-        and first.visible
-        and not next(b for b in boxes if b is not first).visible
-    )
-    chart.show(None)
-    assert _figures(root) == []
-
-
-def test_redrawn_layout_with_a_shared_axis_narrows_as_a_new_plot_would() -> None:
-    """Panels of a layout share an axis of the same dimension: drawing a narrower chart into
-    them must narrow it (HoloViews alone would keep the widest range seen)."""
-    from bokeh.document import Document
-
-    def layout(n: int) -> hv.Layout:
-        xs = list(range(n))
-        return (hv.Curve((xs, xs), "seconds", "cores").opts(title="cpu")
-                + hv.Curve((xs, [2 * x for x in xs]), "seconds", "MiB").opts(title="memory")).cols(1)  # fmt: skip
-
-    chart = Redrawn(linked_axes=False)
-    root = chart.panel.get_root(Document())
-    for n in (50, 10, 30, 5):
-        chart.show(layout(n))
-        assert _figures(root) == _anew(layout(n))
-    # placeholders whose axes HoloViews does not set keep them
-    empty = (hv.Text(0, 0, "no data").opts(title="a") + hv.Text(0, 0, "no data").opts(title="b")).cols(1)
-    for c in (empty, layout(20), empty):
-        chart.show(c)
-        assert _figures(root) == _anew(c)
-
-
-def test_redrawn_overlays_keep_their_legend_as_a_new_plot_would() -> None:
-    """HoloViews draws no legend for an overlay of one entry, unless the plot is redrawn: such a
-    chart is drawn anew each time; overlays of more entries are redrawn."""
-    from bokeh.document import Document
-
-    def starts(pods: list[str], scale: float) -> hv.Overlay:
-        curves = [
-            hv.Curve([(0, i * scale), (60, i * scale + 1)], "seconds", "cores", label=p)
-            for i, p in enumerate(pods)
-        ]
-        return hv.Overlay(curves).opts(title="starts", legend_position="top_right")
-
-    chart = Redrawn(linked_axes=False)
-    root = chart.panel.get_root(Document())
-    for c in (starts(["a"], 1), starts(["a"], 2), starts(["a", "b"], 1), starts(["a", "b"], 3)):
-        chart.show(c)
-        assert _figures(root) == _anew(c)
