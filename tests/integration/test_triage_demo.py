@@ -245,8 +245,8 @@ def test_metrics_and_traces_alone_with_other_names_still_find_the_culprits(
 def test_samples_and_spans_kept_for_every_scope_triage_each_scope_as_its_own_read_does(
     ds: wb.Dataset, truth: list[dict], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A small snapshot's metric samples are read once per window for every cluster and shared
-    by the scopes in it, and a served page links the snapshot's spans once: each scope's triage
+    """A small snapshot's metric samples are read once for every cluster and window and shared
+    by the scopes, and a served page links the snapshot's spans once: each scope's triage
     is still the one it gets reading and linking only its own samples and spans."""
     import importlib
 

@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from workbench.analyses import patterns as pat
+from workbench.analyses._rates import _single_chunks
 from workbench.analyses.usage import COUNTER_SUFFIXES, increments
 from workbench.errors import ParameterError
 from workbench.store import Dataset, to_utc
@@ -213,12 +214,17 @@ def _sample_batches(samples: pl.LazyFrame | pl.DataFrame) -> Iterator[tuple[np.n
             frame = frame.cast(cols)  # type: ignore[arg-type]
         if frame["ts"].has_nulls():
             frame = frame.filter(pl.col("ts").is_not_null())
-        frames = frame.iter_slices(1 << 20)
+        # cut where a column's chunks end: each piece's columns convert to numpy without a copy
+        frames = (piece for part in _single_chunks(frame) for piece in part.iter_slices(1 << 20))
     else:
         lf = samples.select(*cols)
         if lf.collect_schema() != pl.Schema(cols):
             lf = lf.cast(cols)  # type: ignore[arg-type]
-        frames = lf.filter(pl.col("ts").is_not_null()).collect_batches(engine="streaming")
+        frames = (
+            piece
+            for batch in lf.filter(pl.col("ts").is_not_null()).collect_batches(engine="streaming")
+            for piece in _single_chunks(batch)
+        )
     for frame in frames:
         sid, ts, value = frame.get_columns()
         ok = value.is_not_null().to_numpy() if value.has_nulls() else _ALL_OK

@@ -53,6 +53,7 @@ __all__ = [
     "ServiceMap",
     "ServiceMapParams",
     "compare",
+    "compare_clusters",
     "link",
     "service_map",
     "span_times",
@@ -435,33 +436,41 @@ def _mapped(spans: pl.LazyFrame, part_spans: int | None = None) -> ServiceMap:
     return _merge(parts) if parts else _compute(pl.DataFrame(), 0)
 
 
-def _compute(t: pl.DataFrame, n: int) -> ServiceMap:
+def _compute(t: pl.DataFrame, n: int, by: tuple[str, ...] = ()) -> ServiceMap:
     """The map of ``t`` (rows of :func:`_with_parent`, fragments left out; ``n`` = rows of the
-    linked frame)."""
+    linked frame); with ``by``, one map per value of those columns at once (each frame keeps
+    them first)."""
     if t.is_empty():
-        return ServiceMap(pl.DataFrame(schema=EDGE_COLUMNS), pl.DataFrame(schema=SERVICE_COLUMNS))
-    return _merge([_partial(t, n)])
+        return ServiceMap(_empty(EDGE_COLUMNS, t, by), _empty(SERVICE_COLUMNS, t, by))
+    return _merge([_partial(t, n, by)])
+
+
+def _empty(cols: dict[str, pl.DataType], t: pl.DataFrame, by: tuple[str, ...]) -> pl.DataFrame:
+    return pl.DataFrame(schema={**{k: t.schema[k] for k in by}, **cols})
 
 
 @dataclasses.dataclass(frozen=True)
 class _Part:
     """What :func:`_merge` needs of one set of whole traces: per edge and per service the
     counts and sums (they add up across parts) and the latencies (a list per group: percentiles
-    do not add up), and the services seen."""
+    do not add up), and the services seen; each frame starts with the group keys ``by``."""
 
-    edges: pl.DataFrame  # caller, callee, calls, traced_calls, errors, lat (list of µs), _db
-    inbound: pl.DataFrame  # service, calls, errors, lat (list of µs)
-    stats: pl.DataFrame  # service, spans, self_us, wait_us
-    known: pl.Series  # the services of the spans
+    edges: pl.DataFrame  # *by, caller, callee, calls, traced_calls, errors, lat (list of µs), _db
+    inbound: pl.DataFrame  # *by, service, calls, errors, lat (list of µs)
+    stats: pl.DataFrame  # *by, service, spans, self_us, wait_us
+    known: pl.DataFrame  # *by, service: the services of the spans (per group)
+    by: tuple[str, ...] = ()
 
 
-def _partial(t: pl.DataFrame, n: int) -> _Part:
-    """:class:`_Part` of ``t`` (as :func:`_compute` takes it)."""
+def _partial(t: pl.DataFrame, n: int, by: tuple[str, ...] = ()) -> _Part:
+    """:class:`_Part` of ``t`` (as :func:`_compute` takes it), per value of the columns ``by``."""
+    g = list(by)
     # (each step selects its columns first: filtering a frame copies every column it has)
     remote = t.select(
-        "_parent", "service", "p_service", "p_side", "p_duration_us", "duration_us", "error", "p_error"
+        *g, "_parent", "service", "p_service", "p_side", "p_duration_us", "duration_us", "error", "p_error"
     ).filter(pl.col("_parent").is_not_null() & (pl.col("service") != pl.col("p_service")))
     traced = remote.select(
+        *g,
         pl.col("p_service").alias("caller"),
         pl.col("service").alias("callee"),
         pl.when(pl.col("p_side") == _C)
@@ -477,13 +486,14 @@ def _partial(t: pl.DataFrame, n: int) -> _Part:
     matched = np.zeros(n, dtype=bool)  # rows with a child in another service
     matched[remote["_parent"].to_numpy()] = True
     unmatched = (
-        t.select("service", "peer_service", "db_system", "duration_us", "error", "_outbound")
+        t.select(*g, "service", "peer_service", "db_system", "duration_us", "error", "_outbound")
         .with_columns(pl.Series("_matched", matched[t["_row"].to_numpy()]))
         .filter(
             pl.col("_outbound") & pl.coalesce("peer_service", "db_system").is_not_null() & ~pl.col("_matched")
         )
     )
     external = unmatched.select(
+        *g,
         pl.col("service").alias("caller"),
         pl.coalesce("peer_service", "db_system").alias("callee"),
         pl.col("duration_us").alias("lat"),
@@ -493,7 +503,7 @@ def _partial(t: pl.DataFrame, n: int) -> _Part:
     )
     edges = (
         pl.concat([traced, external])
-        .group_by("caller", "callee")
+        .group_by(*g, "caller", "callee")
         .agg(
             pl.len().cast(pl.Int64).alias("calls"),
             pl.col("traced").sum().cast(pl.Int64).alias("traced_calls"),
@@ -503,13 +513,13 @@ def _partial(t: pl.DataFrame, n: int) -> _Part:
         )
     )
     times = _span_times(
-        t.select("_row", "_parent", "_s", "_e", "p__s", "p__e", "_outbound", "service", "p_service",
+        t.select(*g, "_row", "_parent", "_s", "_e", "p__s", "p__e", "_outbound", "service", "p_service",
                  "duration_us", "error"),
         n,
     )  # fmt: skip
     entry = pl.col("p_service").is_null() | (pl.col("p_service") != pl.col("service"))
     local = ~pl.col("_outbound")
-    stats = times.group_by("service").agg(
+    stats = times.group_by(*g, "service").agg(
         pl.len().cast(pl.Int64).alias("spans"),
         pl.col("exclusive_us").filter(local).sum().alias("self_us"),
         (
@@ -518,14 +528,14 @@ def _partial(t: pl.DataFrame, n: int) -> _Part:
     )
     inbound = (
         times.filter(entry)
-        .group_by("service")
+        .group_by(*g, "service")
         .agg(
             pl.len().cast(pl.Int64).alias("calls"),
             pl.col("error").fill_null(value=False).sum().cast(pl.Int64).alias("errors"),
             pl.col("duration_us").alias("lat"),
         )
     )
-    return _Part(edges, inbound, stats, t["service"].unique())
+    return _Part(edges, inbound, stats, t.select(*g, "service").unique(), by)
 
 
 def _with_lat(groups: pl.DataFrame) -> pl.DataFrame:
@@ -536,15 +546,30 @@ def _with_lat(groups: pl.DataFrame) -> pl.DataFrame:
 
 
 def _merge(parts: list[_Part]) -> ServiceMap:
-    """The map of the spans of ``parts`` (each of whole traces, none sharing one)."""
-    known = pl.concat([p.known for p in parts]).unique().implode()
+    """The map of the spans of ``parts`` (each of whole traces, none sharing one; all with the
+    same group keys)."""
+    by = parts[0].by
+    g = list(by)
+    known = pl.concat([p.known for p in parts]).unique()
     adds = [pl.col(c).sum() for c in ("calls", "traced_calls", "errors")]
     edges = pl.concat([p.edges for p in parts])
     if len(parts) > 1:
-        edges = edges.group_by("caller", "callee").agg(*adds, pl.col("lat").explode(), pl.col("_db").any())
+        edges = edges.group_by(*g, "caller", "callee").agg(
+            *adds, pl.col("lat").explode(), pl.col("_db").any()
+        )
+    if g:  # a callee is a traced service when it has spans of its own in the same group
+        edges = edges.join(
+            known.select(*g, pl.col("service").alias("callee"), pl.lit(value=True).alias("_known")),
+            on=[*g, "callee"],
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        ).with_columns(pl.col("_known").fill_null(value=False))
+    else:
+        edges = edges.with_columns(pl.col("callee").is_in(known["service"].implode()).alias("_known"))
     ext = (
-        edges.filter(~pl.col("callee").is_in(known))
-        .group_by("callee")
+        edges.filter(~pl.col("_known"))
+        .group_by(*g, "callee")
         .agg(pl.col("calls", "errors").sum(), pl.col("lat").explode(), pl.col("_db").any())
         .pipe(_with_lat)
         .with_columns(
@@ -555,7 +580,7 @@ def _merge(parts: list[_Part]) -> ServiceMap:
         .drop("_db")
     )
     edges = _with_lat(edges).with_columns(
-        pl.when(pl.col("callee").is_in(known))
+        pl.when(pl.col("_known"))
         .then(pl.lit("service"))
         .when(pl.col("_db"))
         .then(pl.lit("database"))
@@ -566,9 +591,12 @@ def _merge(parts: list[_Part]) -> ServiceMap:
     inbound = pl.concat([p.inbound for p in parts])
     stats = pl.concat([p.stats for p in parts])
     if len(parts) > 1:
-        inbound = inbound.group_by("service").agg(pl.col("calls", "errors").sum(), pl.col("lat").explode())
-        stats = stats.group_by("service").agg(pl.col("spans", "self_us", "wait_us").sum())
+        inbound = inbound.group_by(*g, "service").agg(
+            pl.col("calls", "errors").sum(), pl.col("lat").explode()
+        )
+        stats = stats.group_by(*g, "service").agg(pl.col("spans", "self_us", "wait_us").sum())
     stats = stats.select(
+        *g,
         "service",
         "spans",
         (pl.col("self_us") / 1000.0).alias("self_time_ms"),
@@ -576,7 +604,7 @@ def _merge(parts: list[_Part]) -> ServiceMap:
     )
     services = (
         _with_lat(inbound)
-        .join(stats, on="service", how="full", coalesce=True)
+        .join(stats, on=[*g, "service"], how="full", coalesce=True)
         .with_columns(pl.lit("service").alias("node_kind"))
     )
     services = pl.concat([services, ext], how="diagonal_relaxed").with_columns(
@@ -586,8 +614,10 @@ def _merge(parts: list[_Part]) -> ServiceMap:
         .fill_nan(None)
         .alias("self_ratio"),
     )
+    keys = {k: parts[0].known.schema[k] for k in g}
     return ServiceMap(  # (sorted as text: the parts' names may be categorical)
-        _cast(edges, EDGE_COLUMNS).sort("caller", "callee"), _cast(services, SERVICE_COLUMNS).sort("service")
+        _cast(edges, {**keys, **EDGE_COLUMNS}).sort(*g, "caller", "callee"),
+        _cast(services, {**keys, **SERVICE_COLUMNS}).sort(*g, "service"),
     )
 
 
@@ -617,7 +647,8 @@ def service_map(
     p = resolve_params(ServiceMapParams, params, changes)
     if linked is None:
         return _focus(_mapped(_window(data, p)), p)
-    t = _with_parent(linked).filter(~pl.col("_fragment"))  # parents never cross clusters: filter after linking
+    # parents never cross clusters: filter after linking
+    t = _with_parent(linked).filter(~pl.col("_fragment"))
     if p.cluster is not None:
         if "cluster" not in linked.columns:
             msg = "service_map: linked spans need the cluster column (link(..., keep=('cluster',))) to pick a cluster"
@@ -699,9 +730,49 @@ def compare(
     now_l, was_l = linked if linked is not None else (None, None)
     now = current if current is not None else service_map(
         data, p.replace(start=to_utc(window[0]), end=to_utc(window[1])), linked=now_l)  # type: ignore[arg-type]  # fmt: skip
-    was = service_map(data, p.replace(start=to_utc(baseline[0]), end=to_utc(baseline[1])),  # type: ignore[arg-type]
-                      linked=was_l)
+    was = service_map(
+        data,
+        p.replace(start=to_utc(baseline[0]), end=to_utc(baseline[1])),  # type: ignore[arg-type]
+        linked=was_l,
+    )
     return versus(now, was)
+
+
+def compare_clusters(
+    linked: tuple[pl.DataFrame, pl.DataFrame],
+    clusters: list[str] | tuple[str, ...],
+    params: ServiceMapParams | None = None,
+    **changes: Any,
+) -> dict[str, ServiceMap]:
+    """:func:`compare` of each of ``clusters``, from the window's and the baseline's spans
+    already linked (with the ``cluster`` column, every cluster's) as :func:`compare` takes them:
+    the four or more maps are computed in one pass over both (same maps as one :func:`compare`
+    per cluster; ``params``' cluster is not used)."""
+    p = resolve_params(ServiceMapParams, params, changes)
+    now, was = linked
+    if "cluster" not in now.columns or "cluster" not in was.columns:
+        msg = "compare_clusters: linked spans need the cluster column (link(..., keep=('cluster',)))"
+        raise ParameterError(msg)
+    shift = now.height
+    both = pl.concat([
+        now.with_columns(pl.lit(0, pl.UInt8).alias("_w")),
+        was.with_columns((pl.col("_row").cast(pl.Int64) + shift).cast(now.schema["_row"]),
+                         (pl.col("_parent").cast(pl.Int64) + shift).cast(now.schema["_parent"]),
+                         pl.lit(1, pl.UInt8).alias("_w")).select([*now.columns, "_w"]),
+    ])  # fmt: skip
+    t = _with_parent(both).filter(~pl.col("_fragment"))  # parents never cross clusters or windows
+    groups = _compute(t, both.height, by=("cluster", "_w"))
+    parts = {
+        name: dict(frame.partition_by("cluster", "_w", as_dict=True, include_key=False))
+        for name, frame in (("edges", groups.edges), ("services", groups.services))
+    }
+
+    def part(cluster: str, w: int) -> ServiceMap:
+        edges = parts["edges"].get((cluster, w), pl.DataFrame(schema=EDGE_COLUMNS))
+        services = parts["services"].get((cluster, w), pl.DataFrame(schema=SERVICE_COLUMNS))
+        return _focus(ServiceMap(edges, services), p)
+
+    return {cluster: versus(part(cluster, 0), part(cluster, 1)) for cluster in clusters}
 
 
 def versus(now: ServiceMap, baseline: ServiceMap) -> ServiceMap:

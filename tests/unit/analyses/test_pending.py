@@ -340,3 +340,26 @@ def test_kept_capacities_give_the_same_fit_shortfall_and_headroom(demo: wb.Datas
     caps(demo.clusters[1], end)
     caps(None, end)
     assert caps(demo.clusters[0], end) is not first
+
+
+def test_kept_pending_revisions_give_the_revisions_and_pods_a_read_of_the_scope_gives(
+    demo: wb.Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small snapshot's pending Pod revisions are read once for every scope and time; each
+    scope and end takes the rows (in the order) a read of its own gives."""
+    from workbench.analyses.pending import _collect
+
+    lo, hi = demo.window
+    assert lo is not None and hi is not None
+    ends = [lo + (hi - lo) * f for f in (0.25, 0.5, 1.0)]
+    scopes = [(None, None), (demo.clusters[0], None), (None, "shop"), (demo.clusters[-1], "kube-system")]
+    kept = [_collect._pending_revisions(demo, c, ns, end) for c, ns in scopes for end in ends]
+    cases = [(c, ns, end) for c, ns in scopes for end in ends]
+    pods = [pending.pending_pods(demo, cluster=c, namespace=ns, start=lo, end=end) for c, ns, end in cases]
+    monkeypatch.setattr(_collect, "KEEP_REVISIONS", -1)  # every scope reads its own
+    own = [_collect._pending_revisions(demo, c, ns, end) for c, ns in scopes for end in ends]
+    for a, b in zip(kept, own, strict=True):
+        assert_frame_equal(a, b)
+    for a, (c, ns, end) in zip(pods, cases, strict=True):
+        assert_frame_equal(a, pending.pending_pods(demo, cluster=c, namespace=ns, start=lo, end=end))
+    assert sum(r.height for r in own) > 0 and sum(p.height for p in pods) > 0

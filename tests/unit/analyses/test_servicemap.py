@@ -273,10 +273,14 @@ def test_maps_of_spans_linked_once_for_every_cluster_equal_the_maps_read_per_clu
     mid = spans["start"].sort()[spans.height // 2]
     lo, hi = spans["start"].min(), spans["start"].max() + dt.timedelta(seconds=1)
     window = spans.filter(pl.col("start") >= mid)
-    linked = (SM.link(window, keep=("cluster",)), SM.link(spans.filter(pl.col("start") < mid), keep=("cluster",)))
+    linked = (
+        SM.link(window, keep=("cluster",)),
+        SM.link(spans.filter(pl.col("start") < mid), keep=("cluster",)),
+    )
     for cluster in ("c", "d"):
         want = SM.service_map(spans, cluster=cluster, start=mid, end=hi)
-        got = SM.service_map(spans.head(0), cluster=cluster, start=mid, end=hi, linked=linked[0])  # data not read
+        # data not read
+        got = SM.service_map(spans.head(0), cluster=cluster, start=mid, end=hi, linked=linked[0])
         assert want.edges.height > 0
         assert_frame_equal(got.edges, want.edges)
         assert_frame_equal(got.services, want.services)
@@ -286,6 +290,31 @@ def test_maps_of_spans_linked_once_for_every_cluster_equal_the_maps_read_per_clu
         assert_frame_equal(got.services, want.services)
     with pytest.raises(ParameterError, match="cluster column"):
         SM.service_map(spans, cluster="c", linked=SM.link(window))
+
+
+def test_maps_of_every_cluster_in_one_pass_equal_compare_of_each_cluster() -> None:
+    """compare_clusters maps every cluster's window and baseline at once: each cluster's
+    comparison equals compare of that cluster alone (a cluster without spans: empty maps)."""
+    c = read_traces(ZIPKIN / "smartthings-mobile-web-install.json", cluster="c").spans
+    d = c.with_columns(pl.lit("d").alias("cluster"), ("d-" + pl.col("service")).alias("service"))
+    calls = _random_calls().with_columns(pl.lit("e").alias("cluster"))
+    yelp = read_traces(ZIPKIN / "yelp.json", cluster="c").spans
+    spans = pl.concat([c, yelp, d, calls], how="diagonal_relaxed")
+    for where in ([], [pl.col("cluster") != "d"]):
+        part = spans.filter(*where) if where else spans
+        mid = part["start"].sort()[part.height // 2]
+        lo, hi = part["start"].min(), part["start"].max() + dt.timedelta(seconds=1)
+        linked = (SM.link(part.filter(pl.col("start") >= mid), keep=("cluster",)),
+                  SM.link(part.filter(pl.col("start") < mid), keep=("cluster",)))  # fmt: skip
+        got = SM.compare_clusters(linked, ["c", "d", "e", "nowhere"], min_calls=2)
+        for cluster in ("c", "d", "e", "nowhere"):
+            want = SM.compare(part, cluster=cluster, window=(mid, hi), baseline=(lo, mid), min_calls=2)
+            assert_frame_equal(got[cluster].edges, want.edges)
+            assert_frame_equal(got[cluster].services, want.services)
+        assert got["c"].edges.height > 0 and got["e"].services.height > 0
+        assert got["nowhere"].services.is_empty()
+    with pytest.raises(ParameterError, match="cluster column"):
+        SM.compare_clusters((SM.link(spans), SM.link(spans)), ["c"])
 
 
 def test_service_filter_keeps_the_edges_that_touch_it() -> None:
@@ -442,7 +471,12 @@ def test_maps_computed_a_part_of_the_traces_at_a_time_equal_the_map_of_all(
     for spans in (calls, zipkin, pl.concat([calls, zipkin], how="diagonal_relaxed")):
         lo, hi = spans["start"].min(), spans["start"].max()
         assert isinstance(lo, dt.datetime) and isinstance(hi, dt.datetime)
-        cases: list[dict[str, Any]] = [{}, {"start": lo + (hi - lo) / 3}, {"namespace": "back"}, {"service": "api"}]
+        cases: list[dict[str, Any]] = [
+            {},
+            {"start": lo + (hi - lo) / 3},
+            {"namespace": "back"},
+            {"service": "api"},
+        ]
         wants = [SM.service_map(spans, **case) for case in cases]
         assert spans.height > limit and wants[0].edges.height > 0
         with monkeypatch.context() as m:
@@ -451,6 +485,37 @@ def test_maps_computed_a_part_of_the_traces_at_a_time_equal_the_map_of_all(
                 got = SM.service_map(spans, **case)
                 assert_frame_equal(got.edges, want.edges)
                 assert_frame_equal(got.services, want.services)
+
+
+def test_maps_per_cluster_merged_from_parts_equal_the_map_of_each_cluster() -> None:
+    """Group keys go through the parts: maps per cluster of sets of whole traces, merged, equal
+    the per-cluster map of all spans at once and service_map of each cluster alone (a callee is
+    a traced service only where it has spans in that cluster)."""
+    c = read_traces(ZIPKIN / "smartthings-mobile-web-install.json", cluster="c").spans
+    d = c.with_columns(pl.lit("d").alias("cluster"), ("d-" + pl.col("service")).alias("service"))
+    calls = _random_calls().with_columns(pl.lit("e").alias("cluster"))
+    spans = pl.concat([c, d, calls], how="diagonal_relaxed")
+
+    def mapped(part: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+        linked = SM.link(part, keep=("cluster",))
+        return SM._with_parent(linked).filter(~pl.col("_fragment")), linked.height
+
+    halves = [spans.filter((pl.col("trace_id").hash() % 2) == i) for i in range(2)]
+    assert all(h.height for h in halves)
+    got = SM._merge([SM._partial(*mapped(h), by=("cluster",)) for h in halves])
+    want = SM._compute(*mapped(spans), by=("cluster",))
+    assert_frame_equal(got.edges, want.edges)
+    assert_frame_equal(got.services, want.services)
+    assert got.edges.columns == ["cluster", *SM.EDGE_COLUMNS]
+    for cluster in ("c", "d", "e"):
+        alone = SM.service_map(spans, cluster=cluster)
+        assert_frame_equal(got.edges.filter(pl.col("cluster") == cluster).drop("cluster"), alone.edges)
+        assert_frame_equal(got.services.filter(pl.col("cluster") == cluster).drop("cluster"), alone.services)
+    assert set(got.edges["cluster"]) == {"c", "d", "e"}
+    kinds = dict(got.edges.filter(pl.col("cluster") == "d").select("callee", "callee_kind").rows())
+    assert "external" in kinds.values()  # callees named like services of cluster c only
+    empty = SM._compute(mapped(spans)[0].clear(), 0, by=("cluster",))
+    assert empty.edges.columns == ["cluster", *SM.EDGE_COLUMNS] and empty.services.is_empty()
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,19 +71,48 @@ def _scheduled_condition(status: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
-def _pending_revisions(ds: Dataset, cluster: str | None, namespace: str | None, end: dt.datetime) -> pl.DataFrame:
-    """Pod revisions that were Pending without a node, and the first time each pod had a node."""
-    lf = (
-        ds.scan("objects", cluster=cluster, namespace=namespace, end=end, latest=False)
-        .filter(pl.col("kind") == "Pod")
-        .with_columns(
+#: Snapshots with at most this many object revisions keep their pending Pod revisions (every
+#: cluster, namespace and time; a few of their Pods' revisions) in memory, for the last two
+#: snapshot versions of a process: a new scope or window parses no manifest again.
+KEEP_REVISIONS = 200_000
+_KEPT: OrderedDict[tuple[Any, ...], pl.DataFrame] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def _pending_revisions(
+    ds: Dataset, cluster: str | None, namespace: str | None, end: dt.datetime
+) -> pl.DataFrame:
+    """Pod revisions that were Pending without a node (up to ``end``, in time order)."""
+
+    def read(lf: pl.LazyFrame) -> pl.DataFrame:
+        lf = lf.filter(pl.col("kind") == "Pod").with_columns(
             pl.col("manifest").str.json_path_match("$.status.phase").alias("_phase"),
             pl.col("manifest").str.json_path_match("$.spec.nodeName").alias("_node"),
         )
-    )
-    return lf.filter(
-        ((pl.col("_phase") == "Pending") | pl.col("_phase").is_null()) & pl.col("_node").is_null()
-    ).sort("observed_at").collect()
+        return (
+            lf.filter(
+                ((pl.col("_phase") == "Pending") | pl.col("_phase").is_null()) & pl.col("_node").is_null()
+            )
+            .sort("observed_at", maintain_order=True)
+            .collect()
+        )
+
+    rows = ds.row_counts.get("objects", 0)
+    if rows > KEEP_REVISIONS:
+        return read(ds.scan("objects", cluster=cluster, namespace=namespace, end=end, latest=False))
+    files = ds.manifest.get("tables", {}).get("objects", {}).get("files", [])
+    key = (str(ds.path), ds.manifest.get("updated_at"), rows, len(files))  # one that grew is read again
+    with _LOCK:
+        every = _KEPT.get(key)
+    if every is None:
+        every = read(ds.scan("objects", latest=False))
+        with _LOCK:
+            _KEPT[key] = every
+            while len(_KEPT) > 2:
+                _KEPT.popitem(last=False)
+    # the rows a scan of the scope up to ``end`` gives
+    preds = ds.predicates("objects", cluster=cluster, namespace=namespace, end=end)
+    return every.filter(*preds) if preds else every
 
 
 def _bound_times(ds: Dataset, cluster: str | None, uids: list[str], end: dt.datetime) -> dict[tuple[str, str], dt.datetime]:

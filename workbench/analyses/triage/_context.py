@@ -35,9 +35,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Snapshots with at most this many metric samples keep the samples the signals read (every
-#: cluster, the last window asked; about half of a snapshot's) in memory, shared by every scope
-#: and session of a process (24 bytes a sample, at most 190 MB): a new namespace or cluster in
-#: the same window reads none again. Larger snapshots read each scope's own samples.
+#: cluster, the snapshot's whole time) in memory, shared by every scope, window and session of a
+#: process (24 bytes a sample, at most 190 MB): a new window, namespace or cluster reads none
+#: again, it takes its window's from them. Larger snapshots read each scope's own samples.
 KEEP_SAMPLES = 8_000_000
 _KEPT: dict[str, OrderedDict[Hashable, Any]] = {}
 _LOCK = threading.Lock()
@@ -111,8 +111,7 @@ class Context:
     notes: list[str] = dataclasses.field(default_factory=list)
     metrics: tuple[str, ...] = ()
     spans: Any = dataclasses.field(default=None, repr=False, compare=False)
-    _read: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = dataclasses.field(default_factory=dict, repr=False,
-                                                                            compare=False)  # fmt: skip
+    _read: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @property
     def has_baseline(self) -> bool:
@@ -163,21 +162,34 @@ class Context:
     def _read_metrics(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The series of all :attr:`metrics` in the cluster and their samples from
         ``history_start`` to ``end``. A small snapshot's (:data:`KEEP_SAMPLES`) are read for
-        every cluster and kept for the next scope in the same window; the cluster's series are
-        chosen from them (the samples of the others' are skipped as those of other namespaces)."""
+        every cluster and the whole snapshot once, and kept: each scope takes its window's from
+        them (a filter, in storage order, as a read of the window gives them); the cluster's
+        series are chosen from them (the samples of the others' are skipped as those of other
+        namespaces)."""
 
-        def read(cluster: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
-            series, samples = self.ds.metric_samples(metric=list(self.metrics), cluster=cluster,
-                                                     start=self.history_start, end=self.end)  # fmt: skip
+        def read(
+            cluster: str | None, start: dt.datetime | None, end: dt.datetime | None
+        ) -> tuple[pl.DataFrame, pl.DataFrame]:
+            series, samples = self.ds.metric_samples(
+                metric=list(self.metrics), cluster=cluster, start=start, end=end
+            )
             return series, samples.select("series_id", "ts", "value").collect().rechunk()
 
         if self.ds.row_counts.get("metrics", 0) > KEEP_SAMPLES:
-            return read(self.cluster)
-        key = (signature(self.ds), self.metrics, self.history_start, self.end)
-        series, samples = kept("metric samples", key, lambda: read(None), size=1)
+            return read(self.cluster, self.history_start, self.end)
+        key = (signature(self.ds), self.metrics)
+        series, samples = kept("metric samples", key, lambda: read(None, None, None), size=1)
+        samples = samples.filter(pl.col("ts").is_between(self.history_start, self.end))
         if self.cluster is not None:
             series = series.filter(pl.col("cluster") == self.cluster)
         return series, samples
+
+    def once(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()``, computed once for this context (what several signals ask, e.g. whether
+        the scope has logs)."""
+        if name not in self._read:
+            self._read[name] = compute()
+        return self._read[name]  # type: ignore[no-any-return]
 
     def note(self, text: str) -> None:
         """Record what a signal could not use (shown in the result's ``notes``)."""

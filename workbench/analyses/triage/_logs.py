@@ -29,8 +29,16 @@ _SEVERITY = {"FATAL": 1.0, "ERROR": 1.0, "WARN": 0.6}
 
 
 def _has_logs(ctx: Context) -> bool:
-    lf = ctx.ds.scan("logs", cluster=ctx.cluster, namespace=ctx.namespace, start=ctx.base_start, end=ctx.end)
-    return lf.head(1).collect().height > 0
+    """Whether the scope has log lines from the baseline's start to the window's end (read once
+    for both log signals)."""
+
+    def read() -> bool:
+        lf = ctx.ds.scan(
+            "logs", cluster=ctx.cluster, namespace=ctx.namespace, start=ctx.base_start, end=ctx.end
+        )
+        return lf.head(1).collect().height > 0
+
+    return ctx.once("has logs", read)
 
 
 def pattern_evidence(ctx: Context) -> pl.DataFrame:

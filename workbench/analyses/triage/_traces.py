@@ -2,7 +2,8 @@
 from the services it calls.
 
 The window's and the baseline's call graphs come from
-:func:`workbench.analyses.servicemap.compare` (per service: inbound calls, errors, mean latency,
+:func:`workbench.analyses.servicemap.compare` (every cluster's in one pass:
+:func:`~workbench.analyses.servicemap.compare_clusters`; per service: inbound calls, errors, mean latency,
 self time — its spans' duration minus the time spent in their children — and per edge the
 caller-side latency).
 
@@ -100,10 +101,14 @@ def _origins(b: pl.DataFrame) -> pl.DataFrame:
     schema = {"cluster": pl.String, "origin": pl.String, "n": pl.UInt32, "first": pl.Datetime("us", "UTC")}
     if b.is_empty():
         return pl.DataFrame(schema=schema)
-    b = b.filter(~pl.col("_fragment")).with_columns(pl.col("error").fill_null(value=False))
-    kids = b.filter(pl.col("_parent").is_not_null()).group_by("_parent").agg(
-        pl.col("error").any().alias("_kid_err"), pl.col("service").first().alias("_kid_service"))
-    errs = b.filter("error").join(kids, left_on="_row", right_on="_parent", how="left").filter(
+    b = b.select("cluster", "start", "_row", "_parent", "service", "peer_service", "db_system", "_outbound",
+                 "_fragment", pl.col("error").fill_null(value=False)).filter(~pl.col("_fragment"))
+    errs = b.filter("error")
+    # the children of the error spans only (the others' are not asked about)
+    kids = (b.select("_parent", "error", "service").filter(pl.col("_parent").is_in(errs["_row"].implode()))
+            .group_by("_parent").agg(pl.col("error").any().alias("_kid_err"),
+                                     pl.col("service").first().alias("_kid_service")))
+    errs = errs.join(kids, left_on="_row", right_on="_parent", how="left").filter(
         ~pl.col("_kid_err").fill_null(value=False))
     origin = (pl.when(pl.col("_outbound"))
               .then(pl.coalesce(pl.when(pl.col("_kid_service") != pl.col("service")).then(pl.col("_kid_service")),
@@ -186,9 +191,10 @@ def trace_evidence(ctx: Context) -> pl.DataFrame:
     clusters = [ctx.cluster] if ctx.cluster else ctx.ds.clusters
     onsets = _onsets(ctx)
     now, was = _origins(linked[0]), _origins(linked[1])
+    # every cluster's window and baseline maps in one pass (as sm.compare of each cluster)
+    maps = sm.compare_clusters(linked, clusters, namespace=ctx.namespace)
     for cluster in clusters:
-        cmp = sm.compare(ctx.ds, window=(ctx.start, ctx.end), baseline=(ctx.base_start, ctx.start), cluster=cluster,
-                         namespace=ctx.namespace, linked=linked)
+        cmp = maps[cluster]
         if cmp.services.is_empty():
             continue
         ns_of = namespaces.get(cluster, {})
