@@ -80,32 +80,29 @@ BOUNDS = """
   bookkeeping. The pages batch a refresh's updates (`batched()`: the document's model graph walked
   only when models were added or removed), redraw only the parts whose data changed, keep the last
   scopes' results per session, update stat cards in place and refresh once per scope change
-  (`workbench/ui/_refresh.py`); charts are redrawn in place (`viz/_figures.py`,
-  `ui/_inplace.py`: 5–30 ms a chart instead of 90–180 ms built anew).
+  (`workbench/ui/_refresh.py`); charts are Bokeh figures built once and redrawn in place
+  (`viz/_figures.py`, and `ui/_inplace.py` for the HoloViews plots whose streams the pages use:
+  5–30 ms a chart instead of 90–180 ms built anew). What does not depend on the scope is computed
+  once per snapshot version and each scope filters it (pod start, pending pods, right-sizing,
+  anomalies, triage: see docs/architecture.md).
 - The slowest change of most pages is the first look at a scope (all namespaces, or a new
   cluster): later visits reuse the kept results. A session's first changes also give each text
   pane one more stylesheet at its first update (Panel), which makes the document's model graph be
   walked (20–30 ms). The 0.1–0.3 s a first change used to pay more was a full garbage collection
   over the objects of the imports: the server freezes those at start (`workbench/ui/warmup.py`,
   run by `panel serve --setup`) and B5 does the same before building the page.
-- **triage** about 0.6 s of CPU a change: twelve signals over the window (metric anomalies about
-  0.14 s: one read of the samples of every metric the signals use, then `metric_series` keyed by
-  the integer `series_id` in one compiled pass; traces 0.1–0.3 s: the spans read once, window and
-  baseline linked once each; pending pods 0.03 s) and the score and timeline charts (about
-  0.17 s, most of it HoloViews' stacked `Bars`).
-- **pod start** 0.2 s a change on average; a change that selects a new pod draws that pod's curves
-  chart anew (0.15–0.3 s) and the comparison chart for a new workload; the analysis adds 75–190 ms.
-- **right-sizing** 0.28 s on average: the metrics are read twice per new scope (usage statistics
-  and start-up peaks, about 45 ms each) and its four bar charts cost about 0.11 s redrawn in place.
-- **anomalies** about 0.13 s on average; the whole-snapshot scope builds the series (metric 90 ms,
-  span 66 ms, log pattern 30 ms) and scores them (`anomalies.score`, a compiled rolling median,
-  about 90 ms).
-- **pending pods** (0.16 s of CPU on average) and the **log explorer** (p50 0.27 s): their slowest
-  changes are the first look at all namespaces or at a new cluster.
-- At demo scale 100 (12,458 pods, 313 M samples, 35 M spans) the whole-snapshot scopes read and
-  link every span (service map 10 GB peak, application 5.9 GB) or score every series (anomalies
-  7.5 GB, triage 8.9 GB): those pages need the per-scope work bounded (sampling, or reading only
-  the services and series a view shows) before they serve a fleet.
+- **triage** 0.24–0.3 s of CPU a change on average, its slowest changes (a new window over every
+  cluster) about 0.4 s: twelve signals over the window, each a few polars queries (about 700 per
+  triage): traces 0.12–0.15 s (every cluster's window and baseline service maps in one pass,
+  onsets, linking), metric anomalies about 0.1 s (series, sibling history, scoring, level shifts),
+  new log patterns about 0.04 s (the window's logs mined), the other signals 10–20 ms each. A
+  series' scores and onsets depend on the history that starts with the window, so they cannot be
+  kept across windows without changing the scores.
+- At demo scale 100 (12,458 pods, 313 M samples, 35 M spans) the whole-snapshot scopes read every
+  span or score every series. The service map links and maps a set of whole traces at a time
+  (peak about 3.5 GB, the read itself; linking's join about 14 s and the read about 13 s of CPU
+  bound its all-namespace change); the application, anomalies and triage pages still need their
+  per-scope work bounded before they serve a fleet.
 """
 
 _state: dict[str, Any] = {}
