@@ -22,7 +22,8 @@ when every span is a transaction the entry-span fallback check reads only the ki
 Result columns (``<by>`` is ``params.by``, ``("cluster", "service")`` by default):
 
 - :func:`transactions`: :data:`TRANSACTION_COLUMNS`; :func:`scoped_transactions`: the same in a
-  :class:`Transactions` (window widened by the lookback, not cut to finish times).
+  :class:`Transactions` (window widened by the lookback, not cut to finish times; the columns of
+  :data:`KEPT_CATEGORICAL` kept as ``Categorical``, results cast back to strings).
 - :func:`series`: ``<by>`` + :data:`SERIES_COLUMNS`, one row per group and bucket. A bucket
   holds the transactions that *finished* in it (``end``); ``tps`` = transactions / bucket
   seconds; percentiles interpolate linearly (as ``numpy.percentile``). With ``fill_empty``,
@@ -32,7 +33,7 @@ Result columns (``<by>`` is ``params.by``, ``("cluster", "service")`` by default
   window (params start..end, else first..last finish time of all transactions).
 - :func:`active_series`: ``<by>`` + :data:`ACTIVE_SERIES_COLUMNS`: ``active`` = transactions in
   flight (``start ≤ ts < end``) at each bucket start, ``active_mean`` = their time-averaged
-  number over the bucket (Little's law). Computed from sorted starts/ends with binary search.
+  number over the bucket (Little's law). Counted per bucket in one pass (no sort).
 - :func:`active_at`: :data:`ACTIVE_COLUMNS`: the transactions in flight at one moment, longest
   running first, with the database and external calls they made so far (see there).
 """
@@ -42,12 +43,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import sys
 from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
 
 from workbench.analyses._transactions import (
+    KEPT_CATEGORICAL,
     KINDS,
     TRANSACTION_COLUMNS,
     Data,
@@ -64,10 +67,10 @@ from workbench.errors import ParameterError
 from workbench.store import to_utc
 
 __all__ = [
-    "ACTIVE_COLUMNS", "ACTIVE_SERIES_COLUMNS", "GROUP_COLUMNS", "SERIES_COLUMNS", "SUMMARY_COLUMNS",
-    "TRANSACTION_COLUMNS", "ApmParams", "Data", "SpanParams", "Transactions", "active_at", "active_series",
-    "duration_us", "epoch_us", "resolve_params", "scoped_transactions", "series", "span_frame", "summary",
-    "transactions", "transactions_lazy",
+    "ACTIVE_COLUMNS", "ACTIVE_SERIES_COLUMNS", "GROUP_COLUMNS", "KEPT_CATEGORICAL", "SERIES_COLUMNS",
+    "SUMMARY_COLUMNS", "TRANSACTION_COLUMNS", "ApmParams", "Data", "SpanParams", "Transactions", "active_at",
+    "active_series", "duration_us", "epoch_us", "resolve_params", "scoped_transactions", "series", "span_frame",
+    "summary", "transactions", "transactions_lazy",
 ]
 
 log = logging.getLogger(__name__)
@@ -119,8 +122,11 @@ def scoped_transactions(data: Data, params: ApmParams | None = None, **changes: 
     :func:`summary`, :func:`active_series`, :func:`transactions` or the hitmap with the same
     window, and they reuse it instead of reading and picking again (a dashboard's scope)."""
     p = resolve_params(ApmParams, params, changes)
-    frame = transaction_frame(data, p, kinds=p.kinds).collect()
-    return Transactions(frame.select([pl.col(c).cast(t) for c, t in TRANSACTION_COLUMNS.items()]), p.kinds)
+    cat = pl.Categorical()
+    kept = [pl.col(c).cast(cat if c in KEPT_CATEGORICAL else t) for c, t in TRANSACTION_COLUMNS.items()]
+    # cast while reading, by the streaming engine: the strings are never all held at once
+    frame = transaction_frame(data, p, kinds=p.kinds).select(kept).collect(engine="streaming")
+    return Transactions(frame, p.kinds)
 
 
 def _finished_in_window(tx: pl.LazyFrame, p: SpanParams) -> pl.LazyFrame:
@@ -135,7 +141,8 @@ def transactions(data: Data, params: ApmParams | None = None, **changes: Any) ->
     """Every transaction that finished in the window, in finish order (:data:`TRANSACTION_COLUMNS`)."""
     p = resolve_params(ApmParams, params, changes)
     tx = transaction_frame(data, p, kinds=p.kinds)
-    return _finished_in_window(tx, p).sort("end", maintain_order=True).collect()
+    out = _finished_in_window(tx, p).sort("end", maintain_order=True).collect()
+    return out.select([pl.col(c).cast(t) for c, t in TRANSACTION_COLUMNS.items()])
 
 
 def _stats(rt: str = "rt_ms") -> list[pl.Expr]:
@@ -201,24 +208,41 @@ def summary(data: Data, params: ApmParams | None = None, **changes: Any) -> pl.D
     return _order(out, p.by, SUMMARY_COLUMNS)
 
 
-def _active_counts(starts: np.ndarray, ends: np.ndarray, grid: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """In-flight count at each grid time and the mean over ``[t, t + step)`` (int64 µs; starts
-    and ends sorted)."""
-    s, e = starts, ends
-    active = np.searchsorted(s, grid, side="right") - np.searchsorted(e, grid, side="right")
-    origin = int(min(s[0], grid[0])) if s.size else int(grid[0])
-    big = (int(max(e[-1], grid[-1] + step)) - origin) * (s.size + 1) >= 2**62 if s.size else False
-    dtype = np.float64 if big else np.int64
+#: From this many transactions on, :func:`active_series` counts by the compiled kernel.
+_KERNEL_ROWS = 1_000_000
 
-    def integral(x: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Σ_i max(0, t − x_i) for each t: the time integral of #(x ≤ τ) up to t."""
-        rel = (x - origin).astype(dtype)
-        prefix = np.concatenate(([0], np.cumsum(rel)))
-        k = np.searchsorted(x, t, side="right")
-        return k * (t - origin).astype(dtype) - prefix[k]
 
-    inside = (integral(s, grid + step) - integral(s, grid)) - (integral(e, grid + step) - integral(e, grid))
-    return active.astype(np.int64), inside.astype(np.float64) / step
+def _binned(
+    code: np.ndarray, x: np.ndarray, groups: int, g0: int, n: int, step: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group (``code``) and grid time ``g_k = g0 + k·step`` (``k < n``), of the times ``x``
+    (int64 µs): how many are before ``g_k``, how many equal it, and ``Σ (g_k + step − x)`` over
+    those in ``[g_k, g_k + step)`` (float64: exact below 2^53, i.e. below ~10^6 times of a one-hour
+    bucket). No sort: counting passes (``bincount``), or one pass of a compiled kernel
+    (:mod:`._active_kernel`) for big inputs or once it is loaded."""
+    if x.size >= _KERNEL_ROWS or "workbench.analyses._active_kernel" in sys.modules:
+        # compiled on import (or loaded from the cache)
+        from workbench.analyses._active_kernel import bin_times
+
+        cnt = np.zeros(groups * (n + 2), dtype=np.int64)
+        on = np.zeros(groups * n, dtype=np.int64)
+        tail = np.zeros(groups * n, dtype=np.float64)
+        as_int = [np.ascontiguousarray(a, dtype=np.int64) for a in (code, x)]
+        bin_times(*as_int, g0, n, step, cnt, on, tail)
+        before = np.cumsum(cnt.reshape(groups, n + 2), axis=1)[:, :n]
+        return before, on.reshape(groups, n), tail.reshape(groups, n)
+    rel = x - g0
+    raw = np.floor_divide(rel, step)
+    j = np.clip(raw, -1, n) + 1  # 0: before the grid, n + 1: after its last bucket
+    cnt = np.bincount(code * (n + 2) + j, minlength=groups * (n + 2)).reshape(groups, n + 2)
+    before = np.cumsum(cnt, axis=1)[:, :n]
+    inside = (raw >= 0) & (raw < n)
+    at = code * n + raw
+    edge = inside & (rel - raw * step == 0)
+    on = np.bincount(at[edge], minlength=groups * n).reshape(groups, n)
+    tail = np.bincount(at[inside], weights=((raw[inside] + 1) * step - rel[inside]).astype(np.float64),
+                       minlength=groups * n).reshape(groups, n)  # fmt: skip
+    return before, on, tail
 
 
 def active_series(data: Data, params: ApmParams | None = None, **changes: Any) -> pl.DataFrame:
@@ -231,29 +255,34 @@ def active_series(data: Data, params: ApmParams | None = None, **changes: Any) -
         tx = tx.filter(pl.col("end") > p.start)
     if p.end is not None:
         tx = tx.filter(pl.col("start") < p.end)
-    s, e = pl.col("start").dt.epoch("us"), pl.col("end").dt.epoch("us")
-    # one row per group with its starts and ends sorted (polars sorts the groups in parallel)
-    agg = [s.sort().alias("_s"), e.sort().alias("_e")]
-    groups = (tx.group_by(by).agg(agg) if by else tx.select(s.sort().implode().alias("_s"), e.sort().implode()
-                                                           .alias("_e"))).collect()
-    groups = groups.filter(pl.col("_s").list.len() > 0)
-    if groups.is_empty():
+    s, e = pl.col("start").dt.epoch("us").alias("_s"), pl.col("end").dt.epoch("us").alias("_e")
+    rows = tx.select(*by, s, e).collect()
+    if rows.is_empty():
         return _empty(p.by, ACTIVE_SERIES_COLUMNS)
-    lo = epoch_us(p.start) if p.start is not None else int(groups["_s"].list.first().min())  # type: ignore[arg-type]
-    hi = epoch_us(p.end) if p.end is not None else int(groups["_e"].list.last().max())  # type: ignore[arg-type]
+    lo = epoch_us(p.start) if p.start is not None else int(rows["_s"].min())  # type: ignore[arg-type]
+    hi = epoch_us(p.end) if p.end is not None else int(rows["_e"].max())  # type: ignore[arg-type]
     grid = np.arange((lo // b) * b, hi, b, dtype=np.int64)
     if grid.size == 0:
         grid = np.array([(lo // b) * b], dtype=np.int64)
-    groups = groups.sort([pl.col(c).cast(pl.String) for c in by], nulls_last=True) if by else groups
-    starts, ends = groups["_s"].explode().to_numpy(), groups["_e"].explode().to_numpy()
-    bounds = np.concatenate(([0], np.cumsum(groups["_s"].list.len().cast(pl.Int64).to_numpy())))
-    frames = []
-    for n, key in enumerate(groups.select(by).rows() if by else [()]):
-        a, z = bounds[n], bounds[n + 1]
-        active, mean = _active_counts(starts[a:z], ends[a:z], grid, b)
-        cols: dict[str, Any] = {c: pl.Series(c, [k] * grid.size, dtype=pl.String) for c, k in zip(by, key, strict=True)}
-        frames.append(pl.DataFrame({**cols, "ts": pl.Series(grid).cast(TS), "active": active, "active_mean": mean}))
-    return _order(pl.concat(frames), p.by, ACTIVE_SERIES_COLUMNS)
+    if by:  # the groups in order, numbered
+        keys = rows.select(by).unique().sort([pl.col(c).cast(pl.String) for c in by], nulls_last=True)
+        keys = keys.with_row_index("_g")
+        code = rows.select(by).join(keys, on=by, how="left", nulls_equal=True, maintain_order="left")["_g"]
+        code_np = code.cast(pl.Int64).to_numpy()
+    else:
+        keys, code_np = pl.DataFrame({"_g": [0]}), np.zeros(rows.height, dtype=np.int64)
+    groups, n, g0 = keys.height, int(grid.size), int(grid[0])
+    # in flight at g: started by g and not ended by g; over [g, g + b): the time-integral of that
+    s_before, s_on, s_tail = _binned(code_np, rows["_s"].to_numpy(), groups, g0, n, b)
+    e_before, e_on, e_tail = _binned(code_np, rows["_e"].to_numpy(), groups, g0, n, b)
+    active = (s_before + s_on) - (e_before + e_on)
+    mean = ((s_before - e_before).astype(np.float64) * b + (s_tail - e_tail)) / b
+    cols = [pl.Series("ts", np.tile(grid, groups)).cast(TS), pl.Series("active", active.ravel()),
+            pl.Series("active_mean", mean.ravel())]  # fmt: skip
+    if not by:
+        return _order(pl.DataFrame(cols), p.by, ACTIVE_SERIES_COLUMNS)
+    out = keys.select(by).gather(np.repeat(np.arange(groups), n)).with_columns(cols)
+    return _order(out, p.by, ACTIVE_SERIES_COLUMNS)
 
 
 def active_at(data: Data, t: dt.datetime | str, params: ApmParams | None = None, *, max_depth: int = 64,

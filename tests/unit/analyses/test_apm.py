@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import sys
 from pathlib import Path
 
 import holoviews as hv
@@ -161,6 +162,26 @@ def test_active_series_equals_brute_force() -> None:
         assert row["active_mean"] == pytest.approx(overlap / step, abs=1e-9)
         nonzero += row["active"] > 0
     assert nonzero > 20
+
+
+@pytest.mark.parametrize("bucket", ["1s", "7s", "1m"])
+def test_active_series_by_the_compiled_kernel_equals_counting_passes(
+    monkeypatch: pytest.MonkeyPatch, bucket: str
+) -> None:
+    """Big inputs are binned by a compiled kernel (one pass), small ones by ``bincount`` passes:
+    both give the same series, windowed or not (transactions before and after the grid too)."""
+    spans = random_spans(seed=5, traces=900, minutes=3)
+    tx = apm.scoped_transactions(spans)
+    windows = [{}, {"start": T0 + dt.timedelta(seconds=61), "end": T0 + dt.timedelta(seconds=150)}]
+    for by in ((), ("service",), ("service", "endpoint")):
+        for w in windows:
+            monkeypatch.setattr(apm, "_KERNEL_ROWS", 10**12)  # and as if the kernel were not loaded
+            monkeypatch.delitem(sys.modules, "workbench.analyses._active_kernel", raising=False)
+            want = apm.active_series(tx, by=by, bucket=bucket, **w)
+            monkeypatch.setattr(apm, "_KERNEL_ROWS", 0)
+            got = apm.active_series(tx, by=by, bucket=bucket, **w)
+            assert want["active"].sum() > 0
+            assert_frame_equal(got, want)
 
 
 def test_active_at_lists_exactly_the_transactions_in_flight(spans: pl.DataFrame) -> None:

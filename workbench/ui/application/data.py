@@ -107,8 +107,16 @@ def _kept(path: str, signature: tuple[int, int]) -> Kept:
     scan = ds.scan("spans").select(SPAN_COLUMNS)
     is_kind = pl.col("kind").is_in(list(_KINDS))
     tx = apm.scoped_transactions(scan.filter(is_kind), kinds=_KINDS).frame
-    others = (scan.filter(~is_kind.fill_null(value=False))
-              .select("cluster", "namespace", "pod", pl.col("service").fill_null("unknown"), "start").collect())  # fmt: skip
+    cat = pl.Categorical()  # as the transactions keep them (apm.KEPT_CATEGORICAL): joined on below
+    others = (
+        scan.filter(~is_kind.fill_null(value=False))
+        .select(
+            pl.col("cluster", "namespace", "pod").cast(cat),
+            pl.col("service").fill_null("unknown").cast(cat),
+            "start",
+        )
+        .collect()
+    )
     log.info("kept %d transactions of %s in memory", tx.height, path)
     return Kept(tx, others)
 
