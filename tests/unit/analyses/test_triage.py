@@ -109,6 +109,72 @@ def test_same_snapshot_same_ranking(metrics_ds: wb.Dataset) -> None:
     assert_frame_equal(a.timeline, b.timeline)
 
 
+@pytest.mark.parametrize("snapshot", ["metrics", "empty"])
+def test_signals_run_on_threads_give_the_results_and_notes_of_a_run_one_after_another(
+    snapshot: str, metrics_ds: wb.Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = metrics_ds
+    if snapshot == "empty":  # many signals note what they could not use: the notes keep their order
+        with SnapshotWriter(tmp_path / "empty") as w:
+            w.add_source("test")
+            w.set_window(T0, T0 + 120 * M)
+        ds = wb.open(tmp_path / "empty")
+    got = {}
+    for workers in (1, 2):
+        monkeypatch.setattr(triage, "WORKERS", workers)
+        got[workers] = triage.triage(ds, **WINDOW)
+    one, two = got[1], got[2]
+    assert_frame_equal(one.suspects, two.suspects)
+    assert_frame_equal(one.evidence, two.evidence)
+    assert_frame_equal(one.timeline, two.timeline)
+    assert one.notes == two.notes
+    if snapshot == "empty":
+        assert len(one.notes) > 3
+
+
+def test_a_failing_signal_is_noted_in_its_place_and_the_others_still_count(
+    metrics_ds: wb.Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(ctx: Any) -> pl.DataFrame:
+        ctx.note("broken looked")
+        raise ValueError("no such thing")
+
+    signals = list(triage._SIGNALS)
+    signals.insert(1, ("broken signal", broken, False))
+    monkeypatch.setattr(triage, "_SIGNALS", tuple(signals))
+    monkeypatch.setattr(triage, "_START_ORDER", tuple(range(len(signals)))[::-1])
+    r = triage.triage(metrics_ds, **WINDOW)
+    i = r.notes.index("broken looked")
+    assert r.notes[i + 1] == "broken signal failed: no such thing"
+    assert_frame_equal(r.suspects, triage.triage(metrics_ds, **WINDOW).suspects)
+
+
+def test_context_once_computes_once_for_concurrent_callers(metrics_ds: wb.Dataset) -> None:
+    import dataclasses
+    import threading
+    import time
+
+    from workbench.analyses.triage._context import Context
+
+    ctx = Context(ds=metrics_ds, cluster=None, namespace=None, start=T0, end=T0 + M, base_start=T0,
+                  base_end=T0, history_start=T0, step=M, change_lead=M)  # fmt: skip
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        time.sleep(0.05)
+        return len(calls)
+
+    got: list[int] = []
+    copies = [dataclasses.replace(ctx, notes=[]) for _ in range(4)]
+    threads = [threading.Thread(target=lambda c=c: got.append(c.once("x", compute))) for c in copies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [1] and got == [1, 1, 1, 1] and ctx.once("x", compute) == 1
+
+
 # -- traces ----------------------------------------------------------------------------------------
 def _span(trace: str, sid: str, parent: str | None, service: str, kind: str, start: dt.datetime, ms: float,
           *, error: bool = False, peer: str | None = None, db: str | None = None) -> dict[str, Any]:  # fmt: skip

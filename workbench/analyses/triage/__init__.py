@@ -73,6 +73,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
@@ -257,15 +258,45 @@ _SIGNALS: tuple[tuple[str, Callable[..., pl.DataFrame], bool], ...] = (
 )
 
 
+#: Signals run concurrently on this many threads (their work is mostly polars, which releases
+#: the GIL); 1 runs them one after another.
+WORKERS = 2
+
+
+def _run_signal(ctx: Context, ident: Identity, i: int) -> tuple[pl.DataFrame | None, list[str]]:
+    """Signal ``i`` of :data:`_SIGNALS` on a copy of ``ctx`` with notes of its own (it shares
+    the rest, and what :meth:`Context.once` computed): its evidence (None when it failed) and
+    its notes, the failure's last."""
+    name, fn, needs_ident = _SIGNALS[i]
+    own = dataclasses.replace(ctx, notes=[])
+    try:
+        return (fn(own, ident) if needs_ident else fn(own)), own.notes
+    except Exception as err:  # noqa: BLE001 - one broken signal must not lose the others
+        log.warning("triage: %s failed: %s", name, err, exc_info=True)
+        own.note(f"{name} failed: {err}")
+        return None, own.notes
+
+
+#: The order signals are started in on :data:`WORKERS` threads: the costliest first.
+_START_ORDER = (4, 0, *(i for i in range(len(_SIGNALS)) if i not in (4, 0)))
+
+
 def collect_evidence(ds: Dataset, ctx: Context, ident: Identity) -> pl.DataFrame:
-    """Every signal's raw evidence (``RAW_COLUMNS``); a signal that fails is noted, not fatal."""
+    """Every signal's raw evidence (``RAW_COLUMNS``); a signal that fails is noted, not fatal.
+    The signals run on :data:`WORKERS` threads; their evidence and notes are put together in
+    the order of :data:`_SIGNALS`, as when they run one after another."""
+    results: list[tuple[pl.DataFrame | None, list[str]]]
+    if WORKERS > 1:
+        with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="triage") as pool:
+            futures = {i: pool.submit(_run_signal, ctx, ident, i) for i in _START_ORDER}
+            results = [futures[i].result() for i in range(len(_SIGNALS))]
+    else:
+        results = [_run_signal(ctx, ident, i) for i in range(len(_SIGNALS))]
     frames = []
-    for name, fn, needs_ident in _SIGNALS:
-        try:
-            frames.append(fn(ctx, ident) if needs_ident else fn(ctx))
-        except Exception as err:  # noqa: BLE001 - one broken signal must not lose the others
-            log.warning("triage: %s failed: %s", name, err, exc_info=True)
-            ctx.note(f"{name} failed: {err}")
+    for frame, notes in results:
+        ctx.notes.extend(notes)
+        if frame is not None:
+            frames.append(frame)
     if ds.row_counts.get("pods", 0) == 0:
         try:
             frames.append(_kstate.pending_metric_evidence(ctx))

@@ -41,6 +41,8 @@ T = TypeVar("T")
 KEEP_SAMPLES = 8_000_000
 _KEPT: dict[str, OrderedDict[Hashable, Any]] = {}
 _LOCK = threading.Lock()
+#: Guards the creation of a context's per-name locks (:meth:`Context.once`).
+_ONCE_LOCK = threading.Lock()
 
 
 def signature(ds: Dataset) -> tuple[Any, ...]:
@@ -111,7 +113,7 @@ class Context:
     notes: list[str] = dataclasses.field(default_factory=list)
     metrics: tuple[str, ...] = ()
     spans: Any = dataclasses.field(default=None, repr=False, compare=False)
-    _read: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    _read: dict[Any, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @property
     def has_baseline(self) -> bool:
@@ -151,9 +153,7 @@ class Context:
             series, samples = self.ds.metric_samples(metric=names, namespace=self.namespace if namespace else None,
                                                      **window)  # fmt: skip
             return series, samples.select("series_id", "ts", "value").collect()
-        if "metrics" not in self._read:
-            self._read["metrics"] = self._read_metrics()
-        series, samples = self._read["metrics"]
+        series, samples = self.once("metrics", self._read_metrics)
         series = series.filter(pl.col("metric").is_in(names))
         if namespace and self.namespace is not None:
             series = series.filter(pl.col("namespace") == self.namespace)
@@ -186,10 +186,15 @@ class Context:
 
     def once(self, name: str, compute: Callable[[], T]) -> T:
         """``compute()``, computed once for this context (what several signals ask, e.g. whether
-        the scope has logs)."""
-        if name not in self._read:
-            self._read[name] = compute()
-        return self._read[name]  # type: ignore[no-any-return]
+        the scope has logs). Thread-safe: signals run concurrently, and a context made from this
+        one by :func:`dataclasses.replace` shares what it computed; a second caller of ``name``
+        waits for the first's value."""
+        with _ONCE_LOCK:
+            lock = self._read.setdefault(("lock", name), threading.Lock())
+        with lock:
+            if name not in self._read:
+                self._read[name] = compute()
+            return self._read[name]  # type: ignore[no-any-return]
 
     def note(self, text: str) -> None:
         """Record what a signal could not use (shown in the result's ``notes``)."""
