@@ -34,7 +34,18 @@ from typing import Any
 
 import polars as pl
 
-__all__ = ["REGISTRY", "REALDATA", "SCALES", "WORKDIR", "Answer", "Case", "Check", "Spec", "load", "missing_modules"]
+__all__ = [
+    "REGISTRY",
+    "REALDATA",
+    "SCALES",
+    "WORKDIR",
+    "Answer",
+    "Case",
+    "Check",
+    "Spec",
+    "load",
+    "missing_modules",
+]
 
 #: Benchmark id → module.
 REGISTRY: dict[str, str] = {

@@ -35,7 +35,7 @@ def _profile_text(prof: cProfile.Profile, top: int = 15) -> str:
     pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(top)
     lines = [ln for ln in out.getvalue().splitlines() if ln.strip()]
     start = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith("ncalls")), 0)
-    return "\n".join(lines[start:start + top + 1])
+    return "\n".join(lines[start : start + top + 1])
 
 
 def run_case(bench: str, scale: str, workdir: Path, name: str, *, answer_dir: Path | None,
@@ -86,7 +86,11 @@ def main(argv: list[str]) -> int:
     except MemoryError:
         out = {"status": "failed", "error": "MemoryError"}
     except Exception as err:  # noqa: BLE001 - reported to the runner, which carries on
-        out = {"status": "failed", "error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
+        out = {
+            "status": "failed",
+            "error": f"{type(err).__name__}: {err}",
+            "traceback": traceback.format_exc(),
+        }
     Path(result).write_text(json.dumps(out), encoding="utf-8")
     return 0
 

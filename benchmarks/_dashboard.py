@@ -39,11 +39,17 @@ PAGES: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
 }
 FILTER, SELECT = "filter change", "hitmap selection"
 
+
 # --- the changes ---------------------------------------------------------------------------------
 def _values(ds: Any) -> dict[str, list[dict[str, Any]]]:
     """Per filter action, the successive changes it makes (values read off the snapshot)."""
     pods = ds.pods()
-    ns = pods.group_by("namespace").len().sort(["len", "namespace"], descending=[True, False])["namespace"].to_list()
+    ns = (
+        pods.group_by("namespace")
+        .len()
+        .sort(["len", "namespace"], descending=[True, False])["namespace"]
+        .to_list()
+    )
     ns = (ns * 3)[:3] if ns else ["", "", ""]
     wl = (pods.filter(pl.col("namespace") == ns[0], pl.col("workload_kind") == "Deployment")
           .group_by("workload_kind", "workload_name").len()
@@ -66,7 +72,9 @@ def _values(ds: Any) -> dict[str, list[dict[str, Any]]]:
     }  # fmt: skip
 
 
-def plan(ds: Any, kinds: tuple[str, ...], target: Any, n: int = CHANGES) -> Iterator[tuple[str, dict[str, Any]]]:
+def plan(
+    ds: Any, kinds: tuple[str, ...], target: Any, n: int = CHANGES
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """``n`` changes of ``target`` (a scope) cycling through ``kinds``, each kind through its own
     values; a value ``target`` already has (e.g. a workload the sidebar reset when the namespace
     changed) is passed over, so every change is a change. Read lazily: each change is picked
@@ -125,7 +133,9 @@ def _parts(template: Any) -> list[tuple[str, Any, Any]]:
 
     for obj in template.main.objects:  # not the sidebar: its navigation links follow every change
         walk(obj)
-    return [(type(o).__name__, o, o.value if isinstance(o, pn.widgets.Tabulator) else o.object) for o in found]
+    return [
+        (type(o).__name__, o, o.value if isinstance(o, pn.widgets.Tabulator) else o.object) for o in found
+    ]
 
 
 def _same(before: list[tuple[str, Any, Any]], after: list[tuple[str, Any, Any]]) -> bool:
@@ -189,7 +199,9 @@ def _bounds_stream(page: Any) -> Any:
     import holoviews as hv
 
     parts = list(vars(page).values())
-    parts += [v for p in parts if hasattr(p, "__dict__") and not isinstance(p, type) for v in vars(p).values()]
+    parts += [
+        v for p in parts if hasattr(p, "__dict__") and not isinstance(p, type) for v in vars(p).values()
+    ]
     found = [v for v in parts if isinstance(v, hv.streams.BoundsXY)]  # on the page or one of its parts
     if not found:
         msg = f"{type(page).__name__} has no BoundsXY stream on its hitmap (drawn only when it has transactions)"

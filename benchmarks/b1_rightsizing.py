@@ -34,8 +34,10 @@ __all__ = ["SPEC", "describe", "judge", "run", "setup"]
 SPEC = Spec(
     id="B1",
     title="Right-sizing percentiles",
-    workload=("p50/p90/p99/max of CPU rate and memory per container, 5,000 containers × 7 days at 30 s "
-              "(CPU counter + memory gauge: 201.6 M samples), from Parquet"),
+    workload=(
+        "p50/p90/p99/max of CPU rate and memory per container, 5,000 containers × 7 days at 30 s "
+        "(CPU counter + memory gauge: 201.6 M samples), from Parquet"
+    ),
     compared_with="pandas (prometheus-api-client style); DuckDB on the same files",
     target="≥ 20× pandas; no slower than DuckDB",
 )
@@ -214,7 +216,9 @@ def duckdb_stats(snapshot: Path) -> dict[str, Any]:
                      FROM v GROUP BY series_id)
           SELECT s.namespace, s.pod, s.container, a.samples, {cols}, a.mx AS max
           FROM a JOIN s USING (series_id)"""
-        out[name] = con.sql(sql, params={"series": series_files, "files": files, "metric": metric}).to_arrow_table()
+        out[name] = con.sql(
+            sql, params={"series": series_files, "files": files, "metric": metric}
+        ).to_arrow_table()
     con.close()
     return out
 
@@ -263,7 +267,9 @@ def run() -> dict[str, Case]:
 def judge(medians: dict[str, float], peaks: dict[str, int]) -> list[Check]:
     del peaks  # the targets are about time
     ours = "all containers / workbench"
-    checks = [ratio_check(medians, target="≥ 20× pandas", ours=ours, other="all containers / pandas", at_least=20)]
+    checks = [
+        ratio_check(medians, target="≥ 20× pandas", ours=ours, other="all containers / pandas", at_least=20)
+    ]
     if "all containers / pandas" not in medians:
         sub = f"containers of {SUBSET_NAMESPACES} of 97 namespaces"
         checks.append(ratio_check(medians, target=f"≥ 20× pandas ({sub})", ours=f"{sub} / workbench",

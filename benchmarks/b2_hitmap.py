@@ -87,7 +87,9 @@ def pandas_hitmap(snapshot: Path) -> tuple[np.ndarray, np.ndarray]:
     from workbench.analyses.hitmap import _auto_bin
 
     files = [str(p) for p in wb.open(snapshot).files("spans")]
-    df = pd.read_parquet(files, engine="pyarrow", columns=["kind", "end", "duration_us", "error"], partitioning=None)
+    df = pd.read_parquet(
+        files, engine="pyarrow", columns=["kind", "end", "duration_us", "error"], partitioning=None
+    )
     tx = df[df["kind"].isin(KINDS)]
     end_us = tx["end"].dt.tz_convert(None).to_numpy().astype("datetime64[us]").view(np.int64)
     rt_ms = tx["duration_us"].to_numpy() / 1000.0
@@ -101,7 +103,9 @@ def pandas_hitmap(snapshot: Path) -> tuple[np.ndarray, np.ndarray]:
     y = np.clip(np.log10(np.maximum(rt_ms, RT_MIN_MS)), rt_edges[0], rt_edges[-1])
     x = end_us.astype(np.float64)
     counts, _, _ = np.histogram2d(y, x, bins=[rt_edges, t_edges])
-    errors, _, _ = np.histogram2d(y, x, bins=[rt_edges, t_edges], weights=tx["error"].to_numpy().astype(np.float64))
+    errors, _, _ = np.histogram2d(
+        y, x, bins=[rt_edges, t_edges], weights=tx["error"].to_numpy().astype(np.float64)
+    )
     return counts.astype(np.int64), errors.astype(np.int64)
 
 
@@ -112,7 +116,9 @@ def polars_one_pass(snapshot: Path) -> tuple[np.ndarray, np.ndarray]:
     import workbench as wb
     from workbench.analyses.hitmap import HitmapParams, _auto_bin, _rt_bin
 
-    p = HitmapParams(rt_min_ms=RT_MIN_MS, rt_max_ms=RT_MAX_MS, bins_per_decade=PER_DECADE, time_bins=TIME_BINS)
+    p = HitmapParams(
+        rt_min_ms=RT_MIN_MS, rt_max_ms=RT_MAX_MS, bins_per_decade=PER_DECADE, time_bins=TIME_BINS
+    )
     tx = (wb.open(snapshot).scan("spans").filter(pl.col("kind").is_in(KINDS))
           .select(pl.col("end").dt.epoch("us").alias("_e"), (pl.col("duration_us") / 1000.0).alias("rt_ms"), "error")
           .collect())  # fmt: skip

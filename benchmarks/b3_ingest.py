@@ -105,8 +105,12 @@ def workbench_ingest(path: Path) -> dict[str, pl.DataFrame]:
 def _ours_answer(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     out = {}
     if tables["pods"].height:
-        out["pods"] = tables["pods"].select(*POD_COLUMNS).with_columns(pl.col("phase", "qos_class").cast(pl.String))
-        out["containers"] = tables["containers"].select(*CONTAINER_COLUMNS).with_columns(pl.col("state").cast(pl.String))
+        out["pods"] = (
+            tables["pods"].select(*POD_COLUMNS).with_columns(pl.col("phase", "qos_class").cast(pl.String))
+        )
+        out["containers"] = (
+            tables["containers"].select(*CONTAINER_COLUMNS).with_columns(pl.col("state").cast(pl.String))
+        )
     if tables["events"].height:
         out["events"] = tables["events"].select(*EVENT_COLUMNS).with_columns(pl.col("type").cast(pl.String))
     return out
@@ -131,7 +135,9 @@ def _container_rows(pod: Any) -> list[dict[str, Any]]:
         for c in specs or []:
             s = by_name.get(c.name)
             st = s.state if s is not None else None
-            state = next((k for k in ("running", "terminated", "waiting") if st is not None and getattr(st, k)), None)
+            state = next(
+                (k for k in ("running", "terminated", "waiting") if st is not None and getattr(st, k)), None
+            )
             detail = getattr(st, state) if state else None
             req = (c.resources.requests if c.resources else None) or {}
             lim = (c.resources.limits if c.resources else None) or {}
@@ -177,7 +183,9 @@ def k8s_events(path: Path) -> dict[str, Any]:
     for e in events.items:
         md, inv, src = e.metadata, e.involved_object, e.source
         first = e.first_timestamp or e.event_time or md.creation_timestamp
-        last = e.last_timestamp or (e.series.last_observed_time if e.series else None) or e.event_time or first
+        last = (
+            e.last_timestamp or (e.series.last_observed_time if e.series else None) or e.event_time or first
+        )
         component = (src.component if src else None) or e.reporting_component
         host = (src.host if src else None) or e.reporting_instance
         rows.append({

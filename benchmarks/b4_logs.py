@@ -143,7 +143,19 @@ def _pd_matches(snapshot: Path, columns: list[str]) -> Any:
 
 
 def pd_search(snapshot: Path) -> tuple[int, Any]:
-    cols = ["ts", "level", "cluster", "namespace", "pod", "container", "stream", "message", "fields", "trace_id", "span_id"]
+    cols = [
+        "ts",
+        "level",
+        "cluster",
+        "namespace",
+        "pod",
+        "container",
+        "stream",
+        "message",
+        "fields",
+        "trace_id",
+        "span_id",
+    ]
     m = _pd_matches(snapshot, cols)
     return len(m), m.nlargest(LIMIT, "ts")
 
@@ -170,10 +182,15 @@ def pd_patterns(snapshot: Path) -> Any:
     from workbench.analyses._templates import _ZERO, MASKS
     from workbench.analyses.patterns._drain import drain_templates
 
-    df = pd.read_parquet(_files(snapshot), engine="pyarrow", columns=["ts", "level", "message"], partitioning=None)
+    df = pd.read_parquet(
+        _files(snapshot), engine="pyarrow", columns=["ts", "level", "message"], partitioning=None
+    )
     df["key"] = df["message"].str.replace(_re2(_ZERO[0]), _ZERO[1], regex=True)
-    stats = df.groupby(["key", "level"], observed=True, sort=False).agg(
-        n=("ts", "size"), first_seen=("ts", "min"), last_seen=("ts", "max")).reset_index()
+    stats = (
+        df.groupby(["key", "level"], observed=True, sort=False)
+        .agg(n=("ts", "size"), first_seen=("ts", "min"), last_seen=("ts", "max"))
+        .reset_index()
+    )
     per_key = df.drop_duplicates("key")[["key"]]  # the key is the zeroed text: mask it
     masked = per_key["key"].str.split("\n", n=1).str[0].str.slice(0, 400)
     for _, pattern, repl in MASKS:
@@ -237,5 +254,11 @@ def judge(medians: dict[str, float], peaks: dict[str, int]) -> list[Check]:
     if all(n in medians for n in names):
         ours = sum(medians[n] for n in names if n.endswith("workbench"))
         other = sum(medians[n] for n in names if n.endswith("pandas"))
-        out.append(Check("≥ 20× (all three steps)", other / ours >= 20, f"{other / ours:.1f}× ({other:.3g} s vs {ours:.3g} s)"))
+        out.append(
+            Check(
+                "≥ 20× (all three steps)",
+                other / ours >= 20,
+                f"{other / ours:.1f}× ({other:.3g} s vs {ours:.3g} s)",
+            )
+        )
     return out

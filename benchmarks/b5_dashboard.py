@@ -44,8 +44,22 @@ from benchmarks import Case, Check, Spec, by_name, fmt_bytes
 from benchmarks import data as gen
 from benchmarks._dashboard import CHANGES, FILTER, PAGES, SELECT, measure, plan
 
-__all__ = ["CHANGES", "FILTER", "PAGES", "SELECT", "SPEC", "describe", "judge", "measure", "percentile", "plan", "record",
-           "run", "setup", "summarise"]
+__all__ = [
+    "CHANGES",
+    "FILTER",
+    "PAGES",
+    "SELECT",
+    "SPEC",
+    "describe",
+    "judge",
+    "measure",
+    "percentile",
+    "plan",
+    "record",
+    "run",
+    "setup",
+    "summarise",
+]
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +268,11 @@ def judge(medians: dict[str, float], peaks: dict[str, int]) -> list[Check]:
         judged = label == labels[0]
         for slug in PAGES:
             for action in (FILTER, SELECT) if slug == "application" else (FILTER,):
-                name = f"{slug} @ {label} / {action}" if action == FILTER else f"{slug} hitmap @ {label} / {action}"
+                name = (
+                    f"{slug} @ {label} / {action}"
+                    if action == FILTER
+                    else f"{slug} hitmap @ {label} / {action}"
+                )
                 s = summarise(_runs(name))
                 target = (f"{slug}: {action} p95 < {TARGET_MS:g} ms ({label})" if judged
                           else f"{slug}: {action} ({label}, reported)")  # fmt: skip

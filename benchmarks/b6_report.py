@@ -34,8 +34,18 @@ from benchmarks import Case, Check, Spec, by_name, fmt_bytes
 from benchmarks import data as gen
 from benchmarks.b5_dashboard import demo_snapshot
 
-__all__ = ["CLI_CASE", "INPROC_CASE", "SPEC", "describe", "judge", "notebook_in_process", "record", "report_cli", "run",
-           "setup"]
+__all__ = [
+    "CLI_CASE",
+    "INPROC_CASE",
+    "SPEC",
+    "describe",
+    "judge",
+    "notebook_in_process",
+    "record",
+    "report_cli",
+    "run",
+    "setup",
+]
 
 SPEC = Spec(
     id="B6",
@@ -153,7 +163,17 @@ def report_cli(snapshot: Path, window: dict[str, str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-b6-") as tmp:
         out = Path(tmp) / "post_mortem.html"
         err = Path(tmp) / "stderr.txt"
-        cmd = [sys.executable, "-c", CLI, "report", "post_mortem", "--snapshot", str(snapshot), "--out", str(out)]
+        cmd = [
+            sys.executable,
+            "-c",
+            CLI,
+            "report",
+            "post_mortem",
+            "--snapshot",
+            str(snapshot),
+            "--out",
+            str(out),
+        ]
         cmd += [a for k, v in window.items() for a in (f"--{k}", v)]
         t0, cpu0 = time.perf_counter(), _children_cpu()
         with err.open("w", encoding="utf-8") as fh:
@@ -199,7 +219,12 @@ def notebook_in_process(snapshot: Path, window: dict[str, str]) -> dict[str, Any
 
 def record(name: str, out: dict[str, Any]) -> dict[str, Any]:
     """Append one run's result to case ``name``'s records (read by :func:`judge`)."""
-    path = Path(_state["workdir"]) / "b6-runs" / _state["run"] / f"{name.replace(' ', '_').replace('/', '')}.jsonl"
+    path = (
+        Path(_state["workdir"])
+        / "b6-runs"
+        / _state["run"]
+        / f"{name.replace(' ', '_').replace('/', '')}.jsonl"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(out) + "\n")
@@ -207,7 +232,12 @@ def record(name: str, out: dict[str, Any]) -> dict[str, Any]:
 
 
 def _runs(name: str) -> list[dict[str, Any]]:
-    path = Path(_state["workdir"]) / "b6-runs" / _state["run"] / f"{name.replace(' ', '_').replace('/', '')}.jsonl"
+    path = (
+        Path(_state["workdir"])
+        / "b6-runs"
+        / _state["run"]
+        / f"{name.replace(' ', '_').replace('/', '')}.jsonl"
+    )
     if not path.is_file():
         return []
     return [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]

@@ -62,8 +62,12 @@ def workbench_rollup(snapshot: Path) -> pl.DataFrame:
     hourly = (
         ds.scan("metrics")
         .group_by("series_id", pl.col("ts").dt.truncate("1h").alias("hour"))
-        .agg(pl.len().alias("samples"), pl.col("value").mean().alias("mean"), pl.col("value").min().alias("min"),
-             pl.col("value").max().alias("max"))  # fmt: skip
+        .agg(
+            pl.len().alias("samples"),
+            pl.col("value").mean().alias("mean"),
+            pl.col("value").min().alias("min"),
+            pl.col("value").max().alias("max"),
+        )  # fmt: skip
         .collect(engine="streaming")
     )
     return hourly.join(ds.series().select("series_id", *KEYS), on="series_id")
@@ -85,7 +89,9 @@ def duckdb_rollup(snapshot: Path) -> Any:
       SELECT h.*, {", ".join(f"s.{k}" for k in KEYS)}
       FROM h JOIN read_parquet($series) s USING (series_id)"""
     files = [str(p) for p in ds.files("metrics")]
-    out = con.sql(sql, params={"files": files, "series": [str(p) for p in ds.files("series")]}).to_arrow_table()
+    out = con.sql(
+        sql, params={"files": files, "series": [str(p) for p in ds.files("series")]}
+    ).to_arrow_table()
     con.close()
     return out
 

@@ -40,7 +40,9 @@ def agree(a: Answer, b: Answer, *, rtol: float = RTOL) -> list[str]:
             diff = (x[c].ne_missing(y[c])).sum()
             if diff:
                 i = int(x[c].ne_missing(y[c]).arg_true()[0])
-                problems.append(f"{table}.{c}: {diff} values differ (first at row {i}: {x[c][i]!r} vs {y[c][i]!r})")
+                problems.append(
+                    f"{table}.{c}: {diff} values differ (first at row {i}: {x[c][i]!r} vs {y[c][i]!r})"
+                )
         for c in floats:
             u, v = x[c].to_numpy(), y[c].to_numpy()
             close = np.isclose(u, v, rtol=rtol, atol=0.0, equal_nan=True)

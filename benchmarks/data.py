@@ -34,8 +34,17 @@ import polars as pl
 from workbench.schema import SCHEMAS
 from workbench.store import SnapshotWriter, series_id
 
-__all__ = ["CLUSTER", "CPU", "MEMORY", "START", "VERSION", "cached", "folder_bytes", "metrics_snapshot",
-           "spans_snapshot"]
+__all__ = [
+    "CLUSTER",
+    "CPU",
+    "MEMORY",
+    "START",
+    "VERSION",
+    "cached",
+    "folder_bytes",
+    "metrics_snapshot",
+    "spans_snapshot",
+]
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +140,9 @@ def metrics_snapshot(workdir: Path, *, containers: int, days: float, step: int =
         per_chunk = max(1, CHUNK_ROWS // ts_s.size)
         rng = np.random.default_rng(seed + 1)
         with SnapshotWriter(tmp / "snapshot") as w:
-            w.add_source("benchmarks", generator="metrics", containers=containers, days=days, step=step, seed=seed)
+            w.add_source(
+                "benchmarks", generator="metrics", containers=containers, days=days, step=step, seed=seed
+            )
             w.set_window(START, START + dt.timedelta(seconds=int(ts_s[-1] - ts_s[0]) + step))
             w.write("series", series.drop("_level", "_i"))
             for lo in range(0, series.height, per_chunk):

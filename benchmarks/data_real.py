@@ -65,9 +65,13 @@ def real_pods() -> list[dict[str, Any]]:
 def real_events() -> list[dict[str, Any]]:
     """The real core/v1 Events the benchmark copies (a GKE EventList and a must-gather's)."""
     gke = json.loads(_need(_K8S / "datadog_dd_agent_gke_2016" / "events.json").read_text(encoding="utf-8"))
-    mg = _need(_K8S / "openshift_must_gather_4.8_partial" / "namespaces" / "kube-system" / "core" / "events.yaml")
+    mg = _need(
+        _K8S / "openshift_must_gather_4.8_partial" / "namespaces" / "kube-system" / "core" / "events.yaml"
+    )
     events = gke["items"] + yaml.safe_load(mg.read_text(encoding="utf-8"))["items"]
-    return [e for e in events if isinstance(e.get("involvedObject"), dict) and isinstance(e.get("metadata"), dict)]
+    return [
+        e for e in events if isinstance(e.get("involvedObject"), dict) and isinstance(e.get("metadata"), dict)
+    ]
 
 
 def _uid(rng: np.random.Generator) -> str:
@@ -144,7 +148,11 @@ def _variants(lines: pl.DataFrame, per_line: int, rng: np.random.Generator) -> p
     rows = []
     for msg, level, fields, stream in lines.iter_rows():
         for v in range(per_line):
-            text = msg if v == 0 else _DIGITS.sub(lambda m: "".join(rng.choice(list("0123456789"), len(m.group()))), msg)
+            text = (
+                msg
+                if v == 0
+                else _DIGITS.sub(lambda m: "".join(rng.choice(list("0123456789"), len(m.group()))), msg)
+            )
             rows.append((text, level, fields, stream))
     return pl.DataFrame(rows, schema={"message": pl.String, "level": SCHEMAS["logs"]["level"], "fields": pl.String,
                                       "stream": SCHEMAS["logs"]["stream"]}, orient="row")  # fmt: skip
@@ -185,7 +193,9 @@ def logs_snapshot(workdir: Path, *, n: int, per_line: int = 1000, seed: int = 0)
         t0, span = int(START.timestamp()) * 1_000_000, 86_400 * 1_000_000
         pieces = -(-n // chunk)
         with SnapshotWriter(tmp / "snapshot") as wr:
-            wr.add_source("benchmarks", generator="logs", n=n, per_line=per_line, seed=seed, real_lines=base.height)
+            wr.add_source(
+                "benchmarks", generator="logs", n=n, per_line=per_line, seed=seed, real_lines=base.height
+            )
             wr.set_window(START, START + dt.timedelta(days=1))
             for i in range(pieces):
                 size = min(chunk, n - i * chunk)

@@ -59,7 +59,10 @@ def _mark(*, met: bool | None) -> str:
 
 
 def _table(res: BenchResult) -> list[str]:
-    lines = ["| case | median s | min s | peak MiB | ratio vs ours | runs |", "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| case | median s | min s | peak MiB | ratio vs ours | runs |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     ours = {r.case.group: r.median for r in res.cases.values() if r.case.ours}
     for r in res.cases.values():
         name = f"{r.case.name}{' (ours)' if r.case.ours else ''}"
@@ -69,7 +72,9 @@ def _table(res: BenchResult) -> list[str]:
             continue
         base = ours.get(r.case.group)
         ratio = "1×" if r.case.ours else (f"{r.median / base:.1f}×" if base else "–")
-        lines.append(f"| {name} | {_s(r.median)} | {_s(r.best)} | {r.peak / 2**20:,.0f} | {ratio} | {len(r.times)} |")
+        lines.append(
+            f"| {name} | {_s(r.median)} | {_s(r.best)} | {r.peak / 2**20:,.0f} | {ratio} | {len(r.times)} |"
+        )
     return lines
 
 
@@ -103,7 +108,9 @@ def render(results: list[BenchResult], *, scale: str, started: dt.datetime, load
     ]
     for res in results:
         for c in res.checks:
-            out.append(f"| {res.bench} | {res.module.SPEC.title} | {c.target} | {_mark(met=c.met)}: {c.detail} |")
+            out.append(
+                f"| {res.bench} | {res.module.SPEC.title} | {c.target} | {_mark(met=c.met)}: {c.detail} |"
+            )
     for res in results:
         spec = res.module.SPEC
         out += ["", f"## {res.bench}: {spec.title}", "", f"**Workload:** {spec.workload}. ",
@@ -113,7 +120,11 @@ def render(results: list[BenchResult], *, scale: str, started: dt.datetime, load
         notes = [f"- {r.case.name}: {r.case.note}" for r in res.cases.values() if r.case.note]
         if notes:
             out += ["", *notes]
-        out += ["", "**Same answers:** " + ("; ".join(res.agreement) if res.agreement else "nothing to compare"), ""]
+        out += [
+            "",
+            "**Same answers:** " + ("; ".join(res.agreement) if res.agreement else "nothing to compare"),
+            "",
+        ]
         out += ["**Targets:**", "", *[f"- {c.target}: {_mark(met=c.met)} ({c.detail})" for c in res.checks]]
         doc = (res.module.__doc__ or "").strip()
         if doc:

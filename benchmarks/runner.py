@@ -74,7 +74,10 @@ def _child(bench: str, scale: str, workdir: Path, name: str, *, answer_dir: Path
     if profile:
         cmd.append("--profile")
     root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    }
     proc = subprocess.Popen(cmd, cwd=root, env=env)
     watched = psutil.Process(proc.pid)
     t0, seen, why = time.monotonic(), 0, ""

@@ -257,7 +257,9 @@ def test_clicking_a_service_band_picks_that_service(
     assert page.console_errors == [], signals_server.log()
 
 
-def test_a_scope_change_shows_the_librarys_numbers_for_that_scope(signals_snapshot: Path, find_incident: Any) -> None:
+def test_a_scope_change_shows_the_librarys_numbers_for_that_scope(
+    signals_snapshot: Path, find_incident: Any
+) -> None:
     """In process, as a served session does it: each scope change shows what ``apm.summary`` and
     ``hitmap.hitmap`` give for that scope's spans, and redraws the same plots (nothing rebuilt)."""
     from polars.testing import assert_frame_equal
@@ -274,12 +276,16 @@ def test_a_scope_change_shows_the_librarys_numbers_for_that_scope(signals_snapsh
     for change in changes:
         page.scope.param.update(**change)
         start, end = page.scope.window()
-        scoped = ds.scan("spans", start=start - dt.timedelta(minutes=10), end=end, **page.scope.filters()).collect()
+        scoped = ds.scan(
+            "spans", start=start - dt.timedelta(minutes=10), end=end, **page.scope.filters()
+        ).collect()
         want = apm.summary(scoped, by=("service",), start=start, end=end)
         assert want.height > 0, change
         assert_frame_equal(page.results.totals, want, check_exact=False, rel_tol=1e-12)
         assert page._summary.value["service"].tolist() == want["service"].to_list()
-        assert_frame_equal(page.results.hitmap.cells, hitmap.hitmap(scoped, by=("service",), start=start, end=end).cells)
+        assert_frame_equal(
+            page.results.hitmap.cells, hitmap.hitmap(scoped, by=("service",), start=start, end=end).cells
+        )
     assert (page.large.dmap, page._multi.object, page.charts.layout, page._bounds) == plots
     page.service = want["service"][-1]
     assert page.large.group == (want["service"][-1],)

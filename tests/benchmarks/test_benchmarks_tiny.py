@@ -71,7 +71,11 @@ def test_b1_percentiles_agree_across_workbench_pandas_duckdb(workdir: Path) -> N
     # the working set is whole 4 KiB pages, and p50 ≤ p90 ≤ p99 ≤ max
     mem = ours["memory"]
     assert (mem["max"] % 4096 == 0).all()
-    assert (mem["p50"] <= mem["p90"]).all() and (mem["p90"] <= mem["p99"]).all() and (mem["p99"] <= mem["max"]).all()
+    assert (
+        (mem["p50"] <= mem["p90"]).all()
+        and (mem["p90"] <= mem["p99"]).all()
+        and (mem["p99"] <= mem["max"]).all()
+    )
     assert (ours["cpu"]["p50"] > 0).all()  # a rate, not the cumulative counter, and resets do not go negative
 
 
@@ -161,9 +165,14 @@ def test_b5_hitmap_box_selection_lists_transactions(b5: ModuleType) -> None:
 
 def test_b5_plan_skips_values_the_scope_already_has(b5: ModuleType) -> None:
     ds = wb.open(next(iter(b5._state["sets"].values())))
-    scope = SimpleNamespace(namespace="", workload="", start="", end="", cluster=ds.clusters[0], traced_only=False)
+    scope = SimpleNamespace(
+        namespace="", workload="", start="", end="", cluster=ds.clusters[0], traced_only=False
+    )
     changes = list(b5.plan(ds, ("cluster",), scope, n=2))
-    assert [c for _, c in changes] == [{"cluster": ds.clusters[1]}, {"cluster": ""}]  # the first cluster is skipped
+    assert [c for _, c in changes] == [
+        {"cluster": ds.clusters[1]},
+        {"cluster": ""},
+    ]  # the first cluster is skipped
 
 
 def test_b5_judge_gives_p50_p95_per_page_and_action(b5: ModuleType) -> None:
@@ -174,7 +183,9 @@ def test_b5_judge_gives_p50_p95_per_page_and_action(b5: ModuleType) -> None:
     for name, ms in ((fast, range(10, 210, 10)), (slow, [100.0] * 18 + [400.0, 900.0])):
         changes = [{"what": f"namespace {i}", "ms": float(m), "cpu_ms": float(m) / 2, "updated": True, "loading": 0}
                    for i, m in enumerate(ms)]  # fmt: skip
-        b5.record(name, {"page": name, "action": b5.FILTER, "build_s": 1.0, "render_s": 0.5, "changes": changes})
+        b5.record(
+            name, {"page": name, "action": b5.FILTER, "build_s": 1.0, "render_s": 0.5, "changes": changes}
+        )
     checks = {c.target: c for c in b5.judge({fast: 3.0, slow: 9.0}, {fast: 2**30, slow: 2**30})}
     ok = checks[f"overview: {b5.FILTER} p95 < 300 ms ({label})"]
     assert ok.met is True and "p50 100 ms, p95 190 ms (CPU p95 95 ms) over 20 changes" in ok.detail

@@ -46,8 +46,10 @@ def _rates(samples: pl.DataFrame) -> pl.DataFrame:
     return (
         samples.sort([*keys, "ts"])
         .with_columns(
-            (pl.col("value").diff().over(keys) / (pl.col("ts").diff().over(keys).dt.total_microseconds() / 1e6))
-            .alias("rate")
+            (
+                pl.col("value").diff().over(keys)
+                / (pl.col("ts").diff().over(keys).dt.total_microseconds() / 1e6)
+            ).alias("rate")
         )
         .filter(pl.col("rate").is_not_null() & (pl.col("rate") >= 0))
     )
@@ -77,10 +79,14 @@ def test_oom_killed_container(ds: workbench.Dataset, truth: list[dict]) -> None:
         assert c["restarts"][0] == inc["details"]["restarts"]
         mem = ds.metrics(metric="container_memory_working_set_bytes", cluster=cluster, pod=pod)
         assert mem["value"].max() >= 0.99 * inc["details"]["memory_limit"]
-        reason = ds.metrics(metric="kube_pod_container_status_last_terminated_reason", cluster=cluster, pod=pod)
+        reason = ds.metrics(
+            metric="kube_pod_container_status_last_terminated_reason", cluster=cluster, pod=pod
+        )
         assert reason["labels"].str.contains('"reason":"OOMKilled"').any()
         cpu = ds.metrics(metric="container_cpu_usage_seconds_total", cluster=cluster, pod=pod).sort("ts")
-        assert (cpu["value"].diff() < 0).sum() == inc["details"]["restarts"], "the counter resets at each restart"
+        assert (cpu["value"].diff() < 0).sum() == inc["details"]["restarts"], (
+            "the counter resets at each restart"
+        )
         events = ds.events(cluster=cluster)
         assert events.filter((pl.col("involved_name") == pod) & (pl.col("reason") == "BackOff")).height >= 1
         assert events.filter(pl.col("reason") == "OOMKilling").height >= 1
@@ -108,7 +114,9 @@ def test_quota_refusal_has_no_pod_only_an_event(ds: workbench.Dataset, truth: li
         assert inc["pods"] == [] and inc["object"]["kind"] == "ReplicaSet"
         rs = inc["object"]["name"]
         ev = ds.events(cluster=inc["cluster"]).filter(
-            (pl.col("involved_kind") == "ReplicaSet") & (pl.col("involved_name") == rs) & (pl.col("reason") == "FailedCreate")
+            (pl.col("involved_kind") == "ReplicaSet")
+            & (pl.col("involved_name") == rs)
+            & (pl.col("reason") == "FailedCreate")
         )
         assert ev.height == 1 and "exceeded quota" in ev["message"][0]
         refused = ev["message"][0].split('pods "')[1].split('"')[0]
@@ -139,27 +147,40 @@ def test_image_pull_back_off(ds: workbench.Dataset, truth: list[dict]) -> None:
         assert c["reason"] == "ImagePullBackOff" and inc["details"]["image"] in c["message"]
         ev = ds.events(cluster=inc["cluster"]).filter(pl.col("involved_name") == pod)
         assert ev.filter(pl.col("message").str.starts_with("Failed to pull image")).height == 1
-        assert ev.filter(pl.col("message") == f'Back-off pulling image "{inc["details"]["image"]}"').height == 1
+        assert (
+            ev.filter(pl.col("message") == f'Back-off pulling image "{inc["details"]["image"]}"').height == 1
+        )
 
 
 def test_bad_rollout_is_visible_in_objects_spans_and_logs(ds: workbench.Dataset, truth: list[dict]) -> None:
     for inc in _of(truth, "bad_rollout"):
         cluster, name, t = inc["cluster"], inc["object"]["name"], _t(inc["start"])
         revs = ds.objects(cluster=cluster).filter((pl.col("kind") == "Deployment") & (pl.col("name") == name))
-        images = {json.loads(m)["spec"]["template"]["spec"]["containers"][0]["image"] for m in revs["manifest"]}
+        images = {
+            json.loads(m)["spec"]["template"]["spec"]["containers"][0]["image"] for m in revs["manifest"]
+        }
         assert {inc["details"]["old_image"], inc["details"]["new_image"]} <= images
         scaling = ds.events(cluster=cluster).filter(
-            (pl.col("reason") == "ScalingReplicaSet") & pl.col("message").str.contains(inc["details"]["new_replicaset"])
+            (pl.col("reason") == "ScalingReplicaSet")
+            & pl.col("message").str.contains(inc["details"]["new_replicaset"])
         )
         assert scaling.height >= 1
         spans = ds.spans(cluster=cluster, namespace=inc["namespace"]).filter(pl.col("kind") == "SERVER")
         own = spans.filter(pl.col("service") == name)
-        before, after = own.filter(pl.col("start") < t), own.filter(pl.col("start") >= t + dt.timedelta(minutes=5))
+        before, after = (
+            own.filter(pl.col("start") < t),
+            own.filter(pl.col("start") >= t + dt.timedelta(minutes=5)),
+        )
         assert after["error"].mean() > 5 * before["error"].mean()
         assert after["duration_us"].median() > 2 * before["duration_us"].median()
         d = inc["details"]
-        callers = spans.filter((pl.col("service") == d["caller_service"]) & (pl.col("http_route") == d["caller_route"]))
-        cb, ca = callers.filter(pl.col("start") < t), callers.filter(pl.col("start") >= t + dt.timedelta(minutes=5))
+        callers = spans.filter(
+            (pl.col("service") == d["caller_service"]) & (pl.col("http_route") == d["caller_route"])
+        )
+        cb, ca = (
+            callers.filter(pl.col("start") < t),
+            callers.filter(pl.col("start") >= t + dt.timedelta(minutes=5)),
+        )
         assert ca["error"].mean() > 3 * cb["error"].mean()
         assert ca["duration_us"].median() > 1.5 * cb["duration_us"].median()
         logs = ds.logs(cluster=cluster).filter(pl.col("message") == inc["details"]["error_message"])
@@ -200,13 +221,24 @@ def test_cpu_throttled_noisy_neighbour(ds: workbench.Dataset, truth: list[dict])
         others = inside.filter(pl.col("pod") != pod).group_by("pod", "container").agg(pl.col("rate").mean())
         assert hot > 5.0 and hot > 20 * others["rate"].max()
         cpu = _rates(ds.metrics(metric="container_cpu_usage_seconds_total", cluster=cluster, pod=pod))
-        assert cpu.filter((pl.col("ts") > t0) & (pl.col("ts") <= t1))["rate"].mean() >= 0.9 * inc["details"]["cpu_limit"]
-        spans = ds.spans(cluster=cluster).filter(pl.col("pod").is_in(inc["details"]["neighbours"]) & (pl.col("kind") == "SERVER"))
+        assert (
+            cpu.filter((pl.col("ts") > t0) & (pl.col("ts") <= t1))["rate"].mean()
+            >= 0.9 * inc["details"]["cpu_limit"]
+        )
+        spans = ds.spans(cluster=cluster).filter(
+            pl.col("pod").is_in(inc["details"]["neighbours"]) & (pl.col("kind") == "SERVER")
+        )
         keys = ["service", "operation"]
-        during = spans.filter((pl.col("start") >= t0) & (pl.col("start") < t1)).group_by(keys).agg(
-            pl.col("duration_us").median().alias("during"))
-        before = spans.filter((pl.col("start") >= t0 - (t1 - t0)) & (pl.col("start") < t0)).group_by(keys).agg(
-            pl.col("duration_us").median().alias("before"))
+        during = (
+            spans.filter((pl.col("start") >= t0) & (pl.col("start") < t1))
+            .group_by(keys)
+            .agg(pl.col("duration_us").median().alias("during"))
+        )
+        before = (
+            spans.filter((pl.col("start") >= t0 - (t1 - t0)) & (pl.col("start") < t0))
+            .group_by(keys)
+            .agg(pl.col("duration_us").median().alias("before"))
+        )
         ratio = during.join(before, on=keys).select(pl.col("during") / pl.col("before"))
         assert ratio.height >= 1 and ratio.to_series().median() > 1.08, "the neighbours slow down a little"
 
@@ -221,7 +253,9 @@ def test_slow_starting_jvm_pod(ds: workbench.Dataset, truth: list[dict]) -> None
         later = cpu.filter(pl.col("ts") >= row["created"] + dt.timedelta(minutes=15))["rate"].mean()
         assert early > 3 * later
         assert early >= 0.8 * inc["details"]["cpu_limit"] > inc["details"]["cpu_request"]
-        unhealthy = ds.events(cluster=cluster).filter((pl.col("involved_name") == pod) & (pl.col("reason") == "Unhealthy"))
+        unhealthy = ds.events(cluster=cluster).filter(
+            (pl.col("involved_name") == pod) & (pl.col("reason") == "Unhealthy")
+        )
         assert unhealthy["count"].sum() >= 10
 
 
@@ -256,7 +290,9 @@ def test_snapshot_is_sound_and_tables_are_sized_sensibly(ds: workbench.Dataset) 
 def test_daemonsets_run_one_pod_on_every_node(ds: workbench.Dataset) -> None:
     nodes = ds.nodes().group_by("cluster").agg(pl.col("name").sort().alias("nodes"))
     daemon = ds.pods().filter(pl.col("workload_kind").cast(pl.String) == "DaemonSet")
-    per_ds = daemon.group_by("cluster", "namespace", "workload_name").agg(pl.col("node").sort().alias("placed"))
+    per_ds = daemon.group_by("cluster", "namespace", "workload_name").agg(
+        pl.col("node").sort().alias("placed")
+    )
     assert per_ds.height >= 8, "node agents, CNI, CSI and log shippers run as DaemonSets in both clusters"
     checked = per_ds.join(nodes, on="cluster")
     assert checked.height == per_ds.height

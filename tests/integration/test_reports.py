@@ -36,14 +36,21 @@ from workbench.store import SnapshotWriter
 DOCS_IMG = REPO / "docs" / "img"
 WORKBENCH = Path(sys.executable).with_name("workbench")
 #: URLs in BokehJS's own code (MathJax for LaTeX labels, Tabler icon fonts for icon widgets).
-DORMANT = {"https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-svg.js", "https://cdn.jsdelivr.net/npm/@tabler/icons-webfont@latest"}
+DORMANT = {
+    "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-svg.js",
+    "https://cdn.jsdelivr.net/npm/@tabler/icons-webfont@latest",
+}
 #: A log line that tries to leave the <script> element Bokeh's document is embedded in.
 BREAKOUT = "</script><script>window.__xss=2</script><!--"
 
 
 def _workbench(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     """The ``workbench`` command as a cron job runs it (its own process, no terminal)."""
-    cmd = [str(WORKBENCH)] if WORKBENCH.exists() else [sys.executable, "-c", "from workbench.cli import main; raise SystemExit(main())"]
+    cmd = (
+        [str(WORKBENCH)]
+        if WORKBENCH.exists()
+        else [sys.executable, "-c", "from workbench.cli import main; raise SystemExit(main())"]
+    )
     return subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True, timeout=900, check=False)
 
 
@@ -60,7 +67,9 @@ def test_parameters_cell_is_read_with_types_defaults_and_help() -> None:
     params = notebook_parameters(notebook_path("post_mortem"))
     assert list(params)[:5] == ["snapshot", "start", "end", "cluster", "namespace"]
     assert params["snapshot"].default == "../data/demo"
-    assert params["cluster"].default == "" and params["cluster"].annotation == "str"  # papermill cannot parse ""
+    assert (
+        params["cluster"].default == "" and params["cluster"].annotation == "str"
+    )  # papermill cannot parse ""
     assert params["suspects_shown"].annotation == "int"
     assert params["start"].help.startswith("window start")
     cell = 'flag: bool = True  # a flag\nratio = 0.5\nnames: list[str] = ["a"]  # some names\n'
@@ -86,7 +95,9 @@ def test_tables_prose_and_embedded_bokeh_documents_escape_cluster_text() -> None
     p = Prose().para(strong(XSS), " restarted")
     assert XSS not in p._repr_html_() and str(p) == f"{XSS} restarted"
     doc = json.dumps({"roots": [{"text": f"{BREAKOUT} & more"}]}, separators=(",", ":"))
-    out = nbformat.v4.new_output("display_data", data={"text/html": f"<div></div><script>var docs_json = {doc};\n</script>"})
+    out = nbformat.v4.new_output(
+        "display_data", data={"text/html": f"<div></div><script>var docs_json = {doc};\n</script>"}
+    )
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[out])])
     assert harden_outputs(nb) == 1
     fixed = nb.cells[0].outputs[0].data["text/html"]
@@ -110,13 +121,18 @@ def test_every_notebook_is_a_scenario_and_listed_in_help() -> None:
     [
         (["no_such_report"], r"unknown scenario 'no_such_report'.*post_mortem"),
         (["post_mortm"], r"did you mean post_mortem"),
-        (["post_mortem", "-p", "windw=1h"], r"post_mortem has no parameter 'windw'.*Its parameters: snapshot="),
+        (
+            ["post_mortem", "-p", "windw=1h"],
+            r"post_mortem has no parameter 'windw'.*Its parameters: snapshot=",
+        ),
         (["pod_view", "--start", "2026-11-02T08:00Z"], r"pod_view has no parameter 'start'"),
         (["post_mortem", "-p", "suspects_shown=many"], r"suspects_shown is an int"),
         (["post_mortem", "-p", "oops"], r"-p takes name=value"),
     ],
 )
-def test_bad_scenario_or_parameter_fails_with_one_clear_line(args: list[str], expected: str, tmp_path: Path) -> None:
+def test_bad_scenario_or_parameter_fails_with_one_clear_line(
+    args: list[str], expected: str, tmp_path: Path
+) -> None:
     out = tmp_path / "r.html"
     res = CliRunner().invoke(cli, ["report", *args, "--snapshot", str(tmp_path), "--out", str(out)])
     assert res.exit_code != 0
@@ -177,14 +193,23 @@ def test_html_is_self_contained(demo_report: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow
-def test_story_names_the_bad_rollout_as_most_likely_cause(demo_report: dict[str, Any], demo_snapshot: Path) -> None:
+def test_story_names_the_bad_rollout_as_most_likely_cause(
+    demo_report: dict[str, Any], demo_snapshot: Path
+) -> None:
     params = notebook_parameters(notebook_path("post_mortem"))
     start, end = (dt.datetime.fromisoformat(params[k].default) for k in ("start", "end"))
     truth = json.loads((demo_snapshot / "ground_truth.json").read_text())["incidents"]
-    [rollout] = [i for i in truth if i["kind"] == "bad_rollout" and start <= dt.datetime.fromisoformat(i["start"]) < end]
+    [rollout] = [
+        i
+        for i in truth
+        if i["kind"] == "bad_rollout" and start <= dt.datetime.fromisoformat(i["start"]) < end
+    ]
     text = _text(demo_report["html"])
     obj = rollout["object"]
-    assert f"{obj['name']} ({obj['kind']}, {rollout['namespace']}, {rollout['cluster']}) is the most likely cause" in text
+    assert (
+        f"{obj['name']} ({obj['kind']}, {rollout['namespace']}, {rollout['cluster']}) is the most likely cause"
+        in text
+    )
     new_tag = rollout["details"]["new_image"].rsplit(":", 1)[1]
     assert f"checkout:{new_tag}" in text  # the evidence names the new image
     assert "Window 2026-11-02 08:30:00 UTC → 2026-11-02 09:00:00 UTC" in text
@@ -303,7 +328,9 @@ def test_failing_cell_is_named_and_the_old_report_survives(demo_snapshot: Path, 
     assert res.returncode == 1
     error = [ln for ln in res.stderr.splitlines() if ln.startswith("Error: ")]
     assert len(error) == 1, res.stderr
-    assert re.search(r"post_mortem\.ipynb: cell 3 \('import holoviews as hv'\) failed: ParameterError: .*shop", error[0])
+    assert re.search(
+        r"post_mortem\.ipynb: cell 3 \('import holoviews as hv'\) failed: ParameterError: .*shop", error[0]
+    )
     assert out.read_text() == "the previous report"
     assert res.stdout == ""
     assert ipynb.is_file()  # the executed notebook, with the error, for whoever debugs it
@@ -317,7 +344,15 @@ def test_other_scenarios_render_too(name: str, demo_snapshot: Path, tmp_path: Pa
         pytest.skip(f"notebooks/{name}.ipynb is not in this checkout")
     out = tmp_path / f"{name}.html"
     # a snapshot path relative to where the command runs (the notebook itself runs in notebooks/)
-    res = _workbench("report", name, "--snapshot", os.path.relpath(demo_snapshot, tmp_path), "--out", str(out), cwd=tmp_path)
+    res = _workbench(
+        "report",
+        name,
+        "--snapshot",
+        os.path.relpath(demo_snapshot, tmp_path),
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == str(out)
     page = out.read_text(encoding="utf-8")

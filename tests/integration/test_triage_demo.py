@@ -67,8 +67,9 @@ def truth(ds: wb.Dataset) -> list[dict[str, Any]]:
 
 def _run(ds: wb.Dataset, inc: dict[str, Any], *, cluster: str | None = None) -> triage.TriageResult:
     start = _t(inc["start"])
-    return triage.triage(ds, triage.TriageParams(start=start - BEFORE, end=start + AFTER,
-                                                 cluster=cluster or inc["cluster"]))
+    return triage.triage(
+        ds, triage.TriageParams(start=start - BEFORE, end=start + AFTER, cluster=cluster or inc["cluster"])
+    )
 
 
 def _culprit_names(inc: dict[str, Any]) -> set[str]:
@@ -76,16 +77,24 @@ def _culprit_names(inc: dict[str, Any]) -> set[str]:
     victims, not the culprit)."""
     if inc["object"]["kind"] == "Node":
         return {inc["object"]["name"]}
-    return {inc["object"]["name"], *inc["pods"], *([inc["details"]["deployment"]] if "deployment" in inc["details"] else [])}
+    return {
+        inc["object"]["name"],
+        *inc["pods"],
+        *([inc["details"]["deployment"]] if "deployment" in inc["details"] else []),
+    }
 
 
 def _found(r: triage.TriageResult, names: set[str]) -> dict[str, Any] | None:
-    hits = r.suspects.filter(pl.col("name").is_in(sorted(names)) | pl.col("pods").list.eval(
-        pl.element().is_in(sorted(names))).list.any())
+    hits = r.suspects.filter(
+        pl.col("name").is_in(sorted(names))
+        | pl.col("pods").list.eval(pl.element().is_in(sorted(names))).list.any()
+    )
     return hits.row(0, named=True) if hits.height else None
 
 
-def test_every_incident_s_culprit_is_a_top_3_suspect_with_the_right_signal(ds: wb.Dataset, truth: list[dict]) -> None:
+def test_every_incident_s_culprit_is_a_top_3_suspect_with_the_right_signal(
+    ds: wb.Dataset, truth: list[dict]
+) -> None:
     ranks, problems = [], []
     for inc in truth:
         r = _run(ds, inc)
@@ -93,21 +102,36 @@ def test_every_incident_s_culprit_is_a_top_3_suspect_with_the_right_signal(ds: w
         hit = _found(r, _culprit_names(inc))
         ranks.append(f"{inc['id']} {inc['kind']}: {hit['rank'] if hit else '-'}")
         if hit is None or hit["rank"] > 3:
-            problems.append(f"{inc['id']} ({inc['kind']} {inc['object']['name']}) not in the top 3: "
-                            f"{r.suspects.select('rank', 'object', 'signals').head(5).rows()}")
+            problems.append(
+                f"{inc['id']} ({inc['kind']} {inc['object']['name']}) not in the top 3: "
+                f"{r.suspects.select('rank', 'object', 'signals').head(5).rows()}"
+            )
             continue
         if not EXPECTED[inc["kind"]] & set(hit["signals"]):
             problems.append(f"{inc['id']}: signals {hit['signals']}, expected one of {EXPECTED[inc['kind']]}")
         ev = r.evidence.filter(pl.col("rank") == hit["rank"])
         if inc["kind"] == "bad_rollout" and not {"latency_caused", "errors_caused"} & set(hit["signals"]):
             problems.append(f"{inc['id']}: no latency or errors caused in {hit['signals']}")
-        if inc["kind"] == "slow_start" and not ev.filter(
-                (pl.col("signal") == "metric_anomaly") & pl.col("how_to_see").str.contains("container_cpu_usage")).height:
+        if (
+            inc["kind"] == "slow_start"
+            and not ev.filter(
+                (pl.col("signal") == "metric_anomaly")
+                & pl.col("how_to_see").str.contains("container_cpu_usage")
+            ).height
+        ):
             problems.append(f"{inc['id']}: no CPU anomaly among {ev['detail'].to_list()}")
-        if inc["kind"] == "oom_killed" and not ev.filter(
-                pl.col("signal").is_in(["oom_killed", "restarts"]) | pl.col("how_to_see").str.contains("memory")).height:
+        if (
+            inc["kind"] == "oom_killed"
+            and not ev.filter(
+                pl.col("signal").is_in(["oom_killed", "restarts"])
+                | pl.col("how_to_see").str.contains("memory")
+            ).height
+        ):
             problems.append(f"{inc['id']}: neither a kill nor a memory anomaly in {ev['detail'].to_list()}")
-        if inc["kind"] == "quota_exceeded" and not ev.filter(pl.col("detail").str.contains("FailedCreate")).height:
+        if (
+            inc["kind"] == "quota_exceeded"
+            and not ev.filter(pl.col("detail").str.contains("FailedCreate")).height
+        ):
             problems.append(f"{inc['id']}: no FailedCreate event in {ev['detail'].to_list()}")
     print("ranks: " + "; ".join(ranks))
     assert not problems, "\n".join(problems)
@@ -125,7 +149,9 @@ def test_the_bad_rollout_is_blamed_on_checkout_not_on_its_caller(ds: wb.Dataset,
     assert set(inherited["signal"]) <= {"latency_inherited", "errors_inherited"} and inherited.height >= 1
     change = r.evidence.filter((pl.col("rank") == 1) & (pl.col("signal") == "manifest_change"))["detail"][0]
     assert inc["details"]["old_image"] in change and inc["details"]["new_image"] in change
-    assert inc["details"]["error_message"].split(":")[0] in " ".join(r.evidence.filter(pl.col("rank") == 1)["detail"])
+    assert inc["details"]["error_message"].split(":")[0] in " ".join(
+        r.evidence.filter(pl.col("rank") == 1)["detail"]
+    )
 
 
 def test_the_timeline_tells_the_story_in_order(ds: wb.Dataset, truth: list[dict]) -> None:
@@ -157,7 +183,9 @@ class _Names:
         if w is None:
             return None
         if w not in self.words:
-            self.words[w] = "".join(self.rnd.choice(string.ascii_lowercase) for _ in range(self.rnd.randint(4, 9)))
+            self.words[w] = "".join(
+                self.rnd.choice(string.ascii_lowercase) for _ in range(self.rnd.randint(4, 9))
+            )
         return self.words[w]
 
     def _sfx(self, n: int) -> str:
@@ -190,12 +218,26 @@ def _bare_copy(ds: wb.Dataset, out: Path, *, span_pods: bool) -> tuple[wb.Datase
     def re_(col: str, m: str | None = None) -> pl.Expr:
         return pl.col(col).replace_strict(maps[m or col], default=None)
 
-    wide = wide.with_columns(re_("cluster"), re_("namespace"), re_("pod"), re_("node"), re_("container"),
-                             pl.col("labels").str.replace_all(r'"(uid|image|instance|persistentvolumeclaim)":"[^"]*"',
-                                                              r'"$1":"x"'))
-    spans = spans.with_columns(re_("cluster"), re_("namespace"), re_("pod"), re_("node"), re_("service"),
-                               re_("peer_service", "service"), pl.col("operation").str.replace_all(r"[A-Za-z]+", "op"),
-                               *[pl.lit(None, pl.String).alias(c) for c in ("attributes", "http_route", "status_message")])
+    wide = wide.with_columns(
+        re_("cluster"),
+        re_("namespace"),
+        re_("pod"),
+        re_("node"),
+        re_("container"),
+        pl.col("labels").str.replace_all(
+            r'"(uid|image|instance|persistentvolumeclaim)":"[^"]*"', r'"$1":"x"'
+        ),
+    )
+    spans = spans.with_columns(
+        re_("cluster"),
+        re_("namespace"),
+        re_("pod"),
+        re_("node"),
+        re_("service"),
+        re_("peer_service", "service"),
+        pl.col("operation").str.replace_all(r"[A-Za-z]+", "op"),
+        *[pl.lit(None, pl.String).alias(c) for c in ("attributes", "http_route", "status_message")],
+    )
     if not span_pods:
         spans = spans.with_columns(pl.lit(None, pl.String).alias(c) for c in ("pod", "namespace", "node"))
     with SnapshotWriter(out) as w:
@@ -219,21 +261,30 @@ def test_metrics_and_traces_alone_with_other_names_still_find_the_culprits(
     """Spans with pod names map services to workloads through their pods; without, by name."""
     copy, maps = bare if spans == "with-pods" else _bare_copy(ds, tmp_path / "snap", span_pods=False)
     assert copy.row_counts["events"] == copy.row_counts["objects"] == copy.row_counts["logs"] == 0
-    visible = [i for i in truth if i["pods"] or i["kind"] == "node_failure"]  # a refused quota left no pod behind
+    visible = [
+        i for i in truth if i["pods"] or i["kind"] == "node_failure"
+    ]  # a refused quota left no pod behind
     assert len(visible) == len(truth) - 1
     problems, ranks = [], []
     for inc in visible:
         r = _run(copy, inc, cluster=maps["cluster"][inc["cluster"]])
         assert not [n for n in r.notes if "failed" in n], r.notes
         obj = inc["object"]["name"]
-        names = {maps["node"][obj]} if inc["object"]["kind"] == "Node" else (
-            {maps["word"].get(obj), *(maps["pod"].get(p) for p in inc["pods"])} - {None})
+        names = (
+            {maps["node"][obj]}
+            if inc["object"]["kind"] == "Node"
+            else ({maps["word"].get(obj), *(maps["pod"].get(p) for p in inc["pods"])} - {None})
+        )
         hit = _found(r, names)  # type: ignore[arg-type]
         ranks.append(f"{inc['id']}: {hit['rank'] if hit else '-'}")
         if hit is None or hit["rank"] > 3:
-            problems.append(f"{inc['id']} ({inc['kind']}) not in the top 3: {r.suspects.select('rank', 'object', 'signals').head(5).rows()}")
+            problems.append(
+                f"{inc['id']} ({inc['kind']}) not in the top 3: {r.suspects.select('rank', 'object', 'signals').head(5).rows()}"
+            )
         elif not EXPECTED_BARE[inc["kind"]] & set(hit["signals"]):
-            problems.append(f"{inc['id']}: signals {hit['signals']}, expected one of {EXPECTED_BARE[inc['kind']]}")
+            problems.append(
+                f"{inc['id']}: signals {hit['signals']}, expected one of {EXPECTED_BARE[inc['kind']]}"
+            )
         if inc["kind"] == "bad_rollout" and hit is not None:
             caller = maps["service"][inc["details"]["caller_service"]]
             others = r.suspects.filter(pl.col("name") == caller)

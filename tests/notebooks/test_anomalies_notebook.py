@@ -26,8 +26,15 @@ def test_anomalies_notebook_finds_the_throttled_pod(demo_snapshot: Path, tmp_pat
     inc = next(i for i in gt["incidents"] if i["kind"] == "cpu_throttling")
     start, end = _time(inc["start"]), _time(inc["end"])
     pad = dt.timedelta(minutes=40)
-    nb = run_notebook("anomalies", tmp_path, snapshot=str(demo_snapshot), cluster=inc["cluster"],
-                      namespace=inc["namespace"], start=_iso(start - pad), end=_iso(min(end + pad, _time(gt["end"]))))
+    nb = run_notebook(
+        "anomalies",
+        tmp_path,
+        snapshot=str(demo_snapshot),
+        cluster=inc["cluster"],
+        namespace=inc["namespace"],
+        start=_iso(start - pad),
+        end=_iso(min(end + pad, _time(gt["end"]))),
+    )
     text = text_outputs(nb)
 
     pod = inc["pods"][0]
@@ -41,8 +48,11 @@ def test_anomalies_notebook_finds_the_throttled_pod(demo_snapshot: Path, tmp_pat
     assert any(f[0] == "container_cpu_usage_seconds_total" and f[1] == where for f in found)
     assert all(f[1].startswith(f"{inc['cluster']}/") for f in found)
     # the level shift up and back down are change points of the throttling series
-    shifts = re.findall(rf"^Change point (\d\d:\d\d): {where}/container_cpu_cfs_throttled_periods_total", text,
-                        flags=re.MULTILINE)
+    shifts = re.findall(
+        rf"^Change point (\d\d:\d\d): {where}/container_cpu_cfs_throttled_periods_total",
+        text,
+        flags=re.MULTILINE,
+    )
     moments = [dt.datetime.combine(start.date(), dt.time.fromisoformat(s), tzinfo=dt.UTC) for s in shifts]
     for edge in (start, end):
         assert any(abs(m - edge) <= dt.timedelta(minutes=5) for m in moments), (edge, shifts)

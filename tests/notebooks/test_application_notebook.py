@@ -32,7 +32,9 @@ def test_application_notebook_shows_the_rollout_of_one_service(demo_snapshot: Pa
     # only the chosen service is summarised, and its error rate rose at the rollout
     summarised = re.findall(r"^([\w-]+): \d+ transactions", text, flags=re.MULTILINE)
     assert summarised == [service]
-    before, after = map(float, re.search(rf"^{service}: error rate ([\d.]+)% → ([\d.]+)%", text, re.MULTILINE).groups())
+    before, after = map(
+        float, re.search(rf"^{service}: error rate ([\d.]+)% → ([\d.]+)%", text, re.MULTILINE).groups()
+    )
     assert after > before
 
     # the slowest transaction after the rollout ran in a pod of the new ReplicaSet

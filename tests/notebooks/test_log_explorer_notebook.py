@@ -35,5 +35,7 @@ def test_log_explorer_finds_the_rollouts_new_error_pattern(demo_snapshot: Path, 
     assert examples and {pod for pod, _ in examples} <= set(inc["pods"])
     assert any(inc["details"]["error_message"].startswith(msg.rstrip("…")) for _, msg in examples)
     # and the pattern is new against the hour before the rollout
-    new = re.search(r"^  new ERROR pattern, (\d+) lines \(baseline 0\), first seen [\d:]+: (.*)$", text, re.MULTILINE)
+    new = re.search(
+        r"^  new ERROR pattern, (\d+) lines \(baseline 0\), first seen [\d:]+: (.*)$", text, re.MULTILINE
+    )
     assert new is not None and new.group(2) == inc["details"]["error_message"], text

@@ -12,7 +12,9 @@ from tests.support.notebooks import run_notebook, text_outputs
 
 
 @pytest.mark.slow
-def test_manifest_history_notebook_shows_the_taint_on_the_failed_node(demo_snapshot: Path, tmp_path: Path) -> None:
+def test_manifest_history_notebook_shows_the_taint_on_the_failed_node(
+    demo_snapshot: Path, tmp_path: Path
+) -> None:
     truth = json.loads((demo_snapshot / "ground_truth.json").read_text())["incidents"]
     inc = next(i for i in truth if i["kind"] == "node_failure")
     node, tainted = inc["details"]["node"], dt.datetime.fromisoformat(inc["details"]["tainted_at"])
@@ -24,5 +26,8 @@ def test_manifest_history_notebook_shows_the_taint_on_the_failed_node(demo_snaps
     text = text_outputs(nb)
     assert f"**Node {node}**" in text
     assert "4 lines added, 0 removed" in text
-    assert 'taints: spec.taints: None → [{"effect":"NoSchedule","key":"maintenance","value":"kernel-patch"}]' in text
+    assert (
+        'taints: spec.taints: None → [{"effect":"NoSchedule","key":"maintenance","value":"kernel-patch"}]'
+        in text
+    )
     assert f"#1 {tainted:%H:%M:%S} Node/{node} taints spec.taints" in text

@@ -24,7 +24,9 @@ def test_notebook_is_paired_stripped_and_parameterised(name: str) -> None:
     )
     for cell in nb.cells:
         if cell.cell_type == "code":
-            assert not cell.outputs and cell.execution_count is None, f"{ipynb.name} is committed with outputs"
+            assert not cell.outputs and cell.execution_count is None, (
+                f"{ipynb.name} is committed with outputs"
+            )
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, f"{ipynb.name} needs exactly one cell tagged 'parameters'"
     assert "snapshot" in tagged[0].source

@@ -16,7 +16,9 @@ def test_pending_pods_notebook_for_one_cluster(demo_snapshot: Path, tmp_path: Pa
     cluster = "gke-prod-europe-west1"
     mine = [i for i in truth if i["kind"] == "pending_pod" and i["cluster"] == cluster]
     others = [i for i in truth if i["kind"] == "pending_pod" and i["cluster"] != cluster]
-    nb = run_notebook("pending_pods", tmp_path, snapshot=str(demo_snapshot), cluster=cluster, include_past=False)
+    nb = run_notebook(
+        "pending_pods", tmp_path, snapshot=str(demo_snapshot), cluster=cluster, include_past=False
+    )
     text = text_outputs(nb)
     assert f"**{len(mine)}** pods waited for a node" in text
     for inc in mine:

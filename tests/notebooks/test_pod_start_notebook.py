@@ -15,8 +15,15 @@ def test_pod_start_notebook_for_the_slow_jvm_pod(demo_snapshot: Path, tmp_path: 
     truth = json.loads((demo_snapshot / "ground_truth.json").read_text())["incidents"]
     inc = next(i for i in truth if i["kind"] == "slow_start")
     pod = inc["pods"][0]
-    nb = run_notebook("pod_start", tmp_path, snapshot=str(demo_snapshot), cluster=inc["cluster"],
-                      namespace=inc["namespace"], pod=pod, stable_window="4m")
+    nb = run_notebook(
+        "pod_start",
+        tmp_path,
+        snapshot=str(demo_snapshot),
+        cluster=inc["cluster"],
+        namespace=inc["namespace"],
+        pod=pod,
+        stable_window="4m",
+    )
     text = text_outputs(nb)
     assert "**1** pods analysed: 1 ran, 1 settled" in text
     assert f"{inc['namespace']}/{pod}: Pending" in text and "stable after" in text

@@ -28,7 +28,9 @@ def test_post_mortem_of_an_oom_kill_in_one_namespace(demo_snapshot: Path, tmp_pa
     assert f"Window {start:%Y-%m-%d %H:%M:%S} UTC → {end:%Y-%m-%d %H:%M:%S} UTC (30 min)" in text
     # the summary: the OOM-killed pod (or its Deployment) is the most likely cause, seen at the kill
     names = "|".join(re.escape(n) for n in (*oom["pods"], oom["object"]["name"]))
-    m = re.search(rf"^({names}) \((Pod|Deployment), {oom['namespace']}\) is the most likely cause[^\n]*OOM", text, re.M)
+    m = re.search(
+        rf"^({names}) \((Pod|Deployment), {oom['namespace']}\) is the most likely cause[^\n]*OOM", text, re.M
+    )
     assert m, text[-3000:]
     assert f"{kill:%H:%M:%S} oom killed" in text.lower().replace("oom_killed", "oom killed")
     # nothing from the other cluster or other namespaces

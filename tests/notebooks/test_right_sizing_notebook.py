@@ -22,7 +22,10 @@ def test_right_sizing_notebook_exports_advice(demo_snapshot: Path, tmp_path: Pat
                       export_csv=str(out))  # fmt: skip
     text = text_outputs(nb)
     assert f"advice written to {out}" in text
-    assert f"[critical] {oom['cluster']}: {oom['object']['name']}/{oom['details']['container']} is under-provisioned" in text
+    assert (
+        f"[critical] {oom['cluster']}: {oom['object']['name']}/{oom['details']['container']} is under-provisioned"
+        in text
+    )
     advice = rightsizing.read_csv(out)
     assert set(advice["namespace"]) == {oom["namespace"]} and set(advice["cluster"]) == {oom["cluster"]}
     assert advice.filter(pl.col("status") != "not enough data")["cpu_limit_advised"].is_null().all()

@@ -9,11 +9,15 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 
 def test_every_table_and_column_is_documented() -> None:
     text = DOC.read_text(encoding="utf-8")
-    rows = {line.split("|")[1].strip().strip("`"): line for line in text.splitlines() if line.startswith("| `")}
+    rows = {
+        line.split("|")[1].strip().strip("`"): line for line in text.splitlines() if line.startswith("| `")
+    }
     for table, schema in SCHEMAS.items():
         assert table in rows, f"table {table} missing from docs/architecture.md"
         documented = [c.strip() for c in rows[table].rstrip(" |").rsplit("|", 1)[1].split(",")]
-        assert documented == list(schema), f"columns of {table} in docs/architecture.md differ from the schema"
+        assert documented == list(schema), (
+            f"columns of {table} in docs/architecture.md differ from the schema"
+        )
     assert f"`SCHEMA_VERSION` is {SCHEMA_VERSION}" in text
 
 

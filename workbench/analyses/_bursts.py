@@ -87,7 +87,11 @@ def error_bursts(source: pat.Source, params: BurstParams | None = None, **option
     activity_q = lf.group_by(keys).agg(
         pl.col("ts").min().dt.truncate(every).alias("_lo"), pl.col("ts").max().dt.truncate(every).alias("_hi")
     )
-    errors_q = lf.filter(is_err).group_by(*keys, pl.col("ts").dt.truncate(every)).agg(pl.len().cast(pl.Int64).alias("n"))
+    errors_q = (
+        lf.filter(is_err)
+        .group_by(*keys, pl.col("ts").dt.truncate(every))
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+    )
     errors = errors_q.collect()
     if errors.is_empty() or errors["n"].max() < p.min_count:  # type: ignore[operator]
         return _empty()  # no bucket can be hot: the per-container baselines are not needed
@@ -107,27 +111,36 @@ def error_bursts(source: pat.Source, params: BurstParams | None = None, **option
     grid = grid.with_columns(
         med.alias("_med"),
         ((pl.col("n") - med) / scale).alias("_z"),
-        ((pl.col("ts") - pl.col("_lo")).dt.total_microseconds() // (step // dt.timedelta(microseconds=1))).alias("_i"),
+        (
+            (pl.col("ts") - pl.col("_lo")).dt.total_microseconds() // (step // dt.timedelta(microseconds=1))
+        ).alias("_i"),
     )
     hot = grid.filter((pl.col("_z") >= p.threshold) & (pl.col("n") >= p.min_count))
     if hot.is_empty():
         return _empty()
     hot = hot.with_columns(
         ((pl.col("_i") - pl.col("_i").shift(1).over(keys)).fill_null(p.merge_gap + 2) > p.merge_gap + 1)
-        .cum_sum().over(keys).alias("_run")
+        .cum_sum()
+        .over(keys)
+        .alias("_run")
     )
-    runs = hot.group_by(*keys, "_run").agg(
-        pl.col("ts").min().alias("start"),
-        (pl.col("ts").max() + step).alias("end"),
-        pl.len().cast(pl.Int64).alias("buckets"),
-        pl.col("n").max().alias("peak"),
-        pl.col("_med").first().cast(pl.Float64).alias("baseline"),
-        pl.col("_z").max().alias("z"),
-    ).with_columns(pl.int_range(pl.len()).alias("_b"))
+    runs = (
+        hot.group_by(*keys, "_run")
+        .agg(
+            pl.col("ts").min().alias("start"),
+            (pl.col("ts").max() + step).alias("end"),
+            pl.len().cast(pl.Int64).alias("buckets"),
+            pl.col("n").max().alias("peak"),
+            pl.col("_med").first().cast(pl.Float64).alias("baseline"),
+            pl.col("_z").max().alias("z"),
+        )
+        .with_columns(pl.int_range(pl.len()).alias("_b"))
+    )
     counted = (
         grid.join(runs.select(*keys, "start", "end", "_b"), on=keys, how="inner")
         .filter((pl.col("ts") >= pl.col("start")) & (pl.col("ts") < pl.col("end")))
-        .group_by("_b").agg(pl.col("n").sum().alias("count"))
+        .group_by("_b")
+        .agg(pl.col("n").sum().alias("count"))
     )
     out = runs.join(counted, on="_b", how="left")
     out = out.join(_top_patterns(lf.filter(is_err), runs, keys), on="_b", how="left") if p.patterns else out
@@ -147,13 +160,25 @@ def _top_patterns(errors: pl.LazyFrame, runs: pl.DataFrame, keys: list[str]) -> 
     )
     mined = pat.mine(lines, group=pl.col("_b"))
     if mined.stats.is_empty():
-        return pl.DataFrame(schema={"_b": pl.Int64, "top_pattern_id": pl.String, "top_template": pl.String,
-                                    "top_count": pl.Int64})
+        return pl.DataFrame(
+            schema={
+                "_b": pl.Int64,
+                "top_pattern_id": pl.String,
+                "top_template": pl.String,
+                "top_count": pl.Int64,
+            }
+        )
     return (
         mined.stats.join(mined.keys, on="_k", how="left")
-        .group_by("_g", "pattern_id", "template").agg(pl.col("n").sum().alias("top_count"))
+        .group_by("_g", "pattern_id", "template")
+        .agg(pl.col("n").sum().alias("top_count"))
         .sort(["_g", "top_count", "pattern_id"], descending=[False, True, False])
-        .group_by("_g", maintain_order=True).first()
-        .select(pl.col("_g").cast(pl.Int64).alias("_b"), pl.col("pattern_id").alias("top_pattern_id"),
-                pl.col("template").alias("top_template"), "top_count")
+        .group_by("_g", maintain_order=True)
+        .first()
+        .select(
+            pl.col("_g").cast(pl.Int64).alias("_b"),
+            pl.col("pattern_id").alias("top_pattern_id"),
+            pl.col("template").alias("top_template"),
+            "top_count",
+        )
     )

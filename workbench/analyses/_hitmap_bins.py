@@ -36,7 +36,9 @@ def rt_row_expr(rt_min_ms: float, bins_per_decade: int, n_rt: int) -> pl.Expr:
 
 
 def rt_rows_of_ms(rt_ms: pl.Series, rt_min_ms: float, bins_per_decade: int, n_rt: int) -> np.ndarray:
-    out = pl.DataFrame({"rt_ms": rt_ms.cast(pl.Float64)}).select(rt_row_expr(rt_min_ms, bins_per_decade, n_rt))
+    out = pl.DataFrame({"rt_ms": rt_ms.cast(pl.Float64)}).select(
+        rt_row_expr(rt_min_ms, bins_per_decade, n_rt)
+    )
     return out.to_series().to_numpy()
 
 
@@ -137,7 +139,7 @@ def cell_indexes(rows: pl.DataFrame, *, us: bool, t0: int, step: int, rt: tuple[
             a, b = np.searchsorted(slow_at, [offset, offset + part.height])
             rows_rt[slow_at[a:b] - offset] = slow[a:b]
         else:
-            rows_rt = every[offset:offset + part.height]
+            rows_rt = every[offset : offset + part.height]
         idx = part.get_column("_e").to_numpy() - t0
         np.floor_divide(idx, step, out=idx)
         idx *= n_rt

@@ -10,9 +10,16 @@ from workbench.analyses.params import Finding
 __all__ = ["ADVICE_COLUMNS", "CPU_AT_LIMIT", "MEMORY_AT_LIMIT", "PEAK_OVER_REQUEST", "advice", "findings"]
 
 ADVICE_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": pl.String(), "namespace": pl.String(), "pod": pl.String(), "workload_name": pl.String(),
-    "resource": pl.String(), "issue": pl.String(), "severity": pl.String(), "value": pl.Float64(),
-    "reference": pl.Float64(), "message": pl.String(),
+    "cluster": pl.String(),
+    "namespace": pl.String(),
+    "pod": pl.String(),
+    "workload_name": pl.String(),
+    "resource": pl.String(),
+    "issue": pl.String(),
+    "severity": pl.String(),
+    "value": pl.Float64(),
+    "reference": pl.Float64(),
+    "message": pl.String(),
 }
 
 #: A start-up CPU peak at or above this share of the CPU limit means the start was throttled.
@@ -83,7 +90,14 @@ def advice(starts: pl.DataFrame, *, window_s: float = 300.0) -> pl.DataFrame:
                 f"CPU took {s['warmup_s']:.0f} s after Running to settle: readiness and startup probes must "
                 "allow for it, and an autoscaler adds capacity that late")  # fmt: skip
         if s["running"] is not None and not s["settled"]:
-            add("cpu", "not_settled", "info", None, None, "CPU did not settle below its start-up average in the data")
+            add(
+                "cpu",
+                "not_settled",
+                "info",
+                None,
+                None,
+                "CPU did not settle below its start-up average in the data",
+            )
         for col, issue, what in (("scheduling_s", "slow_scheduling", "for a node"),
                                  ("image_pull_s", "slow_image_pull", "for image pulls")):  # fmt: skip
             v = s[col]
@@ -97,7 +111,14 @@ def advice(starts: pl.DataFrame, *, window_s: float = 300.0) -> pl.DataFrame:
 def findings(tips: pl.DataFrame) -> list[Finding]:
     """Warnings and critical advice as findings (info stays in the advice table)."""
     return [
-        Finding(severity=r["severity"], title=f"{r['pod']}: {r['issue'].replace('_', ' ')}", detail=r["message"],
-                cluster=r["cluster"], namespace=r["namespace"], kind="Pod", name=r["pod"])  # fmt: skip
+        Finding(
+            severity=r["severity"],
+            title=f"{r['pod']}: {r['issue'].replace('_', ' ')}",
+            detail=r["message"],
+            cluster=r["cluster"],
+            namespace=r["namespace"],
+            kind="Pod",
+            name=r["pod"],
+        )  # fmt: skip
         for r in tips.filter(pl.col("severity").is_in(["warning", "critical"])).iter_rows(named=True)
     ]

@@ -52,9 +52,12 @@ def first_run(ds: Dataset, pods: pl.DataFrame) -> dict[tuple[str, str], dt.datet
     """(cluster, uid) → when an app container first ran, from the pods' revisions in ``objects``
     (``state.running/terminated.startedAt`` and ``lastState.terminated.startedAt``)."""
     out: dict[tuple[str, str], dt.datetime] = {}
-    revs = ds.scan("objects", cluster=pods["cluster"].unique().to_list(), latest=False).filter(
-        pl.col("kind") == "Pod", pl.col("uid").is_in(pods["uid"].drop_nulls().unique().implode())
-    ).select("cluster", "uid", "manifest").collect()
+    revs = (
+        ds.scan("objects", cluster=pods["cluster"].unique().to_list(), latest=False)
+        .filter(pl.col("kind") == "Pod", pl.col("uid").is_in(pods["uid"].drop_nulls().unique().implode()))
+        .select("cluster", "uid", "manifest")
+        .collect()
+    )
     for cluster, uid, text in revs.iter_rows():
         try:
             statuses = (json.loads(text).get("status") or {}).get("containerStatuses") or []
@@ -63,7 +66,11 @@ def first_run(ds: Dataset, pods: pl.DataFrame) -> dict[tuple[str, str], dt.datet
         for st in statuses:
             for part in ((st.get("state") or {}).get("running"), (st.get("state") or {}).get("terminated"),
                          (st.get("lastState") or {}).get("terminated")):  # fmt: skip
-                t = to_utc(part.get("startedAt")) if isinstance(part, dict) and part.get("startedAt") else None
+                t = (
+                    to_utc(part.get("startedAt"))
+                    if isinstance(part, dict) and part.get("startedAt")
+                    else None
+                )
                 if t is not None and ((cluster, uid) not in out or t < out[(cluster, uid)]):
                     out[(cluster, uid)] = t
     return out
@@ -75,21 +82,31 @@ def running_times(ds: Dataset, pods: pl.DataFrame, conts: pl.DataFrame, events: 
     never before ``created`` (a static pod's mirror object appears after its containers ran)."""
     first = first_run(ds, pods)
     app = conts.filter(~pl.col("is_init").fill_null(value=False))
-    started = events.filter(pl.col("reason") == "Started").join(
-        app.select("cluster", pl.col("pod_uid").alias("uid"), pl.col("name").alias("_c")), on=["cluster", "uid"]
-    ).filter(pl.col("message").str.ends_with(pl.col("_c"))).group_by("cluster", "uid").agg(
-        pl.col("first_time").min().alias("_ev")
+    started = (
+        events.filter(pl.col("reason") == "Started")
+        .join(
+            app.select("cluster", pl.col("pod_uid").alias("uid"), pl.col("name").alias("_c")),
+            on=["cluster", "uid"],
+        )
+        .filter(pl.col("message").str.ends_with(pl.col("_c")))
+        .group_by("cluster", "uid")
+        .agg(pl.col("first_time").min().alias("_ev"))
     )
-    table = app.filter(pl.col("restarts").fill_null(0) == 0).group_by("cluster", "pod_uid").agg(
-        pl.col("started_at").min().alias("_ct")
-    ).rename({"pod_uid": "uid"})
+    table = (
+        app.filter(pl.col("restarts").fill_null(0) == 0)
+        .group_by("cluster", "pod_uid")
+        .agg(pl.col("started_at").min().alias("_ct"))
+        .rename({"pod_uid": "uid"})
+    )
     rows = [{"cluster": c, "uid": u, "_obj": t} for (c, u), t in first.items()]
     obj = pl.DataFrame(rows, schema={"cluster": pl.String, "uid": pl.String, "_obj": TS})
     out = pods.select("cluster", "uid")
     for other in (obj, started, table):
         out = out.join(other, on=["cluster", "uid"], how="left", nulls_equal=True)
     # A static pod's mirror object is created after the kubelet started it: no negative Pending.
-    out = out.join(pods.select("cluster", "uid", "created"), on=["cluster", "uid"], how="left", nulls_equal=True)
+    out = out.join(
+        pods.select("cluster", "uid", "created"), on=["cluster", "uid"], how="left", nulls_equal=True
+    )
     running = pl.coalesce("_obj", "_ev", "_ct")
     return out.select("cluster", "uid", pl.when(running.is_not_null()).then(pl.max_horizontal(running, "created"))
                       .alias("running"))  # fmt: skip
@@ -103,6 +120,6 @@ def pod_events(ds: Dataset, pods: pl.DataFrame) -> pl.DataFrame:
     ev = ev.with_columns(pl.coalesce("involved_namespace", "namespace").alias("_ns")).join(
         ids, on=["cluster", "_ns", "involved_name"], how="inner"
     )
-    return ev.filter(pl.col("involved_uid").is_null() | (pl.col("involved_uid") == pl.col("_uid"))).with_columns(
-        pl.col("_uid").alias("uid")
-    )
+    return ev.filter(
+        pl.col("involved_uid").is_null() | (pl.col("involved_uid") == pl.col("_uid"))
+    ).with_columns(pl.col("_uid").alias("uid"))

@@ -63,7 +63,11 @@ def increments(frame: pl.DataFrame | pl.LazyFrame, *, by: Sequence[str], ts: str
     """
     keys = list(by)
     lf = frame.lazy() if presorted else frame.lazy().sort([*keys, ts], nulls_last=True)
-    same = pl.all_horizontal([pl.col(k).eq_missing(pl.col(k).shift()) for k in keys]) if keys else pl.lit(value=True)
+    same = (
+        pl.all_horizontal([pl.col(k).eq_missing(pl.col(k).shift()) for k in keys])
+        if keys
+        else pl.lit(value=True)
+    )
     same = same & pl.int_range(pl.len()).gt(0)
     v = pl.col(value)
     return lf.with_columns(
@@ -105,12 +109,17 @@ def stream_rates(samples: pl.LazyFrame) -> pl.LazyFrame:
     inc = _increase(pl.col("value"), pl.col("value").shift())
     ok = ~key_changed & (secs > 0)
     inner = samples.select(
-        "series_id", "ts", pl.when(ok).then(inc / secs).alias("value"), pl.when(ok).then(inc).alias("increase")
+        "series_id",
+        "ts",
+        pl.when(ok).then(inc / secs).alias("value"),
+        pl.when(ok).then(inc).alias("increase"),
     ).filter(pl.col("value").is_not_null())
     ends = (pl.col("series_id") != pl.col("series_id").shift(-1)).fill_null(value=True)
-    edges = samples.select("series_id", "ts", "value", key_changed.alias("_s"), ends.alias("_e")).filter(
-        pl.col("_s") | pl.col("_e")
-    ).collect()
+    edges = (
+        samples.select("series_id", "ts", "value", key_changed.alias("_s"), ends.alias("_e"))
+        .filter(pl.col("_s") | pl.col("_e"))
+        .collect()
+    )
     if edges.height <= 2:
         return inner.cast(_RATES)  # type: ignore[arg-type]
     runs = (
@@ -124,7 +133,9 @@ def stream_rates(samples: pl.LazyFrame) -> pl.LazyFrame:
     )  # fmt: skip
     step = _increase(pl.col("v0"), pl.col("prev_v1"))
     gap = _seconds(pl.col("t0") - pl.col("prev_t1"))
-    joins = runs.select("series_id", pl.col("t0").alias("ts"), (step / gap).alias("value"), step.alias("increase"))
+    joins = runs.select(
+        "series_id", pl.col("t0").alias("ts"), (step / gap).alias("value"), step.alias("increase")
+    )
     return pl.concat([inner.cast(_RATES), joins.lazy().cast(_RATES)])  # type: ignore[arg-type]
 
 
@@ -341,4 +352,8 @@ def _quantiles(k: Any, out: np.ndarray, runs: np.ndarray, acc: np.ndarray, qsets
         k.quantiles(out, starts, ends, gptr, acc, qsets, qset_of, g0, g1, res)
         return
     with ThreadPoolExecutor(len(spans)) as pool:
-        list(pool.map(lambda ab: k.quantiles(out, starts, ends, gptr, acc, qsets, qset_of, ab[0], ab[1], res), spans))
+        list(
+            pool.map(
+                lambda ab: k.quantiles(out, starts, ends, gptr, acc, qsets, qset_of, ab[0], ab[1], res), spans
+            )
+        )

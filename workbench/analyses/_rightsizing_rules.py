@@ -15,13 +15,21 @@ __all__ = ["HPA_COLUMNS", "apply_rules", "hpa_targets_from_manifests"]
 MIB = 2**20
 
 HPA_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": pl.String(), "namespace": pl.String(), "hpa": pl.String(), "target_kind": pl.String(),
-    "target_name": pl.String(), "cpu_target_pct": pl.Float64(), "memory_target_pct": pl.Float64(),
-    "min_replicas": pl.Int64(), "max_replicas": pl.Int64(),
+    "cluster": pl.String(),
+    "namespace": pl.String(),
+    "hpa": pl.String(),
+    "target_kind": pl.String(),
+    "target_name": pl.String(),
+    "cpu_target_pct": pl.Float64(),
+    "memory_target_pct": pl.Float64(),
+    "min_replicas": pl.Int64(),
+    "max_replicas": pl.Int64(),
 }
 
 
-def hpa_targets_from_manifests(manifests: Iterable[dict[str, Any]], *, cluster: str | None = None) -> pl.DataFrame:
+def hpa_targets_from_manifests(
+    manifests: Iterable[dict[str, Any]], *, cluster: str | None = None
+) -> pl.DataFrame:
     """One row per HorizontalPodAutoscaler manifest (autoscaling v1, v2beta1, v2beta2, v2):
     what it scales and its average-utilisation targets for CPU and memory in % of the request
     (null when it does not scale on that resource's utilisation)."""
@@ -40,7 +48,11 @@ def hpa_targets_from_manifests(manifests: Iterable[dict[str, Any]], *, cluster: 
             if name not in targets:
                 continue
             target = res.get("target") or {}
-            value = target.get("averageUtilization") if target.get("type", "Utilization") == "Utilization" else None
+            value = (
+                target.get("averageUtilization")
+                if target.get("type", "Utilization") == "Utilization"
+                else None
+            )
             value = res.get("targetAverageUtilization", value)  # v2beta1
             if value is not None:
                 targets[name] = float(value)
@@ -57,10 +69,15 @@ def hpa_from_objects(objects: pl.DataFrame) -> pl.DataFrame:
     """:func:`hpa_targets_from_manifests` over the newest live revision of each HPA in an
     ``objects`` frame."""
     hpas = objects.filter(pl.col("kind") == "HorizontalPodAutoscaler").sort("observed_at")
-    hpas = hpas.group_by("cluster", "namespace", "name").agg(pl.col("manifest").last(), pl.col("deleted").last())
+    hpas = hpas.group_by("cluster", "namespace", "name").agg(
+        pl.col("manifest").last(), pl.col("deleted").last()
+    )
     hpas = hpas.sort("cluster", "namespace", "name", nulls_last=True)  # one order every time
     hpas = hpas.filter(~pl.col("deleted").fill_null(value=False))
-    parts = [hpa_targets_from_manifests([json.loads(text)], cluster=c) for c, text in hpas.select("cluster", "manifest").iter_rows()]
+    parts = [
+        hpa_targets_from_manifests([json.loads(text)], cluster=c)
+        for c, text in hpas.select("cluster", "manifest").iter_rows()
+    ]
     return pl.concat(parts) if parts else pl.DataFrame(schema=HPA_COLUMNS)
 
 
@@ -129,7 +146,11 @@ def apply_rules(row: dict[str, Any], p: Any) -> dict[str, Any]:
     # -- memory --------------------------------------------------------------------------------
     basis = row["memory_request_basis"]
     mem_req = None if basis is None else max(basis * p.memory_request_headroom, p.min_memory)
-    mem_lim = None if row["memory_max"] is None else max(row["memory_max"] * p.memory_limit_headroom, mem_req or 0.0)
+    mem_lim = (
+        None
+        if row["memory_max"] is None
+        else max(row["memory_max"] * p.memory_limit_headroom, mem_req or 0.0)
+    )
     mtarget = row["hpa_memory_target_pct"]
     if p.hpa_aware and mtarget and mem_req is not None and row["memory_mean"] is not None:
         keep = row["memory_mean"] / (mtarget / 100.0)
@@ -137,9 +158,16 @@ def apply_rules(row: dict[str, Any], p: Any) -> dict[str, Any]:
         if mem_req < floor:
             mem_req = floor
             flags.append("hpa-floor")
-            notes.append(f"an HPA scales on {mtarget:.0f}% memory of the request: the request stays ≥ {_fmt_mem(floor)}")
+            notes.append(
+                f"an HPA scales on {mtarget:.0f}% memory of the request: the request stays ≥ {_fmt_mem(floor)}"
+            )
     mpeak = row["startup_memory_peak"]
-    if p.startup_aware and mpeak is not None and mem_lim is not None and mem_lim < mpeak * p.memory_limit_headroom:
+    if (
+        p.startup_aware
+        and mpeak is not None
+        and mem_lim is not None
+        and mem_lim < mpeak * p.memory_limit_headroom
+    ):
         mem_lim = mpeak * p.memory_limit_headroom
         flags.append("startup-peak")
         notes.append(f"memory limit kept above the start-up peak {_fmt_mem(mpeak)}")

@@ -32,7 +32,10 @@ ACC = 9
 _BUCKETS = 4096
 
 
-_IN = {t: nb.types.Array(getattr(nb.types, t), 1, "C", readonly=True) for t in ("uint64", "int64", "float64", "boolean")}
+_IN = {
+    t: nb.types.Array(getattr(nb.types, t), 1, "C", readonly=True)
+    for t in ("uint64", "int64", "float64", "boolean")
+}
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -222,7 +225,7 @@ def _ranks(out, starts, ends, nn, lo, hi, want, got, hist, hists, scratch):  # t
                     scratch[fill[s]] = x
                     fill[s] += 1
     for s in range(nslots):
-        scratch[offset[s]:offset[s + 1]] = np.sort(scratch[offset[s]:offset[s + 1]])
+        scratch[offset[s] : offset[s + 1]] = np.sort(scratch[offset[s] : offset[s + 1]])
     for q in range(m):
         got[q] = scratch[offset[slot[bucket[q]]] + want[q] - first[q]]
 

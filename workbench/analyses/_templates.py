@@ -62,7 +62,12 @@ def _is_word(token: str) -> bool:
 class WordDrain(Drain):
     """Drain whose similarity counts only word tokens (see the module docstring)."""
 
-    def get_seq_distance(self, seq1: Sequence[str], seq2: Sequence[str], include_params: bool) -> tuple[float, int]:  # noqa: FBT001 - Drain's signature
+    def get_seq_distance(
+        self,
+        seq1: Sequence[str],
+        seq2: Sequence[str],
+        include_params: bool,  # noqa: FBT001 - Drain's signature
+    ) -> tuple[float, int]:
         equal = counted = params = 0
         for t1, t2 in zip(seq1, seq2, strict=True):
             if t1 == self.param_str:  # a wildcard counts as a word that does not agree (as in Drain)
@@ -85,7 +90,9 @@ def pattern_id(template: str) -> str:
     return hashlib.blake2b(template.encode("utf-8"), digest_size=8).hexdigest()
 
 
-def drain_templates(masked: pl.DataFrame, *, similarity: float, depth: int, max_children: int) -> pl.DataFrame:
+def drain_templates(
+    masked: pl.DataFrame, *, similarity: float, depth: int, max_children: int
+) -> pl.DataFrame:
     """masked (``_m``, ``n``) → ``_m, pattern_id, template`` (one row per distinct masked text)."""
     order = masked.group_by("_m").agg(pl.col("n").sum()).sort(["n", "_m"], descending=[True, False])
     drain = WordDrain(depth=depth, sim_th=similarity, max_children=max_children)

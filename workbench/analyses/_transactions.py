@@ -39,8 +39,19 @@ from workbench.schema import SCHEMAS
 from workbench.store import Dataset, to_utc
 
 __all__ = [
-    "KEPT_CATEGORICAL", "KINDS", "TRANSACTION_COLUMNS", "Data", "SpanParams", "Transactions", "duration_us",
-    "epoch_us", "fallback_services", "nullable_columns", "span_frame", "transaction_frame", "transaction_rows",
+    "KEPT_CATEGORICAL",
+    "KINDS",
+    "TRANSACTION_COLUMNS",
+    "Data",
+    "SpanParams",
+    "Transactions",
+    "duration_us",
+    "epoch_us",
+    "fallback_services",
+    "nullable_columns",
+    "span_frame",
+    "transaction_frame",
+    "transaction_rows",
     "transactions_lazy",
 ]
 
@@ -50,9 +61,19 @@ TS = pl.Datetime("us", "UTC")
 #: Every span kind.
 KINDS = ("SERVER", "CONSUMER", "CLIENT", "PRODUCER", "INTERNAL", "UNSPECIFIED")
 TRANSACTION_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": pl.String(), "trace_id": pl.String(), "span_id": pl.String(), "service": pl.String(),
-    "namespace": pl.String(), "pod": pl.String(), "endpoint": pl.String(), "kind": pl.String(),
-    "start": TS, "end": TS, "rt_ms": pl.Float64(), "error": pl.Boolean(), "http_status_code": pl.Int32(),
+    "cluster": pl.String(),
+    "trace_id": pl.String(),
+    "span_id": pl.String(),
+    "service": pl.String(),
+    "namespace": pl.String(),
+    "pod": pl.String(),
+    "endpoint": pl.String(),
+    "kind": pl.String(),
+    "start": TS,
+    "end": TS,
+    "rt_ms": pl.Float64(),
+    "error": pl.Boolean(),
+    "http_status_code": pl.Int32(),
 }
 
 #: Columns of few distinct values that :class:`Transactions` keep as ``Categorical`` (4 bytes a row
@@ -60,8 +81,15 @@ TRANSACTION_COLUMNS: dict[str, pl.DataType] = {
 #: are faster); every result casts them back to strings.
 KEPT_CATEGORICAL: tuple[str, ...] = ("cluster", "service", "namespace", "pod", "endpoint", "kind")
 
-_UNITS = {"us": 1, "ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000,
-          "w": 604_800_000_000}
+_UNITS = {
+    "us": 1,
+    "ms": 1_000,
+    "s": 1_000_000,
+    "m": 60_000_000,
+    "h": 3_600_000_000,
+    "d": 86_400_000_000,
+    "w": 604_800_000_000,
+}
 _PART = re.compile(r"(\d+)(us|ms|s|m|h|d|w)")
 
 
@@ -125,7 +153,11 @@ class SpanParams(Params):
 
     def read_from(self) -> dt.datetime | None:
         """The earliest span start read: the window's start minus the lookback."""
-        return self.start - dt.timedelta(microseconds=duration_us(self.lookback)) if self.start is not None else None
+        return (
+            self.start - dt.timedelta(microseconds=duration_us(self.lookback))
+            if self.start is not None
+            else None
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,8 +181,19 @@ class Transactions:
 
 Data = Dataset | pl.DataFrame | pl.LazyFrame | Transactions
 
-_NEEDED = ("cluster", "trace_id", "span_id", "parent_id", "service", "operation", "kind", "start", "end",
-           "duration_us", "error")
+_NEEDED = (
+    "cluster",
+    "trace_id",
+    "span_id",
+    "parent_id",
+    "service",
+    "operation",
+    "kind",
+    "start",
+    "end",
+    "duration_us",
+    "error",
+)
 
 
 def span_frame(data: Data, p: SpanParams, *, service: bool = True) -> pl.LazyFrame:
@@ -224,7 +267,9 @@ def _other_services(spans: pl.LazyFrame, kinds: Collection[str]) -> pl.DataFrame
     return spans.filter(~is_kind.fill_null(value=False)).select("cluster", "service").unique().collect()
 
 
-def fallback_services(spans: pl.LazyFrame, kinds: Collection[str], *, other: pl.DataFrame | None = None) -> pl.DataFrame:
+def fallback_services(
+    spans: pl.LazyFrame, kinds: Collection[str], *, other: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """``(cluster, service)`` of the services in ``spans`` without a span of ``kinds`` (their
     entry spans are their transactions). ``spans`` must have its null services filled.
 
@@ -255,20 +300,28 @@ def transaction_rows(
     # every span of kinds: no kind filter to run on each span (the check above read the kinds)
     parts = [spans.filter(is_kind) if other.height else spans]
     if fallback.height:
-        log.info("%d service(s) without %s spans: their entry spans are their transactions",
-                 fallback.height, "/".join(kinds))
+        log.info(
+            "%d service(s) without %s spans: their entry spans are their transactions",
+            fallback.height,
+            "/".join(kinds),
+        )
         fb = spans.join(fallback.lazy(), on=keys, how="semi", nulls_equal=True)
         parts.append(fb.filter(pl.col("parent_id").is_null()))
         ids = spans.select("cluster", "trace_id", pl.col("span_id").alias("parent_id")).unique()
-        parts.append(fb.filter(pl.col("parent_id").is_not_null())
-                     .join(ids, on=["cluster", "trace_id", "parent_id"], how="anti"))
+        parts.append(
+            fb.filter(pl.col("parent_id").is_not_null()).join(
+                ids, on=["cluster", "trace_id", "parent_id"], how="anti"
+            )
+        )
     tx = pl.concat(parts) if len(parts) > 1 else parts[0]
     timed = [pl.col(c).is_not_null() for c in ("start", "duration_us") if c in nullable]
     if timed:
         tx = tx.filter(*timed)
     fixes = []
     if "end" in nullable:
-        fixes.append(pl.col("end").fill_null(pl.col("start") + pl.duration(microseconds=pl.col("duration_us"))))
+        fixes.append(
+            pl.col("end").fill_null(pl.col("start") + pl.duration(microseconds=pl.col("duration_us")))
+        )
     if "error" in nullable:
         fixes.append(pl.col("error").fill_null(value=False))
     return tx.with_columns(fixes) if fixes else tx

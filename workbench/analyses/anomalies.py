@@ -108,15 +108,32 @@ log = logging.getLogger(__name__)
 
 TS = pl.Datetime("us", "UTC")
 SCORE_COLUMNS: dict[str, pl.DataType] = {
-    "ts": TS, "value": pl.Float64(), "baseline": pl.Float64(), "scale": pl.Float64(), "score": pl.Float64(),
-    "lower": pl.Float64(), "upper": pl.Float64(), "anomalous": pl.Boolean(), "seasonal": pl.Boolean(),
+    "ts": TS,
+    "value": pl.Float64(),
+    "baseline": pl.Float64(),
+    "scale": pl.Float64(),
+    "score": pl.Float64(),
+    "lower": pl.Float64(),
+    "upper": pl.Float64(),
+    "anomalous": pl.Boolean(),
+    "seasonal": pl.Boolean(),
 }
 INTERVAL_COLUMNS: dict[str, pl.DataType] = {
-    "start": TS, "end": TS, "points": pl.Int64(), "peak_ts": TS, "peak_value": pl.Float64(),
-    "baseline": pl.Float64(), "peak_score": pl.Float64(), "direction": pl.String(),
+    "start": TS,
+    "end": TS,
+    "points": pl.Int64(),
+    "peak_ts": TS,
+    "peak_value": pl.Float64(),
+    "baseline": pl.Float64(),
+    "peak_score": pl.Float64(),
+    "direction": pl.String(),
 }
 CHANGE_COLUMNS: dict[str, pl.DataType] = {
-    "ts": TS, "before_mean": pl.Float64(), "after_mean": pl.Float64(), "shift": pl.Float64(), "score": pl.Float64(),
+    "ts": TS,
+    "before_mean": pl.Float64(),
+    "after_mean": pl.Float64(),
+    "shift": pl.Float64(),
+    "score": pl.Float64(),
 }
 _DAY = dt.timedelta(days=1)
 
@@ -130,9 +147,14 @@ class AnomalyParams(Params):
     threshold: float = field(6.0, "score above which a point is anomalous", ge=0.5, le=1000.0)
     min_points: int = field(1, "shortest run of anomalous points that makes an interval", ge=1, le=100_000)
     merge_gap: int = field(1, "normal points allowed between two runs of one interval", ge=0, le=100_000)
-    seasonality: str = field("auto", "daily seasonal baseline: auto (≥ 2 days of data), daily, none",
-                             choices=("auto", "daily", "none"))
-    seasonal_days: int = field(7, "previous days whose same time of day forms the seasonal reference", ge=1, le=60)
+    seasonality: str = field(
+        "auto",
+        "daily seasonal baseline: auto (≥ 2 days of data), daily, none",
+        choices=("auto", "daily", "none"),
+    )
+    seasonal_days: int = field(
+        7, "previous days whose same time of day forms the seasonal reference", ge=1, le=60
+    )
     rel_scale: float = field(0.01, "smallest scale as a share of the baseline", ge=0.0, le=10.0)
     min_scale: float = field(0.0, "smallest scale in the series' unit", ge=0.0)
 
@@ -141,7 +163,9 @@ class AnomalyParams(Params):
 class ChangeParams(Params):
     """When a shift of a series' level counts as a change point."""
 
-    threshold: float = field(8.0, "noise-scaled difference of the window means a change must reach", ge=1.0, le=1e6)
+    threshold: float = field(
+        8.0, "noise-scaled difference of the window means a change must reach", ge=1.0, le=1e6
+    )
     window: int = field(30, "points compared on each side of a candidate change", ge=2, le=100_000)
     max_changes: int = field(5, "most change points per series", ge=1, le=1000)
     min_shift: float = field(0.0, "smallest |after − before| that counts, in the series' unit", ge=0.0)
@@ -152,17 +176,23 @@ def _opts(cls: type[Params], params: Params | None, kwargs: dict[str, Any]) -> A
     for k in kwargs:
         if k not in known:
             near = closest(k, known)
-            msg = f"unknown {cls.__name__} option {k!r}" + (f"; did you mean {', '.join(near)}?" if near else "")
+            msg = f"unknown {cls.__name__} option {k!r}" + (
+                f"; did you mean {', '.join(near)}?" if near else ""
+            )
             raise ParameterError(msg)
     return dataclasses.replace(params, **kwargs) if params is not None else cls(**kwargs)
 
 
-def _prepare(frame: pl.DataFrame | pl.LazyFrame, keys: Sequence[str], ts: str, value: str) -> tuple[pl.DataFrame, list[str]]:
+def _prepare(
+    frame: pl.DataFrame | pl.LazyFrame, keys: Sequence[str], ts: str, value: str
+) -> tuple[pl.DataFrame, list[str]]:
     df = frame.lazy().collect() if isinstance(frame, pl.LazyFrame) else frame
     missing = [c for c in (*keys, ts, value) if c not in df.columns]
     if missing:
-        msg = (f"the series frame has no column(s) {', '.join(missing)}; it has {', '.join(df.columns)}. "
-               "Pass keys=[...], ts=... and value=... naming your columns")
+        msg = (
+            f"the series frame has no column(s) {', '.join(missing)}; it has {', '.join(df.columns)}. "
+            "Pass keys=[...], ts=... and value=... naming your columns"
+        )
         raise ParameterError(msg)
     if not df.schema[value].is_numeric():
         msg = f"column {value!r} must be numeric (found {df.schema[value]})"
@@ -173,7 +203,11 @@ def _prepare(frame: pl.DataFrame | pl.LazyFrame, keys: Sequence[str], ts: str, v
         df = df.with_columns(pl.lit(0).alias("_series"))
     df = df.filter(pl.col("value").is_not_null() & pl.col("value").is_finite() & pl.col("ts").is_not_null())
     if df.schema["ts"] != TS:
-        df = df.with_columns(pl.col("ts").cast(TS) if df.schema["ts"].time_zone else pl.col("ts").dt.replace_time_zone("UTC").cast(TS))  # type: ignore[union-attr]
+        df = df.with_columns(
+            pl.col("ts").cast(TS)
+            if df.schema["ts"].time_zone
+            else pl.col("ts").dt.replace_time_zone("UTC").cast(TS)
+        )  # type: ignore[union-attr]
     return df.sort([*ks, "ts"]), ks
 
 
@@ -204,8 +238,9 @@ def _seasonal_reference(df: pl.DataFrame, p: AnomalyParams, ks: list[str]) -> pl
     """Adds ``_ref``: the median of the values at the same time of day on previous days."""
     if p.seasonality == "auto" and df["ts"].max() - df["ts"].min() < 2 * _DAY:  # type: ignore[operator]
         return df.with_columns(pl.lit(None, pl.Float64).alias("_ref"))  # no series spans two days
-    span = df.group_by(ks).agg((pl.col("ts").max() - pl.col("ts").min()).alias("_span"),
-                               pl.col("ts").diff().median().alias("_step"))
+    span = df.group_by(ks).agg(
+        (pl.col("ts").max() - pl.col("ts").min()).alias("_span"), pl.col("ts").diff().median().alias("_step")
+    )
     if p.seasonality == "auto":
         use = span.filter(pl.col("_span") >= 2 * _DAY).select(ks)
     else:
@@ -214,12 +249,17 @@ def _seasonal_reference(df: pl.DataFrame, p: AnomalyParams, ks: list[str]) -> pl
     if use.is_empty() or steps.is_empty():
         return df.with_columns(pl.lit(None, pl.Float64).alias("_ref"))
     tol = max(steps.median() / 2, dt.timedelta(microseconds=1))  # type: ignore[operator]
-    right = df.join(use, on=ks, how="semi").select(*ks, pl.col("ts").alias("_rts"), pl.col("value").alias("_rv")).sort("_rts")
+    right = (
+        df.join(use, on=ks, how="semi")
+        .select(*ks, pl.col("ts").alias("_rts"), pl.col("value").alias("_rv"))
+        .sort("_rts")
+    )
     refs = []
     left = df.with_row_index("_row")
     for k in range(1, p.seasonal_days + 1):
         got = (
-            left.select("_row", *ks, (pl.col("ts") - k * _DAY).alias("_rts")).sort("_rts")
+            left.select("_row", *ks, (pl.col("ts") - k * _DAY).alias("_rts"))
+            .sort("_rts")
             .join_asof(right, on="_rts", by=ks, strategy="nearest", tolerance=tol, check_sortedness=False)
             .select("_row", pl.col("_rv").alias(f"_r{k}"))
         )
@@ -255,17 +295,27 @@ def score(
     if p.seasonality != "none" and df["_ref"].null_count() < df.height:  # else no point has a reference
         df = df.with_columns((pl.col("value") - pl.col("_ref")).alias("_y"))
         df = _with_baseline(df, "_y", p, starts, "_s")
-        seasonal = pl.col("_smed").is_not_null() & pl.col("_ssig").is_not_null() & pl.col("_ref").is_not_null()
+        seasonal = (
+            pl.col("_smed").is_not_null() & pl.col("_ssig").is_not_null() & pl.col("_ref").is_not_null()
+        )
     else:
-        df = df.with_columns(pl.lit(None, pl.Float64).alias("_ref"), pl.lit(None, pl.Float64).alias("_smed"),
-                             pl.lit(None, pl.Float64).alias("_ssig"))
+        df = df.with_columns(
+            pl.lit(None, pl.Float64).alias("_ref"),
+            pl.lit(None, pl.Float64).alias("_smed"),
+            pl.lit(None, pl.Float64).alias("_ssig"),
+        )
         seasonal = pl.lit(value=False)
     df = df.with_columns(seasonal.alias("seasonal"))
     df = df.with_columns(
-        pl.when("seasonal").then(pl.col("_ref") + pl.col("_smed")).otherwise(pl.col("_pmed")).alias("baseline"),
+        pl.when("seasonal")
+        .then(pl.col("_ref") + pl.col("_smed"))
+        .otherwise(pl.col("_pmed"))
+        .alias("baseline"),
         pl.when("seasonal").then(pl.col("_ssig")).otherwise(pl.col("_psig")).alias("_sig"),
     )
-    scale = pl.max_horizontal(pl.col("_sig"), p.rel_scale * pl.col("baseline").abs(), pl.lit(p.min_scale)) + 1e-9
+    scale = (
+        pl.max_horizontal(pl.col("_sig"), p.rel_scale * pl.col("baseline").abs(), pl.lit(p.min_scale)) + 1e-9
+    )
     df = df.with_columns(pl.when(pl.col("_sig").is_not_null()).then(scale).alias("scale"))
     df = df.with_columns(
         ((pl.col("value") - pl.col("baseline")).abs() / pl.col("scale")).alias("score"),
@@ -275,7 +325,9 @@ def score(
     return df.select(out_cols).cast(SCORE_COLUMNS)  # type: ignore[arg-type]
 
 
-def intervals(scored: pl.DataFrame, params: AnomalyParams | None = None, *, keys: Sequence[str] = (), **options: Any) -> pl.DataFrame:
+def intervals(
+    scored: pl.DataFrame, params: AnomalyParams | None = None, *, keys: Sequence[str] = (), **options: Any
+) -> pl.DataFrame:
     """Anomalous intervals from :func:`score` output (key columns + ``INTERVAL_COLUMNS``)."""
     p = _opts(AnomalyParams, params, options)
     ks = list(keys) or ["_series"]
@@ -284,28 +336,56 @@ def intervals(scored: pl.DataFrame, params: AnomalyParams | None = None, *, keys
     df = df.sort([*ks, "ts"]).with_columns(pl.int_range(pl.len()).over(ks).alias("_i")).filter("anomalous")
     if df.is_empty():
         return pl.DataFrame(schema=schema)
-    df = df.with_columns(((pl.col("_i") - pl.col("_i").shift(1).over(ks)).fill_null(2) != 1).cum_sum().over(ks).alias("_run"))
+    df = df.with_columns(
+        ((pl.col("_i") - pl.col("_i").shift(1).over(ks)).fill_null(2) != 1).cum_sum().over(ks).alias("_run")
+    )
     peak = pl.col("score").arg_max()
-    runs = df.group_by(*ks, "_run").agg(
-        pl.col("_i").min().alias("_a"), pl.col("_i").max().alias("_b"), pl.col("ts").min().alias("start"),
-        pl.col("ts").max().alias("end"), pl.len().cast(pl.Int64).alias("points"),
-        pl.col("ts").get(peak).alias("peak_ts"), pl.col("value").get(peak).alias("peak_value"),
-        pl.col("baseline").get(peak).alias("baseline"), pl.col("score").max().alias("peak_score"),
-    ).filter(pl.col("points") >= p.min_points).sort([*ks, "_a"])
+    runs = (
+        df.group_by(*ks, "_run")
+        .agg(
+            pl.col("_i").min().alias("_a"),
+            pl.col("_i").max().alias("_b"),
+            pl.col("ts").min().alias("start"),
+            pl.col("ts").max().alias("end"),
+            pl.len().cast(pl.Int64).alias("points"),
+            pl.col("ts").get(peak).alias("peak_ts"),
+            pl.col("value").get(peak).alias("peak_value"),
+            pl.col("baseline").get(peak).alias("baseline"),
+            pl.col("score").max().alias("peak_score"),
+        )
+        .filter(pl.col("points") >= p.min_points)
+        .sort([*ks, "_a"])
+    )
     if runs.is_empty():
         return pl.DataFrame(schema=schema)
     runs = runs.with_columns(
         ((pl.col("_a") - pl.col("_b").shift(1).over(ks)).fill_null(p.merge_gap + 2) > p.merge_gap + 1)
-        .cum_sum().over(ks).alias("_grp")
+        .cum_sum()
+        .over(ks)
+        .alias("_grp")
     )
     best = pl.col("peak_score").arg_max()
-    out = runs.group_by(*ks, "_grp").agg(
-        pl.col("start").min(), pl.col("end").max(), pl.col("points").sum(),
-        *[pl.col(c).get(best) for c in ("peak_ts", "peak_value", "baseline")], pl.col("peak_score").max(),
-    ).with_columns(
-        pl.when(pl.col("peak_value") >= pl.col("baseline")).then(pl.lit("up")).otherwise(pl.lit("down")).alias("direction")
+    out = (
+        runs.group_by(*ks, "_grp")
+        .agg(
+            pl.col("start").min(),
+            pl.col("end").max(),
+            pl.col("points").sum(),
+            *[pl.col(c).get(best) for c in ("peak_ts", "peak_value", "baseline")],
+            pl.col("peak_score").max(),
+        )
+        .with_columns(
+            pl.when(pl.col("peak_value") >= pl.col("baseline"))
+            .then(pl.lit("up"))
+            .otherwise(pl.lit("down"))
+            .alias("direction")
+        )
     )
-    return out.sort(["peak_score", *ks], descending=[True] + [False] * len(ks)).select(*keys, *INTERVAL_COLUMNS).cast(schema)  # type: ignore[arg-type]
+    return (
+        out.sort(["peak_score", *ks], descending=[True] + [False] * len(ks))
+        .select(*keys, *INTERVAL_COLUMNS)
+        .cast(schema)
+    )  # type: ignore[arg-type]
 
 
 def detect(
@@ -341,7 +421,7 @@ def _segment(x: np.ndarray, p: ChangeParams) -> list[tuple[int, float]]:
         if stat[j] < p.threshold:
             break
         found.append((int(k[j]), float(stat[j])))
-        stat[max(0, j - w + 1):j + w] = 0.0
+        stat[max(0, j - w + 1) : j + w] = 0.0
     return sorted(found)
 
 
@@ -367,11 +447,19 @@ def change_points(
         bounds = [0, *[i for i, _ in cps], len(x)]
         key = {k: part[k][0] for k in keys}
         for j, (i, stat) in enumerate(cps, start=1):
-            before, after = float(x[bounds[j - 1]:i].mean()), float(x[i:bounds[j + 1]].mean())
+            before, after = float(x[bounds[j - 1] : i].mean()), float(x[i : bounds[j + 1]].mean())
             if abs(after - before) < p.min_shift:
                 continue
-            rows.append({**key, "ts": part["ts"][i], "before_mean": before, "after_mean": after,
-                         "shift": after - before, "score": stat})
+            rows.append(
+                {
+                    **key,
+                    "ts": part["ts"][i],
+                    "before_mean": before,
+                    "after_mean": after,
+                    "shift": after - before,
+                    "score": stat,
+                }
+            )
     if not rows:
         return pl.DataFrame(schema=schema)
     return pl.DataFrame(rows, schema=schema).sort([*keys, "ts"])

@@ -67,10 +67,28 @@ from workbench.errors import ParameterError
 from workbench.store import to_utc
 
 __all__ = [
-    "ACTIVE_COLUMNS", "ACTIVE_SERIES_COLUMNS", "GROUP_COLUMNS", "KEPT_CATEGORICAL", "SERIES_COLUMNS",
-    "SUMMARY_COLUMNS", "TRANSACTION_COLUMNS", "ApmParams", "Data", "SpanParams", "Transactions", "active_at",
-    "active_series", "duration_us", "epoch_us", "resolve_params", "scoped_transactions", "series", "span_frame",
-    "summary", "transactions", "transactions_lazy",
+    "ACTIVE_COLUMNS",
+    "ACTIVE_SERIES_COLUMNS",
+    "GROUP_COLUMNS",
+    "KEPT_CATEGORICAL",
+    "SERIES_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "TRANSACTION_COLUMNS",
+    "ApmParams",
+    "Data",
+    "SpanParams",
+    "Transactions",
+    "active_at",
+    "active_series",
+    "duration_us",
+    "epoch_us",
+    "resolve_params",
+    "scoped_transactions",
+    "series",
+    "span_frame",
+    "summary",
+    "transactions",
+    "transactions_lazy",
 ]
 
 log = logging.getLogger(__name__)
@@ -83,17 +101,31 @@ GROUP_COLUMNS: tuple[str, ...] = ("cluster", "namespace", "service", "pod", "end
 _KINDS = KINDS
 
 _STATS: dict[str, pl.DataType] = {
-    "transactions": pl.Int64(), "tps": pl.Float64(), "errors": pl.Int64(), "error_rate": pl.Float64(),
-    "rt_mean_ms": pl.Float64(), "rt_p50_ms": pl.Float64(), "rt_p90_ms": pl.Float64(),
-    "rt_p99_ms": pl.Float64(), "rt_max_ms": pl.Float64(),
+    "transactions": pl.Int64(),
+    "tps": pl.Float64(),
+    "errors": pl.Int64(),
+    "error_rate": pl.Float64(),
+    "rt_mean_ms": pl.Float64(),
+    "rt_p50_ms": pl.Float64(),
+    "rt_p90_ms": pl.Float64(),
+    "rt_p99_ms": pl.Float64(),
+    "rt_max_ms": pl.Float64(),
 }
 SERIES_COLUMNS: dict[str, pl.DataType] = {"ts": TS, **_STATS}
 SUMMARY_COLUMNS: dict[str, pl.DataType] = dict(_STATS)
 ACTIVE_SERIES_COLUMNS: dict[str, pl.DataType] = {"ts": TS, "active": pl.Int64(), "active_mean": pl.Float64()}
 ACTIVE_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": pl.String(), "trace_id": pl.String(), "span_id": pl.String(), "service": pl.String(),
-    "namespace": pl.String(), "pod": pl.String(), "endpoint": pl.String(), "start": TS,
-    "elapsed_ms": pl.Float64(), "db_calls": pl.Int64(), "external_calls": pl.Int64(),
+    "cluster": pl.String(),
+    "trace_id": pl.String(),
+    "span_id": pl.String(),
+    "service": pl.String(),
+    "namespace": pl.String(),
+    "pod": pl.String(),
+    "endpoint": pl.String(),
+    "start": TS,
+    "elapsed_ms": pl.Float64(),
+    "db_calls": pl.Int64(),
+    "external_calls": pl.Int64(),
 }
 
 
@@ -102,7 +134,9 @@ class ApmParams(SpanParams):
     """Parameters of the APM analyses (transactions, TPS, response time, active transactions)."""
 
     bucket: str = field("1m", "bucket width of series over time (10s, 1m, 5m, 1h…)")
-    by: tuple[str, ...] = field(("cluster", "service"), f"group by these columns ({', '.join(GROUP_COLUMNS)})")
+    by: tuple[str, ...] = field(
+        ("cluster", "service"), f"group by these columns ({', '.join(GROUP_COLUMNS)})"
+    )
     kinds: tuple[str, ...] = field(("SERVER", "CONSUMER"), "span kinds that are transactions")
     fill_empty: bool = field(True, "series: zero-count rows for buckets without transactions")  # noqa: FBT003
 
@@ -148,9 +182,12 @@ def transactions(data: Data, params: ApmParams | None = None, **changes: Any) ->
 def _stats(rt: str = "rt_ms") -> list[pl.Expr]:
     c = pl.col(rt)
     return [
-        pl.len().cast(pl.Int64).alias("transactions"), pl.col("error").sum().cast(pl.Int64).alias("errors"),
-        c.mean().alias("rt_mean_ms"), c.quantile(0.5, "linear").alias("rt_p50_ms"),
-        c.quantile(0.9, "linear").alias("rt_p90_ms"), c.quantile(0.99, "linear").alias("rt_p99_ms"),
+        pl.len().cast(pl.Int64).alias("transactions"),
+        pl.col("error").sum().cast(pl.Int64).alias("errors"),
+        c.mean().alias("rt_mean_ms"),
+        c.quantile(0.5, "linear").alias("rt_p50_ms"),
+        c.quantile(0.9, "linear").alias("rt_p90_ms"),
+        c.quantile(0.99, "linear").alias("rt_p99_ms"),
         c.max().alias("rt_max_ms"),
     ]
 
@@ -169,8 +206,12 @@ def series(data: Data, params: ApmParams | None = None, **changes: Any) -> pl.Da
     b = duration_us(p.bucket)
     by = list(p.by)
     tx = _finished_in_window(transaction_frame(data, p, kinds=p.kinds), p)
-    agg = (tx.with_columns(((pl.col("end").dt.epoch("us") // b) * b).alias("_b"))
-           .group_by([*by, "_b"]).agg(_stats()).collect())
+    agg = (
+        tx.with_columns(((pl.col("end").dt.epoch("us") // b) * b).alias("_b"))
+        .group_by([*by, "_b"])
+        .agg(_stats())
+        .collect()
+    )
     if agg.is_empty():
         return _empty(p.by, SERIES_COLUMNS)
     if p.fill_empty:
@@ -180,11 +221,14 @@ def series(data: Data, params: ApmParams | None = None, **changes: Any) -> pl.Da
         if by:
             grid = agg.select(by).unique().join(grid, how="cross")
         agg = grid.join(agg, on=[*by, "_b"], how="left", nulls_equal=True).with_columns(
-            pl.col("transactions", "errors").fill_null(0))
+            pl.col("transactions", "errors").fill_null(0)
+        )
     out = agg.with_columns(
         pl.col("_b").cast(TS).alias("ts"),
         (pl.col("transactions") / (b / 1e6)).alias("tps"),
-        pl.when(pl.col("transactions") > 0).then(pl.col("errors") / pl.col("transactions")).alias("error_rate"),
+        pl.when(pl.col("transactions") > 0)
+        .then(pl.col("errors") / pl.col("transactions"))
+        .alias("error_rate"),
     ).sort([*by, "ts"], nulls_last=True)
     return _order(out, p.by, SERIES_COLUMNS)
 
@@ -285,8 +329,9 @@ def active_series(data: Data, params: ApmParams | None = None, **changes: Any) -
     return _order(out, p.by, ACTIVE_SERIES_COLUMNS)
 
 
-def active_at(data: Data, t: dt.datetime | str, params: ApmParams | None = None, *, max_depth: int = 64,
-              **changes: Any) -> pl.DataFrame:
+def active_at(
+    data: Data, t: dt.datetime | str, params: ApmParams | None = None, *, max_depth: int = 64, **changes: Any
+) -> pl.DataFrame:
     """The transactions in flight at ``t`` (``start ≤ t < end``), longest running first
     (:data:`ACTIVE_COLUMNS`).
 
@@ -309,26 +354,45 @@ def active_at(data: Data, t: dt.datetime | str, params: ApmParams | None = None,
         return pl.DataFrame(schema=ACTIVE_COLUMNS)
     keys = ["cluster", "trace_id"]
     near = spans.join(tx.select(keys).unique(), on=keys, how="semi").select(
-        *keys, "span_id", "parent_id", pl.col("service").fill_null("unknown"),
+        *keys,
+        "span_id",
+        "parent_id",
+        pl.col("service").fill_null("unknown"),
         (pl.col("db_system").is_not_null() & ~pl.col("kind").is_in(["SERVER", "CONSUMER"])).alias("_db"),
-        (pl.col("kind").is_in(["CLIENT", "PRODUCER"]) & pl.col("db_system").is_null()).alias("_ext"))
+        (pl.col("kind").is_in(["CLIENT", "PRODUCER"]) & pl.col("db_system").is_null()).alias("_ext"),
+    )
     frontier = tx.select(*keys, pl.col("span_id").alias("_root"), "service", "span_id")
     seen = frontier.select(*keys, "_root", "span_id")
     found = []
     for _ in range(max_depth):  # one level of the span tree per round; ``seen`` guards against cycles
-        kids = (near.join(frontier.rename({"span_id": "parent_id"}), on=[*keys, "parent_id", "service"])
-                .join(seen, on=[*keys, "_root", "span_id"], how="anti"))
+        kids = near.join(frontier.rename({"span_id": "parent_id"}), on=[*keys, "parent_id", "service"]).join(
+            seen, on=[*keys, "_root", "span_id"], how="anti"
+        )
         if kids.is_empty():
             break
         found.append(kids.select(*keys, "_root", "_db", "_ext"))
         frontier = kids.select(*keys, "_root", "service", "span_id").unique()
         seen = pl.concat([seen, frontier.select(*keys, "_root", "span_id")])
-    counts = (pl.concat(found).group_by([*keys, "_root"]).agg(
-        pl.col("_db").sum().cast(pl.Int64).alias("db_calls"), pl.col("_ext").sum().cast(pl.Int64).alias("external_calls"))
-        if found else pl.DataFrame(schema={**dict.fromkeys([*keys, "_root"], pl.String), "db_calls": pl.Int64,
-                                           "external_calls": pl.Int64}))
+    counts = (
+        pl.concat(found)
+        .group_by([*keys, "_root"])
+        .agg(
+            pl.col("_db").sum().cast(pl.Int64).alias("db_calls"),
+            pl.col("_ext").sum().cast(pl.Int64).alias("external_calls"),
+        )
+        if found
+        else pl.DataFrame(
+            schema={
+                **dict.fromkeys([*keys, "_root"], pl.String),
+                "db_calls": pl.Int64,
+                "external_calls": pl.Int64,
+            }
+        )
+    )
     out = tx.join(counts, left_on=[*keys, "span_id"], right_on=[*keys, "_root"], how="left").with_columns(
         ((pl.lit(when) - pl.col("start")).dt.total_microseconds() / 1000.0).alias("elapsed_ms"),
-        pl.col("db_calls", "external_calls").fill_null(0))
+        pl.col("db_calls", "external_calls").fill_null(0),
+    )
     return out.sort(["elapsed_ms", "trace_id", "span_id"], descending=[True, False, False]).select(
-        [pl.col(c).cast(t) for c, t in ACTIVE_COLUMNS.items()])
+        [pl.col(c).cast(t) for c, t in ACTIVE_COLUMNS.items()]
+    )

@@ -44,9 +44,22 @@ from workbench.errors import ParameterError
 from workbench.store import Dataset, to_utc
 
 __all__ = [
-    "CLUSTER_MATRIX_COLUMNS", "CLUSTER_RESOURCE_COLUMNS", "MATRIX_COLUMNS", "NODE_COLUMNS",
-    "NODE_RESOURCE_COLUMNS", "ClusterOverview", "ClusterParams", "analyse", "cluster_matrix",
-    "cluster_resources", "findings", "node_matrix", "node_resources", "nodes", "pods_by_status", "problem_pods",
+    "CLUSTER_MATRIX_COLUMNS",
+    "CLUSTER_RESOURCE_COLUMNS",
+    "MATRIX_COLUMNS",
+    "NODE_COLUMNS",
+    "NODE_RESOURCE_COLUMNS",
+    "ClusterOverview",
+    "ClusterParams",
+    "analyse",
+    "cluster_matrix",
+    "cluster_resources",
+    "findings",
+    "node_matrix",
+    "node_resources",
+    "nodes",
+    "pods_by_status",
+    "problem_pods",
 ]
 
 log = logging.getLogger(__name__)
@@ -54,26 +67,60 @@ TS = pl.Datetime("us", "UTC")
 F, S = pl.Float64(), pl.String()
 
 NODE_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": S, "name": S, "status": S, "ready": pl.Boolean(), "unschedulable": pl.Boolean(), "roles": S,
-    "zone": S, "instance_type": S, "created": TS, "age": pl.Duration("us"), "kubelet_version": S,
-    "cpu_allocatable": F, "memory_allocatable": pl.Int64(), "pods_allocatable": pl.Int64(), "pods": pl.Int64(),
+    "cluster": S,
+    "name": S,
+    "status": S,
+    "ready": pl.Boolean(),
+    "unschedulable": pl.Boolean(),
+    "roles": S,
+    "zone": S,
+    "instance_type": S,
+    "created": TS,
+    "age": pl.Duration("us"),
+    "kubelet_version": S,
+    "cpu_allocatable": F,
+    "memory_allocatable": pl.Int64(),
+    "pods_allocatable": pl.Int64(),
+    "pods": pl.Int64(),
     "taints": S,
 }
 _RES = {
-    "cpu_usage": F, "cpu_requests": F, "cpu_limits": F, "cpu_allocatable": F,
-    "cpu_usage_pct": F, "cpu_requests_pct": F, "cpu_limits_pct": F,
-    "memory_usage": F, "memory_requests": F, "memory_limits": F, "memory_allocatable": F,
-    "memory_usage_pct": F, "memory_requests_pct": F, "memory_limits_pct": F,
-    "network_rx_bytes_per_s": F, "network_tx_bytes_per_s": F, "pods": pl.Int64(),
+    "cpu_usage": F,
+    "cpu_requests": F,
+    "cpu_limits": F,
+    "cpu_allocatable": F,
+    "cpu_usage_pct": F,
+    "cpu_requests_pct": F,
+    "cpu_limits_pct": F,
+    "memory_usage": F,
+    "memory_requests": F,
+    "memory_limits": F,
+    "memory_allocatable": F,
+    "memory_usage_pct": F,
+    "memory_requests_pct": F,
+    "memory_limits_pct": F,
+    "network_rx_bytes_per_s": F,
+    "network_tx_bytes_per_s": F,
+    "pods": pl.Int64(),
 }
 NODE_RESOURCE_COLUMNS: dict[str, pl.DataType] = {"cluster": S, "node": S, "ts": TS, **_RES, "source": S}
 CLUSTER_RESOURCE_COLUMNS: dict[str, pl.DataType] = {"cluster": S, "ts": TS, "nodes": pl.Int64(), **_RES}
 MATRIX_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": S, "node": S, "status": S, "ready": pl.Boolean(), **_RES,
-    "cpu_usage_max": F, "memory_usage_max": F,
+    "cluster": S,
+    "node": S,
+    "status": S,
+    "ready": pl.Boolean(),
+    **_RES,
+    "cpu_usage_max": F,
+    "memory_usage_max": F,
 }
 CLUSTER_MATRIX_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": S, "nodes": pl.Int64(), "nodes_ready": pl.Int64(), **_RES, "cpu_usage_max": F, "memory_usage_max": F,
+    "cluster": S,
+    "nodes": pl.Int64(),
+    "nodes_ready": pl.Int64(),
+    **_RES,
+    "cpu_usage_max": F,
+    "memory_usage_max": F,
 }
 
 #: A node whose requests commit more than this share of its allocatable is flagged.
@@ -185,14 +232,21 @@ def _pct(num: str, den: str) -> pl.Expr:
 
 def _percentages(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
-        *[_pct(f"{r}_{k}", f"{r}_allocatable").alias(f"{r}_{k}_pct")
-          for r in ("cpu", "memory") for k in ("usage", "requests", "limits")]  # fmt: skip
+        *[
+            _pct(f"{r}_{k}", f"{r}_allocatable").alias(f"{r}_{k}_pct")
+            for r in ("cpu", "memory")
+            for k in ("usage", "requests", "limits")
+        ]  # fmt: skip
     )
 
 
 def _allocatable(ds: Dataset, p: ClusterParams) -> pl.DataFrame:
     return ds.nodes(cluster=p.cluster).select(
-        "cluster", pl.col("name").alias("node"), "status", "ready", "cpu_allocatable",
+        "cluster",
+        pl.col("name").alias("node"),
+        "status",
+        "ready",
+        "cpu_allocatable",
         pl.col("memory_allocatable").cast(pl.Float64),
     )
 
@@ -217,8 +271,19 @@ def _node_resources(ds: Dataset, p: ClusterParams, intervals: pl.DataFrame | Non
     return usage.shape(_percentages(out), NODE_RESOURCE_COLUMNS).sort(keys)
 
 
-_SUMMED = ["cpu_usage", "cpu_requests", "cpu_limits", "cpu_allocatable", "memory_usage", "memory_requests",
-           "memory_limits", "memory_allocatable", "network_rx_bytes_per_s", "network_tx_bytes_per_s", "pods"]
+_SUMMED = [
+    "cpu_usage",
+    "cpu_requests",
+    "cpu_limits",
+    "cpu_allocatable",
+    "memory_usage",
+    "memory_requests",
+    "memory_limits",
+    "memory_allocatable",
+    "network_rx_bytes_per_s",
+    "network_tx_bytes_per_s",
+    "pods",
+]
 
 
 def cluster_resources(node_res: pl.DataFrame) -> pl.DataFrame:
@@ -247,14 +312,24 @@ def _node_matrix(ds: Dataset, p: ClusterParams, node_res: pl.DataFrame | None,
         return usage.empty(MATRIX_COLUMNS)
     res = _node_resources(ds, p, intervals) if node_res is None else node_res
     used = res.group_by("cluster", "node").agg(
-        pl.col("cpu_usage").mean(), pl.col("cpu_usage").max().alias("cpu_usage_max"),
-        pl.col("memory_usage").mean(), pl.col("memory_usage").max().alias("memory_usage_max"),
-        pl.col("network_rx_bytes_per_s").mean(), pl.col("network_tx_bytes_per_s").mean(),
+        pl.col("cpu_usage").mean(),
+        pl.col("cpu_usage").max().alias("cpu_usage_max"),
+        pl.col("memory_usage").mean(),
+        pl.col("memory_usage").max().alias("memory_usage_max"),
+        pl.col("network_rx_bytes_per_s").mean(),
+        pl.col("network_tx_bytes_per_s").mean(),
     )
-    bound = _bound_at(intervals, _end(ds, p)).group_by("cluster", "node").agg(
-        pl.len().cast(pl.Int64).alias("pods"),
-        *[pl.col(f"{r}_{k}").cast(pl.Float64).fill_null(0.0).sum().alias(f"{r}_{k}s")
-          for r in ("cpu", "memory") for k in ("request", "limit")],  # fmt: skip
+    bound = (
+        _bound_at(intervals, _end(ds, p))
+        .group_by("cluster", "node")
+        .agg(
+            pl.len().cast(pl.Int64).alias("pods"),
+            *[
+                pl.col(f"{r}_{k}").cast(pl.Float64).fill_null(0.0).sum().alias(f"{r}_{k}s")
+                for r in ("cpu", "memory")
+                for k in ("request", "limit")
+            ],  # fmt: skip
+        )
     )
     out = alloc.join(used, on=["cluster", "node"], how="left").join(bound, on=["cluster", "node"], how="left")
     out = out.with_columns(pl.col("pods").fill_null(0), *[pl.col(f"{r}_{k}s").fill_null(0.0)
@@ -337,7 +412,13 @@ def analyse(ds: Dataset, params: ClusterParams | None = None, *, previous: Clust
     problems = overview.problem_pods(ds, cluster=p.cluster, namespace=p.namespace)
     by_status = overview.pods_by_status(ds, cluster=p.cluster, namespace=p.namespace)
     return ClusterOverview(
-        params=p, nodes=node_rows, pods_by_status=by_status, problem_pods=problems,
-        matrix=matrix, cluster_matrix=totals, node_resources=res,
-        cluster_resources=cluster_res, findings=findings(matrix, problems),
+        params=p,
+        nodes=node_rows,
+        pods_by_status=by_status,
+        problem_pods=problems,
+        matrix=matrix,
+        cluster_matrix=totals,
+        node_resources=res,
+        cluster_resources=cluster_res,
+        findings=findings(matrix, problems),
     )

@@ -53,24 +53,67 @@ from workbench.analyses.servicemap import link
 from workbench.errors import ParameterError
 from workbench.store import Dataset, to_utc
 
-__all__ = ["CELL_COLUMNS", "NICE_BINS", "WATERFALL_COLUMNS", "Hitmap", "HitmapParams", "hitmap", "select", "trace"]
+__all__ = [
+    "CELL_COLUMNS",
+    "NICE_BINS",
+    "WATERFALL_COLUMNS",
+    "Hitmap",
+    "HitmapParams",
+    "hitmap",
+    "select",
+    "trace",
+]
 
 log = logging.getLogger(__name__)
 
 TS = pl.Datetime("us", "UTC")
 CELL_COLUMNS: dict[str, pl.DataType] = {
-    "t_bin": pl.Int32(), "rt_bin": pl.Int32(), "ts": TS, "rt_lo_ms": pl.Float64(), "rt_hi_ms": pl.Float64(),
-    "count": pl.Int64(), "errors": pl.Int64(),
+    "t_bin": pl.Int32(),
+    "rt_bin": pl.Int32(),
+    "ts": TS,
+    "rt_lo_ms": pl.Float64(),
+    "rt_hi_ms": pl.Float64(),
+    "count": pl.Int64(),
+    "errors": pl.Int64(),
 }
 WATERFALL_COLUMNS: dict[str, pl.DataType] = {
-    "row": pl.Int64(), "trace_id": pl.String(), "span_id": pl.String(), "parent_id": pl.String(),
-    "depth": pl.Int64(), "service": pl.String(), "operation": pl.String(), "kind": pl.String(), "start": TS,
-    "offset_ms": pl.Float64(), "duration_ms": pl.Float64(), "error": pl.Boolean(), "status_message": pl.String(),
+    "row": pl.Int64(),
+    "trace_id": pl.String(),
+    "span_id": pl.String(),
+    "parent_id": pl.String(),
+    "depth": pl.Int64(),
+    "service": pl.String(),
+    "operation": pl.String(),
+    "kind": pl.String(),
+    "start": TS,
+    "offset_ms": pl.Float64(),
+    "duration_ms": pl.Float64(),
+    "error": pl.Boolean(),
+    "status_message": pl.String(),
     "pod": pl.String(),
 }
 #: Time-column widths an automatic ``time_bin`` rounds up to.
-NICE_BINS: tuple[str, ...] = ("1s", "2s", "5s", "10s", "15s", "30s", "1m", "2m", "5m", "10m", "15m", "30m", "1h",
-                              "2h", "3h", "6h", "12h", "1d", "7d")
+NICE_BINS: tuple[str, ...] = (
+    "1s",
+    "2s",
+    "5s",
+    "10s",
+    "15s",
+    "30s",
+    "1m",
+    "2m",
+    "5m",
+    "10m",
+    "15m",
+    "30m",
+    "1h",
+    "2h",
+    "3h",
+    "6h",
+    "12h",
+    "1d",
+    "7d",
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -98,7 +141,12 @@ class HitmapParams(SpanParams):
     @property
     def n_rt(self) -> int:
         """Number of response-time rows."""
-        return max(1, math.ceil(round((math.log10(self.rt_max_ms) - math.log10(self.rt_min_ms)) * self.bins_per_decade, 9)))
+        return max(
+            1,
+            math.ceil(
+                round((math.log10(self.rt_max_ms) - math.log10(self.rt_min_ms)) * self.bins_per_decade, 9)
+            ),
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,7 +253,12 @@ def _rows(data: Data, p: HitmapParams) -> tuple[pl.DataFrame, bool]:
         us = False
     else:
         lf = transaction_rows(span_frame(data, p), kinds=p.kinds, nullable=nullable_columns(data, p))
-        cols = [*by, pl.col("end").alias("_end"), pl.col("duration_us").alias("_d"), pl.col("error").alias("_f")]
+        cols = [
+            *by,
+            pl.col("end").alias("_end"),
+            pl.col("duration_us").alias("_d"),
+            pl.col("error").alias("_f"),
+        ]
         us = True
     lf = lf.select(cols)
     if p.start is not None:
@@ -236,7 +289,9 @@ def hitmap(data: Data, params: HitmapParams | None = None, **changes: Any) -> Hi
     if lo_us is None or hi_us is None:  # no transactions and no window
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         empty = pl.DataFrame(schema={**{b: pl.String() for b in p.by}, **CELL_COLUMNS})
-        return Hitmap(empty, p.by, now, duration_us(p.time_bin or "1m"), 0, p.rt_min_ms, p.bins_per_decade, n_rt)
+        return Hitmap(
+            empty, p.by, now, duration_us(p.time_bin or "1m"), 0, p.rt_min_ms, p.bins_per_decade, n_rt
+        )
     step = duration_us(p.time_bin) if p.time_bin else _auto_bin(hi_us - lo_us, p.time_bins)
     t0 = (lo_us // step) * step
     n_time = max(1, -(-(hi_us - t0) // step))
@@ -254,9 +309,12 @@ def hitmap(data: Data, params: HitmapParams | None = None, **changes: Any) -> Hi
     r = cells["rt_bin"].to_numpy()
     cells = cells.with_columns(
         (pl.col("t_bin").cast(pl.Int64) * step + t0).cast(TS).alias("ts"),
-        pl.Series("rt_lo_ms", edges[r], dtype=pl.Float64), pl.Series("rt_hi_ms", edges[r + 1], dtype=pl.Float64),
+        pl.Series("rt_lo_ms", edges[r], dtype=pl.Float64),
+        pl.Series("rt_hi_ms", edges[r + 1], dtype=pl.Float64),
     ).sort(*p.by, "t_bin", "rt_bin", nulls_last=True)
-    cells = cells.select(*[pl.col(b).cast(pl.String) for b in p.by], *[pl.col(c).cast(t) for c, t in CELL_COLUMNS.items()])
+    cells = cells.select(
+        *[pl.col(b).cast(pl.String) for b in p.by], *[pl.col(c).cast(t) for c, t in CELL_COLUMNS.items()]
+    )
     t0_dt = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=t0)
     return Hitmap(cells, p.by, t0_dt, step, int(n_time), p.rt_min_ms, p.bins_per_decade, n_rt)
 
@@ -283,22 +341,31 @@ def select(
     if rt_max_ms < rt_min_ms:
         msg = f"select needs rt_min_ms ≤ rt_max_ms (got {rt_min_ms}, {rt_max_ms})"
         raise ParameterError(msg)
-    lookback = max(duration_us(p.lookback), math.ceil(rt_max_ms * 1000) + 1) if math.isfinite(rt_max_ms) else None
+    lookback = (
+        max(duration_us(p.lookback), math.ceil(rt_max_ms * 1000) + 1) if math.isfinite(rt_max_ms) else None
+    )
     if lookback is None:
         scan = p.replace(start=None, end=hi + dt.timedelta(microseconds=1))
     else:
         scan = p.replace(start=lo, end=hi + dt.timedelta(microseconds=1), lookback=f"{lookback}us")
     assert isinstance(scan, HitmapParams)
     tx = transaction_frame(data, scan, kinds=p.kinds).filter(
-        pl.col("end").is_between(lo, hi) & pl.col("rt_ms").is_between(rt_min_ms, rt_max_ms))
+        pl.col("end").is_between(lo, hi) & pl.col("rt_ms").is_between(rt_min_ms, rt_max_ms)
+    )
     tx = tx.sort(["rt_ms", "end"], descending=[True, False])
     if limit is not None:
         tx = tx.head(limit)
     return tx.collect().select([pl.col(c).cast(t) for c, t in TRANSACTION_COLUMNS.items()])
 
 
-def trace(data: Data, trace_id: str, *, cluster: str | None = None, start: dt.datetime | str | None = None,
-          end: dt.datetime | str | None = None) -> pl.DataFrame:
+def trace(
+    data: Data,
+    trace_id: str,
+    *,
+    cluster: str | None = None,
+    start: dt.datetime | str | None = None,
+    end: dt.datetime | str | None = None,
+) -> pl.DataFrame:
     """One trace as a waterfall (:data:`WATERFALL_COLUMNS`): spans depth first, children by
     start time; ``offset_ms`` from the trace's first start. Fragments (rows that repeat a Zipkin
     span id without timing) are left out; a shared Zipkin server half sits under its client half.
@@ -322,8 +389,9 @@ def trace(data: Data, trace_id: str, *, cluster: str | None = None, start: dt.da
     spans = lf.filter(pl.col("trace_id") == trace_id).collect()
     if spans.is_empty():
         return pl.DataFrame(schema=WATERFALL_COLUMNS)
-    b = link(spans, keep=("trace_id", "span_id", "parent_id", "start", "operation", "status_message", "pod")).filter(
-        ~pl.col("_fragment"))
+    b = link(
+        spans, keep=("trace_id", "span_id", "parent_id", "start", "operation", "status_message", "pod")
+    ).filter(~pl.col("_fragment"))
     rows = b.rows(named=True)
     by_row = {r["_row"]: r for r in rows}
     kids: dict[int | None, list[int]] = {}
@@ -351,11 +419,22 @@ def trace(data: Data, trace_id: str, *, cluster: str | None = None, start: dt.da
     out = []
     for n, (i, depth) in enumerate(order):
         r = by_row[i]
-        out.append({
-            "row": n, "trace_id": r["trace_id"], "span_id": r["span_id"], "parent_id": r["parent_id"], "depth": depth,
-            "service": r["service"], "operation": r["operation"], "kind": str(r["kind"]), "start": r["start"],
-            "offset_ms": None if r["_s"] is None or t_first is None else (r["_s"] - t_first) / 1000.0,
-            "duration_ms": None if r["duration_us"] is None else r["duration_us"] / 1000.0,
-            "error": r["error"], "status_message": r["status_message"], "pod": r["pod"],
-        })
+        out.append(
+            {
+                "row": n,
+                "trace_id": r["trace_id"],
+                "span_id": r["span_id"],
+                "parent_id": r["parent_id"],
+                "depth": depth,
+                "service": r["service"],
+                "operation": r["operation"],
+                "kind": str(r["kind"]),
+                "start": r["start"],
+                "offset_ms": None if r["_s"] is None or t_first is None else (r["_s"] - t_first) / 1000.0,
+                "duration_ms": None if r["duration_us"] is None else r["duration_us"] / 1000.0,
+                "error": r["error"],
+                "status_message": r["status_message"],
+                "pod": r["pod"],
+            }
+        )
     return pl.DataFrame(out, schema=WATERFALL_COLUMNS)

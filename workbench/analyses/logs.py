@@ -100,7 +100,9 @@ class SearchParams(Params):
     regex: str | None = field(None, "regular expression the message must match (Rust regex syntax)")
     case_sensitive: bool = field(False, "match text and regex with case")  # noqa: FBT003
     levels: list[str] | None = field(None, "levels to keep, e.g. ['ERROR', 'FATAL']")
-    min_level: str | None = field(None, "keep this level and worse", choices=("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"))
+    min_level: str | None = field(
+        None, "keep this level and worse", choices=("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+    )
     cluster: Names = field(None, "cluster(s)")
     namespace: Names = field(None, "namespace(s)")
     pod: Names = field(None, "pod(s)")
@@ -109,7 +111,9 @@ class SearchParams(Params):
     end: Any = field(None, "window end (exclusive)")
     trace_id: str | None = field(None, "trace id (hex, any case)")
     category: str | None = field(None, "log pattern id (from the 'category' facet or patterns.patterns)")
-    where: dict[str, str] = field({}, "parsed fields that must have these values, e.g. {'http.status': '500'}")
+    where: dict[str, str] = field(
+        {}, "parsed fields that must have these values, e.g. {'http.status': '500'}"
+    )
     columns: list[str] = field([], "parsed fields to show as columns, e.g. ['http.status', 'user']")
     limit: int = field(500, "most rows returned (newest first)", ge=1, le=1_000_000)
     preview_chars: int = field(200, "characters of the first line shown as the preview", ge=10, le=10_000)
@@ -141,7 +145,9 @@ def _regex_ok(pattern: str, what: str) -> None:
     except pl.exceptions.PolarsError as err:
         first = str(err).strip().splitlines()
         detail = " ".join(line.strip() for line in first[:4])
-        msg = f"{what} {pattern!r} is not a valid regular expression ({detail}); polars uses Rust regex syntax"
+        msg = (
+            f"{what} {pattern!r} is not a valid regular expression ({detail}); polars uses Rust regex syntax"
+        )
         raise ParameterError(msg) from err
 
 
@@ -168,7 +174,7 @@ def _levels(p: SearchParams) -> list[str] | None:
             raise ParameterError(msg)
         keep = set(wanted)
     if p.min_level:
-        worse = set(_SEVERITY_ORDER[_SEVERITY_ORDER.index(p.min_level):])
+        worse = set(_SEVERITY_ORDER[_SEVERITY_ORDER.index(p.min_level) :])
         keep = worse if keep is None else keep & worse
     return None if keep is None else sorted(keep)
 
@@ -185,8 +191,15 @@ def _level_in(lf: pl.LazyFrame, levels: list[str]) -> pl.Expr:
 def matches(source: pat.Source, params: SearchParams | None = None, **options: Any) -> pl.LazyFrame:
     """All lines matching the search (no limit, no sort), as a LazyFrame with the logs columns."""
     p = _params(params, options)
-    lf = pat.scan_logs(source, cluster=p.cluster, namespace=p.namespace, pod=p.pod, container=p.container,
-                       start=p.start, end=p.end)
+    lf = pat.scan_logs(
+        source,
+        cluster=p.cluster,
+        namespace=p.namespace,
+        pod=p.pod,
+        container=p.container,
+        start=p.start,
+        end=p.end,
+    )
     preds: list[pl.Expr] = []
     if (lv := _levels(p)) is not None:
         preds.append(_level_in(lf, lv))
@@ -217,7 +230,12 @@ def _preview(chars: int) -> pl.Expr:
     nl = msg.str.find("\n", literal=True)
     cut = pl.min_horizontal(nl.fill_null(chars), pl.lit(chars)).cast(pl.UInt32)
     longer = nl.is_not_null() | (msg.str.len_chars() > chars)
-    return pl.when(longer).then(msg.str.slice(0, cut).str.strip_chars_end() + "…").otherwise(msg).alias("preview")
+    return (
+        pl.when(longer)
+        .then(msg.str.slice(0, cut).str.strip_chars_end() + "…")
+        .otherwise(msg)
+        .alias("preview")
+    )
 
 
 def _newest(lf: pl.LazyFrame, limit: int) -> tuple[pl.LazyFrame, int]:
@@ -228,9 +246,15 @@ def _newest(lf: pl.LazyFrame, limit: int) -> tuple[pl.LazyFrame, int]:
     time only, which row-group statistics narrow to the newest files (logs are written in time
     order). Lines without a time come last, as in a sort.
     """
-    n, with_ts, cut = lf.select(
-        pl.len().alias("n"), pl.col("ts").count().alias("with_ts"), pl.col("ts").drop_nulls().top_k(limit).min()
-    ).collect().row(0)
+    n, with_ts, cut = (
+        lf.select(
+            pl.len().alias("n"),
+            pl.col("ts").count().alias("with_ts"),
+            pl.col("ts").drop_nulls().top_k(limit).min(),
+        )
+        .collect()
+        .row(0)
+    )
     rows = lf.filter(pl.col("ts") >= cut) if cut is not None and with_ts >= limit else lf
     return rows.sort("ts", descending=True, nulls_last=True).head(limit), int(n)
 
@@ -246,8 +270,18 @@ def search_with_total(
         raise ParameterError(msg)
     lf, total = _newest(matches(source, p), p.limit)
     out = lf.select(
-        "ts", pl.col("level").cast(pl.String), "cluster", "namespace", "pod", "container",
-        pl.col("stream").cast(pl.String), _preview(p.preview_chars), "message", "fields", "trace_id", "span_id",
+        "ts",
+        pl.col("level").cast(pl.String),
+        "cluster",
+        "namespace",
+        "pod",
+        "container",
+        pl.col("stream").cast(pl.String),
+        _preview(p.preview_chars),
+        "message",
+        "fields",
+        "trace_id",
+        "span_id",
         *[field_expr(c).alias(c) for c in p.columns],
     ).collect()
     out = out.cast({k: v for k, v in SEARCH_COLUMNS.items()})  # type: ignore[arg-type]
@@ -262,7 +296,9 @@ def search(source: pat.Source, params: SearchParams | None = None, **options: An
     return search_with_total(source, params, **options)[0]
 
 
-def volume(source: pat.Source, params: SearchParams | None = None, *, step: str = "1m", **options: Any) -> pl.DataFrame:
+def volume(
+    source: pat.Source, params: SearchParams | None = None, *, step: str = "1m", **options: Any
+) -> pl.DataFrame:
     """Matching lines per time bucket and level (``VOLUME_COLUMNS``), for the volume chart."""
     every = f"{int(pat.step_duration(step).total_seconds())}s"
     lf = matches(source, params, **options)
@@ -308,12 +344,16 @@ def _flatten(obj: Any, prefix: tuple[str, ...], out: set[tuple[str, ...]], depth
 def _field_names(texts: pl.DataFrame, key_sample: int) -> list[str]:
     """Dotted names of the keys in ``texts`` (distinct fields texts ``fields``, with ``_n`` lines
     each): one text of each shape (its keys and brackets), most lines first, up to ``key_sample``."""
-    shape = pl.col("fields").str.extract_all(_JSON_TOKEN).list.eval(
-        pl.element().filter(~pl.element().str.starts_with('"') | pl.element().str.ends_with(":"))
-    ).list.join("")
+    shape = (
+        pl.col("fields")
+        .str.extract_all(_JSON_TOKEN)
+        .list.eval(pl.element().filter(~pl.element().str.starts_with('"') | pl.element().str.ends_with(":")))
+        .list.join("")
+    )
     sample = (
         texts.sort(["_n", "fields"], descending=[True, False])
-        .group_by(shape.alias("_s"), maintain_order=True).agg(pl.col("fields").first())
+        .group_by(shape.alias("_s"), maintain_order=True)
+        .agg(pl.col("fields").first())
         .head(key_sample)["fields"]
     )
     paths: set[tuple[str, ...]] = set()
@@ -327,7 +367,9 @@ def _field_names(texts: pl.DataFrame, key_sample: int) -> list[str]:
     return sorted({".".join(p) for p in paths if not any("'" in part for part in p)})
 
 
-def _field_facets(texts: pl.DataFrame, *, top: int, top_keys: int, tag_max_distinct: int, key_sample: int) -> pl.DataFrame:
+def _field_facets(
+    texts: pl.DataFrame, *, top: int, top_keys: int, tag_max_distinct: int, key_sample: int
+) -> pl.DataFrame:
     """Keys of the parsed fields, how many lines have each, how many values, and the top values
     of each key. ``texts``: the distinct ``fields`` texts of the lines with ``_n``, their lines;
     each is parsed for a key only when it contains the key's name. A dotted key and the same
@@ -340,9 +382,17 @@ def _field_facets(texts: pl.DataFrame, *, top: int, top_keys: int, tag_max_disti
     queries = []
     for n in names:
         last = n.rsplit(".", 1)[-1]
-        rows = lf.filter(pl.col("fields").str.contains(last + '"', literal=True)) if _PLAIN_KEY.fullmatch(last) else lf
-        queries.append(rows.select(field_expr(n).alias("value"), "_n").drop_nulls("value")
-                       .group_by("value").agg(pl.col("_n").sum().cast(pl.Int64).alias("count")))
+        rows = (
+            lf.filter(pl.col("fields").str.contains(last + '"', literal=True))
+            if _PLAIN_KEY.fullmatch(last)
+            else lf
+        )
+        queries.append(
+            rows.select(field_expr(n).alias("value"), "_n")
+            .drop_nulls("value")
+            .group_by("value")
+            .agg(pl.col("_n").sum().cast(pl.Int64).alias("count"))
+        )
     per_name = dict(zip(names, pl.collect_all(queries), strict=True))
     keys = pl.DataFrame(
         [{"name": n, "count": int(v["count"].sum()), "distinct": v.height} for n, v in per_name.items()],
@@ -351,15 +401,26 @@ def _field_facets(texts: pl.DataFrame, *, top: int, top_keys: int, tag_max_disti
     keys = keys.filter(pl.col("count") > 0).sort(["count", "name"], descending=[True, False]).head(top_keys)
     frames = [
         keys.select(
-            pl.lit("field").alias("facet"), pl.col("name").alias("value"), "count", pl.lit(None, pl.String).alias("label"),
-            "distinct", (pl.col("distinct") <= tag_max_distinct).alias("tag"),
+            pl.lit("field").alias("facet"),
+            pl.col("name").alias("value"),
+            "count",
+            pl.lit(None, pl.String).alias("label"),
+            "distinct",
+            (pl.col("distinct") <= tag_max_distinct).alias("tag"),
         )
     ]
     for n in keys["name"].to_list():
         frames.append(
-            per_name[n].sort(["count", "value"], descending=[True, False]).head(top).select(
-                pl.lit(f"field:{n}").alias("facet"), "value", "count", pl.lit(None, pl.String).alias("label"),
-                pl.lit(None, pl.Int64).alias("distinct"), pl.lit(None, pl.Boolean).alias("tag"),
+            per_name[n]
+            .sort(["count", "value"], descending=[True, False])
+            .head(top)
+            .select(
+                pl.lit(f"field:{n}").alias("facet"),
+                "value",
+                "count",
+                pl.lit(None, pl.String).alias("label"),
+                pl.lit(None, pl.Int64).alias("distinct"),
+                pl.lit(None, pl.Boolean).alias("tag"),
             )
         )
     return pl.concat([f.select(list(FACET_COLUMNS)).cast(FACET_COLUMNS) for f in frames])  # type: ignore[arg-type]
@@ -410,12 +471,21 @@ def facets(
     frames = [f.with_columns(*none) for f in _plain_counts(got[0], top)]
     if categories:
         summary = pat.mine(lf).summary().head(top)
-        frames.append(summary.select(
-            pl.lit("category").alias("facet"), pl.col("pattern_id").alias("value"), "count",
-            pl.col("template").alias("label"), pl.lit(None, pl.Int64).alias("distinct"), pl.lit(None, pl.Boolean).alias("tag"),
-        ))
+        frames.append(
+            summary.select(
+                pl.lit("category").alias("facet"),
+                pl.col("pattern_id").alias("value"),
+                "count",
+                pl.col("template").alias("label"),
+                pl.lit(None, pl.Int64).alias("distinct"),
+                pl.lit(None, pl.Boolean).alias("tag"),
+            )
+        )
     if fields:
-        frames.append(_field_facets(got[1], top=top, top_keys=top_keys, tag_max_distinct=tag_max_distinct,
-                                    key_sample=key_sample))
+        frames.append(
+            _field_facets(
+                got[1], top=top, top_keys=top_keys, tag_max_distinct=tag_max_distinct, key_sample=key_sample
+            )
+        )
     out = pl.concat([f.select(list(FACET_COLUMNS)).cast(FACET_COLUMNS) for f in frames])  # type: ignore[arg-type]
     return out.filter(pl.col("count") > 0)

@@ -58,12 +58,24 @@ DEFAULT_METRICS: tuple[str, ...] = ("cpu_usage", "cpu_request", "cpu_limit", "me
                                     "memory_limit", "network_rx", "network_tx", "events_warning")  # fmt: skip
 
 LONG_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": pl.String(), "namespace": pl.String(), "pod": pl.String(), "metric": pl.String(),
-    "unit": pl.String(), "ts": TS, "value": pl.Float64(),
+    "cluster": pl.String(),
+    "namespace": pl.String(),
+    "pod": pl.String(),
+    "metric": pl.String(),
+    "unit": pl.String(),
+    "ts": TS,
+    "value": pl.Float64(),
 }
 SUMMARY_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": pl.String(), "namespace": pl.String(), "pod": pl.String(), "metric": pl.String(),
-    "unit": pl.String(), "mean": pl.Float64(), "p95": pl.Float64(), "max": pl.Float64(), "last": pl.Float64(),
+    "cluster": pl.String(),
+    "namespace": pl.String(),
+    "pod": pl.String(),
+    "metric": pl.String(),
+    "unit": pl.String(),
+    "mean": pl.Float64(),
+    "p95": pl.Float64(),
+    "max": pl.Float64(),
+    "last": pl.Float64(),
     "samples": pl.Int64(),
 }
 _KEYS = ["cluster", "namespace", "pod", "ts"]
@@ -122,7 +134,9 @@ def _pods(ds: Dataset, p: PerfParams, lo: dt.datetime | None, hi: dt.datetime | 
     if p.cluster is not None:
         require_one_of("cluster", p.cluster, ds.clusters)
     if p.workload is not None:
-        names = ds.scan("pods", cluster=p.cluster, namespace=p.namespace).select("workload_name", "workload_kind")
+        names = ds.scan("pods", cluster=p.cluster, namespace=p.namespace).select(
+            "workload_name", "workload_kind"
+        )
         names = names.unique().collect().drop_nulls("workload_name")
         pool = names["workload_name"].to_list() + [f"{k}/{n}" for n, k in names.iter_rows() if k]
         require_one_of("workload", p.workload, pool)
@@ -136,8 +150,13 @@ def _pods(ds: Dataset, p: PerfParams, lo: dt.datetime | None, hi: dt.datetime | 
 
 def _long(frame: pl.DataFrame, column: str, metric: str, *, scale: float = 1.0) -> pl.DataFrame:
     return frame.filter(pl.col(column).is_not_null()).select(
-        "cluster", "namespace", "pod", pl.lit(metric).alias("metric"), pl.lit(METRICS[metric][0]).alias("unit"),
-        "ts", (pl.col(column).cast(pl.Float64) * scale).alias("value"),
+        "cluster",
+        "namespace",
+        "pod",
+        pl.lit(metric).alias("metric"),
+        pl.lit(METRICS[metric][0]).alias("unit"),
+        "ts",
+        (pl.col(column).cast(pl.Float64) * scale).alias("value"),
     )
 
 
@@ -146,15 +165,24 @@ def _lifetime_grid(pods: pl.DataFrame, lo: dt.datetime, hi: dt.datetime, step_us
     g = usage.grid(lo, hi, step_us).to_frame()
     step = dt.timedelta(microseconds=step_us)
     p = pods.select("cluster", "namespace", pl.col("name").alias("pod"), "created", "deleted")
-    return p.join(g, how="cross").filter(
-        pl.col("created").is_null() | (pl.col("created") < pl.col("ts") + step),
-        pl.col("deleted").is_null() | (pl.col("deleted") >= pl.col("ts")),
-    ).select("cluster", "namespace", "pod", "ts")
+    return (
+        p.join(g, how="cross")
+        .filter(
+            pl.col("created").is_null() | (pl.col("created") < pl.col("ts") + step),
+            pl.col("deleted").is_null() | (pl.col("deleted") >= pl.col("ts")),
+        )
+        .select("cluster", "namespace", "pod", "ts")
+    )
 
 
 def _pvc_claims(ds: Dataset, pods: pl.DataFrame) -> pl.DataFrame:
     """(cluster, namespace, pod, persistentvolumeclaim) from the pods' latest manifests."""
-    schema = {"cluster": pl.String, "namespace": pl.String, "pod": pl.String, "persistentvolumeclaim": pl.String}
+    schema = {
+        "cluster": pl.String,
+        "namespace": pl.String,
+        "pod": pl.String,
+        "persistentvolumeclaim": pl.String,
+    }
     revs = ds.scan("objects", cluster=pods["cluster"].unique().to_list(), latest=False).filter(
         pl.col("kind") == "Pod", pl.col("uid").is_in(pods["uid"].drop_nulls().implode())
     ).sort("observed_at").group_by("cluster", "uid").agg(pl.col("namespace").last(), pl.col("name").last(),
@@ -182,17 +210,24 @@ def _events(ds: Dataset, pods: pl.DataFrame, grid: pl.DataFrame, lo: dt.datetime
     every = f"{step_us}us"
     first = pl.coalesce("first_time", "last_time", "observed_at").dt.truncate(every)
     last = pl.coalesce("last_time", "first_time", "observed_at").dt.truncate(every)
-    spread = ev.filter(first.is_not_null()).with_columns(
-        pl.datetime_ranges(first, pl.max_horizontal(first, last), interval=every).alias("ts"),
-        pl.col("count").fill_null(1).clip(1).cast(pl.Float64).alias("n"),
-    ).with_columns((pl.col("n") / pl.col("ts").list.len()).alias("n")).explode("ts")
+    spread = (
+        ev.filter(first.is_not_null())
+        .with_columns(
+            pl.datetime_ranges(first, pl.max_horizontal(first, last), interval=every).alias("ts"),
+            pl.col("count").fill_null(1).clip(1).cast(pl.Float64).alias("n"),
+        )
+        .with_columns((pl.col("n") / pl.col("ts").list.len()).alias("n"))
+        .explode("ts")
+    )
     counts = spread.group_by("cluster", pl.col("namespace_").alias("namespace"),
                              pl.col("involved_name").alias("pod"), "ts").agg(
         pl.col("n").filter(pl.col("type") == "Normal").sum().alias("events_normal"),
         pl.col("n").filter(pl.col("type") == "Warning").sum().alias("events_warning"),
     )  # fmt: skip
     counts = counts.with_columns(pl.col("ts").cast(TS))
-    return grid.join(counts, on=_KEYS, how="left").with_columns(pl.col("events_normal", "events_warning").fill_null(0.0))
+    return grid.join(counts, on=_KEYS, how="left").with_columns(
+        pl.col("events_normal", "events_warning").fill_null(0.0)
+    )
 
 
 def browse(ds: Dataset, params: PerfParams | None = None, **changes: Any) -> PerfView:
@@ -219,24 +254,33 @@ def browse(ds: Dataset, params: PerfParams | None = None, **changes: Any) -> Per
     grid = _lifetime_grid(pods, lo, hi, step_us)
     res = [m for m in ("cpu_request", "cpu_limit", "memory_request", "memory_limit") if m in want]
     if res:
-        g = grid.join(pods.select("cluster", "namespace", pl.col("name").alias("pod"), *res), on=["cluster", "namespace", "pod"])
+        g = grid.join(
+            pods.select("cluster", "namespace", pl.col("name").alias("pod"), *res),
+            on=["cluster", "namespace", "pod"],
+        )
         parts += [_long(g, m, m, scale=1000.0 if m.startswith("cpu") else 1.0) for m in res]
     if "cpu_throttled" in want:
-        b = usage.bucketed(ds, [usage.THROTTLED, usage.PERIODS], kind="counter", step=p.step, containers_only=True, **f)
+        b = usage.bucketed(
+            ds, [usage.THROTTLED, usage.PERIODS], kind="counter", step=p.step, containers_only=True, **f
+        )
         t = b.group_by(_KEYS).agg(
             (pl.col("mean").filter(pl.col("metric") == usage.THROTTLED).sum()
              / pl.col("mean").filter(pl.col("metric") == usage.PERIODS).sum() * 100.0).alias("v")
         ).filter(pl.col("v").is_finite())  # fmt: skip
         parts.append(_long(t, "v", "cpu_throttled"))
     if "fs_usage" in want:
-        b = usage.bucketed(ds, "container_fs_usage_bytes", kind="gauge", step=p.step, containers_only=True, **f)
+        b = usage.bucketed(
+            ds, "container_fs_usage_bytes", kind="gauge", step=p.step, containers_only=True, **f
+        )
         parts.append(_long(b.group_by(_KEYS).agg(pl.col("mean").sum()), "mean", "fs_usage"))
     if "volume_usage" in want:
         claims = _pvc_claims(ds, pods)
         if claims.height:
             b = usage.bucketed(ds, "kubelet_volume_stats_used_bytes", kind="gauge", step=p.step, start=lo, end=hi,
                                cluster=f["cluster"], namespace=f["namespace"])  # fmt: skip
-            b = b.with_columns(pl.col("labels").str.json_path_match("$.persistentvolumeclaim").alias("persistentvolumeclaim"))
+            b = b.with_columns(
+                pl.col("labels").str.json_path_match("$.persistentvolumeclaim").alias("persistentvolumeclaim")
+            )
             v = claims.join(b.drop("pod"), on=["cluster", "namespace", "persistentvolumeclaim"])
             parts.append(_long(v.group_by(_KEYS).agg(pl.col("mean").sum()), "mean", "volume_usage"))
     if want & {"events_normal", "events_warning"}:
@@ -258,11 +302,20 @@ def summarise(data: pl.DataFrame) -> pl.DataFrame:
     if data.is_empty():
         return usage.empty(SUMMARY_COLUMNS)
     order = {m: i for i, m in enumerate(METRICS)}
-    out = data.sort("ts").group_by("cluster", "namespace", "pod", "metric", "unit").agg(
-        pl.col("value").mean().alias("mean"), pl.col("value").quantile(0.95, interpolation="linear").alias("p95"),
-        pl.col("value").max().alias("max"), pl.col("value").last().alias("last"),
-        pl.len().cast(pl.Int64).alias("samples"),
+    out = (
+        data.sort("ts")
+        .group_by("cluster", "namespace", "pod", "metric", "unit")
+        .agg(
+            pl.col("value").mean().alias("mean"),
+            pl.col("value").quantile(0.95, interpolation="linear").alias("p95"),
+            pl.col("value").max().alias("max"),
+            pl.col("value").last().alias("last"),
+            pl.len().cast(pl.Int64).alias("samples"),
+        )
     )
     return usage.shape(out, SUMMARY_COLUMNS).sort(
-        "cluster", "namespace", "pod", pl.col("metric").replace_strict(order, default=99, return_dtype=pl.Int32)
+        "cluster",
+        "namespace",
+        "pod",
+        pl.col("metric").replace_strict(order, default=99, return_dtype=pl.Int32),
     )

@@ -59,9 +59,22 @@ from workbench.errors import ParameterError
 from workbench.store import Dataset, to_utc
 
 __all__ = [
-    "ADVICE_COLUMNS", "PEAK_COLUMNS", "PHASES", "PHASE_COLUMNS", "POD_PEAK_COLUMNS", "SERIES_COLUMNS",
-    "START_COLUMNS", "WORKLOAD_COLUMNS", "PodStartParams", "PodStarts", "advice", "analyse", "image_pull_seconds",
-    "scope_peaks", "stable_time", "workloads",
+    "ADVICE_COLUMNS",
+    "PEAK_COLUMNS",
+    "PHASES",
+    "PHASE_COLUMNS",
+    "POD_PEAK_COLUMNS",
+    "SERIES_COLUMNS",
+    "START_COLUMNS",
+    "WORKLOAD_COLUMNS",
+    "PodStartParams",
+    "PodStarts",
+    "advice",
+    "analyse",
+    "image_pull_seconds",
+    "scope_peaks",
+    "stable_time",
+    "workloads",
 ]
 
 log = logging.getLogger(__name__)
@@ -70,36 +83,107 @@ F, S, INT = pl.Float64(), pl.String(), pl.Int64()
 PHASES = ("Pending", "Running", "Stable Running")
 
 START_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": S, "namespace": S, "pod": S, "uid": S, "workload_kind": S, "workload_name": S, "node": S,
-    "qos_class": S, "status": S, "restarts": pl.Int32(),
-    "cpu_request": F, "cpu_limit": F, "memory_request": pl.Int64(), "memory_limit": pl.Int64(),
-    "created": TS, "scheduled": TS, "initialized": TS, "running": TS, "stable": TS, "ready_time": TS,
-    "scheduling_s": F, "init_s": F, "start_s": F, "image_pull_s": F, "pending_s": F, "warmup_s": F,
-    "ready_s": F, "cpu_basis": S, "cpu_threshold_cores": F, "cpu_threshold_pct": F, "cpu_peak_cores": F,
-    "cpu_peak_pct": F, "memory_peak_bytes": F, "settled": pl.Boolean(),
+    "cluster": S,
+    "namespace": S,
+    "pod": S,
+    "uid": S,
+    "workload_kind": S,
+    "workload_name": S,
+    "node": S,
+    "qos_class": S,
+    "status": S,
+    "restarts": pl.Int32(),
+    "cpu_request": F,
+    "cpu_limit": F,
+    "memory_request": pl.Int64(),
+    "memory_limit": pl.Int64(),
+    "created": TS,
+    "scheduled": TS,
+    "initialized": TS,
+    "running": TS,
+    "stable": TS,
+    "ready_time": TS,
+    "scheduling_s": F,
+    "init_s": F,
+    "start_s": F,
+    "image_pull_s": F,
+    "pending_s": F,
+    "warmup_s": F,
+    "ready_s": F,
+    "cpu_basis": S,
+    "cpu_threshold_cores": F,
+    "cpu_threshold_pct": F,
+    "cpu_peak_cores": F,
+    "cpu_peak_pct": F,
+    "memory_peak_bytes": F,
+    "settled": pl.Boolean(),
 }
 _STATS = {f"{r}_{s}": F for r in ("cpu", "memory") for s in ("mean", "p95", "max")}
 PHASE_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": S, "namespace": S, "pod": S, "workload_name": S, "phase": S, "start": TS, "end": TS,
-    "duration_s": F, "samples": INT, **_STATS, "cpu_request": F, "cpu_limit": F, "memory_request": F,
-    "memory_limit": F, "cpu_max_pct_request": F, "cpu_max_pct_limit": F, "memory_max_pct_request": F,
+    "cluster": S,
+    "namespace": S,
+    "pod": S,
+    "workload_name": S,
+    "phase": S,
+    "start": TS,
+    "end": TS,
+    "duration_s": F,
+    "samples": INT,
+    **_STATS,
+    "cpu_request": F,
+    "cpu_limit": F,
+    "memory_request": F,
+    "memory_limit": F,
+    "cpu_max_pct_request": F,
+    "cpu_max_pct_limit": F,
+    "memory_max_pct_request": F,
     "memory_max_pct_limit": F,
 }
 SERIES_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": S, "namespace": S, "pod": S, "ts": TS, "since_created_s": F, "phase": S,
-    "cpu_cores": F, "memory_bytes": F, "cpu_pct": F,
+    "cluster": S,
+    "namespace": S,
+    "pod": S,
+    "ts": TS,
+    "since_created_s": F,
+    "phase": S,
+    "cpu_cores": F,
+    "memory_bytes": F,
+    "cpu_pct": F,
 }
 WORKLOAD_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": S, "namespace": S, "workload_kind": S, "workload_name": S, "pods": INT, "settled": INT,
-    "pending_s_median": F, "pending_s_max": F, "warmup_s_median": F, "warmup_s_max": F,
-    "cpu_peak_cores_max": F, "memory_peak_bytes_max": F, "cpu_request": F, "cpu_limit": F,
-    "memory_request": F, "memory_limit": F,
+    "cluster": S,
+    "namespace": S,
+    "workload_kind": S,
+    "workload_name": S,
+    "pods": INT,
+    "settled": INT,
+    "pending_s_median": F,
+    "pending_s_max": F,
+    "warmup_s_median": F,
+    "warmup_s_max": F,
+    "cpu_peak_cores_max": F,
+    "memory_peak_bytes_max": F,
+    "cpu_request": F,
+    "cpu_limit": F,
+    "memory_request": F,
+    "memory_limit": F,
 }
 PEAK_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": S, "namespace": S, "pod": S, "container": S, "startup_cpu_peak": F, "startup_memory_peak": F,
+    "cluster": S,
+    "namespace": S,
+    "pod": S,
+    "container": S,
+    "startup_cpu_peak": F,
+    "startup_memory_peak": F,
 }
 POD_PEAK_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": S, "namespace": S, "pod": S, "uid": S, "container": S, "startup_cpu_peak": F, "startup_memory_peak": F,
+    "cluster": S,
+    "namespace": S,
+    "pod": S,
+    "uid": S,
+    "container": S,
+    "startup_cpu_peak": F,
+    "startup_memory_peak": F,
 }
 
 
@@ -110,10 +194,18 @@ class PodStartParams(Params):
     cluster: str | None = field(None, "cluster (all when empty)")
     namespace: str | None = field(None, "namespace (all when empty)")
     workload: str | None = field(None, "workload name or Kind/name (all when empty)")
-    pod: str | None = field(None, "one pod to analyse, whenever it was created (pods created in the window when empty)")
-    start: dt.datetime | str | None = field(None, "window start, UTC: pods created from here (snapshot's when empty)")
-    end: dt.datetime | str | None = field(None, "window end, UTC: pods created until here (snapshot's when empty)")
-    stable_window: str = field("5m", "CPU is averaged over this long after Running; stable = below that average")
+    pod: str | None = field(
+        None, "one pod to analyse, whenever it was created (pods created in the window when empty)"
+    )
+    start: dt.datetime | str | None = field(
+        None, "window start, UTC: pods created from here (snapshot's when empty)"
+    )
+    end: dt.datetime | str | None = field(
+        None, "window end, UTC: pods created until here (snapshot's when empty)"
+    )
+    stable_window: str = field(
+        "5m", "CPU is averaged over this long after Running; stable = below that average"
+    )
     settle: str = field("1m", "CPU must stay below the average this long to count as settled")
     observe: str = field("10m", "length of the Stable Running phase measured")
     resolution: str = field("15s", "time resolution of the usage series (about the scrape interval)")
@@ -332,7 +424,9 @@ def analyse(
     conts = ds.containers(cluster=pods["cluster"].unique().to_list(), pod=pods["name"].unique().to_list())
     conts = conts.filter(pl.col("pod_uid").is_in(pods["uid"].implode()))
     events = pod_events(ds, pods)
-    pods = pods.join(running_times(ds, pods, conts, events), on=["cluster", "uid"], how="left", nulls_equal=True)
+    pods = pods.join(
+        running_times(ds, pods, conts, events), on=["cluster", "uid"], how="left", nulls_equal=True
+    )
     has_init = conts.filter(pl.col("is_init").fill_null(value=False))["pod_uid"].unique().to_list()
 
     lo = pods["created"].min()
@@ -340,9 +434,11 @@ def analyse(
     cont_use = usage.container_usage(ds, cluster=pods["cluster"].unique().to_list(),
                                      pod=pods["name"].unique().to_list(), start=lo, end=hi_data,
                                      step=p.resolution)  # fmt: skip
-    pod_use = cont_use.group_by("cluster", "namespace", "pod", "ts").agg(
-        usage.nsum("cpu_cores"), usage.nsum("memory_bytes")
-    ).sort("cluster", "namespace", "pod", "ts")
+    pod_use = (
+        cont_use.group_by("cluster", "namespace", "pod", "ts")
+        .agg(usage.nsum("cpu_cores"), usage.nsum("memory_bytes"))
+        .sort("cluster", "namespace", "pod", "ts")
+    )
     win_s, settle_s, observe = _secs(p.stable_window), _secs(p.settle), dt.timedelta(seconds=_secs(p.observe))
     order = pods.sort("cluster", "namespace", "created", "name").with_row_index("_i")
     sel = _usage_rows(pod_use, order)
@@ -448,12 +544,19 @@ def workloads(starts: pl.DataFrame) -> pl.DataFrame:
     if starts.is_empty():
         return usage.empty(WORKLOAD_COLUMNS)
     keys = ["cluster", "namespace", "workload_kind", "workload_name"]
-    out = starts.sort("created").group_by(keys, maintain_order=True).agg(
-        pl.len().cast(pl.Int64).alias("pods"), pl.col("settled").sum().cast(pl.Int64),
-        pl.col("pending_s").median().alias("pending_s_median"), pl.col("pending_s").max().alias("pending_s_max"),
-        pl.col("warmup_s").median().alias("warmup_s_median"), pl.col("warmup_s").max().alias("warmup_s_max"),
-        pl.col("cpu_peak_cores").max().alias("cpu_peak_cores_max"),
-        pl.col("memory_peak_bytes").max().alias("memory_peak_bytes_max"),
-        *[pl.col(c).last() for c in ("cpu_request", "cpu_limit", "memory_request", "memory_limit")],
+    out = (
+        starts.sort("created")
+        .group_by(keys, maintain_order=True)
+        .agg(
+            pl.len().cast(pl.Int64).alias("pods"),
+            pl.col("settled").sum().cast(pl.Int64),
+            pl.col("pending_s").median().alias("pending_s_median"),
+            pl.col("pending_s").max().alias("pending_s_max"),
+            pl.col("warmup_s").median().alias("warmup_s_median"),
+            pl.col("warmup_s").max().alias("warmup_s_max"),
+            pl.col("cpu_peak_cores").max().alias("cpu_peak_cores_max"),
+            pl.col("memory_peak_bytes").max().alias("memory_peak_bytes_max"),
+            *[pl.col(c).last() for c in ("cpu_request", "cpu_limit", "memory_request", "memory_limit")],
+        )
     )
     return usage.shape(out, WORKLOAD_COLUMNS).sort(keys, nulls_last=True)

@@ -87,7 +87,12 @@ GROUP_COLUMNS: dict[str, pl.DataType] = {
     "problems": pl.List(pl.String()),
 }
 
-_OWNER_GROUP = {"replicaset": "ReplicaSet", "daemonset": "DaemonSet", "statefulset": "StatefulSet", "job": "Job"}
+_OWNER_GROUP = {
+    "replicaset": "ReplicaSet",
+    "daemonset": "DaemonSet",
+    "statefulset": "StatefulSet",
+    "job": "Job",
+}
 _WORKLOAD_GROUP = {"deployment": "Deployment", "cronjob": "CronJob"}
 _NAMESPACED = frozenset(GROUP_BY) - {"node", "namespace"}
 
@@ -101,6 +106,7 @@ class PodViewParams(Params):
     group_by: str = field("namespace", "group pods by", choices=GROUP_BY)
     only_problems: bool = field(False, "show only problem pods")  # noqa: FBT003
     include_ungrouped: bool = field(False, f"keep pods outside every group, in a group named {NONE_GROUP!r}")  # noqa: FBT003
+
     def __post_init__(self) -> None:
         if isinstance(self.group_by, str):
             object.__setattr__(self, "group_by", self.group_by.lower())
@@ -122,16 +128,22 @@ def container_state(state: str | None, reason: str | None) -> str:
     return f"{state}:{reason}" if reason and state != "running" else state
 
 
-def container_states(ds: Dataset, *, cluster: str | None = None, namespace: str | None = None) -> pl.DataFrame:
+def container_states(
+    ds: Dataset, *, cluster: str | None = None, namespace: str | None = None
+) -> pl.DataFrame:
     """Per pod (cluster, pod_uid): ``containers`` and ``states`` lists, init containers first."""
     rows = ds.scan("containers", cluster=cluster, namespace=namespace).with_row_index("_i").collect()
     if rows.is_empty():
         return pl.DataFrame(schema={"cluster": pl.String, "pod_uid": pl.String, "containers": pl.List(pl.String),
                                     "states": pl.List(pl.String)})  # fmt: skip
     rows = rows.with_columns(
-        pl.when(pl.col("is_init")).then(pl.format("init:{}", "name")).otherwise(pl.col("name")).alias("_name"),
-        pl.struct("state", "reason").map_elements(
-            lambda s: container_state(s["state"], s["reason"]), return_dtype=pl.String).alias("_state"),  # fmt: skip
+        pl.when(pl.col("is_init"))
+        .then(pl.format("init:{}", "name"))
+        .otherwise(pl.col("name"))
+        .alias("_name"),
+        pl.struct("state", "reason")
+        .map_elements(lambda s: container_state(s["state"], s["reason"]), return_dtype=pl.String)
+        .alias("_state"),  # fmt: skip
     )
     return (
         rows.sort(pl.col("is_init").not_(), "_i")
@@ -173,7 +185,9 @@ def pods(ds: Dataset, params: PodViewParams | None = None, **changes: Any) -> pl
         .join(states, left_on=["cluster", "uid"], right_on=["cluster", "pod_uid"], how="left")
         .with_columns(
             pl.lit(p.group_by).alias("group_by"),
-            pl.format("{}/{}", pl.col("containers_ready").fill_null(0), pl.col("containers_total").fill_null(0)).alias("ready"),
+            pl.format(
+                "{}/{}", pl.col("containers_ready").fill_null(0), pl.col("containers_total").fill_null(0)
+            ).alias("ready"),
             (pl.lit(end) - pl.col("created")).cast(pl.Duration("us")).alias("age"),
             pl.col("problem").is_not_null().alias("is_problem"),
             pl.col("qos_class").cast(pl.String),
@@ -195,7 +209,9 @@ def pods(ds: Dataset, params: PodViewParams | None = None, **changes: Any) -> pl
     if p.only_problems:
         base = base.filter(pl.col("is_problem"))
     out = base.select(list(POD_COLUMNS)).cast(POD_COLUMNS)  # type: ignore[arg-type]
-    return out.sort(["cluster", "group", "is_problem", "namespace", "name"], descending=[False, False, True, False, False])
+    return out.sort(
+        ["cluster", "group", "is_problem", "namespace", "name"], descending=[False, False, True, False, False]
+    )
 
 
 def groups(data: Dataset | pl.DataFrame, params: PodViewParams | None = None, **changes: Any) -> pl.DataFrame:

@@ -89,18 +89,42 @@ _STAT = {"cpu_samples": INT, "cpu_mean": F, "cpu_request_basis": F, "cpu_limit_b
          "memory_samples": INT, "memory_mean": F, "memory_request_basis": F, "memory_max": F,
          "throttled_pct": F, "oom_killed": pl.Boolean(), "restarts": INT}  # fmt: skip
 CONTAINER_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": S, "namespace": S, "workload_kind": S, "workload_name": S, "pod": S, "container": S, **_STAT, **_CUR,
+    "cluster": S,
+    "namespace": S,
+    "workload_kind": S,
+    "workload_name": S,
+    "pod": S,
+    "container": S,
+    **_STAT,
+    **_CUR,
 }
 ADVICE_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": S, "namespace": S, "workload_kind": S, "workload_name": S, "container": S, "pods": INT, "replicas": INT,
-    **_STAT, "hpa_cpu_target_pct": F, "hpa_memory_target_pct": F, "startup_cpu_peak": F, "startup_memory_peak": F,
+    "cluster": S,
+    "namespace": S,
+    "workload_kind": S,
+    "workload_name": S,
+    "container": S,
+    "pods": INT,
+    "replicas": INT,
+    **_STAT,
+    "hpa_cpu_target_pct": F,
+    "hpa_memory_target_pct": F,
+    "startup_cpu_peak": F,
+    "startup_memory_peak": F,
     **{f"{k}{s}": F for k in _CUR for s in ("", "_advised", "_change")},
-    "status": S, "flags": pl.List(pl.String()), "notes": S,
+    "status": S,
+    "flags": pl.List(pl.String()),
+    "notes": S,
 }
 TOTAL_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": S, "containers": INT,
-    **{f"{r}_{k}_{s}": F for r, u in (("cpu", "cores"), ("memory", "gib")) for k in ("request", "limit")
-       for s in (f"current_{u}", f"advised_{u}", f"change_{u}")},  # fmt: skip
+    "cluster": S,
+    "containers": INT,
+    **{
+        f"{r}_{k}_{s}": F
+        for r, u in (("cpu", "cores"), ("memory", "gib"))
+        for k in ("request", "limit")
+        for s in (f"current_{u}", f"advised_{u}", f"change_{u}")
+    },  # fmt: skip
 }
 
 
@@ -115,11 +139,14 @@ class RightSizingParams(Params):
     end: dt.datetime | str | None = field(None, "window end, UTC (the snapshot's when empty)")
     cpu_request_percentile: float = field(90.0, "percentile of CPU usage the request covers", ge=50, le=100)
     cpu_request_headroom: float = field(1.15, "CPU request = percentile × this", ge=1, le=10)
-    cpu_limit: Literal["percentile", "none", "keep"] = field("percentile", "CPU limit policy",
-                                                              choices=("percentile", "none", "keep"))
+    cpu_limit: Literal["percentile", "none", "keep"] = field(
+        "percentile", "CPU limit policy", choices=("percentile", "none", "keep")
+    )
     cpu_limit_percentile: float = field(99.0, "percentile of CPU usage the limit covers", ge=50, le=100)
     cpu_limit_headroom: float = field(1.5, "CPU limit = percentile × this", ge=1, le=10)
-    memory_request_percentile: float = field(99.0, "percentile of the working set the request covers", ge=50, le=100)
+    memory_request_percentile: float = field(
+        99.0, "percentile of the working set the request covers", ge=50, le=100
+    )
     memory_request_headroom: float = field(1.15, "memory request = percentile × this", ge=1, le=10)
     memory_limit_headroom: float = field(1.3, "memory limit = maximum working set × this", ge=1, le=10)
     oom_bump: float = field(1.5, "an OOM-killed container's memory limit ≥ current limit × this", ge=1, le=10)
@@ -254,7 +281,9 @@ def container_stats(ds: Dataset, p: RightSizingParams, *, shared: Shared | None 
     f = {"cluster": p.cluster, "namespace": p.namespace, "workload": p.workload}
     series = usage.select_series(ds, _METRICS, containers_only=True, **f)
     keys = ["cluster", "namespace", "pod", "container"]
-    out_schema = {k: S for k in keys} | {k: v for k, v in _STAT.items() if k not in ("oom_killed", "restarts")}
+    out_schema = {k: S for k in keys} | {
+        k: v for k, v in _STAT.items() if k not in ("oom_killed", "restarts")
+    }
     if series.is_empty():
         return pl.DataFrame(schema=out_schema)
     qr, ql, qm = _quantiles(p)
@@ -285,18 +314,26 @@ def container_stats(ds: Dataset, p: RightSizingParams, *, shared: Shared | None 
     out = c
     for other in (m, t, d):
         out = out.join(other, on=keys, how="full", coalesce=True, nulls_equal=True)
-    out = out.with_columns(pl.when(pl.col("_per") > 0).then(pl.col("_thr") / pl.col("_per") * 100.0).alias("throttled_pct"))
+    out = out.with_columns(
+        pl.when(pl.col("_per") > 0).then(pl.col("_thr") / pl.col("_per") * 100.0).alias("throttled_pct")
+    )
     return usage.shape(out, out_schema)
 
 
 def _current(ds: Dataset, p: RightSizingParams, lo: Any, hi: Any) -> pl.DataFrame:
     """Per pod container: workload, current requests/limits, OOM kill and restarts."""
     pods = ds.pods(cluster=p.cluster, namespace=p.namespace, workload=p.workload, start=lo, end=hi).select(
-        "cluster", "namespace", pl.col("name").alias("pod"), pl.col("uid").alias("pod_uid"), "created",
+        "cluster",
+        "namespace",
+        pl.col("name").alias("pod"),
+        pl.col("uid").alias("pod_uid"),
+        "created",
         pl.coalesce("workload_kind", pl.lit("Pod")).alias("workload_kind"),
         pl.coalesce("workload_name", "name").alias("workload_name"),
     )
-    conts = ds.containers(cluster=p.cluster, namespace=p.namespace).filter(~pl.col("is_init").fill_null(value=False))
+    conts = ds.containers(cluster=p.cluster, namespace=p.namespace).filter(
+        ~pl.col("is_init").fill_null(value=False)
+    )
     conts = conts.join(pods, on=["cluster", "namespace", "pod", "pod_uid"], how="inner")
     return conts.select(
         "cluster", "namespace", "workload_kind", "workload_name", "pod", pl.col("name").alias("container"), "created",
@@ -316,7 +353,8 @@ def _replicas(ds: Dataset, p: RightSizingParams, current: pl.DataFrame, hi: Any)
     n = current.join(alive.select("cluster", "namespace", pl.col("name").alias("pod")), on=["cluster", "namespace", "pod"],
                      how="semi").group_by(keys).agg(pl.col("pod").n_unique().cast(pl.Int64).alias("_alive"))  # fmt: skip
     return n.join(w, on=keys, how="full", coalesce=True).select(
-        *keys, pl.coalesce("_desired", "_alive", pl.lit(0, dtype=pl.Int64)).alias("replicas"))
+        *keys, pl.coalesce("_desired", "_alive", pl.lit(0, dtype=pl.Int64)).alias("replicas")
+    )
 
 
 def analyse(ds: Dataset, params: RightSizingParams | None = None, *, shared: Shared | None = None,
@@ -336,7 +374,9 @@ def analyse(ds: Dataset, params: RightSizingParams | None = None, *, shared: Sha
     hpas = hpa_from_objects(ds.scan("objects", cluster=p.cluster, namespace=p.namespace, latest=False)
                             .filter(pl.col("kind") == "HorizontalPodAutoscaler").collect())  # fmt: skip
     if containers.is_empty():
-        return RightSizing(p, usage.empty(ADVICE_COLUMNS), containers, _totals(usage.empty(ADVICE_COLUMNS)), hpas, [])
+        return RightSizing(
+            p, usage.empty(ADVICE_COLUMNS), containers, _totals(usage.empty(ADVICE_COLUMNS)), hpas, []
+        )
     peaks = shared.peaks_for(ds, p, lo, hi) if shared is not None and p.startup_aware else None
     if peaks is None:
         peaks = podstart.analyse(ds, cluster=p.cluster, namespace=p.namespace, workload=p.workload, start=lo,
@@ -353,9 +393,12 @@ def analyse(ds: Dataset, params: RightSizingParams | None = None, *, shared: Sha
     hpa = hpas.select("cluster", "namespace", pl.col("target_kind").alias("workload_kind"),
                       pl.col("target_name").alias("workload_name"), pl.col("cpu_target_pct").alias("hpa_cpu_target_pct"),
                       pl.col("memory_target_pct").alias("hpa_memory_target_pct"))  # fmt: skip
-    hpa = hpa.group_by(wkeys[:-1]).agg(pl.col("hpa_cpu_target_pct").min(), pl.col("hpa_memory_target_pct").min())
+    hpa = hpa.group_by(wkeys[:-1]).agg(
+        pl.col("hpa_cpu_target_pct").min(), pl.col("hpa_memory_target_pct").min()
+    )
     agg = agg.join(hpa, on=wkeys[:-1], how="left", nulls_equal=True).join(
-        _replicas(ds, p, current, hi), on=wkeys[:-1], how="left", nulls_equal=True)
+        _replicas(ds, p, current, hi), on=wkeys[:-1], how="left", nulls_equal=True
+    )
     advised = [apply_rules(r, p) for r in agg.iter_rows(named=True)]
     out = pl.concat([agg, pl.DataFrame(advised, schema={**{f"{k}_advised": F for k in _CUR}, "flags": pl.List(pl.String),
                                                         "status": S, "notes": S})], how="horizontal")  # fmt: skip
@@ -378,7 +421,9 @@ def _totals(advice: pl.DataFrame) -> pl.DataFrame:
     # Only containers with advice count, so current and advised compare like with like.
     rows = advice.filter(pl.col("status") != "not enough data")
     per = rows.group_by("cluster").agg(pl.len().cast(pl.Int64).alias("containers"), *exprs)
-    everything = rows.select(pl.lit("(all)").alias("cluster"), pl.len().cast(pl.Int64).alias("containers"), *exprs)
+    everything = rows.select(
+        pl.lit("(all)").alias("cluster"), pl.len().cast(pl.Int64).alias("containers"), *exprs
+    )
     return usage.shape(pl.concat([per.sort("cluster"), everything], how="vertical_relaxed"), TOTAL_COLUMNS)
 
 

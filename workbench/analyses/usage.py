@@ -91,28 +91,58 @@ IDLE_MODES = ("idle", "iowait")
 
 _KEY = {"cluster": pl.String(), "namespace": pl.String(), "pod": pl.String()}
 CONTAINER_USAGE_COLUMNS: dict[str, pl.DataType] = {
-    **_KEY, "container": pl.String(), "node": pl.String(), "ts": TS,
-    "cpu_cores": pl.Float64(), "memory_bytes": pl.Float64(), "memory_max_bytes": pl.Float64(),
+    **_KEY,
+    "container": pl.String(),
+    "node": pl.String(),
+    "ts": TS,
+    "cpu_cores": pl.Float64(),
+    "memory_bytes": pl.Float64(),
+    "memory_max_bytes": pl.Float64(),
 }
 POD_USAGE_COLUMNS: dict[str, pl.DataType] = {
-    **_KEY, "node": pl.String(), "ts": TS, "cpu_cores": pl.Float64(), "memory_bytes": pl.Float64(),
-    "memory_max_bytes": pl.Float64(), "network_rx_bytes_per_s": pl.Float64(),
+    **_KEY,
+    "node": pl.String(),
+    "ts": TS,
+    "cpu_cores": pl.Float64(),
+    "memory_bytes": pl.Float64(),
+    "memory_max_bytes": pl.Float64(),
+    "network_rx_bytes_per_s": pl.Float64(),
     "network_tx_bytes_per_s": pl.Float64(),
 }
 NODE_USAGE_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": pl.String(), "node": pl.String(), "ts": TS, "cpu_cores": pl.Float64(),
-    "memory_bytes": pl.Float64(), "pods_cpu_cores": pl.Float64(), "pods_memory_bytes": pl.Float64(),
-    "network_rx_bytes_per_s": pl.Float64(), "network_tx_bytes_per_s": pl.Float64(), "source": pl.String(),
+    "cluster": pl.String(),
+    "node": pl.String(),
+    "ts": TS,
+    "cpu_cores": pl.Float64(),
+    "memory_bytes": pl.Float64(),
+    "pods_cpu_cores": pl.Float64(),
+    "pods_memory_bytes": pl.Float64(),
+    "network_rx_bytes_per_s": pl.Float64(),
+    "network_tx_bytes_per_s": pl.Float64(),
+    "source": pl.String(),
 }
 REQUESTS_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": pl.String(), "node": pl.String(), "ts": TS, "pods": pl.Int64(),
-    "cpu_requests": pl.Float64(), "cpu_limits": pl.Float64(),
-    "memory_requests": pl.Float64(), "memory_limits": pl.Float64(),
+    "cluster": pl.String(),
+    "node": pl.String(),
+    "ts": TS,
+    "pods": pl.Int64(),
+    "cpu_requests": pl.Float64(),
+    "cpu_limits": pl.Float64(),
+    "memory_requests": pl.Float64(),
+    "memory_limits": pl.Float64(),
 }
 _BUCKET_COLUMNS: dict[str, pl.DataType] = {
-    "cluster": pl.String(), "metric": pl.String(), "namespace": pl.String(), "pod": pl.String(),
-    "container": pl.String(), "node": pl.String(), "labels": pl.String(), "ts": TS,
-    "mean": pl.Float64(), "max": pl.Float64(), "samples": pl.UInt32(),
+    "cluster": pl.String(),
+    "metric": pl.String(),
+    "namespace": pl.String(),
+    "pod": pl.String(),
+    "container": pl.String(),
+    "node": pl.String(),
+    "labels": pl.String(),
+    "ts": TS,
+    "mean": pl.Float64(),
+    "max": pl.Float64(),
+    "samples": pl.UInt32(),
 }
 
 
@@ -130,7 +160,10 @@ def empty(columns: dict[str, pl.DataType]) -> pl.DataFrame:
 def shape(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
     """``frame`` with exactly ``columns``, in order and cast (missing ones become null)."""
     return frame.select(
-        [pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t).alias(c) for c, t in columns.items()]
+        [
+            pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
+            for c, t in columns.items()
+        ]
     )
 
 
@@ -172,11 +205,15 @@ def samples_of(ds: Dataset, series: pl.DataFrame, *, start: dt.datetime | None,
                end: dt.datetime | None) -> pl.LazyFrame:  # fmt: skip
     """The lazy samples (cluster, series_id, ts, value) of these series in ``[start, end]``."""
     if series.is_empty():
-        return pl.LazyFrame(schema={"cluster": pl.String, "series_id": pl.UInt64, "ts": TS, "value": pl.Float64})
+        return pl.LazyFrame(
+            schema={"cluster": pl.String, "series_id": pl.UInt64, "ts": TS, "value": pl.Float64}
+        )
     ids = series["series_id"].unique().sort()
     clusters = series["cluster"].unique().to_list()
     lf = ds.scan("metrics", cluster=clusters, start=start, end=end)
-    return lf.filter(pl.col("series_id").is_between(ids.min(), ids.max()), pl.col("series_id").is_in(ids.implode()))
+    return lf.filter(
+        pl.col("series_id").is_between(ids.min(), ids.max()), pl.col("series_id").is_in(ids.implode())
+    )
 
 
 def _lookback(step_us: int) -> dt.timedelta:
@@ -231,10 +268,15 @@ def bucketed(ds: Dataset, metric: str | Sequence[str], *, kind: Kind, step: str 
         lf = lf.filter(pl.col("ts") >= grid(lo, lo, step_us)[0])
     if hi is not None:
         lf = lf.filter(pl.col("ts") < hi)
-    agg = lf.group_by("series_id", "ts").agg(
-        pl.col("value").mean().alias("mean"), pl.col("value").max().alias("max"),
-        pl.len().cast(pl.UInt32).alias("samples"),
-    ).collect()
+    agg = (
+        lf.group_by("series_id", "ts")
+        .agg(
+            pl.col("value").mean().alias("mean"),
+            pl.col("value").max().alias("max"),
+            pl.len().cast(pl.UInt32).alias("samples"),
+        )
+        .collect()
+    )
     out = agg.join(series, on="series_id", how="inner")
     return shape(out, _BUCKET_COLUMNS).sort("cluster", "metric", "namespace", "pod", "container", "ts")
 
@@ -259,7 +301,8 @@ def container_usage(ds: Dataset, *, cluster: Any = None, namespace: Any = None, 
         return empty(CONTAINER_USAGE_COLUMNS)
     c = cpu.group_by(keys).agg(pl.col("mean").max().alias("cpu_cores"), pl.col("node").drop_nulls().first())
     m = mem.group_by(keys).agg(
-        pl.col("mean").max().alias("memory_bytes"), pl.col("max").max().alias("memory_max_bytes"),
+        pl.col("mean").max().alias("memory_bytes"),
+        pl.col("max").max().alias("memory_max_bytes"),
         pl.col("node").drop_nulls().first().alias("node_m"),
     )
     out = c.join(m, on=keys, how="full", coalesce=True, nulls_equal=True)
@@ -272,12 +315,17 @@ def fill_nodes(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
     """Fill a null ``node`` from the pods table (raw cAdvisor scrapes carry no node label)."""
     if frame.is_empty() or frame["node"].null_count() == 0:
         return frame
-    pods = ds.scan("pods", cluster=frame["cluster"].unique().to_list()).select(
-        "cluster", "namespace", pl.col("name").alias("pod"), pl.col("node").alias("_pod_node")
-    ).unique(["cluster", "namespace", "pod"], keep="last").collect()
-    return frame.join(pods, on=["cluster", "namespace", "pod"], how="left", nulls_equal=True).with_columns(
-        pl.coalesce("node", "_pod_node").alias("node")
-    ).drop("_pod_node")
+    pods = (
+        ds.scan("pods", cluster=frame["cluster"].unique().to_list())
+        .select("cluster", "namespace", pl.col("name").alias("pod"), pl.col("node").alias("_pod_node"))
+        .unique(["cluster", "namespace", "pod"], keep="last")
+        .collect()
+    )
+    return (
+        frame.join(pods, on=["cluster", "namespace", "pod"], how="left", nulls_equal=True)
+        .with_columns(pl.coalesce("node", "_pod_node").alias("node"))
+        .drop("_pod_node")
+    )
 
 
 def pod_usage(ds: Dataset, *, cluster: Any = None, namespace: Any = None, pod: Any = None,
@@ -292,12 +340,16 @@ def pod_usage(ds: Dataset, *, cluster: Any = None, namespace: Any = None, pod: A
         samples = read_samples(ds, select_series(ds, _POD_METRICS, **f), **w)
     cont = container_usage(ds, samples=samples, **w, **f)
     per_pod = cont.group_by(keys).agg(
-        nsum("cpu_cores"), nsum("memory_bytes"),
-        nsum("memory_max_bytes"), pl.col("node").drop_nulls().first(),
+        nsum("cpu_cores"),
+        nsum("memory_bytes"),
+        nsum("memory_max_bytes"),
+        pl.col("node").drop_nulls().first(),
     )
     net = bucketed(ds, [NET_RX, NET_TX], kind="counter", samples=samples, **w, **f)
-    net = net.filter(pl.col("pod").is_not_null()).group_by([*keys, "metric"]).agg(
-        pl.col("mean").sum(), pl.col("node").drop_nulls().first()
+    net = (
+        net.filter(pl.col("pod").is_not_null())
+        .group_by([*keys, "metric"])
+        .agg(pl.col("mean").sum(), pl.col("node").drop_nulls().first())
     )
     rx = net.filter(pl.col("metric") == NET_RX).select(*keys, pl.col("mean").alias("network_rx_bytes_per_s"),
                                                        pl.col("node").alias("node_rx"))  # fmt: skip
@@ -331,10 +383,15 @@ def node_usage(ds: Dataset, *, cluster: Any = None, node: Any = None, start: Any
     pods = pod_usage(ds, cluster=cluster, samples=samples, **w)
     if node is not None:
         pods = pods.filter(pl.col("node").is_in(_names(node)))
-    from_pods = pods.filter(pl.col("node").is_not_null()).group_by(keys).agg(
-        nsum("cpu_cores").alias("pods_cpu_cores"),
-        nsum("memory_bytes").alias("pods_memory_bytes"),
-        nsum("network_rx_bytes_per_s"), nsum("network_tx_bytes_per_s"),
+    from_pods = (
+        pods.filter(pl.col("node").is_not_null())
+        .group_by(keys)
+        .agg(
+            nsum("cpu_cores").alias("pods_cpu_cores"),
+            nsum("memory_bytes").alias("pods_memory_bytes"),
+            nsum("network_rx_bytes_per_s"),
+            nsum("network_tx_bytes_per_s"),
+        )
     )
     cpu = bucketed(ds, NODE_CPU, kind="counter", series_filter=_busy_cpu(), samples=samples, cluster=cluster,
                    node=node, **w)  # fmt: skip
@@ -363,7 +420,9 @@ def node_usage(ds: Dataset, *, cluster: Any = None, node: Any = None, start: Any
 
 def _terminal_times(ds: Dataset, pods: pl.DataFrame) -> pl.DataFrame:
     """When each Succeeded/Failed pod was first seen terminal (cluster, uid, terminal_at)."""
-    done = pods.filter(pl.col("phase").cast(pl.String).is_in(["Succeeded", "Failed"]) & pl.col("uid").is_not_null())
+    done = pods.filter(
+        pl.col("phase").cast(pl.String).is_in(["Succeeded", "Failed"]) & pl.col("uid").is_not_null()
+    )
     schema = {"cluster": pl.String, "uid": pl.String, "terminal_at": TS}
     if done.is_empty():
         return pl.DataFrame(schema=schema)
@@ -371,7 +430,8 @@ def _terminal_times(ds: Dataset, pods: pl.DataFrame) -> pl.DataFrame:
         ds.scan("objects", cluster=done["cluster"].unique().to_list(), latest=False)
         .filter(pl.col("kind") == "Pod", pl.col("uid").is_in(done["uid"].unique().implode()))
         .filter(pl.col("manifest").str.json_path_match("$.status.phase").is_in(["Succeeded", "Failed"]))
-        .group_by("cluster", "uid").agg(pl.col("observed_at").min().alias("terminal_at"))
+        .group_by("cluster", "uid")
+        .agg(pl.col("observed_at").min().alias("terminal_at"))
         .collect()
     )
     return revs.select(list(schema)).cast(schema)  # type: ignore[arg-type]
@@ -386,9 +446,9 @@ def pod_intervals(ds: Dataset, *, cluster: Any = None, namespace: Any = None) ->
     terminal = pl.col("phase").cast(pl.String).is_in(["Succeeded", "Failed"])
     return pods.with_columns(
         pl.coalesce("scheduled", "created").alias("bound_from"),
-        pl.min_horizontal(
-            "deleted", pl.when(terminal).then(pl.coalesce("terminal_at", "observed_at"))
-        ).alias("bound_to"),
+        pl.min_horizontal("deleted", pl.when(terminal).then(pl.coalesce("terminal_at", "observed_at"))).alias(
+            "bound_to"
+        ),
     )
 
 
@@ -396,7 +456,11 @@ def grid(lo: dt.datetime, hi: dt.datetime, step_us: int) -> pl.Series:
     """Bucket starts from ``lo`` (truncated to the step) up to, not including, ``hi``."""
     first = pl.Series([lo], dtype=TS).dt.truncate(f"{step_us}us")[0]
     last = max(first, hi - dt.timedelta(microseconds=1))
-    return pl.datetime_range(first, last, interval=f"{step_us}us", eager=True, time_zone="UTC").cast(TS).alias("ts")
+    return (
+        pl.datetime_range(first, last, interval=f"{step_us}us", eager=True, time_zone="UTC")
+        .cast(TS)
+        .alias("ts")
+    )
 
 
 def requests_over_time(ds: Dataset, *, cluster: Any = None, start: Any = None, end: Any = None,
@@ -420,8 +484,11 @@ def requests_over_time(ds: Dataset, *, cluster: Any = None, start: Any = None, e
     adds = live.select("cluster", "node", pl.max_horizontal(pl.col("bound_from").dt.truncate(f"{step_us}us"),
                                                             pl.lit(first)).alias("ts"), "n", *vals)  # fmt: skip
     subs = live.filter(pl.col("bound_to").is_not_null()).select(
-        "cluster", "node", (pl.col("bound_to").dt.truncate(f"{step_us}us") + step_d).alias("ts"),
-        -pl.col("n"), *[-pl.col(v) for v in vals],
+        "cluster",
+        "node",
+        (pl.col("bound_to").dt.truncate(f"{step_us}us") + step_d).alias("ts"),
+        -pl.col("n"),
+        *[-pl.col(v) for v in vals],
     )
     deltas = pl.concat([adds, subs]).group_by("cluster", "node", "ts").agg(pl.col("n", *vals).sum())
     nodes = deltas.select("cluster", "node").unique()
@@ -431,8 +498,13 @@ def requests_over_time(ds: Dataset, *, cluster: Any = None, start: Any = None, e
         pl.col("n", *vals).fill_null(0).cum_sum().over("cluster", "node")
     )
     out = out.select(
-        "cluster", "node", "ts", pl.col("n").alias("pods"), pl.col("cpu_request").alias("cpu_requests"),
-        pl.col("cpu_limit").alias("cpu_limits"), pl.col("memory_request").alias("memory_requests"),
+        "cluster",
+        "node",
+        "ts",
+        pl.col("n").alias("pods"),
+        pl.col("cpu_request").alias("cpu_requests"),
+        pl.col("cpu_limit").alias("cpu_limits"),
+        pl.col("memory_request").alias("memory_requests"),
         pl.col("memory_limit").alias("memory_limits"),
     )
     return shape(out, REQUESTS_COLUMNS).with_columns(

@@ -17,6 +17,7 @@ from workbench.store import SnapshotWriter, to_utc
 
 __all__ = ["collect", "watch"]
 
+
 def _window(since: str | None, start: str | None, end: str | None) -> tuple[dt.datetime, dt.datetime]:
     hi = to_utc(end) or dt.datetime.now(dt.UTC)
     if start is not None:
@@ -137,7 +138,13 @@ def _headers(values: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--cluster-label", help="Prometheus label naming the cluster, for servers that hold many clusters."
 )
-@click.option("--traces", "trace_files", multiple=True, type=click.Path(exists=True, path_type=Path), help="Trace file or folder to add (OTLP JSON, Zipkin v2, Jaeger; repeat). Spans without k8s attributes are matched to pods by IP.")
+@click.option(
+    "--traces",
+    "trace_files",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Trace file or folder to add (OTLP JSON, Zipkin v2, Jaeger; repeat). Spans without k8s attributes are matched to pods by IP.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing snapshot at --out.")
 @click.option("--append", is_flag=True, help="Append to an existing snapshot at --out.")
 def collect(**opts: Any) -> None:
@@ -344,7 +351,9 @@ def watch(**opts: Any) -> None:
         namespaces=list(opts["namespaces"]) or None,
         kinds=list(opts["kinds"]) or None,
         flush_interval=opts["flush_interval"],
-        max_duration=parse_duration(opts["duration"], what="--duration").total_seconds() if opts["duration"] else None,
+        max_duration=parse_duration(opts["duration"], what="--duration").total_seconds()
+        if opts["duration"]
+        else None,
         redact_env=opts["redact_env"],
         progress=on_flush,
     )

@@ -19,8 +19,15 @@ __all__ = ["import_command"]
 @cli.command(name="import", short_help="Import dumps, manifests, metrics, traces and logs into a snapshot.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Snapshot folder to write.")
-@click.option("--cluster", help="Cluster name for everything imported (default: inferred from the dump, else the folder).")
-@click.option("--format", "fmt", help="Force one format for every file (default: told from each file's content); the formats are listed above.")
+@click.option(
+    "--cluster",
+    help="Cluster name for everything imported (default: inferred from the dump, else the folder).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    help="Force one format for every file (default: told from each file's content); the formats are listed above.",
+)
 @click.option("--at", default=None, help="Time (ISO 8601) of samples, objects and log lines that carry none.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing snapshot at --out.")
 @click.option("--append", is_flag=True, help="Append to an existing snapshot at --out.")
@@ -72,4 +79,6 @@ def import_command(*, paths: tuple[Path, ...], out: Path, cluster: str | None, f
     for w in summary.warnings[:20]:
         console.print(f"warning: {w}", highlight=False, markup=False)
     if len(summary.warnings) > 20:
-        console.print(f"… and {len(summary.warnings) - 20} more (see `workbench info {out}`)", highlight=False)
+        console.print(
+            f"… and {len(summary.warnings) - 20} more (see `workbench info {out}`)", highlight=False
+        )

@@ -20,7 +20,9 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.position}: {self.reason}" if self.position else f"{self.file}: {self.reason}"
+        return (
+            f"{self.file}: {self.position}: {self.reason}" if self.position else f"{self.file}: {self.reason}"
+        )
 
     def error(self) -> InputError:
         """The problem as an :class:`~workbench.errors.InputError`, for callers that must fail."""

@@ -110,7 +110,12 @@ class SnapshotWriter:
         if mode == "create" and self.path.exists() and any(self.path.iterdir()):
             msg = f"{self.path} already exists; choose another --out, or overwrite or append to it"
             raise SnapshotError(msg)
-        if mode == "overwrite" and self.path.exists() and any(self.path.iterdir()) and not (self.path / MANIFEST).is_file():
+        if (
+            mode == "overwrite"
+            and self.path.exists()
+            and any(self.path.iterdir())
+            and not (self.path / MANIFEST).is_file()
+        ):
             msg = f"{self.path} exists and is not a snapshot (no {MANIFEST}); refusing to replace it: choose another --out"
             raise SnapshotError(msg)
         if mode == "append":

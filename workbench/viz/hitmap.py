@@ -34,7 +34,15 @@ from bokeh.plotting import figure
 from workbench.analyses.hitmap import Hitmap
 
 __all__ = [
-    "ERROR_COLOR", "Bands", "Waterfall", "band_hitmap", "bands", "box_from_bounds", "hitmap_element", "multi_hitmap", "rt_ticks",
+    "ERROR_COLOR",
+    "Bands",
+    "Waterfall",
+    "band_hitmap",
+    "bands",
+    "box_from_bounds",
+    "hitmap_element",
+    "multi_hitmap",
+    "rt_ticks",
     "waterfall",
 ]
 
@@ -50,8 +58,20 @@ _WATERFALL_TOOLTIPS = [
     ("span", "@span_id"),
 ]
 #: Service colours of the waterfall: no reds, which mean errors.
-_PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#17becf", "#8c564b", "#bcbd22", "#7f7f7f", "#e5ae38", "#30a2da",
-            "#6d904f", "#e377c2", "#393b79")
+_PALETTE = (
+    "#1f77b4",
+    "#2ca02c",
+    "#9467bd",
+    "#17becf",
+    "#8c564b",
+    "#bcbd22",
+    "#7f7f7f",
+    "#e5ae38",
+    "#30a2da",
+    "#6d904f",
+    "#e377c2",
+    "#393b79",
+)
 _TICKS_MS = (
     0.001,
     0.01,
@@ -116,10 +136,14 @@ def box_from_bounds(bounds: tuple[Any, Any, Any, Any]) -> tuple[dt.datetime, dt.
 
 def _hover(what: str) -> dict[str, Any]:
     """Tooltips of a hitmap cell: finish time, response time in ms/s (the axis is log10 ms), count."""
-    ms = CustomJSHover(code="const ms = 10 ** value; "
-                            "return ms >= 1000 ? (ms / 1000).toPrecision(3) + ' s' : ms.toPrecision(3) + ' ms';")
-    return {"hover_tooltips": [("finish", "$x{%F %T}"), ("response time", "$y{custom}"), (what, "@image")],
-            "hover_formatters": {"$x": "datetime", "$y": ms}}
+    ms = CustomJSHover(
+        code="const ms = 10 ** value; "
+        "return ms >= 1000 ? (ms / 1000).toPrecision(3) + ' s' : ms.toPrecision(3) + ' ms';"
+    )
+    return {
+        "hover_tooltips": [("finish", "$x{%F %T}"), ("response time", "$y{custom}"), (what, "@image")],
+        "hover_formatters": {"$x": "datetime", "$y": ms},
+    }
 
 
 def _time_centres(hm: Hitmap) -> np.ndarray:
@@ -152,15 +176,40 @@ def hitmap_element(hm: Hitmap, *, group: tuple[Any, ...] | None = None, title: s
     shown, failed = counts.astype(float), errors.astype(float)
     kd = [hv.Dimension("end", label="finish time (UTC)"), hv.Dimension("log_rt", label="response time")]
     label = title or ("Hitmap" if group is None or not hm.by else " / ".join(str(g) for g in group))
-    img = hv.Image((centres_t, centres_y, shown), kdims=kd, vdims=[hv.Dimension("count", label="transactions")])
+    img = hv.Image(
+        (centres_t, centres_y, shown), kdims=kd, vdims=[hv.Dimension("count", label="transactions")]
+    )
     err = hv.Image((centres_t, centres_y, failed), kdims=kd, vdims=[hv.Dimension("errors", label="errors")])
-    common = {"yticks": rt_ticks(hm.rt_min_ms, hm.rt_max_ms), "responsive": True, "min_width": 300,
-              "height": height, "show_grid": True, "xlabel": "finish time (UTC)", "ylabel": "response time",
-              "clipping_colors": {"min": "transparent", "NaN": "transparent"}}
-    img = img.opts(backend="bokeh", cmap="Blues", cnorm="log", clim=(0.5, max(1.0, float(shown.max()))),
-                   colorbar=False, tools=["hover", "box_select"], **_hover("transactions"), **common)
-    err = err.opts(backend="bokeh", cmap=["#ef9a9a", ERROR_COLOR, "#7f0000"], cnorm="log",
-                   clim=(0.5, max(1.0, float(failed.max()))), alpha=0.9, tools=["hover"], **_hover("errors"), **common)
+    common = {
+        "yticks": rt_ticks(hm.rt_min_ms, hm.rt_max_ms),
+        "responsive": True,
+        "min_width": 300,
+        "height": height,
+        "show_grid": True,
+        "xlabel": "finish time (UTC)",
+        "ylabel": "response time",
+        "clipping_colors": {"min": "transparent", "NaN": "transparent"},
+    }
+    img = img.opts(
+        backend="bokeh",
+        cmap="Blues",
+        cnorm="log",
+        clim=(0.5, max(1.0, float(shown.max()))),
+        colorbar=False,
+        tools=["hover", "box_select"],
+        **_hover("transactions"),
+        **common,
+    )
+    err = err.opts(
+        backend="bokeh",
+        cmap=["#ef9a9a", ERROR_COLOR, "#7f0000"],
+        cnorm="log",
+        clim=(0.5, max(1.0, float(failed.max()))),
+        alpha=0.9,
+        tools=["hover"],
+        **_hover("errors"),
+        **common,
+    )
     return (img * err).opts(backend="bokeh", title=label, active_tools=["box_select"])
 
 
@@ -206,8 +255,14 @@ def bands(hm: Hitmap, *, max_groups: int = 24, rows: int = 24, span: tuple[int, 
     if span is None:
         used = hm.cells["rt_bin"]
         per = hm.bins_per_decade
-        span = (0, hm.n_rt - 1) if used.is_empty() else (
-            (int(used.min()) // per) * per, min(hm.n_rt - 1, -(-(int(used.max()) + 1) // per) * per - 1))  # type: ignore[arg-type]
+        span = (
+            (0, hm.n_rt - 1)
+            if used.is_empty()
+            else (
+                (int(used.min()) // per) * per,
+                min(hm.n_rt - 1, -(-(int(used.max()) + 1) // per) * per - 1),
+            )
+        )  # type: ignore[arg-type]
     first, last = span
     merge = max(1, math.ceil((last - first + 1) / rows))
     return Bands(tuple(hm.ranked(limit=max_groups)), -(-(last - first + 1) // merge), merge, first)
@@ -226,10 +281,10 @@ def band_hitmap(hm: Hitmap, layout: Bands | None = None, *, band_height: int = 4
 
     def fold(a: np.ndarray) -> np.ndarray:  # rows outside the bands into their edge rows, then merged
         inside = np.zeros((n, layout.rows * layout.merge, hm.n_time), dtype=np.int64)
-        shown = a[:, first:min(last, hm.n_rt)]
-        inside[:, :shown.shape[1]] = shown
+        shown = a[:, first : min(last, hm.n_rt)]
+        inside[:, : shown.shape[1]] = shown
         inside[:, 0] += a[:, :first].sum(axis=1)
-        inside[:, shown.shape[1] - 1] += a[:, min(last, hm.n_rt):].sum(axis=1)
+        inside[:, shown.shape[1] - 1] += a[:, min(last, hm.n_rt) :].sum(axis=1)
         return inside.reshape(n, layout.rows, layout.merge, hm.n_time).sum(axis=2)
 
     merged = [fold(a) for a in hm.stack(list(layout.groups))]
@@ -237,7 +292,10 @@ def band_hitmap(hm: Hitmap, layout: Bands | None = None, *, band_height: int = 4
     shown, failed = (np.zeros((height, hm.n_time)) for _ in "ab")
     for k in range(n):  # band k from the top; image row 0 is the bottom
         bottom = (n - 1 - k) * layout.pitch
-        shown[bottom:bottom + layout.rows], failed[bottom:bottom + layout.rows] = merged[0][k], merged[1][k]
+        shown[bottom : bottom + layout.rows], failed[bottom : bottom + layout.rows] = (
+            merged[0][k],
+            merged[1][k],
+        )
     xs = _time_centres(hm)
     if hm.n_time < 2:
         shown, failed = (np.pad(a, ((0, 0), (0, 2 - hm.n_time))) for a in (shown, failed))
@@ -247,24 +305,41 @@ def band_hitmap(hm: Hitmap, layout: Bands | None = None, *, band_height: int = 4
     ticks = [((n - 1 - k) * layout.pitch + layout.rows / 2, " / ".join(str(v) for v in g))
              for k, g in enumerate(layout.groups)] or [(1.0, "no transactions")]  # fmt: skip
     per_row = layout.merge / hm.bins_per_decade  # decades per band row
-    rt = CustomJSHover(code=f"const off = value - Math.floor(value / {layout.pitch}) * {layout.pitch}; "
-                            f"if (off >= {layout.rows}) return ''; "
-                            f"const ms = {hm.rt_min_ms} * 10 ** ({layout.first / hm.bins_per_decade} + "
-                            f"Math.floor(off) * {per_row}); "
-                            "return ms >= 1000 ? (ms / 1000).toPrecision(3) + ' s' : ms.toPrecision(3) + ' ms';")
+    rt = CustomJSHover(
+        code=f"const off = value - Math.floor(value / {layout.pitch}) * {layout.pitch}; "
+        f"if (off >= {layout.rows}) return ''; "
+        f"const ms = {hm.rt_min_ms} * 10 ** ({layout.first / hm.bins_per_decade} + "
+        f"Math.floor(off) * {per_row}); "
+        "return ms >= 1000 ? (ms / 1000).toPrecision(3) + ' s' : ms.toPrecision(3) + ' ms';"
+    )
     kd = [hv.Dimension("end", label="finish time (UTC)"), hv.Dimension("band", label="service")]
-    common = {"yticks": ticks, "responsive": True, "min_width": 300, "height": 70 + band_height * max(1, n),
-              "xlabel": "finish time (UTC)", "ylabel": "", "show_grid": False, "default_tools": ["pan", "reset"],
-              "clipping_colors": {"min": "transparent", "NaN": "transparent"}}
+    common = {
+        "yticks": ticks,
+        "responsive": True,
+        "min_width": 300,
+        "height": 70 + band_height * max(1, n),
+        "xlabel": "finish time (UTC)",
+        "ylabel": "",
+        "show_grid": False,
+        "default_tools": ["pan", "reset"],
+        "clipping_colors": {"min": "transparent", "NaN": "transparent"},
+    }
     tips = {"hover_formatters": {"$x": "datetime", "$y": rt}}
     img = hv.Image((xs, ys, shown), kdims=kd, vdims=[hv.Dimension("count", label="transactions")]).opts(
         backend="bokeh", cmap="Blues", cnorm="log", clim=(0.5, max(1.0, float(shown.max()))), colorbar=False,
         tools=["hover", "tap"], hover_tooltips=[("finish", "$x{%F %T}"), ("from", "$y{custom}"),
                                                 ("transactions", "@image")], **tips, **common)  # fmt: skip
     err = hv.Image((xs, ys, failed), kdims=kd, vdims=[hv.Dimension("errors", label="errors")]).opts(
-        backend="bokeh", cmap=["#ef9a9a", ERROR_COLOR, "#7f0000"], cnorm="log", alpha=0.9,
-        clim=(0.5, max(1.0, float(failed.max()))), tools=["hover"],
-        hover_tooltips=[("finish", "$x{%F %T}"), ("from", "$y{custom}"), ("errors", "@image")], **tips, **common)
+        backend="bokeh",
+        cmap=["#ef9a9a", ERROR_COLOR, "#7f0000"],
+        cnorm="log",
+        alpha=0.9,
+        clim=(0.5, max(1.0, float(failed.max()))),
+        tools=["hover"],
+        hover_tooltips=[("finish", "$x{%F %T}"), ("from", "$y{custom}"), ("errors", "@image")],
+        **tips,
+        **common,
+    )
     return (img * err).opts(backend="bokeh", title=title)
 
 

@@ -53,7 +53,9 @@ def pod_cards(cards: pl.DataFrame, *, per_row: int = 12, title: str = "Pods") ->
         ticks.append((y + lines / 2, label))
         for i, m in enumerate(members.iter_rows(named=True)):
             col, line = i % per_row, i // per_row
-            states = ", ".join(f"{c}={s}" for c, s in zip(m["containers"] or [], m["states"] or [], strict=False))
+            states = ", ".join(
+                f"{c}={s}" for c, s in zip(m["containers"] or [], m["states"] or [], strict=False)
+            )
             rows.append({"x0": col + 0.06, "y0": y + line + 0.08, "x1": col + 0.94, "y1": y + line + 0.92,
                          "pod": m["name"], "namespace": m["namespace"], "status": m["status"], "ready": m["ready"],
                          "restarts": m["restarts"], "containers": states or "-", "problem": m["problem"] or "-",
@@ -89,7 +91,9 @@ def group_bars(groups: pl.DataFrame, *, top: int = 20, title: str = "Pods per gr
     )  # fmt: skip
 
 
-def performance_chart(performance: pl.DataFrame, *, title: str = "Usage vs request and limit") -> hv.Layout | hv.Element:
+def performance_chart(
+    performance: pl.DataFrame, *, title: str = "Usage vs request and limit"
+) -> hv.Layout | hv.Element:
     """CPU (cores) and memory (MiB) usage over time, with the request (dashed) and limit
     (dotted) lines, from a :class:`~workbench.analyses.browser.Detail`'s ``performance``."""
     if performance.is_empty():
@@ -102,11 +106,17 @@ def performance_chart(performance: pl.DataFrame, *, title: str = "Usage vs reque
         if d.is_empty():
             continue
         pdf = d.to_pandas()
-        overlay = hv.Curve(pdf, "ts", "usage", label="usage").opts(backend="bokeh", color="#1565c0", line_width=2, tools=["hover"])
+        overlay = hv.Curve(pdf, "ts", "usage", label="usage").opts(
+            backend="bokeh", color="#1565c0", line_width=2, tools=["hover"]
+        )
         if d["request"].drop_nulls().len():
-            overlay = overlay * hv.Curve(pdf, "ts", "request", label="request").opts(backend="bokeh", color="#2e7d32", line_dash="dashed")
+            overlay = overlay * hv.Curve(pdf, "ts", "request", label="request").opts(
+                backend="bokeh", color="#2e7d32", line_dash="dashed"
+            )
         if d["limit"].drop_nulls().len():
-            overlay = overlay * hv.Curve(pdf, "ts", "limit", label="limit").opts(backend="bokeh", color="#c62828", line_dash="dotted")
+            overlay = overlay * hv.Curve(pdf, "ts", "limit", label="limit").opts(
+                backend="bokeh", color="#c62828", line_dash="dotted"
+            )
         charts.append(overlay.opts(backend="bokeh", title=f"{resource.upper() if resource == 'cpu' else 'Memory'} ({unit})",
                                    xlabel="time (UTC)", ylabel=unit, height=240, responsive=True, min_width=320,
                                    show_grid=True, legend_position="top_left", toolbar=None))  # fmt: skip

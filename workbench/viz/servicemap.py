@@ -24,7 +24,9 @@ __all__ = ["KIND_COLORS", "layers", "layout", "service_graph"]
 KIND_COLORS = {"service": "#1565c0", "database": "#6a1b9a", "external": "#ef6c00"}
 
 
-def layers(nodes: Iterable[str], edges: Iterable[tuple[str, str]], *, entries: Iterable[str] = ()) -> dict[str, int]:
+def layers(
+    nodes: Iterable[str], edges: Iterable[tuple[str, str]], *, entries: Iterable[str] = ()
+) -> dict[str, int]:
     """Each node's layer: the longest call path to it from an entry node, after dropping the
     edges that close a cycle, found by a depth-first search from the nodes nobody calls, then
     from ``entries`` (nodes called from outside, most important first), then in name order."""
@@ -95,10 +97,15 @@ def _layout(sm: ServiceMap) -> tuple[pl.DataFrame, dict[tuple[str, str], list[tu
     )
     pairs = list(zip(sm.edges["caller"].to_list(), sm.edges["callee"].to_list(), strict=True))
     # calls a node took from outside the map (root spans): where a cyclic graph should start
-    inbound = sm.edges.filter(pl.col("caller") != pl.col("callee")).group_by("callee").agg(pl.col("calls").sum())
-    outside = (sm.services.join(inbound, left_on="service", right_on="callee", how="left", suffix="_in")
-               .with_columns((pl.col("calls") - pl.col("calls_in").fill_null(0)).alias("_out"))
-               .filter(pl.col("_out") > 0).sort(["_out", "service"], descending=[True, False]))
+    inbound = (
+        sm.edges.filter(pl.col("caller") != pl.col("callee")).group_by("callee").agg(pl.col("calls").sum())
+    )
+    outside = (
+        sm.services.join(inbound, left_on="service", right_on="callee", how="left", suffix="_in")
+        .with_columns((pl.col("calls") - pl.col("calls_in").fill_null(0)).alias("_out"))
+        .filter(pl.col("_out") > 0)
+        .sort(["_out", "service"], descending=[True, False])
+    )
     depth = layers(names, pairs, entries=outside["service"].to_list())
     # an edge that skips layers gets a bend point in each layer it crosses (Sugiyama's dummy
     # nodes): the bends take a slot in the ordering, so long edges do not run through nodes
@@ -132,7 +139,9 @@ def _layout(sm: ServiceMap) -> tuple[pl.DataFrame, dict[tuple[str, str], list[tu
 _BEND = "\x00bend\x00"
 
 
-def _order_layers(depth: dict[str, int], links: list[tuple[str, str]], *, sweeps: int = 6) -> dict[int, list[str]]:
+def _order_layers(
+    depth: dict[str, int], links: list[tuple[str, str]], *, sweeps: int = 6
+) -> dict[int, list[str]]:
     """The order of the nodes within each layer that crosses the fewest edges found by
     barycentre sweeps: left to right (a node near the mean rank of its callers), then right to
     left (near its callees), keeping the best order seen; ties keep name order."""
@@ -155,7 +164,10 @@ def _order_layers(depth: dict[str, int], links: list[tuple[str, str]], *, sweeps
             rank = ranks(order)
             current = {n: i for i, n in enumerate(order[layer])}
             order[layer].sort(
-                key=lambda n: (-_mean([rank[c] for c in neighbours.get(n, []) if c in rank], rank[n]), current[n])
+                key=lambda n: (
+                    -_mean([rank[c] for c in neighbours.get(n, []) if c in rank], rank[n]),
+                    current[n],
+                )
             )
         cost = _crossings(depth, ranks(order), links)
         if cost < best_cost:
@@ -187,7 +199,10 @@ def _crossings(depth: dict[str, int], y: dict[str, float], links: list[tuple[str
     for p1, p2 in segs:  # an edge drawn through a node it does not touch hides that node's edges
         lo, hi = sorted((p1, p2))
         for px, py in points:
-            if lo[0] < px < hi[0] and abs(lo[1] + (px - lo[0]) / (hi[0] - lo[0]) * (hi[1] - lo[1]) - py) < 0.3:
+            if (
+                lo[0] < px < hi[0]
+                and abs(lo[1] + (px - lo[0]) / (hi[0] - lo[0]) * (hi[1] - lo[1]) - py) < 0.3
+            ):
                 count += 3
     for i, (p1, p2) in enumerate(segs):
         for p3, p4 in segs[i + 1 :]:
@@ -198,7 +213,9 @@ def _crossings(depth: dict[str, int], y: dict[str, float], links: list[tuple[str
     return count
 
 
-def _intersect(p1: tuple[float, float], p2: tuple[float, float], p3: tuple[float, float], p4: tuple[float, float]) -> bool:
+def _intersect(
+    p1: tuple[float, float], p2: tuple[float, float], p3: tuple[float, float], p4: tuple[float, float]
+) -> bool:
     def orient(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float]) -> float:
         return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
 
@@ -300,7 +317,8 @@ def service_graph(sm: ServiceMap, *, title: str = "Service map", edge_labels: bo
     ys = pos["y"].to_list() or [0.0]
     arrow = 0.02 * math.hypot(max(xs) - min(xs) + 1.0, max(ys) - min(ys) + 1.4)
     edge_paths = [
-        _with_arrowhead(paths.get((a, b), [xy[a], xy[b]]), arrow) for a, b in edges.select("caller", "callee").rows()
+        _with_arrowhead(paths.get((a, b), [xy[a], xy[b]]), arrow)
+        for a, b in edges.select("caller", "callee").rows()
     ]
     graph = hv.Graph(
         (edges.select("caller", "callee", *edge_vdims).to_pandas(), hv_nodes, edge_paths), vdims=edge_vdims

@@ -76,9 +76,12 @@ def test_collect_adds_trace_files_matched_to_pods_by_ip(recorded: Recorded, tmp_
     base = ["collect", "--kubeconfig", str(recorded.kubeconfig), "--no-logs"]
     first = tmp_path / "first"
     assert CliRunner().invoke(cli, [*base, "--out", str(first)]).exit_code == 0
-    pod = wb.open(first).pods().filter(
-        pl.col("pod_ip").is_not_null() & (pl.col("pod_ip") != pl.col("host_ip"))
-    ).row(0, named=True)
+    pod = (
+        wb.open(first)
+        .pods()
+        .filter(pl.col("pod_ip").is_not_null() & (pl.col("pod_ip") != pl.col("host_ip")))
+        .row(0, named=True)
+    )
     # an OTLP export whose resource names only the pod's IP, as an SDK without k8s detectors sends
     request = {"resourceSpans": [{"resource": {"attributes": [
         {"key": "service.name", "value": {"stringValue": "checkout"}},

@@ -45,7 +45,12 @@ def injected() -> tuple[pl.DataFrame, list[tuple[str, int, int, str]]]:
     spiky[800] -= 30
     shift = 80 + 2 * rng.standard_normal(N)
     shift[600:] += 20
-    truth = [("spiky", 200, 200, "up"), ("spiky", 500, 502, "up"), ("spiky", 800, 800, "down"), ("shift", 600, 600, "up")]
+    truth = [
+        ("spiky", 200, 200, "up"),
+        ("spiky", 500, 502, "up"),
+        ("spiky", 800, 800, "down"),
+        ("shift", 600, 600, "up"),
+    ]
     return _frame({"spiky": spiky, "shift": shift}), truth
 
 
@@ -123,7 +128,7 @@ def test_daily_seasonality_tracks_the_cycle() -> None:
     assert scored.filter(pl.col("ts") < T0 + dt.timedelta(days=1))["seasonal"].sum() == 0
     assert scored.filter(pl.col("ts") >= T0 + dt.timedelta(days=1, hours=2))["seasonal"].all()
     day3 = scored.filter(pl.col("ts") >= T0 + dt.timedelta(days=2))
-    assert (day3["baseline"] - pl.Series(cycle[2 * 288:])).abs().mean() < 5
+    assert (day3["baseline"] - pl.Series(cycle[2 * 288 :])).abs().mean() < 5
     found = an.intervals(scored, keys=["series"], window=24)
     assert found.select("start", "end").rows() == [(T0 + spike * dt.timedelta(minutes=5),) * 2]
     # without the seasonal reference the cycle hides the spike
@@ -132,26 +137,44 @@ def test_daily_seasonality_tracks_the_cycle() -> None:
 
 
 def test_counter_rate_handles_a_reset() -> None:
-    frame = pl.DataFrame({"pod": "a", "ts": [T0 + dt.timedelta(minutes=i) for i in range(6)],
-                          "value": [0.0, 60, 120, 180, 30, 90]}).with_columns(pl.col("ts").cast(TS))
+    frame = pl.DataFrame(
+        {
+            "pod": "a",
+            "ts": [T0 + dt.timedelta(minutes=i) for i in range(6)],
+            "value": [0.0, 60, 120, 180, 30, 90],
+        }
+    ).with_columns(pl.col("ts").cast(TS))
     got = an.counter_rate(frame, series=["pod"]).collect()
     assert got["rate"].to_list() == [None, 1.0, 1.0, 1.0, 0.5, 1.0]
     assert got["increase"].to_list() == [None, 60.0, 60.0, 60.0, 30.0, 60.0]
 
 
 def _wide(metric: str, pod: str, values: list[float], *, every: int = 15) -> pl.DataFrame:
-    return pl.DataFrame({
-        "cluster": "c1", "metric": metric, "namespace": "shop", "pod": pod, "container": "main", "node": "n1",
-        "labels": "{}", "ts": [T0 + dt.timedelta(seconds=every * i) for i in range(len(values))], "value": values,
-    }).with_columns(pl.col("ts").cast(TS))
+    return pl.DataFrame(
+        {
+            "cluster": "c1",
+            "metric": metric,
+            "namespace": "shop",
+            "pod": pod,
+            "container": "main",
+            "node": "n1",
+            "labels": "{}",
+            "ts": [T0 + dt.timedelta(seconds=every * i) for i in range(len(values))],
+            "value": values,
+        }
+    ).with_columns(pl.col("ts").cast(TS))
 
 
 def test_metric_series_rates_counters_and_averages_gauges() -> None:
     # CPU counter, 15 s scrapes, 0.5 core until it restarts at sample 8, then 0.25 core
     cpu = [0.5 * 15 * i for i in range(8)] + [0.25 * 15 * i for i in range(1, 9)]
     mem = [100.0, 200.0, 300.0, 400.0] * 4
-    wide = pl.concat([_wide("container_cpu_usage_seconds_total", "a", cpu),
-                      _wide("container_memory_working_set_bytes", "a", mem)])
+    wide = pl.concat(
+        [
+            _wide("container_cpu_usage_seconds_total", "a", cpu),
+            _wide("container_memory_working_set_bytes", "a", mem),
+        ]
+    )
     got = an.metric_series(wide, step="1m")
     rates = got.filter(pl.col("metric") == "container_cpu_usage_seconds_total")["value"].to_list()
     # minute 1: 3 increases of 7.5 over 45 s; minute 2: 3.75 (reset) then 3 × 3.75 over 60 s
@@ -160,7 +183,9 @@ def test_metric_series_rates_counters_and_averages_gauges() -> None:
     gauge = got.filter(pl.col("metric") == "container_memory_working_set_bytes")["value"].to_list()
     assert gauge == [250.0] * 4
     assert got.columns == ["cluster", "metric", "namespace", "pod", "container", "ts", "value"]
-    per_ns = an.metric_series(pl.concat([_wide("x_total", "a", cpu), _wide("x_total", "b", cpu)]), by=["namespace"])
+    per_ns = an.metric_series(
+        pl.concat([_wide("x_total", "a", cpu), _wide("x_total", "b", cpu)]), by=["namespace"]
+    )
     assert per_ns["value"].to_list() == pytest.approx([1.0, 1.0, 0.5, 0.5])
 
 
@@ -169,14 +194,35 @@ def test_span_series_tps_latency_and_errors() -> None:
     for minute in range(3):
         for k in range(60):  # one request a second, 10 % failing, 10..600 ms
             start = T0 + dt.timedelta(minutes=minute, seconds=k)
-            rows.append({"cluster": "c1", "trace_id": f"{minute}-{k}", "span_id": "s", "service": "cart",
-                         "kind": "SERVER", "start": start, "end": start, "duration_us": (k + 1) * 10_000,
-                         "error": k % 10 == 0})
+            rows.append(
+                {
+                    "cluster": "c1",
+                    "trace_id": f"{minute}-{k}",
+                    "span_id": "s",
+                    "service": "cart",
+                    "kind": "SERVER",
+                    "start": start,
+                    "end": start,
+                    "duration_us": (k + 1) * 10_000,
+                    "error": k % 10 == 0,
+                }
+            )
     # a gap: no requests in minute 3, two in minute 4
     for k in range(2):
         start = T0 + dt.timedelta(minutes=4, seconds=k)
-        rows.append({"cluster": "c1", "trace_id": f"x{k}", "span_id": "s", "service": "cart", "kind": "SERVER",
-                     "start": start, "end": start, "duration_us": 1000, "error": False})
+        rows.append(
+            {
+                "cluster": "c1",
+                "trace_id": f"x{k}",
+                "span_id": "s",
+                "service": "cart",
+                "kind": "SERVER",
+                "start": start,
+                "end": start,
+                "duration_us": 1000,
+                "error": False,
+            }
+        )
     got = an.span_series(conform("spans", rows), step="1m")
     tps = got.filter(pl.col("signal") == "tps")["value"].to_list()
     assert tps == pytest.approx([1.0, 1.0, 1.0, 0.0, 2 / 60])
@@ -187,9 +233,19 @@ def test_span_series_tps_latency_and_errors() -> None:
 
 
 def test_pattern_series_counts_lines_per_minute_with_zeros() -> None:
-    rows = [{"cluster": "c1", "ts": T0 + dt.timedelta(minutes=m, seconds=s), "namespace": "shop", "pod": "a",
-             "container": "main", "level": "ERROR", "message": f"timeout after {s}ms"}
-            for m in (0, 2) for s in range(6)]
+    rows = [
+        {
+            "cluster": "c1",
+            "ts": T0 + dt.timedelta(minutes=m, seconds=s),
+            "namespace": "shop",
+            "pod": "a",
+            "container": "main",
+            "level": "ERROR",
+            "message": f"timeout after {s}ms",
+        }
+        for m in (0, 2)
+        for s in range(6)
+    ]
     got = an.pattern_series(conform("logs", rows), step="1m")
     assert got["template"].unique().to_list() == ["timeout after <DUR>"]
     assert got["value"].to_list() == [6.0, 0.0, 6.0]
@@ -213,8 +269,11 @@ def test_charts_render(injected: tuple[pl.DataFrame, list]) -> None:
     scored = an.score(frame, keys=["series"])
     iv = an.intervals(scored, keys=["series"])
     cp = an.change_points(frame, keys=["series"])
-    for chart in (V.overlay(scored, intervals=iv, changes=cp, where={"series": "shift"}),
-                  V.grid(scored, iv, changes=cp), V.overlay(scored.head(0))):
+    for chart in (
+        V.overlay(scored, intervals=iv, changes=cp, where={"series": "shift"}),
+        V.grid(scored, iv, changes=cp),
+        V.overlay(scored.head(0)),
+    ):
         assert hv.render(chart, backend="bokeh") is not None
 
 

@@ -41,34 +41,107 @@ def random_spans(seed: int = 7, traces: int = 600, minutes: int = 30) -> pl.Data
         dur = int(rng.lognormal(math.log(40_000), 1.0)) + 1
         svc = "api" if rng.random() < 0.6 else "web"
         route = ["/a", "/b", "/c"][int(rng.integers(0, 3))]
-        rows.append({"trace_id": tid, "span_id": f"{i:08x}0000000a", "service": svc, "kind": "SERVER",
-                     "start": start, "duration_us": dur, "error": bool(rng.random() < 0.05), "http_route": route,
-                     "operation": f"GET {route}", "pod": f"{svc}-{int(rng.integers(0, 2))}"})
+        rows.append(
+            {
+                "trace_id": tid,
+                "span_id": f"{i:08x}0000000a",
+                "service": svc,
+                "kind": "SERVER",
+                "start": start,
+                "duration_us": dur,
+                "error": bool(rng.random() < 0.05),
+                "http_route": route,
+                "operation": f"GET {route}",
+                "pod": f"{svc}-{int(rng.integers(0, 2))}",
+            }
+        )
         for j in range(int(rng.integers(0, 4))):
             off, d = int(rng.integers(0, dur)), int(rng.integers(1, 5_000))
             kind = "CLIENT"
-            rows.append({"trace_id": tid, "span_id": f"{i:08x}000001{j:02x}", "parent_id": f"{i:08x}0000000a",
-                         "service": svc, "kind": kind, "start": start + US * off, "duration_us": d, "error": False,
-                         "db_system": "postgresql", "operation": "SELECT"})
+            rows.append(
+                {
+                    "trace_id": tid,
+                    "span_id": f"{i:08x}000001{j:02x}",
+                    "parent_id": f"{i:08x}0000000a",
+                    "service": svc,
+                    "kind": kind,
+                    "start": start + US * off,
+                    "duration_us": d,
+                    "error": False,
+                    "db_system": "postgresql",
+                    "operation": "SELECT",
+                }
+            )
         if rng.random() < 0.5:
             off = int(rng.integers(0, dur))
-            rows.append({"trace_id": tid, "span_id": f"{i:08x}0000000c", "parent_id": f"{i:08x}0000000a",
-                         "service": svc, "kind": "CLIENT", "start": start + US * off, "duration_us": 900,
-                         "peer_service": "backend", "operation": "POST /x", "error": False})
-            rows.append({"trace_id": tid, "span_id": f"{i:08x}0000000d", "parent_id": f"{i:08x}0000000c",
-                         "service": "backend", "kind": "SERVER", "start": start + US * (off + 100),
-                         "duration_us": 700, "operation": "POST /x", "error": bool(rng.random() < 0.1)})
+            rows.append(
+                {
+                    "trace_id": tid,
+                    "span_id": f"{i:08x}0000000c",
+                    "parent_id": f"{i:08x}0000000a",
+                    "service": svc,
+                    "kind": "CLIENT",
+                    "start": start + US * off,
+                    "duration_us": 900,
+                    "peer_service": "backend",
+                    "operation": "POST /x",
+                    "error": False,
+                }
+            )
+            rows.append(
+                {
+                    "trace_id": tid,
+                    "span_id": f"{i:08x}0000000d",
+                    "parent_id": f"{i:08x}0000000c",
+                    "service": "backend",
+                    "kind": "SERVER",
+                    "start": start + US * (off + 100),
+                    "duration_us": 700,
+                    "operation": "POST /x",
+                    "error": bool(rng.random() < 0.1),
+                }
+            )
     for i in range(60):  # the batch service: no SERVER spans at all
         tid = f"b{i:031x}"
         start = T0 + US * int(rng.integers(0, minutes * 60_000_000))
-        rows.append({"trace_id": tid, "span_id": f"b{i:07x}00000001", "service": "batch", "kind": "INTERNAL",
-                     "start": start, "duration_us": 2_000_000, "operation": "run", "error": False})
-        rows.append({"trace_id": tid, "span_id": f"b{i:07x}00000002", "parent_id": f"b{i:07x}00000001",
-                     "service": "batch", "kind": "INTERNAL", "start": start + US * 10, "duration_us": 1_000,
-                     "operation": "step", "error": False})
-    rows.append({"trace_id": "c" * 32, "span_id": "c" * 16, "parent_id": "d" * 16, "service": "batch",
-                 "kind": "INTERNAL", "start": T0 + dt.timedelta(minutes=3), "duration_us": 5_000,
-                 "operation": "orphan", "error": False})
+        rows.append(
+            {
+                "trace_id": tid,
+                "span_id": f"b{i:07x}00000001",
+                "service": "batch",
+                "kind": "INTERNAL",
+                "start": start,
+                "duration_us": 2_000_000,
+                "operation": "run",
+                "error": False,
+            }
+        )
+        rows.append(
+            {
+                "trace_id": tid,
+                "span_id": f"b{i:07x}00000002",
+                "parent_id": f"b{i:07x}00000001",
+                "service": "batch",
+                "kind": "INTERNAL",
+                "start": start + US * 10,
+                "duration_us": 1_000,
+                "operation": "step",
+                "error": False,
+            }
+        )
+    rows.append(
+        {
+            "trace_id": "c" * 32,
+            "span_id": "c" * 16,
+            "parent_id": "d" * 16,
+            "service": "batch",
+            "kind": "INTERNAL",
+            "start": T0 + dt.timedelta(minutes=3),
+            "duration_us": 5_000,
+            "operation": "orphan",
+            "error": False,
+        }
+    )
     for r in rows:
         r["cluster"] = "c1"
         r["end"] = r["start"] + US * r["duration_us"]
@@ -87,7 +160,8 @@ def _transactions(spans: pl.DataFrame) -> list[dict]:
     out = []
     for r in spans.iter_rows(named=True):
         if r["kind"] in ("SERVER", "CONSUMER") or (
-            r["service"] not in servers and (r["parent_id"] is None or (r["trace_id"], r["parent_id"]) not in ids)
+            r["service"] not in servers
+            and (r["parent_id"] is None or (r["trace_id"], r["parent_id"]) not in ids)
         ):
             out.append(r)
     return out
@@ -144,7 +218,9 @@ def test_service_without_server_spans_counts_its_entry_spans(spans: pl.DataFrame
     assert tx.height == 61
     assert set(tx["endpoint"].to_list()) == {"run", "orphan"}
     backend = apm.transactions(spans, service="backend")
-    assert backend.height == spans.filter((pl.col("service") == "backend") & (pl.col("kind") == "SERVER")).height
+    assert (
+        backend.height == spans.filter((pl.col("service") == "backend") & (pl.col("kind") == "SERVER")).height
+    )
 
 
 def test_active_series_equals_brute_force() -> None:
@@ -186,10 +262,16 @@ def test_active_series_by_the_compiled_kernel_equals_counting_passes(
 
 def test_active_at_lists_exactly_the_transactions_in_flight(spans: pl.DataFrame) -> None:
     tx = _transactions(spans)
-    moments = [r["start"] + US * 3 for r in tx[::97]] + [T0 + dt.timedelta(minutes=m, seconds=7) for m in (1, 9, 17)]
+    moments = [r["start"] + US * 3 for r in tx[::97]] + [
+        T0 + dt.timedelta(minutes=m, seconds=7) for m in (1, 9, 17)
+    ]
     for t in moments:
         got = apm.active_at(spans, t)
-        want = {(r["trace_id"], r["span_id"]): (t - r["start"]) / US / 1000.0 for r in tx if r["start"] <= t < r["end"]}
+        want = {
+            (r["trace_id"], r["span_id"]): (t - r["start"]) / US / 1000.0
+            for r in tx
+            if r["start"] <= t < r["end"]
+        }
         assert {(a, b) for a, b in got.select("trace_id", "span_id").rows()} == set(want)
         for tid, sid, elapsed in got.select("trace_id", "span_id", "elapsed_ms").rows():
             assert elapsed == pytest.approx(want[(tid, sid)])
@@ -200,8 +282,19 @@ def test_active_at_counts_db_and_external_calls_made_so_far() -> None:
     ms = dt.timedelta(milliseconds=1)
 
     def span(sid: str, parent: str | None, svc: str, kind: str, a: int, b: int, **kw: object) -> dict:
-        return {"cluster": "c", "trace_id": "t1", "span_id": sid, "parent_id": parent, "service": svc, "kind": kind,
-                "start": T0 + a * ms, "end": T0 + b * ms, "duration_us": (b - a) * 1000, "error": False, **kw}
+        return {
+            "cluster": "c",
+            "trace_id": "t1",
+            "span_id": sid,
+            "parent_id": parent,
+            "service": svc,
+            "kind": kind,
+            "start": T0 + a * ms,
+            "end": T0 + b * ms,
+            "duration_us": (b - a) * 1000,
+            "error": False,
+            **kw,
+        }
 
     rows = [
         span("root", None, "shop", "SERVER", 0, 1000, http_route="/buy"),
@@ -215,7 +308,9 @@ def test_active_at_counts_db_and_external_calls_made_so_far() -> None:
         span("pay-ext", "pay-s", "payment", "CLIENT", 100, 300, peer_service="bank"),
     ]
     got = apm.active_at(conform("spans", rows), T0 + 200 * ms)
-    calls = {r["span_id"]: (r["db_calls"], r["external_calls"], r["elapsed_ms"]) for r in got.iter_rows(named=True)}
+    calls = {
+        r["span_id"]: (r["db_calls"], r["external_calls"], r["elapsed_ms"]) for r in got.iter_rows(named=True)
+    }
     assert calls == {"root": (2, 1, 200.0), "pay-s": (1, 1, 130.0)}
     assert got["endpoint"].to_list() == ["/buy", "/charge"]  # longest running first
 
@@ -311,7 +406,9 @@ def test_transactions_picked_once_give_what_the_spans_give(spans: pl.DataFrame) 
             if f is apm.transactions:
                 want, got = want.sort("trace_id", "span_id"), got.sort("trace_id", "span_id")
             assert_frame_equal(got, want, check_exact=False, rel_tol=1e-12)
-    assert_frame_equal(apm.summary(tx, service="batch", **window), apm.summary(spans, service="batch", **window))
+    assert_frame_equal(
+        apm.summary(tx, service="batch", **window), apm.summary(spans, service="batch", **window)
+    )
     with pytest.raises(ParameterError, match="picked with kinds SERVER, CONSUMER"):
         apm.summary(tx, kinds=("SERVER",))
     with pytest.raises(ParameterError, match="needs the spans themselves"):

@@ -53,7 +53,9 @@ def test_argo_deployments_read_like_their_manifests(argo: wb.Dataset) -> None:
     got = browser.table(argo, "Deployment")
     assert got.columns == list(browser.COLUMNS["Deployment"])
     rows = {r["cluster"]: r for r in got.iter_rows(named=True)}
-    for row in rows.values():  # spec.replicas 1, status replicas 2 / ready 1 / updated 1, RollingUpdate 25%/25%
+    for (
+        row
+    ) in rows.values():  # spec.replicas 1, status replicas 2 / ready 1 / updated 1, RollingUpdate 25%/25%
         assert (row["name"], row["namespace"], row["desired"], row["current"], row["updated"], row["ready"]) == (
             "guestbook-ui", "default", 1, 2, 1, "1/1")  # fmt: skip
         assert (row["strategy"], row["max_surge"], row["max_unavailable"]) == ("RollingUpdate", "25%", "25%")
@@ -86,14 +88,21 @@ def test_argo_service_detail_lists_each_port(argo: wb.Dataset) -> None:
 
 def test_argo_degraded_deployment_detail_gives_the_condition_as_error(argo: wb.Dataset) -> None:
     d = browser.detail(argo, "deploy", "default", "guestbook-ui", cluster="deployment-degraded")
-    assert d.error == 'ProgressDeadlineExceeded: ReplicaSet "guestbook-ui-75dd4d49d5" has timed out progressing.'
+    assert (
+        d.error == 'ProgressDeadlineExceeded: ReplicaSet "guestbook-ui-75dd4d49d5" has timed out progressing.'
+    )
     assert d.field("Replicas") == "desired 1, current 2, ready 1, available 1, updated 1"
     assert (d.field("Strategy"), d.field("Max surge")) == ("RollingUpdate", "25%")
 
 
 def test_argo_statefulset_and_jobs(argo: wb.Dataset) -> None:
     sts = browser.table(argo, "StatefulSet").row(0, named=True)
-    assert (sts["name"], sts["strategy"], sts["ready"], sts["status"]) == ("redis-master", "OnDelete", "1/1", "Ready")
+    assert (sts["name"], sts["strategy"], sts["ready"], sts["status"]) == (
+        "redis-master",
+        "OnDelete",
+        "1/1",
+        "Ready",
+    )
     jobs = dict(browser.table(argo, "Job").select("cluster", "status").iter_rows())
     assert jobs == {"job-failed": "Failed", "job-succeeded": "Complete"}
 
@@ -121,7 +130,9 @@ def test_cpu_rate_counts_a_counter_reset_from_zero() -> None:
 # -- the demo -----------------------------------------------------------------------------------------
 def test_demo_throttled_pod_runs_near_its_cpu_limit(demo: wb.Dataset) -> None:
     inc = _incident(demo, "cpu_throttling")
-    at = browser.table(demo, "Pod", cluster=inc["cluster"], namespace=inc["namespace"], end=inc["end"], usage_minutes=10)
+    at = browser.table(
+        demo, "Pod", cluster=inc["cluster"], namespace=inc["namespace"], end=inc["end"], usage_minutes=10
+    )
     row = at.filter(pl.col("name") == inc["pods"][0]).row(0, named=True)
     assert row["cpu_limit"] == inc["details"]["cpu_limit"]
     assert row["cpu_pct_limit"] > 80
@@ -137,7 +148,9 @@ def test_demo_oom_killed_pod_detail(demo: wb.Dataset) -> None:
         "OOMKilled", inc["details"]["restarts"], inc["details"]["memory_limit"])  # fmt: skip
     memory = d.performance.filter(pl.col("resource") == "memory")
     assert memory["limit"].unique().to_list() == [float(inc["details"]["memory_limit"])]
-    assert memory["usage"].max() > 0.9 * inc["details"]["memory_limit"]  # it grew to its limit before each kill
+    assert (
+        memory["usage"].max() > 0.9 * inc["details"]["memory_limit"]
+    )  # it grew to its limit before each kill
     assert d.field("Owner chain").startswith(f"Deployment/{inc['object']['name']} › ReplicaSet/")
     assert inc["object"]["name"] in d.field("Services")
 
@@ -214,5 +227,7 @@ def test_usage_is_the_mean_over_the_last_minutes_before_end(tmp_path: Path) -> N
     early = browser.table(ds, "Pod", cluster="kind-a", namespace="shop", end="2026-11-02T10:03:00Z")
     web = early.filter(pl.col("name") == "web-1").row(0, named=True)
     assert (web["memory_usage"], web["cpu_usage"]) == (pytest.approx(1.15e8), None)
-    short = browser.table(ds, "Pod", cluster="kind-a", namespace="shop", end="2026-11-02T10:03:00Z", usage_minutes=1.5)
+    short = browser.table(
+        ds, "Pod", cluster="kind-a", namespace="shop", end="2026-11-02T10:03:00Z", usage_minutes=1.5
+    )
     assert short.filter(pl.col("name") == "web-1")["memory_usage"][0] == pytest.approx(1.25e8)

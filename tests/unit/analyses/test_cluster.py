@@ -59,7 +59,12 @@ def test_nodes_table(ds: wb.Dataset) -> None:
     n = cluster.nodes(ds)
     assert n.columns == list(cluster.NODE_COLUMNS)
     row = n.filter(pl.col("name") == "n1").row(0, named=True)
-    assert (row["zone"], row["instance_type"], row["roles"], row["pods"]) == ("zone-a", "m5.xlarge", "worker", 3)
+    assert (row["zone"], row["instance_type"], row["roles"], row["pods"]) == (
+        "zone-a",
+        "m5.xlarge",
+        "worker",
+        3,
+    )
     assert row["age"] == T1 - (T0 - dt.timedelta(days=10))
 
 
@@ -135,7 +140,9 @@ def test_requests_commitment_of_a_real_node(minikube: wb.Dataset) -> None:
 
 def test_commitment_of_a_real_node_equals_a_direct_sum(minikube: wb.Dataset) -> None:
     pods = minikube.pods()
-    live = pods.filter(pl.col("node") == "datagen-1-35", ~pl.col("phase").cast(pl.String).is_in(["Succeeded", "Failed"]))
+    live = pods.filter(
+        pl.col("node") == "datagen-1-35", ~pl.col("phase").cast(pl.String).is_in(["Succeeded", "Failed"])
+    )
     m = cluster.node_matrix(minikube).row(0, named=True)
     assert m["cpu_requests"] == pytest.approx(live["cpu_request"].fill_null(0).sum())
     assert m["memory_requests"] == live["memory_request"].fill_null(0).sum()

@@ -39,12 +39,21 @@ def spans() -> pl.DataFrame:
     n = 5000
     start = rng.integers(0, 20 * 60_000_000, n)
     dur = np.exp(rng.uniform(math.log(50), math.log(200_000_000), n)).astype(np.int64) + 1
-    rows = [{
-        "cluster": "c1", "trace_id": f"{i:032x}", "span_id": f"{i:016x}", "service": ["a", "b", "c"][i % 3],
-        "kind": "SERVER" if i % 5 else "CLIENT", "start": T0 + US * int(start[i]),
-        "end": T0 + US * int(start[i] + dur[i]), "duration_us": int(dur[i]), "error": bool(rng.random() < 0.1),
-        "operation": "op",
-    } for i in range(n)]
+    rows = [
+        {
+            "cluster": "c1",
+            "trace_id": f"{i:032x}",
+            "span_id": f"{i:016x}",
+            "service": ["a", "b", "c"][i % 3],
+            "kind": "SERVER" if i % 5 else "CLIENT",
+            "start": T0 + US * int(start[i]),
+            "end": T0 + US * int(start[i] + dur[i]),
+            "duration_us": int(dur[i]),
+            "error": bool(rng.random() < 0.1),
+            "operation": "op",
+        }
+        for i in range(n)
+    ]
     return conform("spans", rows)
 
 
@@ -113,8 +122,11 @@ def test_select_returns_exactly_the_transactions_in_the_box(spans: pl.DataFrame)
     for a, b, lo, hi in boxes:
         t0, t1 = T0 + dt.timedelta(minutes=a), T0 + dt.timedelta(minutes=b, seconds=7)
         got = H.select(spans, t0, t1, lo, hi)
-        want = {r["span_id"] for r in spans.iter_rows(named=True)
-                if r["kind"] == "SERVER" and t0 <= r["end"] <= t1 and lo <= r["duration_us"] / 1000.0 <= hi}
+        want = {
+            r["span_id"]
+            for r in spans.iter_rows(named=True)
+            if r["kind"] == "SERVER" and t0 <= r["end"] <= t1 and lo <= r["duration_us"] / 1000.0 <= hi
+        }
         assert set(got["span_id"].to_list()) == want, (a, b, lo, hi)
         assert got.height == len(want)
         assert got["rt_ms"].is_sorted(descending=True)
@@ -148,8 +160,17 @@ def test_waterfall_of_the_jaeger_test_trace_is_depth_first() -> None:
     assert list(w.columns) == list(H.WATERFALL_COLUMNS)
     # read off testTrace.json: span-1's children by start time, each followed by its own subtree
     assert w.select("span_id", "depth").rows() == [
-        ("span-1", 0), ("span-2", 1), ("span-3", 1), ("span-4", 2), ("span-5", 3), ("span-2_1", 1),
-        ("span-6", 1), ("span-7", 2), ("span-12", 1), ("span-13", 2), ("span-14", 2),
+        ("span-1", 0),
+        ("span-2", 1),
+        ("span-3", 1),
+        ("span-4", 2),
+        ("span-5", 3),
+        ("span-2_1", 1),
+        ("span-6", 1),
+        ("span-7", 2),
+        ("span-12", 1),
+        ("span-13", 2),
+        ("span-14", 2),
     ]
     row = w.filter(pl.col("span_id") == "span-3").row(0, named=True)
     assert (row["offset_ms"], row["duration_ms"], row["service"]) == (180.0, 66.0, "service1")
@@ -158,7 +179,9 @@ def test_waterfall_of_the_jaeger_test_trace_is_depth_first() -> None:
 def test_waterfall_puts_a_zipkin_server_half_under_its_client_half() -> None:
     spans = read_traces(TRACES / "zipkin_lens_testdata" / "yelp.json", cluster="c").spans
     w = H.trace(spans, spans["trace_id"][0])
-    halves = w.filter(pl.col("span_id") == "f5f268651b2a2b34").select("row", "kind", "depth", "service").rows()
+    halves = (
+        w.filter(pl.col("span_id") == "f5f268651b2a2b34").select("row", "kind", "depth", "service").rows()
+    )
     assert [(k, s) for _, k, _, s in halves] == [("CLIENT", "yelp-main"), ("SERVER", "mobile_api")]
     (r1, _, d1, _), (r2, _, d2, _) = halves
     assert (r2, d2) == (r1 + 1, d1 + 1)
@@ -197,7 +220,9 @@ def test_box_bounds_convert_back_to_a_selection() -> None:
     t0, t1, lo, hi = hv_hitmap.box_from_bounds((ms + 60_000, 2.0, ms, 0.0))
     assert (t0, t1) == (T0, T0 + dt.timedelta(minutes=1))
     assert (lo, hi) == (1.0, 100.0)
-    t0, _, _, _ = hv_hitmap.box_from_bounds((np.datetime64("2026-03-01T12:00:00"), 0, np.datetime64("2026-03-01T12:01"), 1))
+    t0, _, _, _ = hv_hitmap.box_from_bounds(
+        (np.datetime64("2026-03-01T12:00:00"), 0, np.datetime64("2026-03-01T12:01"), 1)
+    )
     assert t0 == T0
 
 
@@ -222,12 +247,20 @@ def test_every_span_lands_in_the_row_the_definition_gives_even_on_an_edge(
     durations = sorted({max(0, e + d) for e in edges_us for d in (-1, 0, 1)} | {-5, 0, 1, 999_999, 1_048_575,
                         1_048_576, 3_000_000, 7 * 10**9})  # fmt: skip
     spans = _spans_with_durations(durations)
-    want = pl.DataFrame({"rt_ms": spans["duration_us"] / 1000.0}).select(H._rt_bin(p, p.n_rt))["rt_ms"].to_numpy()
+    want = (
+        pl.DataFrame({"rt_ms": spans["duration_us"] / 1000.0})
+        .select(H._rt_bin(p, p.n_rt))["rt_ms"]
+        .to_numpy()
+    )
     for data in (spans, apm_tx(spans)):
-        hm = H.hitmap(data, rt_min_ms=rt_min_ms, bins_per_decade=per_decade, rt_max_ms=rt_max_ms, time_bin="1h")
+        hm = H.hitmap(
+            data, rt_min_ms=rt_min_ms, bins_per_decade=per_decade, rt_max_ms=rt_max_ms, time_bin="1h"
+        )
         counts, errors = hm.grid()
         np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(want, minlength=p.n_rt))
-        np.testing.assert_array_equal(errors.sum(axis=1), np.bincount(want[spans["error"].to_numpy()], minlength=p.n_rt))
+        np.testing.assert_array_equal(
+            errors.sum(axis=1), np.bincount(want[spans["error"].to_numpy()], minlength=p.n_rt)
+        )
 
 
 def apm_tx(spans: pl.DataFrame) -> object:
@@ -250,11 +283,15 @@ def test_a_snapshot_gives_the_hitmap_of_its_spans_with_missing_ends_and_duration
         w.write("spans", holes)
     ds = wb.open(tmp_path / "snap")
     got = H.hitmap(ds, time_bin="1m", start=T0, end=T0 + dt.timedelta(minutes=30))
-    want_counts, want_errors = _brute(spans.filter(row % 13 != 0), T0, 60_000_000, 30, list(got.rt_edges_ms()))
+    want_counts, want_errors = _brute(
+        spans.filter(row % 13 != 0), T0, 60_000_000, 30, list(got.rt_edges_ms())
+    )
     counts, errors = got.grid()
     np.testing.assert_array_equal(counts, want_counts)
     np.testing.assert_array_equal(errors, want_errors)
-    assert_frame_equal(got.cells, H.hitmap(holes, time_bin="1m", start=T0, end=T0 + dt.timedelta(minutes=30)).cells)
+    assert_frame_equal(
+        got.cells, H.hitmap(holes, time_bin="1m", start=T0, end=T0 + dt.timedelta(minutes=30)).cells
+    )
     # the same spans without holes (nothing to fill: the start times are not read) bin as their frame
     with SnapshotWriter(tmp_path / "full") as w:
         w.write("spans", spans)
@@ -296,17 +333,26 @@ def test_bands_put_the_busiest_service_on_top_and_a_tap_names_its_service(spans:
     assert hv.render(el, backend="bokeh") is not None
     image = el.get(0).data["count"] if hasattr(el.get(0), "data") else None
     assert image is not None and image.sum() == hm.cells["count"].sum()
-    narrow = hv_hitmap.bands(hm, rows=24, span=(20, 59))  # 2 decades: faster and slower ones fold into the edges
+    narrow = hv_hitmap.bands(
+        hm, rows=24, span=(20, 59)
+    )  # 2 decades: faster and slower ones fold into the edges
     assert (narrow.first, narrow.rows, narrow.merge) == (20, 20, 2)
     image = hv_hitmap.band_hitmap(hm, narrow).get(0).data["count"]
     assert image.sum() == hm.cells["count"].sum()
     k = narrow.groups.index(("a",))
-    first_row = (len(narrow.groups) - 1 - k) * narrow.pitch  # service a's band row 0: hitmap rows 20-21 and faster
-    assert image[first_row].sum() == hm.cells.filter((pl.col("service") == "a") & (pl.col("rt_bin") < 22))["count"].sum()
+    first_row = (
+        len(narrow.groups) - 1 - k
+    ) * narrow.pitch  # service a's band row 0: hitmap rows 20-21 and faster
+    assert (
+        image[first_row].sum()
+        == hm.cells.filter((pl.col("service") == "a") & (pl.col("rt_bin") < 22))["count"].sum()
+    )
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize(("rt_min_ms", "per_decade", "n_rt"), [(1.0, 20, 96), (0.001, 200, 1000), (3.0, 3, 4)])
+@pytest.mark.parametrize(
+    ("rt_min_ms", "per_decade", "n_rt"), [(1.0, 20, 96), (0.001, 200, 1000), (3.0, 3, 4)]
+)
 def test_the_compiled_dense_count_equals_the_numpy_binning(monkeypatch: pytest.MonkeyPatch, threads: int,
                                                           rt_min_ms: float, per_decade: int, n_rt: int) -> None:  # fmt: skip
     """:func:`grid_cells` (the compiled kernel, one pass per chunk, shares of the rows on

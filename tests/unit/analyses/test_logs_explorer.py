@@ -33,7 +33,7 @@ MESSAGES = [
     "connection refused to cache:6379 (attempt {n})",
     "price a.b (x) = {n}",
     "user u{n} logged in",
-    "Traceback (most recent call last):\n  File \"app.py\", line {n}, in handler\nValueError: bad",
+    'Traceback (most recent call last):\n  File "app.py", line {n}, in handler\nValueError: bad',
 ]
 
 
@@ -45,21 +45,28 @@ def _rows(n: int = 3000, seed: int = 5) -> list[dict]:
         fields = None
         r = rnd.random()
         if r < 0.3:
-            fields = json.dumps({"http.status": rnd.choice([200, 200, 500, 404]), "user": f"u{rnd.randint(0, 3)}"}, sort_keys=True)
+            fields = json.dumps(
+                {"http.status": rnd.choice([200, 200, 500, 404]), "user": f"u{rnd.randint(0, 3)}"},
+                sort_keys=True,
+            )
         elif r < 0.4:
-            fields = json.dumps({"http": {"status": rnd.choice([200, 503])}, "req": rnd.randint(0, 10**6)}, sort_keys=True)
-        rows.append({
-            "cluster": rnd.choice(["c1", "c2"]),
-            "ts": T0 + dt.timedelta(seconds=i * 2),
-            "namespace": ns,
-            "pod": f"{ns}-{rnd.randint(0, 4)}",
-            "container": rnd.choice(["main", "sidecar"]),
-            "stream": "stdout",
-            "level": rnd.choice(LEVELS),
-            "message": rnd.choice(MESSAGES).format(n=rnd.randint(0, 999)),
-            "fields": fields,
-            "trace_id": f"{rnd.randint(0, 15):032x}" if rnd.random() < 0.5 else None,
-        })
+            fields = json.dumps(
+                {"http": {"status": rnd.choice([200, 503])}, "req": rnd.randint(0, 10**6)}, sort_keys=True
+            )
+        rows.append(
+            {
+                "cluster": rnd.choice(["c1", "c2"]),
+                "ts": T0 + dt.timedelta(seconds=i * 2),
+                "namespace": ns,
+                "pod": f"{ns}-{rnd.randint(0, 4)}",
+                "container": rnd.choice(["main", "sidecar"]),
+                "stream": "stdout",
+                "level": rnd.choice(LEVELS),
+                "message": rnd.choice(MESSAGES).format(n=rnd.randint(0, 999)),
+                "fields": fields,
+                "trace_id": f"{rnd.randint(0, 15):032x}" if rnd.random() < 0.5 else None,
+            }
+        )
     return rows
 
 
@@ -82,10 +89,17 @@ def _got(result: pl.DataFrame) -> list[tuple[dt.datetime, str]]:
     return list(result.select("ts", "message").iter_rows())
 
 
-def test_regex_level_and_namespace_filters_equal_a_python_filter(rows: list[dict], frame: pl.DataFrame) -> None:
+def test_regex_level_and_namespace_filters_equal_a_python_filter(
+    rows: list[dict], frame: pl.DataFrame
+) -> None:
     rx = re.compile(r"refused to (db|cache)", re.IGNORECASE)
-    got = L.search(frame, regex=r"refused to (db|cache)", levels=["ERROR", "FATAL"], namespace="shop", limit=10**6)
-    want = _brute(rows, lambda r: rx.search(r["message"]) and r["level"] in ("ERROR", "FATAL") and r["namespace"] == "shop")
+    got = L.search(
+        frame, regex=r"refused to (db|cache)", levels=["ERROR", "FATAL"], namespace="shop", limit=10**6
+    )
+    want = _brute(
+        rows,
+        lambda r: rx.search(r["message"]) and r["level"] in ("ERROR", "FATAL") and r["namespace"] == "shop",
+    )
     assert len(want) > 20
     assert _got(got) == want
     assert got.columns == list(L.SEARCH_COLUMNS)
@@ -104,10 +118,18 @@ def test_literal_text_is_case_insensitive_unless_asked(rows: list[dict], frame: 
 
 def test_pod_container_window_trace_and_min_level(rows: list[dict], frame: pl.DataFrame) -> None:
     start, end = T0 + dt.timedelta(minutes=10), T0 + dt.timedelta(minutes=50)
-    got = L.search(frame, pod=["shop-1", "pay-2"], container="main", start=start, end=end, min_level="WARN",
-                   limit=10**6)
-    want = _brute(rows, lambda r: r["pod"] in ("shop-1", "pay-2") and r["container"] == "main"
-                  and start <= r["ts"] < end and r["level"] in ("WARN", "ERROR", "FATAL"))
+    got = L.search(
+        frame, pod=["shop-1", "pay-2"], container="main", start=start, end=end, min_level="WARN", limit=10**6
+    )
+    want = _brute(
+        rows,
+        lambda r: (
+            r["pod"] in ("shop-1", "pay-2")
+            and r["container"] == "main"
+            and start <= r["ts"] < end
+            and r["level"] in ("WARN", "ERROR", "FATAL")
+        ),
+    )
     assert len(want) > 10
     assert _got(got) == want
     tid = f"{7:032x}"
@@ -135,7 +157,9 @@ def test_chosen_fields_become_columns_and_filters(rows: list[dict], frame: pl.Da
         f = json.loads(r["fields"]) if r["fields"] else {}
         status = f.get("http.status", f.get("http", {}).get("status"))
         want[(r["ts"], r["message"])] = (None if status is None else str(status), f.get("user"))
-    assert {(t, m): (s, u) for t, m, s, u in got.select("ts", "message", "http.status", "user").iter_rows()} == want
+    assert {
+        (t, m): (s, u) for t, m, s, u in got.select("ts", "message", "http.status", "user").iter_rows()
+    } == want
     five = L.search(frame, where={"http.status": "500"}, limit=10**6)
     assert len(five) == sum(1 for v in want.values() if v[0] == "500") > 0
 
@@ -147,24 +171,36 @@ def test_facets_equal_direct_counts(rows: list[dict], frame: pl.DataFrame) -> No
     for facet in ("level", "cluster", "namespace", "pod", "container"):
         have = dict(got.filter(pl.col("facet") == facet).select("value", "count").iter_rows())
         assert have == dict(Counter(r[facet] for r in shop)), facet
-    keys = {v: (c, d, t) for v, c, d, t in got.filter(pl.col("facet") == "field")
-            .select("value", "count", "distinct", "tag").iter_rows()}
+    keys = {
+        v: (c, d, t)
+        for v, c, d, t in got.filter(pl.col("facet") == "field")
+        .select("value", "count", "distinct", "tag")
+        .iter_rows()
+    }
     parsed = [json.loads(r["fields"]) for r in shop if r["fields"]]
     users = Counter(f["user"] for f in parsed if "user" in f)
     assert keys["user"] == (sum(users.values()), len(users), True)
     status = [f.get("http.status", f.get("http", {}).get("status")) for f in parsed]
     status = Counter(str(v) for v in status if v is not None)
     assert keys["http.status"] == (sum(status.values()), len(status), True)
-    assert dict(got.filter(pl.col("facet") == "field:http.status").select("value", "count").iter_rows()) == dict(status)
+    assert dict(
+        got.filter(pl.col("facet") == "field:http.status").select("value", "count").iter_rows()
+    ) == dict(status)
     assert keys["req"][1] > 20
     assert keys["req"][2] is False  # many values: not a tag
-    assert dict(got.filter(pl.col("facet") == "field:user").select("value", "count").iter_rows()) == dict(users)
+    assert dict(got.filter(pl.col("facet") == "field:user").select("value", "count").iter_rows()) == dict(
+        users
+    )
     # categories: the log patterns of the same lines, with their templates
     cats = got.filter(pl.col("facet") == "category")
     assert cats["count"].sum() == len(shop)
     pats = P.patterns(frame, namespace="shop")
-    assert dict(cats.select("value", "count").iter_rows()) == dict(pats.select("pattern_id", "count").iter_rows())
-    assert dict(cats.select("value", "label").iter_rows()) == dict(pats.select("pattern_id", "template").iter_rows())
+    assert dict(cats.select("value", "count").iter_rows()) == dict(
+        pats.select("pattern_id", "count").iter_rows()
+    )
+    assert dict(cats.select("value", "label").iter_rows()) == dict(
+        pats.select("pattern_id", "template").iter_rows()
+    )
 
 
 def test_nested_and_dotted_field_keys_are_told_apart(frame: pl.DataFrame) -> None:
@@ -172,14 +208,22 @@ def test_nested_and_dotted_field_keys_are_told_apart(frame: pl.DataFrame) -> Non
     keys = dict(got.filter(pl.col("facet") == "field").select("value", "count").iter_rows())
     # {"http.status": …} and {"http": {"status": …}} both read as "http.status" in a column,
     # and both are counted under that name
-    want = frame.filter(pl.col("fields").is_not_null()).select(
-        (pl.col("fields").str.contains('"http.status"', literal=True)
-         | pl.col("fields").str.contains('"http": {"status"', literal=True)).sum()
-    ).item()
+    want = (
+        frame.filter(pl.col("fields").is_not_null())
+        .select(
+            (
+                pl.col("fields").str.contains('"http.status"', literal=True)
+                | pl.col("fields").str.contains('"http": {"status"', literal=True)
+            ).sum()
+        )
+        .item()
+    )
     assert keys["http.status"] == want
 
 
-def test_search_with_total_counts_every_match_and_returns_the_newest(rows: list[dict], frame: pl.DataFrame) -> None:
+def test_search_with_total_counts_every_match_and_returns_the_newest(
+    rows: list[dict], frame: pl.DataFrame
+) -> None:
     rx = re.compile(r"refused", re.IGNORECASE)
     want = _brute(rows, lambda r: rx.search(r["message"]) and r["level"] in ("ERROR", "FATAL", "WARN"))
     assert len(want) > 100
@@ -204,23 +248,45 @@ def test_lines_without_a_time_come_after_the_timed_ones() -> None:
 def test_a_field_key_of_one_line_among_thousands_is_listed() -> None:
     """Keys are discovered from one fields text of each shape, so a key that only one line of
     thousands carries is found (a sample of the texts would miss it)."""
-    base = {"cluster": "c1", "namespace": "shop", "pod": "a", "container": "main", "level": "INFO", "message": "m"}
+    base = {
+        "cluster": "c1",
+        "namespace": "shop",
+        "pod": "a",
+        "container": "main",
+        "level": "INFO",
+        "message": "m",
+    }
     rows = [{**base, "ts": T0 + dt.timedelta(seconds=i), "fields": json.dumps({"req": i, "user": f"u{i % 3}"})}
             for i in range(6000)]  # fmt: skip
     rows.insert(3000, {**base, "ts": T0, "fields": json.dumps({"req": 1, "retry": {"after": "5s"}})})
     got = L.facets(conform("logs", rows), categories=False)
     keys = dict(got.filter(pl.col("facet") == "field").select("value", "count").iter_rows())
     assert keys == {"req": 6001, "user": 6000, "retry.after": 1}
-    assert dict(got.filter(pl.col("facet") == "field:retry.after").select("value", "count").iter_rows()) == {"5s": 1}
+    assert dict(got.filter(pl.col("facet") == "field:retry.after").select("value", "count").iter_rows()) == {
+        "5s": 1
+    }
 
 
 def test_field_keys_written_with_json_escapes_are_counted() -> None:
-    base = {"cluster": "c1", "ts": T0, "namespace": "shop", "pod": "a", "container": "main", "level": "INFO", "message": "m"}
+    base = {
+        "cluster": "c1",
+        "ts": T0,
+        "namespace": "shop",
+        "pod": "a",
+        "container": "main",
+        "level": "INFO",
+        "message": "m",
+    }
     texts = ['{"caf\\u00e9": "au lait"}', '{"café": "noir"}', '{"a\\/b": 1}', '{"a/b": 2}']
     got = L.facets(conform("logs", [{**base, "fields": t} for t in texts]), categories=False)
-    assert dict(got.filter(pl.col("facet") == "field:café").select("value", "count").iter_rows()) == \
-        {"au lait": 1, "noir": 1}
-    assert dict(got.filter(pl.col("facet") == "field:a/b").select("value", "count").iter_rows()) == {"1": 1, "2": 1}
+    assert dict(got.filter(pl.col("facet") == "field:café").select("value", "count").iter_rows()) == {
+        "au lait": 1,
+        "noir": 1,
+    }
+    assert dict(got.filter(pl.col("facet") == "field:a/b").select("value", "count").iter_rows()) == {
+        "1": 1,
+        "2": 1,
+    }
 
 
 NODE_LOG = (REALDATA / "k8s" / "openshift_insights_archive_sample" / "config" / "node" / "logs"
@@ -255,7 +321,10 @@ def test_search_by_category(frame: pl.DataFrame) -> None:
 
 def test_volume_counts_lines_per_bucket_and_level(rows: list[dict], frame: pl.DataFrame) -> None:
     got = L.volume(frame, step="10m")
-    want = Counter((T0 + dt.timedelta(minutes=10 * ((r["ts"] - T0) // dt.timedelta(minutes=10))), r["level"]) for r in rows)
+    want = Counter(
+        (T0 + dt.timedelta(minutes=10 * ((r["ts"] - T0) // dt.timedelta(minutes=10))), r["level"])
+        for r in rows
+    )
     assert {(t, lv): c for t, lv, c in got.iter_rows()} == dict(want)
 
 
@@ -264,8 +333,14 @@ def test_dataset_search_equals_frame_search(tmp_path: Path, frame: pl.DataFrame)
         w.write("logs", frame)
         w.set_window(T0, T0 + dt.timedelta(hours=2))
     ds = wb.open(tmp_path / "snap")
-    opts = {"regex": "refused", "namespace": ["shop", "pay"], "cluster": "c1", "limit": 10**6,
-            "start": T0 + dt.timedelta(minutes=5), "end": T0 + dt.timedelta(minutes=80)}
+    opts = {
+        "regex": "refused",
+        "namespace": ["shop", "pay"],
+        "cluster": "c1",
+        "limit": 10**6,
+        "start": T0 + dt.timedelta(minutes=5),
+        "end": T0 + dt.timedelta(minutes=80),
+    }
     assert_frame_equal(L.search(ds, **opts), L.search(frame, **opts))
     assert_frame_equal(L.facets(ds, **opts), L.facets(frame, **opts))
 
@@ -305,13 +380,30 @@ def _burst_logs() -> pl.DataFrame:
         t = T0 + dt.timedelta(minutes=minute)
         for pod, n_err in (("a", rnd.choice([0, 1, 1, 2])), ("b", 20), ("c", 0)):
             for k in range(n_err):
-                rows.append((pod, t + dt.timedelta(seconds=k), "ERROR", f"request {k} failed: upstream timeout"))
+                rows.append(
+                    (pod, t + dt.timedelta(seconds=k), "ERROR", f"request {k} failed: upstream timeout")
+                )
             rows.append((pod, t + dt.timedelta(seconds=30), "INFO", "tick"))
         if 30 <= minute < 35:
             for k in range(40):
-                rows.append(("a", t + dt.timedelta(seconds=k), "ERROR", f"connection reset by peer 10.0.0.{k}"))
-    return conform("logs", [{"cluster": "c1", "namespace": "shop", "pod": p, "container": "main", "ts": ts,
-                             "level": lv, "message": m} for p, ts, lv, m in rows])
+                rows.append(
+                    ("a", t + dt.timedelta(seconds=k), "ERROR", f"connection reset by peer 10.0.0.{k}")
+                )
+    return conform(
+        "logs",
+        [
+            {
+                "cluster": "c1",
+                "namespace": "shop",
+                "pod": p,
+                "container": "main",
+                "ts": ts,
+                "level": lv,
+                "message": m,
+            }
+            for p, ts, lv, m in rows
+        ],
+    )
 
 
 def test_an_error_burst_is_found_at_the_right_time() -> None:
@@ -319,7 +411,11 @@ def test_an_error_burst_is_found_at_the_right_time() -> None:
     assert got.columns == list(L.BURST_COLUMNS)
     assert got.height == 1
     b = got.row(0, named=True)
-    assert (b["pod"], b["start"], b["end"]) == ("a", T0 + dt.timedelta(minutes=30), T0 + dt.timedelta(minutes=35))
+    assert (b["pod"], b["start"], b["end"]) == (
+        "a",
+        T0 + dt.timedelta(minutes=30),
+        T0 + dt.timedelta(minutes=35),
+    )
     assert b["buckets"] == 5
     assert b["peak"] >= 40
     assert b["baseline"] == 1.0

@@ -62,8 +62,13 @@ def test_noise_is_a_parameter(argo: wb.Dataset) -> None:
     quiet = manifests.diff(argo, "Deployment", "default", "guestbook-ui", T[1], T[2])
     loud = manifests.diff(argo, "Deployment", "default", "guestbook-ui", T[1], T[2], ignore_noise=False)
     assert "metadata.resourceVersion" not in quiet.changes["path"].to_list()
-    assert loud.changes.filter(pl.col("path") == "metadata.resourceVersion").select("old", "new").row(0) == ("12819", "13660")
-    assert "  resourceVersion: '13660'" in loud.added and not any("resourceVersion" in line for line in quiet.added)
+    assert loud.changes.filter(pl.col("path") == "metadata.resourceVersion").select("old", "new").row(0) == (
+        "12819",
+        "13660",
+    )
+    assert "  resourceVersion: '13660'" in loud.added and not any(
+        "resourceVersion" in line for line in quiet.added
+    )
 
 
 def test_diff_between_two_moments_shows_the_pause(argo: wb.Dataset) -> None:
@@ -79,8 +84,13 @@ def test_diff_between_two_moments_shows_the_pause(argo: wb.Dataset) -> None:
 
 
 def test_manifest_at_a_moment(argo: wb.Dataset) -> None:
-    assert manifests.manifest_at(argo, "Deployment", "default", "guestbook-ui", T[0] - dt.timedelta(seconds=1)) is None
-    assert manifests.manifest_at(argo, "Deployment", "default", "guestbook-ui", T[1])["spec"]["paused"] is True
+    assert (
+        manifests.manifest_at(argo, "Deployment", "default", "guestbook-ui", T[0] - dt.timedelta(seconds=1))
+        is None
+    )
+    assert (
+        manifests.manifest_at(argo, "Deployment", "default", "guestbook-ui", T[1])["spec"]["paused"] is True
+    )
     assert "paused" not in manifests.manifest_at(argo, "Deployment", "default", "guestbook-ui")["spec"]
 
 
@@ -112,15 +122,29 @@ def test_demo_node_taint_is_nearest_to_the_node_failure_and_shows_in_its_diff(de
     tainted = dt.datetime.fromisoformat(inc["details"]["tainted_at"])
     got = manifests.what_changed(demo, cluster=inc["cluster"], around=tainted)
     first = got.row(0, named=True)
-    assert (first["kind"], first["name"], first["category"], first["time"]) == ("Node", node, "taints", tainted)
+    assert (first["kind"], first["name"], first["category"], first["time"]) == (
+        "Node",
+        node,
+        "taints",
+        tainted,
+    )
     assert f'"key":"{taint["key"]}"' in first["new"] and f'"value":"{taint["value"]}"' in first["new"]
-    d = manifests.diff(demo, "Node", None, node, tainted - dt.timedelta(minutes=1), tainted, cluster=inc["cluster"])
-    assert d.added == ["  taints:", f"  - effect: {taint['effect']}", f"    key: {taint['key']}", f"    value: {taint['value']}"]
+    d = manifests.diff(
+        demo, "Node", None, node, tainted - dt.timedelta(minutes=1), tainted, cluster=inc["cluster"]
+    )
+    assert d.added == [
+        "  taints:",
+        f"  - effect: {taint['effect']}",
+        f"    key: {taint['key']}",
+        f"    value: {taint['value']}",
+    ]
 
 
 def test_demo_timeline_of_a_workload_holds_its_pods_warnings(demo: wb.Dataset) -> None:
     inc = _incident(demo, "oom_killed")
-    got = manifests.timeline(demo, inc["object"]["kind"], inc["namespace"], inc["object"]["name"], cluster=inc["cluster"])
+    got = manifests.timeline(
+        demo, inc["object"]["kind"], inc["namespace"], inc["object"]["name"], cluster=inc["cluster"]
+    )
     assert got.columns == list(manifests.TIMELINE_COLUMNS)
     events = got.filter(pl.col("source") == "event")
     assert f"Pod/{inc['pods'][0]}" in events["object"].to_list()
@@ -132,7 +156,12 @@ def test_demo_node_timeline_holds_its_taint_revision_and_warning(demo: wb.Datase
     inc = _incident(demo, "node_failure")
     got = manifests.timeline(demo, "Node", None, inc["details"]["node"], cluster=inc["cluster"])
     revisions = got.filter(pl.col("source") == "revision")
-    assert "taints" in revisions.filter(pl.col("time") == dt.datetime.fromisoformat(inc["details"]["tainted_at"]))["reason"][0]
+    assert (
+        "taints"
+        in revisions.filter(pl.col("time") == dt.datetime.fromisoformat(inc["details"]["tainted_at"]))[
+            "reason"
+        ][0]
+    )
     assert "EvictionThresholdMet" in got.filter(pl.col("source") == "event")["reason"].to_list()
 
 
@@ -144,7 +173,10 @@ def test_path_syntax_and_noise_stripping() -> None:
            "status": {"conditions": [{"type": "Ready", "lastHeartbeatTime": "t", "status": "True"}]}}  # fmt: skip
     got = manifests.strip_noise(obj, ['metadata.annotations["a.b/c"]', "metadata.resourceVersion",
                                       "status.conditions[*].lastHeartbeatTime"])  # fmt: skip
-    assert got == {"metadata": {"annotations": {"keep": "y"}}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    assert got == {
+        "metadata": {"annotations": {"keep": "y"}},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+    }
     with pytest.raises(ParameterError, match="cannot read path"):
         manifests.parse_path("spec[")
 

@@ -44,7 +44,9 @@ def etcd_logs(etcd_files: list[Path]) -> pl.DataFrame:
     frames = []
     for f in etcd_files:
         pod, container = f.parts[-5], f.parts[-4]
-        frames.append(read_log_file(f, cluster="c1", namespace="openshift-etcd", pod=pod, container=container).logs)
+        frames.append(
+            read_log_file(f, cluster="c1", namespace="openshift-etcd", pod=pod, container=container).logs
+        )
     return pl.concat(frames)
 
 
@@ -65,21 +67,35 @@ def _ids_of(labelled: pl.DataFrame, pattern: str) -> set[str]:
 
 # (regex over the raw file lines, regex over the parsed messages, the template they must share)
 RECURRING = [
-    (r" I \| pkg/flags: recognized and used environment variable ", r"^pkg/flags: recognized and used environment",
-     "pkg/flags: recognized and used environment variable <*>"),
-    (r" W \| pkg/flags: unrecognized environment variable ", r"^pkg/flags: unrecognized environment variable",
-     "pkg/flags: unrecognized environment variable <*>"),
+    (
+        r" I \| pkg/flags: recognized and used environment variable ",
+        r"^pkg/flags: recognized and used environment",
+        "pkg/flags: recognized and used environment variable <*>",
+    ),
+    (
+        r" W \| pkg/flags: unrecognized environment variable ",
+        r"^pkg/flags: unrecognized environment variable",
+        "pkg/flags: unrecognized environment variable <*>",
+    ),
     (r"cmd\.go:403\] Writing config file \"", r"^Writing config file \"", 'Writing config file "<PATH>" ...'),
     (r"go:\d+\] Creating directory \"", r"^Creating directory \"", 'Creating directory "<PATH>" ...'),
     (r"copy\.go:60\] Got configMap ", r"^Got configMap ", "Got configMap <*>"),
-    (r"etcd_env\.go:287\] cipher is not supported for use with etcd: ", r"^cipher is not supported",
-     "cipher is not supported for use with etcd: <*>"),
+    (
+        r"etcd_env\.go:287\] cipher is not supported for use with etcd: ",
+        r"^cipher is not supported",
+        "cipher is not supported for use with etcd: <*>",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("raw", "message", "template"), RECURRING, ids=[t for _, _, t in RECURRING])
 def test_a_recurring_etcd_message_is_one_template_with_the_right_count(
-    etcd_files: list[Path], etcd_logs: pl.DataFrame, labelled: pl.DataFrame, raw: str, message: str, template: str
+    etcd_files: list[Path],
+    etcd_logs: pl.DataFrame,
+    labelled: pl.DataFrame,
+    raw: str,
+    message: str,
+    template: str,
 ) -> None:
     expected = _raw_count(etcd_files, raw)
     assert expected >= 4  # the message does recur, with varying values
@@ -90,11 +106,20 @@ def test_a_recurring_etcd_message_is_one_template_with_the_right_count(
     assert got["count"] == expected
 
 
-def test_the_cipher_warning_is_counted_across_two_pods(etcd_files: list[Path], etcd_logs: pl.DataFrame) -> None:
-    row = P.patterns(etcd_logs).filter(pl.col("template").str.starts_with("cipher is not supported")).row(0, named=True)
+def test_the_cipher_warning_is_counted_across_two_pods(
+    etcd_files: list[Path], etcd_logs: pl.DataFrame
+) -> None:
+    row = (
+        P.patterns(etcd_logs)
+        .filter(pl.col("template").str.starts_with("cipher is not supported"))
+        .row(0, named=True)
+    )
     assert row["count"] == _raw_count(etcd_files, r"cipher is not supported for use with etcd") == 4
     assert (row["warnings"], row["errors"], row["top_level"], row["level_mix"]) == (4, 0, "WARN", "WARN 4")
-    assert row["example"] == 'cipher is not supported for use with etcd: "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"'
+    assert (
+        row["example"]
+        == 'cipher is not supported for use with etcd: "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"'
+    )
     # first and last seen: the installer at 09:21:41.164298, the pruner at 09:25:57.609218
     assert row["first_seen"].isoformat().startswith("2021-08-03T09:21:41.164")
     assert row["last_seen"].isoformat().startswith("2021-08-03T09:25:57.609")
@@ -134,8 +159,16 @@ def test_pattern_counts_add_up_and_ids_are_stable_hashes(etcd_logs: pl.DataFrame
 def test_the_example_is_the_earliest_line_of_the_most_frequent_key() -> None:
     t = [T0 + dt.timedelta(seconds=s) for s in range(6)]
     # one pattern, two keys ("took <n>ms" twice as often as "took <n>s"); lines out of order
-    logs = _lines([(t[4], "INFO", "took 75ms"), (t[1], "INFO", "took 9ms"), (t[0], "INFO", "took 3s"),
-                   (t[3], "INFO", "took 12ms"), (t[5], "INFO", "took 4s"), (t[2], "INFO", "took 9ms")])
+    logs = _lines(
+        [
+            (t[4], "INFO", "took 75ms"),
+            (t[1], "INFO", "took 9ms"),
+            (t[0], "INFO", "took 3s"),
+            (t[3], "INFO", "took 12ms"),
+            (t[5], "INFO", "took 4s"),
+            (t[2], "INFO", "took 9ms"),
+        ]
+    )
     got = P.patterns(logs).row(0, named=True)
     assert (got["template"], got["count"], got["example"]) == ("took <DUR>", 6, "took 9ms")
     assert P.patterns(logs.reverse()).row(0, named=True)["example"] == "took 9ms"
@@ -158,7 +191,9 @@ def test_grouping_lines_by_text_first_mines_the_same(
     assert per_line.messages is None
     assert by_text.messages is not None
     stats_order = ["_k", "level", "_g"]
-    assert_frame_equal(per_line.stats.sort(stats_order), by_text.stats.sort(stats_order), check_column_order=False)
+    assert_frame_equal(
+        per_line.stats.sort(stats_order), by_text.stats.sort(stats_order), check_column_order=False
+    )
     assert_frame_equal(per_line.keys.sort("_k"), by_text.keys.sort("_k"))
     assert_frame_equal(per_line.counts(), by_text.counts())
     assert_frame_equal(per_line.summary(), by_text.summary())
@@ -183,7 +218,9 @@ def _masked_real_messages() -> pl.DataFrame:
 
 
 @pytest.mark.parametrize("small", [0, 8], ids=["numpy-only", "loop-for-small-leaves"])
-@pytest.mark.parametrize(("similarity", "depth", "max_children"), [(0.5, 4, 100), (0.3, 5, 3), (0.8, 3, 2), (0.05, 6, 100)])
+@pytest.mark.parametrize(
+    ("similarity", "depth", "max_children"), [(0.5, 4, 100), (0.3, 5, 3), (0.8, 3, 2), (0.05, 6, 100)]
+)
 def test_vectorised_drain_gives_drain3s_templates(
     monkeypatch: pytest.MonkeyPatch, small: int, similarity: float, depth: int, max_children: int
 ) -> None:
@@ -203,19 +240,35 @@ def test_vectorised_drain_gives_drain3s_templates(
 
 
 def test_masks_name_what_varies() -> None:
-    assert P.mask_text("took 25.9ms to reach 10.0.0.7:2379 (req 5a492cc498c39e02)") == "took <DUR> to reach <IP> (req <ID>)"
+    assert (
+        P.mask_text("took 25.9ms to reach 10.0.0.7:2379 (req 5a492cc498c39e02)")
+        == "took <DUR> to reach <IP> (req <ID>)"
+    )
     assert P.mask_text("GET https://api.example.com/v1/x?id=3 from /var/lib/etcd") == "GET <URL> from <PATH>"
-    assert P.mask_text("at 2021-08-03T09:27:01.949Z pod 123e4567-e89b-12d3-a456-426614174000 used 512Mi") == \
-        "at <TS> pod <ID> used <NUM>"
+    assert (
+        P.mask_text("at 2021-08-03T09:27:01.949Z pod 123e4567-e89b-12d3-a456-426614174000 used 512Mi")
+        == "at <TS> pod <ID> used <NUM>"
+    )
     # a number inside a word is kept; only the first line of a stack trace is templated
     assert P.mask_text("instance ec2 failed\n  at foo.py:12\n  at bar.py:3") == "instance ec2 failed"
 
 
 def _lines(rows: list[tuple[dt.datetime, str, str]]) -> pl.DataFrame:
-    return conform("logs", [
-        {"cluster": "c1", "ts": ts, "namespace": "shop", "pod": "cart-0", "container": "main", "level": lvl, "message": msg}
-        for ts, lvl, msg in rows
-    ])
+    return conform(
+        "logs",
+        [
+            {
+                "cluster": "c1",
+                "ts": ts,
+                "namespace": "shop",
+                "pod": "cart-0",
+                "container": "main",
+                "level": lvl,
+                "message": msg,
+            }
+            for ts, lvl, msg in rows
+        ],
+    )
 
 
 def _synthetic() -> tuple[pl.DataFrame, dt.datetime, int]:
@@ -233,7 +286,9 @@ def _synthetic() -> tuple[pl.DataFrame, dt.datetime, int]:
         if i % every == 0:
             rows.append((ts, "INFO", f"cache refreshed with {i % 31} entries"))
         if ts >= t_new and i % 20 == 3:
-            rows.append((ts, "ERROR", f"disk quota exceeded on volume pvc-{i:08x}-aaaa-bbbb-cccc-0123456789ab"))
+            rows.append(
+                (ts, "ERROR", f"disk quota exceeded on volume pvc-{i:08x}-aaaa-bbbb-cccc-0123456789ab")
+            )
     n_new = sum(1 for _, lvl, _ in rows if lvl == "ERROR")
     return _lines(rows), t_new, n_new
 
@@ -293,8 +348,11 @@ def test_empty_and_bad_input() -> None:
     assert P.patterns(empty).columns == list(P.PATTERN_COLUMNS)
     assert P.patterns(empty).is_empty()
     assert P.pattern_counts(empty).is_empty()
-    assert P.new_patterns(empty, baseline=(T0, T0 + dt.timedelta(hours=1)),
-                          current=(T0 + dt.timedelta(hours=1), T0 + dt.timedelta(hours=2))).is_empty()
+    assert P.new_patterns(
+        empty,
+        baseline=(T0, T0 + dt.timedelta(hours=1)),
+        current=(T0 + dt.timedelta(hours=1), T0 + dt.timedelta(hours=2)),
+    ).is_empty()
     with pytest.raises(ParameterError, match="did you mean similarity"):
         P.patterns(empty, similarty=0.5)
     with pytest.raises(ParameterError, match="similarity must be ≤ 1.0"):
@@ -325,7 +383,11 @@ def test_demo_bad_rollout_brings_the_top_new_error_pattern(demo: wb.Dataset) -> 
     assert (top["status"], top["top_level"], top["baseline_count"]) == ("new", "ERROR", 0)
     assert top["first_seen"] >= t
     # its lines come from the rolled-out workload's pods
-    lines = P.mine(P.scan_logs(demo, namespace=inc["namespace"])).label(demo.logs(namespace=inc["namespace"])).collect()
+    lines = (
+        P.mine(P.scan_logs(demo, namespace=inc["namespace"]))
+        .label(demo.logs(namespace=inc["namespace"]))
+        .collect()
+    )
     pods = set(lines.filter(pl.col("pattern_id") == top["pattern_id"])["pod"])
     assert pods
     assert all(p.startswith(inc["object"]["name"] + "-") for p in pods)

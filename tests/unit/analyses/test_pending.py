@@ -20,7 +20,9 @@ from workbench.kube import Normalizer
 from workbench.sources.files import read_manifest_tree, read_manifests
 from workbench.store import SnapshotWriter
 
-INSIGHTS_POD = "openshift_insights_archive_sample/config/pod/openshift-ingress/router-default-7bbdcfcf9b-7xdln.json"
+INSIGHTS_POD = (
+    "openshift_insights_archive_sample/config/pod/openshift-ingress/router-default-7bbdcfcf9b-7xdln.json"
+)
 INSIGHTS_MESSAGE = (
     "0/2 nodes are available: 1 node(s) didn't have free ports for the requested pod ports, "
     "1 node(s) had taint {node-role.kubernetes.io/master: }, that the pod didn't tolerate."
@@ -40,7 +42,9 @@ CAUSES = {
 T0 = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
 
 
-def snapshot(out: Path, paths: list[Path], *, cluster: str = "real", window: tuple[Any, Any] | None = None) -> wb.Dataset:
+def snapshot(
+    out: Path, paths: list[Path], *, cluster: str = "real", window: tuple[Any, Any] | None = None
+) -> wb.Dataset:
     """A snapshot made by the normaliser from real files, as `workbench import` makes one."""
     n = Normalizer(cluster=cluster)
     for path in paths:
@@ -105,7 +109,10 @@ def test_new_message_keeps_preemption_and_notes_apart() -> None:
 
 def test_primary_is_the_largest_count_and_selector_mismatch_counts_last() -> None:
     both = pending.parse_message("0/6 nodes are available: 3 Insufficient memory, 4 Insufficient cpu.")
-    assert (both.primary, both.categories) == ("insufficient_cpu", ["insufficient_cpu", "insufficient_memory"])
+    assert (both.primary, both.categories) == (
+        "insufficient_cpu",
+        ["insufficient_cpu", "insufficient_memory"],
+    )
     gpu = pending.parse_message(
         "0/6 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, "
         "5 node(s) didn't match Pod's node affinity/selector. preemption: 0/6 nodes are available: "
@@ -120,7 +127,11 @@ def test_primary_is_the_largest_count_and_selector_mismatch_counts_last() -> Non
     [
         ('0/3 nodes are available: persistentvolumeclaim "data" not found.', "pvc_missing", "data"),
         ("0/3 nodes are available: 3 pod has unbound immediate PersistentVolumeClaims.", "pvc_unbound", None),
-        ("0/3 nodes are available: 3 Insufficient nvidia.com/gpu.", "insufficient_resource", "nvidia.com/gpu"),
+        (
+            "0/3 nodes are available: 3 Insufficient nvidia.com/gpu.",
+            "insufficient_resource",
+            "nvidia.com/gpu",
+        ),
         ("0/3 nodes are available: 3 Too many pods.", "too_many_pods", None),
         ("0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.", "pod_affinity", None),
         ("0/3 nodes are available: 3 node(s) were unschedulable.", "node_unschedulable", None),
@@ -149,7 +160,11 @@ def test_openshift_router_pod_is_pending_with_the_scheduler_message(insights: wb
     assert (row["namespace"], row["pod"], row["state"], row["still_pending"]) == (
         "openshift-ingress", "router-default-7bbdcfcf9b-7xdln", "pending", True)  # fmt: skip
     assert row["message"] == INSIGHTS_MESSAGE
-    assert (row["qos_class"], row["workload_kind"], row["workload_name"]) == ("Burstable", "Deployment", "router-default")
+    assert (row["qos_class"], row["workload_kind"], row["workload_name"]) == (
+        "Burstable",
+        "Deployment",
+        "router-default",
+    )
     assert (row["cpu_request"], row["memory_request"]) == (0.1, 256 * 2**20)
     assert (row["nodes_total"], row["categories"]) == (2, ["host_ports", "untolerated_taint"])
     assert row["created"] == dt.datetime(2021, 7, 7, 16, 14, 55, tzinfo=dt.UTC)
@@ -195,14 +210,20 @@ def test_every_demo_pending_cause_is_found_with_its_category(demo: wb.Dataset) -
         row = rows.row(0, named=True)
         assert row["primary"] == CAUSES[inc["details"]["cause"]], (pod, row["message"])
         assert inc["details"]["message_contains"] in row["message"]
-        assert (row["state"], row["workload_name"], row["namespace"]) == ("pending", inc["object"]["name"], inc["namespace"])
+        assert (row["state"], row["workload_name"], row["namespace"]) == (
+            "pending",
+            inc["object"]["name"],
+            inc["namespace"],
+        )
         assert row["events"] > 0 and "events" in row["sources"]  # its FailedScheduling events
 
 
 def test_demo_pending_pods_carry_their_own_qos_class_and_all_three_occur(demo: wb.Dataset) -> None:
     got = pending.pending_pods(demo).filter(pl.col("state") == "pending")
     objects = demo.objects(kind="Pod").filter(pl.col("uid").is_in(got["uid"].to_list())).sort("observed_at")
-    manifest_qos = {r["uid"]: json.loads(r["manifest"])["status"]["qosClass"] for r in objects.iter_rows(named=True)}
+    manifest_qos = {
+        r["uid"]: json.loads(r["manifest"])["status"]["qosClass"] for r in objects.iter_rows(named=True)
+    }
     assert dict(zip(got["uid"], got["qos_class"], strict=True)) == manifest_qos
     assert set(manifest_qos.values()) == {"Guaranteed", "Burstable", "BestEffort"}
     summary = pending.summary(got, by="qos_class")
@@ -227,7 +248,9 @@ def test_demo_free_allocatable_is_allocatable_minus_bound_requests(demo: wb.Data
     cluster = demo.clusters[0]
     head = pending.headroom(demo, cluster=cluster)
     pods = demo.pods(cluster=cluster).filter(
-        pl.col("node").is_not_null(), pl.col("deleted").is_null(), ~pl.col("phase").is_in(["Succeeded", "Failed"])
+        pl.col("node").is_not_null(),
+        pl.col("deleted").is_null(),
+        ~pl.col("phase").is_in(["Succeeded", "Failed"]),
     )
     requested = dict(pods.group_by("node").agg(pl.col("cpu_request").fill_null(0).sum()).iter_rows())
     nodes = demo.nodes(cluster=cluster)
@@ -270,7 +293,10 @@ def test_a_pod_that_waited_then_got_a_node_is_found_from_its_revisions(tmp_path:
     n = Normalizer(cluster="c1")
     n.add(_pod("Pending", node=None, scheduled=None, message="0/2 nodes are available: 2 Insufficient cpu."),
           observed_at=T0 + dt.timedelta(seconds=5))  # fmt: skip
-    n.add(_pod("Running", node="n1", scheduled="2026-03-01T10:07:00Z", message=None), observed_at=T0 + dt.timedelta(minutes=7))
+    n.add(
+        _pod("Running", node="n1", scheduled="2026-03-01T10:07:00Z", message=None),
+        observed_at=T0 + dt.timedelta(minutes=7),
+    )
     with SnapshotWriter(tmp_path / "s") as w:
         w.set_window(T0, T0 + dt.timedelta(hours=1))
         for table, frame in n.tables().items():
@@ -279,11 +305,18 @@ def test_a_pod_that_waited_then_got_a_node_is_found_from_its_revisions(tmp_path:
     ds = wb.open(tmp_path / "s")
     got = pending.pending_pods(ds)
     row = got.row(0, named=True)
-    assert (got.height, row["state"], row["still_pending"], row["sources"]) == (1, "scheduled", False, ["objects"])
+    assert (got.height, row["state"], row["still_pending"], row["sources"]) == (
+        1,
+        "scheduled",
+        False,
+        ["objects"],
+    )
     assert row["pending_for"] == dt.timedelta(minutes=7)
     assert (row["primary"], row["cpu_request"]) == ("insufficient_cpu", 2.0)
     assert pending.pending_pods(ds, include_past=False).is_empty()
-    assert pending.pending_pods(ds, start=T0 + dt.timedelta(minutes=10)).is_empty()  # it waited before the window
+    assert pending.pending_pods(
+        ds, start=T0 + dt.timedelta(minutes=10)
+    ).is_empty()  # it waited before the window
 
 
 def test_small_snapshot_pending_pod_merges_its_event_without_uid(tmp_path: Path) -> None:

@@ -23,7 +23,9 @@ def ds(tmp_path_factory: pytest.TempPathFactory) -> wb.Dataset:
 
 
 def _values(data: pl.DataFrame, pod: str, metric: str) -> list[float]:
-    return data.filter(pl.col("pod") == pod, pl.col("metric") == metric).sort("ts")["value"].round(9).to_list()
+    return (
+        data.filter(pl.col("pod") == pod, pl.col("metric") == metric).sort("ts")["value"].round(9).to_list()
+    )
 
 
 def test_every_catalogue_metric_of_a_workload(ds: wb.Dataset) -> None:
@@ -43,7 +45,11 @@ def test_every_catalogue_metric_of_a_workload(ds: wb.Dataset) -> None:
     assert _values(v.data, "web-1", "events_warning") == [0.0, 0.0, 0.0, 6.0, 0.0, 0.0]
     assert _values(v.data, "web-1", "events_normal") == [0.0] * 6
     units = dict(v.data.select("metric", "unit").unique().iter_rows())
-    assert units["cpu_usage"] == "millicores" and units["memory_usage"] == "bytes" and units["network_rx"] == "bytes/s"
+    assert (
+        units["cpu_usage"] == "millicores"
+        and units["memory_usage"] == "bytes"
+        and units["network_rx"] == "bytes/s"
+    )
 
 
 def test_events_seen_many_times_are_spread_over_their_buckets(ds: wb.Dataset) -> None:
@@ -56,7 +62,11 @@ def test_events_seen_many_times_are_spread_over_their_buckets(ds: wb.Dataset) ->
 def test_summary_matches_numpy(ds: wb.Dataset) -> None:
     v = perf.browse(ds, workload="web", metrics=("cpu_usage", "memory_usage"), step="1m")
     row = v.summary.filter(pl.col("pod") == "web-1", pl.col("metric") == "memory_usage").row(0, named=True)
-    values = v.data.filter(pl.col("pod") == "web-1", pl.col("metric") == "memory_usage").sort("ts")["value"].to_numpy()
+    values = (
+        v.data.filter(pl.col("pod") == "web-1", pl.col("metric") == "memory_usage")
+        .sort("ts")["value"]
+        .to_numpy()
+    )
     assert row["p95"] == pytest.approx(np.percentile(values, 95))
     assert row["mean"] == pytest.approx(values.mean()) and row["max"] == values.max()
     assert row["last"] == values[-1] and row["samples"] == len(values) == 60

@@ -56,7 +56,9 @@ def test_image_pull_seconds() -> None:
     # no durations in the messages: first Pulling → last Pulled
     plain = ev.with_columns(pl.lit("Pulled image").alias("message"))
     assert podstart.image_pull_seconds(plain) == 120.0
-    present = pl.DataFrame({"reason": ["Pulled"], "first_time": [T0], "message": ['image "a" already present on machine']})
+    present = pl.DataFrame(
+        {"reason": ["Pulled"], "first_time": [T0], "message": ['image "a" already present on machine']}
+    )
     assert podstart.image_pull_seconds(present) == 0.0
     assert podstart.image_pull_seconds(present.filter(pl.col("reason") == "Created")) is None
 
@@ -160,11 +162,19 @@ def test_real_pod_timelines(minikube: wb.Dataset) -> None:
     (10:12:10) before its mirror object was created (10:12:13)."""
     r = podstart.analyse(minikube, start="2026-06-26T10:12:00Z", end="2026-06-26T10:15:00Z")
     by = {row["pod"]: row for row in r.pods.iter_rows(named=True)}
-    assert (by["coredns-7d764666f9-qdcxt"]["scheduling_s"], by["coredns-7d764666f9-qdcxt"]["pending_s"]) == (20.0, 21.0)
-    assert (by["e2e-scraper-5f97dc94d8-vkcjl"]["scheduling_s"], by["e2e-scraper-5f97dc94d8-vkcjl"]["pending_s"]) == (0.0, 77.0)
+    assert (by["coredns-7d764666f9-qdcxt"]["scheduling_s"], by["coredns-7d764666f9-qdcxt"]["pending_s"]) == (
+        20.0,
+        21.0,
+    )
+    assert (
+        by["e2e-scraper-5f97dc94d8-vkcjl"]["scheduling_s"],
+        by["e2e-scraper-5f97dc94d8-vkcjl"]["pending_s"],
+    ) == (0.0, 77.0)
     assert by["etcd-datagen-1-35"]["pending_s"] == 0.0
     # e2e-container-pending has no node and no container status: Pending, no start
-    assert by["e2e-container-pending"]["running"] is None and by["e2e-container-pending"]["scheduling_s"] is None
+    assert (
+        by["e2e-container-pending"]["running"] is None and by["e2e-container-pending"]["scheduling_s"] is None
+    )
 
 
 # -- the demo --------------------------------------------------------------------------------------

@@ -113,7 +113,11 @@ def test_a_pod_selected_by_two_services_is_in_both_groups(tmp_path: Path) -> Non
                "spec": {"selector": selector, "ports": [{"port": 80}]}}, observed_at=when)  # fmt: skip
     ds = _write(tmp_path / "s", n)
     cards = podview.pods(ds, group_by="service")
-    assert sorted(cards.select("group", "name").rows()) == [("front", "front-1"), ("web", "back-1"), ("web", "front-1")]
+    assert sorted(cards.select("group", "name").rows()) == [
+        ("front", "front-1"),
+        ("web", "back-1"),
+        ("web", "front-1"),
+    ]
     assert dict(podview.groups(cards).select("group", "pods").iter_rows()) == {"front": 1, "web": 2}
     assert cards["states"].to_list()[0] == ["running"]
 
@@ -132,7 +136,9 @@ def test_demo_incident_pods_stand_out(demo: wb.Dataset) -> None:
     assert states[f"init:{init['details']['container']}"] == "waiting:CrashLoopBackOff"
     assert row["status"] == "Init:CrashLoopBackOff"
     pull = next(i for i in incidents if i["kind"] == "image_pull_backoff")
-    assert cards.filter(pl.col("name") == pull["pods"][0])["states"][0].to_list() == ["waiting:ImagePullBackOff"]
+    assert cards.filter(pl.col("name") == pull["pods"][0])["states"][0].to_list() == [
+        "waiting:ImagePullBackOff"
+    ]
 
 
 def test_demo_unscheduled_pods_group_under_their_own_node_name(demo: wb.Dataset) -> None:

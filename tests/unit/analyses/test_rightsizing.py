@@ -44,9 +44,13 @@ def test_percentiles_equal_numpys_on_the_same_samples(ds: wb.Dataset) -> None:
         web1 = got.filter(pl.col("pod") == "web-1").row(0, named=True)
         assert web1["cpu_request_basis"] == pytest.approx(np.percentile(web1_rates(), q), abs=1e-12)
         db = got.filter(pl.col("pod") == "db-0").row(0, named=True)
-        assert db["memory_request_basis"] == pytest.approx(np.percentile([db_memory(k) for k in range(61)], q))
+        assert db["memory_request_basis"] == pytest.approx(
+            np.percentile([db_memory(k) for k in range(61)], q)
+        )
     # a workload's value is its busiest pod's: web-1 (0.6 at p90), not web-0 (0.2)
-    assert rightsizing.analyse(ds).advice.filter(pl.col("workload_name") == "web")["cpu_request_basis"][0] == 0.6
+    assert (
+        rightsizing.analyse(ds).advice.filter(pl.col("workload_name") == "web")["cpu_request_basis"][0] == 0.6
+    )
 
 
 def test_advice_follows_the_documented_rules(rs: rightsizing.RightSizing) -> None:
@@ -100,7 +104,9 @@ def test_limits_stay_above_start_up_peaks(ds: wb.Dataset) -> None:
     # percentile rule alone would cut the CPU limit below the peak.
     kw = {"cpu_limit_percentile": 50, "cpu_limit_headroom": 1.0, "memory_limit_headroom": 1.0}
     aware = _row(rightsizing.analyse(ds, **kw).advice, "api")
-    assert aware["startup_cpu_peak"] == pytest.approx(0.4) and aware["cpu_limit_advised"] == pytest.approx(0.4)
+    assert aware["startup_cpu_peak"] == pytest.approx(0.4) and aware["cpu_limit_advised"] == pytest.approx(
+        0.4
+    )
     assert "startup-peak" in aware["flags"]
     blind = _row(rightsizing.analyse(ds, startup_aware=False, **kw).advice, "api")
     # p50 is 0.1 core; the limit never goes below the advised request, 0.1 × 1.15
@@ -119,7 +125,8 @@ def test_totals_multiply_by_replicas(rs: rightsizing.RightSizing) -> None:
     assert t["cpu_request_advised_cores"] == pytest.approx(want)
     assert t["cpu_request_current_cores"] == pytest.approx(0.2 + 2 * 0.5 + 1.0)  # api, web ×2, db
     assert t["memory_request_change_gib"] == pytest.approx(
-        ((adv["memory_request_advised"] - adv["memory_request"]) * adv["replicas"]).sum() / GI)
+        ((adv["memory_request_advised"] - adv["memory_request"]) * adv["replicas"]).sum() / GI
+    )
 
 
 def test_csv_and_json_round_trip(rs: rightsizing.RightSizing, tmp_path: Path) -> None:
@@ -182,7 +189,9 @@ def test_demo_oom_container_is_under_provisioned(demo: tuple[wb.Dataset, rightsi
 
 
 @pytest.mark.slow
-def test_demo_throttled_neighbour_gets_a_cpu_limit_raise(demo: tuple[wb.Dataset, rightsizing.RightSizing]) -> None:
+def test_demo_throttled_neighbour_gets_a_cpu_limit_raise(
+    demo: tuple[wb.Dataset, rightsizing.RightSizing],
+) -> None:
     ds, rs = demo
     t = _truth(ds, "cpu_throttling")
     row = rs.advice.filter(pl.col("cluster") == t["cluster"], pl.col("workload_name") == t["object"]["name"],
@@ -191,7 +200,9 @@ def test_demo_throttled_neighbour_gets_a_cpu_limit_raise(demo: tuple[wb.Dataset,
     assert row["cpu_limit"] == t["details"]["cpu_limit"]
     assert row["cpu_limit_advised"] > t["details"]["cpu_limit"]
     # nobody else in the cluster is throttled that much
-    others = rs.advice.filter(pl.col("cluster") == t["cluster"], pl.col("workload_name") != t["object"]["name"])
+    others = rs.advice.filter(
+        pl.col("cluster") == t["cluster"], pl.col("workload_name") != t["object"]["name"]
+    )
     assert others["throttled_pct"].drop_nulls().max() < row["throttled_pct"]
 
 

@@ -50,8 +50,13 @@ def _metrics_snapshot(path: Path, *, container: str | None = "app") -> wb.Datase
         rows += _series("container_memory_working_set_bytes", pod, mem, container=container)
         restarts = [(t, 1.0 if pod == LEAKY and t >= T0 + 80 * M else 0.0) for t in times]
         rows += _series("kube_pod_container_status_restarts_total", pod, restarts, node=None)
-    rows += _series("kube_pod_container_status_last_terminated_reason", LEAKY,
-                    [(t, 1.0) for t in times if t >= T0 + 80 * M], labels='{"reason":"OOMKilled"}', node=None)
+    rows += _series(
+        "kube_pod_container_status_last_terminated_reason",
+        LEAKY,
+        [(t, 1.0) for t in times if t >= T0 + 80 * M],
+        labels='{"reason":"OOMKilled"}',
+        node=None,
+    )
     with SnapshotWriter(path) as w:
         w.add_source("test")
         w.set_window(T0, T0 + 120 * M)
@@ -64,10 +69,16 @@ def metrics_ds(tmp_path_factory: pytest.TempPathFactory) -> wb.Dataset:
     return _metrics_snapshot(tmp_path_factory.mktemp("triage") / "metrics")
 
 
-def test_a_leaking_pod_of_three_is_the_suspect_with_its_memory_restarts_and_oom(metrics_ds: wb.Dataset) -> None:
+def test_a_leaking_pod_of_three_is_the_suspect_with_its_memory_restarts_and_oom(
+    metrics_ds: wb.Dataset,
+) -> None:
     r = triage.triage(metrics_ds, triage.TriageParams(**WINDOW))
     top = r.suspects.row(0, named=True)
-    assert (top["kind"], top["name"], top["object"]) == ("Pod", LEAKY, f"Pod/{LEAKY}")  # one pod of three: the pod
+    assert (top["kind"], top["name"], top["object"]) == (
+        "Pod",
+        LEAKY,
+        f"Pod/{LEAKY}",
+    )  # one pod of three: the pod
     assert {"oom_killed", "restarts", "metric_anomaly"} <= set(top["signals"])
     assert T0 + 60 * M <= top["first_seen"] <= T0 + 75 * M
     ev = r.evidence.filter(pl.col("rank") == 1)
@@ -95,8 +106,9 @@ def test_the_score_is_the_weighted_sum_of_each_signals_strongest_evidence(metric
         best = ev.group_by("signal").agg(pl.col("score").max(), pl.col("weight").first())
         total = sum(row["score"] * row["weight"] for row in best.iter_rows(named=True))
         assert math.isclose(s["score"], total, rel_tol=1e-6)
-        assert triage.WEIGHTS[s["signals"][0]] * best.filter(pl.col("signal") == s["signals"][0])["score"][0] == max(
-            row["score"] * row["weight"] for row in best.iter_rows(named=True))
+        assert triage.WEIGHTS[s["signals"][0]] * best.filter(pl.col("signal") == s["signals"][0])["score"][
+            0
+        ] == max(row["score"] * row["weight"] for row in best.iter_rows(named=True))
     assert r.suspects["rank"].to_list() == list(range(1, r.suspects.height + 1))
     assert r.suspects["score"].is_sorted(descending=True)
 
@@ -220,7 +232,9 @@ def _traces_snapshot(path: Path, *, fault: str) -> wb.Dataset:
 
 
 @pytest.mark.parametrize("fault", ["slow", "errors", "wire"])
-def test_the_service_that_causes_it_ranks_above_the_caller_that_inherits_it(fault: str, tmp_path: Path) -> None:
+def test_the_service_that_causes_it_ranks_above_the_caller_that_inherits_it(
+    fault: str, tmp_path: Path
+) -> None:
     ds = _traces_snapshot(tmp_path / fault, fault=fault)
     r = triage.triage(ds, **WINDOW)
     top = r.suspects.row(0, named=True)
@@ -230,15 +244,21 @@ def test_the_service_that_causes_it_ranks_above_the_caller_that_inherits_it(faul
     front = r.suspects.filter(pl.col("name") == "frontend")
     assert front.is_empty() or front["score"][0] < top["score"] / 1.5
     if fault == "slow":  # frontend's latency rose too, but it only waited: said so in the timeline
-        line = r.timeline.filter((pl.col("object") == "Service/frontend") & (pl.col("signal") == "latency_inherited"))
+        line = r.timeline.filter(
+            (pl.col("object") == "Service/frontend") & (pl.col("signal") == "latency_inherited")
+        )
         assert line.height == 1 and line["score"][0] == 0
     if fault == "errors":
-        line = r.timeline.filter((pl.col("object") == "Service/frontend") & (pl.col("signal") == "errors_inherited"))
+        line = r.timeline.filter(
+            (pl.col("object") == "Service/frontend") & (pl.col("signal") == "errors_inherited")
+        )
         assert line.height == 1
         detail = r.evidence.filter((pl.col("rank") == 1) & (pl.col("signal") == "errors_caused"))["detail"][0]
         assert "errors start at backend" in detail
     if fault == "wire":
-        detail = r.evidence.filter((pl.col("rank") == 1) & (pl.col("signal") == "latency_caused"))["detail"][0]
+        detail = r.evidence.filter((pl.col("rank") == 1) & (pl.col("signal") == "latency_caused"))["detail"][
+            0
+        ]
         assert "frontend→backend" in detail
 
 
@@ -276,7 +296,10 @@ def test_an_empty_snapshot_gives_empty_frames_with_the_columns(tmp_path: Path) -
 
 
 def test_a_window_outside_the_snapshot_names_the_snapshot_window(metrics_ds: wb.Dataset) -> None:
-    with pytest.raises(ParameterError, match=r"outside the snapshot, which covers 2026-03-01T10:00:00Z → 2026-03-01T12:00:00Z"):
+    with pytest.raises(
+        ParameterError,
+        match=r"outside the snapshot, which covers 2026-03-01T10:00:00Z → 2026-03-01T12:00:00Z",
+    ):
         triage.triage(metrics_ds, start="2026-03-02T10:00Z", end="2026-03-02T11:00Z")
 
 

@@ -87,7 +87,7 @@ def _random_series(rng: np.random.Generator, n_series: int) -> tuple[pl.DataFram
         if metric == usage.CPU:
             v = np.cumsum(rng.gamma(2.0, 3.0, n))
             if n > 5 and i % 3:
-                v[n // 3:] -= v[n // 3 - 1] - rng.random()  # a restart: the counter resets
+                v[n // 3 :] -= v[n // 3 - 1] - rng.random()  # a restart: the counter resets
         else:
             v = np.floor(rng.lognormal(3, 1, n)) * 4096.0 if i % 4 else np.full(n, 7.0)
             if i % 13 == 5:
@@ -96,7 +96,9 @@ def _random_series(rng: np.random.Generator, n_series: int) -> tuple[pl.DataFram
         rows.append(pl.DataFrame({"series_id": np.full(n, 1000 + i * 7919, dtype=np.uint64),
                                   "ts": t, "value": v}))  # fmt: skip
     samples = pl.concat(rows).with_columns(pl.col("ts").cast(pl.Datetime("us", "UTC")))
-    return pl.DataFrame(series, schema={"cluster": pl.String, "series_id": pl.UInt64, "metric": pl.String}), samples
+    return pl.DataFrame(
+        series, schema={"cluster": pl.String, "series_id": pl.UInt64, "metric": pl.String}
+    ), samples
 
 
 def _reference(samples: pl.DataFrame, series: pl.DataFrame, qs: list[float]) -> pl.DataFrame:
@@ -106,10 +108,17 @@ def _reference(samples: pl.DataFrame, series: pl.DataFrame, qs: list[float]) -> 
     rates = usage.counter_rate(samples.filter(pl.col("series_id").is_in(counters.implode())))
     gauges = samples.filter(~pl.col("series_id").is_in(counters.implode()))
     x = pl.col("value")
-    return pl.concat([rates.select(gauges.columns), gauges]).group_by("series_id").agg(
-        x.len().alias("samples"), x.mean().alias("mean"), x.max().alias("max"),
-        *[x.quantile(q / 100, interpolation="linear").alias(f"p{q:g}") for q in qs],
-    ).sort("series_id")
+    return (
+        pl.concat([rates.select(gauges.columns), gauges])
+        .group_by("series_id")
+        .agg(
+            x.len().alias("samples"),
+            x.mean().alias("mean"),
+            x.max().alias("max"),
+            *[x.quantile(q / 100, interpolation="linear").alias(f"p{q:g}") for q in qs],
+        )
+        .sort("series_id")
+    )
 
 
 def test_series_stats_equal_a_sort_based_reference_for_every_kind_of_series() -> None:

@@ -90,7 +90,9 @@ def test_scheduler_message_matches_kube_scheduler_format() -> None:
     selector = failure_message(views, cpu=0.1, memory=0, selector={"pool": "big"}, tolerations=[])
     assert selector is not None and "4 node(s) didn't match Pod's node affinity/selector" in selector
     assert failure_message(views, cpu=0.1, memory=0, selector={}, tolerations=[]) is None
-    assert pvc_missing_message(6, "data-x").startswith('0/6 nodes are available: persistentvolumeclaim "data-x" not found.')
+    assert pvc_missing_message(6, "data-x").startswith(
+        '0/6 nodes are available: persistentvolumeclaim "data-x" not found.'
+    )
     assert tolerates([{"operator": "Exists"}], {"key": "dedicated", "effect": "NoSchedule"})
     assert not tolerates([{"key": "dedicated", "value": "cpu", "effect": "NoSchedule"}],
                          {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"})  # fmt: skip
@@ -164,7 +166,9 @@ def test_series_written_from_the_buffer_match_the_stores_write_metrics(tmp_path:
             node="n1", labels={"image": "app:1"})  # fmt: skip
     buf.add("kube_node_status_allocatable", 4.0, np.ones(grid.shape, dtype=bool), node="n1",
             labels={"unit": "core", "resource": "cpu"})  # fmt: skip
-    buf.add("node_memory_MemTotal_bytes", 1e9, np.zeros(grid.shape, dtype=bool), node="n1")  # no samples: no series
+    buf.add(
+        "node_memory_MemTotal_bytes", 1e9, np.zeros(grid.shape, dtype=bool), node="n1"
+    )  # no samples: no series
     seen: set[int] = set()
     with SnapshotWriter(tmp_path / "direct") as w:
         w.write("series", buf.new_series(seen))
@@ -189,7 +193,9 @@ def test_series_written_from_the_buffer_match_the_stores_write_metrics(tmp_path:
     assert direct.row_counts == via_store.row_counts
     assert (direct.row_counts["series"], direct.row_counts["metrics"]) == (2, len(rows))
     for table in ("series", "metrics"):
-        assert_frame_equal(direct.scan(table, latest=False).collect(), via_store.scan(table, latest=False).collect())
+        assert_frame_equal(
+            direct.scan(table, latest=False).collect(), via_store.scan(table, latest=False).collect()
+        )
 
 
 @pytest.mark.slow

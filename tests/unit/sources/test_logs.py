@@ -21,10 +21,14 @@ ETCD = f"{MUST_GATHER}/etcd-ip-10-0-187-218.ec2.internal/etcd/etcd/logs/current.
 INSTALLER = f"{MUST_GATHER}/installer-2-ip-10-0-187-218.ec2.internal/installer/installer/logs/current.log"
 PRUNER = f"{MUST_GATHER}/revision-pruner-3-ip-10-0-195-177.ec2.internal/pruner/pruner/logs/current.log"
 INSIGHTS = "k8s/openshift_insights_archive_sample"
-ALERTMANAGER = (f"{INSIGHTS}/conditional/namespaces/openshift-monitoring/pods/alertmanager-main-0/"
-                "containers/alertmanager/logs/last-50-lines.log")
-SAMPLES_OP = (f"{INSIGHTS}/conditional/namespaces/openshift-cluster-samples-operator/pods/"
-              "cluster-samples-operator-8ffb9b45f-49mjr/containers")
+ALERTMANAGER = (
+    f"{INSIGHTS}/conditional/namespaces/openshift-monitoring/pods/alertmanager-main-0/"
+    "containers/alertmanager/logs/last-50-lines.log"
+)
+SAMPLES_OP = (
+    f"{INSIGHTS}/conditional/namespaces/openshift-cluster-samples-operator/pods/"
+    "cluster-samples-operator-8ffb9b45f-49mjr/containers"
+)
 NODE_JOURNAL = f"{INSIGHTS}/config/node/logs/ip-10-0-135-228.us-east-2.compute.internal.log"
 
 
@@ -57,7 +61,7 @@ def test_etcd_must_gather_log(realdata: Path) -> None:
     # 92 lines; lines 6-9 ("      member=...", "      target=...") continue line 5 "#### attempt 0".
     assert (imp.lines, imp.joined, logs.height) == (92, 4, 88)
     attempt = logs.row(4, named=True)
-    assert attempt["message"].startswith("#### attempt 0\n      member={name=\"ip-10-0-189-142.ec2.internal\"")
+    assert attempt["message"].startswith('#### attempt 0\n      member={name="ip-10-0-189-142.ec2.internal"')
     assert attempt["message"].count("\n") == 4
     assert logs["ts"][0] == datetime(2021, 8, 3, 9, 26, 39, 812571, tzinfo=UTC)  # ns cut to µs
     # Levels: 1 JSON line with "level":"warn" + 17 capnslog "W |" lines; 18 JSON "info" + 10 "I |".
@@ -69,8 +73,9 @@ def test_etcd_must_gather_log(realdata: Path) -> None:
     assert warn["level"] == "WARN"
     assert warn["ts"] == datetime(2021, 8, 3, 9, 27, 2, 179045, tzinfo=UTC)
     assert json.loads(warn["fields"]) == {"caller": "auth/store.go:1366"}
-    capns = logs.filter(pl.col("message").str.contains("ETCD_STATIC_POD_VERSION=3")
-                        & (pl.col("level") == "WARN")).row(0, named=True)
+    capns = logs.filter(
+        pl.col("message").str.contains("ETCD_STATIC_POD_VERSION=3") & (pl.col("level") == "WARN")
+    ).row(0, named=True)
     assert capns["message"] == "pkg/flags: unrecognized environment variable ETCD_STATIC_POD_VERSION=3"
 
 
@@ -100,7 +105,7 @@ def test_pruner_log(realdata: Path) -> None:
     # 14 lines: 2 W0803, 2 I0803; the second I line opens a dump of 9 indented lines and "})".
     assert (imp.lines, imp.logs.height) == (14, 4)
     assert _levels(imp.logs) == {"WARN": 2, "INFO": 2}
-    assert imp.logs["message"][3].endswith("StaticPodName: (string) (len=8) \"etcd-pod\"\n})")
+    assert imp.logs["message"][3].endswith('StaticPodName: (string) (len=8) "etcd-pod"\n})')
 
 
 def test_insights_alertmanager_logfmt_levels_and_fields(realdata: Path) -> None:
@@ -147,7 +152,11 @@ def test_insights_node_journal(realdata: Path) -> None:
     assert first["ts"] == datetime(2023, 11, 10, 14, 17, 41, 900439, tzinfo=UTC)
     assert first["message"] == "Error syncing pod, skipping"
     fields = json.loads(first["fields"])
-    assert (fields["process"], fields["pid"], fields["caller"]) == ("kubenswrapper", 2296, "pod_workers.go:1300")
+    assert (fields["process"], fields["pid"], fields["caller"]) == (
+        "kubenswrapper",
+        2296,
+        "pod_workers.go:1300",
+    )
 
 
 # --- synthetic files for the formats and the failure modes -------------------------------------
@@ -169,7 +178,13 @@ def test_cri_partial_lines_are_joined_per_stream(tmp_path: Path) -> None:
     rows = imp.logs.select("ts", "stream", "level", "message", "trace_id").rows()
     assert rows == [
         (datetime(2023, 10, 6, 0, 17, 9, 669800, tzinfo=UTC), "stderr", "UNKNOWN", "an error line", None),
-        (datetime(2023, 10, 6, 0, 17, 9, 669794, tzinfo=UTC), "stdout", "UNKNOWN", "part one, part two, end", None),
+        (
+            datetime(2023, 10, 6, 0, 17, 9, 669794, tzinfo=UTC),
+            "stdout",
+            "UNKNOWN",
+            "part one, part two, end",
+            None,
+        ),
         (datetime(2023, 10, 6, 0, 17, 10, tzinfo=UTC), "stdout", "ERROR", "boom", TRACE),
     ]
     assert imp.problems == []
@@ -181,7 +196,11 @@ def test_docker_json_file(tmp_path: Path) -> None:
         {"log": "starting\n", "stream": "stdout", "time": "2023-10-06T00:17:09.1Z"},
         {"log": "a very long line, first half ", "stream": "stderr", "time": "2023-10-06T00:17:09.2Z"},
         {"log": "second half\n", "stream": "stderr", "time": "2023-10-06T00:17:09.3Z"},
-        {"log": "level=warn msg=\"disk almost full\" pct=91\n", "stream": "stdout", "time": "2023-10-06T00:17:10Z"},
+        {
+            "log": 'level=warn msg="disk almost full" pct=91\n',
+            "stream": "stdout",
+            "time": "2023-10-06T00:17:10Z",
+        },
     ]
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
     imp = _read(path)
@@ -205,8 +224,10 @@ def test_java_stack_trace_is_kept_with_its_first_line(tmp_path: Path) -> None:
         "\t... 2 more",
     ]
     path = tmp_path / "current.log"
-    path.write_text("".join(f"2023-10-06T12:00:00.000000001Z {t}\n" for t in trace)
-                    + "2023-10-06T12:00:01.000000001Z 2023-10-06 12:00:01,000 INFO [main] c.e.Checkout - next\n")
+    path.write_text(
+        "".join(f"2023-10-06T12:00:00.000000001Z {t}\n" for t in trace)
+        + "2023-10-06T12:00:01.000000001Z 2023-10-06 12:00:01,000 INFO [main] c.e.Checkout - next\n"
+    )
     imp = _read(path)
     assert imp.logs.height == 2
     first = imp.logs.row(0, named=True)
@@ -230,7 +251,9 @@ def test_python_traceback_and_go_panic_are_kept_whole() -> None:
         "\t/app/main.go:8 +0x1d",
         "exit status 2",
     ]
-    logs = parse_lines([(None, t, "stderr") for t in lines], cluster="c1", namespace="ns", pod="p", container="c")
+    logs = parse_lines(
+        [(None, t, "stderr") for t in lines], cluster="c1", namespace="ns", pod="p", container="c"
+    )
     assert logs["message"].to_list() == ["\n".join(lines[:5]), "\n".join(lines[5:11]), "exit status 2"]
     assert logs["level"].cast(pl.String).to_list() == ["ERROR", "FATAL", "UNKNOWN"]
 
@@ -238,9 +261,17 @@ def test_python_traceback_and_go_panic_are_kept_whole() -> None:
 def test_continuation_lines_do_not_join_across_streams_or_long_gaps() -> None:
     t0 = datetime(2023, 10, 6, 12, 0, tzinfo=UTC)
     later = datetime(2023, 10, 6, 12, 0, 5, tzinfo=UTC)
-    logs = parse_lines([(t0, "header", "stdout"), (t0, "  indented on stderr", "stderr"),
-                        (later, "  indented 5 s later", "stdout")],
-                       cluster="c1", namespace="ns", pod="p", container="c")
+    logs = parse_lines(
+        [
+            (t0, "header", "stdout"),
+            (t0, "  indented on stderr", "stderr"),
+            (later, "  indented 5 s later", "stdout"),
+        ],
+        cluster="c1",
+        namespace="ns",
+        pod="p",
+        container="c",
+    )
     assert logs.height == 3
 
 
@@ -258,8 +289,9 @@ def test_one_megabyte_line_is_truncated_with_a_marker(tmp_path: Path) -> None:
 
 
 def test_truncation_never_splits_a_character() -> None:
-    logs = parse_lines([(None, "é" * 100, None)], cluster="c1", namespace=None, pod=None, container=None,
-                       max_line_bytes=101)
+    logs = parse_lines(
+        [(None, "é" * 100, None)], cluster="c1", namespace=None, pod=None, container=None, max_line_bytes=101
+    )
     assert logs["message"][0] == "é" * 50 + "…[truncated 100 bytes]"
 
 
@@ -277,9 +309,12 @@ def test_binary_garbage_section_is_reported_and_good_lines_kept(tmp_path: Path) 
     good = b"2023-10-06T00:17:09.0Z stdout F good %d\n"
     path.write_bytes(
         good % 1
-        + b"\x00" * 4096 + b"\n"                                 # line 2: a block of NULs
-        + bytes(range(1, 9)) * 64 + b"\n"                        # line 3: control bytes
-        + b"\x00\x00" + good % 2                                 # line 4: NULs before a good line
+        + b"\x00" * 4096
+        + b"\n"  # line 2: a block of NULs
+        + bytes(range(1, 9)) * 64
+        + b"\n"  # line 3: control bytes
+        + b"\x00\x00"
+        + good % 2  # line 4: NULs before a good line
         + good % 3
     )
     imp = _read(path)
@@ -309,33 +344,71 @@ def test_empty_file_gives_an_empty_table(tmp_path: Path) -> None:
 
 # --- parse_line -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("line", "fmt", "level", "message", "trace_id", "span_id"),
     [
-        (f'{{"level":"warn","ts":1696593600.5,"msg":"slow","traceId":"{TRACE}","spanId":"00f067aa0ba902b7"}}',
-         "json", "WARN", "slow", TRACE, "00f067aa0ba902b7"),
+        (
+            f'{{"level":"warn","ts":1696593600.5,"msg":"slow","traceId":"{TRACE}","spanId":"00f067aa0ba902b7"}}',
+            "json",
+            "WARN",
+            "slow",
+            TRACE,
+            "00f067aa0ba902b7",
+        ),
         (f'{{"severity":"ERROR","message":"x","trace.id":"{TRACE}"}}', "json", "ERROR", "x", TRACE, None),
         ('{"level":50,"time":1696593600123,"msg":"pino"}', "json", "ERROR", "pino", None, None),
-        (f'level=info msg="hello world" trace_id={TRACE} span_id=00f067aa0ba902b7',
-         "logfmt", "INFO", "hello world", TRACE, "00f067aa0ba902b7"),
-        (f"GET /cart traceparent=00-{TRACE}-00f067aa0ba902b7-01", "text", "UNKNOWN",
-         f"GET /cart traceparent=00-{TRACE}-00f067aa0ba902b7-01", TRACE, "00f067aa0ba902b7"),
+        (
+            f'level=info msg="hello world" trace_id={TRACE} span_id=00f067aa0ba902b7',
+            "logfmt",
+            "INFO",
+            "hello world",
+            TRACE,
+            "00f067aa0ba902b7",
+        ),
+        (
+            f"GET /cart traceparent=00-{TRACE}-00f067aa0ba902b7-01",
+            "text",
+            "UNKNOWN",
+            f"GET /cart traceparent=00-{TRACE}-00f067aa0ba902b7-01",
+            TRACE,
+            "00f067aa0ba902b7",
+        ),
         ("E0615 12:00:00.123456       1 main.go:42] boom", "klog", "ERROR", "boom", None, None),
         ("W0615 12:00:00.123456       1 main.go:42] careful", "klog", "WARN", "careful", None, None),
-        ("2021-08-03 09:27:01.949309 W | pkg/flags: unrecognized", "capnslog", "WARN", "pkg/flags: unrecognized",
-         None, None),
+        (
+            "2021-08-03 09:27:01.949309 W | pkg/flags: unrecognized",
+            "capnslog",
+            "WARN",
+            "pkg/flags: unrecognized",
+            None,
+            None,
+        ),
         ("[WARN] disk almost full", "text", "WARN", "[WARN] disk almost full", None, None),
-        ("12:00:00.123 [main] ERROR c.e.Foo - failed", "text", "ERROR", "12:00:00.123 [main] ERROR c.e.Foo - failed",
-         None, None),
-        ("2023/10/06 12:00:00 [error] 12#0: upstream timed out", "text", "ERROR", "[error] 12#0: upstream timed out",
-         None, None),
+        (
+            "12:00:00.123 [main] ERROR c.e.Foo - failed",
+            "text",
+            "ERROR",
+            "12:00:00.123 [main] ERROR c.e.Foo - failed",
+            None,
+            None,
+        ),
+        (
+            "2023/10/06 12:00:00 [error] 12#0: upstream timed out",
+            "text",
+            "ERROR",
+            "[error] 12#0: upstream timed out",
+            None,
+            None,
+        ),
         ("CRITICAL:root:disk gone", "text", "FATAL", "CRITICAL:root:disk gone", None, None),
         ("nothing to see here", "text", "UNKNOWN", "nothing to see here", None, None),
         ("an error occurred in module x", "text", "UNKNOWN", "an error occurred in module x", None, None),
     ],
 )
-def test_parse_line(line: str, fmt: str, level: str, message: str, trace_id: str | None,
-                    span_id: str | None) -> None:
+def test_parse_line(
+    line: str, fmt: str, level: str, message: str, trace_id: str | None, span_id: str | None
+) -> None:
     p = parse_line(line)
     assert (p.format, p.level, p.message, p.trace_id, p.span_id) == (fmt, level, message, trace_id, span_id)
 
@@ -346,10 +419,18 @@ def test_parse_line_timestamps_and_fields() -> None:
     assert json.loads(p.fields) == {"user": {"id": 7}, "caller": "x.go:1"}
     assert parse_line("2023-10-06T12:00:00+02:00 INFO hi").ts == datetime(2023, 10, 6, 10, 0, tzinfo=UTC)
     assert parse_line("I0615 12:00:00.123456 1 a.go:1] x", year=2024).ts == datetime(
-        2024, 6, 15, 12, 0, 0, 123456, tzinfo=UTC)
-    klog = parse_line('I0615 12:00:00.123456 1 prober.go:107] "Probe failed" probeType="Readiness" pod="ns/p"')
+        2024, 6, 15, 12, 0, 0, 123456, tzinfo=UTC
+    )
+    klog = parse_line(
+        'I0615 12:00:00.123456 1 prober.go:107] "Probe failed" probeType="Readiness" pod="ns/p"'
+    )
     assert klog.message == "Probe failed"
-    assert json.loads(klog.fields) == {"caller": "prober.go:107", "pid": 1, "probeType": "Readiness", "pod": "ns/p"}
+    assert json.loads(klog.fields) == {
+        "caller": "prober.go:107",
+        "pid": 1,
+        "probeType": "Readiness",
+        "pod": "ns/p",
+    }
 
 
 def test_options_are_checked(tmp_path: Path) -> None:

@@ -50,8 +50,22 @@ def test_zipkin_smartthings_trace_has_1041_spans_16_services_one_trace(realdata:
     spans = read_traces(_zipkin(realdata, "smartthings-mobile-web-install.json"), cluster="c1").spans
     assert spans.height == 1041
     assert set(spans["service"].drop_nulls()) == {
-        "account", "stLogin", "platformapi", "execution", "guardian", "alice", "pusher", "bouncer",
-        "dove", "gizmo", "paperboy", "coreSrv", "auth", "strongman", "bookie", "oreck",
+        "account",
+        "stLogin",
+        "platformapi",
+        "execution",
+        "guardian",
+        "alice",
+        "pusher",
+        "bouncer",
+        "dove",
+        "gizmo",
+        "paperboy",
+        "coreSrv",
+        "auth",
+        "strongman",
+        "bookie",
+        "oreck",
     }
     assert spans["trace_id"].unique().to_list() == ["14b60fd9ae504820"]
     # Every parent id names a span of the trace; exactly one span (the root) has no parent.
@@ -96,9 +110,15 @@ def test_zipkin_remote_service_becomes_peer_service(realdata: Path) -> None:
     # messaging.json: the frontend PRODUCER span "publish" has remoteEndpoint.serviceName rabbitmq.
     spans = read_traces(_zipkin(realdata, "messaging.json"), cluster="c1").spans
     publish = spans.filter(pl.col("operation") == "publish").row(0, named=True)
-    assert (publish["kind"], publish["service"], publish["peer_service"]) == ("PRODUCER", "frontend", "rabbitmq")
+    assert (publish["kind"], publish["service"], publish["peer_service"]) == (
+        "PRODUCER",
+        "frontend",
+        "rabbitmq",
+    )
     # A span without "kind" is a local span: UNSPECIFIED, as the OpenTelemetry collector maps it.
-    assert spans.filter(pl.col("operation") == "on-message")["kind"].cast(pl.String).to_list() == ["UNSPECIFIED"]
+    assert spans.filter(pl.col("operation") == "on-message")["kind"].cast(pl.String).to_list() == [
+        "UNSPECIFIED"
+    ]
 
 
 def test_jaeger_test_trace_spans_services_and_parents(realdata: Path) -> None:
@@ -108,20 +128,21 @@ def test_jaeger_test_trace_spans_services_and_parents(realdata: Path) -> None:
     assert spans.height == 11
     assert set(spans["service"]) == {"service1", "service2"}
     by_id = {r["span_id"]: r for r in spans.iter_rows(named=True)}
-    assert by_id["span-4"]["parent_id"] == "span-3"          # CHILD_OF
-    assert by_id["span-7"]["parent_id"] == "span-6"          # FOLLOWS_FROM when no CHILD_OF
+    assert by_id["span-4"]["parent_id"] == "span-3"  # CHILD_OF
+    assert by_id["span-7"]["parent_id"] == "span-6"  # FOLLOWS_FROM when no CHILD_OF
     assert by_id["span-1"]["parent_id"] is None
     assert by_id["span-1"]["kind"] == "SERVER"
     assert by_id["span-1"]["start"] == datetime(2018, 11, 19, 22, 27, 32, 979000, tzinfo=UTC)
     assert by_id["span-1"]["duration_us"] == 390000
     assert by_id["span-2"]["error"] is True and by_id["span-2"]["kind"] == "CLIENT"
     assert by_id["span-6"]["kind"] == "PRODUCER" and by_id["span-7"]["kind"] == "CONSUMER"
-    assert by_id["span-5"]["db_system"] == "sql"              # OpenTracing db.type
+    assert by_id["span-5"]["db_system"] == "sql"  # OpenTracing db.type
     assert json.loads(by_id["span-5"]["attributes"]) == {"hostname": "foobar.org"}  # process tag
 
 
-@pytest.mark.parametrize(("name", "count"), [("spansAmongEachOther.json", 12),
-                                             ("spanAmongEachOtherGroupedAndSpans.json", 17)])
+@pytest.mark.parametrize(
+    ("name", "count"), [("spansAmongEachOther.json", 12), ("spanAmongEachOtherGroupedAndSpans.json", 17)]
+)
 def test_jaeger_spring_petclinic_traces(realdata: Path, name: str, count: int) -> None:
     spans = read_traces(_jaeger(realdata, name), cluster="c1").spans
     assert spans.height == count
@@ -144,6 +165,7 @@ def test_jaeger_api_answer_with_data_list(tmp_path: Path, realdata: Path) -> Non
 
 # --- OTLP ----------------------------------------------------------------------------------
 
+
 def _kv(key: str, **value: object) -> dict:
     return {"key": key, "value": value}
 
@@ -151,80 +173,192 @@ def _kv(key: str, **value: object) -> dict:
 def _otlp_lines() -> list[dict]:
     """Two ExportTraceServiceRequest lines as the collector's file exporter writes them."""
     checkout = {
-        "resource": {"attributes": [
-            _kv("service.name", stringValue="checkout"),
-            _kv("k8s.namespace.name", stringValue="shop"),
-            _kv("k8s.pod.name", stringValue="checkout-7d9f-abcde"),
-            _kv("k8s.node.name", stringValue="node-a"),
-            _kv("k8s.pod.ip", stringValue="10.1.0.7"),
-            _kv("host.name", stringValue="checkout-7d9f-abcde"),
-        ]},
-        "scopeSpans": [{"scope": {"name": "otelhttp", "version": "0.49"}, "spans": [
-            {"traceId": "5B8EFFF798038103D269B633813FC60C", "spanId": "EEE19B7EC3C1B174",
-             "parentSpanId": "", "name": "POST /cart/{id}", "kind": 2,
-             "startTimeUnixNano": "1700000000123456789", "endTimeUnixNano": "1700000000373456789",
-             "attributes": [_kv("http.request.method", stringValue="POST"),
+        "resource": {
+            "attributes": [
+                _kv("service.name", stringValue="checkout"),
+                _kv("k8s.namespace.name", stringValue="shop"),
+                _kv("k8s.pod.name", stringValue="checkout-7d9f-abcde"),
+                _kv("k8s.node.name", stringValue="node-a"),
+                _kv("k8s.pod.ip", stringValue="10.1.0.7"),
+                _kv("host.name", stringValue="checkout-7d9f-abcde"),
+            ]
+        },
+        "scopeSpans": [
+            {
+                "scope": {"name": "otelhttp", "version": "0.49"},
+                "spans": [
+                    {
+                        "traceId": "5B8EFFF798038103D269B633813FC60C",
+                        "spanId": "EEE19B7EC3C1B174",
+                        "parentSpanId": "",
+                        "name": "POST /cart/{id}",
+                        "kind": 2,
+                        "startTimeUnixNano": "1700000000123456789",
+                        "endTimeUnixNano": "1700000000373456789",
+                        "attributes": [
+                            _kv("http.request.method", stringValue="POST"),
                             _kv("http.route", stringValue="/cart/{id}"),
                             _kv("http.response.status_code", intValue="503"),
-                            _kv("retry", boolValue=True)],
-             "status": {"code": 2, "message": "upstream unavailable"}},
-            {"traceId": "5B8EFFF798038103D269B633813FC60C", "spanId": "EEE19B7EC3C1B175",
-             "parentSpanId": "EEE19B7EC3C1B174", "name": "SELECT carts", "kind": "SPAN_KIND_CLIENT",
-             "startTimeUnixNano": 1700000000200000000, "endTimeUnixNano": 1700000000210000000,
-             "attributes": [_kv("db.system", stringValue="postgresql"),
+                            _kv("retry", boolValue=True),
+                        ],
+                        "status": {"code": 2, "message": "upstream unavailable"},
+                    },
+                    {
+                        "traceId": "5B8EFFF798038103D269B633813FC60C",
+                        "spanId": "EEE19B7EC3C1B175",
+                        "parentSpanId": "EEE19B7EC3C1B174",
+                        "name": "SELECT carts",
+                        "kind": "SPAN_KIND_CLIENT",
+                        "startTimeUnixNano": 1700000000200000000,
+                        "endTimeUnixNano": 1700000000210000000,
+                        "attributes": [
+                            _kv("db.system", stringValue="postgresql"),
                             _kv("server.address", stringValue="pg.shop.svc"),
-                            _kv("peer.service", stringValue="postgres")],
-             "status": {"code": "STATUS_CODE_OK"}},
-        ]}],
+                            _kv("peer.service", stringValue="postgres"),
+                        ],
+                        "status": {"code": "STATUS_CODE_OK"},
+                    },
+                ],
+            }
+        ],
     }
     # Generic protobuf JSON (base64 ids), old instrumentationLibrarySpans, no k8s attributes.
     tid, sid = bytes.fromhex("0af7651916cd43dd8448eb211c80319c"), bytes.fromhex("b7ad6b7169203331")
-    legacy = {"resourceSpans": [{
-        "resource": {"attributes": [_kv("service.name", stringValue="frontend"),
-                                    _kv("k8s.pod.ip", stringValue="10.1.0.9")]},
-        "instrumentationLibrarySpans": [{"spans": [
-            {"traceId": base64.b64encode(tid).decode(), "spanId": base64.b64encode(sid).decode(),
-             "name": "GET", "kind": 3, "startTimeUnixNano": "1700000001000000000",
-             "endTimeUnixNano": "1700000001002500000",
-             "attributes": [_kv("http.method", stringValue="get"), _kv("http.status_code", intValue=200),
-                            _kv("http.url", stringValue="http://checkout/cart/42?x=1")]}]}],
-    }]}
+    legacy = {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [
+                        _kv("service.name", stringValue="frontend"),
+                        _kv("k8s.pod.ip", stringValue="10.1.0.9"),
+                    ]
+                },
+                "instrumentationLibrarySpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": base64.b64encode(tid).decode(),
+                                "spanId": base64.b64encode(sid).decode(),
+                                "name": "GET",
+                                "kind": 3,
+                                "startTimeUnixNano": "1700000001000000000",
+                                "endTimeUnixNano": "1700000001002500000",
+                                "attributes": [
+                                    _kv("http.method", stringValue="get"),
+                                    _kv("http.status_code", intValue=200),
+                                    _kv("http.url", stringValue="http://checkout/cart/42?x=1"),
+                                ],
+                            }
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
     return [{"resourceSpans": [checkout]}, legacy]
 
 
 def test_otlp_sample_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "traces.jsonl"
     path.write_text("\n".join(json.dumps(doc) for doc in _otlp_lines()) + "\n")
-    imp = read_traces(path, cluster="c1", pod_ips={"10.1.0.9": ("shop", "frontend-5c4-xyz", "node-b"),
-                                                   "10.1.0.7": ("other", "wrong-pod", "wrong-node")})
+    imp = read_traces(
+        path,
+        cluster="c1",
+        pod_ips={
+            "10.1.0.9": ("shop", "frontend-5c4-xyz", "node-b"),
+            "10.1.0.7": ("other", "wrong-pod", "wrong-node"),
+        },
+    )
     assert (imp.format, imp.problems) == ("otlp", [])
     t0 = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
-    expected = conform("spans", [
-        {"cluster": "c1", "trace_id": "5b8efff798038103d269b633813fc60c", "span_id": "eee19b7ec3c1b174",
-         "parent_id": None, "service": "checkout", "operation": "POST /cart/{id}", "kind": "SERVER",
-         "start": t0.replace(microsecond=123456), "end": t0.replace(microsecond=373456), "duration_us": 250000,
-         "status": "ERROR", "error": True, "status_message": "upstream unavailable", "http_method": "POST",
-         "http_route": "/cart/{id}", "http_status_code": 503, "namespace": "shop",
-         "pod": "checkout-7d9f-abcde", "node": "node-a",
-         "attributes": json.dumps({"host.name": "checkout-7d9f-abcde", "k8s.pod.ip": "10.1.0.7",
-                                   "otel.scope.name": "otelhttp", "otel.scope.version": "0.49",
-                                   "retry": True}, sort_keys=True)},
-        {"cluster": "c1", "trace_id": "5b8efff798038103d269b633813fc60c", "span_id": "eee19b7ec3c1b175",
-         "parent_id": "eee19b7ec3c1b174", "service": "checkout", "operation": "SELECT carts", "kind": "CLIENT",
-         "start": t0.replace(microsecond=200000), "end": t0.replace(microsecond=210000), "duration_us": 10000,
-         "status": "OK", "error": False, "peer_service": "postgres", "db_system": "postgresql",
-         "namespace": "shop", "pod": "checkout-7d9f-abcde", "node": "node-a",
-         "attributes": json.dumps({"host.name": "checkout-7d9f-abcde", "k8s.pod.ip": "10.1.0.7",
-                                   "otel.scope.name": "otelhttp", "otel.scope.version": "0.49",
-                                   "server.address": "pg.shop.svc"}, sort_keys=True)},
-        {"cluster": "c1", "trace_id": "0af7651916cd43dd8448eb211c80319c", "span_id": "b7ad6b7169203331",
-         "parent_id": None, "service": "frontend", "operation": "GET", "kind": "CLIENT",
-         "start": t0.replace(second=21), "end": t0.replace(second=21, microsecond=2500), "duration_us": 2500,
-         "status": "UNSET", "error": False, "http_method": "GET", "http_route": "/cart/42",
-         "http_status_code": 200, "namespace": "shop", "pod": "frontend-5c4-xyz", "node": "node-b",
-         "attributes": json.dumps({"http.url": "http://checkout/cart/42?x=1", "k8s.pod.ip": "10.1.0.9"},
-                                  sort_keys=True)},
-    ])
+    expected = conform(
+        "spans",
+        [
+            {
+                "cluster": "c1",
+                "trace_id": "5b8efff798038103d269b633813fc60c",
+                "span_id": "eee19b7ec3c1b174",
+                "parent_id": None,
+                "service": "checkout",
+                "operation": "POST /cart/{id}",
+                "kind": "SERVER",
+                "start": t0.replace(microsecond=123456),
+                "end": t0.replace(microsecond=373456),
+                "duration_us": 250000,
+                "status": "ERROR",
+                "error": True,
+                "status_message": "upstream unavailable",
+                "http_method": "POST",
+                "http_route": "/cart/{id}",
+                "http_status_code": 503,
+                "namespace": "shop",
+                "pod": "checkout-7d9f-abcde",
+                "node": "node-a",
+                "attributes": json.dumps(
+                    {
+                        "host.name": "checkout-7d9f-abcde",
+                        "k8s.pod.ip": "10.1.0.7",
+                        "otel.scope.name": "otelhttp",
+                        "otel.scope.version": "0.49",
+                        "retry": True,
+                    },
+                    sort_keys=True,
+                ),
+            },
+            {
+                "cluster": "c1",
+                "trace_id": "5b8efff798038103d269b633813fc60c",
+                "span_id": "eee19b7ec3c1b175",
+                "parent_id": "eee19b7ec3c1b174",
+                "service": "checkout",
+                "operation": "SELECT carts",
+                "kind": "CLIENT",
+                "start": t0.replace(microsecond=200000),
+                "end": t0.replace(microsecond=210000),
+                "duration_us": 10000,
+                "status": "OK",
+                "error": False,
+                "peer_service": "postgres",
+                "db_system": "postgresql",
+                "namespace": "shop",
+                "pod": "checkout-7d9f-abcde",
+                "node": "node-a",
+                "attributes": json.dumps(
+                    {
+                        "host.name": "checkout-7d9f-abcde",
+                        "k8s.pod.ip": "10.1.0.7",
+                        "otel.scope.name": "otelhttp",
+                        "otel.scope.version": "0.49",
+                        "server.address": "pg.shop.svc",
+                    },
+                    sort_keys=True,
+                ),
+            },
+            {
+                "cluster": "c1",
+                "trace_id": "0af7651916cd43dd8448eb211c80319c",
+                "span_id": "b7ad6b7169203331",
+                "parent_id": None,
+                "service": "frontend",
+                "operation": "GET",
+                "kind": "CLIENT",
+                "start": t0.replace(second=21),
+                "end": t0.replace(second=21, microsecond=2500),
+                "duration_us": 2500,
+                "status": "UNSET",
+                "error": False,
+                "http_method": "GET",
+                "http_route": "/cart/42",
+                "http_status_code": 200,
+                "namespace": "shop",
+                "pod": "frontend-5c4-xyz",
+                "node": "node-b",
+                "attributes": json.dumps(
+                    {"http.url": "http://checkout/cart/42?x=1", "k8s.pod.ip": "10.1.0.9"}, sort_keys=True
+                ),
+            },
+        ],
+    )
     assert_frame_equal(imp.spans, expected)
 
 
@@ -304,11 +438,14 @@ def test_gzip_compressed_file_is_read(tmp_path: Path, realdata: Path) -> None:
 def test_pod_ips_fill_namespace_pod_and_node_from_the_endpoint_ip(realdata: Path) -> None:
     # ascend.json: mobile-gateway spans come from 172.17.0.13, content-service from 172.17.0.10,
     # auth-service from 172.17.0.9 (not in the map).
-    pod_ips = {"172.17.0.13": ("shop", "mobile-gateway-6f7-abc", "node-1"),
-               "172.17.0.10": ("shop", "content-service-55d-xyz", None)}
+    pod_ips = {
+        "172.17.0.13": ("shop", "mobile-gateway-6f7-abc", "node-1"),
+        "172.17.0.10": ("shop", "content-service-55d-xyz", None),
+    }
     spans = read_traces(_zipkin(realdata, "ascend.json"), cluster="c1", pod_ips=pod_ips).spans
-    placed = spans.group_by("service").agg(pl.col("pod").unique(), pl.col("namespace").unique(),
-                                           pl.col("node").unique())
+    placed = spans.group_by("service").agg(
+        pl.col("pod").unique(), pl.col("namespace").unique(), pl.col("node").unique()
+    )
     rows = {r["service"]: r for r in placed.iter_rows(named=True)}
     assert rows["mobile-gateway"]["pod"] == ["mobile-gateway-6f7-abc"]
     assert rows["mobile-gateway"]["node"] == ["node-1"]

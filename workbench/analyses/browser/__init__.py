@@ -79,7 +79,9 @@ class BrowserParams(Params):
     cluster: str | None = field(None, "cluster to list (all when empty)")
     namespace: str | None = field(None, "namespace to list (all when empty)")
     end: dt.datetime | str | None = field(None, "usage up to this time, UTC (the snapshot's end when empty)")
-    usage_minutes: float = field(5.0, "usage is the mean over this many minutes before `end`", ge=0.5, le=24 * 60)
+    usage_minutes: float = field(
+        5.0, "usage is the mean over this many minutes before `end`", ge=0.5, le=24 * 60
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -107,9 +109,23 @@ def _check_scope(ds: Dataset, p: BrowserParams) -> None:
     if p.cluster is not None:
         require_one_of("cluster", p.cluster, ds.clusters)
     if p.namespace is not None:
-        names = ds.scan("pods", cluster=p.cluster).select("namespace").unique().collect()["namespace"].to_list()
-        names += ds.scan("workloads", cluster=p.cluster).select("namespace").unique().collect()["namespace"].to_list()
-        names += ds.scan("services", cluster=p.cluster).select("namespace").unique().collect()["namespace"].to_list()
+        names = (
+            ds.scan("pods", cluster=p.cluster).select("namespace").unique().collect()["namespace"].to_list()
+        )
+        names += (
+            ds.scan("workloads", cluster=p.cluster)
+            .select("namespace")
+            .unique()
+            .collect()["namespace"]
+            .to_list()
+        )
+        names += (
+            ds.scan("services", cluster=p.cluster)
+            .select("namespace")
+            .unique()
+            .collect()["namespace"]
+            .to_list()
+        )
         require_one_of("namespace", p.namespace, [n for n in names if n])
 
 

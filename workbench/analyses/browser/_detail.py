@@ -85,7 +85,13 @@ class Detail:
         return got["value"][0] if got.height else None
 
 
-_PORT_COLUMNS = {"name": pl.String, "port": pl.Int64, "target_port": pl.String, "node_port": pl.Int64, "protocol": pl.String}
+_PORT_COLUMNS = {
+    "name": pl.String,
+    "port": pl.Int64,
+    "target_port": pl.String,
+    "node_port": pl.Int64,
+    "protocol": pl.String,
+}
 
 
 def _resolve(table: pl.DataFrame, name: str, namespace: str | None, kind: str) -> dict[str, Any]:
@@ -94,7 +100,11 @@ def _resolve(table: pl.DataFrame, name: str, namespace: str | None, kind: str) -
     if namespace:
         rows = rows.filter(pl.col("namespace").is_null() | (pl.col("namespace") == namespace))
     if rows.is_empty():
-        pool = table if not namespace else table.filter(pl.col("namespace").is_null() | (pl.col("namespace") == namespace))
+        pool = (
+            table
+            if not namespace
+            else table.filter(pl.col("namespace").is_null() | (pl.col("namespace") == namespace))
+        )
         near = closest(name, pool["name"].to_list()) or closest(name, table["name"].to_list())
         where = f" in namespace {namespace!r}" if namespace else ""
         hint = f"; closest: {', '.join(near)}" if near else f"; there are {table.height} {kind} objects"
@@ -115,7 +125,13 @@ def _text(value: Any) -> str | None:
         return ", ".join(map(str, value))
     if isinstance(value, dt.timedelta):
         s = int(value.total_seconds())
-        return f"{s // 86400}d{s % 86400 // 3600}h" if s >= 86400 else f"{s // 3600}h{s % 3600 // 60}m" if s >= 3600 else f"{s // 60}m{s % 60}s"
+        return (
+            f"{s // 86400}d{s % 86400 // 3600}h"
+            if s >= 86400
+            else f"{s // 3600}h{s % 3600 // 60}m"
+            if s >= 3600
+            else f"{s // 60}m{s % 60}s"
+        )
     return str(value)
 
 
@@ -134,7 +150,9 @@ def _map_text(text: str | None) -> str | None:
     return ", ".join(f"{k}={v}" for k, v in obj.items()) or None
 
 
-def _owner_chain(ds: Dataset, cluster: str, namespace: str | None, kind: str, name: str, row: dict[str, Any]) -> str:
+def _owner_chain(
+    ds: Dataset, cluster: str, namespace: str | None, kind: str, name: str, row: dict[str, Any]
+) -> str:
     chain = [f"{kind}/{name}"]
     owner = (row.get("owner_kind"), row.get("owner_name"))
     if kind == "Pod":
@@ -177,14 +195,24 @@ def _members(ds: Dataset, kind: str, row: dict[str, Any], pods: pl.DataFrame) ->
     if kind == "Namespace":
         return pods.filter(pl.col("namespace") == row["name"])
     if kind == "Service":
-        svc = ds.services(cluster=row["cluster"], namespace=row["namespace"]).filter(pl.col("name") == row["name"])
+        svc = ds.services(cluster=row["cluster"], namespace=row["namespace"]).filter(
+            pl.col("name") == row["name"]
+        )
         names = svc["pods"][0].to_list() if svc.height and svc["pods"][0] is not None else []
         return pods.filter(pl.col("namespace") == row["namespace"], pl.col("name").is_in(names))
-    col_kind, col_name = ("workload_kind", "workload_name") if kind in ("Deployment", "CronJob") else ("owner_kind", "owner_name")
-    return pods.filter(pl.col("namespace") == row["namespace"], pl.col(col_kind) == kind, pl.col(col_name) == row["name"])
+    col_kind, col_name = (
+        ("workload_kind", "workload_name")
+        if kind in ("Deployment", "CronJob")
+        else ("owner_kind", "owner_name")
+    )
+    return pods.filter(
+        pl.col("namespace") == row["namespace"], pl.col(col_kind) == kind, pl.col(col_name) == row["name"]
+    )
 
 
-def _manifest(ds: Dataset, kind: str, namespace: str | None, name: str, cluster: str, at: dt.datetime) -> dict[str, Any] | None:
+def _manifest(
+    ds: Dataset, kind: str, namespace: str | None, name: str, cluster: str, at: dt.datetime
+) -> dict[str, Any] | None:
     try:
         revs = object_revisions(ds, kind, namespace, name, cluster=cluster)
     except ParameterError:
@@ -193,7 +221,9 @@ def _manifest(ds: Dataset, kind: str, namespace: str | None, name: str, cluster:
     return None if rev is None or rev["deleted"] else json.loads(rev["manifest"])
 
 
-def _info(ds: Dataset, kind: str, row: dict[str, Any], manifest: dict[str, Any] | None, members: pl.DataFrame) -> list[tuple[str, Any]]:
+def _info(
+    ds: Dataset, kind: str, row: dict[str, Any], manifest: dict[str, Any] | None, members: pl.DataFrame
+) -> list[tuple[str, Any]]:
     c, ns, name = row["cluster"], row["namespace"], row["name"]
     meta = (manifest or {}).get("metadata") or {}
     out: list[tuple[str, Any]] = [("Kind", kind), ("Name", name), ("Namespace", ns), ("Cluster", c),
@@ -203,7 +233,9 @@ def _info(ds: Dataset, kind: str, row: dict[str, Any], manifest: dict[str, Any] 
     error: str | None = None
     if kind == "Pod":
         pod = ds.pods(cluster=c, namespace=ns).filter(pl.col("name") == name).row(0, named=True)
-        services = ds.services(cluster=c, namespace=ns).filter(pl.col("pods").list.contains(name))["name"].to_list()
+        services = (
+            ds.services(cluster=c, namespace=ns).filter(pl.col("pods").list.contains(name))["name"].to_list()
+        )
         out += [("Owner chain", _owner_chain(ds, c, ns, kind, name, row)), ("Node", pod["node"]), ("Pod IP", pod["pod_ip"]),
                 ("Host IP", pod["host_ip"]), ("QoS class", row["qos_class"]), ("Services", services),
                 ("Workload", f"{pod['workload_kind']}/{pod['workload_name']}"), ("Priority class", pod["priority_class"]),
@@ -216,7 +248,11 @@ def _info(ds: Dataset, kind: str, row: dict[str, Any], manifest: dict[str, Any] 
         if row["status"] not in ("running", "terminated:Completed"):
             error = ": ".join(str(p) for p in (row["status"], row["message"]) if p)
     elif kind in WORKLOAD_KINDS:
-        w = ds.workloads(cluster=c, namespace=ns).filter(pl.col("kind").cast(pl.String) == kind, pl.col("name") == name).row(0, named=True)
+        w = (
+            ds.workloads(cluster=c, namespace=ns)
+            .filter(pl.col("kind").cast(pl.String) == kind, pl.col("name") == name)
+            .row(0, named=True)
+        )
         out += [("Owner chain", _owner_chain(ds, c, ns, kind, name, w)),
                 ("Replicas", f"desired {w['desired']}, current {w['current']}, ready {w['ready']}, "
                              f"available {w['available']}, updated {w['updated']}"),
@@ -224,12 +260,19 @@ def _info(ds: Dataset, kind: str, row: dict[str, Any], manifest: dict[str, Any] 
                 ("Selector", _map_text(w["selector"])), ("Images", w["images"]), ("Schedule", w["schedule"]),
                 ("Pods", members.height)]  # fmt: skip
         labels = labels or _map_text(w["labels"])
-        error = _conditions_problem(manifest, kind) if row["status"] not in ("Ready", "Complete", "Scheduled", "Active") else None
+        error = (
+            _conditions_problem(manifest, kind)
+            if row["status"] not in ("Ready", "Complete", "Scheduled", "Active")
+            else None
+        )
     elif kind == "Service":
         out += [("Type", row["type"]), ("Cluster IP", row["cluster_ip"]), ("External IPs", row["external_ips"]),
                 ("Load balancer", row["load_balancer"]), ("Ports", row["ports"]), ("Selector", _map_text(row["selector"])),
                 ("Pods", members.height)]  # fmt: skip
-        error = {"Pending": "the load balancer has no address yet", "NoEndpoints": "the selector matches no pod"}.get(row["status"])
+        error = {
+            "Pending": "the load balancer has no address yet",
+            "NoEndpoints": "the selector matches no pod",
+        }.get(row["status"])
     elif kind == "Node":
         n = ds.nodes(cluster=c).filter(pl.col("name") == name).row(0, named=True)
         out += [("Roles", n["roles"]), ("Internal IP", n["internal_ip"]), ("External IP", n["external_ip"]),
@@ -262,10 +305,14 @@ def detail(ds: Dataset, kind: str, namespace: str | None, name: str, *, at: Any 
     when = as_time(at, what="at") or end
     start = end - dt.timedelta(minutes=usage_minutes)
     ns = namespace or None
-    table = build(ds, kind, cluster=cluster, namespace=ns if kind not in ("Node",) else None, end=end, start=start)
+    table = build(
+        ds, kind, cluster=cluster, namespace=ns if kind not in ("Node",) else None, end=end, start=start
+    )
     lookup_name = name
     if kind == "Container":
-        table = table.with_columns(pl.format("{}/{}", "pod", "name").alias("name"), pl.col("name").alias("_container"))
+        table = table.with_columns(
+            pl.format("{}/{}", "pod", "name").alias("name"), pl.col("name").alias("_container")
+        )
     row = _resolve(table, lookup_name, ns, kind)
     c, row_ns = row["cluster"], row["namespace"]
     pods = build(ds, "Pod", cluster=c, namespace=None, end=end, start=start)
@@ -277,17 +324,29 @@ def detail(ds: Dataset, kind: str, namespace: str | None, name: str, *, at: Any 
         row = {**row, "name": row["_container"]}
     members = _members(ds, kind, row, pods)
     yaml_kind, yaml_name = ("Pod", row["pod"]) if kind == "Container" else (kind, row["name"])
-    manifest = _manifest(ds, yaml_kind, row_ns, yaml_name, c, when) if kind != "Namespace" else _manifest(ds, "Namespace", None, row["name"], c, when)
+    manifest = (
+        _manifest(ds, yaml_kind, row_ns, yaml_name, c, when)
+        if kind != "Namespace"
+        else _manifest(ds, "Namespace", None, row["name"], c, when)
+    )
     info = _info(ds, kind, row, manifest, members)
-    info_frame = pl.DataFrame([{"field": k, "value": _text(v)} for k, v in info], schema={"field": pl.String, "value": pl.String})
+    info_frame = pl.DataFrame(
+        [{"field": k, "value": _text(v)} for k, v in info], schema={"field": pl.String, "value": pl.String}
+    )
     containers = pl.DataFrame(schema=DETAIL_CONTAINER_COLUMNS)
     if kind in ("Pod", "Container"):
         conts = build(ds, "Container", cluster=c, namespace=row_ns, end=end, start=start).filter(
             pl.col("pod") == (row["name"] if kind == "Pod" else row["pod"]))  # fmt: skip
         if kind == "Container":
             conts = conts.filter(pl.col("name") == row["name"])
-        extra = ds.containers(cluster=c, namespace=row_ns).select("pod", "name", "is_init", "last_finished_at", "last_exit_code", "started_at")
-        containers = conts.join(extra, on=["pod", "name", "is_init"], how="left").select(list(DETAIL_CONTAINER_COLUMNS)).cast(DETAIL_CONTAINER_COLUMNS)  # type: ignore[arg-type]
+        extra = ds.containers(cluster=c, namespace=row_ns).select(
+            "pod", "name", "is_init", "last_finished_at", "last_exit_code", "started_at"
+        )
+        containers = (
+            conts.join(extra, on=["pod", "name", "is_init"], how="left")
+            .select(list(DETAIL_CONTAINER_COLUMNS))
+            .cast(DETAIL_CONTAINER_COLUMNS)
+        )  # type: ignore[arg-type]
     ports = pl.DataFrame(schema=_PORT_COLUMNS)
     if kind == "Service":
         spec = ds.services(cluster=c, namespace=row_ns).filter(pl.col("name") == row["name"])["port_specs"][0]
@@ -295,15 +354,27 @@ def detail(ds: Dataset, kind: str, namespace: str | None, name: str, *, at: Any 
                                "node_port": p.get("nodePort"), "protocol": p.get("protocol") or "TCP"}
                               for p in json.loads(spec or "[]") if isinstance(p, dict)], schema=_PORT_COLUMNS)  # fmt: skip
     if kind == "Namespace":
-        events = ds.events(cluster=c, end=when).filter(pl.coalesce("involved_namespace", "namespace") == row["name"])
+        events = ds.events(cluster=c, end=when).filter(
+            pl.coalesce("involved_namespace", "namespace") == row["name"]
+        )
     else:
         ev_kind, ev_name = ("Pod", row["pod"]) if kind == "Container" else (kind, row["name"])
-        events = object_events(ds, ev_kind, row_ns, ev_name, cluster=c, end=when, related=kind in WORKLOAD_KINDS or kind == "Pod")
+        events = object_events(
+            ds, ev_kind, row_ns, ev_name, cluster=c, end=when, related=kind in WORKLOAD_KINDS or kind == "Pod"
+        )
         if kind == "Service" and members.height:
             more = ds.events(cluster=c, namespace=row_ns, pod=members["name"].to_list(), end=when)
-            events = pl.concat([events, more]).unique(["cluster", "namespace", "name"], keep="first").sort(pl.coalesce("first_time", "last_time"))
+            events = (
+                pl.concat([events, more])
+                .unique(["cluster", "namespace", "name"], keep="first")
+                .sort(pl.coalesce("first_time", "last_time"))
+            )
     pod_names = members["name"].to_list()
-    logs = ds.logs(cluster=c, pod=pod_names or ["\0"], end=when) if kind != "Namespace" or pod_names else ds.logs(cluster=c, pod=["\0"])
+    logs = (
+        ds.logs(cluster=c, pod=pod_names or ["\0"], end=when)
+        if kind != "Namespace" or pod_names
+        else ds.logs(cluster=c, pod=["\0"])
+    )
     if kind == "Container":
         logs = logs.filter(pl.col("container") == row["name"])
     logs = logs.sort("ts").tail(log_lines) if log_lines else logs.head(0)
@@ -325,7 +396,9 @@ def _performance(ds: Dataset, kind: str, row: dict[str, Any], members: pl.DataFr
     if kind == "Container":
         series = series.filter(pl.col("container") == row["name"])
     else:
-        series = series.join(members.select("namespace", pl.col("name").alias("pod")), on=["namespace", "pod"], how="semi")
+        series = series.join(
+            members.select("namespace", pl.col("name").alias("pod")), on=["namespace", "pod"], how="semi"
+        )
     if series.is_empty():
         return pl.DataFrame(schema=PERFORMANCE_COLUMNS)
     totals = series.group_by("ts").agg(_sum_known("cpu_usage"), _sum_known("memory_usage")).sort("ts")

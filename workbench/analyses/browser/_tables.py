@@ -121,7 +121,11 @@ def pod_frame(ds: Dataset, *, cluster: str | None, namespace: str | None, end: d
 
 def _member_pods(kind: str) -> tuple[str, str]:
     """Which pods columns say a pod belongs to a workload of ``kind``."""
-    return ("workload_kind", "workload_name") if kind in ("Deployment", "CronJob") else ("owner_kind", "owner_name")
+    return (
+        ("workload_kind", "workload_name")
+        if kind in ("Deployment", "CronJob")
+        else ("owner_kind", "owner_name")
+    )
 
 
 def _agg_pods(pods: pl.DataFrame, by: list[str]) -> pl.DataFrame:
@@ -154,7 +158,11 @@ def workload_status(kind: str, row: Mapping[str, Any], manifest: Mapping[str, An
     Degraded, Paused, ScaledDown, a failing condition's reason (ProgressDeadlineExceeded…); Jobs
     Complete, Failed, Suspended or Running; CronJobs Suspended, Active or Scheduled."""
     spec = (manifest or {}).get("spec") or {}
-    conds = {c.get("type"): c for c in ((manifest or {}).get("status") or {}).get("conditions") or [] if isinstance(c, dict)}
+    conds = {
+        c.get("type"): c
+        for c in ((manifest or {}).get("status") or {}).get("conditions") or []
+        if isinstance(c, dict)
+    }
     desired, current, ready = row.get("desired") or 0, row.get("current") or 0, row.get("ready") or 0
     if kind == "Job":
         for kind_of in ("Failed", "Complete"):
@@ -196,25 +204,41 @@ def build(ds: Dataset, kind: str, *, cluster: str | None, namespace: str | None,
     pods, containers = pod_frame(ds, cluster=cluster, namespace=namespace, end=end, start=start)
     problems = overview.problem_pods(ds, cluster=cluster).select("cluster", "namespace", "name", "problem")
     pods = pods.join(problems, on=["cluster", "namespace", "name"], how="left", nulls_equal=True)
-    builder = {"Pod": _pods, "Container": _containers, "Node": _nodes, "Namespace": _namespaces, "Service": _services}
+    builder = {
+        "Pod": _pods,
+        "Container": _containers,
+        "Node": _nodes,
+        "Namespace": _namespaces,
+        "Service": _services,
+    }
     if kind in builder:
-        out = builder[kind](ds, pods=pods, containers=containers, cluster=cluster, namespace=namespace, end=end)
+        out = builder[kind](
+            ds, pods=pods, containers=containers, cluster=cluster, namespace=namespace, end=end
+        )
     else:
         out = _workloads(ds, kind, pods=pods, cluster=cluster, namespace=namespace, end=end)
     if out.is_empty():
         return empty(COLUMNS[kind])
     out = _pcts(out.with_columns(pl.lit(kind).alias("kind")))
-    return out.select(list(COLUMNS[kind])).cast(COLUMNS[kind]).sort("cluster", "namespace", "name", nulls_last=False)  # type: ignore[arg-type]
+    return (
+        out.select(list(COLUMNS[kind]))
+        .cast(COLUMNS[kind])
+        .sort("cluster", "namespace", "name", nulls_last=False)
+    )  # type: ignore[arg-type]
 
 
 def _pods(ds: Dataset, *, pods: pl.DataFrame, **_: Any) -> pl.DataFrame:
     return pods.with_columns(
-        pl.format("{}/{}", pl.col("containers_ready").fill_null(0), pl.col("containers_total").fill_null(0)).alias("ready"),
+        pl.format(
+            "{}/{}", pl.col("containers_ready").fill_null(0), pl.col("containers_total").fill_null(0)
+        ).alias("ready"),
         pl.col("qos_class").cast(pl.String),
     )
 
 
-def _containers(ds: Dataset, *, pods: pl.DataFrame, containers: pl.DataFrame, end: dt.datetime, **_: Any) -> pl.DataFrame:
+def _containers(
+    ds: Dataset, *, pods: pl.DataFrame, containers: pl.DataFrame, end: dt.datetime, **_: Any
+) -> pl.DataFrame:
     states = [container_state(s, r) for s, r in zip(containers["state"].cast(pl.String).to_list(),
                                                      containers["reason"].to_list(), strict=True)]  # fmt: skip
     return containers.with_columns(
@@ -224,7 +248,9 @@ def _containers(ds: Dataset, *, pods: pl.DataFrame, containers: pl.DataFrame, en
     )
 
 
-def _nodes(ds: Dataset, *, pods: pl.DataFrame, cluster: str | None, end: dt.datetime, **_: Any) -> pl.DataFrame:
+def _nodes(
+    ds: Dataset, *, pods: pl.DataFrame, cluster: str | None, end: dt.datetime, **_: Any
+) -> pl.DataFrame:
     nodes = ds.nodes(cluster=cluster)
     agg = _agg_pods(pods.filter(pl.col("node").is_not_null()), ["cluster", "node"])
     out = nodes.join(agg, left_on=["cluster", "name"], right_on=["cluster", "node"], how="left")
@@ -239,7 +265,9 @@ def _nodes(ds: Dataset, *, pods: pl.DataFrame, cluster: str | None, end: dt.date
 
 def _namespaces(ds: Dataset, *, pods: pl.DataFrame, cluster: str | None, namespace: str | None, end: dt.datetime,
                 **_: Any) -> pl.DataFrame:  # fmt: skip
-    objs = _latest_objects(ds, ["Namespace"], cluster=cluster, namespace=None, end=end).filter(~pl.col("deleted"))
+    objs = _latest_objects(ds, ["Namespace"], cluster=cluster, namespace=None, end=end).filter(
+        ~pl.col("deleted")
+    )
     rows = {}
     for r in objs.iter_rows(named=True):
         meta_obj = json.loads(r["manifest"])
@@ -267,15 +295,24 @@ def _namespaces(ds: Dataset, *, pods: pl.DataFrame, cluster: str | None, namespa
 def _services(ds: Dataset, *, pods: pl.DataFrame, cluster: str | None, namespace: str | None, end: dt.datetime,
               **_: Any) -> pl.DataFrame:  # fmt: skip
     services = ds.services(cluster=cluster, namespace=namespace)
-    members = services.select("cluster", "namespace", pl.col("name").alias("_svc"), pl.col("pods").alias("_pod")).explode("_pod")
-    joined = members.join(pods, left_on=["cluster", "namespace", "_pod"], right_on=["cluster", "namespace", "name"], how="inner")
+    members = services.select(
+        "cluster", "namespace", pl.col("name").alias("_svc"), pl.col("pods").alias("_pod")
+    ).explode("_pod")
+    joined = members.join(
+        pods, left_on=["cluster", "namespace", "_pod"], right_on=["cluster", "namespace", "name"], how="inner"
+    )
     agg = _agg_pods(joined, ["cluster", "namespace", "_svc"])
-    out = services.drop("pods").join(agg, left_on=["cluster", "namespace", "name"], right_on=["cluster", "namespace", "_svc"], how="left")
-    out = out.with_columns(pl.col("pods").fill_null(0), pl.col("restarts").fill_null(0), pl.col("_ready_pods").fill_null(0))
+    out = services.drop("pods").join(
+        agg, left_on=["cluster", "namespace", "name"], right_on=["cluster", "namespace", "_svc"], how="left"
+    )
+    out = out.with_columns(
+        pl.col("pods").fill_null(0), pl.col("restarts").fill_null(0), pl.col("_ready_pods").fill_null(0)
+    )
     status = [_service_status({**r, "pods": r["pods"]}) for r in out.select(
         "type", "load_balancer", "external_ips", "selector", "pods").iter_rows(named=True)]  # fmt: skip
     return out.with_columns(
-        pl.Series("status", status, dtype=pl.String), (pl.lit(end, dtype=TS) - pl.col("created")).alias("age"),
+        pl.Series("status", status, dtype=pl.String),
+        (pl.lit(end, dtype=TS) - pl.col("created")).alias("age"),
         pl.format("{}/{}", "_ready_pods", "pods").alias("ready"),
     )
 
@@ -286,17 +323,24 @@ def _workloads(ds: Dataset, kind: str, *, pods: pl.DataFrame, cluster: str | Non
     objs = _latest_objects(ds, [kind], cluster=cluster, namespace=namespace, end=end)
     gone = objs.filter(pl.col("deleted")).select("cluster", "namespace", "name")
     rows = rows.join(gone, on=["cluster", "namespace", "name"], how="anti", nulls_equal=True)
-    manifests = {(r["cluster"], r["namespace"], r["name"]): json.loads(r["manifest"]) for r in objs.iter_rows(named=True)}
+    manifests = {
+        (r["cluster"], r["namespace"], r["name"]): json.loads(r["manifest"])
+        for r in objs.iter_rows(named=True)
+    }
     kcol, ncol = _member_pods(kind)
     agg = _agg_pods(pods.filter(pl.col(kcol) == kind), ["cluster", "namespace", ncol])
-    out = rows.join(agg, left_on=["cluster", "namespace", "name"], right_on=["cluster", "namespace", ncol], how="left")
+    out = rows.join(
+        agg, left_on=["cluster", "namespace", "name"], right_on=["cluster", "namespace", ncol], how="left"
+    )
     status = [workload_status(kind, r, manifests.get((r["cluster"], r["namespace"], r["name"])))
               for r in out.iter_rows(named=True)]  # fmt: skip
     ready = (pl.format("{}/{}", pl.col("succeeded").fill_null(0), pl.col("desired").fill_null(0)) if kind == "Job"
              else pl.col("current").fill_null(0).cast(pl.String) if kind == "CronJob"
              else pl.format("{}/{}", pl.col("ready").fill_null(0), pl.col("desired").fill_null(0)))  # fmt: skip
     return out.with_columns(
-        pl.Series("status", status, dtype=pl.String), ready.alias("ready"),
+        pl.Series("status", status, dtype=pl.String),
+        ready.alias("ready"),
         (pl.lit(end, dtype=TS) - pl.col("created")).alias("age"),
-        pl.col("pods").fill_null(0), pl.col("restarts").fill_null(0),
+        pl.col("pods").fill_null(0),
+        pl.col("restarts").fill_null(0),
     )

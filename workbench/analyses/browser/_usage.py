@@ -19,7 +19,15 @@ from workbench.analyses.manifests._objects import TS
 from workbench.analyses.usage import increments
 from workbench.store import Dataset
 
-__all__ = ["CPU_METRIC", "MEMORY_METRIC", "USAGE_COLUMNS", "SERIES_COLUMNS", "usage_frame", "usage_series", "read_samples"]
+__all__ = [
+    "CPU_METRIC",
+    "MEMORY_METRIC",
+    "USAGE_COLUMNS",
+    "SERIES_COLUMNS",
+    "usage_frame",
+    "usage_series",
+    "read_samples",
+]
 
 CPU_METRIC = "container_cpu_usage_seconds_total"
 MEMORY_METRIC = "container_memory_working_set_bytes"
@@ -48,7 +56,9 @@ SERIES_COLUMNS: dict[str, pl.DataType] = {
 
 def _container_rows(samples: pl.DataFrame) -> pl.DataFrame:
     return samples.filter(
-        pl.col("container").is_not_null() & ~pl.col("container").is_in(["", "POD"]) & pl.col("pod").is_not_null()
+        pl.col("container").is_not_null()
+        & ~pl.col("container").is_in(["", "POD"])
+        & pl.col("pod").is_not_null()
     )
 
 
@@ -58,7 +68,9 @@ def _increments(cpu: pl.LazyFrame) -> pl.LazyFrame:
     return increments(cpu, by=_SERIES)
 
 
-def usage_frame(samples: pl.DataFrame, *, start: dt.datetime | None = None, end: dt.datetime | None = None) -> pl.DataFrame:
+def usage_frame(
+    samples: pl.DataFrame, *, start: dt.datetime | None = None, end: dt.datetime | None = None
+) -> pl.DataFrame:
     """Mean CPU (cores) and memory (bytes) per container over ``start``..``end``
     (:data:`USAGE_COLUMNS`) from metric samples in the wide form (cluster, metric, namespace,
     pod, container, node, labels, ts, value). A container with fewer than two CPU samples in

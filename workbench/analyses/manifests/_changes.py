@@ -61,12 +61,20 @@ class ChangeParams(Params):
     """Which changes to list and what to rank them by."""
 
     cluster: str | None = field(None, "cluster to look at (all when empty)")
-    namespace: str | None = field(None, "namespace to look at (cluster-scoped objects such as Nodes always count)")
+    namespace: str | None = field(
+        None, "namespace to look at (cluster-scoped objects such as Nodes always count)"
+    )
     start: dt.datetime | str | None = field(None, "window start, UTC (the snapshot's start when empty)")
     end: dt.datetime | str | None = field(None, "window end, UTC (the snapshot's end when empty)")
-    around: dt.datetime | str | None = field(None, "rank changes by nearness to this moment (window end when empty)")
-    kinds: tuple[str, ...] = field((), "only these kinds (all but Event, Endpoints, EndpointSlice and Lease when empty)")
-    categories: tuple[str, ...] = field((), f"only these categories ({', '.join(CATEGORIES)}; all when empty)")
+    around: dt.datetime | str | None = field(
+        None, "rank changes by nearness to this moment (window end when empty)"
+    )
+    kinds: tuple[str, ...] = field(
+        (), "only these kinds (all but Event, Endpoints, EndpointSlice and Lease when empty)"
+    )
+    categories: tuple[str, ...] = field(
+        (), f"only these categories ({', '.join(CATEGORIES)}; all when empty)"
+    )
     include_status: bool = field(False, "also list changes of status fields")  # noqa: FBT003
     include_owned: bool = field(False, "also list objects made by a controller (pods, ReplicaSets, Jobs)")  # noqa: FBT003
     ignore_noise: bool = field(True, "leave out fields that change by themselves (see NOISE)")  # noqa: FBT003
@@ -96,7 +104,11 @@ def _candidates(ds: Dataset, p: ChangeParams, start: dt.datetime, end: dt.dateti
     lf = ds.scan("objects", cluster=p.cluster, end=end, latest=False)
     if p.namespace:
         lf = lf.filter((pl.col("namespace") == p.namespace) | pl.col("namespace").is_null())
-    lf = lf.filter(pl.col("kind").is_in(list(p.kinds))) if p.kinds else lf.filter(~pl.col("kind").is_in(list(DERIVED_KINDS)))
+    lf = (
+        lf.filter(pl.col("kind").is_in(list(p.kinds)))
+        if p.kinds
+        else lf.filter(~pl.col("kind").is_in(list(DERIVED_KINDS)))
+    )
     key = [pl.col(c) for c in _KEY]
     return (
         lf.sort("observed_at", maintain_order=True)
@@ -143,11 +155,18 @@ def what_changed(ds: Dataset, params: ChangeParams | None = None, **changes: Any
         if row["deleted"]:
             found.append(("deleted", "", f"{row['kind']}/{row['name']}", None))
         elif base is None or base[0] != row["uid"]:
-            created = as_time(meta.get("creationTimestamp"), what="creationTimestamp") if meta.get("creationTimestamp") else None
+            created = (
+                as_time(meta.get("creationTimestamp"), what="creationTimestamp")
+                if meta.get("creationTimestamp")
+                else None
+            )
             if created is not None and created >= start:
                 found.append(("created", "", None, f"{row['kind']}/{row['name']}"))
         else:
-            found = [(category_of(row["kind"], path), path, old, new) for path, old, new in field_changes(base[1], clean)]
+            found = [
+                (category_of(row["kind"], path), path, old, new)
+                for path, old, new in field_changes(base[1], clean)
+            ]
         for category, path, old, new in found:
             if category == "status" and not p.include_status:
                 continue

@@ -76,7 +76,7 @@ def parse_path(path: str) -> tuple[Segment, ...]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            msg = f"cannot read path {path!r} at position {pos}; write e.g. spec.containers[*].image or metadata.annotations[\"a/b\"]"
+            msg = f'cannot read path {path!r} at position {pos}; write e.g. spec.containers[*].image or metadata.annotations["a/b"]'
             raise ParameterError(msg)
         quoted, index, key = m.groups()
         if quoted is not None:
@@ -134,7 +134,12 @@ def to_yaml(obj: Any) -> str:
 def unified_diff(before: str, after: str, *, before_name: str, after_name: str, context: int = 3) -> str:
     """A unified diff of two texts (empty when they are equal)."""
     lines = difflib.unified_diff(
-        before.splitlines(), after.splitlines(), fromfile=before_name, tofile=after_name, lineterm="", n=context
+        before.splitlines(),
+        after.splitlines(),
+        fromfile=before_name,
+        tofile=after_name,
+        lineterm="",
+        n=context,
     )
     return "\n".join(lines)
 
@@ -245,7 +250,11 @@ def value_text(value: Any, *, width: int = 200) -> str | None:
     """
     if value is None:
         return None
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    )
     if len(text) <= width:
         return text
     keep = width - 1

@@ -152,13 +152,21 @@ def _clean(obj: Any, *, ignore_noise: bool, noise: tuple[str, ...]) -> Any:
 def _summary(changes: list[tuple[str, Any, Any]], *, limit: int = 3) -> str | None:
     if not changes:
         return None
-    parts = [f"{p or '(object)'}: {value_text(o, width=60) or '∅'} → {value_text(n, width=60) or '∅'}" for p, o, n in changes[:limit]]
+    parts = [
+        f"{p or '(object)'}: {value_text(o, width=60) or '∅'} → {value_text(n, width=60) or '∅'}"
+        for p, o, n in changes[:limit]
+    ]
     more = f" (+{len(changes) - limit} more)" if len(changes) > limit else ""
     return "; ".join(parts) + more
 
 
 def revisions(
-    ds: Dataset, kind: str, namespace: str | None, name: str, params: HistoryParams | None = None, **changes: Any
+    ds: Dataset,
+    kind: str,
+    namespace: str | None,
+    name: str,
+    params: HistoryParams | None = None,
+    **changes: Any,
 ) -> pl.DataFrame:
     """The object's revisions in the period (:data:`REVISION_COLUMNS`), each compared with the
     revision before it (also when that one is older than the period)."""
@@ -226,7 +234,9 @@ def diff(
         raise ParameterError(msg)
     rows = [revision_at(revs, t) for t in (a, b)]
     objs = [
-        None if r is None or r["deleted"] else _clean(_load(r["manifest"]), ignore_noise=ignore_noise, noise=tuple(noise))
+        None
+        if r is None or r["deleted"]
+        else _clean(_load(r["manifest"]), ignore_noise=ignore_noise, noise=tuple(noise))
         for r in rows
     ]
     label = f"{first['kind']}/{first['namespace'] + '/' if first['namespace'] else ''}{first['name']}"
@@ -282,7 +292,11 @@ def related_names(
             .collect()
         )  # fmt: skip
         owners += [(_OWNS[kind], n) for n in children["name"].to_list()]
-    pods = ds.scan("pods", cluster=cluster, namespace=namespace).select("name", "owner_kind", "owner_name").collect()
+    pods = (
+        ds.scan("pods", cluster=cluster, namespace=namespace)
+        .select("name", "owner_kind", "owner_name")
+        .collect()
+    )
     wanted = {(k, n) for k, n in owners}
     pod_names = sorted(
         {r["name"] for r in pods.iter_rows(named=True) if (r["owner_kind"], r["owner_name"]) in wanted}
@@ -310,7 +324,10 @@ def object_events(
         events = events.filter(pl.col("type").cast(pl.String).is_in(list(types)))
     match = pl.lit(value=False)
     for k, n in targets:
-        match = match | ((pl.col("involved_name") == n) & (pl.col("involved_kind").is_null() | (pl.col("involved_kind") == k)))
+        match = match | (
+            (pl.col("involved_name") == n)
+            & (pl.col("involved_kind").is_null() | (pl.col("involved_kind") == k))
+        )
     events = events.filter(match)
     if namespace:
         events = events.filter(pl.coalesce("involved_namespace", "namespace") == namespace)
@@ -318,7 +335,12 @@ def object_events(
 
 
 def timeline(
-    ds: Dataset, kind: str, namespace: str | None, name: str, params: HistoryParams | None = None, **changes: Any
+    ds: Dataset,
+    kind: str,
+    namespace: str | None,
+    name: str,
+    params: HistoryParams | None = None,
+    **changes: Any,
 ) -> pl.DataFrame:
     """The object's revisions in the period and the events (``params.event_types``, Warning by
     default) about it and what it runs, oldest first (:data:`TIMELINE_COLUMNS`)."""

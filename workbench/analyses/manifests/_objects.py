@@ -56,7 +56,6 @@ KIND_ALIASES: dict[str, str] = {
 }  # fmt: skip
 
 
-
 def as_time(value: Any, *, what: str) -> dt.datetime | None:
     """A time parameter (datetime, date or ISO text; empty = None) as aware UTC."""
     if value is None or value == "":
@@ -126,7 +125,11 @@ def object_revisions(
     kind = canonical_kind(kind, known)
     if kind not in known:
         near = closest(kind, known)
-        hint = f"; closest: {', '.join(near)}" if near else f"; the snapshot holds: {', '.join(known) or 'nothing'}"
+        hint = (
+            f"; closest: {', '.join(near)}"
+            if near
+            else f"; the snapshot holds: {', '.join(known) or 'nothing'}"
+        )
         msg = f"no {kind} objects in the snapshot{hint}"
         raise ParameterError(msg)
     lf = ds.scan("objects", cluster=cluster, latest=False).filter(pl.col("kind") == kind)
@@ -142,7 +145,10 @@ def object_revisions(
         pool = in_ns["name"].to_list()
         near = closest(name, pool)
         if not near:
-            labels = [f"{r['namespace']}/{r['name']}" if r["namespace"] else r["name"] for r in same_kind.iter_rows(named=True)]
+            labels = [
+                f"{r['namespace']}/{r['name']}" if r["namespace"] else r["name"]
+                for r in same_kind.iter_rows(named=True)
+            ]
             near = closest(name, labels) or closest(f"{ns}/{name}", labels)
         where = f" in namespace {ns!r}" if ns else ""
         hint = f"; closest: {', '.join(near)}" if near else f"; there are {same_kind.height} {kind} objects"

@@ -167,7 +167,9 @@ def scan_logs(
     return lf
 
 
-def split_options(params: PatternParams | None, options: dict[str, Any]) -> tuple[PatternParams, dict[str, Any]]:
+def split_options(
+    params: PatternParams | None, options: dict[str, Any]
+) -> tuple[PatternParams, dict[str, Any]]:
     """Keyword options → (PatternParams, scan filters); an unknown name lists the closest ones."""
     return params_split(PatternParams, params, options, what="pattern")
 
@@ -247,17 +249,29 @@ def new_patterns(
     )
     b_min = (b1 - b0).total_seconds() / 60  # type: ignore[operator]
     c_min = (c1 - c0).total_seconds() / 60  # type: ignore[operator]
-    out = c_stats.join(b_counts, on="pattern_id", how="left").with_columns(
-        pl.col("baseline_count").fill_null(0),
-        (pl.col("current_count") / c_min).alias("current_per_min"),
-    ).with_columns((pl.col("baseline_count") / b_min).alias("baseline_per_min"))
-    out = out.with_columns(
-        pl.when(pl.col("baseline_count") > 0).then(pl.col("current_per_min") / pl.col("baseline_per_min")).alias("ratio")
-    ).with_columns(
-        pl.when(pl.col("baseline_count") == 0).then(pl.lit("new"))
-        .when(pl.col("ratio") >= factor).then(pl.lit("increased"))
-        .alias("status")
-    ).filter(pl.col("status").is_not_null() & (pl.col("current_count") >= min_count))
+    out = (
+        c_stats.join(b_counts, on="pattern_id", how="left")
+        .with_columns(
+            pl.col("baseline_count").fill_null(0),
+            (pl.col("current_count") / c_min).alias("current_per_min"),
+        )
+        .with_columns((pl.col("baseline_count") / b_min).alias("baseline_per_min"))
+    )
+    out = (
+        out.with_columns(
+            pl.when(pl.col("baseline_count") > 0)
+            .then(pl.col("current_per_min") / pl.col("baseline_per_min"))
+            .alias("ratio")
+        )
+        .with_columns(
+            pl.when(pl.col("baseline_count") == 0)
+            .then(pl.lit("new"))
+            .when(pl.col("ratio") >= factor)
+            .then(pl.lit("increased"))
+            .alias("status")
+        )
+        .filter(pl.col("status").is_not_null() & (pl.col("current_count") >= min_count))
+    )
     out = out.sort(
         [pl.col("status") == "new", "_sev", "current_count", "ratio", "pattern_id"],
         descending=[True, True, True, True, False],

@@ -178,7 +178,9 @@ class VectorDrain:
         return node.leaf
 
 
-def drain_templates(masked: pl.DataFrame, *, similarity: float, depth: int, max_children: int) -> pl.DataFrame:
+def drain_templates(
+    masked: pl.DataFrame, *, similarity: float, depth: int, max_children: int
+) -> pl.DataFrame:
     """masked (``_m``, ``n``) → ``_m, pattern_id, template`` (one row per distinct masked text),
     fed to Drain most frequent first (ties by text) so the result is deterministic."""
     order = masked.group_by("_m").agg(pl.col("n").sum()).sort(["n", "_m"], descending=[True, False])

@@ -61,9 +61,12 @@ COUNT_COLUMNS: dict[str, pl.DataType] = {"ts": TS, "pattern_id": pl.String(), "c
 class PatternParams(Params):
     """How lines are grouped into patterns (Drain's knobs)."""
 
-    similarity: float = field(0.5, "a line joins a pattern when more than this share of its words agree",
-                              ge=0.05, le=1.0)
-    depth: int = field(4, "Drain tree depth (4: lines are grouped by token count and first token)", ge=3, le=10)
+    similarity: float = field(
+        0.5, "a line joins a pattern when more than this share of its words agree", ge=0.05, le=1.0
+    )
+    depth: int = field(
+        4, "Drain tree depth (4: lines are grouped by token count and first token)", ge=3, le=10
+    )
     max_children: int = field(100, "most children of a Drain tree node", ge=2, le=10_000)
     max_chars: int = field(400, "characters of a message's first line that are mined", ge=20, le=10_000)
 
@@ -283,7 +286,10 @@ def _by_text(
     buckets = None
     if every is not None:
         buckets = (
-            got[1].join(raw, on="_r", how="inner").group_by("_k", "ts").agg(pl.col("count").sum().cast(pl.Int64))
+            got[1]
+            .join(raw, on="_r", how="inner")
+            .group_by("_k", "ts")
+            .agg(pl.col("count").sum().cast(pl.Int64))
         )
     return stats, raw, buckets
 
@@ -325,4 +331,8 @@ def _summary(stats: pl.DataFrame, keys: pl.DataFrame, *, total: int | None = Non
     )
     total = total if total is not None else int(out["count"].sum())
     out = out.with_columns((pl.col("count") / max(total, 1)).alias("share"))
-    return out.sort(["count", "pattern_id"], descending=[True, False]).select(list(PATTERN_COLUMNS)).cast(PATTERN_COLUMNS)  # type: ignore[arg-type]
+    return (
+        out.sort(["count", "pattern_id"], descending=[True, False])
+        .select(list(PATTERN_COLUMNS))
+        .cast(PATTERN_COLUMNS)
+    )  # type: ignore[arg-type]

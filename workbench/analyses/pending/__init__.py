@@ -114,8 +114,12 @@ class PendingParams(Params):
     namespace: str | None = field(None, "namespace to analyse (all when empty)")
     start: dt.datetime | str | None = field(None, "window start, UTC (the snapshot's start when empty)")
     end: dt.datetime | str | None = field(None, "window end, UTC (the snapshot's end when empty)")
-    include_past: bool = field(True, "also pods that waited earlier in the window and then got a node or were deleted")  # noqa: FBT003
+    include_past: bool = field(
+        True,  # noqa: FBT003
+        "also pods that waited earlier in the window and then got a node or were deleted",
+    )
     include_refused: bool = field(True, "also pod creations a ResourceQuota refused (FailedCreate events)")  # noqa: FBT003
+
     def __post_init__(self) -> None:
         super().__post_init__()
         for name in ("start", "end"):
@@ -138,9 +142,22 @@ def _check_scope(ds: Dataset, p: PendingParams) -> None:
     if p.cluster is not None:
         require_one_of("cluster", p.cluster, ds.clusters)
     if p.namespace is not None:
-        names = ds.scan("pods", cluster=p.cluster).select("namespace").unique().collect()["namespace"].drop_nulls()
-        events = ds.scan("events", cluster=p.cluster).select(pl.coalesce("involved_namespace", "namespace")).unique().collect()
-        require_one_of("namespace", p.namespace, [*names.to_list(), *events.to_series().drop_nulls().to_list()])
+        names = (
+            ds.scan("pods", cluster=p.cluster)
+            .select("namespace")
+            .unique()
+            .collect()["namespace"]
+            .drop_nulls()
+        )
+        events = (
+            ds.scan("events", cluster=p.cluster)
+            .select(pl.coalesce("involved_namespace", "namespace"))
+            .unique()
+            .collect()
+        )
+        require_one_of(
+            "namespace", p.namespace, [*names.to_list(), *events.to_series().drop_nulls().to_list()]
+        )
 
 
 def pending_pods(ds: Dataset, params: PendingParams | None = None, **changes: Any) -> pl.DataFrame:

@@ -58,7 +58,11 @@ def _node_revision(row: Mapping[str, Any]) -> dict[str, Any]:
     spec = obj.get("spec") or {}
     alloc = status.get("allocatable") or {}
     ready = next(
-        (c.get("status") == "True" for c in status.get("conditions") or [] if isinstance(c, dict) and c.get("type") == "Ready"),
+        (
+            c.get("status") == "True"
+            for c in status.get("conditions") or []
+            if isinstance(c, dict) and c.get("type") == "Ready"
+        ),
         None,
     )
     labels = (obj.get("metadata") or {}).get("labels") or {}
@@ -78,7 +82,9 @@ class Capacity:
         objects = ds.scan("objects", cluster=cluster, end=end, latest=False)
         node_rows = objects.filter(pl.col("kind") == "Node").select(
             "cluster", "name", "observed_at", "deleted", "manifest").collect()  # fmt: skip
-        self.nodes = pl.DataFrame([_node_revision(r) for r in node_rows.iter_rows(named=True)], schema=_NODE_SCHEMA)
+        self.nodes = pl.DataFrame(
+            [_node_revision(r) for r in node_rows.iter_rows(named=True)], schema=_NODE_SCHEMA
+        )
         known = set(self.nodes["cluster"].unique().to_list())
         table = ds.nodes(cluster=cluster).filter(~pl.col("cluster").is_in(list(known)))
         if table.height:  # no Node revisions for these clusters: the nodes table's latest state
@@ -98,17 +104,24 @@ class Capacity:
             )
             .collect()
         )  # fmt: skip
-        ports = [None if text is None else _manifest_host_ports(text) for text in self.pods["_ports_json"].to_list()]
+        ports = [
+            None if text is None else _manifest_host_ports(text)
+            for text in self.pods["_ports_json"].to_list()
+        ]
         self.pods = self.pods.drop("_ports_json").with_columns(
             pl.Series("host_ports", ports, dtype=pl.List(pl.String))
         )
         with_revisions = set(self.pods["cluster"].unique().to_list())
         table_pods = ds.pods(cluster=cluster)
-        fallback = table_pods.filter(~pl.col("cluster").is_in(list(with_revisions)), pl.col("uid").is_not_null())
+        fallback = table_pods.filter(
+            ~pl.col("cluster").is_in(list(with_revisions)), pl.col("uid").is_not_null()
+        )
         if fallback.height:  # no Pod revisions for these clusters: the pods table's binding times
             self.pods = pl.concat([self.pods, _revisions_from_table(fallback)])
         self.requests = table_pods.select("cluster", "uid", "cpu_request", "memory_request")
-        missing = self.pods.select("cluster", "uid").unique().join(self.requests, on=["cluster", "uid"], how="anti")
+        missing = (
+            self.pods.select("cluster", "uid").unique().join(self.requests, on=["cluster", "uid"], how="anti")
+        )
         if missing.height:
             self.requests = pl.concat([self.requests, self._requests_from_manifests(ds, missing, cluster)])
         self.requests = self.requests.unique(["cluster", "uid"], keep="last")
@@ -154,11 +167,20 @@ class Capacity:
             .last()
             .filter(~pl.col("deleted"))
         )
-        used = self.bound_at(at).group_by("cluster", "node").agg(
-            pl.len().cast(pl.Int64).alias("pods_bound"),
-            pl.col("cpu_request").fill_null(0).sum().alias("cpu_requested"),
-            pl.col("memory_request").fill_null(0).sum().cast(pl.Int64).alias("memory_requested"),
-            pl.col("host_ports").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort().alias("host_ports"),
+        used = (
+            self.bound_at(at)
+            .group_by("cluster", "node")
+            .agg(
+                pl.len().cast(pl.Int64).alias("pods_bound"),
+                pl.col("cpu_request").fill_null(0).sum().alias("cpu_requested"),
+                pl.col("memory_request").fill_null(0).sum().cast(pl.Int64).alias("memory_requested"),
+                pl.col("host_ports")
+                .list.explode(keep_nulls=False, empty_as_null=False)
+                .drop_nulls()
+                .unique()
+                .sort()
+                .alias("host_ports"),
+            )
         )
         out = nodes.join(used, on=["cluster", "node"], how="left").with_columns(
             pl.lit(at, dtype=TS).alias("at"),
@@ -286,10 +308,16 @@ def node_blockers(spec: Mapping[str, Any], node: Mapping[str, Any]) -> list[str]
     tolerations = spec.get("tolerations") or []
     if node.get("ready") is False:
         out.append("not ready")
-    if node.get("unschedulable") and not _tolerates(tolerations, {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}):
+    if node.get("unschedulable") and not _tolerates(
+        tolerations, {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
+    ):
         out.append("cordoned")
     for taint in json.loads(node.get("taints") or "[]"):
-        if isinstance(taint, dict) and taint.get("effect") in ("NoSchedule", "NoExecute") and not _tolerates(tolerations, taint):
+        if (
+            isinstance(taint, dict)
+            and taint.get("effect") in ("NoSchedule", "NoExecute")
+            and not _tolerates(tolerations, taint)
+        ):
             out.append("taint {" + f"{taint.get('key')}: {taint.get('value') or ''}" + "}")
     labels = json.loads(node.get("labels") or "{}")
     selector = spec.get("nodeSelector") or {}

@@ -54,7 +54,9 @@ class Evidence:
         dated = [m for m in self.messages if m[1]]
         if not dated:
             return None
-        return max(enumerate(dated), key=lambda im: (im[1][0] or dt.datetime.min.replace(tzinfo=dt.UTC), im[0]))[1][1]
+        return max(
+            enumerate(dated), key=lambda im: (im[1][0] or dt.datetime.min.replace(tzinfo=dt.UTC), im[0])
+        )[1][1]
 
     def distinct_messages(self) -> list[str]:
         out: list[str] = []
@@ -115,7 +117,9 @@ def _pending_revisions(
     return every.filter(*preds) if preds else every
 
 
-def _bound_times(ds: Dataset, cluster: str | None, uids: list[str], end: dt.datetime) -> dict[tuple[str, str], dt.datetime]:
+def _bound_times(
+    ds: Dataset, cluster: str | None, uids: list[str], end: dt.datetime
+) -> dict[tuple[str, str], dt.datetime]:
     if not uids:
         return {}
     revs = (
@@ -135,7 +139,9 @@ def _bound_times(ds: Dataset, cluster: str | None, uids: list[str], end: dt.date
 def _template_info(obj: Mapping[str, Any]) -> dict[str, Any]:
     """QoS class and requests of the pods a controller would create (its pod template)."""
     spec = obj.get("spec") or {}
-    template = spec.get("template") or ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+    template = (
+        spec.get("template") or ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+    )
     pod_spec = template.get("spec") or {}
     res = effective_pod_resources(pod_spec)
     return {"qos_class": qos_class({"spec": pod_spec}), "cpu_request": res["cpu_request"],
@@ -178,7 +184,9 @@ def collect(ds: Dataset, *, cluster: str | None, namespace: str | None, start: d
 
     # 1. pending now (latest state)
     now = pods.filter(
-        (pl.col("phase") == "Pending") & pl.col("node").is_null() & (pl.col("deleted").is_null() | (pl.col("deleted") > end))
+        (pl.col("phase") == "Pending")
+        & pl.col("node").is_null()
+        & (pl.col("deleted").is_null() | (pl.col("deleted") > end))
     )
     for r in now.iter_rows(named=True):
         ev = get(r["cluster"], r["namespace"], r["name"], r["uid"])
@@ -227,7 +235,9 @@ def collect(ds: Dataset, *, cluster: str | None, namespace: str | None, start: d
         ev.seen(r["last_time"])
         ev.messages.append((r["last_time"] or r["first_time"], r["message"]))
     # 4. pod creations refused by a ResourceQuota
-    refused = events.filter(pl.col("reason") == "FailedCreate", pl.col("message").str.contains("exceeded quota"))
+    refused = events.filter(
+        pl.col("reason") == "FailedCreate", pl.col("message").str.contains("exceeded quota")
+    )
     for r in refused.iter_rows(named=True):
         parsed = parse_quota_message(r["message"])
         ev = get(r["cluster"], r["_ns"], None, f"refused:{r['involved_kind']}/{r['involved_name']}")
@@ -243,7 +253,9 @@ def collect(ds: Dataset, *, cluster: str | None, namespace: str | None, start: d
     return list(found.values())
 
 
-def _enrich(ds: Dataset, found: list[Evidence], by_uid: Mapping[tuple[str, str], Mapping[str, Any]], end: dt.datetime) -> None:
+def _enrich(
+    ds: Dataset, found: list[Evidence], by_uid: Mapping[tuple[str, str], Mapping[str, Any]], end: dt.datetime
+) -> None:
     uids = [e.uid for e in found if e.uid]
     bound = _bound_times(ds, None, uids, end)
     for ev in found:
@@ -273,7 +285,9 @@ def _enrich_refused(ds: Dataset, ev: Evidence) -> None:
     obj = json.loads(revs["manifest"][-1])
     owner = controller_of(obj.get("metadata") or {})
     ev.info.update(_template_info(obj))
-    ev.info.update({"workload_kind": owner[0] if owner else kind, "workload_name": owner[1] if owner else name})
+    ev.info.update(
+        {"workload_kind": owner[0] if owner else kind, "workload_name": owner[1] if owner else name}
+    )
     workload = ds.workloads(cluster=ev.cluster, namespace=ev.namespace).filter(
         pl.col("kind").cast(pl.String) == kind, pl.col("name") == name)  # fmt: skip
     if workload.height:

@@ -19,8 +19,16 @@ from workbench.store import Dataset
 #: Scheduler reasons the per-node check cannot fully judge from a snapshot (volumes, pod affinity,
 #: spread, host ports held by pods the snapshot may not hold…); a fitting node then says so.
 UNMODELLED: frozenset[str] = frozenset(
-    {"host_ports", "pvc_missing", "pvc_unbound", "volume", "pod_affinity", "topology_spread", "scheduling_gated",
-     "other"}
+    {
+        "host_ports",
+        "pvc_missing",
+        "pvc_unbound",
+        "volume",
+        "pod_affinity",
+        "topology_spread",
+        "scheduling_gated",
+        "other",
+    }
 )
 
 __all__ = ["FIT_COLUMNS", "SHORTFALL_COLUMNS", "fit_rows", "fmt_bytes", "fmt_cpu", "shortfall_rows"]
@@ -97,9 +105,13 @@ def _advice(node: str, *, candidate: bool, blocked: str | None, fits: bool, cpu_
         return f"fits on {node} ({fmt_cpu(cpu_free)} cpu and {fmt_bytes(mem_free)} memory free)"
     parts = []
     if cpu_free is not None and cpu_req > cpu_free:
-        parts.append(f"its cpu request were ≤ {fmt_cpu(max(cpu_free, 0.0), down=True)} (it is {fmt_cpu(cpu_req)})")
+        parts.append(
+            f"its cpu request were ≤ {fmt_cpu(max(cpu_free, 0.0), down=True)} (it is {fmt_cpu(cpu_req)})"
+        )
     if mem_free is not None and mem_req > mem_free:
-        parts.append(f"its memory request were ≤ {fmt_bytes(max(mem_free, 0), down=True)} (it is {fmt_bytes(mem_req)})")
+        parts.append(
+            f"its memory request were ≤ {fmt_bytes(max(mem_free, 0), down=True)} (it is {fmt_bytes(mem_req)})"
+        )
     if pods_free is not None and pods_free < 1:
         parts.append("a pod slot were freed")
     return f"fits on {node} if " + " and ".join(parts) if parts else f"fits on {node}"
@@ -122,7 +134,7 @@ def _specs(ds: Dataset, rows: list[dict[str, Any]]) -> dict[tuple[str, str], dic
     for r in revs.iter_rows(named=True):
         key = (r["cluster"], r["uid"])
         if key in moments and (key not in out or r["observed_at"] <= moments[key]):
-            out[key] = (json.loads(r["manifest"]).get("spec") or {})
+            out[key] = json.loads(r["manifest"]).get("spec") or {}
     return out
 
 
@@ -157,7 +169,10 @@ def fit_rows(
 ) -> pl.DataFrame:
     """One row per pending pod (with a known spec) and node (:data:`FIT_COLUMNS`). ``capacity``:
     where each cluster's :class:`Capacity` up to ``end`` comes from (built here when not given)."""
-    rows = [{**r, "_at": _moment(r, end)} for r in pending.filter(pl.col("uid").is_not_null()).iter_rows(named=True)]
+    rows = [
+        {**r, "_at": _moment(r, end)}
+        for r in pending.filter(pl.col("uid").is_not_null()).iter_rows(named=True)
+    ]
     if not rows:
         return empty(FIT_COLUMNS)
     specs = _specs(ds, rows)
@@ -195,7 +210,8 @@ def fit_rows(
     if not out:
         return empty(FIT_COLUMNS)
     return pl.DataFrame(out, schema=FIT_COLUMNS).sort(
-        ["cluster", "namespace", "pod", "candidate", "fits", "cpu_short"], descending=[False, False, False, True, True, False]
+        ["cluster", "namespace", "pod", "candidate", "fits", "cpu_short"],
+        descending=[False, False, False, True, True, False],
     )
 
 
@@ -212,11 +228,16 @@ def shortfall_rows(ds: Dataset, pending: pl.DataFrame, *, at: dt.datetime,
     out = []
     for cluster in sorted(waiting["cluster"].unique().to_list()):
         pods = waiting.filter(pl.col("cluster") == cluster)
-        resource = pods.filter(pl.col("primary").is_in(list(RESOURCE_CATEGORIES)) & pl.col("uid").is_not_null())
+        resource = pods.filter(
+            pl.col("primary").is_in(list(RESOURCE_CATEGORIES)) & pl.col("uid").is_not_null()
+        )
         rows = [{**r, "_at": at} for r in resource.iter_rows(named=True)]
         specs = _specs(ds, rows)
         head = capacity(cluster, at).at(at)
-        free = {n["node"]: [n["cpu_free"] or 0.0, n["memory_free"] or 0, n["pods_free"] or 0, n] for n in head.iter_rows(named=True)}
+        free = {
+            n["node"]: [n["cpu_free"] or 0.0, n["memory_free"] or 0, n["pods_free"] or 0, n]
+            for n in head.iter_rows(named=True)
+        }
         placed = unplaced = too_big = 0
         cpu_needed, mem_needed = 0.0, 0
         for r in sorted(rows, key=lambda r: (-(r["cpu_request"] or 0), -(r["memory_request"] or 0))):
@@ -238,7 +259,8 @@ def shortfall_rows(ds: Dataset, pending: pl.DataFrame, *, at: dt.datetime,
         other = pods.height - resource.height
         text = (
             f"the cluster needs {fmt_cpu(cpu_needed)} and {fmt_bytes(mem_needed)} more for {unplaced} pending pod(s)"
-            if unplaced else "the free allocatable is enough for the pods waiting for resources"
+            if unplaced
+            else "the free allocatable is enough for the pods waiting for resources"
         )
         if too_big:
             text += f"; {too_big} of them request more than any candidate node's allocatable"

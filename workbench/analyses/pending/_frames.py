@@ -118,7 +118,9 @@ def _row(ev: Evidence, end: dt.datetime) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def frame(found: list[Evidence], *, start: dt.datetime | None, end: dt.datetime, include_past: bool) -> pl.DataFrame:
+def frame(
+    found: list[Evidence], *, start: dt.datetime | None, end: dt.datetime, include_past: bool
+) -> pl.DataFrame:
     """The pending pods table (:data:`PENDING_COLUMNS`): still pending first, longest waits first."""
     rows = [_row(ev, end) for ev in found]
     if not rows:
@@ -131,7 +133,8 @@ def frame(found: list[Evidence], *, start: dt.datetime | None, end: dt.datetime,
         out = out.filter(pl.col("still_pending"))
     return out.sort(
         ["still_pending", "pending_for", "cluster", "namespace", "pod"],
-        descending=[True, True, False, False, False], nulls_last=True,
+        descending=[True, True, False, False, False],
+        nulls_last=True,
     )
 
 

@@ -133,7 +133,9 @@ class ParsedMessage:
             return None
         counts: dict[str, int] = {}
         for r in self.reasons:
-            counts[r.category] = counts.get(r.category, 0) + (r.nodes if r.nodes is not None else self.nodes_total or 1)
+            counts[r.category] = counts.get(r.category, 0) + (
+                r.nodes if r.nodes is not None else self.nodes_total or 1
+            )
         pool = {c: n for c, n in counts.items() if c != "node_selector"} or counts
         return min(pool, key=lambda c: (-pool[c], CATEGORIES.index(c)))
 
@@ -159,7 +161,9 @@ def parse_message(message: str | None) -> ParsedMessage:
     if not text:
         return ParsedMessage(message=text, nodes_total=None)
     if _NO_NODES.search(text):
-        return ParsedMessage(message=text, nodes_total=0, reasons=(Reason("other", 0, None, "no nodes available"),))
+        return ParsedMessage(
+            message=text, nodes_total=0, reasons=(Reason("other", 0, None, "no nodes available"),)
+        )
     head = _HEAD.match(text)
     if head is None:
         category, detail = classify(text)
@@ -174,7 +178,9 @@ def parse_message(message: str | None) -> ParsedMessage:
     body = body.strip()
     stop = re.search(r"\.\s+", body)
     main, rest = (body[: stop.start()], body[stop.end() :]) if stop else (body, "")
-    notes = tuple(n.strip().rstrip(",.").strip() for n in re.split(r"\.\s+", rest) if n.strip().rstrip(",.").strip())
+    notes = tuple(
+        n.strip().rstrip(",.").strip() for n in re.split(r"\.\s+", rest) if n.strip().rstrip(",.").strip()
+    )
     reasons = []
     for item in _SPLIT.split(main.strip().rstrip(".")):
         item = item.strip().rstrip(".,").strip()
@@ -184,7 +190,9 @@ def parse_message(message: str | None) -> ParsedMessage:
         nodes, reason_text = (int(counted["n"]), counted["text"]) if counted else (total, item)
         category, detail = classify(reason_text)
         reasons.append(Reason(category, nodes, detail, reason_text))
-    return ParsedMessage(message=text, nodes_total=total, reasons=tuple(reasons), preemption=preemption, notes=notes)
+    return ParsedMessage(
+        message=text, nodes_total=total, reasons=tuple(reasons), preemption=preemption, notes=notes
+    )
 
 
 def _preemption_text(after: str) -> str:

@@ -59,8 +59,9 @@ def _overlap(first: Any, last: Any, lo: dt.datetime, hi: dt.datetime) -> float:
     return max(0.0, inside / (last - first).total_seconds())
 
 
-def _target(ident: Identity, kind: str | None, ns: str | None, name: str,
-            cluster: str) -> tuple[str, str | None, str, str | None] | None:
+def _target(
+    ident: Identity, kind: str | None, ns: str | None, name: str, cluster: str
+) -> tuple[str, str | None, str, str | None] | None:
     """(level, namespace, name, workload kind) an event about ``kind/name`` is evidence on."""
     if kind in (None, "Pod"):
         return "Pod", ns, name, None
@@ -85,7 +86,11 @@ def event_evidence(ctx: Context, ident: Identity) -> pl.DataFrame:
     ev = ev.with_columns(pl.coalesce("involved_namespace", "namespace").alias("_ns"))
     if ctx.namespace is not None:
         ev = ev.filter((pl.col("_ns") == ctx.namespace) | (pl.col("involved_kind") == "Node"))
-    pods_nodes = {(r["cluster"], r["namespace"], r["pod"]): r["node"] for r in ident.pods.iter_rows(named=True) if r["node"]}
+    pods_nodes = {
+        (r["cluster"], r["namespace"], r["pod"]): r["node"]
+        for r in ident.pods.iter_rows(named=True)
+        if r["node"]
+    }
     scale = ctx.minutes / ctx.base_minutes if ctx.has_baseline else 0.0
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     reason_base: dict[str, float] = {}
@@ -114,7 +119,12 @@ def event_evidence(ctx: Context, ident: Identity) -> pl.DataFrame:
         if g["n"] <= 0:
             continue
         n, nb = g["n"], g["nb"] * scale
-        strength = min(1.0, math.log1p(n) / math.log(11)) * n / (n + nb) * (0.5 + 0.5 / (1 + math.log1p(reason_base[reason])))
+        strength = (
+            min(1.0, math.log1p(n) / math.log(11))
+            * n
+            / (n + nb)
+            * (0.5 + 0.5 / (1 + math.log1p(reason_base[reason])))
+        )
         about = sorted(g["about"])
         what = ", ".join(about[:3]) + (f" and {len(about) - 3} more" if len(about) > 3 else "")
         detail = f"{n:.0f} Warning event(s) {reason} about {what}: {g['message']}"
@@ -122,15 +132,38 @@ def event_evidence(ctx: Context, ident: Identity) -> pl.DataFrame:
         if signal == "oom_killed":
             detail = f"the kernel OOM-killed a container of pod {tname} ({what}): {g['message']}"
         first = sorted(about)[0].split(" ", 1)[1]
-        how = (f"ds.events(cluster={cluster!r}, type='Warning', {ctx.window_args()})"
-               f".filter(pl.col('reason') == {reason!r}, pl.col('involved_name') == {first!r})")
-        rows.append(raw(level=level, cluster=cluster, namespace=tns, name=tname, workload_kind=wkind, signal=signal,
-                        time=g["first"], strength=strength, detail=detail, how_to_see=how))
+        how = (
+            f"ds.events(cluster={cluster!r}, type='Warning', {ctx.window_args()})"
+            f".filter(pl.col('reason') == {reason!r}, pl.col('involved_name') == {first!r})"
+        )
+        rows.append(
+            raw(
+                level=level,
+                cluster=cluster,
+                namespace=tns,
+                name=tname,
+                workload_kind=wkind,
+                signal=signal,
+                time=g["first"],
+                strength=strength,
+                detail=detail,
+                how_to_see=how,
+            )
+        )
     return raw_frame(rows)
 
 
-def _classify(ctx: Context, ident: Identity, cluster: str, kind: str | None, ns: str | None, name: str, reason: str,
-              message: str, pods_nodes: dict[tuple[str, str, str], str]) -> tuple[str, tuple[Any, ...]]:
+def _classify(
+    ctx: Context,
+    ident: Identity,
+    cluster: str,
+    kind: str | None,
+    ns: str | None,
+    name: str,
+    reason: str,
+    message: str,
+    pods_nodes: dict[tuple[str, str, str], str],
+) -> tuple[str, tuple[Any, ...]]:
     """The signal of an event and the (level, namespace, name, workload kind) it is evidence on."""
     target = _target(ident, kind, ns, name, cluster) or ("Other", ns, f"{kind}/{name}", None)
     if reason == "BackOff" and "restarting" in message:
@@ -151,8 +184,14 @@ def _oom_victim(ctx: Context, cluster: str, node: str, container: str) -> tuple[
     pods = ctx.ds.scan("pods", cluster=cluster, node=node).select("namespace", "name", "uid").collect()
     if pods.is_empty():
         return None
-    cont = (ctx.ds.scan("containers", cluster=cluster).filter(pl.col("name") == container)
-            .filter(pl.col("pod_uid").is_in(pods["uid"].implode())).select("namespace", "pod").unique().collect())
+    cont = (
+        ctx.ds.scan("containers", cluster=cluster)
+        .filter(pl.col("name") == container)
+        .filter(pl.col("pod_uid").is_in(pods["uid"].implode()))
+        .select("namespace", "pod")
+        .unique()
+        .collect()
+    )
     if cont.height == 1:
         return cont.row(0)  # type: ignore[return-value]
     return None
@@ -165,13 +204,16 @@ def change_evidence(ctx: Context, ident: Identity) -> pl.DataFrame:
         ctx.note("no object revisions in the snapshot: manifest changes not used")
         return raw_frame([])
     lo = max(ctx.start - ctx.change_lead, ctx.ds.window[0] or ctx.start - ctx.change_lead)
-    changes = manifests.what_changed(ctx.ds, cluster=ctx.cluster, namespace=ctx.namespace, start=lo, end=ctx.end,
-                                     around=ctx.start)
+    changes = manifests.what_changed(
+        ctx.ds, cluster=ctx.cluster, namespace=ctx.namespace, start=lo, end=ctx.end, around=ctx.start
+    )
     if changes.is_empty():
         return raw_frame([])
     rows = []
     group_cols = ["cluster", "kind", "namespace", "name", "time", "category"]
-    per = changes.group_by(group_cols, maintain_order=True).agg(pl.col("path"), pl.col("old").first(), pl.col("new").first())
+    per = changes.group_by(group_cols, maintain_order=True).agg(
+        pl.col("path"), pl.col("old").first(), pl.col("new").first()
+    )
     for r in per.sort("time", "kind", "name", "category").iter_rows(named=True):
         kind, name, ns = r["kind"], r["name"], r["namespace"]
         paths = ", ".join(p for p in r["path"] if p)
@@ -181,10 +223,13 @@ def change_evidence(ctx: Context, ident: Identity) -> pl.DataFrame:
             what = f"{kind}/{name} image changed from {r['old']} to {r['new']}"
         else:
             what = f"{kind}/{name} {r['category']} changed ({paths[:160]})" + (
-                f": {r['old']} → {r['new']}" if len(r["path"]) == 1 and r["old"] is not None else "")
+                f": {r['old']} → {r['new']}" if len(r["path"]) == 1 and r["old"] is not None else ""
+            )
         detail = f"{what} at {fmt_time(r['time'])}"
-        how = (f"notebooks/manifest_history.ipynb cluster={r['cluster']} kind={kind} namespace={ns or ''} "
-               f"object_name={name} around={fmt_time(r['time'])}")
+        how = (
+            f"notebooks/manifest_history.ipynb cluster={r['cluster']} kind={kind} namespace={ns or ''} "
+            f"object_name={name} around={fmt_time(r['time'])}"
+        )
         if kind == "Node":
             target = ("Node", None, name, None)
         elif kind == "Service":
@@ -197,7 +242,18 @@ def change_evidence(ctx: Context, ident: Identity) -> pl.DataFrame:
             target = same if same[0] == "Workload" else ("Other", ns, f"{kind}/{name}", None)
         else:
             target = ("Other", ns, f"{kind}/{name}", None)
-        rows.append(raw(level=target[0], cluster=r["cluster"], namespace=target[1], name=target[2],
-                        workload_kind=target[3], signal="manifest_change", time=r["time"],
-                        strength=CATEGORY_WEIGHT.get(r["category"], 0.3), detail=detail, how_to_see=how))
+        rows.append(
+            raw(
+                level=target[0],
+                cluster=r["cluster"],
+                namespace=target[1],
+                name=target[2],
+                workload_kind=target[3],
+                signal="manifest_change",
+                time=r["time"],
+                strength=CATEGORY_WEIGHT.get(r["category"], 0.3),
+                detail=detail,
+                how_to_see=how,
+            )
+        )
     return raw_frame(rows)

@@ -51,7 +51,11 @@ def infer_workload(pod: str) -> tuple[str, str] | None:
     >>> infer_workload("standalone") is None
     True
     """
-    for pattern, kind in ((_DEPLOYMENT_POD, "Deployment"), (_STATEFUL_POD, "StatefulSet"), (_OWNED_POD, "Workload")):
+    for pattern, kind in (
+        (_DEPLOYMENT_POD, "Deployment"),
+        (_STATEFUL_POD, "StatefulSet"),
+        (_OWNED_POD, "Workload"),
+    ):
         m = pattern.match(pod)
         if m:
             return kind, m.group("name")
@@ -74,8 +78,17 @@ class Identity:
         """cluster, namespace, pod, workload_kind, workload_name, node, created, deleted."""
         return (
             self.ds.scan("pods", cluster=self.cluster)
-            .select("cluster", "namespace", pl.col("name").alias("pod"), "workload_kind", "workload_name", "node",
-                    "created", "deleted", "observed_at")
+            .select(
+                "cluster",
+                "namespace",
+                pl.col("name").alias("pod"),
+                "workload_kind",
+                "workload_name",
+                "node",
+                "created",
+                "deleted",
+                "observed_at",
+            )
             .sort("observed_at", nulls_last=False)
             .collect()
         )
@@ -84,14 +97,22 @@ class Identity:
     def _pod_map(self) -> dict[tuple[str, str, str], tuple[str, str]]:
         out: dict[tuple[str, str, str], tuple[str, str]] = {}
         for r in self.pods.filter(pl.col("workload_name").is_not_null()).iter_rows(named=True):
-            out[(r["cluster"], r["namespace"], r["pod"])] = (r["workload_kind"] or "Workload", r["workload_name"])
+            out[(r["cluster"], r["namespace"], r["pod"])] = (
+                r["workload_kind"] or "Workload",
+                r["workload_name"],
+            )
         return out
 
     @cached_property
     def _owners(self) -> dict[tuple[str, str | None, str, str], tuple[str, str]]:
         """(cluster, namespace, kind, name) of a ReplicaSet/Job → its owning Deployment/CronJob."""
-        w = self.ds.scan("workloads", cluster=self.cluster).select(
-            "cluster", "namespace", pl.col("kind").cast(pl.String), "name", "owner_kind", "owner_name").collect()
+        w = (
+            self.ds.scan("workloads", cluster=self.cluster)
+            .select(
+                "cluster", "namespace", pl.col("kind").cast(pl.String), "name", "owner_kind", "owner_name"
+            )
+            .collect()
+        )
         out = {}
         for r in w.filter(pl.col("owner_name").is_not_null()).iter_rows(named=True):
             if r["owner_kind"] in ("Deployment", "CronJob", "StatefulSet", "DaemonSet"):
@@ -102,15 +123,25 @@ class Identity:
     def _workload_names(self) -> dict[tuple[str, str], list[tuple[str, str]]]:
         """(cluster, name) → [(namespace, kind)] of the workloads known by name."""
         out: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        w = self.ds.scan("workloads", cluster=self.cluster).select(
-            "cluster", "namespace", pl.col("kind").cast(pl.String), "name", "owner_name").collect()
+        w = (
+            self.ds.scan("workloads", cluster=self.cluster)
+            .select("cluster", "namespace", pl.col("kind").cast(pl.String), "name", "owner_name")
+            .collect()
+        )
         for r in w.filter(pl.col("owner_name").is_null()).iter_rows(named=True):
             out.setdefault((r["cluster"], r["name"]), []).append((r["namespace"], r["kind"]))
         for (c, ns, _p), (kind, name) in self._pod_map.items():
             if (ns, kind) not in out.setdefault((c, name), []):
                 out[(c, name)].append((ns, kind))
-        seen = self.ds.scan("series", cluster=self.cluster).select("cluster", "namespace", "pod").unique().collect()
-        for c, ns, pod in sorted(seen.filter(pl.col("pod").is_not_null()).rows(), key=lambda r: tuple(map(str, r))):
+        seen = (
+            self.ds.scan("series", cluster=self.cluster)
+            .select("cluster", "namespace", "pod")
+            .unique()
+            .collect()
+        )
+        for c, ns, pod in sorted(
+            seen.filter(pl.col("pod").is_not_null()).rows(), key=lambda r: tuple(map(str, r))
+        ):
             wl = self.workload_of(c, ns, pod)
             if wl is not None and (ns, wl[0]) not in out.setdefault((c, wl[1]), []):
                 out[(c, wl[1])].append((ns, wl[0]))
@@ -120,20 +151,32 @@ class Identity:
     def _service_pods(self) -> dict[tuple[str, str | None, str], Counter[tuple[str, str, str]]]:
         """(cluster, namespace, service) of the traces → span counts per (namespace, kind, workload)."""
         lf = self.ds.scan("spans", cluster=self.cluster, start=self.span_start, end=self.end)
-        got = (lf.filter(pl.col("pod").is_not_null())
-               .group_by("cluster", "namespace", "service", "pod").agg(pl.len().alias("n")).collect())
+        got = (
+            lf.filter(pl.col("pod").is_not_null())
+            .group_by("cluster", "namespace", "service", "pod")
+            .agg(pl.len().alias("n"))
+            .collect()
+        )
         out: dict[tuple[str, str | None, str], Counter[tuple[str, str, str]]] = {}
         for r in got.iter_rows(named=True):
             wl = self.workload_of(r["cluster"], r["namespace"], r["pod"])
             if wl is None or r["service"] is None:
                 continue
-            out.setdefault((r["cluster"], r["namespace"], r["service"]), Counter())[(r["namespace"], *wl)] += r["n"]
+            out.setdefault((r["cluster"], r["namespace"], r["service"]), Counter())[
+                (r["namespace"], *wl)
+            ] += r["n"]
         return out
 
     @cached_property
     def _k8s_services(self) -> dict[tuple[str, str, str], list[str]]:
-        s = self.ds.scan("services", cluster=self.cluster).select("cluster", "namespace", "name", "pods").collect()
-        return {(r["cluster"], r["namespace"], r["name"]): list(r["pods"] or []) for r in s.iter_rows(named=True)}
+        s = (
+            self.ds.scan("services", cluster=self.cluster)
+            .select("cluster", "namespace", "name", "pods")
+            .collect()
+        )
+        return {
+            (r["cluster"], r["namespace"], r["name"]): list(r["pods"] or []) for r in s.iter_rows(named=True)
+        }
 
     # -- lookups --------------------------------------------------------------------------------
     def workload_of(self, cluster: str, namespace: str | None, pod: str) -> tuple[str, str] | None:
@@ -150,7 +193,9 @@ class Identity:
         bare = self.pods.filter(pl.col("workload_name").is_null())
         return {(r["cluster"], r["namespace"], r["pod"]) for r in bare.iter_rows(named=True)}
 
-    def controller_owner(self, cluster: str, namespace: str | None, kind: str, name: str) -> tuple[str, str] | None:
+    def controller_owner(
+        self, cluster: str, namespace: str | None, kind: str, name: str
+    ) -> tuple[str, str] | None:
         """The workload a controller rolls up to: a ReplicaSet's Deployment, a Job's CronJob;
         a top-level workload is itself; None for other kinds."""
         got = self._owners.get((cluster, namespace, kind, name))  # type: ignore[arg-type]
@@ -163,7 +208,9 @@ class Identity:
             return kind, name
         return None
 
-    def service_target(self, cluster: str, namespace: str | None, service: str) -> tuple[str, str | None, str, str | None]:
+    def service_target(
+        self, cluster: str, namespace: str | None, service: str
+    ) -> tuple[str, str | None, str, str | None]:
         """Where a traced service's evidence goes: ``(level, namespace, name, workload_kind)``."""
         counts: Counter[tuple[str, str, str]] = Counter()
         for (c, ns, s), got in self._service_pods.items():
@@ -172,7 +219,9 @@ class Identity:
         if counts:
             (ns, kind, name), _ = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
             return "Workload", ns, name, kind
-        for (c, ns, name), pods in sorted(self._k8s_services.items(), key=lambda kv: (kv[0][1] or "", kv[0][2])):
+        for (c, ns, name), pods in sorted(
+            self._k8s_services.items(), key=lambda kv: (kv[0][1] or "", kv[0][2])
+        ):
             if c == cluster and name == service and (namespace is None or ns == namespace) and pods:
                 wl = Counter(w for p in pods if (w := self.workload_of(c, ns, p)) is not None)
                 if wl:
@@ -194,12 +243,22 @@ class Identity:
         out: dict[tuple[str, str | None, str, str], set[str]] = {}
         pods = self.pods.filter(
             (pl.col("created").is_null() | (pl.col("created") <= self.end))
-            & (pl.col("deleted").is_null() | (pl.col("deleted") >= self.start)))
+            & (pl.col("deleted").is_null() | (pl.col("deleted") >= self.start))
+        )
         rows = [(r["cluster"], r["namespace"], r["pod"]) for r in pods.iter_rows(named=True)]
         if not rows:  # no pods table: the pods that reported CPU in the window
-            seen = (self.ds.scan_metrics(metric="container_cpu_usage_seconds_total", cluster=self.cluster,
-                                         namespace=self.namespace, start=self.start, end=self.end)
-                    .select("cluster", "namespace", "pod").unique().collect())
+            seen = (
+                self.ds.scan_metrics(
+                    metric="container_cpu_usage_seconds_total",
+                    cluster=self.cluster,
+                    namespace=self.namespace,
+                    start=self.start,
+                    end=self.end,
+                )
+                .select("cluster", "namespace", "pod")
+                .unique()
+                .collect()
+            )
             rows = [(r["cluster"], r["namespace"], r["pod"]) for r in seen.iter_rows(named=True) if r["pod"]]
         for c, ns, pod in rows:
             wl = self.workload_of(c, ns, pod)

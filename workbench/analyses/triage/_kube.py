@@ -55,7 +55,9 @@ def pending_evidence(ctx: Context) -> pl.DataFrame:
     """``pending_pods`` evidence from the pending pod analysis."""
     if ctx.ds.row_counts.get("pods", 0) == 0 and ctx.ds.row_counts.get("events", 0) == 0:
         return raw_frame([])
-    got = pending.pending_pods(ctx.ds, cluster=ctx.cluster, namespace=ctx.namespace, start=ctx.start, end=ctx.end)
+    got = pending.pending_pods(
+        ctx.ds, cluster=ctx.cluster, namespace=ctx.namespace, start=ctx.start, end=ctx.end
+    )
     rows = []
     for r in got.sort("cluster", "namespace", "pod", "owner_name", nulls_last=True).iter_rows(named=True):
         since = r["pending_since"] or r["created"] or ctx.start
@@ -69,23 +71,51 @@ def pending_evidence(ctx: Context) -> pl.DataFrame:
         message = (r["message"] or "").splitlines()[0][:200] if r["message"] else ""
         if r["state"] == "refused":
             subject = f"{r['owner_kind']} {r['owner_name']} could not create pods"
-            level, name, kind = "Workload", r["workload_name"] or r["owner_name"], r["workload_kind"] or r["owner_kind"]
+            level, name, kind = (
+                "Workload",
+                r["workload_name"] or r["owner_name"],
+                r["workload_kind"] or r["owner_kind"],
+            )
         else:
             subject = f"pod {r['pod']} waited for a node ({r['state']})"
             level, name, kind = "Pod", r["pod"], None
         detail = f"{subject} from {fmt_time(since)}, {reason}: {message}"
-        how = (f"notebooks/pending_pods.ipynb cluster={r['cluster']} namespace={r['namespace']} "
-               f"start={fmt_time(ctx.start)} end={fmt_time(ctx.end)}")
-        rows.append(raw(level=level, cluster=r["cluster"], namespace=r["namespace"], name=name, workload_kind=kind,
-                        signal="pending_pods", time=since, strength=strength, detail=detail, how_to_see=how))
+        how = (
+            f"notebooks/pending_pods.ipynb cluster={r['cluster']} namespace={r['namespace']} "
+            f"start={fmt_time(ctx.start)} end={fmt_time(ctx.end)}"
+        )
+        rows.append(
+            raw(
+                level=level,
+                cluster=r["cluster"],
+                namespace=r["namespace"],
+                name=name,
+                workload_kind=kind,
+                signal="pending_pods",
+                time=since,
+                strength=strength,
+                detail=detail,
+                how_to_see=how,
+            )
+        )
     return raw_frame(rows)
 
 
 def _pod_revisions(ctx: Context) -> pl.DataFrame:
-    lf = ctx.ds.scan("objects", cluster=ctx.cluster, namespace=ctx.namespace, start=ctx.base_start, end=ctx.end,
-                     latest=False)
-    return lf.filter(pl.col("kind") == "Pod").select("cluster", "namespace", "name", "observed_at", "manifest").sort(
-        "observed_at", "name").collect()
+    lf = ctx.ds.scan(
+        "objects",
+        cluster=ctx.cluster,
+        namespace=ctx.namespace,
+        start=ctx.base_start,
+        end=ctx.end,
+        latest=False,
+    )
+    return (
+        lf.filter(pl.col("kind") == "Pod")
+        .select("cluster", "namespace", "name", "observed_at", "manifest")
+        .sort("observed_at", "name")
+        .collect()
+    )
 
 
 def _terminations(status: dict[str, Any], *, deleting: bool) -> list[tuple[str, bool, str, Any, Any]]:
@@ -100,7 +130,15 @@ def _terminations(status: dict[str, Any], *, deleting: bool) -> list[tuple[str, 
                 if term is now and (not isinstance(term, dict) or term.get("reason") != "OOMKilled"):
                     continue  # a container that ended (and is not restarted yet) counts only when OOM-killed
                 if isinstance(term, dict) and term.get("finishedAt"):
-                    out.append((cs.get("name"), init, term.get("reason") or "", term.get("finishedAt"), term.get("exitCode")))
+                    out.append(
+                        (
+                            cs.get("name"),
+                            init,
+                            term.get("reason") or "",
+                            term.get("finishedAt"),
+                            term.get("exitCode"),
+                        )
+                    )
     return out
 
 
@@ -131,24 +169,39 @@ def container_evidence(ctx: Context) -> pl.DataFrame:
                 f["first"] = f["first"] or r["observed_at"]
                 if text not in f["statuses"]:
                     f["statuses"].append(text)
-    cont = ctx.ds.scan("containers", cluster=ctx.cluster, namespace=ctx.namespace).filter(
-        pl.col("last_finished_at").is_between(ctx.start, ctx.end, closed="left")).collect()
+    cont = (
+        ctx.ds.scan("containers", cluster=ctx.cluster, namespace=ctx.namespace)
+        .filter(pl.col("last_finished_at").is_between(ctx.start, ctx.end, closed="left"))
+        .collect()
+    )
     for r in cont.iter_rows(named=True):
         reason, code = r["last_reason"] or "", r["last_exit_code"]
         if reason not in _CLEAN or code not in (0, None):
-            terms.setdefault((r["cluster"], r["namespace"], r["pod"], r["name"], r["last_finished_at"]),
-                             (reason, bool(r["is_init"]), code))
+            terms.setdefault(
+                (r["cluster"], r["namespace"], r["pod"], r["name"], r["last_finished_at"]),
+                (reason, bool(r["is_init"]), code),
+            )
     if revs.is_empty():
-        pods = ctx.ds.scan("pods", cluster=ctx.cluster, namespace=ctx.namespace, start=ctx.base_start,
-                           end=ctx.end).filter(pl.col("created") >= ctx.base_start).collect()
+        pods = (
+            ctx.ds.scan(
+                "pods", cluster=ctx.cluster, namespace=ctx.namespace, start=ctx.base_start, end=ctx.end
+            )
+            .filter(pl.col("created") >= ctx.base_start)
+            .collect()
+        )
         for r in pods.iter_rows(named=True):
             if _is_failing(r["status"]):
                 failing[(r["cluster"], r["namespace"], r["name"])] = {
-                    "statuses": [r["status"]], "first": max(r["created"], ctx.start), "before": False}
+                    "statuses": [r["status"]],
+                    "first": max(r["created"], ctx.start),
+                    "before": False,
+                }
     return raw_frame([*_termination_rows(ctx, terms), *_failing_rows(ctx, failing)])
 
 
-def _termination_rows(ctx: Context, terms: dict[tuple[Any, ...], tuple[str, bool, Any]]) -> list[dict[str, Any]]:
+def _termination_rows(
+    ctx: Context, terms: dict[tuple[Any, ...], tuple[str, bool, Any]]
+) -> list[dict[str, Any]]:
     per: dict[tuple[Any, ...], list[tuple[dt.datetime, str, bool, Any]]] = {}
     for (c, ns, pod, container, at), (reason, init, code) in terms.items():
         if ctx.start <= at < ctx.end:
@@ -159,15 +212,36 @@ def _termination_rows(ctx: Context, terms: dict[tuple[Any, ...], tuple[str, bool
         n, init = len(items), "init " if items[0][2] else ""
         reasons = sorted({f"{x[1] or 'terminated'} (exit {x[3]})" for x in items})
         how = f"ds.containers(cluster={c!r}, pod={pod!r})  # and notebooks/pod_view.ipynb"
-        rows.append(raw(level="Pod", cluster=c, namespace=ns, name=pod, signal="restarts", time=items[0][0],
-                        strength=1 - 0.5**n,
-                        detail=f"{init}container {container} of pod {pod} terminated {n} time(s) in the window "
-                               f"(first at {fmt_time(items[0][0])}): {', '.join(reasons)}", how_to_see=how))
+        rows.append(
+            raw(
+                level="Pod",
+                cluster=c,
+                namespace=ns,
+                name=pod,
+                signal="restarts",
+                time=items[0][0],
+                strength=1 - 0.5**n,
+                detail=f"{init}container {container} of pod {pod} terminated {n} time(s) in the window "
+                f"(first at {fmt_time(items[0][0])}): {', '.join(reasons)}",
+                how_to_see=how,
+            )
+        )
         ooms = [x for x in items if x[1] == "OOMKilled"]
         if ooms:
-            rows.append(raw(level="Pod", cluster=c, namespace=ns, name=pod, signal="oom_killed", time=ooms[0][0],
-                            strength=1.0, detail=f"{init}container {container} of pod {pod} was OOM-killed {len(ooms)} "
-                                                 f"time(s), first at {fmt_time(ooms[0][0])}", how_to_see=how))
+            rows.append(
+                raw(
+                    level="Pod",
+                    cluster=c,
+                    namespace=ns,
+                    name=pod,
+                    signal="oom_killed",
+                    time=ooms[0][0],
+                    strength=1.0,
+                    detail=f"{init}container {container} of pod {pod} was OOM-killed {len(ooms)} "
+                    f"time(s), first at {fmt_time(ooms[0][0])}",
+                    how_to_see=how,
+                )
+            )
     return rows
 
 
@@ -177,10 +251,21 @@ def _failing_rows(ctx: Context, failing: dict[tuple[str, str, str], dict[str, An
         if f["first"] is None:
             continue
         detail = f"pod {pod} was {', '.join(f['statuses'])} from {fmt_time(f['first'])}" + (
-            " (already failing before the window)" if f["before"] else "")
-        rows.append(raw(level="Pod", cluster=c, namespace=ns, name=pod, signal="failing_pods", time=f["first"],
-                        strength=0.5 if f["before"] else 1.0, detail=detail,
-                        how_to_see=f"ds.pods(cluster={c!r}, pod={pod!r}); ds.events(cluster={c!r}, pod={pod!r})"))
+            " (already failing before the window)" if f["before"] else ""
+        )
+        rows.append(
+            raw(
+                level="Pod",
+                cluster=c,
+                namespace=ns,
+                name=pod,
+                signal="failing_pods",
+                time=f["first"],
+                strength=0.5 if f["before"] else 1.0,
+                detail=detail,
+                how_to_see=f"ds.pods(cluster={c!r}, pod={pod!r}); ds.events(cluster={c!r}, pod={pod!r})",
+            )
+        )
     return rows
 
 
@@ -196,8 +281,12 @@ def _bad(cond: dict[str, Any]) -> float:
 def node_evidence(ctx: Context) -> pl.DataFrame:
     """``node_not_ready`` evidence from node conditions (see the module docstring)."""
     texts: list[tuple[str, str, str | None]] = []
-    revs = (ctx.ds.scan("objects", cluster=ctx.cluster, start=ctx.base_start, end=ctx.end, latest=False)
-            .filter(pl.col("kind") == "Node").select("cluster", "name", "manifest").collect())
+    revs = (
+        ctx.ds.scan("objects", cluster=ctx.cluster, start=ctx.base_start, end=ctx.end, latest=False)
+        .filter(pl.col("kind") == "Node")
+        .select("cluster", "name", "manifest")
+        .collect()
+    )
     for r in revs.iter_rows(named=True):
         try:
             conds = (json.loads(r["manifest"]).get("status") or {}).get("conditions") or []
@@ -221,9 +310,21 @@ def node_evidence(ctx: Context) -> pl.DataFrame:
             why = (cond.get("message") or cond.get("reason") or "").strip()[:160]
             seen.setdefault(key, (at, weight, why))
     rows = []
-    for (cluster, name, kind, status), (at, weight, why) in sorted(seen.items(), key=lambda kv: tuple(map(str, kv[0]))):
-        rows.append(raw(level="Node", cluster=cluster, namespace=None, name=name, signal="node_not_ready", time=at,
-                        strength=weight, detail=f"node {name} condition {kind}={status} from {fmt_time(at)}: {why}",
-                        how_to_see=f"ds.nodes(cluster={cluster!r}, node={name!r}); "
-                                   f"notebooks/manifest_history.ipynb kind=Node object_name={name}"))
+    for (cluster, name, kind, status), (at, weight, why) in sorted(
+        seen.items(), key=lambda kv: tuple(map(str, kv[0]))
+    ):
+        rows.append(
+            raw(
+                level="Node",
+                cluster=cluster,
+                namespace=None,
+                name=name,
+                signal="node_not_ready",
+                time=at,
+                strength=weight,
+                detail=f"node {name} condition {kind}={status} from {fmt_time(at)}: {why}",
+                how_to_see=f"ds.nodes(cluster={cluster!r}, node={name!r}); "
+                f"notebooks/manifest_history.ipynb kind=Node object_name={name}",
+            )
+        )
     return raw_frame(rows)

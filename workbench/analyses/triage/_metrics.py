@@ -92,27 +92,53 @@ def _series(ctx: Context) -> pl.DataFrame:
     known = set(ctx.ds.series()["metric"].unique().to_list()) if ctx.ds.row_counts.get("series") else set()
     cm = [m for m in CONTAINER_METRICS if m in known]
     if cm:
-        frames.append(an.metric_series(ctx.metric_samples(cm), by=("namespace", "pod", "container"), step=ctx.step,
-                                       where=_containers_only())
-                      .with_columns(pl.lit(None, pl.String).alias("node")))
+        frames.append(
+            an.metric_series(
+                ctx.metric_samples(cm),
+                by=("namespace", "pod", "container"),
+                step=ctx.step,
+                where=_containers_only(),
+            ).with_columns(pl.lit(None, pl.String).alias("node"))
+        )
     pm = [m for m in POD_METRICS if m in known]
     if pm:
-        frames.append(an.metric_series(ctx.metric_samples(pm), by=("namespace", "pod"), step=ctx.step,
-                                       where=pl.col("pod").is_not_null()).with_columns(
-            pl.lit(None, pl.String).alias("container"), pl.lit(None, pl.String).alias("node")))
+        frames.append(
+            an.metric_series(
+                ctx.metric_samples(pm),
+                by=("namespace", "pod"),
+                step=ctx.step,
+                where=pl.col("pod").is_not_null(),
+            ).with_columns(pl.lit(None, pl.String).alias("container"), pl.lit(None, pl.String).alias("node"))
+        )
     nm = [m for m in NODE_METRICS if m in known]
     if nm:
         busy = pl.col("node").is_not_null() & ~pl.col("labels").fill_null("").str.contains(_IDLE)
-        nodes = an.metric_series(ctx.metric_samples(nm, namespace=False), by=("node",), step=ctx.step, where=busy)
+        nodes = an.metric_series(
+            ctx.metric_samples(nm, namespace=False), by=("node",), step=ctx.step, where=busy
+        )
         if ctx.namespace is not None:
             nodes = nodes.filter(pl.col("node").is_in(sorted(_nodes_of_namespace(ctx))))
-        frames.append(nodes.with_columns(pl.lit(None, pl.String).alias("namespace"), pl.lit(None, pl.String).alias("pod"),
-                                         pl.lit(None, pl.String).alias("container")))
+        frames.append(
+            nodes.with_columns(
+                pl.lit(None, pl.String).alias("namespace"),
+                pl.lit(None, pl.String).alias("pod"),
+                pl.lit(None, pl.String).alias("container"),
+            )
+        )
     cols = ["cluster", "metric", "namespace", "pod", "container", "node", "ts", "value"]
     if not frames:
-        return pl.DataFrame(schema={"cluster": pl.String, "metric": pl.String, "namespace": pl.String, "pod": pl.String,
-                                    "container": pl.String, "node": pl.String, "ts": an.SCORE_COLUMNS["ts"],
-                                    "value": pl.Float64})
+        return pl.DataFrame(
+            schema={
+                "cluster": pl.String,
+                "metric": pl.String,
+                "namespace": pl.String,
+                "pod": pl.String,
+                "container": pl.String,
+                "node": pl.String,
+                "ts": an.SCORE_COLUMNS["ts"],
+                "value": pl.Float64,
+            }
+        )
     return pl.concat([f.select(cols) for f in frames])
 
 
@@ -121,7 +147,9 @@ def _containers_only() -> pl.Expr:
     null) and the pause container ("POD") only where a pod has no per-container series (a
     ``where`` of :func:`~workbench.analyses.anomalies.metric_series`: evaluated per series)."""
     named = pl.col("container").is_not_null() & ~pl.col("container").is_in(["", "POD"])
-    pod_level = ~named.any().over("cluster", "metric", "namespace", "pod") & (pl.col("container").fill_null("") != "POD")
+    pod_level = ~named.any().over("cluster", "metric", "namespace", "pod") & (
+        pl.col("container").fill_null("") != "POD"
+    )
     return pl.col("pod").is_not_null() & (named | pod_level)
 
 
@@ -149,59 +177,102 @@ def _nodes_of_namespace(ctx: Context) -> frozenset[str]:
 _KEYS = ["cluster", "metric", "namespace", "pod", "container", "node"]
 
 
-def _with_sibling_history(series: pl.DataFrame, ctx: Context, ident: Identity, min_history: int) -> pl.DataFrame:
+def _with_sibling_history(
+    series: pl.DataFrame, ctx: Context, ident: Identity, min_history: int
+) -> pl.DataFrame:
     """Young pod series (fewer than ``min_history`` points before the window) get their
     siblings' median as the history before their first point."""
     pods = series.filter(pl.col("pod").is_not_null())
     if pods.is_empty():
         return series
-    firsts = pods.group_by(_KEYS).agg(pl.col("ts").min().alias("_first"),
-                                      (pl.col("ts") < ctx.start).sum().alias("_before"))
-    wl = {(c, ns, p): ident.workload_of(c, ns, p) for c, ns, p in firsts.select("cluster", "namespace", "pod").unique().rows()}
-    firsts = firsts.with_columns(pl.struct("cluster", "namespace", "pod").map_elements(
-        lambda s: "/".join(wl.get((s["cluster"], s["namespace"], s["pod"])) or ("", s["pod"])),
-        return_dtype=pl.String).alias("_wl"))
+    firsts = pods.group_by(_KEYS).agg(
+        pl.col("ts").min().alias("_first"), (pl.col("ts") < ctx.start).sum().alias("_before")
+    )
+    wl = {
+        (c, ns, p): ident.workload_of(c, ns, p)
+        for c, ns, p in firsts.select("cluster", "namespace", "pod").unique().rows()
+    }
+    firsts = firsts.with_columns(
+        pl.struct("cluster", "namespace", "pod")
+        .map_elements(
+            lambda s: "/".join(wl.get((s["cluster"], s["namespace"], s["pod"])) or ("", s["pod"])),
+            return_dtype=pl.String,
+        )
+        .alias("_wl")
+    )
     young = firsts.filter(pl.col("_before") < min_history)
     if young.is_empty():
         return series
     grown = firsts.filter(pl.col("_before") >= min_history).select(*_KEYS, "_wl")
-    sib = (pods.join(grown, on=_KEYS, nulls_equal=True).group_by("cluster", "metric", "namespace", "container", "_wl", "ts")
-           .agg(pl.col("value").median()))
-    extra = (young.select(*_KEYS, "_wl", "_first")
-             .join(sib, on=["cluster", "metric", "namespace", "container", "_wl"], how="inner", nulls_equal=True)
-             .filter(pl.col("ts") < pl.col("_first")).select(*_KEYS, "ts", "value"))
+    sib = (
+        pods.join(grown, on=_KEYS, nulls_equal=True)
+        .group_by("cluster", "metric", "namespace", "container", "_wl", "ts")
+        .agg(pl.col("value").median())
+    )
+    extra = (
+        young.select(*_KEYS, "_wl", "_first")
+        .join(sib, on=["cluster", "metric", "namespace", "container", "_wl"], how="inner", nulls_equal=True)
+        .filter(pl.col("ts") < pl.col("_first"))
+        .select(*_KEYS, "ts", "value")
+    )
     if extra.height:
         log.info("triage: %d young pod series scored against their siblings", young.height)
     return pl.concat([series, extra]).sort(*_KEYS, "ts", nulls_last=True)
 
 
-def _with_shifts(found: pl.DataFrame, series: pl.DataFrame, ctx: Context, p: an.AnomalyParams) -> pl.DataFrame:
+def _with_shifts(
+    found: pl.DataFrame, series: pl.DataFrame, ctx: Context, p: an.AnomalyParams
+) -> pl.DataFrame:
     """Add the window-vs-baseline level shifts (slow ramps that a rolling baseline follows) to
     the anomalous intervals, in the same columns; where both exist the higher peak wins."""
     in_b = (pl.col("ts") >= ctx.base_start) & (pl.col("ts") < ctx.start)
     in_w = (pl.col("ts") >= ctx.start) & (pl.col("ts") < ctx.end)
-    ref = series.filter(in_b).group_by(_KEYS).agg(pl.col("value").median().alias("_med"), pl.len().alias("_nb"))
-    ref = ref.join(series.filter(in_b).join(ref, on=_KEYS, nulls_equal=True)
-                   .group_by(_KEYS).agg((pl.col("value") - pl.col("_med")).abs().median().alias("_mad")),
-                   on=_KEYS, nulls_equal=True).filter(pl.col("_nb") >= p.min_history)
+    ref = (
+        series.filter(in_b).group_by(_KEYS).agg(pl.col("value").median().alias("_med"), pl.len().alias("_nb"))
+    )
+    ref = ref.join(
+        series.filter(in_b)
+        .join(ref, on=_KEYS, nulls_equal=True)
+        .group_by(_KEYS)
+        .agg((pl.col("value") - pl.col("_med")).abs().median().alias("_mad")),
+        on=_KEYS,
+        nulls_equal=True,
+    ).filter(pl.col("_nb") >= p.min_history)
     floor = pl.when(pl.col("metric").str.contains("memory")).then(SHIFT_FLOOR_MEMORY).otherwise(SHIFT_FLOOR)
     scale = pl.max_horizontal(1.4826 * pl.col("_mad"), floor * pl.col("_med").abs()) + 1e-9
-    w = (series.filter(in_w).join(ref, on=_KEYS, nulls_equal=True)
-         .with_columns(((pl.col("value") - pl.col("_med")) / scale).alias("_z"), scale.alias("_scale")))
+    w = (
+        series.filter(in_w)
+        .join(ref, on=_KEYS, nulls_equal=True)
+        .with_columns(((pl.col("value") - pl.col("_med")) / scale).alias("_z"), scale.alias("_scale"))
+    )
     if w.is_empty():
         return found
     hot = w.filter(pl.col("_z").abs() > p.threshold)
-    shifts = hot.sort("ts").group_by(_KEYS).agg(
-        pl.col("ts").first().alias("start"), pl.col("ts").last().alias("end"), pl.len().cast(pl.Int64).alias("points"),
-        pl.col("ts").sort_by(pl.col("_z").abs()).last().alias("peak_ts"),
-        pl.col("value").sort_by(pl.col("_z").abs()).last().alias("peak_value"), pl.col("_med").first().alias("baseline"),
-        pl.col("_z").abs().max().alias("peak_score"),
-        pl.col("_z").sort_by(pl.col("_z").abs()).last().alias("_zs"),
-    ).filter(pl.col("points") >= max(2, int(SHIFT_MIN_SHARE * w["ts"].n_unique()))).with_columns(
-        pl.when(pl.col("_zs") >= 0).then(pl.lit("up")).otherwise(pl.lit("down")).alias("direction"),
-        pl.lit(0.0).alias("_bpeak"), pl.lit("shift").alias("_how")).drop("_zs")
+    shifts = (
+        hot.sort("ts")
+        .group_by(_KEYS)
+        .agg(
+            pl.col("ts").first().alias("start"),
+            pl.col("ts").last().alias("end"),
+            pl.len().cast(pl.Int64).alias("points"),
+            pl.col("ts").sort_by(pl.col("_z").abs()).last().alias("peak_ts"),
+            pl.col("value").sort_by(pl.col("_z").abs()).last().alias("peak_value"),
+            pl.col("_med").first().alias("baseline"),
+            pl.col("_z").abs().max().alias("peak_score"),
+            pl.col("_z").sort_by(pl.col("_z").abs()).last().alias("_zs"),
+        )
+        .filter(pl.col("points") >= max(2, int(SHIFT_MIN_SHARE * w["ts"].n_unique())))
+        .with_columns(
+            pl.when(pl.col("_zs") >= 0).then(pl.lit("up")).otherwise(pl.lit("down")).alias("direction"),
+            pl.lit(0.0).alias("_bpeak"),
+            pl.lit("shift").alias("_how"),
+        )
+        .drop("_zs")
+    )
     both = pl.concat([found, shifts.select(found.columns).cast(found.schema)])  # type: ignore[arg-type]
-    return both.sort("peak_score", "_how", descending=[True, False]).unique(_KEYS, keep="first", maintain_order=True)
+    return both.sort("peak_score", "_how", descending=[True, False]).unique(
+        _KEYS, keep="first", maintain_order=True
+    )
 
 
 def _subject(row: dict[str, Any]) -> tuple[str, str, str]:
@@ -233,10 +304,14 @@ def metric_evidence(ctx: Context, ident: Identity) -> pl.DataFrame:
     scored = an.score(series, p, keys=_KEYS)
     every = an.intervals(scored, p, keys=_KEYS)
     found = every.filter((pl.col("end") >= ctx.start) & (pl.col("start") < ctx.end))
-    base = (scored.filter((pl.col("ts") >= ctx.base_start) & (pl.col("ts") < ctx.start))
-            .group_by(_KEYS).agg(pl.col("score").max().alias("_bpeak")))
+    base = (
+        scored.filter((pl.col("ts") >= ctx.base_start) & (pl.col("ts") < ctx.start))
+        .group_by(_KEYS)
+        .agg(pl.col("score").max().alias("_bpeak"))
+    )
     found = found.join(base, on=_KEYS, how="left", nulls_equal=True).with_columns(
-        pl.col("_bpeak").fill_null(0.0), pl.lit("point").alias("_how"))
+        pl.col("_bpeak").fill_null(0.0), pl.lit("point").alias("_how")
+    )
     found = _with_shifts(found, series, ctx, p)
     labels = {**CONTAINER_METRICS, **POD_METRICS, **NODE_METRICS}
     rows = []
@@ -252,16 +327,33 @@ def metric_evidence(ctx: Context, ident: Identity) -> pl.DataFrame:
         level, name, where = _subject(r)
         change = "rose" if up else "fell"
         usual = "the baseline's median" if r["_how"] == "shift" else "expected"
-        detail = (f"{labels.get(metric, metric)} of {where} {change} to {_fmt(metric, r['peak_value'])} "
-                  f"({usual} {_fmt(metric, r['baseline'])}) at {fmt_time(r['peak_ts'])}, "
-                  f"{peak:.0f}× the usual noise; anomalous from {fmt_time(r['start'])}")
+        detail = (
+            f"{labels.get(metric, metric)} of {where} {change} to {_fmt(metric, r['peak_value'])} "
+            f"({usual} {_fmt(metric, r['baseline'])}) at {fmt_time(r['peak_ts'])}, "
+            f"{peak:.0f}× the usual noise; anomalous from {fmt_time(r['start'])}"
+        )
         sel = f"pod={r['pod']!r}" if r["pod"] else f"node={r['node']!r}"
         how = f"ds.metrics(metric={metric!r}, cluster={r['cluster']!r}, {sel}, {ctx.window_args()})"
-        rows.append(raw(level=level, cluster=r["cluster"], namespace=r["namespace"], name=name, signal="metric_anomaly",
-                        time=r["start"], strength=strength, detail=detail, how_to_see=how) | {"_metric": metric})
+        rows.append(
+            raw(
+                level=level,
+                cluster=r["cluster"],
+                namespace=r["namespace"],
+                name=name,
+                signal="metric_anomaly",
+                time=r["start"],
+                strength=strength,
+                detail=detail,
+                how_to_see=how,
+            )
+            | {"_metric": metric}
+        )
     cols = [*_KEYS, "start", "direction"]
-    pod_rises = pl.concat([every.select(cols), found.select(cols)]).filter(
-        pl.col("pod").is_not_null() & (pl.col("direction") == "up")).unique()
+    pod_rises = (
+        pl.concat([every.select(cols), found.select(cols)])
+        .filter(pl.col("pod").is_not_null() & (pl.col("direction") == "up"))
+        .unique()
+    )
     _explain_nodes(rows, pod_rises, _pod_nodes(ctx, ident))
     return raw_frame({k: v for k, v in r.items() if k != "_metric"} for r in rows if r["strength"] >= 0.05)
 
@@ -291,7 +383,9 @@ def _pod_nodes(ctx: Context, ident: Identity) -> dict[tuple[str, str, str], str]
     return out
 
 
-def _explain_nodes(rows: list[dict[str, Any]], pod_rises: pl.DataFrame, nodes: dict[tuple[str, str, str], str]) -> None:
+def _explain_nodes(
+    rows: list[dict[str, Any]], pod_rises: pl.DataFrame, nodes: dict[tuple[str, str, str], str]
+) -> None:
     """A node's CPU or memory anomaly that starts within 10 minutes of a rise of the same
     resource in one of its pods (however weak, and even before the window) is that pod's
     doing: its strength × 0.3."""
@@ -299,9 +393,16 @@ def _explain_nodes(rows: list[dict[str, Any]], pod_rises: pl.DataFrame, nodes: d
     rises = list(pod_rises.iter_rows(named=True))
     for n in (r for r in rows if r["level"] == "Node"):
         family = _FAMILY.get(n["_metric"])
-        culprits = sorted({p["pod"] for p in rises if family and family in p["metric"]
-                           and nodes.get((p["cluster"], p["namespace"], p["pod"])) == n["name"]
-                           and abs(p["start"] - n["time"]) <= near})
+        culprits = sorted(
+            {
+                p["pod"]
+                for p in rises
+                if family
+                and family in p["metric"]
+                and nodes.get((p["cluster"], p["namespace"], p["pod"])) == n["name"]
+                and abs(p["start"] - n["time"]) <= near
+            }
+        )
         if culprits:
             n["strength"] *= 0.3
             n["detail"] += f"; explained by its pod(s) {', '.join(culprits[:3])}"
@@ -315,26 +416,46 @@ def throttling_evidence(ctx: Context) -> pl.DataFrame:
     if s.is_empty():
         return raw_frame([])
     keys = ["cluster", "namespace", "pod", "container", "ts"]
-    wide = (s.filter(pl.col("metric") == names[0]).select(*keys, pl.col("value").alias("thr"))
-            .join(s.filter(pl.col("metric") == names[1]).select(*keys, pl.col("value").alias("per")), on=keys)
-            .filter(pl.col("per") > 0).with_columns((pl.col("thr") / pl.col("per")).clip(0, 1).alias("ratio")))
+    wide = (
+        s.filter(pl.col("metric") == names[0])
+        .select(*keys, pl.col("value").alias("thr"))
+        .join(s.filter(pl.col("metric") == names[1]).select(*keys, pl.col("value").alias("per")), on=keys)
+        .filter(pl.col("per") > 0)
+        .with_columns((pl.col("thr") / pl.col("per")).clip(0, 1).alias("ratio"))
+    )
     k = keys[:-1]
     in_w = (pl.col("ts") >= ctx.start) & (pl.col("ts") < ctx.end)
     in_b = (pl.col("ts") >= ctx.base_start) & (pl.col("ts") < ctx.start)
     stats = wide.group_by(k).agg(
-        pl.col("ratio").filter(in_w).quantile(0.9).alias("w"), pl.col("ratio").filter(in_b).quantile(0.9).alias("b"),
-        pl.col("ratio").filter(in_w).max().alias("peak"))
+        pl.col("ratio").filter(in_w).quantile(0.9).alias("w"),
+        pl.col("ratio").filter(in_b).quantile(0.9).alias("b"),
+        pl.col("ratio").filter(in_w).max().alias("peak"),
+    )
     rows = []
     for r in stats.filter(pl.col("w") >= 0.1).sort(k).iter_rows(named=True):
         b = r["b"] or 0.0
         strength = (r["w"] - b - 0.05) / 0.4
         if strength < 0.05:
             continue
-        onset = wide.filter(*(pl.col(c) == r[c] for c in k), in_w, pl.col("ratio") >= max(0.1, b + 0.05))["ts"].min()
-        detail = (f"container {r['container']} of pod {r['pod']} was CPU-throttled in {r['w']:.0%} of its CFS periods "
-                  f"(90th percentile; peak {r['peak']:.0%}; baseline {b:.0%}): its CPU limit is too low for its load")
+        onset = wide.filter(*(pl.col(c) == r[c] for c in k), in_w, pl.col("ratio") >= max(0.1, b + 0.05))[
+            "ts"
+        ].min()
+        detail = (
+            f"container {r['container']} of pod {r['pod']} was CPU-throttled in {r['w']:.0%} of its CFS periods "
+            f"(90th percentile; peak {r['peak']:.0%}; baseline {b:.0%}): its CPU limit is too low for its load"
+        )
         how = f"ds.metrics(metric={names[0]!r}, cluster={r['cluster']!r}, pod={r['pod']!r}, {ctx.window_args()})"
-        rows.append(raw(level="Pod", cluster=r["cluster"], namespace=r["namespace"], name=r["pod"], signal="throttling",
-                        time=onset if isinstance(onset, dt.datetime) else ctx.start, strength=strength, detail=detail,
-                        how_to_see=how))
+        rows.append(
+            raw(
+                level="Pod",
+                cluster=r["cluster"],
+                namespace=r["namespace"],
+                name=r["pod"],
+                signal="throttling",
+                time=onset if isinstance(onset, dt.datetime) else ctx.start,
+                strength=strength,
+                detail=detail,
+                how_to_see=how,
+            )
+        )
     return raw_frame(rows)

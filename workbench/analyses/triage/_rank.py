@@ -112,14 +112,26 @@ def _split_single_pods(groups: dict[tuple[Any, ...], _Suspect], ident: Identity)
     out = []
     for s in groups.values():
         pods = {r["pod"] for r in s.rows}
-        alive = ident.alive_pods(s.cluster, s.namespace, s.workload_kind or "Workload", s.name) if s.kind == "Workload" else 0
+        alive = (
+            ident.alive_pods(s.cluster, s.namespace, s.workload_kind or "Workload", s.name)
+            if s.kind == "Workload"
+            else 0
+        )
         if s.kind == "Workload" and None not in pods and alive >= 2:
             per = {p: _points([r for r in s.rows if r["pod"] == p]) for p in pods}
             top = sorted(per, key=lambda p: (-per[p], p))[0]
             total = sum(per.values())
             if total > 0 and per[top] >= DOMINANT * total:
-                out.append(_Suspect("Pod", s.cluster, s.namespace, top, s.workload_kind,
-                                    [r for r in s.rows if r["pod"] == top]))
+                out.append(
+                    _Suspect(
+                        "Pod",
+                        s.cluster,
+                        s.namespace,
+                        top,
+                        s.workload_kind,
+                        [r for r in s.rows if r["pod"] == top],
+                    )
+                )
                 rest = [r for r in s.rows if r["pod"] != top]
                 if rest:
                     out.append(dataclasses.replace(s, rows=rest))
@@ -131,9 +143,17 @@ def _split_single_pods(groups: dict[tuple[Any, ...], _Suspect], ident: Identity)
 def _apply_nearness(suspects: list[_Suspect]) -> None:
     """A manifest change's strength × exp(−(onset − change) / 15 min), the onset being the first
     other evidence after it (of the same suspect, else of any); 0.3 without such evidence."""
+
     def later(rows: list[dict[str, Any]], t: dt.datetime) -> list[dt.datetime]:
-        return [r["time"] for r in rows if r["signal"] != "manifest_change" and r["strength"] > 0
-                and r["time"] is not None and r["time"] >= t - dt.timedelta(minutes=1)]
+        return [
+            r["time"]
+            for r in rows
+            if r["signal"] != "manifest_change"
+            and r["strength"] > 0
+            and r["time"] is not None
+            and r["time"] >= t - dt.timedelta(minutes=1)
+        ]
+
     everyone = [r for s in suspects for r in s.rows]
     for s in suspects:
         for r in s.rows:
@@ -174,7 +194,9 @@ def rank(raw: pl.DataFrame, ident: Identity, *, top: int) -> tuple[pl.DataFrame,
         times = [r["time"] for r in s.rows if r["strength"] > 0 and r["time"] is not None]
         scored.append((round(score, 9), min(times) if times else None, s, best, order))
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
-    scored.sort(key=lambda x: (-x[0], x[1] or far, x[2].kind, x[2].cluster or "", x[2].namespace or "", x[2].name))
+    scored.sort(
+        key=lambda x: (-x[0], x[1] or far, x[2].kind, x[2].cluster or "", x[2].namespace or "", x[2].name)
+    )
     sus_rows, ev_rows = [], []
     names: dict[int, str] = {}
     for i, (score, first, s, best, order) in enumerate(scored, start=1):
@@ -182,24 +204,66 @@ def rank(raw: pl.DataFrame, ident: Identity, *, top: int) -> tuple[pl.DataFrame,
         if i > top:
             continue
         pods = sorted({r["pod"] for r in s.rows if r["pod"]})
-        sus_rows.append({"rank": i, "score": score, "kind": s.kind, "cluster": s.cluster, "namespace": s.namespace,
-                         "name": s.name, "object": s.object, "summary": _summary(s, best, order), "signals": order,
-                         "first_seen": first, "pods": pods})
-        rows = sorted((r for r in s.rows if r["strength"] > 0),
-                      key=lambda r: (-WEIGHTS.get(r["signal"], 1.0) * r["strength"], r["time"] or far, r["detail"]))
+        sus_rows.append(
+            {
+                "rank": i,
+                "score": score,
+                "kind": s.kind,
+                "cluster": s.cluster,
+                "namespace": s.namespace,
+                "name": s.name,
+                "object": s.object,
+                "summary": _summary(s, best, order),
+                "signals": order,
+                "first_seen": first,
+                "pods": pods,
+            }
+        )
+        rows = sorted(
+            (r for r in s.rows if r["strength"] > 0),
+            key=lambda r: (-WEIGHTS.get(r["signal"], 1.0) * r["strength"], r["time"] or far, r["detail"]),
+        )
         for r in rows:
-            ev_rows.append({"rank": i, "kind": s.kind, "cluster": s.cluster, "namespace": s.namespace, "name": s.name,
-                            "object": s.object, "signal": r["signal"], "time": r["time"], "score": r["strength"],
-                            "weight": WEIGHTS.get(r["signal"], 1.0), "subject": r["subject"], "detail": r["detail"],
-                            "how_to_see": r["how_to_see"]})
+            ev_rows.append(
+                {
+                    "rank": i,
+                    "kind": s.kind,
+                    "cluster": s.cluster,
+                    "namespace": s.namespace,
+                    "name": s.name,
+                    "object": s.object,
+                    "signal": r["signal"],
+                    "time": r["time"],
+                    "score": r["strength"],
+                    "weight": WEIGHTS.get(r["signal"], 1.0),
+                    "subject": r["subject"],
+                    "detail": r["detail"],
+                    "how_to_see": r["how_to_see"],
+                }
+            )
     owner = {id(r): names.get(id(s)) for s in suspects for r in s.rows}
-    timeline = [{"time": r["time"], "signal": r["signal"], "object": r["subject"], "detail": r["detail"],
-                 "score": r["strength"], "suspect": owner.get(id(r))}
-                for r in [r for s in suspects for r in s.rows] + _others(raw)]
-    return (pl.DataFrame(sus_rows, schema=SUSPECT_COLUMNS), pl.DataFrame(ev_rows, schema=EVIDENCE_COLUMNS),
-            pl.DataFrame(timeline, schema=TIMELINE_COLUMNS).sort("time", "signal", "object", "detail", nulls_last=True))
+    timeline = [
+        {
+            "time": r["time"],
+            "signal": r["signal"],
+            "object": r["subject"],
+            "detail": r["detail"],
+            "score": r["strength"],
+            "suspect": owner.get(id(r)),
+        }
+        for r in [r for s in suspects for r in s.rows] + _others(raw)
+    ]
+    return (
+        pl.DataFrame(sus_rows, schema=SUSPECT_COLUMNS),
+        pl.DataFrame(ev_rows, schema=EVIDENCE_COLUMNS),
+        pl.DataFrame(timeline, schema=TIMELINE_COLUMNS).sort(
+            "time", "signal", "object", "detail", nulls_last=True
+        ),
+    )
 
 
 def _others(raw: pl.DataFrame) -> list[dict[str, Any]]:
     """Evidence about objects that are not suspects (ConfigMaps, quotas…), for the timeline."""
-    return [{**r, "subject": _subject(r)} for r in raw.filter(pl.col("level") == "Other").iter_rows(named=True)]
+    return [
+        {**r, "subject": _subject(r)} for r in raw.filter(pl.col("level") == "Other").iter_rows(named=True)
+    ]

@@ -63,15 +63,30 @@ def _spans(ctx: Context, lo: dt.datetime, hi: dt.datetime) -> pl.LazyFrame:
 
 #: The span columns read once for the baseline and the window (what :func:`servicemap.link` and
 #: :func:`_namespaces` need).
-_READ = ("cluster", "namespace", "trace_id", "span_id", "parent_id", "service", "kind", "start", "end", "duration_us",
-         "error", "peer_service", "db_system")
+_READ = (
+    "cluster",
+    "namespace",
+    "trace_id",
+    "span_id",
+    "parent_id",
+    "service",
+    "kind",
+    "start",
+    "end",
+    "duration_us",
+    "error",
+    "peer_service",
+    "db_system",
+)
 
 
 def _linked(spans: pl.DataFrame, lo: dt.datetime, hi: dt.datetime) -> pl.DataFrame:
     """The ``spans`` that started in [lo, hi), linked (:func:`servicemap.link`) once for both the
     error origins and the service maps of every cluster."""
-    return sm.link(spans.filter((pl.col("start") >= lo) & (pl.col("start") < hi)),
-                   keep=("cluster", "start", "service", "error", "peer_service", "db_system"))
+    return sm.link(
+        spans.filter((pl.col("start") >= lo) & (pl.col("start") < hi)),
+        keep=("cluster", "start", "service", "error", "peer_service", "db_system"),
+    )
 
 
 def _named(ds: Any) -> bool:
@@ -101,21 +116,47 @@ def _origins(b: pl.DataFrame) -> pl.DataFrame:
     schema = {"cluster": pl.String, "origin": pl.String, "n": pl.UInt32, "first": pl.Datetime("us", "UTC")}
     if b.is_empty():
         return pl.DataFrame(schema=schema)
-    b = b.select("cluster", "start", "_row", "_parent", "service", "peer_service", "db_system", "_outbound",
-                 "_fragment", pl.col("error").fill_null(value=False)).filter(~pl.col("_fragment"))
+    b = b.select(
+        "cluster",
+        "start",
+        "_row",
+        "_parent",
+        "service",
+        "peer_service",
+        "db_system",
+        "_outbound",
+        "_fragment",
+        pl.col("error").fill_null(value=False),
+    ).filter(~pl.col("_fragment"))
     errs = b.filter("error")
     # the children of the error spans only (the others' are not asked about)
-    kids = (b.select("_parent", "error", "service").filter(pl.col("_parent").is_in(errs["_row"].implode()))
-            .group_by("_parent").agg(pl.col("error").any().alias("_kid_err"),
-                                     pl.col("service").first().alias("_kid_service")))
+    kids = (
+        b.select("_parent", "error", "service")
+        .filter(pl.col("_parent").is_in(errs["_row"].implode()))
+        .group_by("_parent")
+        .agg(pl.col("error").any().alias("_kid_err"), pl.col("service").first().alias("_kid_service"))
+    )
     errs = errs.join(kids, left_on="_row", right_on="_parent", how="left").filter(
-        ~pl.col("_kid_err").fill_null(value=False))
-    origin = (pl.when(pl.col("_outbound"))
-              .then(pl.coalesce(pl.when(pl.col("_kid_service") != pl.col("service")).then(pl.col("_kid_service")),
-                                "peer_service", "db_system", "service"))
-              .otherwise(pl.col("service")))
-    return (errs.with_columns(origin.alias("origin")).group_by("cluster", "origin")
-            .agg(pl.len().alias("n"), pl.col("start").min().alias("first")).cast(schema))  # type: ignore[arg-type]
+        ~pl.col("_kid_err").fill_null(value=False)
+    )
+    origin = (
+        pl.when(pl.col("_outbound"))
+        .then(
+            pl.coalesce(
+                pl.when(pl.col("_kid_service") != pl.col("service")).then(pl.col("_kid_service")),
+                "peer_service",
+                "db_system",
+                "service",
+            )
+        )
+        .otherwise(pl.col("service"))
+    )
+    return (
+        errs.with_columns(origin.alias("origin"))
+        .group_by("cluster", "origin")
+        .agg(pl.len().alias("n"), pl.col("start").min().alias("first"))
+        .cast(schema)
+    )  # type: ignore[arg-type]
 
 
 def _onsets(ctx: Context) -> dict[tuple[str, str, str], dt.datetime]:
@@ -142,28 +183,38 @@ def _onsets(ctx: Context) -> dict[tuple[str, str, str], dt.datetime]:
     base_points = max(1, int((ctx.start - ctx.history_start) / ctx.step))
     lo = ctx.start - 5 * ctx.step
     cps = an.change_points(s, keys=keys, window=max(3, min(15, base_points // 3)), threshold=6.0).filter(
-        (pl.col("ts") >= lo) & (pl.col("ts") < ctx.end) & (pl.col("shift") > 0))
+        (pl.col("ts") >= lo) & (pl.col("ts") < ctx.end) & (pl.col("shift") > 0)
+    )
     for r in cps.sort("score", descending=True).unique(keys, keep="first").iter_rows(named=True):
         out[(r["cluster"], r["service"], r["signal"])] = r["ts"]
     p = an.AnomalyParams(window=max(10, min(60, base_points // 2)), min_history=10, seasonality="none")
-    found = an.detect(s, p, keys=keys).filter((pl.col("end") >= ctx.start) & (pl.col("start") < ctx.end)
-                                             & (pl.col("direction") == "up"))
+    found = an.detect(s, p, keys=keys).filter(
+        (pl.col("end") >= ctx.start) & (pl.col("start") < ctx.end) & (pl.col("direction") == "up")
+    )
     for r in found.group_by(keys).agg(pl.col("start").min()).iter_rows(named=True):
         out.setdefault((r["cluster"], r["service"], r["signal"]), r["start"])
     in_b = (pl.col("ts") >= ctx.base_start) & (pl.col("ts") < ctx.start)
     ref = s.filter(in_b).group_by(keys).agg(pl.col("value").quantile(0.95).alias("_q"))
-    above = (s.filter(pl.col("ts") >= ctx.start).join(ref, on=keys).sort(*keys, "ts")
-             .with_columns((pl.col("value") > pl.col("_q") * 1.1 + 1e-9).alias("_up"))
-             .with_columns((pl.col("_up") & pl.col("_up").shift(-1).over(keys).fill_null(value=True)).alias("_both")))
+    above = (
+        s.filter(pl.col("ts") >= ctx.start)
+        .join(ref, on=keys)
+        .sort(*keys, "ts")
+        .with_columns((pl.col("value") > pl.col("_q") * 1.1 + 1e-9).alias("_up"))
+        .with_columns(
+            (pl.col("_up") & pl.col("_up").shift(-1).over(keys).fill_null(value=True)).alias("_both")
+        )
+    )
     for r in above.filter("_both").group_by(keys).agg(pl.col("ts").min()).iter_rows(named=True):
         out.setdefault((r["cluster"], r["service"], r["signal"]), r["ts"])
     return out
 
 
 def _how(ctx: Context, cluster: str, service: str) -> str:
-    return (f"wb.analyses.servicemap.compare(ds, cluster={cluster!r}, window=('{fmt_time(ctx.start)}', "
-            f"'{fmt_time(ctx.end)}'), baseline=('{fmt_time(ctx.base_start)}', '{fmt_time(ctx.start)}')); "
-            f"ds.spans(cluster={cluster!r}, service={service!r}, {ctx.window_args()})")
+    return (
+        f"wb.analyses.servicemap.compare(ds, cluster={cluster!r}, window=('{fmt_time(ctx.start)}', "
+        f"'{fmt_time(ctx.end)}'), baseline=('{fmt_time(ctx.base_start)}', '{fmt_time(ctx.start)}')); "
+        f"ds.spans(cluster={cluster!r}, service={service!r}, {ctx.window_args()})"
+    )
 
 
 def _f(x: Any) -> float:
@@ -199,20 +250,38 @@ def trace_evidence(ctx: Context) -> pl.DataFrame:
             continue
         ns_of = namespaces.get(cluster, {})
         net = _network(cmp)
-        origins = (now.filter(pl.col("cluster") == cluster).select("origin", "n", "first")
-                   .join(was.filter(pl.col("cluster") == cluster).select("origin", pl.col("n").alias("nb")),
-                         on="origin", how="full", coalesce=True))
+        origins = (
+            now.filter(pl.col("cluster") == cluster)
+            .select("origin", "n", "first")
+            .join(
+                was.filter(pl.col("cluster") == cluster).select("origin", pl.col("n").alias("nb")),
+                on="origin",
+                how="full",
+                coalesce=True,
+            )
+        )
         orig = {r["origin"]: r for r in origins.iter_rows(named=True)}
         for s in cmp.services.sort("service").iter_rows(named=True):
-            rows += _service_rows(ctx, cluster, s, ns_of.get(s["service"]), net.get(s["service"], (0.0, [])),
-                                  orig.get(s["service"]), onsets)
+            rows += _service_rows(
+                ctx,
+                cluster,
+                s,
+                ns_of.get(s["service"]),
+                net.get(s["service"], (0.0, [])),
+                orig.get(s["service"]),
+                onsets,
+            )
     return raw_frame(rows)
 
 
 def _namespaces(spans: pl.DataFrame) -> dict[str, dict[str, str]]:
     """Per cluster: each service's namespace (the one most of its ``spans`` are in)."""
-    got = (spans.group_by("cluster", "service", "namespace").agg(pl.len())
-           .sort("len", "namespace", descending=[True, False]).unique(["cluster", "service"], keep="first"))
+    got = (
+        spans.group_by("cluster", "service", "namespace")
+        .agg(pl.len())
+        .sort("len", "namespace", descending=[True, False])
+        .unique(["cluster", "service"], keep="first")
+    )
     out: dict[str, dict[str, str]] = {}
     for r in got.iter_rows(named=True):
         if r["namespace"]:
@@ -222,10 +291,16 @@ def _namespaces(spans: pl.DataFrame) -> dict[str, dict[str, str]]:
 
 def _network(cmp: sm.ServiceMap) -> dict[str, tuple[float, list[str]]]:
     """Per service: the summed network-gap credit and the edges behind it."""
-    lat = {r["service"]: (r["latency_mean_ms"], r["latency_mean_ms_base"]) for r in cmp.services.iter_rows(named=True)}
+    lat = {
+        r["service"]: (r["latency_mean_ms"], r["latency_mean_ms_base"])
+        for r in cmp.services.iter_rows(named=True)
+    }
     out: dict[str, tuple[float, list[str]]] = {}
-    edges = cmp.edges.filter((pl.col("callee_kind") == "service") & (pl.col("traced_calls") >= _MIN_CALLS)
-                             & (pl.col("traced_calls_base") >= _MIN_CALLS))
+    edges = cmp.edges.filter(
+        (pl.col("callee_kind") == "service")
+        & (pl.col("traced_calls") >= _MIN_CALLS)
+        & (pl.col("traced_calls_base") >= _MIN_CALLS)
+    )
     for e in edges.sort("caller", "callee").iter_rows(named=True):
         now_callee, base_callee = lat.get(e["callee"], (None, None))
         if None in (e["latency_mean_ms"], e["latency_mean_ms_base"], now_callee, base_callee):
@@ -239,9 +314,14 @@ def _network(cmp: sm.ServiceMap) -> dict[str, tuple[float, list[str]]]:
         for svc, share in ((e["callee"], 1.0), (e["caller"], 0.5)):
             credit, names = out.get(svc, (0.0, []))
             out[svc] = (credit + rel * share, [*names, text])
-    calls = {r["service"]: (r["calls_base"], r["latency_mean_ms_base"]) for r in cmp.services.iter_rows(named=True)}
-    outside = cmp.edges.filter((pl.col("callee_kind") != "service") & (pl.col("calls") >= _MIN_CALLS)
-                               & (pl.col("calls_base") >= _MIN_CALLS))
+    calls = {
+        r["service"]: (r["calls_base"], r["latency_mean_ms_base"]) for r in cmp.services.iter_rows(named=True)
+    }
+    outside = cmp.edges.filter(
+        (pl.col("callee_kind") != "service")
+        & (pl.col("calls") >= _MIN_CALLS)
+        & (pl.col("calls_base") >= _MIN_CALLS)
+    )
     for e in outside.sort("caller", "callee").iter_rows(named=True):
         # a database or external call: all its time is the callee's; weigh it by how much of the
         # caller's usual response time it adds per request
@@ -253,15 +333,28 @@ def _network(cmp: sm.ServiceMap) -> dict[str, tuple[float, list[str]]]:
         if rel <= 0.1:
             continue
         credit, names = out.get(e["callee"], (0.0, []))
-        out[e["callee"]] = (credit + rel, [*names, f"{e['caller']}→{e['callee']} +{added:.0f} ms per request"])
+        out[e["callee"]] = (
+            credit + rel,
+            [*names, f"{e['caller']}→{e['callee']} +{added:.0f} ms per request"],
+        )
     top = max((credit for credit, _ in out.values()), default=0.0)
     # strength: clip((credit − 0.1) / 0.5) × credit / the largest credit (the end that touches
     # the most slowed-down calls wins over its neighbours)
-    return {svc: (min(1.0, max(0.0, (credit - 0.1) / 0.5)) * credit / top, names) for svc, (credit, names) in out.items()}
+    return {
+        svc: (min(1.0, max(0.0, (credit - 0.1) / 0.5)) * credit / top, names)
+        for svc, (credit, names) in out.items()
+    }
 
 
-def _service_rows(ctx: Context, cluster: str, s: dict[str, Any], ns: str | None, net: tuple[float, list[str]],
-                  orig: dict[str, Any] | None, onsets: dict[tuple[str, str, str], dt.datetime]) -> list[dict[str, Any]]:
+def _service_rows(
+    ctx: Context,
+    cluster: str,
+    s: dict[str, Any],
+    ns: str | None,
+    net: tuple[float, list[str]],
+    orig: dict[str, Any] | None,
+    onsets: dict[tuple[str, str, str], dt.datetime],
+) -> list[dict[str, Any]]:
     svc, rows = s["service"], []
     calls, calls_b = int(_f(s["calls"])), int(_f(s["calls_base"]))
     lat, lat_b = _f(s["latency_mean_ms"]), _f(s["latency_mean_ms_base"])
@@ -275,19 +368,42 @@ def _service_rows(ctx: Context, cluster: str, s: dict[str, Any], ns: str | None,
         net_strength = net[0]
         if max(self_strength, net_strength) >= 0.05:
             if self_strength >= net_strength:
-                detail = (f"{svc} does more work per request: self time {self_b:.1f} → {self_w:.1f} ms per call "
-                          f"(response time {lat_b:.0f} → {lat:.0f} ms, {calls} calls)")
+                detail = (
+                    f"{svc} does more work per request: self time {self_b:.1f} → {self_w:.1f} ms per call "
+                    f"(response time {lat_b:.0f} → {lat:.0f} ms, {calls} calls)"
+                )
             else:
                 detail = f"time on the wire to/from {svc} rose ({'; '.join(net[1][:4])})"
-            rows.append(raw(**common, signal="latency_caused", time=t_lat, strength=max(self_strength, net_strength),
-                            detail=detail))
+            rows.append(
+                raw(
+                    **common,
+                    signal="latency_caused",
+                    time=t_lat,
+                    strength=max(self_strength, net_strength),
+                    detail=detail,
+                )
+            )
         elif lat_b > 0 and (lat - lat_b) / lat_b > 0.2:
-            rows.append(raw(**common, signal="latency_inherited", time=t_lat, strength=0.0,
-                            detail=f"{svc} response time {lat_b:.0f} → {lat:.0f} ms, but its own work per call did "
-                                   f"not grow ({self_b:.1f} → {self_w:.1f} ms): it waits on its callees"))
+            rows.append(
+                raw(
+                    **common,
+                    signal="latency_inherited",
+                    time=t_lat,
+                    strength=0.0,
+                    detail=f"{svc} response time {lat_b:.0f} → {lat:.0f} ms, but its own work per call did "
+                    f"not grow ({self_b:.1f} → {self_w:.1f} ms): it waits on its callees",
+                )
+            )
     elif net[0] >= 0.05 and s["node_kind"] != "service":
-        rows.append(raw(**common, signal="latency_caused", time=t_lat, strength=net[0],
-                        detail=f"calls to {svc} got slower ({'; '.join(net[1][:4])})"))
+        rows.append(
+            raw(
+                **common,
+                signal="latency_caused",
+                time=t_lat,
+                strength=net[0],
+                detail=f"calls to {svc} got slower ({'; '.join(net[1][:4])})",
+            )
+        )
     n, nb = (int(orig["n"] or 0), int(orig["nb"] or 0)) if orig else (0, 0)
     if calls > 0 and n > 0:
         rate_b = nb / calls_b if calls_b else 0.0
@@ -297,13 +413,26 @@ def _service_rows(ctx: Context, cluster: str, s: dict[str, Any], ns: str | None,
         strength = min(1.0, excess / calls / 0.05) * min(1.0, max(0.0, (z - 1) / 3))
         t_err = onsets.get((cluster, svc, "error_rate")) or (orig or {}).get("first") or ctx.start
         if strength >= 0.05:
-            rows.append(raw(**common, signal="errors_caused", time=t_err, strength=strength,
-                            detail=f"{n} errors start at {svc} ({n / calls:.1%} of {calls} calls; baseline "
-                                   f"{rate_b:.1%}): not explained by errors of the services it calls"))
+            rows.append(
+                raw(
+                    **common,
+                    signal="errors_caused",
+                    time=t_err,
+                    strength=strength,
+                    detail=f"{n} errors start at {svc} ({n / calls:.1%} of {calls} calls; baseline "
+                    f"{rate_b:.1%}): not explained by errors of the services it calls",
+                )
+            )
     errors, errors_b = int(_f(s["errors"])), int(_f(s["errors_base"]))
     if calls and errors > 2 * max(errors_b * calls / max(calls_b, 1), 1) and n <= max(1, errors // 4):
-        rows.append(raw(**common, signal="errors_inherited", time=onsets.get((cluster, svc, "error_rate"), ctx.start),
-                        strength=0.0,
-                        detail=f"{svc} answered {errors} errors (baseline {errors_b}), passed on from the services it "
-                               f"calls"))
+        rows.append(
+            raw(
+                **common,
+                signal="errors_inherited",
+                time=onsets.get((cluster, svc, "error_rate"), ctx.start),
+                strength=0.0,
+                detail=f"{svc} answered {errors} errors (baseline {errors_b}), passed on from the services it "
+                f"calls",
+            )
+        )
     return rows

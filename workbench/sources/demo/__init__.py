@@ -99,7 +99,14 @@ def generate(out: str | os.PathLike[str], *, scale: int = 1, seed: int = 0, hour
             "incidents": [{"id": t.pop("id"), **t} for t in truths],
         })  # fmt: skip
     report("done", 1.0)
-    log.info("demo snapshot written to %s (seed %s, scale %s, %s h, %d incidents)", out, seed, scale, hours, len(truths))
+    log.info(
+        "demo snapshot written to %s (seed %s, scale %s, %s h, %d incidents)",
+        out,
+        seed,
+        scale,
+        hours,
+        len(truths),
+    )
     return Path(out)
 
 

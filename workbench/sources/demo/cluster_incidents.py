@@ -97,7 +97,9 @@ def _message_at(pl: Planner, pod: PodLife, t: dt.datetime) -> str | None:
     if pod.app.claim:
         return pvc_missing_message(len(views), pod.app.claim)
     cpu, mem = pl.requests(pod.app)
-    return failure_message(views, cpu=cpu, memory=mem, selector=pod.app.node_selector, tolerations=pl.tolerations(pod.app))
+    return failure_message(
+        views, cpu=cpu, memory=mem, selector=pod.app.node_selector, tolerations=pl.tolerations(pod.app)
+    )
 
 
 def bad_rollout(pl: Planner, dep: Workload, *, when: float, tag: str) -> dict:
@@ -135,10 +137,18 @@ def node_failure(pl: Planner, *, taint_at: float, pressure_at: float, lost_at: f
         raise AssertionError(msg)
 
     def movable(p: PodLife, t: dt.datetime) -> bool:
-        return p.node is not None and p.exists_at(t) and p.terminating is None and p.owner_kind == "ReplicaSet"
+        return (
+            p.node is not None and p.exists_at(t) and p.terminating is None and p.owner_kind == "ReplicaSet"
+        )
 
-    life = max(candidates, key=lambda n: (n.node.name not in prefer_not,
-                                          sum(movable(p, t3) and p.node == n.node.name for p in pods), n.node.name))
+    life = max(
+        candidates,
+        key=lambda n: (
+            n.node.name not in prefer_not,
+            sum(movable(p, t3) and p.node == n.node.name for p in pods),
+            n.node.name,
+        ),
+    )
     node = life.node
     maint = {"effect": "NoSchedule", "key": "maintenance", "value": "kernel-patch"}
     pressure = {"effect": "NoSchedule", "key": "node.kubernetes.io/memory-pressure", "timeAdded": _iso(t2)}
@@ -156,9 +166,19 @@ def node_failure(pl: Planner, *, taint_at: float, pressure_at: float, lost_at: f
     lost = t3 - dt.timedelta(seconds=40)
     life.lost = lost
     nev = {"kind": "Node", "namespace": None, "name": node.name, "uid": node.uid, "host": node.name}
-    pl.node_events.append(_ev(t2, "Normal", "NodeHasInsufficientMemory",
-                              f"Node {node.name} status is now: NodeHasInsufficientMemory", "kubelet", nev))
-    pl.node_events.append(_ev(t2 + S, "Warning", "EvictionThresholdMet", "Attempting to reclaim memory", "kubelet", nev))
+    pl.node_events.append(
+        _ev(
+            t2,
+            "Normal",
+            "NodeHasInsufficientMemory",
+            f"Node {node.name} status is now: NodeHasInsufficientMemory",
+            "kubelet",
+            nev,
+        )
+    )
+    pl.node_events.append(
+        _ev(t2 + S, "Warning", "EvictionThresholdMet", "Attempting to reclaim memory", "kubelet", nev)
+    )
     pl.node_events.append(_ev(t3, "Normal", "NodeNotReady", f"Node {node.name} status is now: NodeNotReady",
                               "node-controller", nev))  # fmt: skip
     # memory pressure: the kubelet evicts the pod using the most memory above its request
@@ -168,11 +188,24 @@ def node_failure(pl: Planner, *, taint_at: float, pressure_at: float, lost_at: f
     c = victim.containers[0]
     used_ki = int(c.mem * 1.9) // 1024
     req = c.requests.get("memory", "0")
-    victim.message = (f"The node was low on resource: memory. Threshold quantity: 100Mi, available: 87316Ki. "
-                      f"Container {c.name} was using {used_ki}Ki, request is {req}, has larger consumption of memory. ")
+    victim.message = (
+        f"The node was low on resource: memory. Threshold quantity: 100Mi, available: 87316Ki. "
+        f"Container {c.name} was using {used_ki}Ki, request is {req}, has larger consumption of memory. "
+    )
     victim.behaviour["pressure"] = (t2 - dt.timedelta(minutes=3), evict)
-    pl.event(victim.part, first=evict, kind="Pod", namespace=victim.namespace, name=victim.name, uid=victim.uid,
-             type="Warning", reason="Evicted", message=victim.message, component="kubelet", host=node.name)
+    pl.event(
+        victim.part,
+        first=evict,
+        kind="Pod",
+        namespace=victim.namespace,
+        name=victim.name,
+        uid=victim.uid,
+        type="Warning",
+        reason="Evicted",
+        message=victim.message,
+        component="kubelet",
+        host=node.name,
+    )
     pl.stop(victim, evict, outcome="Evicted", delete=False, grace=1.5)
     replaced = [_replace(pl, victim, evict)]
     # the node is lost: every pod on it turns unready; after 300 s the taint manager deletes them
@@ -224,4 +257,3 @@ def _ev(t: dt.datetime, kind: str, reason: str, message: str, component: str, re
 
 def _iso(t: dt.datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-

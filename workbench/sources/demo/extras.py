@@ -16,11 +16,23 @@ __all__ = ["extra_objects", "QUOTA"]
 #: The analytics namespace's quota (the quota incident fills requests.cpu).
 QUOTA = {"name": "compute-quota", "hard": {"limits.cpu": "6", "limits.memory": "12Gi", "pods": "10",
                                            "requests.cpu": "2", "requests.memory": "8Gi"}}  # fmt: skip
-_PORTS = {6379: ("redis", 6379), 5432: ("postgres", 5432), 10250: ("https", 443), 53: ("dns", 53), 9100: ("metrics", 9100)}
+_PORTS = {
+    6379: ("redis", 6379),
+    5432: ("postgres", 5432),
+    10250: ("https", 443),
+    53: ("dns", 53),
+    9100: ("metrics", 9100),
+}
 
 
-def _meta(ids: Ids, kind: str, cluster: str, ns: str | None, name: str, created: dt.datetime, **extra: Any) -> dict:
-    m: dict[str, Any] = {"creationTimestamp": iso(created), "name": name, "uid": ids.uid(kind, cluster, ns, name)}
+def _meta(
+    ids: Ids, kind: str, cluster: str, ns: str | None, name: str, created: dt.datetime, **extra: Any
+) -> dict:
+    m: dict[str, Any] = {
+        "creationTimestamp": iso(created),
+        "name": name,
+        "uid": ids.uid(kind, cluster, ns, name),
+    }
     if ns:
         m["namespace"] = ns
     m.update(extra)
@@ -69,8 +81,14 @@ def _service(ids: Ids, plan: Plan, w: Workload, created: dt.datetime) -> dict[st
             status["loadBalancer"] = {"ingress": [{"ip": f"34.{140 + k % 20}.{(k >> 8) % 256}.{(k >> 16) % 254 + 1}",
                                                    "ipMode": "VIP"}]}  # fmt: skip
             annotations["cloud.google.com/neg"] = '{"ingress":true}'
-    labels = dict(app.labels) if not app.system else {"k8s-app": app.selector["k8s-app"],
-                                                      "kubernetes.io/name": "CoreDNS" if name == "kube-dns" else name}
+    labels = (
+        dict(app.labels)
+        if not app.system
+        else {
+            "k8s-app": app.selector["k8s-app"],
+            "kubernetes.io/name": "CoreDNS" if name == "kube-dns" else name,
+        }
+    )
     meta = _meta(ids, "Service", cluster, w.namespace, name, created, labels=labels)
     if annotations:
         meta["annotations"] = annotations
@@ -181,7 +199,12 @@ def extra_objects(ids: Ids, plan: Plan, part: int) -> list[tuple[dt.datetime, di
             out.append((max(created, start), _service(ids, plan, w, created)))
         if w.kind == "StatefulSet" and w.app.volume_claim:
             for pod in w.pods:
-                out.append((start, _pvc(ids, cluster, w.namespace, f"data-{pod.name}", w.app.volume_claim, w.created)))
+                out.append(
+                    (
+                        start,
+                        _pvc(ids, cluster, w.namespace, f"data-{pod.name}", w.app.volume_claim, w.created),
+                    )
+                )
         if w.kind == "Deployment" and w.app.hpa:
             for t in sorted({start, *(s[0] for s in w.spec if start < s[0] <= plan.end)}):
                 out.append((t, _hpa(ids, plan, w, t)))

@@ -41,7 +41,9 @@ def truth(kind: str, pl: Planner, w: Workload | None, pods: list[PodLife], start
     }
 
 
-def backoff_times(first: dt.datetime, end: dt.datetime, *, run: float = 0.0, cap: float = 300.0) -> list[dt.datetime]:
+def backoff_times(
+    first: dt.datetime, end: dt.datetime, *, run: float = 0.0, cap: float = 300.0
+) -> list[dt.datetime]:
     """When the kubelet retries a failing container: 10 s back-off doubling up to 5 minutes."""
     out, t, delay = [], first, 10.0
     while t < end:
@@ -62,7 +64,11 @@ def _pod_event(pl: Planner, pod: PodLife, t: dt.datetime, reason: str, message: 
 def _drop_start_events(pl: Planner, pod: PodLife) -> None:
     """Forget the kubelet's image/start events of a pod whose containers never start."""
     events = pl.part(pod.part).events
-    events[:] = [e for e in events if not (e.uid == pod.uid and e.reason in ("Pulled", "Pulling", "Created", "Started"))]
+    events[:] = [
+        e
+        for e in events
+        if not (e.uid == pod.uid and e.reason in ("Pulled", "Pulling", "Created", "Started"))
+    ]
 
 
 def oom_leak(pl: Planner, dep: Workload, *, begin: float = 0.08, grow: float = 0.14) -> dict:
@@ -89,8 +95,11 @@ def oom_leak(pl: Planner, dep: Workload, *, begin: float = 0.08, grow: float = 0
                  "shmem-rss:0kB, UID:10001 pgtables:1124kB oom_score_adj:985")  # fmt: skip
         _pod_event(pl, pod, kill + S, "BackOff", f"Back-off restarting failed container {c.name} in pod "
                    f"{pod.name}_{pod.namespace}({pod.uid})", container=c.name)  # fmt: skip
-        for reason, msg in (("Pulled", f'Container image "{pod.image(c)}" already present on machine'),
-                            ("Created", f"Created container {c.name}"), ("Started", f"Started container {c.name}")):
+        for reason, msg in (
+            ("Pulled", f'Container image "{pod.image(c)}" already present on machine'),
+            ("Created", f"Created container {c.name}"),
+            ("Started", f"Started container {c.name}"),
+        ):
             _pod_event(pl, pod, restart, reason, msg, warning=False, container=c.name)  # fmt: skip
     pod.behaviour["leak"] = {"start": t0, "until": kills[-1], "fill": duration.total_seconds()}
     return truth("oom_killed", pl, dep, [pod], t0, kills[-1] + dt.timedelta(seconds=20),
@@ -147,7 +156,9 @@ def init_crash(pl: Planner, app: AppSpec, part: int, *, when: float = 0.58) -> d
     for reason, msg, warn in (("Pulled", f'Container image "{ic.image}" already present on machine', False),
                               ("Created", f"Created container {ic.name}", False),
                               ("Started", f"Started container {ic.name}", False)):  # fmt: skip
-        _pod_event(pl, pod, pod.started, reason, msg, warning=warn, container=ic.name, count=n, last=tries[-1])
+        _pod_event(
+            pl, pod, pod.started, reason, msg, warning=warn, container=ic.name, count=n, last=tries[-1]
+        )
     if n > 1:
         _pod_event(pl, pod, tries[0] + 2 * S, "BackOff", f"Back-off restarting failed container {ic.name} in pod "
                    f"{pod.name}_{pod.namespace}({pod.uid})", container=ic.name, count=max(1, 3 * (n - 1)),
@@ -178,7 +189,9 @@ def image_pull(pl: Planner, app: AppSpec, part: int, *, when: float = 0.86) -> d
                last=last)  # fmt: skip
     _pod_event(pl, pod, tries[0] + S, "Failed", f'Failed to pull image "{image}": {err}', container=c.name, count=n,
                last=last + S)  # fmt: skip
-    _pod_event(pl, pod, tries[0] + S, "Failed", "Error: ErrImagePull", container=c.name, count=n, last=last + S)
+    _pod_event(
+        pl, pod, tries[0] + S, "Failed", "Error: ErrImagePull", container=c.name, count=n, last=last + S
+    )
     if n > 1:
         _pod_event(pl, pod, tries[0] + 2 * S, "BackOff", f'Back-off pulling image "{image}"', container=c.name,
                    count=3 * (n - 1), last=min(pl.end, last + 2 * S))  # fmt: skip

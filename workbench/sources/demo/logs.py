@@ -134,14 +134,25 @@ def _lifecycle(plan: Plan, pod: PodLife, c0: dt.datetime, c1: dt.datetime) -> li
                               (0.80, "Loading model artifacts from /models/reco-v42 (1.2 GB)"),
                               (0.99, f"Started RecommendationApplication in {took:.3f} seconds (process running for "
                                      f"{took + 1.7:.3f})")):  # fmt: skip
-                add(run.start + dt.timedelta(seconds=took * frac), "INFO",
-                    f"INFO 1 --- [recommendation] [           main] c.s.r.RecommendationApplication          : {msg}")
+                add(
+                    run.start + dt.timedelta(seconds=took * frac),
+                    "INFO",
+                    f"INFO 1 --- [recommendation] [           main] c.s.r.RecommendationApplication          : {msg}",
+                )
         elif c.log_format == "logfmt":
-            add(run.start + dt.timedelta(seconds=1), "INFO", "starting service",
-                f'{{"port": "8080", "service": "{pod.app.name}", "version": "{pod.image(c).rsplit(":", 1)[-1]}"}}')
+            add(
+                run.start + dt.timedelta(seconds=1),
+                "INFO",
+                "starting service",
+                f'{{"port": "8080", "service": "{pod.app.name}", "version": "{pod.image(c).rsplit(":", 1)[-1]}"}}',
+            )
         elif c.log_format == "json":
-            add(run.start + dt.timedelta(seconds=1), "INFO", "server listening",
-                f'{{"addr": ":8080", "version": "{pod.image(c).rsplit(":", 1)[-1]}"}}')
+            add(
+                run.start + dt.timedelta(seconds=1),
+                "INFO",
+                "server listening",
+                f'{{"addr": ":8080", "version": "{pod.image(c).rsplit(":", 1)[-1]}"}}',
+            )
     leak = pod.behaviour.get("leak")
     if leak:
         limit = (c.mem_limit or 0) / 1024**2
@@ -163,14 +174,18 @@ def _lifecycle(plan: Plan, pod: PodLife, c0: dt.datetime, c1: dt.datetime) -> li
     return rows
 
 
-def part_logs(ids: Ids, plan: Plan, part: int, c0: dt.datetime, c1: dt.datetime, spans: pl.DataFrame) -> pl.DataFrame:
+def part_logs(
+    ids: Ids, plan: Plan, part: int, c0: dt.datetime, c1: dt.datetime, spans: pl.DataFrame
+) -> pl.DataFrame:
     """The log rows of one part with timestamps in ``[c0, c1)``."""
     rng = ids.rng("logs", plan.cluster.name, part, int(c0.timestamp()))
     pods = plan.parts[part].pods
     namespace = next((p.namespace for p in pods if p.app.part_of == "shop"), "shop")
     frames: list[pl.DataFrame] = []
     bad = {p.name for p in pods if "bad" in p.behaviour}
-    server = spans.filter(pl.col("kind") == "SERVER").with_columns(pl.col("pod").is_in(list(bad)).alias("bad"))
+    server = spans.filter(pl.col("kind") == "SERVER").with_columns(
+        pl.col("pod").is_in(list(bad)).alias("bad")
+    )
     for service, (share, fmt) in _ACCESS.items():
         df = server.filter(pl.col("service") == service)
         if df.is_empty():
@@ -183,11 +198,21 @@ def part_logs(ids: Ids, plan: Plan, part: int, c0: dt.datetime, c1: dt.datetime,
         frames.append(_access(df, service, fmt, namespace))
     rows = [r for pod in pods for r in _lifecycle(plan, pod, c0, c1)]
     frames.append(_rows(rows))
-    out = pl.concat([f for f in frames if f.height], how="diagonal_relaxed") if any(f.height for f in frames) else _empty()
+    out = (
+        pl.concat([f for f in frames if f.height], how="diagonal_relaxed")
+        if any(f.height for f in frames)
+        else _empty()
+    )
     if out.is_empty():
         return _empty()
-    return out.with_columns(
-        pl.lit(plan.cluster.name).alias("cluster"), pl.col("ts").cast(_TS),
-        pl.col("stream").cast(SCHEMAS["logs"]["stream"]), pl.col("level").cast(SCHEMAS["logs"]["level"]),
-        pl.lit(value=False).alias("truncated"),
-    ).select(list(SCHEMAS["logs"])).sort("ts")
+    return (
+        out.with_columns(
+            pl.lit(plan.cluster.name).alias("cluster"),
+            pl.col("ts").cast(_TS),
+            pl.col("stream").cast(SCHEMAS["logs"]["stream"]),
+            pl.col("level").cast(SCHEMAS["logs"]["level"]),
+            pl.lit(value=False).alias("truncated"),
+        )
+        .select(list(SCHEMAS["logs"]))
+        .sort("ts")
+    )

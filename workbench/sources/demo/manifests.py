@@ -26,7 +26,11 @@ def node_manifest(ids: Ids, life: NodeLife, t: dt.datetime) -> dict[str, Any]:
         cap["nvidia.com/gpu"] = alloc["nvidia.com/gpu"] = "1"
     conds = []
     for kind, (status, reason, message, since) in life.conditions_at(t).items():
-        beat = t if status != "Unknown" else next(w for w, c in life.changes if "Ready" in c.get("conditions", {})) - 40 * S
+        beat = (
+            t
+            if status != "Unknown"
+            else next(w for w, c in life.changes if "Ready" in c.get("conditions", {})) - 40 * S
+        )
         conds.append({"lastHeartbeatTime": iso(beat), "lastTransitionTime": iso(since), "message": message,
                       "reason": reason, "status": status, "type": kind})  # fmt: skip
     addresses = [{"address": n.internal_ip, "type": "InternalIP"}]
@@ -42,7 +46,10 @@ def node_manifest(ids: Ids, life: NodeLife, t: dt.datetime) -> dict[str, Any]:
     taints = life.taints_at(t)
     if taints:
         spec["taints"] = taints
-    annotations = {"node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true"}
+    annotations = {
+        "node.alpha.kubernetes.io/ttl": "0",
+        "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+    }
     if n.cluster == EKS:
         annotations["alpha.kubernetes.io/provided-node-ip"] = n.internal_ip
     else:
@@ -186,7 +193,12 @@ def workload_manifest(ids: Ids, w: Workload, t: dt.datetime) -> dict[str, Any]:
             body["status"]["numberUnavailable"] = active - ready
     elif w.kind == "Job":
         pod = w.pods[0] if w.pods else None
-        running = pod is not None and pod.started is not None and pod.started <= t and (pod.ended is None or t < pod.ended)
+        running = (
+            pod is not None
+            and pod.started is not None
+            and pod.started <= t
+            and (pod.ended is None or t < pod.ended)
+        )
         done = w.completed is not None and t >= w.completed
         meta["labels"].update({"batch.kubernetes.io/controller-uid": w.uid, "batch.kubernetes.io/job-name": w.name,
                                "controller-uid": w.uid, "job-name": w.name})  # fmt: skip
@@ -244,7 +256,9 @@ def workload_revision_times(w: Workload, start: dt.datetime, end: dt.datetime) -
 def event_manifest(ids: Ids, ev: EventRec) -> dict[str, Any]:
     """A core/v1 Event as the API stores it (name ``<object>.<hex nanoseconds>``)."""
     ns = ev.namespace or "default"
-    nanos = int(ev.first.timestamp() * 1_000_000) * 1000 + ids.integer("ev", ev.uid, ev.reason, ev.message) % 1000
+    nanos = (
+        int(ev.first.timestamp() * 1_000_000) * 1000 + ids.integer("ev", ev.uid, ev.reason, ev.message) % 1000
+    )
     name = f"{ev.name}.{nanos:x}"
     last = ev.last or ev.first
     involved: dict[str, Any] = {"apiVersion": ev.api_version, "kind": ev.kind, "name": ev.name, "uid": ev.uid}

@@ -26,7 +26,15 @@ from workbench.sources.demo.traffic import load_factor
 __all__ = ["MetricState", "node_metrics", "part_metrics"]
 
 _PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
-_MODES = {"user": 0.68, "system": 0.24, "softirq": 0.03, "iowait": 0.02, "steal": 0.01, "irq": 0.006, "nice": 0.004}
+_MODES = {
+    "user": 0.68,
+    "system": 0.24,
+    "softirq": 0.03,
+    "iowait": 0.02,
+    "steal": 0.01,
+    "irq": 0.006,
+    "nice": 0.004,
+}
 _NO_NET = {"kube-proxy", "aws-node"}  # host-network pods: cAdvisor has no pod network series for them
 
 
@@ -59,7 +67,9 @@ def _counter(state: MetricState, key: tuple, rate: np.ndarray, mask: np.ndarray,
     return out
 
 
-def _run_masks(runs: list[Run], g: np.ndarray, start: dt.datetime, stop: float) -> list[tuple[int, Run, np.ndarray]]:
+def _run_masks(
+    runs: list[Run], g: np.ndarray, start: dt.datetime, stop: float
+) -> list[tuple[int, Run, np.ndarray]]:
     out = []
     for i, run in enumerate(runs):
         a, b = _secs(run.start, start), min(_secs(run.end, start), stop)
@@ -150,7 +160,10 @@ def _pod(buf: SeriesBuffer, ids: Ids, plan: Plan, pod: PodLife, g: np.ndarray, l
     for c in pod.containers:
         for res, unit, req, lim in (("cpu", "core", c.cpu_request, c.cpu_limit),
                                     ("memory", "byte", c.mem_request, c.mem_limit)):  # fmt: skip
-            for metric, v in (("kube_pod_container_resource_requests", req), ("kube_pod_container_resource_limits", lim)):
+            for metric, v in (
+                ("kube_pod_container_resource_requests", req),
+                ("kube_pod_container_resource_limits", lim),
+            ):
                 if v is not None:
                     buf.add(metric, float(v), exists, namespace=ns, pod=name, container=c.name, node=node,
                             labels={**ksm, "resource": res, "unit": unit})  # fmt: skip
@@ -207,15 +220,27 @@ def _pod(buf: SeriesBuffer, ids: Ids, plan: Plan, pod: PodLife, g: np.ndarray, l
         noise = rng.lognormal(0.0, 0.2, g.shape)
         for metric, factor in (("container_network_receive_bytes_total", 1.0),
                                ("container_network_transmit_bytes_total", 1.7)):  # fmt: skip
-            v = _counter(state, (pod.uid, metric), net * factor * noise, running, g, began,
-                         float(net.mean() if np.ndim(net) else net) * factor * max(-began, 0.0))
-            buf.add(metric, np.round(v), running, namespace=ns, pod=name, node=node, labels={"interface": "eth0"})
+            v = _counter(
+                state,
+                (pod.uid, metric),
+                net * factor * noise,
+                running,
+                g,
+                began,
+                float(net.mean() if np.ndim(net) else net) * factor * max(-began, 0.0),
+            )
+            buf.add(
+                metric, np.round(v), running, namespace=ns, pod=name, node=node, labels={"interface": "eth0"}
+            )
     if pod.ordinal is not None and pod.app.volume_claim and node:
         claim = f"data-{name}"
         mounted = (g >= _secs(pod.started, start)) & (g < stop)
         used = 3.1e9 + ids.integer("pvc", pod.uid) % 2_000_000_000 + np.clip(g, 0, None) * 1400.0
         cap = 20 * 1024**3 * 0.984
-        for metric, v in (("kubelet_volume_stats_used_bytes", np.round(used)), ("kubelet_volume_stats_capacity_bytes", cap)):
+        for metric, v in (
+            ("kubelet_volume_stats_used_bytes", np.round(used)),
+            ("kubelet_volume_stats_capacity_bytes", cap),
+        ):
             buf.add(metric, v, mounted, namespace=ns, node=node, labels={"persistentvolumeclaim": claim})
     for ic in pod.app.init_containers:
         iruns = pod.init_runs.get(ic.name, [])
@@ -253,7 +278,9 @@ def node_metrics(buf: SeriesBuffer, ids: Ids, plan: Plan, nodes: list[NodeLife],
         for metric, values in (("kube_node_status_capacity", (n.cpu_capacity, n.memory_capacity, n.pods_allocatable)),
                                ("kube_node_status_allocatable", (n.cpu_allocatable, n.memory_allocatable,
                                                                  n.pods_allocatable))):  # fmt: skip
-            for (res, unit), v in zip((("cpu", "core"), ("memory", "byte"), ("pods", "integer")), values, strict=True):
+            for (res, unit), v in zip(
+                (("cpu", "core"), ("memory", "byte"), ("pods", "integer")), values, strict=True
+            ):
                 buf.add(metric, float(v), always, node=n.name, labels={"resource": res, "unit": unit})
         ready = np.array(["true"] * len(g), dtype=object)
         for when, change in life.changes:

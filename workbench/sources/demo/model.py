@@ -99,7 +99,9 @@ class PodLife:
         """Intervals when the pod is Ready (receives traffic through its Service)."""
         if self.ready is None:
             return []
-        stop = min(t for t in (self.unready, self.terminating, self.ended, self.deleted, end) if t is not None)
+        stop = min(
+            t for t in (self.unready, self.terminating, self.ended, self.deleted, end) if t is not None
+        )
         main = self.containers[0].name
         runs = self.runs.get(main, [])
         out: list[tuple[dt.datetime, dt.datetime]] = []
@@ -168,7 +170,12 @@ class NodeLife:
         """type -> (status, reason, message, lastTransitionTime)."""
         base = self.node.created + dt.timedelta(seconds=40)
         out = {
-            "MemoryPressure": ("False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available", base),
+            "MemoryPressure": (
+                "False",
+                "KubeletHasSufficientMemory",
+                "kubelet has sufficient memory available",
+                base,
+            ),
             "DiskPressure": ("False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure", base),
             "PIDPressure": ("False", "KubeletHasSufficientPID", "kubelet has sufficient PID available", base),
             "Ready": ("True", "KubeletReady", "kubelet is posting ready status", base),

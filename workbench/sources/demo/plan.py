@@ -21,8 +21,18 @@ __all__ = ["Part", "Plan", "Planner", "namespace_for"]
 SYSTEM_PART = -1
 #: Tolerations every pod gets from the DefaultTolerationSeconds admission plugin.
 DEFAULT_TOLERATIONS = [
-    {"effect": "NoExecute", "key": "node.kubernetes.io/not-ready", "operator": "Exists", "tolerationSeconds": 300},
-    {"effect": "NoExecute", "key": "node.kubernetes.io/unreachable", "operator": "Exists", "tolerationSeconds": 300},
+    {
+        "effect": "NoExecute",
+        "key": "node.kubernetes.io/not-ready",
+        "operator": "Exists",
+        "tolerationSeconds": 300,
+    },
+    {
+        "effect": "NoExecute",
+        "key": "node.kubernetes.io/unreachable",
+        "operator": "Exists",
+        "tolerationSeconds": 300,
+    },
 ]
 
 
@@ -160,13 +170,18 @@ class Planner:
             group = max(pod.part, 0) % self.cluster.groups
             best: tuple[float, str] | None = None
             for view in self.views(t, group):
-                failed, _ = node_failures(view, cpu=cpu, memory=mem, selector=app.node_selector, tolerations=tol)
+                failed, _ = node_failures(
+                    view, cpu=cpu, memory=mem, selector=app.node_selector, tolerations=tol
+                )
                 if failed:
                     continue
                 n = self.cluster.node(view.name)
-                score = (self._load[n.name][0] + cpu) / n.cpu_allocatable + (self._load[n.name][1] + mem) / (
-                    n.memory_allocatable
-                ) + 0.02 * self._load[n.name][2] + 0.01 * (self.ids.integer(pod.name, view.name) % 7)
+                score = (
+                    (self._load[n.name][0] + cpu) / n.cpu_allocatable
+                    + (self._load[n.name][1] + mem) / (n.memory_allocatable)
+                    + 0.02 * self._load[n.name][2]
+                    + 0.01 * (self.ids.integer(pod.name, view.name) % 7)
+                )
                 if best is None or score < best[0]:
                     best = (score, view.name)
             if best is None:
@@ -182,7 +197,9 @@ class Planner:
         load[2] += 1
         pod.node, pod.host_ip = node, n.internal_ip
         pod.pod_ip = n.internal_ip if app.name in ("kube-proxy", "aws-node") else self._pod_ip(node)
-        pod.scheduled = max(t, pod.created) + dt.timedelta(milliseconds=15 + self.ids.integer("sched", pod.uid) % 60)
+        pod.scheduled = max(t, pod.created) + dt.timedelta(
+            milliseconds=15 + self.ids.integer("sched", pod.uid) % 60
+        )
         return True
 
     def place_late(self) -> None:
@@ -276,9 +293,19 @@ class Planner:
 
     def scaling_event(self, dep: Workload, rs: Workload, t: dt.datetime, new: int, old: int) -> None:
         verb = "up" if new > old else "down"
-        self.event(dep.part, first=t, kind="Deployment", namespace=dep.namespace, name=dep.name, uid=dep.uid,
-                   type="Normal", reason="ScalingReplicaSet", component="deployment-controller",
-                   message=f"Scaled {verb} replica set {rs.name} to {new} from {old}", api_version="apps/v1")
+        self.event(
+            dep.part,
+            first=t,
+            kind="Deployment",
+            namespace=dep.namespace,
+            name=dep.name,
+            uid=dep.uid,
+            type="Normal",
+            reason="ScalingReplicaSet",
+            component="deployment-controller",
+            message=f"Scaled {verb} replica set {rs.name} to {new} from {old}",
+            api_version="apps/v1",
+        )
 
     def plan(self) -> Plan:
         return Plan(self.cluster, self.start, self.end, self.nodes, self.parts, self.node_events)

@@ -18,7 +18,9 @@ __all__ = ["pod_manifest", "pod_revision_times"]
 S = dt.timedelta(seconds=1)
 
 
-def _container_spec(c: ContainerSpec, image: str, sa_volume: str, *, pvc_mount: bool = False) -> dict[str, Any]:
+def _container_spec(
+    c: ContainerSpec, image: str, sa_volume: str, *, pvc_mount: bool = False
+) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "name": c.name,
         "image": image,
@@ -26,8 +28,13 @@ def _container_spec(c: ContainerSpec, image: str, sa_volume: str, *, pvc_mount: 
         "resources": {k: v for k, v in (("limits", c.limits), ("requests", c.requests)) if v},
         "terminationMessagePath": "/dev/termination-log",
         "terminationMessagePolicy": "File",
-        "volumeMounts": [{"mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "name": sa_volume,
-                          "readOnly": True}],  # fmt: skip
+        "volumeMounts": [
+            {
+                "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+                "name": sa_volume,
+                "readOnly": True,
+            }
+        ],  # fmt: skip
     }
     if pvc_mount:
         spec["volumeMounts"].insert(0, {"mountPath": "/data", "name": "data"})
@@ -63,7 +70,9 @@ def _owner_refs(pod: PodLife) -> list[dict[str, Any]]:
              "name": pod.owner_name, "uid": pod.owner_uid}]  # fmt: skip
 
 
-def _cond(kind: str, when: dt.datetime, *, ok: bool, reason: str | None = None, message: str | None = None) -> dict:
+def _cond(
+    kind: str, when: dt.datetime, *, ok: bool, reason: str | None = None, message: str | None = None
+) -> dict:
     c: dict[str, Any] = {"lastProbeTime": None, "lastTransitionTime": iso(when), "status": "True" if ok else "False",
                          "type": kind}  # fmt: skip
     if reason:
@@ -132,13 +141,16 @@ def pod_manifest(ids: Ids, pod: PodLife, t: dt.datetime) -> dict[str, Any]:
         meta["deletionTimestamp"] = iso(pod.terminating + 30 * S)
         meta["deletionGracePeriodSeconds"] = 30
     spec: dict[str, Any] = {
-        "containers": [_container_spec(c, pod.image(c), sa, pvc_mount=bool(pod.ordinal is not None or pod.app.claim))
-                       for c in pod.containers],  # fmt: skip
+        "containers": [
+            _container_spec(c, pod.image(c), sa, pvc_mount=bool(pod.ordinal is not None or pod.app.claim))
+            for c in pod.containers
+        ],  # fmt: skip
         "dnsPolicy": "ClusterFirst",
         "enableServiceLinks": True,
         "preemptionPolicy": "PreemptLowerPriority",
-        "priority": 2000001000 if pod.app.priority_class == "system-node-critical" else (
-            2000000000 if pod.app.priority_class else 0),
+        "priority": 2000001000
+        if pod.app.priority_class == "system-node-critical"
+        else (2000000000 if pod.app.priority_class else 0),
         "restartPolicy": "Never" if pod.mode == "job" else "Always",
         "schedulerName": "default-scheduler",
         "securityContext": {},
@@ -146,11 +158,33 @@ def pod_manifest(ids: Ids, pod: PodLife, t: dt.datetime) -> dict[str, Any]:
         "serviceAccountName": pod.app.sa,
         "terminationGracePeriodSeconds": 30,
         "tolerations": [*pod.app.tolerations, *DEFAULT_TOLERATIONS],
-        "volumes": [{"name": sa, "projected": {"defaultMode": 420, "sources": [
-            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-            {"configMap": {"items": [{"key": "ca.crt", "path": "ca.crt"}], "name": "kube-root-ca.crt"}},
-            {"downwardAPI": {"items": [{"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
-                                        "path": "namespace"}]}}]}}],  # fmt: skip
+        "volumes": [
+            {
+                "name": sa,
+                "projected": {
+                    "defaultMode": 420,
+                    "sources": [
+                        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                        {
+                            "configMap": {
+                                "items": [{"key": "ca.crt", "path": "ca.crt"}],
+                                "name": "kube-root-ca.crt",
+                            }
+                        },
+                        {
+                            "downwardAPI": {
+                                "items": [
+                                    {
+                                        "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
+                                        "path": "namespace",
+                                    }
+                                ]
+                            }
+                        },
+                    ],
+                },
+            }
+        ],  # fmt: skip
     }
     if pod.app.init_containers:
         spec["initContainers"] = [_container_spec(c, c.image, sa) for c in pod.app.init_containers]
@@ -160,7 +194,9 @@ def pod_manifest(ids: Ids, pod: PodLife, t: dt.datetime) -> dict[str, Any]:
         spec["nodeSelector"] = dict(pod.app.node_selector)
     if pod.ordinal is not None:
         spec["hostname"], spec["subdomain"] = pod.name, pod.app.name
-        spec["volumes"].insert(0, {"name": "data", "persistentVolumeClaim": {"claimName": f"data-{pod.name}"}})
+        spec["volumes"].insert(
+            0, {"name": "data", "persistentVolumeClaim": {"claimName": f"data-{pod.name}"}}
+        )
     if pod.app.claim:
         spec["volumes"].insert(0, {"name": "data", "persistentVolumeClaim": {"claimName": pod.app.claim}})
     if pod.scheduled and t >= pod.scheduled:
@@ -219,8 +255,13 @@ def _status(ids: Ids, pod: PodLife, t: dt.datetime) -> dict[str, Any]:
     done = status["phase"] in ("Succeeded", "Failed")
     ready_reason = "PodCompleted" if done else "ContainersNotReady"
     sandbox = pod.started - 0.5 * S if pod.started else pod.scheduled + S
-    conds = [_cond("PodReadyToStartContainers", sandbox if t >= sandbox else pod.scheduled,
-                   ok=not done and t >= sandbox)]
+    conds = [
+        _cond(
+            "PodReadyToStartContainers",
+            sandbox if t >= sandbox else pod.scheduled,
+            ok=not done and t >= sandbox,
+        )
+    ]
     if pod.app.init_containers and not init_ok:
         conds.append(_cond("Initialized", pod.scheduled, ok=False, reason="ContainersNotInitialized",
                            message=f"containers with incomplete status: [{pod.app.init_containers[0].name}]"))  # fmt: skip
@@ -262,7 +303,11 @@ def _pull_wait(pod: PodLife, c: ContainerSpec, t: dt.datetime) -> dict[str, str]
     tries = pod.behaviour.get("pulls", [])
     last = max((x for x in tries if x <= t), default=None)
     if last is None or t < last + S:
-        return {"reason": "ContainerCreating"} if last is None else {"reason": "ErrImagePull", "message": pod.message or ""}
+        return (
+            {"reason": "ContainerCreating"}
+            if last is None
+            else {"reason": "ErrImagePull", "message": pod.message or ""}
+        )
     if t < last + 2 * S:
         return {"reason": "ErrImagePull", "message": pod.message or ""}
     return {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{pod.image(c)}"'}

@@ -44,7 +44,9 @@ _PENDING = {
 }
 
 
-def build_plan(ids: Ids, cluster: Cluster, *, start: dt.datetime, end: dt.datetime, scale: int) -> tuple[Plan, list[dict]]:
+def build_plan(
+    ids: Ids, cluster: Cluster, *, start: dt.datetime, end: dt.datetime, scale: int
+) -> tuple[Plan, list[dict]]:
     """Simulate one cluster over the window; return the plan and its ground-truth incidents."""
     pl = Planner(ids, cluster, start=start, end=end)
     apps = apps_for(cluster.name)
@@ -65,7 +67,9 @@ def build_plan(ids: Ids, cluster: Cluster, *, start: dt.datetime, end: dt.dateti
             elif app.kind == "CronJob":
                 by_name[(part, app.name)] = cronjob(pl, app, part)
             elif app.kind == "Job":
-                by_name[(part, app.name)] = job(pl, app, part, app.name, start + dt.timedelta(minutes=2), runtime=38.0)
+                by_name[(part, app.name)] = job(
+                    pl, app, part, app.name, start + dt.timedelta(minutes=2), runtime=38.0
+                )
     truths: list[dict] = []
     incident_apps = {a.name: a for a in apps if a.incident}
     if cluster.name == EKS:
@@ -81,7 +85,9 @@ def build_plan(ids: Ids, cluster: Cluster, *, start: dt.datetime, end: dt.dateti
         thumb = by_name[(0, "thumbnailer")]
         busy = {p.node for t in truths for p in _pods(pl, t) if p.node}
         hot = {p.node for p in thumb.children[-1].pods if p.node}
-        truths.append(ci.node_failure(pl, taint_at=0.62, pressure_at=0.66, lost_at=0.70, avoid=hot, prefer_not=busy))
+        truths.append(
+            ci.node_failure(pl, taint_at=0.62, pressure_at=0.66, lost_at=0.70, avoid=hot, prefer_not=busy)
+        )
         truths.append(inc.throttle(pl, thumb, begin=0.76, stop=0.90))
         truths.append(inc.image_pull(pl, incident_apps["promo-banner"], 0, when=0.86))
     else:

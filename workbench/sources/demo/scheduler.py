@@ -79,7 +79,9 @@ def failure_message(views: list[NodeView], *, cpu: float, memory: int, selector:
     reasons: Counter[str] = Counter()
     preempt: Counter[str] = Counter()
     for view in views:
-        failed, resources = node_failures(view, cpu=cpu, memory=memory, selector=selector, tolerations=tolerations)
+        failed, resources = node_failures(
+            view, cpu=cpu, memory=memory, selector=selector, tolerations=tolerations
+        )
         if not failed:
             return None
         reasons.update(failed)

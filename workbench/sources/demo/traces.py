@@ -45,8 +45,12 @@ class Hop:
 
 def _call(tree: list[Hop], parent: int, caller: str, callee: str, method: str, route: str, self_ms: float,
           err: float = 0.001) -> int:  # fmt: skip
-    tree.append(Hop(caller, "CLIENT", f"{method} {route}", parent, method, route, peer=callee, self_ms=0.6, err=0.0))
-    tree.append(Hop(callee, "SERVER", f"{method} {route}", len(tree) - 1, method, route, self_ms=self_ms, err=err))
+    tree.append(
+        Hop(caller, "CLIENT", f"{method} {route}", parent, method, route, peer=callee, self_ms=0.6, err=0.0)
+    )
+    tree.append(
+        Hop(callee, "SERVER", f"{method} {route}", len(tree) - 1, method, route, self_ms=self_ms, err=err)
+    )
     return len(tree) - 1
 
 
@@ -98,7 +102,9 @@ def _serving_index(plan: Plan, part: int) -> dict[str, list[tuple[PodLife, np.nd
     for pod in plan.parts[part].pods:
         spans = pod.serving(plan.end)
         if spans and pod.app.service:
-            arr = np.array([[(a - plan.start).total_seconds(), (b - plan.start).total_seconds()] for a, b in spans])
+            arr = np.array(
+                [[(a - plan.start).total_seconds(), (b - plan.start).total_seconds()] for a, b in spans]
+            )
             out.setdefault(pod.app.name, []).append((pod, arr))
     return out
 
@@ -149,7 +155,9 @@ def part_spans(ids: Ids, plan: Plan, part: int, c0: dt.datetime, c1: dt.datetime
     rng = ids.rng("spans", plan.cluster.name, part, int(c0.timestamp()))
     lo, hi = (c0 - plan.start).total_seconds(), (c1 - plan.start).total_seconds()
     secs = np.arange(np.floor(lo), np.ceil(hi))
-    rate = BASE_RPS[flavour(plan.cluster.name)] * load_factor(plan.cluster.name, secs, epoch=plan.start.timestamp())
+    rate = BASE_RPS[flavour(plan.cluster.name)] * load_factor(
+        plan.cluster.name, secs, epoch=plan.start.timestamp()
+    )
     counts = rng.poisson(rate)
     arrivals = np.repeat(secs, counts) + rng.random(int(counts.sum()))
     arrivals = np.sort(arrivals[(arrivals >= lo) & (arrivals < hi)])
@@ -233,7 +241,9 @@ def _endpoint_spans(rng: np.random.Generator, plan: Plan, part: int, index: dict
         n_keep = int(keep.sum())
         code = np.zeros(n_keep, dtype=np.int32)  # 0: no HTTP status (made null below)
         if hop.method:
-            code = np.where(err[i][keep], np.where(refused[i][keep], 503, 500), 200 if hop.method == "GET" else 201)
+            code = np.where(
+                err[i][keep], np.where(refused[i][keep], 503, 500), 200 if hop.method == "GET" else 201
+            )
         parent = span_ids[hop.parent][keep] if hop.parent >= 0 else np.full(n_keep, None, dtype=object)
         start_us = (begin[i][keep] * 1e6).astype(np.int64) + int(start.timestamp() * 1e6)
         dur_us = np.maximum((dur[i][keep] * 1000).astype(np.int64), 1)
@@ -265,7 +275,9 @@ def _endpoint_spans(rng: np.random.Generator, plan: Plan, part: int, index: dict
 def _finish(df: pl.DataFrame, cluster: str, namespace: str | None, bad: list[str]) -> pl.DataFrame:
     ts = pl.Datetime("us", "UTC")
     err = pl.col("error")
-    rollout = err & (pl.col("kind") == "SERVER") & pl.col("pod").is_in(bad) & (pl.col("http_status_code") == 500)
+    rollout = (
+        err & (pl.col("kind") == "SERVER") & pl.col("pod").is_in(bad) & (pl.col("http_status_code") == 500)
+    )
     msg = (pl.when(rollout).then(pl.lit(ROLLOUT_ERROR)).when(err & (pl.col("http_status_code") == 503)).then(pl.lit("upstream connect error or disconnect/reset "
            "before headers. reset reason: connection failure")).when(err & pl.col("db_system").is_not_null())
            .then(pl.lit("context deadline exceeded")).when(err & pl.col("peer_service").eq("payment-gateway"))

@@ -9,8 +9,18 @@ from workbench.sources.demo.apps import AppSpec
 from workbench.sources.demo.model import PodLife, Run, Workload
 from workbench.sources.demo.plan import SYSTEM_PART, Planner, namespace_for
 
-__all__ = ["cronjob", "current_rs", "daemonset", "deployment", "job", "live_pods", "rolling_update", "rs_pod", "scale",
-           "statefulset"]
+__all__ = [
+    "cronjob",
+    "current_rs",
+    "daemonset",
+    "deployment",
+    "job",
+    "live_pods",
+    "rolling_update",
+    "rs_pod",
+    "scale",
+    "statefulset",
+]
 
 S = dt.timedelta(seconds=1)
 
@@ -37,7 +47,9 @@ def _hash(pl: Planner, dep: Workload, images: dict[str, str]) -> str:
     return pl.ids.template_hash(pl.cluster.name, dep.namespace, dep.name, sorted(images.items()))
 
 
-def new_rs(pl: Planner, dep: Workload, images: dict[str, str], created: dt.datetime, replicas: int) -> Workload:
+def new_rs(
+    pl: Planner, dep: Workload, images: dict[str, str], created: dt.datetime, replicas: int
+) -> Workload:
     h = _hash(pl, dep, images)
     rs = _workload(pl, "ReplicaSet", dep.app, dep.part, f"{dep.name}-{h}", created, owner=dep)
     rs.template_hash, rs.images = h, dict(images)
@@ -65,7 +77,9 @@ def deployment(pl: Planner, app: AppSpec, part: int, *, replicas: int | None = N
     dep = _workload(pl, "Deployment", app, part, app.name, born)
     dep.spec = [(born, n, dict(dep.images))]
     if created is None:
-        old_images = {k: v.rsplit(":", 1)[0] + ":" + _older(v.rsplit(":", 1)[-1]) for k, v in dep.images.items()}
+        old_images = {
+            k: v.rsplit(":", 1)[0] + ":" + _older(v.rsplit(":", 1)[-1]) for k, v in dep.images.items()
+        }
         old = new_rs(pl, dep, old_images, born, n)
         old.spec.append((born + dt.timedelta(days=2), 0, None))
         rs_born = pl.start - _age(pl, "rs", app.namespace, app.name, part, low_h=26, high_h=24 * 4)
@@ -100,7 +114,9 @@ def live_pods(rs: Workload, t: dt.datetime) -> list[PodLife]:
     return [p for p in rs.pods if p.created <= t and p.terminating is None and p.deleted is None]
 
 
-def scale(pl: Planner, dep: Workload, t: dt.datetime, n: int, *, ready_delay: float | None = None) -> list[PodLife]:
+def scale(
+    pl: Planner, dep: Workload, t: dt.datetime, n: int, *, ready_delay: float | None = None
+) -> list[PodLife]:
     """Scale a Deployment (by hand or by its HPA) at ``t``: ScalingReplicaSet, new or removed pods."""
     rs = current_rs(dep)
     old = dep.replicas_at(t)

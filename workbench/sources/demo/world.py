@@ -193,7 +193,9 @@ def _gke_nodes(ids: Ids, start: dt.datetime, scale: int) -> list[Node]:
 
 def _node(ids: Ids, cluster: str, name: str, zone: str, itype: str, pool: str, ip: str, ext: str | None,
           start: dt.datetime, group: int, i: int) -> Node:  # fmt: skip
-    age = dt.timedelta(days=3 + ids.integer("node-age", cluster, name) % 20, seconds=ids.integer("s", name) % 86400)
+    age = dt.timedelta(
+        days=3 + ids.integer("node-age", cluster, name) % 20, seconds=ids.integer("s", name) % 86400
+    )
     if cluster == EKS:
         instance = "i-0" + ids.hex("instance", name, length=16)
         provider = f"aws:///{zone}/{instance}"

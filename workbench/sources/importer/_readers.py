@@ -164,8 +164,12 @@ class ImportRun:
     def remember_pod_ips(self, pods: pl.DataFrame) -> None:
         """Pod IP → (namespace, pod, node) per cluster, for spans that only carry an IP (host-network
         pods share their node's IP and are left out)."""
-        pods = pods.filter(pl.col("pod_ip").is_not_null() & (pl.col("pod_ip") != pl.col("host_ip").fill_null("")))
-        for cluster, ip, ns, name, node in pods.select("cluster", "pod_ip", "namespace", "name", "node").iter_rows():
+        pods = pods.filter(
+            pl.col("pod_ip").is_not_null() & (pl.col("pod_ip") != pl.col("host_ip").fill_null(""))
+        )
+        for cluster, ip, ns, name, node in pods.select(
+            "cluster", "pod_ip", "namespace", "name", "node"
+        ).iter_rows():
             self.pod_ips.setdefault(cluster, {})[ip] = (ns, name, node)
 
     def exposition(self, place: Place) -> int:

@@ -31,8 +31,17 @@ from workbench.sources.logs._join import JOIN_WINDOW, Raw, build_frame
 from workbench.sources.logs._parse import LineFormat, ParsedLine, parse_line
 from workbench.sources.traces import Problem
 
-__all__ = ["JOIN_WINDOW", "LOG_FORMATS", "LineFormat", "LogImport", "ParsedLine", "Problem", "parse_line",
-           "parse_lines", "read_log_file"]
+__all__ = [
+    "JOIN_WINDOW",
+    "LOG_FORMATS",
+    "LineFormat",
+    "LogImport",
+    "ParsedLine",
+    "Problem",
+    "parse_line",
+    "parse_lines",
+    "read_log_file",
+]
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +93,15 @@ def parse_lines(
             msg = f"line {i}: stream {stream!r} is not 'stdout', 'stderr' or None"
             raise ParameterError(msg)
         raws.append(Raw(ts, text.rstrip("\r\n"), stream))
-    frame, _ = build_frame(raws, cluster=cluster, namespace=namespace, pod=pod, container=container,
-                           max_line_bytes=max_line_bytes, year=year)
+    frame, _ = build_frame(
+        raws,
+        cluster=cluster,
+        namespace=namespace,
+        pod=pod,
+        container=container,
+        max_line_bytes=max_line_bytes,
+        year=year,
+    )
     return frame
 
 
@@ -116,15 +132,24 @@ def read_log_file(
     try:
         with path.open("rb") as fh:
             if format is None:
-                sample = [d.decode("utf-8", "replace") for _, d, _ in islice(physical_lines(fh, cap), _SAMPLE_LINES)]
+                sample = [
+                    d.decode("utf-8", "replace") for _, d, _ in islice(physical_lines(fh, cap), _SAMPLE_LINES)
+                ]
                 format = detect([s for s in sample if s.strip()])
                 fh.seek(0)
             raws, count = read_raw(fh, format, cap=cap, issues=issues)
     except OSError as err:
         msg = f"cannot read log file {path}: {err.strerror or err}; check the path and permissions"
         raise SourceError(msg) from err
-    frame, joined = build_frame(raws, cluster=cluster, namespace=namespace, pod=pod, container=container,
-                                max_line_bytes=max_line_bytes, year=year)
+    frame, joined = build_frame(
+        raws,
+        cluster=cluster,
+        namespace=namespace,
+        pod=pod,
+        container=container,
+        max_line_bytes=max_line_bytes,
+        year=year,
+    )
     problems = issues.problems()
     for p in problems:
         log.warning("%s", p)

@@ -58,7 +58,9 @@ class Issues:
             parts = [str(a) if a == b else f"{a}-{b}" for a, b in ranges[:5]]
             more = f" and {len(ranges) - 5} more ranges" if len(ranges) > 5 else ""
             where = ("line " if len(nums) == 1 else "lines ") + ", ".join(parts) + more
-            out.append(Problem(self.file, where, f"{reason} ({len(nums)} line{'s' if len(nums) > 1 else ''})"))
+            out.append(
+                Problem(self.file, where, f"{reason} ({len(nums)} line{'s' if len(nums) > 1 else ''})")
+            )
         return out
 
 
@@ -209,8 +211,11 @@ def read_raw(fh: BinaryIO, fmt: str, *, cap: int, issues: Issues) -> tuple[list[
                 out.append(Raw(None, text, None, cut))
                 continue
             final = log_text.endswith("\n")
-            raw = Raw(ts, log_text.removesuffix("\n").removesuffix("\r"),
-                      stream if stream in ("stdout", "stderr") else None)
+            raw = Raw(
+                ts,
+                log_text.removesuffix("\n").removesuffix("\r"),
+                stream if stream in ("stdout", "stderr") else None,
+            )
             done = pending.add(raw, final=final)
             if done is not None:
                 out.append(done)

@@ -33,16 +33,22 @@ __all__ = ["JOIN_WINDOW", "Raw", "build_frame"]
 JOIN_WINDOW = timedelta(seconds=1)
 
 _INDENTED = re.compile(r"[ \t]+\S")
-_CONTINUES = re.compile(r"(?:Caused by: |Suppressed: |\.\.\. \d+ (?:more|common frames omitted)|[\]\)\}]+[,;]?\s*$)")
+_CONTINUES = re.compile(
+    r"(?:Caused by: |Suppressed: |\.\.\. \d+ (?:more|common frames omitted)|[\]\)\}]+[,;]?\s*$)"
+)
 _JAVA_EXC = re.compile(r"(?:[a-zA-Z_$][\w$]*\.)+[A-Za-z_$][\w$]*(?:Exception|Error|Throwable)\b")
 _JAVA_FRAME = re.compile(r"\s+at ")
 _PY_HEAD = "Traceback (most recent call last):"
-_PY_CHAIN = ("During handling of the above exception, another exception occurred:",
-             "The above exception was the direct cause of the following exception:")
+_PY_CHAIN = (
+    "During handling of the above exception, another exception occurred:",
+    "The above exception was the direct cause of the following exception:",
+)
 _PY_EXC = re.compile(r"[A-Za-z_][\w.]*(?::.*)?")
 _GO_HEAD = re.compile(r"goroutine \d+ \[")
 _GO_PANIC = ("panic: ", "fatal error: ")
-_GO_FRAME = re.compile(r"(?:created by )?[\w./*()\[\]{}-]+\.[\w.*()\[\]{}-]*\(.*\)(?: in goroutine \d+)?|\[signal ")
+_GO_FRAME = re.compile(
+    r"(?:created by )?[\w./*()\[\]{}-]+\.[\w.*()\[\]{}-]*\(.*\)(?: in goroutine \d+)?|\[signal "
+)
 
 
 @dataclass(slots=True)
@@ -115,15 +121,24 @@ def _entries(raws: Sequence[Raw], limit: int) -> Iterable[_Entry]:
         yield entry
 
 
-def build_frame(raws: Sequence[Raw], *, cluster: str, namespace: str | None, pod: str | None,
-                container: str | None, max_line_bytes: int, year: int | None) -> tuple[pl.DataFrame, int]:
+def build_frame(
+    raws: Sequence[Raw],
+    *,
+    cluster: str,
+    namespace: str | None,
+    pod: str | None,
+    container: str | None,
+    max_line_bytes: int,
+    year: int | None,
+) -> tuple[pl.DataFrame, int]:
     """The conformed ``logs`` rows for ``raws``, and how many lines were joined as continuations.
 
     ``year`` completes year-less timestamps; when ``None``, the year of the last full timestamp
     seen before the line is used.
     """
-    cols: dict[str, list] = {k: [] for k in ("ts", "stream", "level", "message", "fields", "trace_id",
-                                             "span_id", "truncated")}
+    cols: dict[str, list] = {
+        k: [] for k in ("ts", "stream", "level", "message", "fields", "trace_id", "span_id", "truncated")
+    }
     joined = 0
     last_year = year
     marker = "…[truncated {} bytes]"
@@ -151,14 +166,18 @@ def build_frame(raws: Sequence[Raw], *, cluster: str, namespace: str | None, pod
         cols["span_id"].append(parsed.span_id)
         cols["truncated"].append(bool(lost))
     n = len(cols["message"])
-    frame = pl.DataFrame({
-        "cluster": pl.Series([cluster] * n, dtype=pl.String),
-        "ts": pl.Series(cols["ts"], dtype=pl.Datetime("us", "UTC")),
-        "namespace": pl.Series([namespace] * n, dtype=pl.String),
-        "pod": pl.Series([pod] * n, dtype=pl.String),
-        "container": pl.Series([container] * n, dtype=pl.String),
-        **{k: pl.Series(cols[k], dtype=pl.String) for k in ("stream", "level", "message", "fields",
-                                                              "trace_id", "span_id")},
-        "truncated": pl.Series(cols["truncated"], dtype=pl.Boolean),
-    })
+    frame = pl.DataFrame(
+        {
+            "cluster": pl.Series([cluster] * n, dtype=pl.String),
+            "ts": pl.Series(cols["ts"], dtype=pl.Datetime("us", "UTC")),
+            "namespace": pl.Series([namespace] * n, dtype=pl.String),
+            "pod": pl.Series([pod] * n, dtype=pl.String),
+            "container": pl.Series([container] * n, dtype=pl.String),
+            **{
+                k: pl.Series(cols[k], dtype=pl.String)
+                for k in ("stream", "level", "message", "fields", "trace_id", "span_id")
+            },
+            "truncated": pl.Series(cols["truncated"], dtype=pl.Boolean),
+        }
+    )
     return conform("logs", frame), joined

@@ -43,14 +43,40 @@ class ParsedLine:
     span_id: str | None = None
 
 
-_LEVEL_KEYS = ("level", "lvl", "severity", "loglevel", "log.level", "levelname", "level_name", "@l",
-               "severity_text", "severityText")
+_LEVEL_KEYS = (
+    "level",
+    "lvl",
+    "severity",
+    "loglevel",
+    "log.level",
+    "levelname",
+    "level_name",
+    "@l",
+    "severity_text",
+    "severityText",
+)
 _MSG_KEYS = ("msg", "message", "@m", "@mt", "body", "event", "Message")
 _TS_KEYS = ("ts", "time", "timestamp", "@timestamp", "@t", "t", "datetime", "date", "Timestamp", "time_local")
-_TRACE_KEYS = ("trace_id", "traceId", "traceID", "trace.id", "trace-id", "otelTraceID", "TraceId",
-               "logging.googleapis.com/trace")
-_SPAN_KEYS = ("span_id", "spanId", "spanID", "span.id", "span-id", "otelSpanID", "SpanId",
-              "logging.googleapis.com/spanId")
+_TRACE_KEYS = (
+    "trace_id",
+    "traceId",
+    "traceID",
+    "trace.id",
+    "trace-id",
+    "otelTraceID",
+    "TraceId",
+    "logging.googleapis.com/trace",
+)
+_SPAN_KEYS = (
+    "span_id",
+    "spanId",
+    "spanID",
+    "span.id",
+    "span-id",
+    "otelSpanID",
+    "SpanId",
+    "logging.googleapis.com/spanId",
+)
 _KNOWN = frozenset((*_LEVEL_KEYS, *_MSG_KEYS, *_TS_KEYS, *_TRACE_KEYS, *_SPAN_KEYS, "traceparent", "caller"))
 
 
@@ -137,15 +163,24 @@ _CAPNS = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) ([CEWNID]) \| (.*)",
 _MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
 _SYSLOG = re.compile(
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d\d?) (\d\d):(\d\d):(\d\d)(?:\.(\d+))? "
-    r"(\S+) ([^\s\[:]+)(?:\[(\d+)\])?: (.*)", re.S)
+    r"(\S+) ([^\s\[:]+)(?:\[(\d+)\])?: (.*)",
+    re.S,
+)
 _GO_LOG_TS = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?= |$)")
 _LEVEL_WORD = re.compile(
     r"(?:^|[\s\[(<|])(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRIT|CRITICAL|FATAL|PANIC|SEVERE|EMERG)"
-    r"(?=$|[\s\])>|:,;-])")
-_LEVEL_BRACKET = re.compile(r"(?i)[\[<](trace|debug|info|notice|warn|warning|error|err|crit|critical|fatal|panic)[\]>]")
+    r"(?=$|[\s\])>|:,;-])"
+)
+_LEVEL_BRACKET = re.compile(
+    r"(?i)[\[<](trace|debug|info|notice|warn|warning|error|err|crit|critical|fatal|panic)[\]>]"
+)
 _LEVEL_KV = re.compile(r"""(?i)(?:^|[\s{,"'])(?:level|lvl|severity)["']?\s*[=:]\s*["']?([a-z]+)""")
-_HEADS = ((re.compile(r"panic: "), "FATAL"), (re.compile(r"Traceback \(most recent call last\):"), "ERROR"),
-          (re.compile(r"Exception in thread "), "ERROR"), (re.compile(r"fatal error: "), "FATAL"))
+_HEADS = (
+    (re.compile(r"panic: "), "FATAL"),
+    (re.compile(r"Traceback \(most recent call last\):"), "ERROR"),
+    (re.compile(r"Exception in thread "), "ERROR"),
+    (re.compile(r"fatal error: "), "FATAL"),
+)
 _KLOG_LEVELS = {"I": "INFO", "W": "WARN", "E": "ERROR", "F": "FATAL"}
 _CAPNS_LEVELS = {"C": "FATAL", "E": "ERROR", "W": "WARN", "N": "INFO", "I": "INFO", "D": "DEBUG"}
 
@@ -166,7 +201,7 @@ def _klog(m: re.Match[str], year: int | None) -> ParsedLine:
     message = rest
     if rest.startswith('"'):  # structured klog: "message" key="value" ...
         end = re.match(r'"(?:[^"\\]|\\.)*"', rest)
-        pairs = logfmt(rest[end.end():].strip()) if end else None
+        pairs = logfmt(rest[end.end() :].strip()) if end else None
         if end and pairs is not None:
             message = _unquote(end.group(0))
             fields.update(pairs)
@@ -185,8 +220,9 @@ def _syslog(m: re.Match[str], year: int | None) -> ParsedLine:
     inner = parse_line(rest, year=year)
     fields: dict[str, Any] = json.loads(inner.fields) if inner.fields else {}
     fields.update({"host": host, "process": proc, **({"pid": int(pid)} if pid else {})})
-    return ParsedLine("syslog", inner.level, inner.message, ts or inner.ts, _dumps(fields), inner.trace_id,
-                      inner.span_id)
+    return ParsedLine(
+        "syslog", inner.level, inner.message, ts or inner.ts, _dumps(fields), inner.trace_id, inner.span_id
+    )
 
 
 def _plain(text: str, year: int | None) -> ParsedLine:
@@ -196,8 +232,9 @@ def _plain(text: str, year: int | None) -> ParsedLine:
     m = _CAPNS.match(text)
     if m:
         trace, span = find_trace_ids(m.group(3))
-        return ParsedLine("capnslog", _CAPNS_LEVELS[m.group(2)], m.group(3), parse_ts(m.group(1)),
-                          None, trace, span)
+        return ParsedLine(
+            "capnslog", _CAPNS_LEVELS[m.group(2)], m.group(3), parse_ts(m.group(1)), None, trace, span
+        )
     m = _SYSLOG.match(text)
     if m:
         return _syslog(m, year)
@@ -206,11 +243,22 @@ def _plain(text: str, year: int | None) -> ParsedLine:
     if m:
         ts = parse_ts(m.group(0))
         if ts is not None:
-            message = text[m.end():].lstrip(" \t")
+            message = text[m.end() :].lstrip(" \t")
             if message.startswith(("{", "level=", "time=", "ts=", "msg=")):  # timestamp + structured
                 inner = parse_line(message, year=year)
-                return inner if inner.ts is not None else ParsedLine(
-                    inner.format, inner.level, inner.message, ts, inner.fields, inner.trace_id, inner.span_id)
+                return (
+                    inner
+                    if inner.ts is not None
+                    else ParsedLine(
+                        inner.format,
+                        inner.level,
+                        inner.message,
+                        ts,
+                        inner.fields,
+                        inner.trace_id,
+                        inner.span_id,
+                    )
+                )
     trace, span = find_trace_ids(message)
     return ParsedLine("text", _text_level(message), message, ts, None, trace, span)
 

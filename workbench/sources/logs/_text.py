@@ -12,8 +12,7 @@ __all__ = ["TS_PREFIX", "clip", "epoch", "find_trace_ids", "level_of", "parse_ts
 
 #: An RFC 3339 / ISO 8601 timestamp at the start of a line (``T`` or space, ``.`` or ``,``
 #: before the fraction, optional zone; no zone means UTC).
-TS_PREFIX = re.compile(
-    r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|z|[+-]\d\d:?\d\d)?)(?= |\t|$)")
+TS_PREFIX = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|z|[+-]\d\d:?\d\d)?)(?= |\t|$)")
 _GO_TS = re.compile(r"(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?= |$)")
 
 _LEVELS: dict[str, str] = {}

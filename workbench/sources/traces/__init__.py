@@ -36,8 +36,16 @@ from workbench.sources.traces._jaeger import looks_like_jaeger, read_jaeger
 from workbench.sources.traces._otlp import looks_like_otlp, read_otlp
 from workbench.sources.traces._zipkin import iter_array, looks_like_zipkin, read_zipkin
 
-__all__ = ["TRACE_FORMATS", "PodIps", "Problem", "TraceImport", "detect_format", "norm_id", "otlp_id",
-           "read_traces"]
+__all__ = [
+    "TRACE_FORMATS",
+    "PodIps",
+    "Problem",
+    "TraceImport",
+    "detect_format",
+    "norm_id",
+    "otlp_id",
+    "read_traces",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +82,9 @@ def _text(path: Path, problems: list[Problem]) -> str:
     except UnicodeDecodeError as err:
         text = raw.decode("utf-8", errors="replace")
         line = raw.count(b"\n", 0, err.start) + 1
-        problems.append(Problem(str(path), f"line {line}", "invalid UTF-8 (binary data?); "
-                                "bytes replaced by U+FFFD"))
+        problems.append(
+            Problem(str(path), f"line {line}", "invalid UTF-8 (binary data?); bytes replaced by U+FFFD")
+        )
     return text.removeprefix("\ufeff")
 
 
@@ -97,7 +106,11 @@ def detect_format(text: str) -> str | None:
         except json.JSONDecodeError:
             doc = None
     if doc is not None:
-        for name, test in (("otlp", looks_like_otlp), ("jaeger", looks_like_jaeger), ("zipkin", looks_like_zipkin)):
+        for name, test in (
+            ("otlp", looks_like_otlp),
+            ("jaeger", looks_like_jaeger),
+            ("zipkin", looks_like_zipkin),
+        ):
             if test(doc):
                 return name
         return None
@@ -153,15 +166,25 @@ def read_traces(
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as err:
-            problems.append(Problem(name, f"line {err.lineno} column {err.colno}",
-                                    f"not valid JSON ({err.msg}; truncated file?); no spans read"))
+            problems.append(
+                Problem(
+                    name,
+                    f"line {err.lineno} column {err.colno}",
+                    f"not valid JSON ({err.msg}; truncated file?); no spans read",
+                )
+            )
         else:
             read_jaeger(doc, cols, problems, file=name)
     else:
         start = text.lstrip()[:40]
         pos = len(text) - len(text.lstrip())
-        problems.append(Problem(name, f"line {line_of(text, pos)}", "not a trace file: expected OTLP JSON, "
-                                f"Zipkin v2 JSON or Jaeger JSON, found {start!r}"))
+        problems.append(
+            Problem(
+                name,
+                f"line {line_of(text, pos)}",
+                f"not a trace file: expected OTLP JSON, Zipkin v2 JSON or Jaeger JSON, found {start!r}",
+            )
+        )
     if not len(cols) and not problems:
         problems.append(Problem(name, "line 1", f"no spans found (read as {fmt}; is that the right format?)"))
     for p in problems:
@@ -178,12 +201,16 @@ def _complete_starts(spans: pl.DataFrame, file: str, problems: list[Problem]) ->
     if not spans.get_column("start").null_count():
         return spans
     keys = ["trace_id", "span_id"]
-    known = spans.filter(pl.col("start").is_not_null()).group_by(keys).agg(pl.col("start").min().alias("_start"))
+    known = (
+        spans.filter(pl.col("start").is_not_null()).group_by(keys).agg(pl.col("start").min().alias("_start"))
+    )
     spans = (
         spans.join(known, on=keys, how="left", maintain_order="left")
         .with_columns(pl.col("start").fill_null(pl.col("_start")))
         .with_columns(
-            pl.col("end").fill_null(pl.col("start") + pl.duration(microseconds=pl.col("duration_us").fill_null(0)))
+            pl.col("end").fill_null(
+                pl.col("start") + pl.duration(microseconds=pl.col("duration_us").fill_null(0))
+            )
         )
         .drop("_start")
     )

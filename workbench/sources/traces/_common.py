@@ -29,8 +29,13 @@ PodIps = Mapping[str, tuple[str, str, str | None]]
 
 
 _HEX = frozenset("0123456789abcdef")
-_KINDS = {"server": "SERVER", "client": "CLIENT", "producer": "PRODUCER", "consumer": "CONSUMER",
-          "internal": "INTERNAL"}
+_KINDS = {
+    "server": "SERVER",
+    "client": "CLIENT",
+    "producer": "PRODUCER",
+    "consumer": "CONSUMER",
+    "internal": "INTERNAL",
+}
 _STATUSES = {"ERROR": "ERROR", "OK": "OK", "UNSET": "UNSET"}
 
 # Attribute keys that become columns, in order of preference (new semantic conventions first).
@@ -116,10 +121,28 @@ def _route(key: str, value: object) -> str:
 class SpanColumns:
     """Accumulates spans as columns and builds the conformed ``spans`` frame."""
 
-    _NAMES = ("trace_id", "span_id", "parent_id", "service", "operation", "kind", "start_us",
-              "duration_us", "status", "error", "status_message", "http_method", "http_route",
-              "http_status_code", "peer_service", "db_system", "namespace", "pod", "node",
-              "attributes")
+    _NAMES = (
+        "trace_id",
+        "span_id",
+        "parent_id",
+        "service",
+        "operation",
+        "kind",
+        "start_us",
+        "duration_us",
+        "status",
+        "error",
+        "status_message",
+        "http_method",
+        "http_route",
+        "http_status_code",
+        "peer_service",
+        "db_system",
+        "namespace",
+        "pod",
+        "node",
+        "attributes",
+    )
 
     def __init__(self, *, cluster: str, pod_ips: PodIps | None = None) -> None:
         self.cluster = cluster
@@ -128,7 +151,9 @@ class SpanColumns:
         self._res_obj: Mapping[str, Any] | None = None
         self._res = self._resource(None)
 
-    def _resource(self, resource: Mapping[str, Any] | None) -> tuple[Any, list[Any], dict[str, Any], list[Any]]:
+    def _resource(
+        self, resource: Mapping[str, Any] | None
+    ) -> tuple[Any, list[Any], dict[str, Any], list[Any]]:
         res = dict(resource or {})
         service = res.pop("service.name", None)
         place = [res.pop(k, None) for k in ("k8s.namespace.name", "k8s.pod.name", "k8s.node.name")]
@@ -252,10 +277,27 @@ class SpanColumns:
         """The spans as a conformed ``spans`` table (``end`` = ``start`` + duration)."""
         c = self.cols
         n = len(self)
-        text = {k: pl.Series(k, c[k], dtype=pl.String) for k in (
-            "trace_id", "span_id", "parent_id", "service", "operation", "kind", "status",
-            "status_message", "http_method", "http_route", "peer_service", "db_system",
-            "namespace", "pod", "node", "attributes")}
+        text = {
+            k: pl.Series(k, c[k], dtype=pl.String)
+            for k in (
+                "trace_id",
+                "span_id",
+                "parent_id",
+                "service",
+                "operation",
+                "kind",
+                "status",
+                "status_message",
+                "http_method",
+                "http_route",
+                "peer_service",
+                "db_system",
+                "namespace",
+                "pod",
+                "node",
+                "attributes",
+            )
+        }
         frame = pl.DataFrame(
             {
                 "cluster": pl.Series("cluster", [self.cluster] * n, dtype=pl.String),

@@ -17,8 +17,11 @@ __all__ = ["looks_like_jaeger", "read_jaeger"]
 
 
 def _is_trace(doc: object) -> bool:
-    return isinstance(doc, dict) and isinstance(doc.get("spans"), list) and (
-        "traceID" in doc or "processes" in doc)
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("spans"), list)
+        and ("traceID" in doc or "processes" in doc)
+    )
 
 
 def looks_like_jaeger(doc: object) -> bool:

@@ -37,9 +37,18 @@ def any_value(v: object) -> Any:
     """The Python value of an OTLP ``AnyValue`` (``{"stringValue": "x"}`` → ``"x"``)."""
     if not isinstance(v, dict):
         return v
-    for key, conv in (("stringValue", str), ("string_value", str), ("boolValue", bool), ("bool_value", bool),
-                      ("intValue", int), ("int_value", int), ("doubleValue", float),
-                      ("double_value", float), ("bytesValue", str), ("bytes_value", str)):
+    for key, conv in (
+        ("stringValue", str),
+        ("string_value", str),
+        ("boolValue", bool),
+        ("bool_value", bool),
+        ("intValue", int),
+        ("int_value", int),
+        ("doubleValue", float),
+        ("double_value", float),
+        ("bytesValue", str),
+        ("bytes_value", str),
+    ):
         if key in v:
             return conv(v[key])
     arr = _get(v, "arrayValue", "array_value")
@@ -79,13 +88,23 @@ def _nanos(value: object) -> int | None:
     return n if n > 0 else None
 
 
-def _add_request(doc: dict[str, Any], cols: SpanColumns, problems: list[Problem], file: str, where: str) -> None:
+def _add_request(
+    doc: dict[str, Any], cols: SpanColumns, problems: list[Problem], file: str, where: str
+) -> None:
     resource_spans = _get(doc, "resourceSpans", "resource_spans", "batches") or []
     index = 0
     for rs in resource_spans:
         resource = attributes((rs.get("resource") or {}).get("attributes"))
-        for ss in _get(rs, "scopeSpans", "scope_spans", "instrumentationLibrarySpans",
-                       "instrumentation_library_spans") or []:
+        for ss in (
+            _get(
+                rs,
+                "scopeSpans",
+                "scope_spans",
+                "instrumentationLibrarySpans",
+                "instrumentation_library_spans",
+            )
+            or []
+        ):
             scope = _get(ss, "scope", "instrumentationLibrary", "instrumentation_library") or {}
             scope_attrs = {}
             if scope.get("name"):
@@ -100,7 +119,9 @@ def _add_request(doc: dict[str, Any], cols: SpanColumns, problems: list[Problem]
                     problems.append(Problem(file, f"{where}, span {index}", f"span skipped: {err}"))
 
 
-def _add_span(span: dict[str, Any], resource: dict[str, Any], scope: dict[str, Any], cols: SpanColumns) -> None:
+def _add_span(
+    span: dict[str, Any], resource: dict[str, Any], scope: dict[str, Any], cols: SpanColumns
+) -> None:
     trace_id = otlp_id(_get(span, "traceId", "trace_id"))
     span_id = otlp_id(_get(span, "spanId", "span_id"))
     if trace_id is None or span_id is None:
@@ -147,6 +168,8 @@ def read_otlp(text: str, cols: SpanColumns, problems: list[Problem], *, file: st
     for where, doc in _documents(text, file, problems):
         if not looks_like_otlp(doc):
             what = type(doc).__name__ if not isinstance(doc, dict) else f"keys {sorted(doc)[:5]}"
-            problems.append(Problem(file, where, f"not an OTLP trace request (no resourceSpans; found {what})"))
+            problems.append(
+                Problem(file, where, f"not an OTLP trace request (no resourceSpans; found {what})")
+            )
             continue
         _add_request(doc, cols, problems, file, where)  # type: ignore[arg-type]

@@ -36,8 +36,13 @@ def iter_array(text: str, file: str, problems: list[Problem]) -> Iterator[object
         while pos < n and text[pos] in " \t\r\n,":
             pos += 1
         if pos >= n:
-            problems.append(Problem(file, f"line {line_of(text, n)}", "JSON ends before the closing ']' "
-                                    "(truncated file?); spans before it were kept"))
+            problems.append(
+                Problem(
+                    file,
+                    f"line {line_of(text, n)}",
+                    "JSON ends before the closing ']' (truncated file?); spans before it were kept",
+                )
+            )
             return
         if text[pos] == "]":
             return
@@ -45,8 +50,10 @@ def iter_array(text: str, file: str, problems: list[Problem]) -> Iterator[object
         try:
             item, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as err:
-            reason = (f"span {index} (starting here) is not valid JSON ({err.msg} at line {err.lineno} "
-                      f"column {err.colno}; truncated file?); it and the rest of the file were skipped")
+            reason = (
+                f"span {index} (starting here) is not valid JSON ({err.msg} at line {err.lineno} "
+                f"column {err.colno}; truncated file?); it and the rest of the file were skipped"
+            )
             problems.append(Problem(file, f"line {line_of(text, pos)}", reason))
             return
         yield item
@@ -57,8 +64,9 @@ def _endpoint(span: dict[str, Any], key: str) -> dict[str, Any]:
     return ep if isinstance(ep, dict) else {}
 
 
-def read_zipkin(spans: Iterator[object] | list[object], cols: SpanColumns, problems: list[Problem],
-                *, file: str) -> None:
+def read_zipkin(
+    spans: Iterator[object] | list[object], cols: SpanColumns, problems: list[Problem], *, file: str
+) -> None:
     """Add Zipkin v2 spans to ``cols``."""
     for index, span in enumerate(spans, start=1):
         try:
