@@ -112,6 +112,8 @@ BOUNDS = """
   new log patterns about 0.04 s (the window's logs mined), the other signals 10–20 ms each. A
   series' scores and onsets depend on the history that starts with the window, so they cannot be
   kept across windows without changing the scores.
+- **cluster** at the edge of the target (275–309 ms p95 on a quiet machine, 2026-11-22): its
+  slowest changes are a new window and all clusters (0.25–0.3 s of CPU), not yet profiled.
 - At demo scale 100 (12,458 pods, 313 M samples, 35 M spans) the whole-snapshot scopes read every
   span or score every series. The service map links and maps a set of whole traces at a time
   (peak about 3.5 GB, the read itself; linking's join about 14 s and the read about 13 s of CPU
