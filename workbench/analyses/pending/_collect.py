@@ -7,14 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
+from workbench.analyses._kept import kept, signature
 from workbench.analyses.manifests._objects import controller_of
 from workbench.analyses.pending._messages import parse_quota_message
 from workbench.kube import qos_class
@@ -77,8 +76,6 @@ def _scheduled_condition(status: Mapping[str, Any]) -> Mapping[str, Any] | None:
 #: cluster, namespace and time; a few of their Pods' revisions) in memory, for the last two
 #: snapshot versions of a process: a new scope or window parses no manifest again.
 KEEP_REVISIONS = 200_000
-_KEPT: OrderedDict[tuple[Any, ...], pl.DataFrame] = OrderedDict()
-_LOCK = threading.Lock()
 
 
 def _pending_revisions(
@@ -102,16 +99,8 @@ def _pending_revisions(
     rows = ds.row_counts.get("objects", 0)
     if rows > KEEP_REVISIONS:
         return read(ds.scan("objects", cluster=cluster, namespace=namespace, end=end, latest=False))
-    files = ds.manifest.get("tables", {}).get("objects", {}).get("files", [])
-    key = (str(ds.path), ds.manifest.get("updated_at"), rows, len(files))  # one that grew is read again
-    with _LOCK:
-        every = _KEPT.get(key)
-    if every is None:
-        every = read(ds.scan("objects", latest=False))
-        with _LOCK:
-            _KEPT[key] = every
-            while len(_KEPT) > 2:
-                _KEPT.popitem(last=False)
+    # every version of the snapshot is read once (one that grew is read again), the last two kept
+    every = kept("pending revisions", signature(ds), lambda: read(ds.scan("objects", latest=False)), size=2)
     # the rows a scan of the scope up to ``end`` gives
     preds = ds.predicates("objects", cluster=cluster, namespace=namespace, end=end)
     return every.filter(*preds) if preds else every

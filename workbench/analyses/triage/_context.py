@@ -11,12 +11,12 @@ import dataclasses
 import datetime as dt
 import logging
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import polars as pl
 
+from workbench.analyses._kept import kept, signature
 from workbench.store import Dataset
 
 __all__ = [
@@ -39,34 +39,8 @@ T = TypeVar("T")
 #: process (24 bytes a sample, at most 190 MB): a new window, namespace or cluster reads none
 #: again, it takes its window's from them. Larger snapshots read each scope's own samples.
 KEEP_SAMPLES = 8_000_000
-_KEPT: dict[str, OrderedDict[Hashable, Any]] = {}
-_LOCK = threading.Lock()
 #: Guards the creation of a context's per-name locks (:meth:`Context.once`).
 _ONCE_LOCK = threading.Lock()
-
-
-def signature(ds: Dataset) -> tuple[Any, ...]:
-    """What identifies a version of a snapshot (its path, ``updated_at``, and each table's
-    rows and files, as its manifest says): a key part of what :func:`kept` keeps."""
-    tables = ds.manifest.get("tables", {})
-    return (str(ds.path), ds.manifest.get("updated_at"),
-            tuple((t, int(v.get("rows", 0)), len(v.get("files", []))) for t, v in sorted(tables.items())))  # fmt: skip
-
-
-def kept(kind: str, key: Hashable, compute: Callable[[], T], *, size: int) -> T:
-    """``compute()``, kept for ``key`` among the last ``size`` keys of ``kind`` (per process;
-    ``key`` holds the snapshot's :func:`signature`, so a snapshot that grew is read again)."""
-    with _LOCK:
-        items = _KEPT.setdefault(kind, OrderedDict())
-        if key in items:
-            items.move_to_end(key)
-            return items[key]  # type: ignore[no-any-return]
-    value = compute()
-    with _LOCK:
-        items[key] = value
-        while len(items) > size:
-            items.popitem(last=False)
-    return value
 
 
 TS = pl.Datetime("us", "UTC")
