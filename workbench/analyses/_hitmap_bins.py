@@ -18,12 +18,13 @@ import functools
 import itertools
 import math
 import os
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
+
+from workbench.analyses._kernels import kernel
 
 __all__ = ["cell_indexes", "count_cells", "grid_cells", "rt_row_expr", "rt_rows_of_ms"]
 
@@ -101,9 +102,6 @@ _DENSE_CELLS = 1 << 23
 _PIECE = 1 << 18
 #: :func:`grid_cells` uses one more thread per this many rows (up to one per core).
 _PARALLEL_ROWS = 1 << 20
-#: From this many rows :func:`grid_cells` loads the compiled kernel (numba: a fraction of a
-#: second, once per process); smaller inputs use it only once it is loaded.
-_KERNEL_ROWS = 1 << 20
 
 
 def _pieces(rows: pl.DataFrame) -> Iterator[tuple[int, pl.DataFrame]]:
@@ -170,11 +168,12 @@ def grid_cells(rows: pl.DataFrame, *, us: bool, t0: int, step: int, rt: tuple[fl
     as :func:`cell_indexes` takes them) in a grid of ``size`` cells: the same as
     :func:`count_cells` of :func:`cell_indexes`, by the compiled kernel when the durations are
     whole µs and the grid is dense, and the input is big or the kernel already loaded (big
-    inputs: a share of the rows per core, their grids added)."""
-    loaded = "workbench.analyses._hitmap_kernel" in sys.modules
-    if not us or size > max(_DENSE_CELLS, 4 * rows.height) or (rows.height < _KERNEL_ROWS and not loaded):
+    inputs: a share of the rows per core, their grids added; when it is used:
+    :func:`~workbench.analyses._kernels.kernel`)."""
+    dense = us and size <= max(_DENSE_CELLS, 4 * rows.height)
+    k = kernel("_hitmap_kernel", rows.height) if dense else None
+    if k is None:
         return count_cells(cell_indexes(rows, us=us, t0=t0, step=step, rt=rt), size, rows.height)
-    from workbench.analyses import _hitmap_kernel as k  # compiled on import (or loaded from the cache)
 
     rt_min_ms, per_decade, n_rt = rt
     coarse, shift = _rt_coarse(rt_min_ms, per_decade, n_rt)

@@ -43,12 +43,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import sys
 from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
 
+from workbench.analyses._kernels import kernel
 from workbench.analyses._transactions import (
     KEPT_CATEGORICAL,
     KINDS,
@@ -252,10 +252,6 @@ def summary(data: Data, params: ApmParams | None = None, **changes: Any) -> pl.D
     return _order(out, p.by, SUMMARY_COLUMNS)
 
 
-#: From this many transactions on, :func:`active_series` counts by the compiled kernel.
-_KERNEL_ROWS = 1_000_000
-
-
 def _binned(
     code: np.ndarray, x: np.ndarray, groups: int, g0: int, n: int, step: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -263,16 +259,15 @@ def _binned(
     (int64 µs): how many are before ``g_k``, how many equal it, and ``Σ (g_k + step − x)`` over
     those in ``[g_k, g_k + step)`` (float64: exact below 2^53, i.e. below ~10^6 times of a one-hour
     bucket). No sort: counting passes (``bincount``), or one pass of a compiled kernel
-    (:mod:`._active_kernel`) for big inputs or once it is loaded."""
-    if x.size >= _KERNEL_ROWS or "workbench.analyses._active_kernel" in sys.modules:
-        # compiled on import (or loaded from the cache)
-        from workbench.analyses._active_kernel import bin_times
-
+    (:mod:`._active_kernel`) for big inputs or once it is loaded
+    (:func:`~workbench.analyses._kernels.kernel`)."""
+    k = kernel("_active_kernel", x.size)
+    if k is not None:
         cnt = np.zeros(groups * (n + 2), dtype=np.int64)
         on = np.zeros(groups * n, dtype=np.int64)
         tail = np.zeros(groups * n, dtype=np.float64)
         as_int = [np.ascontiguousarray(a, dtype=np.int64) for a in (code, x)]
-        bin_times(*as_int, g0, n, step, cnt, on, tail)
+        k.bin_times(*as_int, g0, n, step, cnt, on, tail)
         before = np.cumsum(cnt.reshape(groups, n + 2), axis=1)[:, :n]
         return before, on.reshape(groups, n), tail.reshape(groups, n)
     rel = x - g0

@@ -8,9 +8,10 @@ time, setting data sources, colour ranges, axis ranges, ticks and titles as Holo
 them for that frame, and adds no model (the graph need not be walked again).
 
 - :func:`dynamic`, :data:`Redraw`: a DynamicMap of a page's current frame, told of a new frame
-  without an event (:meth:`Shown.draw`), so a view rendered later draws it too.
-- :class:`Shown`: the figures a plot was drawn on (its hook remembers them), where a new frame
-  is drawn.
+  without an event (:meth:`PlotFigures.draw`), so a view rendered later draws it too.
+- :class:`PlotFigures`: the figures a plot was drawn on (its hook remembers them), where a new
+  frame is drawn. (Not :class:`workbench.viz._figures.Shown`: a chart showing its figure or
+  its placeholder.)
 - :func:`redraw_lines`, :func:`redraw_images`, :func:`redraw_graph`: one frame of
   :func:`workbench.viz.apm.metric_curves`, of ``hv.Image`` overlays (the hitmaps) and of
   :func:`workbench.viz.servicemap.service_graph`. Each returns False, changing nothing, when
@@ -48,7 +49,7 @@ from workbench.viz.apm import Lines
 
 __all__ = [
     "Redraw",
-    "Shown",
+    "PlotFigures",
     "bump",
     "dynamic",
     "redraw_graph",
@@ -83,7 +84,7 @@ def dynamic(draw: Callable[[], Any], stream: hv.streams.Stream, *linked: hv.stre
     return hv.DynamicMap(frame, streams=[stream, *linked], cache_size=1)
 
 
-class Shown:
+class PlotFigures:
     """The Bokeh figures a plot was drawn on: pass :meth:`hook` to its ``hooks`` option (a view
     that goes away takes its figure with it)."""
 

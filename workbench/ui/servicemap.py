@@ -23,7 +23,6 @@ HoloViews and then in place (:func:`~workbench.ui._inplace.redraw_graph`).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import html
 import logging
 import os
@@ -36,8 +35,9 @@ import polars as pl
 
 import workbench
 from workbench.analyses import servicemap as analysis
+from workbench.analyses._kept import kept, signature
 from workbench.store import Dataset, to_utc
-from workbench.ui._inplace import Redraw, Shown, dynamic, redraw_graph
+from workbench.ui._inplace import PlotFigures, Redraw, dynamic, redraw_graph
 from workbench.ui._refresh import Drawn, Recent, batched, watch_scope
 from workbench.ui.application.transaction import note
 from workbench.ui.common import busy, format_range, page, sync_to_url, table_frame, text_table
@@ -83,18 +83,13 @@ _SERVICE_VIEW = {
 KEEP_SPANS = 2_000_000
 
 
-@functools.lru_cache(maxsize=2)
-def _linked(path: str, signature: tuple[int, int]) -> analysis.LinkedSpans:
-    del signature  # part of the cache key: a snapshot written again is read again
-    return analysis.LinkedSpans.of(Dataset(path).scan("spans"))
-
-
 def linked_spans(ds: Dataset) -> analysis.LinkedSpans | None:
-    """The snapshot's spans linked once, or None when it has more than :data:`KEEP_SPANS`."""
+    """The snapshot's spans linked once per version of it (:func:`~workbench.analyses._kept.kept`
+    on its :func:`~workbench.analyses._kept.signature`: a snapshot that grew, once ``ds`` is
+    refreshed, is read again), or None when it has more than :data:`KEEP_SPANS`."""
     if ds.row_counts.get("spans", 0) > KEEP_SPANS:
         return None
-    st = (ds.path / "manifest.json").stat()
-    return _linked(str(ds.path), (st.st_mtime_ns, st.st_size))
+    return kept("linked spans", signature(ds), lambda: analysis.LinkedSpans.of(ds.scan("spans")), size=2)
 
 
 def baseline_window(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -165,7 +160,7 @@ class ServiceMapPage(pn.viewable.Viewer):
         # the graph is hidden when there is none to draw; the space it takes stays
         self._graph_box = pn.Column(self._graph, sizing_mode="stretch_width", min_height=490)
         self._graph_stream = Redraw()
-        self._graph_shown = Shown()
+        self._graph_shown = PlotFigures()
         self._graph_frame: tuple[analysis.ServiceMap, str] | None = None
         self._graph_empty = True
         self._edges = text_table(
@@ -334,7 +329,7 @@ class ServiceMapPage(pn.viewable.Viewer):
                 self._graph_stream, lambda: service_graph(sm, title=title), redraw_graph
             )
             if not drawn:
-                self._graph_stream, self._graph_shown = Redraw(), Shown()
+                self._graph_stream, self._graph_shown = Redraw(), PlotFigures()
                 self._graph.object = dynamic(self._draw_graph, self._graph_stream)
         for fig in list(self._graph_shown.figures):
             fig.visible = not self._graph_empty

@@ -17,7 +17,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import workbench as wb
-from workbench.analyses import apm
+from workbench.analyses import _kernels, apm
 from workbench.errors import ParameterError
 from workbench.schema import conform
 from workbench.sources.traces import read_traces
@@ -251,11 +251,13 @@ def test_active_series_by_the_compiled_kernel_equals_counting_passes(
     windows = [{}, {"start": T0 + dt.timedelta(seconds=61), "end": T0 + dt.timedelta(seconds=150)}]
     for by in ((), ("service",), ("service", "endpoint")):
         for w in windows:
-            monkeypatch.setattr(apm, "_KERNEL_ROWS", 10**12)  # and as if the kernel were not loaded
+            monkeypatch.setattr(_kernels, "KERNEL_ROWS", 10**12)  # and as if the kernel were not loaded
             monkeypatch.delitem(sys.modules, "workbench.analyses._active_kernel", raising=False)
             want = apm.active_series(tx, by=by, bucket=bucket, **w)
-            monkeypatch.setattr(apm, "_KERNEL_ROWS", 0)
+            assert "workbench.analyses._active_kernel" not in sys.modules  # counted without it
+            monkeypatch.setattr(_kernels, "KERNEL_ROWS", 0)
             got = apm.active_series(tx, by=by, bucket=bucket, **w)
+            assert "workbench.analyses._active_kernel" in sys.modules  # counted by it
             assert want["active"].sum() > 0
             assert_frame_equal(got, want)
 

@@ -8,6 +8,7 @@ import bisect
 import datetime as dt
 import json
 import math
+import sys
 from pathlib import Path
 
 import holoviews as hv
@@ -357,9 +358,10 @@ def test_the_compiled_dense_count_equals_the_numpy_binning(monkeypatch: pytest.M
                                                           rt_min_ms: float, per_decade: int, n_rt: int) -> None:  # fmt: skip
     """:func:`grid_cells` (the compiled kernel, one pass per chunk, shares of the rows on
     threads) gives the cells that :func:`cell_indexes` and ``numpy.bincount`` give, on rows in
-    several chunks with negative, tiny, table-edge and very slow durations."""
+    several chunks with negative, tiny, table-edge and very slow durations; so does it without
+    the kernel (a small input while it is not loaded)."""
     from workbench.analyses import _hitmap_bins as B
-    from workbench.analyses import _hitmap_kernel  # noqa: F401  # loaded: grid_cells uses it on small inputs too
+    from workbench.analyses import _kernels
 
     rng = np.random.default_rng(7)
     n = 30_000
@@ -376,8 +378,15 @@ def test_the_compiled_dense_count_equals_the_numpy_binning(monkeypatch: pytest.M
     size = (-(-(int(end.max()) + 1 - t0) // step)) * n_rt
     rt = (rt_min_ms, per_decade, n_rt)
     want = B.count_cells(B.cell_indexes(rows, us=True, t0=t0, step=step, rt=rt), size, n)
+    monkeypatch.setattr(_kernels, "KERNEL_ROWS", n + 1)  # and as if the kernel were not loaded
+    monkeypatch.delitem(sys.modules, "workbench.analyses._hitmap_kernel", raising=False)
+    plain = B.grid_cells(rows, us=True, t0=t0, step=step, rt=rt, size=size)
+    assert "workbench.analyses._hitmap_kernel" not in sys.modules  # counted without it
+    monkeypatch.setattr(_kernels, "KERNEL_ROWS", n)  # big enough: loaded
     monkeypatch.setattr(B, "_PARALLEL_ROWS", n // threads)
     got = B.grid_cells(rows, us=True, t0=t0, step=step, rt=rt, size=size)
+    assert "workbench.analyses._hitmap_kernel" in sys.modules  # counted by it
+    assert_frame_equal(plain, want)
     assert_frame_equal(got, want)
     assert got["count"].sum() == n
 

@@ -304,7 +304,7 @@ def _graph_parts(fig: Any) -> dict[str, Any]:
 
 def test_graph_redrawn_in_place_shows_what_holoviews_draws() -> None:
     from workbench.analyses import servicemap as SM
-    from workbench.ui._inplace import Redraw, Shown, dynamic, redraw_graph
+    from workbench.ui._inplace import PlotFigures, Redraw, dynamic, redraw_graph
     from workbench.viz.servicemap import service_graph
 
     spans = _calls()
@@ -320,7 +320,7 @@ def test_graph_redrawn_in_place_shows_what_holoviews_draws() -> None:
         (SM.service_map(spans.filter(pl.col("service") == "api")), "Service map"),  # and filled again
         (full, "Service map"),
     ]
-    shown, stream, frame = Shown(), Redraw(), {"map": (full, "Service map")}
+    shown, stream, frame = PlotFigures(), Redraw(), {"map": (full, "Service map")}
 
     def draw() -> hv.Overlay:
         sm, title = frame["map"]

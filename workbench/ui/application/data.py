@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import logging
 
 import pandas as pd
 import polars as pl
 
 from workbench.analyses import apm, hitmap
+from workbench.analyses._kept import kept as kept_per_version
+from workbench.analyses._kept import signature
 from workbench.store import Dataset
 from workbench.ui.application.views import bucket_for, summary_view
 from workbench.ui.common import table_frame
@@ -100,10 +101,8 @@ class Kept:
         return apm.Transactions(tx, _KINDS), tx.height + others.height
 
 
-@functools.lru_cache(maxsize=2)
-def _kept(path: str, signature: tuple[int, int]) -> Kept:
-    del signature  # part of the cache key: a snapshot written again is read again
-    ds = Dataset(path)
+def _read_kept(ds: Dataset) -> Kept:
+    """Read and pick the snapshot's transactions (and its other spans' scope columns)."""
     scan = ds.scan("spans").select(SPAN_COLUMNS)
     is_kind = pl.col("kind").is_in(list(_KINDS))
     tx = apm.scoped_transactions(scan.filter(is_kind), kinds=_KINDS).frame
@@ -117,17 +116,18 @@ def _kept(path: str, signature: tuple[int, int]) -> Kept:
         )
         .collect()
     )
-    log.info("kept %d transactions of %s in memory", tx.height, path)
+    log.info("kept %d transactions of %s in memory", tx.height, ds.path)
     return Kept(tx, others)
 
 
 def kept(ds: Dataset) -> Kept | None:
-    """The snapshot's transactions kept in memory, or None when it has more than
-    :data:`KEEP_SPANS` spans."""
+    """The snapshot's transactions kept in memory once per version of it
+    (:func:`~workbench.analyses._kept.kept` on its :func:`~workbench.analyses._kept.signature`:
+    a snapshot that grew, once ``ds`` is refreshed, is read again), or None when it has more
+    than :data:`KEEP_SPANS` spans."""
     if ds.row_counts.get("spans", 0) > KEEP_SPANS:
         return None
-    st = (ds.path / "manifest.json").stat()
-    return _kept(str(ds.path), (st.st_mtime_ns, st.st_size))
+    return kept_per_version("application transactions", signature(ds), lambda: _read_kept(ds), size=2)
 
 
 def compute(ds: Dataset, key: Key) -> ScopeResults:

@@ -27,7 +27,15 @@ import polars as pl
 from workbench.analyses import apm
 from workbench.analyses.hitmap import Hitmap, hitmap
 from workbench.schema import empty
-from workbench.ui._inplace import Redraw, Shown, bump, dynamic, redraw_images, redraw_lines, set_time_range
+from workbench.ui._inplace import (
+    PlotFigures,
+    Redraw,
+    bump,
+    dynamic,
+    redraw_images,
+    redraw_lines,
+    set_time_range,
+)
 from workbench.ui.application.box import BoxMarker
 from workbench.viz import apm as apm_viz
 from workbench.viz.hitmap import Bands, band_hitmap, bands, hitmap_element
@@ -60,7 +68,7 @@ class Charts:
         self.stat = "rt_p90_ms"
         self.layout: hv.Layout | None = None
         self._streams = [Redraw() for _ in range(4)]
-        self._shown = [Shown() for _ in range(4)]
+        self._shown = [PlotFigures() for _ in range(4)]
 
     def lines(self, chart: int) -> apm_viz.Lines:
         """What chart ``chart`` (0 TPS, 1 response time, 2 error rate, 3 active) shows now."""
@@ -79,7 +87,7 @@ class Charts:
         return plot.opts(hooks=[self._shown[chart].hook], backend="bokeh")
 
     def _build(self) -> hv.Layout:
-        self._shown = [Shown() for _ in range(4)]
+        self._shown = [PlotFigures() for _ in range(4)]
         maps = [dynamic(functools.partial(self._draw, i), s) for i, s in enumerate(self._streams)]
         # (shared_axes=False would stop the axes following the data: the time axes are shared)
         return hv.Layout(maps).cols(2)
@@ -132,7 +140,7 @@ class LargeHitmap:
         self.marker = marker
         self._stream = Redraw()
         self._frame: dict[str, Any] = {}
-        self._shown = Shown()
+        self._shown = PlotFigures()
         counts = hv.DynamicMap(lambda version: self._layer(version, 0), streams=[self._stream], cache_size=1)
         errors = hv.DynamicMap(lambda version: self._layer(version, 1), streams=[self._stream], cache_size=1)
         self.bounds = hv.streams.BoundsXY(source=counts)
@@ -172,7 +180,7 @@ class ServiceBands:
         self._stream = Redraw()
         self._tap: hv.streams.Tap | None = None
         self._height = 0
-        self._shown = Shown()
+        self._shown = PlotFigures()
 
     def _element(self) -> hv.Overlay:
         assert self.hm is not None and self.layout is not None
