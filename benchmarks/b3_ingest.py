@@ -58,17 +58,33 @@ PROFILE = True
 BOUNDS = """
 - The floor is parsing: the client's work is mostly Python too, but both sides must first turn
   the JSON into Python objects. On this 2-core machine (CPU seconds, `time.process_time`, the
-  kubernetes client at full scale: 24.5 s for the pods, 6.5 s for the events) `orjson` with the
-  garbage collector paused (`workbench.kube.parse_json`) takes about 1.5 s for the 175 MiB
-  PodList and 0.45 s for the 72 MiB EventList (reading included): 1/16 and 1/14 of the client.
+  kubernetes client at full scale: 24.5 s for the pods, 6.5 s for the events; 20× means 1.2 s
+  and 0.33 s of CPU) `orjson` with the garbage collector paused (`workbench.kube.parse_json`)
+  takes 0.95 s for the 175 MiB PodList and 0.34 s for the 72 MiB EventList (reading included,
+  in a fresh process), and freeing those trees another 0.24 s and 0.07 s.
   A normaliser that cost nothing would still miss 20× on the events and barely reach it on pods.
+- A decoder that builds only what the tables use does not move this floor, because of the
+  `objects` table. Measured with `msgspec` 0.22 (same conditions): splitting the PodList into its
+  items without building them (`list[msgspec.Raw]`) takes 0.13 s (events 0.04 s), decoding each
+  item into `TypedDict`s holding only the fields the normaliser reads 0.39 s more. But the
+  manifest text must stay what it is (`orjson.dumps` of the whole object), and an item's own
+  bytes are that text only when they are already in orjson's form: no whitespace outside
+  strings, orjson's escapes and float spelling, no integer beyond 64 bits (orjson reads it as a
+  float, msgspec as an int), no duplicate keys, no managedFields. Checking that costs more than
+  it saves: 0.87 s on the PodList (whitespace with `msgspec.json.format` 0.22 s, floats and `-0`
+  by regex in polars 0.32 s, 19-digit runs 0.18 s, the texts into a Series 0.10 s) and 0.41 s on
+  the events, and duplicate keys cannot be seen at all without building the object. End to end
+  (CPU): pods 3.0 s today, 2.4 s unchecked (not exact), 3.25 s checked; events 1.57 s, 1.57 s,
+  1.9 s. So the workbench keeps `orjson`; a whole-object parse is the price of exact manifests.
 - The normaliser then does per object in Python what the tables need, and more than the
   client: the `objects` row (each manifest written back as JSON text without managedFields,
   `orjson.dumps`), kubectl STATUS/READY/RESTARTS, the describe-style reason, QoS, the
   scheduler's requests and limits, container rows, workload resolution, service selection.
-  Measured with `sys.settrace` opcode counts: about 770 Python opcodes per event and 2,900 per
-  pod (from 1,390 and 5,070), 1.3 s CPU for 100,000 events and 1.9 s for 30,000 pods (from
-  3.5 s and 5.5 s); with the parse that is 3.7× and 7× the client in CPU time.
+  CPU after parsing, pods: adding the objects 0.32 s (0.23 s of it the manifest text), the
+  rows 0.9 s, the typed frames 0.38 s (`objects` 0.16 s), workload resolution and labels
+  0.2 s; events: adding 0.35 s (text 0.1 s), rows 0.3 s, frames 0.31 s, `objects` 0.15 s.
+  Measured earlier with `sys.settrace` opcode counts: about 770 Python opcodes per event and
+  2,900 per pod (from 1,390 and 5,070).
 - Done here: `orjson` for parsing and for the manifest text; the collector paused in bulk work
   (it walked every parsed dict again and again: half or more of `json.loads`' time on the PodList);
   timestamps handed to polars as integer microseconds (polars converts an aware `datetime`
@@ -76,7 +92,11 @@ BOUNDS = """
   (`workbench.kube._podfast`, checked against the readable reference functions); each
   container's resource texts parsed and converted once (`Decimal` → float is slow).
 - Ways forward: the per-object rules in compiled code (a Rust/pyo3 extension building the
-  columns straight from the JSON bytes, as polars does), which pure Python cannot approach.
+  columns straight from the JSON bytes, as polars does), which pure Python cannot approach;
+  such an extension could also check the orjson form of each item in one pass and keep its
+  bytes as the manifest text. It cannot be built on these machines: their registries are PyPI,
+  Debian's packages and npm, and crates.io does not resolve (`curl https://index.crates.io`:
+  could not resolve host), so a pyo3 crate's dependencies cannot be fetched.
 """
 
 _state: dict[str, Any] = {}
