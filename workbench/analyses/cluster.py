@@ -34,11 +34,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 
 from workbench.analyses import overview, usage
+from workbench.analyses._kept import kept, signature
 from workbench.analyses.params import Finding, Params, field, require_one_of, resolve_params
 from workbench.errors import ParameterError
 from workbench.store import Dataset, to_utc
@@ -127,6 +129,11 @@ CLUSTER_MATRIX_COLUMNS: dict[str, pl.DataType] = {
 COMMITMENT_WARN_PCT = 90.0
 #: A node whose memory in use exceeds this share of its allocatable is flagged.
 MEMORY_WARN_PCT = 90.0
+#: Snapshots with at most this many metric samples keep the samples of the node usage series
+#: (:func:`~workbench.analyses.usage.node_series`: every cluster, the snapshot's whole time; 24
+#: bytes a sample) in memory, shared by every scope, window and session of a process: a new
+#: window reads none again, it takes its own from them. Larger snapshots read each window's.
+KEEP_SAMPLES = 8_000_000
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -171,7 +178,9 @@ def _params(ds: Dataset, params: ClusterParams | None, changes: dict[str, Any]) 
     if p.cluster is not None:
         require_one_of("cluster", p.cluster, ds.clusters)
     if p.namespace is not None:
-        require_one_of("namespace", p.namespace, overview.namespaces(ds, cluster=p.cluster))
+        known = kept("overview namespaces", (signature(ds), p.cluster),
+                     lambda: overview.namespaces(ds, cluster=p.cluster), size=16)  # fmt: skip
+        require_one_of("namespace", p.namespace, known)
     return p
 
 
@@ -256,10 +265,49 @@ def node_resources(ds: Dataset, params: ClusterParams | None = None, **changes: 
     return _node_resources(ds, _params(ds, params, changes))
 
 
+def _node_samples(ds: Dataset, p: ClusterParams) -> pl.DataFrame | None:
+    """The samples :func:`usage.node_usage` reads for ``p``, taken from those of a small
+    snapshot (:data:`KEEP_SAMPLES`) read once per version and kept; None for a larger one."""
+    if ds.row_counts.get("metrics", 0) > KEEP_SAMPLES:
+        return None
+
+    def read() -> pl.DataFrame:
+        every = usage.samples_of(ds, usage.node_series(ds), start=None, end=None)
+        return every.select("series_id", "ts", "value").collect().rechunk()
+
+    every = kept("cluster node samples", signature(ds), read, size=1)
+    lo, hi = _window(ds, p)
+    series = usage.node_series(ds, cluster=p.cluster)
+    return usage.read_samples(ds, series, step=p.step, start=lo, end=hi, kept=every)
+
+
+def _intervals(ds: Dataset, p: ClusterParams) -> pl.DataFrame:
+    """:func:`usage.pod_intervals` of ``p``'s cluster: every cluster's, computed once per
+    snapshot version and kept, then filtered (a pod's interval is its own)."""
+    every = kept("cluster pod intervals", signature(ds), lambda: usage.pod_intervals(ds), size=2)
+    return every if p.cluster is None else every.filter(pl.col("cluster") == p.cluster)
+
+
+def _pod_views(ds: Dataset, p: ClusterParams) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`problem_pods` and :func:`pods_by_status` of ``p``'s cluster and namespace. Once the
+    window's end is known they are every pod's, computed once per snapshot version and kept,
+    then filtered (a pod's problems are its own); without one, "the end" is the scope's newest
+    pod, so each scope computes its own."""
+    where = {"cluster": p.cluster, "namespace": p.namespace}
+    if ds.window[1] is None:
+        return overview.problem_pods(ds, **where), overview.pods_by_status(ds, **where)
+    problems, at_end = kept("cluster pod views", signature(ds),
+                            lambda: (overview.problem_pods(ds), overview.pods_at_end(ds)), size=2)  # fmt: skip
+    mine = [pl.col(k) == v for k, v in where.items() if v is not None]
+    if mine:
+        problems, at_end = problems.filter(*mine), at_end.filter(*mine)
+    return problems, overview.status_counts(at_end)
+
+
 def _node_resources(ds: Dataset, p: ClusterParams, intervals: pl.DataFrame | None = None) -> pl.DataFrame:
     lo, hi = _window(ds, p)
     keys = ["cluster", "node", "ts"]
-    use = usage.node_usage(ds, cluster=p.cluster, start=lo, end=hi, step=p.step)
+    use = usage.node_usage(ds, cluster=p.cluster, start=lo, end=hi, step=p.step, samples=_node_samples(ds, p))
     req = usage.requests_over_time(ds, cluster=p.cluster, start=lo, end=hi, step=p.step, intervals=intervals)
     if hi is not None:
         use = use.filter(pl.col("ts") < hi)
@@ -388,37 +436,81 @@ def _narrows(ds: Dataset, a: ClusterParams, b: ClusterParams) -> bool:
             and _window(ds, b)[1] is not None)  # fmt: skip
 
 
-def analyse(ds: Dataset, params: ClusterParams | None = None, *, previous: ClusterOverview | None = None,
+def _widens(ds: Dataset, a: ClusterParams, b: ClusterParams) -> bool:
+    """Whether the node views of ``a`` (one cluster) are part of those of ``b`` (every cluster):
+    the converse of :func:`_narrows`."""
+    return _narrows(ds, b, a)
+
+
+#: The node views of a :class:`ClusterOverview` and the columns each is sorted by.
+_NODE_VIEWS = {
+    "nodes": ("cluster", "name"),
+    "node_resources": ("cluster", "node", "ts"),
+    "matrix": ("cluster", "node"),
+    "cluster_matrix": ("cluster",),
+    "cluster_resources": ("cluster", "ts"),
+}
+
+
+def _computed(ds: Dataset, p: ClusterParams) -> dict[str, pl.DataFrame]:
+    intervals = _intervals(ds, p)  # read once for the three views
+    res = _node_resources(ds, p, intervals)
+    matrix = _node_matrix(ds, p, res, intervals)
+    return {"nodes": _nodes(ds, p, intervals), "node_resources": res, "matrix": matrix,
+            "cluster_matrix": cluster_matrix(matrix), "cluster_resources": cluster_resources(res)}  # fmt: skip
+
+
+def _node_views(ds: Dataset, p: ClusterParams, previous: list[ClusterOverview]) -> dict[str, pl.DataFrame]:
+    """The node views of ``p``: those of an earlier result with the same cluster, window and step;
+    else an earlier every-cluster result's kept to ``p``'s cluster; else, for every cluster, the
+    earlier results of single clusters over the same window and step with the other clusters
+    computed one by one; else computed."""
+    for prev in previous:
+        if _same_nodes(prev.params, p):
+            return {v: getattr(prev, v) for v in _NODE_VIEWS}
+    for prev in previous:
+        if _narrows(ds, prev.params, p):
+            mine = pl.col("cluster") == p.cluster
+            return {v: getattr(prev, v).filter(mine) for v in _NODE_VIEWS}
+    known = {prev.params.cluster: prev for prev in previous if _widens(ds, prev.params, p)}
+    if not known:
+        return _computed(ds, p)
+    parts = [
+        {v: getattr(known[c], v) for v in _NODE_VIEWS}
+        if c in known
+        else _computed(ds, dataclasses.replace(p, cluster=c))
+        for c in sorted(ds.clusters)
+    ]
+    return {
+        v: pl.concat([part[v] for part in parts]).sort(list(keys), maintain_order=True)
+        for v, keys in _NODE_VIEWS.items()
+    }
+
+
+def analyse(ds: Dataset, params: ClusterParams | None = None, *,
+            previous: ClusterOverview | Sequence[ClusterOverview] | None = None,
             **changes: Any) -> ClusterOverview:  # fmt: skip
-    """Every view of the cluster overview at once (:class:`ClusterOverview`). ``previous``: an
-    earlier result on the same snapshot; its node views are reused when its cluster, window and
-    step are the same (a new namespace changes only the pods' views and the findings), and kept
-    to the cluster asked for when it showed every cluster over the same window and step."""
+    """Every view of the cluster overview at once (:class:`ClusterOverview`). ``previous``: one
+    or more earlier results on the same snapshot; their node views are reused when the cluster,
+    window and step are the same (a new namespace changes only the pods' views and the
+    findings), kept to the cluster asked for when one showed every cluster over the same window
+    and step, and put together (the clusters missing computed) when every cluster is asked for
+    and some showed single clusters over the same window and step. Each view is computed per
+    cluster, so the result is the same."""
     p = _params(ds, params, changes)  # checked once; the views below take it as it is
-    if previous is not None and _same_nodes(previous.params, p):
-        node_rows, res, matrix = previous.nodes, previous.node_resources, previous.matrix
-        totals, cluster_res = previous.cluster_matrix, previous.cluster_resources
-    elif previous is not None and _narrows(ds, previous.params, p):
-        mine = pl.col("cluster") == p.cluster
-        node_rows, res = previous.nodes.filter(mine), previous.node_resources.filter(mine)
-        matrix, totals = previous.matrix.filter(mine), previous.cluster_matrix.filter(mine)
-        cluster_res = previous.cluster_resources.filter(mine)
-    else:
-        intervals = usage.pod_intervals(ds, cluster=p.cluster)  # read once for the three views
-        res = _node_resources(ds, p, intervals)
-        matrix = _node_matrix(ds, p, res, intervals)
-        node_rows, totals = _nodes(ds, p, intervals), cluster_matrix(matrix)
-        cluster_res = cluster_resources(res)
-    problems = overview.problem_pods(ds, cluster=p.cluster, namespace=p.namespace)
-    by_status = overview.pods_by_status(ds, cluster=p.cluster, namespace=p.namespace)
+    earlier = (
+        [] if previous is None else [previous] if isinstance(previous, ClusterOverview) else list(previous)
+    )
+    views = _node_views(ds, p, earlier)
+    problems, by_status = _pod_views(ds, p)
     return ClusterOverview(
         params=p,
-        nodes=node_rows,
+        nodes=views["nodes"],
         pods_by_status=by_status,
         problem_pods=problems,
-        matrix=matrix,
-        cluster_matrix=totals,
-        node_resources=res,
-        cluster_resources=cluster_res,
-        findings=findings(matrix, problems),
+        matrix=views["matrix"],
+        cluster_matrix=views["cluster_matrix"],
+        node_resources=views["node_resources"],
+        cluster_resources=views["cluster_resources"],
+        findings=findings(views["matrix"], problems),
     )

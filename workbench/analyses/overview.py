@@ -35,6 +35,7 @@ __all__ = [
     "pods_by_status",
     "pods_at_end",
     "problem_pods",
+    "status_counts",
     "snapshot_summary",
 ]
 
@@ -291,7 +292,12 @@ def problem_pods(ds: Dataset, *, cluster: str | None = None, namespace: str | No
 def pods_by_status(ds: Dataset, *, cluster: str | None = None, namespace: str | None = None) -> pl.DataFrame:
     """How many pods show each kubectl STATUS at the snapshot's end, per cluster (most common
     first); ``ok`` is True for ``Running``, ``Completed`` and ``Succeeded``."""
-    pods = pods_at_end(ds, cluster=cluster, namespace=namespace)
+    return status_counts(pods_at_end(ds, cluster=cluster, namespace=namespace))
+
+
+def status_counts(pods: pl.DataFrame) -> pl.DataFrame:
+    """:func:`pods_by_status` of these pods (rows of :func:`pods_at_end`, e.g. some of every
+    cluster's, kept once and filtered)."""
     if pods.is_empty():
         return _empty(STATUS_COLUMNS)
     out = (

@@ -68,8 +68,9 @@ from workbench.store import Dataset, to_utc
 __all__ = [
     "CONTAINER_USAGE_COLUMNS", "COUNTER_SUFFIXES", "CPU", "MEMORY", "NET_RX", "NET_TX", "NODE_USAGE_COLUMNS", "PERIODS",
     "POD_USAGE_COLUMNS", "REQUESTS_COLUMNS", "STATS_COLUMNS", "THROTTLED", "bucketed", "container_usage",
-    "counter_rate", "increments", "is_app_container", "metric_kind", "metric_stats", "micros", "node_usage", "nsum",
-    "pod_intervals", "pod_usage", "qname", "read_samples", "requests_over_time", "series_stats", "stream_rates",
+    "counter_rate", "increments", "is_app_container", "metric_kind", "metric_stats", "micros", "node_series",
+    "node_usage", "nsum", "pod_intervals", "pod_usage", "qname", "read_samples", "requests_over_time", "series_stats",
+    "stream_rates",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -222,14 +223,23 @@ def _lookback(step_us: int) -> dt.timedelta:
 
 
 def read_samples(ds: Dataset, series: pl.DataFrame, *, step: str = "1m", start: Any = None,
-                 end: Any = None) -> pl.DataFrame:  # fmt: skip
+                 end: Any = None, kept: pl.DataFrame | None = None) -> pl.DataFrame:  # fmt: skip
     """The samples (series_id, ts, value; in storage order) of ``series`` (rows of
     ``ds.series()``) that :func:`bucketed` reads for them with this ``step``, ``start`` and
     ``end``, read into memory once: pass them as its ``samples`` when several calls share one
-    read of the metrics table."""
+    read of the metrics table. ``kept``: samples already in memory (of these series or more,
+    over a longer time, in storage order, e.g. all of them read once), filtered instead of
+    reading the table: the same rows in the same order."""
     lo, hi = to_utc(start) or ds.window[0], to_utc(end) or ds.window[1]
     first = None if lo is None else lo - _lookback(micros(step, what="step"))
-    return samples_of(ds, series, start=first, end=hi).select("series_id", "ts", "value").collect()
+    if kept is None:
+        return samples_of(ds, series, start=first, end=hi).select("series_id", "ts", "value").collect()
+    out = kept.lazy().select("series_id", "ts", "value")
+    if first is not None:
+        out = out.filter(pl.col("ts") >= first)
+    if hi is not None:
+        out = out.filter(pl.col("ts") <= hi)
+    return out.filter(pl.col("series_id").is_in(series["series_id"].unique().implode())).collect()
 
 
 def bucketed(ds: Dataset, metric: str | Sequence[str], *, kind: Kind, step: str = "1m",
@@ -371,15 +381,23 @@ def _busy_cpu() -> pl.Expr:
     return (pl.col("metric") != NODE_CPU) | ~pl.col("labels").str.json_path_match("$.mode").is_in(IDLE_MODES)
 
 
+def node_series(ds: Dataset, *, cluster: Any = None, node: Any = None) -> pl.DataFrame:
+    """The series :func:`node_usage` reads (``ds.series()`` rows): the pods' CPU, memory and
+    network, and node-exporter's busy CPU and memory."""
+    nodes = select_series(ds, [NODE_CPU, NODE_MEM_TOTAL, NODE_MEM_AVAILABLE], cluster=cluster, node=node)
+    return pl.concat([select_series(ds, _POD_METRICS, cluster=cluster), nodes.filter(_busy_cpu())])
+
+
 def node_usage(ds: Dataset, *, cluster: Any = None, node: Any = None, start: Any = None, end: Any = None,
-               step: str = "1m") -> pl.DataFrame:  # fmt: skip
-    """CPU, memory and network per node and bucket (:data:`NODE_USAGE_COLUMNS`)."""
+               step: str = "1m", samples: pl.DataFrame | None = None) -> pl.DataFrame:  # fmt: skip
+    """CPU, memory and network per node and bucket (:data:`NODE_USAGE_COLUMNS`). ``samples``:
+    the samples already read (:func:`read_samples` of :func:`node_series`, or of more series
+    or a longer time, in storage order) instead of reading the table."""
     keys = ["cluster", "node", "ts"]
     w = {"step": step, "start": start, "end": end}
     # one read of the table for the pods' and the nodes' metrics
-    nodes = select_series(ds, [NODE_CPU, NODE_MEM_TOTAL, NODE_MEM_AVAILABLE], cluster=cluster, node=node)
-    series = pl.concat([select_series(ds, _POD_METRICS, cluster=cluster), nodes.filter(_busy_cpu())])
-    samples = read_samples(ds, series, **w)
+    if samples is None:
+        samples = read_samples(ds, node_series(ds, cluster=cluster, node=node), **w)
     pods = pod_usage(ds, cluster=cluster, samples=samples, **w)
     if node is not None:
         pods = pods.filter(pl.col("node").is_in(_names(node)))

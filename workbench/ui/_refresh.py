@@ -62,8 +62,9 @@ def _frozen(doc: Any) -> Iterator[None]:
     model of the page at its end whatever happened (30–50 ms on a page of charts), while most
     refreshes only change values: new data, ranges, texts. Bokeh asks for the walk
     (``invalidate``) whenever a property that refers to models changes; the walk happens at the
-    end when such a property ends the block referring to other models than before it, or when
-    the document's roots changed (a nested freeze, as HoloViews and Panel take around their
+    end when such a property ends the block referring to other models than before it (not when
+    it only refers to more models the document holds already, :func:`_moved`), or when the
+    document's roots changed (a nested freeze, as HoloViews and Panel take around their
     updates, changes nothing by itself). A property that is back where it was (HoloViews takes
     a plot's legend out and puts it back on each redraw) needs no walk. Any other request for
     the walk makes it happen, as before."""
@@ -113,7 +114,7 @@ def _frozen(doc: Any) -> Iterator[None]:
         models._freeze_count -= 1
         if not changed:
             changed = _roots(doc) != roots or any(
-                _refs(getattr(m, attr)).keys() != was.keys() for m, attr, was in moved.values()
+                _moved(models, m, attr, was) for m, attr, was in moved.values()
             )
         if models._freeze_count == 0 and changed:
             models.recompute()
@@ -125,6 +126,20 @@ _TRIGGER = Model.trigger.__code__
 
 def _roots(doc: Any) -> list[Any]:
     return list(getattr(doc, "roots", []))
+
+
+def _moved(models: Any, model: Any, attr: str, was: dict[int, Any]) -> bool:
+    """Whether ``model.attr``, which referred to the models ``was`` before the block, changes the
+    model graph: it dropped one of them, or refers to one the document does not hold yet. A
+    reference added to a model the document already holds does not (Panel gives an HTML pane's
+    model its design's shared stylesheet at its first new text: the stylesheet is already
+    the page's, a walk would find the same models)."""
+    now = _refs(getattr(model, attr))
+    if now.keys() == was.keys():
+        return False
+    if not was.keys() <= now.keys():
+        return True
+    return any(m.id not in models or models[m.id] is not m for k, m in now.items() if k not in was)
 
 
 def _refs(value: Any) -> dict[int, Any]:

@@ -200,11 +200,14 @@ class ClusterPage(LivePage):
         with busy(self._matrix, self._problems, self._over_time), batched():
             try:
                 # the node views of a cluster (or of every cluster), window and step seen lately
-                # are reused for any namespace, not once the snapshot grew (live mode)
+                # are reused for any namespace, not once the snapshot grew (live mode): those of
+                # this cluster, else of every cluster, else (every cluster asked for) of some
                 version = snapshot_version(self.dataset)
                 p = self.params()
                 nodes_key = (p.cluster, p.start, p.end, p.step, version)
-                previous = self._node_views.peek(nodes_key) or self._node_views.peek((None, *nodes_key[1:]))
+                which = dict.fromkeys((p.cluster, None, *self.dataset.clusters))
+                seen = [self._node_views.peek((c, *nodes_key[1:])) for c in which]
+                previous = [v for v in seen if v is not None]
                 view = self._recent.get(
                     (p, version), lambda: analysis.analyse(self.dataset, p, previous=previous)
                 )
@@ -217,15 +220,18 @@ class ClusterPage(LivePage):
             self.view = view
             multi = view.matrix["cluster"].n_unique() > 1
             draw = self._drawn.draw
-            draw("matrix", lambda: setattr(self._matrix, "value", table_frame(
-                matrix_view(view.matrix, view.nodes, clusters=multi)).to_pandas()), view.matrix, view.nodes)  # fmt: skip
+            # the cluster column stays in the tables, hidden for one cluster: a table whose
+            # columns change gets new column models (the page's model graph walked again)
+            draw("matrix", lambda: _fill(self._matrix, matrix_view(view.matrix, view.nodes, clusters=True),
+                                         clusters=multi), view.matrix, view.nodes)  # fmt: skip
             draw("totals", lambda: setattr(self._totals, "value", table_frame(totals_view(view.cluster_matrix))
                                            .to_pandas()), view.cluster_matrix)  # fmt: skip
-            self._problems.value = table_frame(problem_view(view.problem_pods, clusters=multi)).to_pandas()
-            self._findings.value = table_frame(pl.DataFrame(
+            draw("problems", lambda: _fill(self._problems, problem_view(view.problem_pods, clusters=True),
+                                           clusters=multi), view.problem_pods, multi)  # fmt: skip
+            draw("findings", lambda: setattr(self._findings, "value", table_frame(pl.DataFrame(
                 [{"severity": f.severity, "title": f.title, "cluster": f.cluster, "detail": f.detail or "; ".join(f.evidence)}
                  for f in view.findings], schema={"severity": pl.String, "title": pl.String, "cluster": pl.String, "detail": pl.String},
-            )).to_pandas()  # fmt: skip
+            )).to_pandas()), view.findings)  # fmt: skip
             start, end = (
                 self.params().start or self.dataset.window[0],
                 self.params().end or self.dataset.window[1],
@@ -251,7 +257,15 @@ class ClusterPage(LivePage):
                  detail=f"in {self.scope.namespace or 'all namespaces'}"),
             stat("Critical findings", critical, tone="bad" if critical else "good"),
         ]  # fmt: skip
-        for r in totals.iter_rows(named=True):
+        # a card per cluster of the snapshot, those not in scope hidden: the same cards for
+        # every scope, updated in place (update_cards)
+        rows = {r["cluster"]: r for r in totals.iter_rows(named=True)}
+        for name in sorted({*self.dataset.clusters, *rows}):
+            r = rows.get(name)
+            if r is None:
+                cards.append(stat(name, "–", width=300))
+                cards[-1].visible = False
+                continue
             cpu, mem = r["cpu_usage_pct"], r["memory_usage_pct"]
             cards.append(stat(f"{r['cluster']}", f"CPU {cpu:.0f}% · mem {mem:.0f}%" if cpu is not None and mem is not None
                               else "–", detail=f"used of {format_cores(r['cpu_allocatable'])} / "
@@ -354,6 +368,15 @@ class _OverTime:
         self.memory.draw(res, cluster=name)
         self.network.draw(net, cluster=name)
         pn.io.push_notebook(*self.panes)  # served pages send the changed models themselves
+
+
+def _fill(table: pn.widgets.Tabulator, frame: pl.DataFrame, *, clusters: bool) -> None:
+    """Show ``frame`` (which has a ``cluster`` column) in ``table``, that column hidden unless
+    ``clusters`` (several are shown)."""
+    hidden = [] if clusters else ["cluster"]
+    if table.hidden_columns != hidden:
+        table.hidden_columns = hidden
+    table.value = table_frame(frame).to_pandas()
 
 
 def _window_text(start: dt.datetime | None, end: dt.datetime | None) -> str:

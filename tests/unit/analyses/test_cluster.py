@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 
 import workbench as wb
 from tests.support.resources import GI, MI, T0, T1, write_empty_snapshot, write_resource_snapshot
-from workbench.analyses import cluster, overview
+from workbench.analyses import cluster, overview, usage
 
 
 @pytest.fixture(scope="module")
@@ -264,3 +264,99 @@ def test_every_clusters_result_narrowed_to_one_cluster_equals_its_own_analysis(
                          "cluster_resources"):  # fmt: skip
                 assert_frame_equal(getattr(narrowed, view), getattr(fresh, view), abs_tol=1e-9)
             assert narrowed.findings == fresh.findings
+
+
+def _scopes(ds: wb.Dataset) -> list[dict[str, object]]:
+    """Clusters (every one, each), namespaces and windows (the snapshot's, an hour not on the
+    bucket grid with 1m buckets, one reaching before the snapshot, 15m buckets)."""
+    lo, hi = ds.window
+    assert lo is not None and hi is not None
+    hour = dt.timedelta(hours=1)
+    windows: list[dict[str, object]] = [
+        {}, {"start": lo + dt.timedelta(minutes=63), "end": lo + dt.timedelta(minutes=127), "step": "1m"},
+        {"start": lo - hour, "end": lo + hour}, {"start": hi - hour, "end": hi, "step": "15m"},
+    ]  # fmt: skip
+    namespaces = [None, *overview.problem_pods(ds)["namespace"].unique().sort().to_list()[:2]]
+    return [
+        {"cluster": c, "namespace": ns, **w}
+        for c in [None, *ds.clusters]
+        for ns in namespaces
+        for w in windows
+        if ns is None or ns in overview.namespaces(ds, cluster=c)
+    ]
+
+
+def _kept_paths_equal_the_direct_computations(ds: wb.Dataset) -> None:
+    samples = 0
+    for scope in _scopes(ds):
+        p = cluster.ClusterParams(**scope)  # type: ignore[arg-type]
+        where = {"cluster": p.cluster, "namespace": p.namespace}
+        view = cluster.analyse(ds, p)
+        # the pods' views: every pod's, kept and filtered, are the scope's own
+        assert_frame_equal(view.problem_pods, overview.problem_pods(ds, **where), check_exact=True)
+        assert_frame_equal(view.pods_by_status, overview.pods_by_status(ds, **where), check_exact=True)
+        # every cluster's pod intervals, kept and filtered, are the cluster's own
+        assert_frame_equal(
+            cluster._intervals(ds, p), usage.pod_intervals(ds, cluster=p.cluster), check_exact=True
+        )
+        # the kept samples give the rows a read of the window gives, in the same order
+        lo, hi = cluster._window(ds, p)
+        read = usage.read_samples(ds, usage.node_series(ds, cluster=p.cluster), step=p.step, start=lo, end=hi)
+        samples += read.height
+        assert_frame_equal(cluster._node_samples(ds, p), read, check_exact=True)  # type: ignore[arg-type]
+        # so the node views are those of usage read from the table (polars' threads add the
+        # same numbers in varying order from run to run: equal to the last bits, not always bit
+        # for bit)
+        direct = usage.node_usage(ds, cluster=p.cluster, start=lo, end=hi, step=p.step)
+        if hi is not None:
+            direct = direct.filter(pl.col("ts") < hi)
+        got = view.node_resources.filter(pl.col("source").is_not_null()).select(
+            "cluster", "node", "ts", pl.col("cpu_usage").alias("cpu_cores"),
+            pl.col("memory_usage").alias("memory_bytes"), "network_rx_bytes_per_s", "network_tx_bytes_per_s", "source",
+        )  # fmt: skip
+        want = direct.select(got.columns)
+        assert_frame_equal(got, want, abs_tol=1e-9)
+    assert samples  # the snapshot has node metrics
+
+
+def test_kept_paths_equal_the_direct_computations_on_two_clusters(tmp_path: Path) -> None:
+    """The pods' views, pod intervals and metric samples kept per snapshot version and then
+    filtered give what the direct computations give, scope by scope."""
+    from tests.support.snapshots import write_small_snapshot
+
+    _kept_paths_equal_the_direct_computations(wb.open(write_small_snapshot(tmp_path / "small")))
+
+
+@pytest.mark.slow
+def test_kept_paths_equal_the_direct_computations_on_the_demo(demo: wb.Dataset) -> None:
+    _kept_paths_equal_the_direct_computations(demo)
+
+
+@pytest.mark.slow
+def test_every_cluster_put_together_from_single_clusters_equals_its_own_analysis(
+    demo: wb.Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dashboard that showed single clusters and then every cluster, over the same window,
+    computes only the clusters it has not shown: the same frames as a fresh analysis."""
+    lo = demo.window[0]
+    node_usage = cluster.usage.node_usage
+    computed: list[object] = []
+
+    def counted(*args: object, **kwargs: object) -> pl.DataFrame:
+        computed.append(kwargs.get("cluster"))
+        return node_usage(*args, **kwargs)  # type: ignore[arg-type]
+
+    hour = {"start": lo + dt.timedelta(minutes=63), "end": lo + dt.timedelta(minutes=127), "step": "1m"}
+    for window in ({}, hour):
+        fresh = cluster.analyse(demo, namespace="shop", **window)
+        singles = {c: cluster.analyse(demo, cluster=c, **window) for c in demo.clusters}
+        for shown in ([demo.clusters[0]], [demo.clusters[-1]], demo.clusters):
+            computed.clear()
+            monkeypatch.setattr(cluster.usage, "node_usage", counted)
+            together = cluster.analyse(demo, namespace="shop", previous=[singles[c] for c in shown], **window)
+            monkeypatch.setattr(cluster.usage, "node_usage", node_usage)
+            assert computed == [c for c in sorted(demo.clusters) if c not in shown]
+            for view in ("nodes", "pods_by_status", "problem_pods", "matrix", "cluster_matrix", "node_resources",
+                         "cluster_resources"):  # fmt: skip
+                assert_frame_equal(getattr(together, view), getattr(fresh, view), abs_tol=1e-9)
+            assert together.findings == fresh.findings

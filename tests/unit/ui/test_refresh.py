@@ -10,7 +10,7 @@ import panel as pn
 import param
 import polars as pl
 from bokeh.document import Document
-from bokeh.models import Column, ColumnDataSource, Div
+from bokeh.models import Column, ColumnDataSource, Div, ImportedStyleSheet
 from panel.io.state import set_curdoc
 
 import workbench as wb
@@ -158,6 +158,36 @@ def test_batched_walks_nothing_for_models_put_back_or_a_nested_freeze_but_walks_
             doc.add_root(extra)
         assert walks == [1, 1] and doc.get_model_by_id(extra.id) is extra
     assert doc.models._freeze_count == 0 and "_push_freeze" not in vars(doc.models)
+
+
+def test_batched_walks_nothing_for_a_reference_added_to_a_model_the_document_holds() -> None:
+    """Panel gives an HTML pane's model the design's shared stylesheet at its first new text: a
+    model the page holds already, so no walk. A reference to a new model, or one dropped (the
+    browser forgets a model nothing refers to), is walked."""
+    doc, root, _ = _document()
+    shared = ImportedStyleSheet(url="theme.css")
+    first = root.children[0]
+    other = Div(text="b", stylesheets=[shared])
+    root.children = [first, other]  # walked now: the document holds the shared stylesheet
+    walks: list[int] = []
+    recompute = doc.models.recompute
+    doc.models.recompute = lambda: (walks.append(1), recompute())[1]
+    with set_curdoc(doc):
+        with batched():
+            first.stylesheets = [shared]
+            first.text = "c"
+        assert walks == []
+        new = ImportedStyleSheet(url="new.css")
+        with batched():
+            first.stylesheets = [shared, new]
+        assert walks == [1] and doc.get_model_by_id(new.id) is new
+        with batched():
+            first.stylesheets = [new]  # shared still held by the other div: walked all the same
+        assert walks == [1, 1] and doc.get_model_by_id(shared.id) is shared
+        with batched():
+            other.stylesheets = []
+        assert walks == [1, 1, 1] and doc.get_model_by_id(shared.id) is None
+    assert doc.models._freeze_count == 0 and "invalidate" not in vars(doc.models)
 
 
 def test_batched_after_a_failure_leaves_the_document_as_it_was() -> None:
