@@ -174,10 +174,16 @@ def _timed(template: Any, doc: Any, act: Callable[[], Any]) -> dict[str, Any]:
 
 def open_page(slug: str, snapshot: Path) -> tuple[Any, Any, Any, dict[str, float]]:
     """Build page ``slug`` as its app does and render it into a Bokeh document; returns the
-    page, its template, the document and the seconds each step took."""
+    page, its template, the document and the seconds each step took.
+
+    Both steps run with that document as the current one, as ``panel serve`` runs an app's
+    script for a session: Panel then gives the page's panes the session's own stylesheets at
+    once (rendered without it, each HTML pane's first new text swaps in another copy and makes
+    Bokeh walk the model graph again, 30-40 ms that a served session does not pay)."""
     import holoviews as hv
     import panel as pn
     from bokeh.document import Document
+    from panel.io.state import set_curdoc
 
     from workbench.ui.common import EXTENSIONS
 
@@ -186,12 +192,13 @@ def open_page(slug: str, snapshot: Path) -> tuple[Any, Any, Any, dict[str, float
     target, options, _ = PAGES[slug]
     module, name = target.split(":")
     cls = getattr(importlib.import_module(module), name)
-    t0 = time.perf_counter()
-    page = cls(str(snapshot), **options)
-    template = page.page()
-    t1 = time.perf_counter()
     doc = Document()
-    template.server_doc(doc)
+    with set_curdoc(doc):
+        t0 = time.perf_counter()
+        page = cls(str(snapshot), **options)
+        template = page.page()
+        t1 = time.perf_counter()
+        template.server_doc(doc)
     return page, template, doc, {"build_s": t1 - t0, "render_s": time.perf_counter() - t1}
 
 
