@@ -177,7 +177,7 @@ class Dataset:
         For state tables (pods, nodes…) ``latest`` keeps the newest row per object.
         """
         files = self.files(table, cluster=cluster, start=start, end=end)
-        lf = pl.scan_parquet(files, schema=SCHEMAS[table]) if files else empty(table).lazy()
+        lf = self._read(table, files)
         preds = self.predicates(
             table,
             cluster=cluster,
@@ -195,6 +195,10 @@ class Dataset:
                 "observed_at" if "observed_at" in SCHEMAS[table] else "cluster", maintain_order=True
             ).unique(subset=list(STATE_TABLES[table]), keep="last", maintain_order=True)
         return lf
+
+    def _read(self, table: str, files: list[Path]) -> pl.LazyFrame:
+        """The rows of these files of ``table`` (all of them, in file order), before any filter."""
+        return pl.scan_parquet(files, schema=SCHEMAS[table]) if files else empty(table).lazy()
 
     def predicates(
         self,

@@ -13,6 +13,7 @@ items have one, so a change reads the same however the list is ordered:
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -98,8 +99,17 @@ def _matches(pattern: Segment, key: Segment) -> bool:
 
 def strip_noise(obj: Any, patterns: Iterable[str | Sequence[Segment]]) -> Any:
     """A copy of ``obj`` without the fields the path patterns name."""
-    parsed = [parse_path(p) if isinstance(p, str) else tuple(p) for p in patterns]
+    if isinstance(patterns, tuple) and all(isinstance(p, str) for p in patterns):
+        parsed = list(_parsed(patterns))  # (a tuple of texts, as ChangeParams.noise: parsed once)
+    else:
+        parsed = [parse_path(p) if isinstance(p, str) else tuple(p) for p in patterns]
     return _strip(obj, parsed)
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(patterns: tuple[str, ...]) -> tuple[tuple[Segment, ...], ...]:
+    """:func:`parse_path` of each of ``patterns``."""
+    return tuple(parse_path(p) for p in patterns)
 
 
 def _strip(obj: Any, patterns: list[tuple[Segment, ...]]) -> Any:

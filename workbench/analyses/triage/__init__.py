@@ -78,6 +78,7 @@ from typing import Any
 
 import polars as pl
 
+from workbench.analyses._kept import kept_tables
 from workbench.analyses.manifests._objects import as_time, parse_duration, resolve_params
 from workbench.analyses.params import Params, field, require_one_of
 from workbench.analyses.servicemap import LinkedSpans
@@ -313,6 +314,7 @@ def triage(
     snapshot's spans linked once (``LinkedSpans.of(ds.scan("spans"))``, as a served page keeps
     them), to take the scope's spans from instead of reading and linking them again."""
     p = resolve_params(TriageParams, params, changes)
+    ds = kept_tables(ds)  # a small table is read once per process, not once per signal and scope
     ctx = _context(ds, p)
     if ctx is None:
         return _empty()
@@ -326,6 +328,7 @@ def triage(
         start=ctx.start,
         end=ctx.end,
         span_start=ctx.base_start,
+        spans=ctx.spans,
     )
     raw = collect_evidence(ds, ctx, ident)
     if raw.is_empty():

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
+import numpy as np
 import polars as pl
 
 from workbench.analyses._kept import kept, signature
@@ -22,6 +23,7 @@ from workbench.store import Dataset
 __all__ = [
     "KEEP_SAMPLES",
     "RAW_COLUMNS",
+    "KeptSamples",
     "TS",
     "Context",
     "fmt_time",
@@ -29,6 +31,7 @@ __all__ = [
     "raw",
     "raw_frame",
     "signature",
+    "spans_named",
 ]
 
 log = logging.getLogger(__name__)
@@ -36,8 +39,9 @@ T = TypeVar("T")
 
 #: Snapshots with at most this many metric samples keep the samples the signals read (every
 #: cluster, the snapshot's whole time) in memory, shared by every scope, window and session of a
-#: process (24 bytes a sample, at most 190 MB): a new window, namespace or cluster reads none
-#: again, it takes its window's from them. Larger snapshots read each scope's own samples.
+#: process (32 bytes a sample with their index, :class:`KeptSamples`; at most 260 MB): a new
+#: window, namespace or cluster reads none again, it takes its series' samples in its window
+#: from them. Larger snapshots read each scope's own samples.
 KEEP_SAMPLES = 8_000_000
 #: Guards the creation of a context's per-name locks (:meth:`Context.once`).
 _ONCE_LOCK = threading.Lock()
@@ -131,15 +135,16 @@ class Context:
         series = series.filter(pl.col("metric").is_in(names))
         if namespace and self.namespace is not None:
             series = series.filter(pl.col("namespace") == self.namespace)
+        if isinstance(samples, KeptSamples):
+            samples = samples.of(series["series_id"], self.history_start, self.end)
         return series, samples
 
-    def _read_metrics(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def _read_metrics(self) -> tuple[pl.DataFrame, pl.DataFrame | KeptSamples]:
         """The series of all :attr:`metrics` in the cluster and their samples from
         ``history_start`` to ``end``. A small snapshot's (:data:`KEEP_SAMPLES`) are read for
-        every cluster and the whole snapshot once, and kept: each scope takes its window's from
-        them (a filter, in storage order, as a read of the window gives them); the cluster's
-        series are chosen from them (the samples of the others' are skipped as those of other
-        namespaces)."""
+        every cluster and the whole snapshot once, and kept (:class:`KeptSamples`): each
+        :meth:`metric_samples` takes the window's samples of its series from them (in storage
+        order, as a read of the window gives them); the cluster's series are chosen from them."""
 
         def read(
             cluster: str | None, start: dt.datetime | None, end: dt.datetime | None
@@ -151,9 +156,13 @@ class Context:
 
         if self.ds.row_counts.get("metrics", 0) > KEEP_SAMPLES:
             return read(self.cluster, self.history_start, self.end)
+
+        def read_all() -> tuple[pl.DataFrame, KeptSamples]:
+            series, samples = read(None, None, None)
+            return series, KeptSamples.of_frame(samples)
+
         key = (signature(self.ds), self.metrics)
-        series, samples = kept("metric samples", key, lambda: read(None, None, None), size=1)
-        samples = samples.filter(pl.col("ts").is_between(self.history_start, self.end))
+        series, samples = kept("metric samples", key, read_all, size=1)
         if self.cluster is not None:
             series = series.filter(pl.col("cluster") == self.cluster)
         return series, samples
@@ -174,6 +183,85 @@ class Context:
         """Record what a signal could not use (shown in the result's ``notes``)."""
         log.info("triage: %s", text)
         self.notes.append(text)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _us(t: dt.datetime) -> int:
+    """Microseconds since the epoch (exactly, as polars stores a UTC time)."""
+    return (t - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class KeptSamples:
+    """Metric samples (series_id, ts, value, in storage order) kept in memory with the *runs*
+    they come in (each part of the table is sorted by series and time, so a series' samples are
+    a few runs of consecutive rows): :meth:`of` takes the samples of some series in a time
+    range without looking at the others' rows (nor, when every run is in time order, at the
+    rows of theirs outside the range)."""
+
+    samples: pl.DataFrame
+    #: Per run, in row order: its series id, first row and the row after its last.
+    run_series: np.ndarray
+    run_start: np.ndarray
+    run_end: np.ndarray
+    #: Every sample's time, µs since the epoch (null: the smallest int64); empty when ``order``
+    #: is known (it is not needed then).
+    ts: np.ndarray
+    #: When every run is in time order: ``(run number × (span + 1) + ts − earliest)`` of every
+    #: sample, which grows along the rows (a binary search finds a run's rows in a time range),
+    #: and the earliest time and the span; else None.
+    order: tuple[np.ndarray, int, int] | None
+
+    @classmethod
+    def of_frame(cls, samples: pl.DataFrame) -> KeptSamples:
+        """Index ``samples`` (a frame with series_id, ts, value) by its runs."""
+        samples = samples.rechunk()
+        sid = samples["series_id"].to_numpy()
+        cut = np.flatnonzero(sid[1:] != sid[:-1]) + 1
+        starts = np.concatenate([np.zeros(min(1, sid.size), dtype=np.int64), cut])
+        ends = np.concatenate([cut, np.full(min(1, sid.size), sid.size, dtype=np.int64)])
+        ts = samples["ts"].to_physical().fill_null(np.iinfo(np.int64).min).to_numpy()
+        order = None
+        if sid.size and not samples["ts"].has_nulls():
+            lo, span = int(ts.min()), int(ts.max() - ts.min())
+            if (span + 1) * starts.size < 2**62:
+                run = np.repeat(np.arange(starts.size, dtype=np.int64), ends - starts)
+                key = run * (span + 1) + (ts - lo)
+                if bool(np.all(key[1:] >= key[:-1])):
+                    order = (key, lo, span)
+        return cls(samples, sid[starts], starts, ends, ts if order is None else ts[:0], order)
+
+    def of(self, series_ids: pl.Series, start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
+        """The samples of ``series_ids`` with a time in ``[start, end]``, in storage order: the
+        rows ``samples.filter(pl.col("series_id").is_in(series_ids), pl.col("ts").is_between(start,
+        end))`` gives."""
+        chosen = np.flatnonzero(np.isin(self.run_series, series_ids.to_numpy()))
+        lo, hi = _us(start), _us(end)
+        if self.order is not None:
+            key, earliest, span = self.order
+            base = chosen * (span + 1)
+            first = np.searchsorted(key, base + min(max(lo - earliest, 0), span + 1), side="left")
+            after = np.searchsorted(key, base + min(max(hi - earliest, -1), span), side="right")
+            after = np.maximum(after, first)
+        else:
+            first, after = self.run_start[chosen], self.run_end[chosen]
+        length = after - first
+        # the rows of the chosen runs, in order: each run's first row repeated, plus 0, 1, 2…
+        # counted over all of them, minus what the runs before it counted
+        rows = np.repeat(first - (np.cumsum(length) - length), length) + np.arange(int(length.sum()))
+        if self.order is None:
+            t = self.ts[rows]
+            rows = rows[(t >= lo) & (t <= hi)]
+        return self.samples[rows.astype(np.uint32) if self.samples.height < 2**32 else rows]
+
+
+def spans_named(ds: Dataset) -> bool:
+    """Whether every span of the snapshot names its service (spans linked once name the others
+    ``unknown``, where a read of the spans keeps them apart); kept per snapshot version."""
+    return kept("spans named", signature(ds), lambda: ds.scan("spans").select(pl.col("service").null_count())
+                .collect().item() == 0, size=4)  # fmt: skip
 
 
 def fmt_time(t: dt.datetime | None) -> str:

@@ -17,18 +17,24 @@ name in its cluster; else it stays a Service.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from functools import cached_property
+from typing import Any, TypeVar
 
 import polars as pl
 
+from workbench.analyses.triage._context import kept, signature
+from workbench.analyses.triage._context import spans_named as _named
 from workbench.store import Dataset
 
 __all__ = ["Identity", "infer_workload"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _SAFE = "[bcdfghjklmnpqrstvwxz2456789]"
 _DEPLOYMENT_POD = re.compile(rf"^(?P<name>.+)-{_SAFE}{{6,10}}-{_SAFE}{{5}}$")
@@ -62,18 +68,36 @@ def infer_workload(pod: str) -> tuple[str, str] | None:
     return None
 
 
+def _per_cluster(compute: Callable[[Identity], T]) -> cached_property[T]:
+    """A cached property of an :class:`Identity` that depends on nothing but the snapshot
+    (version) and the cluster: kept for both, shared by every namespace and window of it."""
+    name = compute.__name__
+
+    @functools.wraps(compute)
+    def get(self: Identity) -> T:
+        shared: dict[str, Any] = kept("identity tables", (signature(self.ds), self.cluster), dict, size=8)
+        if name not in shared:
+            shared[name] = compute(self)
+        return shared[name]  # type: ignore[no-any-return]
+
+    return cached_property(get)
+
+
 class Identity:
     """Looks up workloads of pods, controllers and services within one triage scope."""
 
     def __init__(
         self, ds: Dataset, *, cluster: str | None, namespace: str | None, start: dt.datetime, end: dt.datetime,
-        span_start: dt.datetime,
+        span_start: dt.datetime, spans: Any = None,
     ) -> None:  # fmt: skip
         self.ds, self.cluster, self.namespace = ds, cluster, namespace
         self.start, self.end, self.span_start = start, end, span_start
+        #: the snapshot's spans linked once (:class:`~workbench.analyses.servicemap.LinkedSpans`,
+        #: kept with their pods), to count the traced services' pods from instead of a read; or None
+        self.spans = spans
 
     # -- tables ---------------------------------------------------------------------------------
-    @cached_property
+    @_per_cluster
     def pods(self) -> pl.DataFrame:
         """cluster, namespace, pod, workload_kind, workload_name, node, created, deleted."""
         return (
@@ -93,7 +117,7 @@ class Identity:
             .collect()
         )
 
-    @cached_property
+    @_per_cluster
     def _pod_map(self) -> dict[tuple[str, str, str], tuple[str, str]]:
         out: dict[tuple[str, str, str], tuple[str, str]] = {}
         for r in self.pods.filter(pl.col("workload_name").is_not_null()).iter_rows(named=True):
@@ -103,7 +127,7 @@ class Identity:
             )
         return out
 
-    @cached_property
+    @_per_cluster
     def _owners(self) -> dict[tuple[str, str | None, str, str], tuple[str, str]]:
         """(cluster, namespace, kind, name) of a ReplicaSet/Job → its owning Deployment/CronJob."""
         w = (
@@ -119,7 +143,7 @@ class Identity:
                 out[(r["cluster"], r["namespace"], r["kind"], r["name"])] = (r["owner_kind"], r["owner_name"])
         return out
 
-    @cached_property
+    @_per_cluster
     def _workload_names(self) -> dict[tuple[str, str], list[tuple[str, str]]]:
         """(cluster, name) → [(namespace, kind)] of the workloads known by name."""
         out: dict[tuple[str, str], list[tuple[str, str]]] = {}
@@ -150,7 +174,13 @@ class Identity:
     @cached_property
     def _service_pods(self) -> dict[tuple[str, str | None, str], Counter[tuple[str, str, str]]]:
         """(cluster, namespace, service) of the traces → span counts per (namespace, kind, workload)."""
-        lf = self.ds.scan("spans", cluster=self.cluster, start=self.span_start, end=self.end)
+        scope = {"cluster": self.cluster, "start": self.span_start, "end": self.end}
+        if self.spans is not None and "pod" in self.spans.keep and _named(self.ds):
+            # the spans a scan of the scope gives, from those linked once (their services named)
+            lf = self.spans.select(self.ds.predicates("spans", **scope), columns=("cluster", "namespace",
+                                                                                "pod")).lazy()  # fmt: skip
+        else:
+            lf = self.ds.scan("spans", **scope)
         got = (
             lf.filter(pl.col("pod").is_not_null())
             .group_by("cluster", "namespace", "service", "pod")
@@ -167,7 +197,7 @@ class Identity:
             ] += r["n"]
         return out
 
-    @cached_property
+    @_per_cluster
     def _k8s_services(self) -> dict[tuple[str, str, str], list[str]]:
         s = (
             self.ds.scan("services", cluster=self.cluster)
@@ -188,7 +218,7 @@ class Identity:
             return None  # the pods table knows it and says it has no workload
         return infer_workload(pod)
 
-    @cached_property
+    @_per_cluster
     def _known_bare(self) -> set[tuple[str, str, str]]:
         bare = self.pods.filter(pl.col("workload_name").is_null())
         return {(r["cluster"], r["namespace"], r["pod"]) for r in bare.iter_rows(named=True)}

@@ -188,18 +188,14 @@ def _with_sibling_history(
     firsts = pods.group_by(_KEYS).agg(
         pl.col("ts").min().alias("_first"), (pl.col("ts") < ctx.start).sum().alias("_before")
     )
-    wl = {
-        (c, ns, p): ident.workload_of(c, ns, p)
-        for c, ns, p in firsts.select("cluster", "namespace", "pod").unique().rows()
-    }
-    firsts = firsts.with_columns(
-        pl.struct("cluster", "namespace", "pod")
-        .map_elements(
-            lambda s: "/".join(wl.get((s["cluster"], s["namespace"], s["pod"])) or ("", s["pod"])),
-            return_dtype=pl.String,
-        )
-        .alias("_wl")
-    )
+    pods_seen = firsts.select("cluster", "namespace", "pod").unique()
+    # each pod's workload as kind/name (a pod without one: "/pod")
+    wl = pods_seen.with_columns(
+        pl.Series("_wl", ["/".join(ident.workload_of(c, ns, p) or ("", p)) for c, ns, p in pods_seen.rows()],
+                  dtype=pl.String)
+    )  # fmt: skip
+    firsts = firsts.join(wl, on=["cluster", "namespace", "pod"], how="left", nulls_equal=True,
+                         maintain_order="left")  # fmt: skip
     young = firsts.filter(pl.col("_before") < min_history)
     if young.is_empty():
         return series

@@ -38,6 +38,7 @@ baseline's 95th percentile; else the first originating error, else the window's 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -47,7 +48,9 @@ import polars as pl
 
 from workbench.analyses import anomalies as an
 from workbench.analyses import servicemap as sm
+from workbench.analyses._kept import known
 from workbench.analyses.triage._context import Context, fmt_time, kept, raw, raw_frame, signature
+from workbench.analyses.triage._context import spans_named as _named
 
 __all__ = ["trace_evidence"]
 
@@ -87,13 +90,6 @@ def _linked(spans: pl.DataFrame, lo: dt.datetime, hi: dt.datetime) -> pl.DataFra
         spans.filter((pl.col("start") >= lo) & (pl.col("start") < hi)),
         keep=("cluster", "start", "service", "error", "peer_service", "db_system"),
     )
-
-
-def _named(ds: Any) -> bool:
-    """Whether every span of the snapshot names its service (linked spans name the others
-    ``unknown``, where :func:`_namespaces` of the spans read keeps them apart)."""
-    return kept("spans named", signature(ds), lambda: ds.scan("spans").select(pl.col("service").null_count())
-                .collect().item() == 0, size=4)  # fmt: skip
 
 
 def _kept_links(ctx: Context) -> tuple[tuple[pl.DataFrame, pl.DataFrame], dict[str, dict[str, str]]]:
@@ -227,17 +223,64 @@ def trace_evidence(ctx: Context) -> pl.DataFrame:
         ctx.note("no baseline before the window: trace latency and errors not compared")
         return raw_frame([])
     if ctx.spans is not None and _named(ctx.ds):
-        linked, namespaces = _kept_links(ctx)
-        found = any(f.height for f in linked)
+        # a cluster's evidence is its own (its spans, maps, error origins and onsets are apart
+        # from the other clusters'): each cluster's is kept, for a scope of every cluster to
+        # take what a scope of one found, and back; put together in the order of the clusters
+        clusters = [ctx.cluster] if ctx.cluster else ctx.ds.clusters
+        keys = {c: _cluster_key(ctx, c) for c in clusters}
+        if ctx.cluster is None and sum(not known("trace evidence", k) for k in keys.values()) > 1:
+            # several clusters to find: every cluster's in one pass, kept cluster by cluster
+            where, every = _evidence(ctx)
+            for c in clusters:
+                part = (c in where, every.filter(pl.col("cluster") == c))
+                kept("trace evidence", keys[c], lambda part=part: part, size=KEEP_CLUSTERS)
+        got = [_cluster_evidence(ctx, c, keys[c]) for c in clusters]
+        found, frame = any(f for f, _ in got), pl.concat([e for _, e in got]) if got else raw_frame([])
     else:
-        spans = _spans(ctx, ctx.base_start, ctx.end).select(_READ).collect()  # read once for everything below
-        found = not spans.is_empty()
-        if found:
-            linked = _linked(spans, ctx.start, ctx.end), _linked(spans, ctx.base_start, ctx.start)
-            namespaces = _namespaces(spans)
+        where, frame = _evidence(ctx)
+        found = bool(where)
     if not found:
         ctx.note("no spans in scope: trace latency and errors not used")
         return raw_frame([])
+    return frame
+
+
+#: How many clusters' trace evidence (each of a namespace and window) is kept.
+KEEP_CLUSTERS = 16
+
+
+def _cluster_key(ctx: Context, cluster: str) -> tuple[Any, ...]:
+    """What a cluster's trace evidence is kept for: the snapshot version (and spans linked
+    once), the cluster, the namespace and the window."""
+    return (signature(ctx.ds), id(ctx.spans), cluster, ctx.namespace, ctx.start, ctx.end, ctx.base_start,
+            ctx.history_start, ctx.step)  # fmt: skip
+
+
+def _cluster_evidence(ctx: Context, cluster: str, key: tuple[Any, ...]) -> tuple[bool, pl.DataFrame]:
+    """Whether ``cluster`` has spans in the scope's namespace and window, and its evidence:
+    kept for ``key`` (:func:`_cluster_key`)."""
+
+    def find() -> tuple[bool, pl.DataFrame]:
+        where, frame = _evidence(dataclasses.replace(ctx, cluster=cluster, notes=[], _read={}))
+        return bool(where), frame
+
+    return kept("trace evidence", key, find, size=KEEP_CLUSTERS)
+
+
+def _evidence(ctx: Context) -> tuple[set[str], pl.DataFrame]:
+    """The clusters with spans in the scope (the window or the baseline), and the evidence
+    (:func:`trace_evidence` without notes)."""
+    if ctx.spans is not None and _named(ctx.ds):
+        linked, namespaces = _kept_links(ctx)
+        where = {c for f in linked for c in f["cluster"].unique().to_list()}
+    else:
+        spans = _spans(ctx, ctx.base_start, ctx.end).select(_READ).collect()  # read once for everything below
+        where = set(spans["cluster"].unique().to_list())
+        if where:
+            linked = _linked(spans, ctx.start, ctx.end), _linked(spans, ctx.base_start, ctx.start)
+            namespaces = _namespaces(spans)
+    if not where:
+        return where, raw_frame([])
     rows: list[dict[str, Any]] = []
     clusters = [ctx.cluster] if ctx.cluster else ctx.ds.clusters
     onsets = _onsets(ctx)
@@ -271,7 +314,7 @@ def trace_evidence(ctx: Context) -> pl.DataFrame:
                 orig.get(s["service"]),
                 onsets,
             )
-    return raw_frame(rows)
+    return where, raw_frame(rows)
 
 
 def _namespaces(spans: pl.DataFrame) -> dict[str, dict[str, str]]:
