@@ -39,7 +39,7 @@ from typing import Any
 
 import polars as pl
 
-from workbench.analyses import overview, usage
+from workbench.analyses import _usage_cells, overview, usage
 from workbench.analyses._kept import kept, signature
 from workbench.analyses.params import Finding, Params, field, require_one_of, resolve_params
 from workbench.errors import ParameterError
@@ -132,8 +132,13 @@ MEMORY_WARN_PCT = 90.0
 #: Snapshots with at most this many metric samples keep the samples of the node usage series
 #: (:func:`~workbench.analyses.usage.node_series`: every cluster, the snapshot's whole time; 24
 #: bytes a sample) in memory, shared by every scope, window and session of a process: a new
-#: window reads none again, it takes its own from them. Larger snapshots read each window's.
+#: window reads none again, it takes its own from them. Larger snapshots: :data:`KEEP_CELLS`.
 KEEP_SAMPLES = 8_000_000
+#: Larger snapshots keep, when there are at most this many, the *cells* of the node usage series
+#: instead (:mod:`._usage_cells`: per series and 5 minutes, sums of values or rates, made in one
+#: read of the metrics table; 41 bytes a cell): a window starting on 5 minutes and ending on a
+#: bucket takes its buckets from them, another reads its samples.
+KEEP_CELLS = 12_000_000
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -281,6 +286,24 @@ def _node_samples(ds: Dataset, p: ClusterParams) -> pl.DataFrame | None:
     return usage.read_samples(ds, series, step=p.step, start=lo, end=hi, kept=every)
 
 
+def _node_buckets(ds: Dataset, p: ClusterParams) -> pl.DataFrame | None:
+    """The rows :func:`usage.node_usage` aggregates for ``p`` (:func:`usage.cell_buckets`),
+    made from the cells of a larger snapshot's node usage series (:data:`KEEP_CELLS`), made
+    once per version and kept; None when not kept or not for this window and step."""
+    lo, hi = ds.window
+    if ds.row_counts.get("metrics", 0) <= KEEP_SAMPLES or lo is None or hi is None:
+        return None
+    every = usage.node_series(ds)
+    if every.height * (2 + (hi - lo) // dt.timedelta(microseconds=_usage_cells.BASE)) > KEEP_CELLS:
+        return None
+    cells = kept("cluster node cells", signature(ds), lambda: _usage_cells.cells_of(ds, every), size=1)
+    if cells is None:
+        return None
+    start, end = _window(ds, p)
+    series = every if p.cluster is None else usage.node_series(ds, cluster=p.cluster)
+    return usage.cell_buckets(ds, cells, series, step=p.step, start=start, end=end)
+
+
 def _intervals(ds: Dataset, p: ClusterParams) -> pl.DataFrame:
     """:func:`usage.pod_intervals` of ``p``'s cluster: every cluster's, computed once per
     snapshot version and kept, then filtered (a pod's interval is its own)."""
@@ -307,7 +330,11 @@ def _pod_views(ds: Dataset, p: ClusterParams) -> tuple[pl.DataFrame, pl.DataFram
 def _node_resources(ds: Dataset, p: ClusterParams, intervals: pl.DataFrame | None = None) -> pl.DataFrame:
     lo, hi = _window(ds, p)
     keys = ["cluster", "node", "ts"]
-    use = usage.node_usage(ds, cluster=p.cluster, start=lo, end=hi, step=p.step, samples=_node_samples(ds, p))
+    buckets = _node_buckets(ds, p)
+    samples = None if buckets is not None else _node_samples(ds, p)
+    use = usage.node_usage(
+        ds, cluster=p.cluster, start=lo, end=hi, step=p.step, samples=samples, buckets=buckets
+    )
     req = usage.requests_over_time(ds, cluster=p.cluster, start=lo, end=hi, step=p.step, intervals=intervals)
     if hi is not None:
         use = use.filter(pl.col("ts") < hi)

@@ -18,7 +18,9 @@ sample of a series has no rate; neither has a sample at the same time as the one
   series' runs, pair a counter's samples across parts, and rank each series' values with a
   histogram instead of a sort. The fast path of right-sizing (benchmark B1).
 - :func:`bucketed`: per series and time bucket, the mean and max of the values (gauges) or rates
-  (counters), joined to their labels after aggregation.
+  (counters), joined to their labels after aggregation. :func:`cell_buckets` gives the same
+  aggregates from per-series 5-minute sums made once for a whole snapshot
+  (:mod:`._usage_cells`), for windows on their grid.
 
 Usage over time (``step`` is a bucket width such as ``"1m"``; ``ts`` is the bucket start):
 
@@ -62,12 +64,13 @@ from workbench.analyses._rates import (
     series_stats,
     stream_rates,
 )
+from workbench.analyses._usage_cells import Cells, window_buckets
 from workbench.analyses.params import parse_duration
 from workbench.store import Dataset, to_utc
 
 __all__ = [
     "CONTAINER_USAGE_COLUMNS", "COUNTER_SUFFIXES", "CPU", "MEMORY", "NET_RX", "NET_TX", "NODE_USAGE_COLUMNS", "PERIODS",
-    "POD_USAGE_COLUMNS", "REQUESTS_COLUMNS", "STATS_COLUMNS", "THROTTLED", "bucketed", "container_usage",
+    "POD_USAGE_COLUMNS", "REQUESTS_COLUMNS", "STATS_COLUMNS", "THROTTLED", "bucketed", "cell_buckets", "container_usage",
     "counter_rate", "increments", "is_app_container", "metric_kind", "metric_stats", "micros", "node_series",
     "node_usage", "nsum", "pod_intervals", "pod_usage", "qname", "read_samples", "requests_over_time", "series_stats",
     "stream_rates",
@@ -242,10 +245,28 @@ def read_samples(ds: Dataset, series: pl.DataFrame, *, step: str = "1m", start: 
     return out.filter(pl.col("series_id").is_in(series["series_id"].unique().implode())).collect()
 
 
+def cell_buckets(ds: Dataset, cells: Cells, series: pl.DataFrame, *, step: str = "1m", start: Any = None,
+                 end: Any = None) -> pl.DataFrame | None:  # fmt: skip
+    """The rows :func:`bucketed` aggregates for ``series`` (series_id, ts, mean, max, samples)
+    with this ``step``, ``start`` and ``end``, made from the cells of these series or more
+    (:func:`._usage_cells.cells_of`, kept for a snapshot) instead of the samples: pass them as
+    its ``buckets``. None when the window or step do not allow it (a start not on a 5-minute
+    boundary, an end not on one of the step's, a step not a multiple of 5 minutes): read the
+    samples then."""
+    step_us = micros(step, what="step")
+    lo, hi = to_utc(start) or ds.window[0], to_utc(end) or ds.window[1]
+    return window_buckets(
+        cells, series["series_id"], start=lo, end=hi, step_us=step_us, lookback=_lookback(step_us)
+    )
+
+
+_BUCKET_ORDER = ("cluster", "metric", "namespace", "pod", "container", "ts")
+
+
 def bucketed(ds: Dataset, metric: str | Sequence[str], *, kind: Kind, step: str = "1m",
              start: Any = None, end: Any = None, containers_only: bool = False,
              series_filter: pl.Expr | None = None, samples: pl.DataFrame | None = None,
-             **filters: Any) -> pl.DataFrame:  # fmt: skip
+             buckets: pl.DataFrame | None = None, **filters: Any) -> pl.DataFrame:  # fmt: skip
     """Per series and bucket of ``step``: mean and max of the values (gauge) or rates (counter)
     and the number of samples, with the series' labels (columns cluster, metric, namespace, pod,
     container, node, labels, ts, mean, max, samples). Counters read one ``step`` (at least 5
@@ -253,7 +274,28 @@ def bucketed(ds: Dataset, metric: str | Sequence[str], *, kind: Kind, step: str 
     ``start``/``end`` default to the snapshot's window. ``series_filter``: an expression on the
     series' labels that keeps only some (applied before any sample is read). ``samples``: the
     samples already read (:func:`read_samples` of these series or more, with the same window
-    and step) instead of reading the table."""
+    and step) instead of reading the table; ``buckets``: the rows aggregated already
+    (:func:`cell_buckets` of these series or more, with the same window and step)."""
+    return _bucketed(
+        ds,
+        metric,
+        kind=kind,
+        step=step,
+        start=start,
+        end=end,
+        containers_only=containers_only,
+        series_filter=series_filter,
+        samples=samples,
+        buckets=buckets,
+        **filters,
+    ).sort(list(_BUCKET_ORDER))
+
+
+def _bucketed(ds: Dataset, metric: str | Sequence[str], *, kind: Kind, step: str, start: Any, end: Any,
+              containers_only: bool = False, series_filter: pl.Expr | None = None,
+              samples: pl.DataFrame | None = None, buckets: pl.DataFrame | None = None,
+              **filters: Any) -> pl.DataFrame:  # fmt: skip
+    """:func:`bucketed`, its rows in any order (for callers that aggregate them)."""
     step_us = micros(step, what="step")
     lo, hi = to_utc(start) or ds.window[0], to_utc(end) or ds.window[1]
     series = select_series(ds, metric, containers_only=containers_only, **filters)
@@ -261,6 +303,9 @@ def bucketed(ds: Dataset, metric: str | Sequence[str], *, kind: Kind, step: str 
         series = series.filter(series_filter)
     if series.is_empty():
         return empty(_BUCKET_COLUMNS)
+    if buckets is not None:
+        agg = buckets.filter(pl.col("series_id").is_in(series["series_id"].unique().implode()))
+        return shape(agg.join(series, on="series_id", how="inner"), _BUCKET_COLUMNS)
     first = None if lo is None else lo - _lookback(step_us) if kind == "counter" else lo
     if samples is None:
         lf = samples_of(ds, series, start=first, end=hi).select("series_id", "ts", "value")
@@ -287,8 +332,7 @@ def bucketed(ds: Dataset, metric: str | Sequence[str], *, kind: Kind, step: str 
         )
         .collect()
     )
-    out = agg.join(series, on="series_id", how="inner")
-    return shape(out, _BUCKET_COLUMNS).sort("cluster", "metric", "namespace", "pod", "container", "ts")
+    return shape(agg.join(series, on="series_id", how="inner"), _BUCKET_COLUMNS)
 
 
 def _container_keys() -> list[str]:
@@ -297,16 +341,37 @@ def _container_keys() -> list[str]:
 
 def container_usage(ds: Dataset, *, cluster: Any = None, namespace: Any = None, pod: Any = None,
                     workload: str | None = None, start: Any = None, end: Any = None,
-                    step: str = "1m", samples: pl.DataFrame | None = None) -> pl.DataFrame:  # fmt: skip
+                    step: str = "1m", samples: pl.DataFrame | None = None,
+                    buckets: pl.DataFrame | None = None) -> pl.DataFrame:  # fmt: skip
     """CPU and memory per container and bucket (:data:`CONTAINER_USAGE_COLUMNS`); ``samples``
-    as for :func:`bucketed` (read once for both metrics when not given)."""
+    and ``buckets`` as for :func:`bucketed` (samples read once for both metrics when neither
+    is given)."""
+    return _container_usage(
+        ds,
+        cluster=cluster,
+        namespace=namespace,
+        pod=pod,
+        workload=workload,
+        start=start,
+        end=end,
+        step=step,
+        samples=samples,
+        buckets=buckets,
+    ).sort([*_container_keys(), "ts"])
+
+
+def _container_usage(ds: Dataset, *, cluster: Any, namespace: Any, pod: Any, workload: str | None, start: Any,
+                     end: Any, step: str, samples: pl.DataFrame | None,
+                     buckets: pl.DataFrame | None) -> pl.DataFrame:  # fmt: skip
+    """:func:`container_usage`, its rows in any order."""
     f = {"cluster": cluster, "namespace": namespace, "pod": pod, "workload": workload}
     keys = [*_container_keys(), "ts"]
     w = {"step": step, "start": start, "end": end}
-    if samples is None:
+    if samples is None and buckets is None:
         samples = read_samples(ds, select_series(ds, [CPU, MEMORY], containers_only=True, **f), **w)
-    cpu = bucketed(ds, CPU, kind="counter", containers_only=True, samples=samples, **w, **f)
-    mem = bucketed(ds, MEMORY, kind="gauge", containers_only=True, samples=samples, **w, **f)
+    read = {"samples": samples, "buckets": buckets}
+    cpu = _bucketed(ds, CPU, kind="counter", containers_only=True, **read, **w, **f)
+    mem = _bucketed(ds, MEMORY, kind="gauge", containers_only=True, **read, **w, **f)
     if cpu.is_empty() and mem.is_empty():
         return empty(CONTAINER_USAGE_COLUMNS)
     c = cpu.group_by(keys).agg(pl.col("mean").max().alias("cpu_cores"), pl.col("node").drop_nulls().first())
@@ -318,7 +383,7 @@ def container_usage(ds: Dataset, *, cluster: Any = None, namespace: Any = None, 
     out = c.join(m, on=keys, how="full", coalesce=True, nulls_equal=True)
     out = out.with_columns(pl.coalesce("node", "node_m").alias("node"))
     out = fill_nodes(ds, out)
-    return shape(out, CONTAINER_USAGE_COLUMNS).sort(keys)
+    return shape(out, CONTAINER_USAGE_COLUMNS)
 
 
 def fill_nodes(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
@@ -340,22 +405,53 @@ def fill_nodes(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
 
 def pod_usage(ds: Dataset, *, cluster: Any = None, namespace: Any = None, pod: Any = None,
               workload: str | None = None, start: Any = None, end: Any = None,
-              step: str = "1m", samples: pl.DataFrame | None = None) -> pl.DataFrame:  # fmt: skip
-    """CPU, memory and network per pod and bucket (:data:`POD_USAGE_COLUMNS`); ``samples`` as
-    for :func:`bucketed` (read once for the four metrics when not given)."""
+              step: str = "1m", samples: pl.DataFrame | None = None,
+              buckets: pl.DataFrame | None = None) -> pl.DataFrame:  # fmt: skip
+    """CPU, memory and network per pod and bucket (:data:`POD_USAGE_COLUMNS`); ``samples`` and
+    ``buckets`` as for :func:`bucketed` (samples read once for the four metrics when neither
+    is given)."""
+    return _pod_usage(
+        ds,
+        cluster=cluster,
+        namespace=namespace,
+        pod=pod,
+        workload=workload,
+        start=start,
+        end=end,
+        step=step,
+        samples=samples,
+        buckets=buckets,
+    ).sort("cluster", "namespace", "pod", "ts")
+
+
+def _pod_usage(
+    ds: Dataset,
+    *,
+    cluster: Any,
+    namespace: Any,
+    pod: Any,
+    workload: str | None,
+    start: Any,
+    end: Any,
+    step: str,
+    samples: pl.DataFrame | None,
+    buckets: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """:func:`pod_usage`, its rows in any order."""
     f = {"cluster": cluster, "namespace": namespace, "pod": pod, "workload": workload}
     keys = ["cluster", "namespace", "pod", "ts"]
     w = {"step": step, "start": start, "end": end}
-    if samples is None:
+    if samples is None and buckets is None:
         samples = read_samples(ds, select_series(ds, _POD_METRICS, **f), **w)
-    cont = container_usage(ds, samples=samples, **w, **f)
+    read = {"samples": samples, "buckets": buckets}
+    cont = _container_usage(ds, **read, **w, **f)
     per_pod = cont.group_by(keys).agg(
         nsum("cpu_cores"),
         nsum("memory_bytes"),
         nsum("memory_max_bytes"),
         pl.col("node").drop_nulls().first(),
     )
-    net = bucketed(ds, [NET_RX, NET_TX], kind="counter", samples=samples, **w, **f)
+    net = _bucketed(ds, [NET_RX, NET_TX], kind="counter", **read, **w, **f)
     net = (
         net.filter(pl.col("pod").is_not_null())
         .group_by([*keys, "metric"])
@@ -370,7 +466,7 @@ def pod_usage(ds: Dataset, *, cluster: Any = None, namespace: Any = None, pod: A
     if out.is_empty():
         return empty(POD_USAGE_COLUMNS)
     out = out.with_columns(pl.coalesce("node", "node_rx").alias("node"))
-    return shape(fill_nodes(ds, out), POD_USAGE_COLUMNS).sort(keys)
+    return shape(fill_nodes(ds, out), POD_USAGE_COLUMNS)
 
 
 _POD_METRICS = [CPU, MEMORY, NET_RX, NET_TX]
@@ -389,16 +485,20 @@ def node_series(ds: Dataset, *, cluster: Any = None, node: Any = None) -> pl.Dat
 
 
 def node_usage(ds: Dataset, *, cluster: Any = None, node: Any = None, start: Any = None, end: Any = None,
-               step: str = "1m", samples: pl.DataFrame | None = None) -> pl.DataFrame:  # fmt: skip
+               step: str = "1m", samples: pl.DataFrame | None = None,
+               buckets: pl.DataFrame | None = None) -> pl.DataFrame:  # fmt: skip
     """CPU, memory and network per node and bucket (:data:`NODE_USAGE_COLUMNS`). ``samples``:
     the samples already read (:func:`read_samples` of :func:`node_series`, or of more series
-    or a longer time, in storage order) instead of reading the table."""
+    or a longer time, in storage order) instead of reading the table; ``buckets``: the rows
+    aggregated already (:func:`cell_buckets` of :func:`node_series` or more series, with the
+    same window and step)."""
     keys = ["cluster", "node", "ts"]
     w = {"step": step, "start": start, "end": end}
     # one read of the table for the pods' and the nodes' metrics
-    if samples is None:
+    if samples is None and buckets is None:
         samples = read_samples(ds, node_series(ds, cluster=cluster, node=node), **w)
-    pods = pod_usage(ds, cluster=cluster, samples=samples, **w)
+    read = {"samples": samples, "buckets": buckets}
+    pods = _pod_usage(ds, cluster=cluster, namespace=None, pod=None, workload=None, **read, **w)
     if node is not None:
         pods = pods.filter(pl.col("node").is_in(_names(node)))
     from_pods = (
@@ -411,10 +511,10 @@ def node_usage(ds: Dataset, *, cluster: Any = None, node: Any = None, start: Any
             nsum("network_tx_bytes_per_s"),
         )
     )
-    cpu = bucketed(ds, NODE_CPU, kind="counter", series_filter=_busy_cpu(), samples=samples, cluster=cluster,
+    cpu = _bucketed(ds, NODE_CPU, kind="counter", series_filter=_busy_cpu(), **read, cluster=cluster,
                    node=node, **w)  # fmt: skip
     cpu = cpu.filter(pl.col("node").is_not_null()).group_by(keys).agg(pl.col("mean").sum().alias("ne_cpu"))
-    mem = bucketed(ds, [NODE_MEM_TOTAL, NODE_MEM_AVAILABLE], kind="gauge", samples=samples, cluster=cluster,
+    mem = _bucketed(ds, [NODE_MEM_TOTAL, NODE_MEM_AVAILABLE], kind="gauge", **read, cluster=cluster,
                    node=node, **w)  # fmt: skip
     mem = mem.filter(pl.col("node").is_not_null()).group_by(keys).agg(
         (pl.col("mean").filter(pl.col("metric") == NODE_MEM_TOTAL).max()

@@ -360,3 +360,34 @@ def test_every_cluster_put_together_from_single_clusters_equals_its_own_analysis
                          "cluster_resources"):  # fmt: skip
                 assert_frame_equal(getattr(together, view), getattr(fresh, view), abs_tol=1e-9)
             assert together.findings == fresh.findings
+
+
+def test_node_usage_from_kept_cells_equals_the_direct_computation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot too big to keep its samples keeps its node usage series' cells: every scope
+    whose window they serve (a start on 5 minutes, an end on the step) takes its buckets from
+    them, the others read their samples, and the node views are those of usage read from the
+    table."""
+    from tests.support.snapshots import write_small_snapshot
+
+    ds = wb.open(write_small_snapshot(tmp_path / "small"))
+    monkeypatch.setattr(cluster, "KEEP_SAMPLES", 0)
+    served = rows = 0
+    for scope in _scopes(ds):
+        p = cluster.ClusterParams(**scope)  # type: ignore[arg-type]
+        assert cluster._node_samples(ds, p) is None
+        served += cluster._node_buckets(ds, p) is not None
+        view = cluster.analyse(ds, p)
+        lo, hi = cluster._window(ds, p)
+        direct = usage.node_usage(ds, cluster=p.cluster, start=lo, end=hi, step=p.step).filter(
+            pl.col("ts") < hi
+        )
+        got = view.node_resources.filter(pl.col("source").is_not_null()).select(
+            "cluster", "node", "ts", pl.col("cpu_usage").alias("cpu_cores"),
+            pl.col("memory_usage").alias("memory_bytes"), "network_rx_bytes_per_s", "network_tx_bytes_per_s", "source",
+        )  # fmt: skip
+        rows += got.height
+        assert_frame_equal(got, direct.select(got.columns), abs_tol=1e-9)
+    assert rows  # the snapshot has node metrics
+    assert 0 < served < len(_scopes(ds))  # the 1m-bucket window reads its samples

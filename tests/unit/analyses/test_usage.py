@@ -354,3 +354,115 @@ def test_usage_reads_a_real_cadvisor_scrape(realdata: Path, tmp_path: Path) -> N
 #: ``container_memory_working_set_bytes{container="etcd",…,pod="etcd-datagen-1-35"} 4.4290048e+07``
 #: in the minikube cAdvisor scrape.
 ETCD_WORKING_SET = 4.4290048e07
+
+
+def _gappy_snapshot(path: Path) -> wb.Dataset:
+    """Counters and gauges every 15 s (10:00–11:00) with what makes a window's first rates
+    differ: a CPU counter silent 10:12–10:26 that then resets, another silent 10:40–10:47:30,
+    a sample at the time of the one before, a pod starting at 10:31, stored in three parts."""
+    from tests.support.resources import _series
+    from workbench.store import SnapshotWriter
+
+    every = [T0 + dt.timedelta(seconds=15 * k) for k in range(241)]
+    gap1 = [t for t in every if not T0 + dt.timedelta(minutes=12) < t < T0 + dt.timedelta(minutes=26)]
+    gap2 = [
+        t for t in every if not T0 + dt.timedelta(minutes=40) < t < T0 + dt.timedelta(minutes=47, seconds=30)
+    ]
+    late = [t for t in every if t >= T0 + dt.timedelta(minutes=31)]
+    c = {"namespace": "shop", "container": "main", "node": "n1"}
+
+    def counter(times: list[dt.datetime], rate: float, reset_at: dt.datetime | None = None) -> list[float]:
+        return [
+            rate * (t - (reset_at if reset_at and t >= reset_at else T0)).total_seconds() + 3.0 for t in times
+        ]
+
+    twice = [*every[:30], every[29], *every[30:]]
+    wide = pl.concat([
+        _series(usage.CPU, counter(gap1, 0.25, T0 + dt.timedelta(minutes=26)), gap1, pod="a-0", **c),
+        _series(usage.CPU, counter(gap2, 0.5), gap2, pod="b-0", **c),
+        _series(usage.CPU, [0.1 * k for k in range(len(twice))], twice, pod="c-0", **c),
+        _series(usage.CPU, counter(late, 0.75), late, pod="d-0", **c),
+        _series(usage.MEMORY, [1e6 * (k % 7) for k in range(len(gap1))], gap1, pod="a-0", **c),
+        _series(usage.NET_RX, counter(gap2, 100.0), gap2, pod="b-0", namespace="shop", node="n1", interface="eth0"),
+        _series(usage.NODE_CPU, counter(gap1, 0.5), gap1, node="n1", cpu="0", mode="user"),
+        _series(usage.NODE_MEM_TOTAL, [8e9] * 241, every, node="n1"),
+        _series(usage.NODE_MEM_AVAILABLE, [6e9 - 1e6 * (k % 5) for k in range(241)], every, node="n1"),
+    ])  # fmt: skip
+    with SnapshotWriter(path) as w:
+        w.add_source("test", note="gaps")
+        w.set_window(T0, T1)
+        for lo, hi in ((T0, T0 + dt.timedelta(minutes=20)), (T0 + dt.timedelta(minutes=20), T0 + dt.timedelta(minutes=45)),
+                       (T0 + dt.timedelta(minutes=45), T1 + dt.timedelta(seconds=1))):  # fmt: skip
+            w.write_metrics(wide.filter(pl.col("ts") >= lo, pl.col("ts") < hi))
+    return wb.open(path)
+
+
+#: Windows the cells serve (a start on 5 minutes, an end on the step), around the gaps and the
+#: reset: a window from 10:25 reads from 10:20, inside a-0's silence, so a-0's sample at 10:26
+#: has no rate; one from 10:45 reads b-0 from 10:40, its last sample before its silence, so
+#: b-0's sample at 10:47:30 has its rate; with 15m buckets from 10:15 a-0's has its rate.
+_CELL_WINDOWS = [
+    (T0 + dt.timedelta(minutes=25), T1, "5m"), (T0 + dt.timedelta(minutes=45), T1, "5m"),
+    (None, None, "5m"), (T0 + dt.timedelta(minutes=30), T1, "5m"), (T0 + dt.timedelta(minutes=15), T1, "15m"),
+    (T0 + dt.timedelta(minutes=35), T0 + dt.timedelta(minutes=50), "5m"), (T0 + dt.timedelta(minutes=50), T1, "5m"),
+    (T0 + dt.timedelta(minutes=25), T0 + dt.timedelta(minutes=45), "15m"), (T0 - dt.timedelta(hours=1), T1, "1h"),
+    (T0 + dt.timedelta(minutes=55), T1, "1h"), (T0 + dt.timedelta(minutes=30), T0 + dt.timedelta(minutes=45), "15m"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("start", "end", "step"), _CELL_WINDOWS)
+def test_buckets_from_cells_equal_bucketed_from_the_samples(
+    tmp_path: Path, start: dt.datetime | None, end: dt.datetime | None, step: str
+) -> None:
+    """Per-series cells made once over the whole snapshot give, cut to a window, the rows a read
+    of that window gives: rates after a gap dropped when the read starts inside it, resets,
+    samples at the same time, a series starting late, and every node usage figure."""
+    from workbench.analyses import _usage_cells
+
+    ds = _gappy_snapshot(tmp_path / "gaps")
+    series = usage.node_series(ds)
+    cells = _usage_cells.cells_of(ds, series)
+    assert cells is not None and cells.heads.height == 4  # a-0's and b-0's CPU, b-0's rx, the node's CPU
+    w = {"step": step, "start": start, "end": end}
+    buckets = usage.cell_buckets(ds, cells, series, **w)
+    assert buckets is not None
+    order = ["cluster", "metric", "namespace", "pod", "container", "node", "labels", "ts"]
+    for metric, kind in ((usage.CPU, "counter"), (usage.MEMORY, "gauge"), (usage.NET_RX, "counter"),
+                         (usage.NODE_CPU, "counter"), (usage.NODE_MEM_AVAILABLE, "gauge")):  # fmt: skip
+        direct = usage.bucketed(ds, metric, kind=kind, **w).sort(order)
+        assert not direct.is_empty()
+        assert_frame_equal(usage.bucketed(ds, metric, kind=kind, buckets=buckets, **w).sort(order), direct,
+                           abs_tol=1e-9)  # fmt: skip
+    assert_frame_equal(usage.node_usage(ds, buckets=buckets, **w), usage.node_usage(ds, **w), abs_tol=1e-9)
+
+
+def test_cells_serve_only_windows_on_their_grid(ds: wb.Dataset) -> None:
+    """A start off the 5-minute grid, an end off the step's, a step shorter than 5 minutes: no
+    buckets from the cells (the caller reads the samples)."""
+    from workbench.analyses import _usage_cells
+
+    series = usage.node_series(ds)
+    cells = _usage_cells.cells_of(ds, series)
+    assert cells is not None
+    assert (
+        usage.cell_buckets(ds, cells, series, step="5m", start=T0 + dt.timedelta(minutes=5), end=T1)
+        is not None
+    )
+    for start, end, step in ((T0 + dt.timedelta(minutes=7), T1, "5m"), (T0, T0 + dt.timedelta(minutes=50), "15m"),
+                             (T0, T1, "1m")):  # fmt: skip
+        assert usage.cell_buckets(ds, cells, series, step=step, start=start, end=end) is None
+
+
+def test_cells_are_not_made_from_null_values(tmp_path: Path) -> None:
+    from tests.support.resources import _series
+    from workbench.analyses import _usage_cells
+    from workbench.store import SnapshotWriter
+
+    times = [T0 + dt.timedelta(minutes=k) for k in range(10)]
+    with SnapshotWriter(tmp_path / "nulls") as w:
+        w.add_source("test", note="nulls")
+        w.write_metrics(
+            _series(usage.MEMORY, [1.0, None, *[2.0] * 8], times, pod="a", namespace="x", container="c")
+        )
+    ds = wb.open(tmp_path / "nulls")
+    assert _usage_cells.cells_of(ds, usage.node_series(ds)) is None
