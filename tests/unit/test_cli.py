@@ -344,6 +344,43 @@ def test_serve_generates_the_default_demo_then_serves_every_page(tmp_path: Path)
     assert proc.returncode == 0  # Ctrl+C is a normal way to stop
 
 
+def _port_taken(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.slow
+def test_serve_stopped_by_sigterm_stops_its_panel_server(small: Path, tmp_path: Path) -> None:
+    """``kill PID`` (systemd, a container's stop) of ``workbench serve`` alone, not its process
+    group, also stops the ``panel serve`` it runs: nothing is left serving the port."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    exe = Path(sys.executable).with_name("workbench")
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(
+            [str(exe), "serve", "--snapshot", str(small), "--port", str(port), "--no-show"],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        body = _get(f"http://127.0.0.1:{port}/", deadline=time.monotonic() + 120, proc=proc)  # the index
+        assert body, f"the server did not answer:\n{log.read_text()}"
+        os.kill(proc.pid, signal.SIGTERM)  # the workbench process only
+        assert proc.wait(timeout=30) == 0, log.read_text()
+        deadline = time.monotonic() + 15
+        while _port_taken(port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _port_taken(port), f"panel serve still serves port {port} after workbench serve stopped"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of its session
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_serve_shows_the_snapshot_named_in_the_url(tmp_path: Path, realdata: Path, browser: Any) -> None:

@@ -259,6 +259,9 @@ def serve(
         )
     out_console().print(Text("Press Ctrl+C to stop."))
     proc = subprocess.Popen(cmd, env=env, cwd=apps[0].parent.parent)
+    # Stopped by SIGTERM (kill PID, systemd, a container's stop), pass it on to panel: it is not
+    # in this process's group when that was signalled alone, and would keep serving the port.
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: proc.send_signal(signum))
     try:
         code = proc.wait()
     except KeyboardInterrupt:
@@ -270,6 +273,8 @@ def serve(
             code = proc.wait()
         out_console().print(Text("stopped"))
         return
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if code not in (0, -signal.SIGTERM, -signal.SIGINT):
         msg = f"panel serve exited with status {code} (see its messages above)"
         raise WorkbenchError(msg)

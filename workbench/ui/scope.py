@@ -36,9 +36,9 @@ import polars as pl
 
 from workbench.store import Dataset, to_utc
 from workbench.ui.common import sync_to_url
-from workbench.ui.serving import session_snapshot
+from workbench.ui.serving import THEME_PARAM, session_snapshot, session_theme
 
-__all__ = ["PAGES", "SCOPE_PARAMS", "Scope", "nav", "scope_query"]
+__all__ = ["PAGES", "SCOPE_PARAMS", "Scope", "choose", "nav", "scope_query"]
 
 #: Every dashboard page: URL slug (``apps/<slug>.py``) → title. Order is the navigation order.
 PAGES: dict[str, str] = {
@@ -143,15 +143,15 @@ class Scope(param.Parameterized):
     def widgets(self, *, workload: bool = True, window: bool = True, traced: bool = True) -> pn.Column:
         """The sidebar controls bound to this scope (options follow the other choices)."""
         clusters = {"All clusters": ALL, **{c: c for c in self.ds.clusters}}
-        cluster = pn.widgets.Select(label="Cluster", options=clusters, value=self.cluster or ALL)
-        namespace = pn.widgets.Select(
-            label="Namespace", options=self.namespace_options(), value=self.namespace
-        )
+        cluster = pn.widgets.Select(label="Cluster", options=clusters)
+        namespace = pn.widgets.Select(label="Namespace", options=self.namespace_options())
+        choose(cluster, self.cluster, note=_NOT_HERE)
+        choose(namespace, self.namespace)
         items: list[Any] = [cluster, namespace]
         cluster.link(self, value="cluster")
         namespace.link(self, value="namespace")
-        self.param.watch(lambda e: setattr(cluster, "value", e.new), "cluster")
-        self.param.watch(lambda e: setattr(namespace, "value", e.new), "namespace")
+        self.param.watch(lambda e: choose(cluster, e.new, note=_NOT_HERE), "cluster")
+        self.param.watch(lambda e: choose(namespace, e.new), "namespace")
 
         def refresh_namespaces(*_: Any) -> None:
             options = self.namespace_options()
@@ -161,9 +161,10 @@ class Scope(param.Parameterized):
 
         self.param.watch(refresh_namespaces, "cluster")
         if workload:
-            wl = pn.widgets.Select(label="Workload", options=self.workload_options(), value=self.workload)
+            wl = pn.widgets.Select(label="Workload", options=self.workload_options())
+            choose(wl, self.workload)
             wl.link(self, value="workload")
-            self.param.watch(lambda e: setattr(wl, "value", e.new), "workload")
+            self.param.watch(lambda e: choose(wl, e.new), "workload")
 
             def refresh_workloads(*_: Any) -> None:
                 options = self.workload_options()
@@ -211,15 +212,32 @@ class Scope(param.Parameterized):
         return sync_to_url(self, SCOPE_PARAMS)
 
 
+#: How a cluster the snapshot does not have is labelled in the sidebar (see :func:`choose`).
+_NOT_HERE = "not in this snapshot"
+
+
+def choose(select: pn.widgets.Select, value: str, *, note: str = "0") -> None:
+    """Show ``value`` in ``select``; a value its options lack is added to them as
+    ``"value (note)"`` (namespaces and workloads: ``(0)``, no pods). A link can name a
+    cluster, namespace or workload this snapshot does not have (one of another snapshot, one
+    deleted since): the page filters on it and shows nothing, and the sidebar says so rather
+    than showing "All …" (what a browser shows for a value not among the options)."""
+    if value not in select.options.values():
+        select.options = {**select.options, f"{value} ({note})": value}
+    select.value = value
+
+
 def scope_query(state: param.Parameterized | None, **overrides: Any) -> str:
     """The URL query carrying whichever scope parameters ``state`` has (a :class:`Scope`, or a
     page with its own ``cluster``/``namespace``…), e.g. ``?cluster=a&namespace=b``; on a served
     page opened with ``?snapshot=NAME`` it starts with ``snapshot=NAME``, so links keep the
-    snapshot (``snapshot=`` in ``overrides`` wins; ``snapshot=""`` drops it)."""
+    snapshot (``snapshot=`` in ``overrides`` wins; ``snapshot=""`` drops it), and on one shown
+    in the dark theme it ends with ``theme=dark``, so links keep the theme."""
     values: dict[str, Any] = {"snapshot": session_snapshot()}
     if state is not None:
         values.update({n: getattr(state, n) for n in SCOPE_PARAMS if n in state.param})
     values.update(overrides)
+    values.setdefault(THEME_PARAM, session_theme())  # last: the dark theme follows from page to page
     items = {k: ("true" if v is True else v) for k, v in values.items() if v not in (ALL, None, False)}
     return f"?{urlencode(items)}" if items else ""
 

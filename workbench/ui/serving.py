@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_SNAPSHOT",
     "ENV_SNAPSHOT",
     "ENV_SNAPSHOTS",
+    "THEME_PARAM",
     "URL_PARAM",
     "Served",
     "SnapshotCatalog",
@@ -52,6 +53,7 @@ __all__ = [
     "serve_page",
     "served",
     "session_snapshot",
+    "session_theme",
     "snapshot_argument",
     "snapshot_folders",
     "snapshot_menu",
@@ -66,6 +68,8 @@ ENV_SNAPSHOTS = "WORKBENCH_SNAPSHOTS"
 DEFAULT_SNAPSHOT = "data/demo"
 #: The URL query parameter naming the snapshot.
 URL_PARAM = "snapshot"
+#: The URL parameter of the template's theme (Panel's: ``?theme=dark``).
+THEME_PARAM = "theme"
 
 
 # -- arguments --------------------------------------------------------------------------------
@@ -236,10 +240,24 @@ def session_snapshot() -> str:
     return current.requested if current is not None else ""
 
 
-def _requested() -> str:
-    values = pn.state.session_args.get(URL_PARAM) or [b""]
+def session_theme() -> str:
+    """``dark`` when the current served page was opened with ``?theme=dark`` (what the
+    template's light/dark switch reloads the page with), else '': links to other pages carry
+    it, so the theme chosen on one page stays on the next."""
+    if served() is None:
+        return ""
+    return "dark" if _arg(THEME_PARAM) == "dark" else ""
+
+
+def _arg(name: str) -> str:
+    """The first value of URL parameter ``name`` of the current session ('' when absent)."""
+    values = pn.state.session_args.get(name) or [b""]
     value = values[0]
     return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _requested() -> str:
+    return _arg(URL_PARAM)
 
 
 def switch_snapshot(name: str) -> None:
@@ -248,7 +266,8 @@ def switch_snapshot(name: str) -> None:
     location = pn.state.location
     if location is None:
         return
-    location.search = "?" + urlencode({URL_PARAM: name})
+    theme = session_theme()
+    location.search = "?" + urlencode({URL_PARAM: name, **({THEME_PARAM: theme} if theme else {})})
     location.reload = True
 
 

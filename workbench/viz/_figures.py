@@ -38,9 +38,11 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-__all__ = ["PAD", "TOOLS", "Heatmap", "Line", "Lines", "Shown", "bounds", "fit", "fit_time", "ms", "placeholder",
+__all__ = ["PAD", "TIME_LABEL", "TOOLS", "Heatmap", "Line", "Lines", "Shown", "bounds", "fit", "fit_time", "ms", "placeholder",
            "styled_figure", "time_figure"]  # fmt: skip
 
+#: The label of a time axis: every time is shown in UTC.
+TIME_LABEL = "time (UTC)"
 #: The tools of every figure (as HoloViews gives its plots), hover added per chart.
 TOOLS = "pan,wheel_zoom,box_zoom,save,reset"
 #: HoloViews' default padding of a value axis: a tenth of the data's span on each side.
@@ -52,7 +54,7 @@ def ms(ts: pl.Series) -> np.ndarray:
     return (ts.dt.epoch("us").cast(pl.Float64) / 1000.0).to_numpy()
 
 
-def time_figure(title: str, *, ylabel: str, height: int, min_width: int, xlabel: str = "ts",
+def time_figure(title: str, *, ylabel: str, height: int, min_width: int, xlabel: str = TIME_LABEL,
                 toolbar: str | None = "right", x_range: Range1d | None = None,
                 y_range: Any = None) -> Any:  # fmt: skip
     """A figure with a time axis (``x_range``/``y_range`` may be shared with other figures)."""

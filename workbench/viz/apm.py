@@ -38,7 +38,7 @@ METRICS: dict[str, str] = {
     "tps": "TPS (transactions/s)",
     "transactions": "transactions",
     "errors": "errors",
-    "error_rate": "error rate",
+    "error_rate": "error rate (fraction)",
     "rt_mean_ms": "mean response time (ms)",
     "rt_p50_ms": "p50 response time (ms)",
     "rt_p90_ms": "p90 response time (ms)",

@@ -17,7 +17,7 @@ import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh options used
 import polars as pl
 from holoviews.plotting.util import process_cmap
 
-from workbench.viz._figures import Heatmap, Line, Lines
+from workbench.viz._figures import TIME_LABEL, Heatmap, Line, Lines
 
 __all__ = ["COLORS", "NetworkChart", "NodeHeatmap", "ResourcesChart", "matrix_bars", "network_curves", "node_heatmap",
            "nodes_table", "resources_over_time"]  # fmt: skip
@@ -84,7 +84,7 @@ def resources_over_time(res: pl.DataFrame, *, resource: str = "cpu", cluster: st
                                                             line_dash="dashed" if k == "limits" else "solid"))  # fmt: skip
     return hv.Overlay(curves).opts(
         title=f"{name}: {_TITLE[resource]} ({unit})", legend_position="right", responsive=True, height=280,
-        min_width=360, show_grid=True,
+        min_width=360, show_grid=True, xlabel=TIME_LABEL,
     )  # fmt: skip
 
 
@@ -173,7 +173,7 @@ def network_curves(node_res: pl.DataFrame, *, cluster: str | None = None) -> hv.
     d = data.to_pandas()
     return (hv.Curve(d, "ts", ("in", "MiB/s"), label="in") * hv.Curve(d, "ts", ("out", "MiB/s"), label="out")).opts(
         title=f"{name}: network in/out (MiB/s)", responsive=True, height=240, min_width=360, show_grid=True,
-        legend_position="right",
+        legend_position="right", xlabel=TIME_LABEL,
     )  # fmt: skip
 
 

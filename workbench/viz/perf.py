@@ -39,7 +39,7 @@ from bokeh.models import (
 )
 
 from workbench.analyses.perf import METRICS
-from workbench.viz._figures import PAD, bounds, fit, ms, time_figure
+from workbench.viz._figures import PAD, TIME_LABEL, bounds, fit, ms, time_figure
 
 __all__ = ["MARK", "MetricGrid", "grid_metrics", "metric_grid", "summary_table"]
 
@@ -117,7 +117,7 @@ def metric_grid(data: pl.DataFrame, *, cols: int = 2) -> hv.Layout | hv.Text:
         first = not panels
         tall = len(panels) < cols  # the first row makes room for the legend under the first panel
         panels.append(el.opts(title=p.title, responsive=True, height=_first_row_height(len(color)) if tall else _HEIGHT,
-                              min_width=_MIN_WIDTH, show_grid=True, show_legend=first, legend_position="bottom",
+                              min_width=_MIN_WIDTH, show_grid=True, xlabel=TIME_LABEL, show_legend=first, legend_position="bottom",
                               legend_cols=2))  # fmt: skip
     return hv.Layout(panels).cols(cols).opts(shared_axes=True)
 

@@ -98,3 +98,56 @@ def test_links_of_a_session_opened_on_another_snapshot_carry_it(demo_snapshot: P
     serving._SESSIONS[doc] = serving.Served("", demo_snapshot.name, catalog)  # opened without ?snapshot=
     with set_curdoc(doc):
         assert scope.query() == "?namespace=shop"
+
+
+def test_a_link_naming_what_the_snapshot_lacks_shows_it_in_the_sidebar(demo_snapshot: Path) -> None:
+    """A cluster, namespace or workload from the URL that the snapshot does not have (another
+    snapshot's link, an object deleted since) is the menu's choice, labelled as having no pods,
+    rather than a menu showing "All …" while the page filters on it; a cluster change drops it."""
+    ds = wb.open(demo_snapshot)
+    scope = Scope(ds, namespace="no-such-namespace", workload="Deployment/no-such-workload")
+    cluster, namespace, workload = scope.widgets()[:3]
+    assert namespace.value == "no-such-namespace" and workload.value == "Deployment/no-such-workload"
+    assert namespace.options["no-such-namespace (0)"] == "no-such-namespace"
+    assert workload.options["Deployment/no-such-workload (0)"] == "Deployment/no-such-workload"
+    assert set(namespace.options.values()) - {"no-such-namespace"} == set(scope.namespace_options().values())
+    assert scope.filters() == {"namespace": "no-such-namespace", "workload": "Deployment/no-such-workload"}
+    scope.cluster = "no-such-cluster"  # as a URL applied after the widgets were built
+    assert cluster.value == "no-such-cluster"
+    assert cluster.options["no-such-cluster (not in this snapshot)"] == "no-such-cluster"
+    assert scope.namespace == "" and namespace.value == ""  # not a namespace of that cluster
+    scope.cluster = ds.clusters[0]
+    namespace.value = "shop"  # a known one: the menu is the scope's as before
+    assert scope.namespace == "shop" and "no-such-namespace" not in namespace.options.values()
+
+
+def test_links_of_a_page_in_the_dark_theme_keep_it(demo_snapshot: Path) -> None:
+    """A served page opened with ``?theme=dark`` (the header's switch) links to the other pages
+    with ``theme=dark`` last, so the theme stays from page to page; the light theme adds nothing."""
+    import weakref
+
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    from workbench.ui import serving
+
+    ds = wb.open(demo_snapshot)
+    scope = Scope(ds, namespace="shop")
+    catalog = serving.SnapshotCatalog(demo_snapshot, demo_snapshot.parent)
+    for theme, served, want in (
+        (b"dark", serving.Served("other", "other", catalog), "?snapshot=other&namespace=shop&theme=dark"),
+        (b"dark", serving.Served("", demo_snapshot.name, catalog), "?namespace=shop&theme=dark"),
+        (b"default", serving.Served("", demo_snapshot.name, catalog), "?namespace=shop"),
+    ):
+        request = type("Request", (), {"arguments": {"theme": [theme]}})()
+        session, doc = type("Session", (), {"request": request})(), Document()  # as Bokeh's server gives
+        doc._session_context = weakref.ref(session)  # type: ignore[assignment]
+        serving._SESSIONS[doc] = served
+        with set_curdoc(doc):
+            assert serving.session_theme() == ("dark" if theme == b"dark" else "")
+            assert scope.query() == want
+            assert (
+                "./cluster" + want.replace("&", "&amp;") in nav(scope, current="overview", pages=PAGES).object
+            )
+            assert scope.query(theme="") == want.replace("&theme=dark", "")  # an override wins
+    assert scope.query() == "?namespace=shop"  # outside a served page (JupyterLab): no theme

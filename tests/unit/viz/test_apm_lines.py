@@ -78,3 +78,12 @@ def test_metric_curves_draw_the_lines() -> None:
     assert isinstance(apm_viz.metric_curves(frame.head(0), "tps").get(0), hv.Curve)
     with pytest.raises(ValueError, match="no column 'rt_p50_ms'"):
         apm_viz.metric_lines(frame, "rt_p50_ms")
+
+
+def test_the_error_rate_axis_says_it_is_a_fraction() -> None:
+    """Error rates are plotted as shares (0–1) while tables and cards show percent: the value
+    axis says which, in the notebooks' chart and in the page's lines."""
+    frame = _frame(3, 2).with_columns((pl.col("errors") / 10).alias("error_rate"))
+    rendered = hv.render(apm_viz.error_curve(frame), backend="bokeh")
+    assert rendered.yaxis[0].axis_label == "error rate (fraction)"
+    assert apm_viz.metric_lines(frame, "error_rate").title == "error rate (fraction)"

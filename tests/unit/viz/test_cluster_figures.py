@@ -94,3 +94,15 @@ def test_charts_are_redrawn_in_place_and_say_when_there_is_no_data(
     heat.draw(empty.node_resources)
     assert chart.figure.title.text == "CPU over time: no data" and len(chart.source.data["ts"]) == 0
     assert heat.figure.title.text.endswith("no data") and len(heat.source.data["ts"]) == 0
+
+
+def test_time_axes_say_utc_in_the_page_and_the_notebooks(view: cluster.ClusterOverview) -> None:
+    """The charts over time label their time axis "time (UTC)" (not the column name ``ts``), in
+    the page's figures and in the notebooks' HoloViews charts rendered by Bokeh."""
+    charts = [cv.ResourcesChart("cpu"), cv.ResourcesChart("memory"), cv.NetworkChart()]
+    assert {c.figure.xaxis[0].axis_label for c in charts} == {"time (UTC)"}
+    overlays = [
+        cv.resources_over_time(view.cluster_resources, resource=r, cluster="c1") for r in ("cpu", "memory")
+    ]
+    overlays.append(cv.network_curves(view.node_resources, cluster="c1"))
+    assert {hv.render(o, backend="bokeh").xaxis[0].axis_label for o in overlays} == {"time (UTC)"}

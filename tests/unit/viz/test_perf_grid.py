@@ -192,3 +192,14 @@ def test_a_marked_moment_is_a_dashed_red_line_in_every_panel_as_a_vline_overlaid
     assert len(spans) == len(grid.figures) and {s.location for s in spans} == {later.timestamp() * 1000}
     grid.show(data)
     assert not any(s.visible for s in spans)
+
+
+def test_time_axes_say_utc_in_the_page_and_the_notebooks(ds: wb.Dataset) -> None:
+    """Every panel's time axis is labelled "time (UTC)" (not the column name ``ts``), in the
+    page's grid and in the notebooks' HoloViews grid rendered by Bokeh."""
+    data = perf.browse(ds, workload="web", metrics=list(perf.METRICS), step="10m").data
+    grid = fv.MetricGrid(fv.grid_metrics(data))
+    assert {fig.xaxis[0].axis_label for fig in grid.figures} == {"time (UTC)"}
+    rendered = hv.render(fv.metric_grid(data), backend="bokeh")
+    labels = {fig.xaxis[0].axis_label for row in rendered.children for fig in [row[0]]}
+    assert labels == {"time (UTC)"}
