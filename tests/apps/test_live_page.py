@@ -1,10 +1,13 @@
 """Live mode: a page that follows its snapshot shows what ``workbench watch`` appends, without
 losing the user's selection.
 
-The browser test serves the cluster page on a copy of the app snapshot with ``?live=true&every=1``
-and a namespace selected, appends a crash-looping pod (through the normaliser, as a watch does)
-and a Warning event about it, and waits for the problem-pod table to list them while the
-namespace stays selected. A unit test checks :meth:`LiveControls.check` itself.
+The first browser test serves the cluster page on a copy of the app snapshot with
+``?live=true&every=1`` and a namespace selected, appends a crash-looping pod (through the
+normaliser, as a watch does) and a Warning event about it, and waits for the problem-pod table to
+list them while the namespace stays selected. The second does the same for a page not built on
+:class:`~workbench.ui.live.LivePage`, the log explorer with a search query: appended lines that
+match it are listed, the query kept. A unit test checks :meth:`LiveControls.check` itself;
+``tests/unit/ui/test_live_pages.py`` checks every other page's refresh without a browser.
 """
 
 from __future__ import annotations
@@ -145,6 +148,50 @@ def test_a_followed_page_shows_appended_problems_and_keeps_the_selection(
         assert page.locator("select").nth(1).input_value().startswith(f"{NAMESPACE} (")
         query = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
         assert query["namespace"] == [NAMESPACE] and query["live"] == ["true"]
+        assert errors == [], live_server.log()
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_followed_log_explorer_shows_appended_lines_and_keeps_the_query(
+    browser: Any, live_server: PanelServer, live_snapshot: Path, read_table: Any
+) -> None:
+    """One of the pages not built on LivePage: the log explorer with a query and a namespace,
+    following (``?live=true&every=1``), lists the lines appended that match the query."""
+    marker = f"live-marker-{uuid.uuid4().hex[:6]}"
+    page = browser.new_page(viewport={"width": 1600, "height": 1200})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    try:
+        query = {"namespace": NAMESPACE, "q": marker, "live": "true", "every": 1}
+        page.goto(live_server.link(f"{live_server.url}/logs?{urllib.parse.urlencode(query)}"))
+        page.locator(".wb-logs-note", has_text="No log line matches").wait_for(timeout=90_000)
+        page.locator(".wb-live").get_by_text("following").wait_for()  # the link turned following on
+
+        ds = wb.open(live_snapshot)
+        end = ds.window[1]
+        assert end is not None
+        pod = (
+            ds.pods(namespace=NAMESPACE).filter(pl.col("phase") == "Running").sort("name").row(0, named=True)
+        )
+        lines = conform("logs", [{
+            "cluster": pod["cluster"], "ts": end - dt.timedelta(seconds=10 * i), "namespace": NAMESPACE,
+            "pod": pod["name"], "container": "main", "stream": "stdout", "level": "ERROR",
+            "message": f"{marker} appended {i}",
+        } for i in range(3)])  # fmt: skip
+        with SnapshotWriter(live_snapshot, mode="append") as w:  # what a running `workbench watch` does
+            w.write("logs", lines)
+        cell = page.locator(".wb-log-lines .tabulator-cell[tabulator-field='preview']", has_text=marker)
+        cell.first.wait_for(timeout=20_000)  # within a few intervals
+        rows = read_table(page, ".wb-log-lines", ["namespace", "preview"])
+        assert sorted(r["preview"] for r in rows) == [f"{marker} appended {i}" for i in range(3)]
+        assert {r["namespace"] for r in rows} == {NAMESPACE}  # the scope survived the refresh
+        assert page.get_by_placeholder("text…").input_value() == marker  # and the query
+        url_query = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
+        assert url_query["q"] == [marker] and url_query["live"] == ["true"]
         assert errors == [], live_server.log()
     finally:
         page.close()

@@ -37,6 +37,7 @@ from workbench.store import Dataset
 from workbench.ui._refresh import Recent, batched, watch_scope
 from workbench.ui.application.transaction import note
 from workbench.ui.common import busy, format_range, page, sync_to_url, table_frame, text_table
+from workbench.ui.live import LiveControls, snapshot_version, take_live
 from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
 from workbench.viz.anomalies import overlay
 
@@ -99,7 +100,9 @@ class AnomaliesPage(pn.viewable.Viewer):
         self.dataset = dataset if isinstance(dataset, Dataset) else workbench.open(dataset)
         scoped = {k: params.pop(k) for k in SCOPE_PARAMS if k in params}
         self.scope = scope if scope is not None else Scope(self.dataset, **scoped)
+        live = take_live(params)
         super().__init__(**params)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
         self.anomalies = pl.DataFrame(schema=ANOMALY_COLUMNS)
         self._series: dict[str, pl.DataFrame] = {}
         # every point's score, kept only for a window of two days or more (see _detect_all)
@@ -138,18 +141,26 @@ class AnomaliesPage(pn.viewable.Viewer):
         ]
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self.scope.widgets(), self.controls(), *self.sections(), sizing_mode="stretch_width")
+        return pn.Column(
+            pn.Row(self.scope.widgets(), self.live),
+            self.controls(),
+            *self.sections(),
+            sizing_mode="stretch_width",
+        )
 
     def page(self) -> pn.template.BaseTemplate:
-        """The served page: scope, kind and selected series synced to the URL."""
+        """The served page: scope, kind, selected series and live mode synced to the URL."""
         self.scope.sync()
         sync_to_url(self, PAGE_PARAMS)
+        self.live.sync()
         if not self._loaded:
             pn.state.onload(self.refresh)
             self._chart.loading = True
         sidebar = [
             self.scope.widgets(),
             self.controls(),
+            pn.layout.Divider(),
+            self.live,
             pn.layout.Divider(),
             nav(self.scope, current="anomalies"),
         ]
@@ -184,7 +195,7 @@ class AnomaliesPage(pn.viewable.Viewer):
         snapshot in the same window that match its filters (:meth:`_short`): the whole
         snapshot's are kept (made when it is shown) and filtered."""
         short = self._short(window)
-        key = (step, window["start"], window["end"])
+        key = (step, window["start"], window["end"], snapshot_version(self.dataset))
         if short and where and self._whole is not None and self._whole[0] == key:
             mask = pl.lit(value=True)
             for k, v in where.items():
@@ -257,13 +268,26 @@ class AnomaliesPage(pn.viewable.Viewer):
         self._loaded = True
         with busy(self._chart), batched():  # not the table: see workbench.ui.application
             s = self.scope
-            key = (s.cluster, s.namespace, s.workload, s.traced_only, s.window())
+            key = (
+                s.cluster,
+                s.namespace,
+                s.workload,
+                s.traced_only,
+                s.window(),
+                snapshot_version(self.dataset),
+            )
             self._series, self._scored, self._intervals, self.anomalies = self._recent.get(
                 key, self._detect_all
             )
             self._show_table()
             self._table_box.objects = [self._table]
             self._show_series()
+
+    def snapshot_changed(self) -> None:
+        """Show what the snapshot now holds (live mode), with the same scope, signals and
+        selected series (nothing before the page is first computed)."""
+        if self._loaded:
+            self.refresh()
 
     @param.depends("kind", watch=True)
     def _show_table(self) -> None:

@@ -12,7 +12,14 @@ view. Any page can add it in one line::
     sidebar.append(live_controls(self.refresh, dataset=self.dataset))
 
 ``live_controls`` also keeps the switch and interval in the URL (``?live=true&every=5``), so a
-shared link follows too.
+shared link follows too. A refresh that is still running when the next look is due is not
+stacked: that look is skipped (:meth:`LiveControls.check`).
+
+Every dashboard page has them: the pages built on :class:`LivePage` (cluster, performance, pod
+start, right-sizing, triage) through it, the others (overview, application, service map,
+resource browser, pod view, pending pods, manifest history, anomalies, log explorer) as a
+``live`` attribute calling their ``snapshot_changed`` method, which shows what the snapshot now
+holds with the page's scope and selection kept (see :func:`take_live`).
 
 On a server, the sessions showing one snapshot share its :class:`~workbench.store.Dataset`
 (:func:`workbench.ui.serving.open_dataset`): a followed page's refresh re-reads the manifest of
@@ -30,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -51,12 +59,24 @@ __all__ = [
     "plain_text",
     "snapshot_version",
     "sync_url",
+    "take_live",
 ]
 
 log = logging.getLogger(__name__)
 
 #: Live-mode parameters → their names in the URL query.
 LIVE_URL_PARAMS = {"follow": "live", "interval": "every"}
+
+
+def take_live(params: dict[str, Any]) -> dict[str, Any]:
+    """Take the live-mode parameters (``follow``, ``interval``) out of a page's keyword
+    arguments, for its :class:`LiveControls`::
+
+        live = take_live(params)
+        super().__init__(**params)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
+    """
+    return {k: params.pop(k) for k in LIVE_URL_PARAMS if k in params}
 
 
 def sync_url(obj: param.Parameterized, mapping: Mapping[str, str]) -> bool:
@@ -92,7 +112,7 @@ class LiveControls(pn.viewable.Viewer):
         self.seen = snapshot_version(dataset)
         self.changes = 0  # how many times the snapshot changed while followed
         self._callback: Any = None
-        self._checking = False
+        self._checking = threading.Lock()  # held while a look (and its refresh) runs
         self._cleanup_registered = False
         self._switch = pn.widgets.Switch.from_param(
             self.param.follow, name="", width=40, margin=(8, 5, 0, 10)
@@ -144,10 +164,11 @@ class LiveControls(pn.viewable.Viewer):
     def check(self) -> bool:
         """Re-read the snapshot's manifest; when it changed since the last look, run the page's
         refresh. Returns whether it changed. Errors are shown, never raised (the next look
-        tries again)."""
-        if self._checking:
+        tries again). A look while another one (or its refresh) still runs does nothing and
+        returns False: slow refreshes are not stacked (a served page's periodic callbacks run
+        in Panel's thread pool when it has one)."""
+        if not self._checking.acquire(blocking=False):
             return False
-        self._checking = True
         try:
             try:
                 self.dataset.refresh()
@@ -170,7 +191,7 @@ class LiveControls(pn.viewable.Viewer):
             self._show_status()
             return True
         finally:
-            self._checking = False
+            self._checking.release()
 
     def _show_status(self, *, error: str = "") -> None:
         looked = dt.datetime.now(dt.UTC).strftime("%H:%M:%S UTC")
@@ -237,7 +258,7 @@ class LivePage(pn.viewable.Viewer):
     ) -> None:
         self.dataset = dataset if isinstance(dataset, Dataset) else workbench.open(dataset)
         scoped = {k: params.pop(k) for k in SCOPE_PARAMS if k in params}
-        live = {k: params.pop(k) for k in ("follow", "interval") if k in params}
+        live = take_live(params)
         self.scope = scope or Scope(self.dataset, **scoped)
         super().__init__(**params)
         self.started = False

@@ -41,6 +41,7 @@ from workbench.ui.common import (
     table_frame,
     text_table,
 )
+from workbench.ui.live import LiveControls, take_live
 from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
 from workbench.ui.servicemap import baseline_window
 from workbench.viz.logs import VolumeChart
@@ -99,7 +100,9 @@ class LogsPage(pn.viewable.Viewer):
         self.dataset = dataset if isinstance(dataset, Dataset) else workbench.open(dataset)
         scoped = {k: params.pop(k) for k in SCOPE_PARAMS if k in params}
         self.scope = scope if scope is not None else Scope(self.dataset, **scoped)
+        live = take_live(params)
         super().__init__(**params)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
         self.results = pl.DataFrame(schema=analysis.SEARCH_COLUMNS)
         self.facets = pl.DataFrame(schema=analysis.FACET_COLUMNS)
         self._drawn = Drawn()
@@ -170,14 +173,20 @@ class LogsPage(pn.viewable.Viewer):
         ]
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self.scope.widgets(), self.controls(), *self.sections(), sizing_mode="stretch_width")
+        return pn.Column(
+            pn.Row(self.scope.widgets(), self.live),
+            self.controls(),
+            *self.sections(),
+            sizing_mode="stretch_width",
+        )
 
     def page(self) -> pn.template.BaseTemplate:
-        """The served page: scope and query synced to the URL."""
+        """The served page: scope, query and live mode synced to the URL."""
         self.scope.sync()
         sync_to_url(self, QUERY_PARAMS)
-        sidebar = [self.controls(), pn.layout.Divider(), self.scope.widgets(), pn.layout.Divider(),
-                   nav(self.scope, current="logs")]  # fmt: skip
+        self.live.sync()
+        sidebar = [self.controls(), pn.layout.Divider(), self.scope.widgets(), pn.layout.Divider(), self.live,
+                   pn.layout.Divider(), nav(self.scope, current="logs")]  # fmt: skip
         return page(PAGES["logs"], snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
 
     # -- the query ------------------------------------------------------------------------------
@@ -238,6 +247,10 @@ class LogsPage(pn.viewable.Viewer):
                 else "No error bursts in this scope: no container logged far more errors than it usually does."
             )
             self._show_new_patterns(opts)
+
+    def snapshot_changed(self) -> None:
+        """Show what the snapshot now holds (live mode), with the same scope and query."""
+        self.refresh()
 
     def _facets(self, opts: dict[str, Any]) -> pl.DataFrame:
         """Counts of every matching line per level, pod, container and pattern; field and tag

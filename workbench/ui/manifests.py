@@ -30,6 +30,7 @@ from workbench.errors import WorkbenchError
 from workbench.store import Dataset, to_utc
 from workbench.ui._refresh import Drawn, batched, watch_scope
 from workbench.ui.common import busy, format_time, page
+from workbench.ui.live import LiveControls, take_live
 from workbench.ui.resources import PlainText, object_key, parse_key, rows_table, set_rows, sync_params
 from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
 from workbench.viz import manifests as vm
@@ -77,7 +78,9 @@ class ManifestHistory(pn.viewable.Viewer):
         self.dataset = dataset if isinstance(dataset, Dataset) else workbench.open(dataset)
         scoped = {k: params.pop(k) for k in SCOPE_PARAMS if k in params}
         self.scope = scope or Scope(self.dataset, **scoped)
+        live = take_live(params)
         super().__init__(**params)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
         self.revisions = pl.DataFrame(schema=manifests.REVISION_COLUMNS)
         self.changes = pl.DataFrame(schema=manifests.CHANGE_COLUMNS)
         self._target: tuple[str, str, str | None, str] | None = None
@@ -137,14 +140,19 @@ class ManifestHistory(pn.viewable.Viewer):
         return [self._object_card, self._diff_card, self._changes_card]
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self.scope.widgets(traced=False), *self.sections(), sizing_mode="stretch_width")
+        return pn.Column(
+            pn.Row(self.scope.widgets(traced=False), self.live), *self.sections(), sizing_mode="stretch_width"
+        )
 
     def page(self) -> pn.template.BaseTemplate:
-        """The served page: scope in the sidebar, scope, object and moments synced to the URL."""
+        """The served page: scope in the sidebar, scope, object, moments and live mode synced to the URL."""
         self.scope.sync()
         sync_params(self, URL_PARAMS)
+        self.live.sync()
         sidebar = [
             self.scope.widgets(traced=False),
+            pn.layout.Divider(),
+            self.live,
             pn.layout.Divider(),
             nav(self.scope, current="manifest_history"),
         ]
@@ -258,6 +266,18 @@ class ManifestHistory(pn.viewable.Viewer):
     def _default(self, which: str) -> str:
         times = self.revisions["observed_at"].to_list()
         return iso(times[0] if which == "t1" else times[-1]) if times else ""
+
+    def snapshot_changed(self) -> None:
+        """Show what the snapshot now holds (live mode), with the same scope, object and moments:
+        the kinds it holds and the window the moments are picked in are read again."""
+        lo, hi = self.dataset.window
+        self._set(self._kind_select, options=self._kinds())
+        self._set(
+            self._around,
+            start=lo.replace(tzinfo=None) if lo else None,
+            end=hi.replace(tzinfo=None) if hi else None,
+        )
+        self._refresh_all()
 
     def _refresh_all(self) -> None:
         with batched():

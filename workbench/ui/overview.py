@@ -7,6 +7,8 @@ In JupyterLab::
     wb.ui.Overview(wb.open("data/demo"), namespace="shop")
 
 Served (``apps/overview.py``): ``Overview(ds).page()``; cluster and namespace live in the URL.
+Live mode (:mod:`workbench.ui.live`): :meth:`Overview.snapshot_changed` shows what the snapshot
+now holds for the same cluster and namespace.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from workbench.ui.common import (
     table_frame,
     text_table,
 )
+from workbench.ui.live import LiveControls, take_live
 from workbench.viz.overview import status_bars
 
 __all__ = ["Overview"]
@@ -69,16 +72,23 @@ class Overview(pn.viewable.Viewer):
     def __init__(self, dataset: Dataset | str | os.PathLike[str], **params: Any) -> None:
         self.dataset = dataset if isinstance(dataset, Dataset) else workbench.open(dataset)
         wanted = {k: params.pop(k) for k in ("cluster", "namespace") if k in params}
+        live = take_live(params)
         super().__init__(**params)
+        self._read_snapshot()
+        self._build()
+        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
+        self.param.update(**wanted)
+        self._refresh()
+
+    def _read_snapshot(self) -> None:
+        """What the page shows for the whole snapshot: its clusters and namespaces (the
+        selectors' choices), summary and incidents."""
         ds = self.dataset
         self._namespaces_all = analysis.namespaces(ds)
         self.param.cluster.objects = [ALL, *ds.clusters]
         self.param.namespace.objects = [ALL, *self._namespaces_all]
         self._summary = analysis.snapshot_summary(ds)
         self._incidents = analysis.incidents(ds)
-        self._build()
-        self.param.update(**wanted)
-        self._refresh()
 
     # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -125,11 +135,13 @@ class Overview(pn.viewable.Viewer):
             page_size=20,
             css_classes=["wb-incidents"],
         )
-        warnings = pl.DataFrame(
+        self._warnings_table = text_table(self._warnings(), wrap=("message",), page_size=10)
+
+    def _warnings(self) -> pl.DataFrame:
+        return pl.DataFrame(
             [{k: w.get(k) for k in ("source", "what", "message", "at")} for w in self.dataset.warnings],
             schema={"source": pl.String, "what": pl.String, "message": pl.String, "at": pl.String},
         ).with_columns(pl.col("at").str.to_datetime(time_zone="UTC", strict=False))
-        self._warnings_table = text_table(warnings, wrap=("message",), page_size=10)
 
     def _problem_view(self, problems: pl.DataFrame) -> pl.DataFrame:
         """The problem pods as shown: workload as ``Kind/name``; no cluster column for a
@@ -233,17 +245,34 @@ class Overview(pn.viewable.Viewer):
         return out
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self.controls(), *self.sections(), sizing_mode="stretch_width")
+        return pn.Column(pn.Row(self.controls(), self.live), *self.sections(), sizing_mode="stretch_width")
 
     def page(self) -> pn.template.BaseTemplate:
         """The served page: template, selectors in the sidebar, state synced to the URL."""
         sync_to_url(self, ["cluster", "namespace"])
+        self.live.sync()
         from workbench.ui.scope import PAGES, nav
 
-        sidebar = [self.controls(), pn.layout.Divider(), nav(self, current="overview")]
+        sidebar = [
+            self.controls(),
+            pn.layout.Divider(),
+            self.live,
+            pn.layout.Divider(),
+            nav(self, current="overview"),
+        ]
         return page(PAGES["overview"], snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
 
     # -- updates --------------------------------------------------------------------------------
+    def snapshot_changed(self) -> None:
+        """Show what the snapshot now holds (live mode), for the same cluster and namespace."""
+        with batched():
+            self._read_snapshot()
+            self._cluster_select.options = self._options(self.param.cluster.objects, "All clusters")
+            self._cluster_changed()  # the namespaces of the cluster
+            self._clusters_table.value = table_frame(self._cluster_view(self._summary)).to_pandas()
+            self._warnings_table.value = table_frame(self._warnings()).to_pandas()
+            self._refresh()
+
     @param.depends("cluster", watch=True)
     def _cluster_changed(self) -> None:
         names = analysis.namespaces(self.dataset, cluster=self.cluster or None)

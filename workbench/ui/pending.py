@@ -35,6 +35,7 @@ from workbench.ui.common import (
     page,
     stat,
 )
+from workbench.ui.live import LiveControls, snapshot_version, take_live
 from workbench.ui.resources import PlainText, rows_table, set_rows, sync_params
 from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
 from workbench.viz import pending as vp
@@ -98,7 +99,9 @@ class PendingPods(pn.viewable.Viewer):
         self.dataset = dataset if isinstance(dataset, Dataset) else workbench.open(dataset)
         scoped = {k: params.pop(k) for k in SCOPE_PARAMS if k in params}
         self.scope = scope or Scope(self.dataset, **scoped)
+        live = take_live(params)
         super().__init__(**params)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
         self.rows = pl.DataFrame(schema=pending.PENDING_COLUMNS)
         self._drawn = Drawn()
         self._recent: Recent[pl.DataFrame] = Recent()
@@ -163,14 +166,19 @@ class PendingPods(pn.viewable.Viewer):
         ]  # fmt: skip
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self.scope.widgets(traced=False), *self.sections(), sizing_mode="stretch_width")
+        return pn.Column(
+            pn.Row(self.scope.widgets(traced=False), self.live), *self.sections(), sizing_mode="stretch_width"
+        )
 
     def page(self) -> pn.template.BaseTemplate:
-        """The served page: scope in the sidebar, scope and selection synced to the URL."""
+        """The served page: scope in the sidebar, scope, selection and live mode synced to the URL."""
         self.scope.sync()
         sync_params(self, URL_PARAMS)
+        self.live.sync()
         sidebar = [
             self.scope.widgets(traced=False),
+            pn.layout.Divider(),
+            self.live,
             pn.layout.Divider(),
             nav(self.scope, current="pending_pods"),
         ]
@@ -209,12 +217,21 @@ class PendingPods(pn.viewable.Viewer):
             rows = rows.filter(pl.col("state") != "refused")
         return rows.row(0, named=True) if rows.height else None
 
+    def snapshot_changed(self) -> None:
+        """Show what the snapshot now holds (live mode), with the same scope and selected pod:
+        the node and pod revisions kept for the capacity are read again."""
+        self._capacities = pending.Capacities(self.dataset, size=6)
+        self._room = None
+        self._refresh()
+
     @param.depends("include_past", watch=True)
     def _refresh(self) -> None:
         with busy(self._list, self._fit_card), batched():
             p = self._params()
             try:
-                rows = self._recent.get(p, lambda: pending.pending_pods(self.dataset, p))
+                rows = self._recent.get(
+                    (p, snapshot_version(self.dataset)), lambda: pending.pending_pods(self.dataset, p)
+                )
             except WorkbenchError as err:
                 self._note.object = f"Cannot list pending pods: {err}"
                 rows = pl.DataFrame(schema=pending.PENDING_COLUMNS)

@@ -27,6 +27,7 @@ from workbench.analyses import podview
 from workbench.store import Dataset
 from workbench.ui._refresh import batched, watch_scope
 from workbench.ui.common import busy, page, stat
+from workbench.ui.live import LiveControls, take_live
 from workbench.ui.resources import PlainText, object_link, sync_params
 from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
 
@@ -140,7 +141,9 @@ class PodView(pn.viewable.Viewer):
         self.dataset = dataset if isinstance(dataset, Dataset) else workbench.open(dataset)
         scoped = {k: params.pop(k) for k in SCOPE_PARAMS if k in params}
         self.scope = scope or Scope(self.dataset, **scoped)
+        live = take_live(params)
         super().__init__(**params)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
         self._select = pn.widgets.RadioButtonGroup.from_param(
             self.param.group_by, options={v: k for k, v in GROUPINGS.items()}, color="primary",
             variant="outline", css_classes=["wb-group-by"],
@@ -170,13 +173,17 @@ class PodView(pn.viewable.Viewer):
         ]
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self.scope.widgets(window=False), *self.sections(), sizing_mode="stretch_width")
+        return pn.Column(
+            pn.Row(self.scope.widgets(window=False), self.live), *self.sections(), sizing_mode="stretch_width"
+        )
 
     def page(self) -> pn.template.BaseTemplate:
-        """The served page: scope in the sidebar, scope and grouping synced to the URL."""
+        """The served page: scope in the sidebar, scope, grouping and live mode synced to the URL."""
         self.scope.sync()
         sync_params(self, URL_PARAMS)
-        sidebar = [self.scope.widgets(window=False), pn.layout.Divider(), nav(self.scope, current="pod_view")]
+        self.live.sync()
+        sidebar = [self.scope.widgets(window=False), pn.layout.Divider(), self.live, pn.layout.Divider(),
+                   nav(self.scope, current="pod_view")]  # fmt: skip
         return page(PAGES["pod_view"], snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
 
     def cards(self) -> pl.DataFrame:
@@ -194,6 +201,10 @@ class PodView(pn.viewable.Viewer):
             traced = s.traced_pods().rename({"pod": "name"})
             cards = cards.join(traced, on=["cluster", "namespace", "name"], how="semi")
         return cards
+
+    def snapshot_changed(self) -> None:
+        """Show what the snapshot now holds (live mode), with the same scope and grouping."""
+        self._refresh()
 
     @param.depends("group_by", "only_problems", watch=True)
     def _refresh(self) -> None:

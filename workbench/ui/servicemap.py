@@ -41,6 +41,7 @@ from workbench.ui._inplace import PlotFigures, Redraw, dynamic, redraw_graph
 from workbench.ui._refresh import Drawn, Recent, batched, watch_scope
 from workbench.ui.application.transaction import note
 from workbench.ui.common import busy, format_range, page, sync_to_url, table_frame, text_table
+from workbench.ui.live import LiveControls, snapshot_version, take_live
 from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav, scope_query
 from workbench.viz.servicemap import service_graph
 
@@ -136,7 +137,9 @@ class ServiceMapPage(pn.viewable.Viewer):
         self.dataset = dataset if isinstance(dataset, Dataset) else workbench.open(dataset)
         scoped = {k: params.pop(k) for k in SCOPE_PARAMS if k in params}
         self.scope = scope if scope is not None else Scope(self.dataset, **scoped)
+        live = take_live(params)
         super().__init__(**params)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
         self.map = analysis.ServiceMap(
             pl.DataFrame(schema=analysis.EDGE_COLUMNS), pl.DataFrame(schema=analysis.SERVICE_COLUMNS)
         )
@@ -210,15 +213,23 @@ class ServiceMapPage(pn.viewable.Viewer):
         ]
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self.scope.widgets(), self.controls(), *self.sections(), sizing_mode="stretch_width")
+        return pn.Column(
+            pn.Row(self.scope.widgets(), self.live),
+            self.controls(),
+            *self.sections(),
+            sizing_mode="stretch_width",
+        )
 
     def page(self) -> pn.template.BaseTemplate:
-        """The served page: scope, baseline and selected service synced to the URL."""
+        """The served page: scope, baseline, selected service and live mode synced to the URL."""
         self.scope.sync()
         sync_to_url(self, PAGE_PARAMS)
+        self.live.sync()
         sidebar = [
             self.scope.widgets(),
             self.controls(),
+            pn.layout.Divider(),
+            self.live,
             pn.layout.Divider(),
             nav(self.scope, current="service_map"),
         ]
@@ -247,13 +258,25 @@ class ServiceMapPage(pn.viewable.Viewer):
                 self._note.object = "This snapshot has no time window, so there is nothing to map."
                 return
             (start, end), (b0, b1) = windows
-            key = (tuple(sorted(self.scope.filters().items())), start, end, b0, b1)
+            key = (
+                tuple(sorted(self.scope.filters().items())),
+                start,
+                end,
+                b0,
+                b1,
+                snapshot_version(self.dataset),
+            )
             self.map, self.compared = self._recent.get(key, lambda: self._maps(start, end, b0, b1))
             self._baseline.value = (b0.replace(tzinfo=None), b1.replace(tzinfo=None))
             names = sorted(self.map.services.filter(pl.col("node_kind") == "service")["service"].to_list())
             self._show_service_choice(names)
             self._note.object = self._describe(start, end, b0, b1)
             self._render()
+
+    def snapshot_changed(self) -> None:
+        """Show what the snapshot now holds (live mode), with the same scope, baseline and
+        selected service."""
+        self.refresh()
 
     def _maps(
         self, start: dt.datetime, end: dt.datetime, b0: dt.datetime, b1: dt.datetime

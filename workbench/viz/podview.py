@@ -106,9 +106,10 @@ def performance_chart(
         if d.is_empty():
             continue
         pdf = d.to_pandas()
-        overlay = hv.Curve(pdf, "ts", "usage", label="usage").opts(
+        # an overlay even of usage alone (no request or limit): a lone Curve has no legend options
+        overlay = hv.Overlay([hv.Curve(pdf, "ts", "usage", label="usage").opts(
             backend="bokeh", color="#1565c0", line_width=2, tools=["hover"]
-        )
+        )])  # fmt: skip
         if d["request"].drop_nulls().len():
             overlay = overlay * hv.Curve(pdf, "ts", "request", label="request").opts(
                 backend="bokeh", color="#2e7d32", line_dash="dashed"

@@ -63,6 +63,7 @@ from workbench.ui.common import (
     table_frame,
     text_table,
 )
+from workbench.ui.live import LiveControls, take_live
 from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
 from workbench.viz.hitmap import box_from_bounds
 
@@ -108,7 +109,9 @@ class ApplicationPage(pn.viewable.Viewer):
         self.dataset = dataset if isinstance(dataset, Dataset) else workbench.open(dataset)
         scoped = {k: params.pop(k) for k in SCOPE_PARAMS if k in params}
         self.scope = scope if scope is not None else Scope(self.dataset, **scoped)
+        live = take_live(params)
         super().__init__(**params)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
         self._recent: Recent[ScopeResults] = Recent(size=4)
         self._drawn = Drawn()
         self._results: ScopeResults | None = None
@@ -129,6 +132,14 @@ class ApplicationPage(pn.viewable.Viewer):
         self._drawn.forget()
         self._results = None
         self._load_scope()
+
+    def snapshot_changed(self) -> None:
+        """Show what the snapshot now holds (live mode; nothing before the page is first
+        computed): the same scope, service and box, the box's transactions listed again, and the
+        opened transaction shown again (with any spans appended to its trace)."""
+        if self._loaded:
+            self._shown_trace = None
+            self.refresh()
 
     # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -209,12 +220,18 @@ class ApplicationPage(pn.viewable.Viewer):
         ]
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self.scope.widgets(), self.controls(), *self.sections(), sizing_mode="stretch_width")
+        return pn.Column(
+            pn.Row(self.scope.widgets(), self.live),
+            self.controls(),
+            *self.sections(),
+            sizing_mode="stretch_width",
+        )
 
     def page(self) -> pn.template.BaseTemplate:
-        """The served page: scope and selection synced to the URL."""
+        """The served page: scope, selection and live mode synced to the URL."""
         self.scope.sync()
         sync_to_url(self, SELECTION_PARAMS)
+        self.live.sync()
         if not self._loaded:  # the page shows at once, with loading indicators
             for part in (self._charts, self._multi, self._big):
                 part.loading = True
@@ -222,6 +239,8 @@ class ApplicationPage(pn.viewable.Viewer):
         sidebar = [
             self.scope.widgets(),
             self.controls(),
+            pn.layout.Divider(),
+            self.live,
             pn.layout.Divider(),
             nav(self.scope, current="application"),
         ]

@@ -33,6 +33,7 @@ from workbench.errors import WorkbenchError
 from workbench.store import Dataset
 from workbench.ui._refresh import batched, watch_scope
 from workbench.ui.common import busy, format_time, page, text_table
+from workbench.ui.live import LiveControls, take_live
 from workbench.ui.resources._tabs import (
     detail_pane,
     events_pane,
@@ -98,7 +99,9 @@ class ResourceBrowser(pn.viewable.Viewer):
         self.dataset = dataset if isinstance(dataset, Dataset) else workbench.open(dataset)
         scoped = {k: params.pop(k) for k in SCOPE_PARAMS if k in params}
         self.scope = scope or Scope(self.dataset, **scoped)
+        live = take_live(params)
         super().__init__(**params)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
         self._rows = pl.DataFrame()
         self._detail: browser.Detail | None = None
         self._quiet = 0  # > 0 while the page itself updates its widgets
@@ -149,13 +152,17 @@ class ResourceBrowser(pn.viewable.Viewer):
         ]  # fmt: skip
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self.scope.widgets(), *self.sections(), sizing_mode="stretch_width")
+        return pn.Column(
+            pn.Row(self.scope.widgets(), self.live), *self.sections(), sizing_mode="stretch_width"
+        )
 
     def page(self) -> pn.template.BaseTemplate:
-        """The served page: scope in the sidebar, scope and selection synced to the URL."""
+        """The served page: scope in the sidebar, scope, selection and live mode synced to the URL."""
         self.scope.sync()
         sync_params(self, URL_PARAMS)
-        sidebar = [self.scope.widgets(), pn.layout.Divider(), nav(self.scope, current="resources")]
+        self.live.sync()
+        sidebar = [self.scope.widgets(), pn.layout.Divider(), self.live, pn.layout.Divider(),
+                   nav(self.scope, current="resources")]  # fmt: skip
         return page(PAGES["resources"], snapshot=self.dataset.path, sidebar=sidebar, main=self.sections())
 
     # -- navigation ---------------------------------------------------------------------------
@@ -213,6 +220,16 @@ class ResourceBrowser(pn.viewable.Viewer):
             self._refresh_detail()
 
     # -- table --------------------------------------------------------------------------------
+    def snapshot_changed(self) -> None:
+        """Show what the snapshot now holds (live mode), with the same scope, kind, selected
+        object, open tab and moment."""
+        lo, hi = self.dataset.window
+        with batched():
+            self._set(self._picker, start=lo.replace(tzinfo=None) if lo else None,
+                      end=hi.replace(tzinfo=None) if hi else None)  # fmt: skip
+            self._refresh_table()
+            self._refresh_detail()
+
     def _refresh_table(self) -> None:
         with busy(self._table), batched():
             s = self.scope
