@@ -299,8 +299,10 @@ def test_samples_and_spans_kept_for_every_scope_triage_each_scope_as_its_own_rea
     """A small snapshot's metric samples and small tables are read once for every cluster and
     window and shared by the scopes, a served page links the snapshot's spans once, each
     cluster's trace evidence and workload lookups are kept for the scopes that follow (a scope
-    of every cluster takes what one of a cluster found, and back): each scope's triage is still
-    the one it gets reading and linking only its own samples, tables and spans, with nothing kept."""
+    of every cluster takes what one of a cluster found, and back), each window's metric scores
+    (per cluster) and throttling series are made for every namespace once and each scope takes
+    its rows: each scope's triage is still the one it gets reading and linking only its own
+    samples, tables and spans, with nothing kept."""
     import importlib
 
     from polars.testing import assert_frame_equal
@@ -325,8 +327,15 @@ def test_samples_and_spans_kept_for_every_scope_triage_each_scope_as_its_own_rea
         {**incident, "cluster": inc["cluster"], "namespace": "kube-system"},  # (no spans)
         # every cluster first, then each cluster
         {**later}, {**later, "cluster": other}, {**later, "cluster": inc["cluster"]},
+        # a namespace of every cluster (its nodes in each), then of one
+        {**later, "namespace": "kube-system"}, {**later, "cluster": other, "namespace": inc["namespace"]},
     ]  # fmt: skip
     shared = [triage.triage(ds, **s, spans=spans) for s in scopes]
+    # each window's metric scores were made once per cluster (for every namespace), its
+    # throttling series once for every cluster and namespace
+    mine = _kept.signature(ds)
+    assert sum(k[0] == mine for k in _kept._KEPT["metric scores"]) == 2 * len(ds.clusters)
+    assert sum(k[0] == mine for k in _kept._KEPT["throttling series"]) == 2
     monkeypatch.setattr(_context, "KEEP_SAMPLES", -1)  # every scope reads its own samples
     monkeypatch.setattr(_kept, "KEEP_ROWS", -1)  # … and tables
     for scope, got in zip(scopes, shared, strict=True):

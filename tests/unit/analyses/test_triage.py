@@ -356,3 +356,29 @@ def test_the_insights_archive_crash_looping_init_container_is_the_first_suspect(
     assert restart["time"] == dt.datetime(2024, 4, 27, 9, 54, 24, tzinfo=dt.UTC)
     failing = ev.filter(pl.col("signal") == "failing_pods")["detail"][0]
     assert "Init:CrashLoopBackOff" in failing
+
+
+def test_a_pod_explains_a_node_anomaly_only_on_its_own_cluster_s_node() -> None:
+    """Two clusters each have a node named n1, both with a CPU anomaly; a pod of cluster a on its
+    n1 rose at the same time: only cluster a's n1 is explained by it (× 0.3)."""
+    from workbench.analyses.triage import _metrics
+
+    t = dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC)
+
+    def node(cluster: str) -> dict[str, Any]:
+        return {"level": "Node", "cluster": cluster, "name": "n1", "time": t, "strength": 0.8,
+                "detail": "node CPU busy rose", "_metric": "node_cpu_seconds_total"}  # fmt: skip
+
+    rows = [node("a"), node("b")]
+    rises = pl.DataFrame(
+        {"cluster": ["a"], "metric": ["container_cpu_usage_seconds_total"], "namespace": ["shop"],
+         "pod": ["api-1"], "container": ["app"], "node": [None], "start": [t + dt.timedelta(minutes=2)],
+         "direction": ["up"]},
+        schema_overrides={"node": pl.String},
+    )  # fmt: skip
+    _metrics._explain_nodes(rows, rises, {("a", "shop", "api-1"): "n1"})
+    a, b = rows
+    assert a["strength"] == pytest.approx(0.8 * 0.3)
+    assert a["detail"].endswith("explained by its pod(s) api-1")
+    assert b["strength"] == 0.8  # cluster b's n1 does not run api-1
+    assert b["detail"] == "node CPU busy rose"

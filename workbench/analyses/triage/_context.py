@@ -98,6 +98,12 @@ class Context:
         return self.base_end > self.base_start
 
     @property
+    def samples_kept(self) -> bool:
+        """Whether the snapshot is small enough (:data:`KEEP_SAMPLES`) for its metric samples to
+        be kept in memory for every scope and window."""
+        return self.ds.row_counts.get("metrics", 0) <= KEEP_SAMPLES
+
+    @property
     def minutes(self) -> float:
         return (self.end - self.start).total_seconds() / 60
 
@@ -154,7 +160,7 @@ class Context:
             )
             return series, samples.select("series_id", "ts", "value").collect().rechunk()
 
-        if self.ds.row_counts.get("metrics", 0) > KEEP_SAMPLES:
+        if not self.samples_kept:
             return read(self.cluster, self.history_start, self.end)
 
         def read_all() -> tuple[pl.DataFrame, KeptSamples]:

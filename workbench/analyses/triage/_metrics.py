@@ -25,6 +25,7 @@ when the window's 90th percentile is at least 10 %.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -33,6 +34,7 @@ from typing import Any
 import polars as pl
 
 from workbench.analyses import anomalies as an
+from workbench.analyses._kept import known
 from workbench.analyses.triage._context import Context, fmt_time, kept, raw, raw_frame, signature
 from workbench.analyses.triage._identity import Identity
 
@@ -84,6 +86,55 @@ def _anomaly_params(ctx: Context) -> an.AnomalyParams:
     base_points = max(1, int((ctx.start - ctx.history_start) / ctx.step))
     window = max(10, min(60, base_points // 2))
     return an.AnomalyParams(window=window, min_history=min(10, window), seasonality="none")
+
+
+def _in_scope(ctx: Context) -> list[pl.Expr]:
+    """The rows of a frame keyed like :func:`_series` that are in the scope: its cluster's, and
+    in a namespace its pods' and the nodes of :func:`_nodes_of_namespace` (as :func:`_series`
+    of the scope reads them)."""
+    mine = []
+    if ctx.namespace is not None:
+        nodes = sorted(_nodes_of_namespace(ctx))
+        mine.append(
+            pl.when(pl.col("pod").is_not_null())
+            .then(pl.col("namespace") == ctx.namespace)
+            .otherwise(pl.col("node").is_in(nodes))
+        )
+    if ctx.cluster is not None:
+        mine.append(pl.col("cluster") == ctx.cluster)
+    return mine
+
+
+def _window_key(ctx: Context) -> tuple[Any, ...]:
+    """What a window's series and scores of every namespace depend on: the snapshot's version,
+    the metrics read, the window, its baseline and history, and the step."""
+    return (signature(ctx.ds), ctx.metrics, ctx.history_start, ctx.base_start, ctx.start, ctx.end, ctx.step)
+
+
+def _whole_cluster(ctx: Context, cluster: str | None) -> tuple[Context, Identity]:
+    """``ctx`` for every namespace of ``cluster`` (None: of every cluster), with nothing read yet
+    of its own, and its lookups."""
+    whole = dataclasses.replace(ctx, cluster=cluster, namespace=None, notes=[], _read={})
+    ident = Identity(ctx.ds, cluster=cluster, namespace=None, start=ctx.start, end=ctx.end,
+                     span_start=ctx.base_start, spans=ctx.spans)  # fmt: skip
+    return whole, ident
+
+
+def _series_clusters(ctx: Context) -> list[str | None]:
+    """The clusters of the snapshot's metric series, sorted (as a scope's series are); ``[None]``
+    (every cluster at once) when a series has no cluster, or there are no series."""
+    got = (
+        ctx.ds.series()["cluster"].unique()
+        if ctx.ds.row_counts.get("series")
+        else pl.Series([], dtype=pl.String)
+    )
+    return [None] if got.has_nulls() or got.is_empty() else sorted(got.to_list())
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """The frames one after another (those with rows; the first when none has)."""
+    full = [f for f in frames if f.height]
+    return pl.concat(full) if len(full) > 1 else (full or frames)[0]
 
 
 def _series(ctx: Context) -> pl.DataFrame:
@@ -199,7 +250,13 @@ def _with_sibling_history(
     young = firsts.filter(pl.col("_before") < min_history)
     if young.is_empty():
         return series
-    grown = firsts.filter(pl.col("_before") >= min_history).select(*_KEYS, "_wl")
+    group = ["cluster", "metric", "namespace", "container", "_wl"]
+    # the grown series of the young ones' groups (the others' medians are not asked for)
+    grown = (
+        firsts.filter(pl.col("_before") >= min_history)
+        .select(*_KEYS, "_wl")
+        .join(young.select(group).unique(), on=group, how="semi", nulls_equal=True)
+    )
     sib = (
         pods.join(grown, on=_KEYS, nulls_equal=True)
         .group_by("cluster", "metric", "namespace", "container", "_wl", "ts")
@@ -207,7 +264,7 @@ def _with_sibling_history(
     )
     extra = (
         young.select(*_KEYS, "_wl", "_first")
-        .join(sib, on=["cluster", "metric", "namespace", "container", "_wl"], how="inner", nulls_equal=True)
+        .join(sib, on=group, how="inner", nulls_equal=True)
         .filter(pl.col("ts") < pl.col("_first"))
         .select(*_KEYS, "ts", "value")
     )
@@ -216,24 +273,22 @@ def _with_sibling_history(
     return pl.concat([series, extra]).sort(*_KEYS, "ts", nulls_last=True)
 
 
-def _with_shifts(
-    found: pl.DataFrame, series: pl.DataFrame, ctx: Context, p: an.AnomalyParams
-) -> pl.DataFrame:
-    """Add the window-vs-baseline level shifts (slow ramps that a rolling baseline follows) to
-    the anomalous intervals, in the same columns; where both exist the higher peak wins."""
+def _shift_candidates(
+    series: pl.DataFrame, ctx: Context, p: an.AnomalyParams
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Where the window's points of the series that have a baseline are, with their times
+    (:func:`_where`), and per series the window-vs-baseline level shift (slow ramps that a
+    rolling baseline follows) in the columns of the anomalous intervals, whatever its number of
+    points (:func:`_with_shifts` asks for enough of them)."""
     in_b = (pl.col("ts") >= ctx.base_start) & (pl.col("ts") < ctx.start)
     in_w = (pl.col("ts") >= ctx.start) & (pl.col("ts") < ctx.end)
+    v = pl.col("value")
     ref = (
-        series.filter(in_b).group_by(_KEYS).agg(pl.col("value").median().alias("_med"), pl.len().alias("_nb"))
-    )
-    ref = ref.join(
         series.filter(in_b)
-        .join(ref, on=_KEYS, nulls_equal=True)
         .group_by(_KEYS)
-        .agg((pl.col("value") - pl.col("_med")).abs().median().alias("_mad")),
-        on=_KEYS,
-        nulls_equal=True,
-    ).filter(pl.col("_nb") >= p.min_history)
+        .agg(v.median().alias("_med"), pl.len().alias("_nb"), (v - v.median()).abs().median().alias("_mad"))
+        .filter(pl.col("_nb") >= p.min_history)
+    )
     floor = pl.when(pl.col("metric").str.contains("memory")).then(SHIFT_FLOOR_MEMORY).otherwise(SHIFT_FLOOR)
     scale = pl.max_horizontal(1.4826 * pl.col("_mad"), floor * pl.col("_med").abs()) + 1e-9
     w = (
@@ -241,8 +296,6 @@ def _with_shifts(
         .join(ref, on=_KEYS, nulls_equal=True)
         .with_columns(((pl.col("value") - pl.col("_med")) / scale).alias("_z"), scale.alias("_scale"))
     )
-    if w.is_empty():
-        return found
     hot = w.filter(pl.col("_z").abs() > p.threshold)
     shifts = (
         hot.sort("ts")
@@ -257,7 +310,6 @@ def _with_shifts(
             pl.col("_z").abs().max().alias("peak_score"),
             pl.col("_z").sort_by(pl.col("_z").abs()).last().alias("_zs"),
         )
-        .filter(pl.col("points") >= max(2, int(SHIFT_MIN_SHARE * w["ts"].n_unique())))
         .with_columns(
             pl.when(pl.col("_zs") >= 0).then(pl.lit("up")).otherwise(pl.lit("down")).alias("direction"),
             pl.lit(0.0).alias("_bpeak"),
@@ -265,6 +317,24 @@ def _with_shifts(
         )
         .drop("_zs")
     )
+    return _where(w, "ts"), shifts
+
+
+def _where(frame: pl.DataFrame, *more: str) -> pl.DataFrame:
+    """What :func:`_in_scope` asks of the rows of ``frame`` (cluster, namespace, node, and
+    whether there is a pod: ``""`` or null), and the columns ``more``, once each: a small frame
+    that a scope filtered in the same way has rows of exactly when ``frame`` has."""
+    pod = pl.when(pl.col("pod").is_not_null()).then(pl.lit("")).alias("pod")
+    return frame.select("cluster", "namespace", "node", pod, *more).unique()
+
+
+def _with_shifts(found: pl.DataFrame, window_points: pl.DataFrame, shifts: pl.DataFrame) -> pl.DataFrame:
+    """Add the level shifts (of :func:`_shift_candidates` of the scope) that hold for at least
+    :data:`SHIFT_MIN_SHARE` of the window's points to the anomalous intervals, in the same
+    columns; where both exist the higher peak wins."""
+    if window_points.is_empty():
+        return found
+    shifts = shifts.filter(pl.col("points") >= max(2, int(SHIFT_MIN_SHARE * window_points["ts"].n_unique())))
     both = pl.concat([found, shifts.select(found.columns).cast(found.schema)])  # type: ignore[arg-type]
     return both.sort("peak_score", "_how", descending=[True, False]).unique(
         _KEYS, keep="first", maintain_order=True
@@ -289,26 +359,60 @@ def _fmt(metric: str, v: float) -> str:
     return f"{v:,.3g}/s" if metric.endswith("_total") else f"{v:,.3g}"
 
 
-def metric_evidence(ctx: Context, ident: Identity) -> pl.DataFrame:
-    """``metric_anomaly`` evidence (see the module docstring)."""
+def _scores(ctx: Context, ident: Identity, p: an.AnomalyParams) -> tuple[pl.DataFrame, ...]:
+    """Of the scope's series (young pods' with their siblings' history): where they are
+    (:func:`_where`), their anomalous intervals, each one's highest score in the baseline
+    (``_bpeak``), and where the window's points are and the level shifts
+    (:func:`_shift_candidates`); all the (empty) series when the scope has none. Small frames:
+    what a window's scores keep."""
     series = _series(ctx)
     if series.is_empty():
-        ctx.note("no container or node metrics in scope: metric anomalies not used")
-        return raw_frame([])
-    p = _anomaly_params(ctx)
+        return (series,) * 5
     series = _with_sibling_history(series, ctx, ident, p.min_history)
     scored = an.score(series, p, keys=_KEYS)
     every = an.intervals(scored, p, keys=_KEYS)
-    found = every.filter((pl.col("end") >= ctx.start) & (pl.col("start") < ctx.end))
     base = (
         scored.filter((pl.col("ts") >= ctx.base_start) & (pl.col("ts") < ctx.start))
         .group_by(_KEYS)
         .agg(pl.col("score").max().alias("_bpeak"))
     )
+    return _where(series), every, base, *_shift_candidates(series, ctx, p)
+
+
+def metric_evidence(ctx: Context, ident: Identity) -> pl.DataFrame:
+    """``metric_anomaly`` evidence (see the module docstring)."""
+    p = _anomaly_params(ctx)
+    if ctx.samples_kept:
+        # a series' scores depend on its own samples only (and a young pod's on its siblings',
+        # of its namespace and cluster): made for every namespace of a cluster once per window
+        # and kept, a scope takes its rows from its clusters' (in the order of the clusters, as
+        # a scope's are sorted)
+        clusters = [ctx.cluster] if ctx.cluster else _series_clusters(ctx)
+        keys = {c: (*_window_key(ctx), c) for c in clusters}
+        if len(clusters) > 1 and sum(not known("metric scores", k) for k in keys.values()) > 1:
+            # several clusters to score: every cluster's in one pass, kept cluster by cluster
+            whole = _scores(*_whole_cluster(ctx, None), p)
+            for c in clusters:
+                part = tuple(f.filter(pl.col("cluster") == c) for f in whole)
+                kept("metric scores", keys[c], lambda part=part: part, size=16)
+        parts = [
+            kept("metric scores", keys[c], lambda c=c: _scores(*_whole_cluster(ctx, c), p), size=16)
+            for c in clusters
+        ]
+        mine = _in_scope(ctx)
+        where, every, base, window_points, shifts = (
+            f.filter(*mine) if mine else f for f in (_concat([part[i] for part in parts]) for i in range(5))
+        )
+    else:
+        where, every, base, window_points, shifts = _scores(ctx, ident, p)
+    if where.is_empty():
+        ctx.note("no container or node metrics in scope: metric anomalies not used")
+        return raw_frame([])
+    found = every.filter((pl.col("end") >= ctx.start) & (pl.col("start") < ctx.end))
     found = found.join(base, on=_KEYS, how="left", nulls_equal=True).with_columns(
         pl.col("_bpeak").fill_null(0.0), pl.lit("point").alias("_how")
     )
-    found = _with_shifts(found, series, ctx, p)
+    found = _with_shifts(found, window_points, shifts)
     labels = {**CONTAINER_METRICS, **POD_METRICS, **NODE_METRICS}
     rows = []
     for r in found.sort(_KEYS, nulls_last=True).iter_rows(named=True):
@@ -383,8 +487,8 @@ def _explain_nodes(
     rows: list[dict[str, Any]], pod_rises: pl.DataFrame, nodes: dict[tuple[str, str, str], str]
 ) -> None:
     """A node's CPU or memory anomaly that starts within 10 minutes of a rise of the same
-    resource in one of its pods (however weak, and even before the window) is that pod's
-    doing: its strength × 0.3."""
+    resource in one of its pods (a pod of the node's cluster on a node of that name; however
+    weak, and even before the window) is that pod's doing: its strength × 0.3."""
     near = dt.timedelta(minutes=10)
     rises = list(pod_rises.iter_rows(named=True))
     for n in (r for r in rows if r["level"] == "Node"):
@@ -395,6 +499,7 @@ def _explain_nodes(
                 for p in rises
                 if family
                 and family in p["metric"]
+                and p["cluster"] == n["cluster"]
                 and nodes.get((p["cluster"], p["namespace"], p["pod"])) == n["name"]
                 and abs(p["start"] - n["time"]) <= near
             }
@@ -404,11 +509,28 @@ def _explain_nodes(
             n["detail"] += f"; explained by its pod(s) {', '.join(culprits[:3])}"
 
 
+def _throttling_series(ctx: Context) -> pl.DataFrame:
+    """Both :data:`THROTTLING` metrics per container of the scope. When the samples are kept
+    (:attr:`Context.samples_kept`), those of every cluster and namespace are made once per window
+    and kept (the last two windows'): a scope takes its rows."""
+
+    def make(c: Context) -> pl.DataFrame:
+        return an.metric_series(c.metric_samples(THROTTLING), by=("namespace", "pod", "container"), step=c.step,
+                                where=_containers_only())  # fmt: skip
+
+    if not ctx.samples_kept:
+        return make(ctx)
+    every = kept("throttling series", _window_key(ctx), lambda: make(_whole_cluster(ctx, None)[0]), size=2)
+    mine = [
+        pl.col(c) == v for c, v in (("cluster", ctx.cluster), ("namespace", ctx.namespace)) if v is not None
+    ]
+    return every.filter(*mine) if mine else every
+
+
 def throttling_evidence(ctx: Context) -> pl.DataFrame:
     """``throttling`` evidence (see the module docstring)."""
     names = list(THROTTLING)
-    s = an.metric_series(ctx.metric_samples(THROTTLING), by=("namespace", "pod", "container"), step=ctx.step,
-                         where=_containers_only())  # fmt: skip
+    s = _throttling_series(ctx)
     if s.is_empty():
         return raw_frame([])
     keys = ["cluster", "namespace", "pod", "container", "ts"]
