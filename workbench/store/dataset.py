@@ -313,12 +313,13 @@ class Dataset:
         return self.scan("services", **filters).collect()
 
     def events(self, **filters: Any) -> pl.DataFrame:
-        """Events, newest last; ``type="Warning"`` keeps only warnings."""
+        """Events, newest last (events of the same time in storage order); ``type="Warning"`` keeps
+        only warnings."""
         etype = filters.pop("type", None)
         lf = self.scan("events", **filters)
         if etype is not None:
             lf = lf.filter(pl.col("type") == etype)
-        return lf.sort("last_time", nulls_last=False).collect()
+        return lf.sort("last_time", nulls_last=False, maintain_order=True).collect()
 
     def spans(self, **filters: Any) -> pl.DataFrame:
         service = filters.pop("service", None)
