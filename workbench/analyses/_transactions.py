@@ -18,6 +18,9 @@ What picking them reads:
 - :class:`Transactions` holds transactions picked once (e.g. for one dashboard scope): every
   analysis of :mod:`~workbench.analyses.apm` and :mod:`~workbench.analyses.hitmap` takes it
   instead of spans and skips the picking.
+- :func:`pack_ids`: kept transactions hold OpenTelemetry's ids (lowercase hex, 32 digits a
+  trace id, 16 a span id) as three ``UInt64`` columns (24 bytes a transaction instead of ~80
+  as strings); :func:`unpack_ids` formats them back for the rows a result lists.
 """
 
 from __future__ import annotations
@@ -27,12 +30,15 @@ import datetime as dt
 import functools
 import logging
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
+from workbench.analyses._kernels import kernel
 from workbench.analyses.params import Params, closest, field
 from workbench.errors import ParameterError
 from workbench.schema import SCHEMAS
@@ -41,18 +47,23 @@ from workbench.store import Dataset, to_utc
 __all__ = [
     "KEPT_CATEGORICAL",
     "KINDS",
+    "PACKED",
     "TRANSACTION_COLUMNS",
     "Data",
     "SpanParams",
     "Transactions",
     "duration_us",
+    "engine",
     "epoch_us",
     "fallback_services",
     "nullable_columns",
+    "one_frame",
+    "pack_ids",
     "span_frame",
     "transaction_frame",
     "transaction_rows",
     "transactions_lazy",
+    "unpack_ids",
 ]
 
 log = logging.getLogger(__name__)
@@ -160,6 +171,129 @@ class SpanParams(Params):
         )
 
 
+#: The columns that hold :data:`TRANSACTION_COLUMNS`' ids packed (:func:`pack_ids`): a trace id's
+#: first and last 16 hex digits and the span id's 16, each as one ``UInt64``.
+PACKED: tuple[str, ...] = ("_trace_hi", "_trace_lo", "_span")
+_IDS = {"trace_id": PACKED[:2], "span_id": PACKED[2:]}
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _views(ids: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``ids`` as polars holds them (Arrow string views, handed over without a copy): the views
+    (``int32`` rows of length, prefix, buffer, offset), the buffers one after the other (the
+    only one as it is) and where each starts; None when they are not string views."""
+    view = ids.rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
+    if not isinstance(view, pa.StringViewArray):
+        return None
+    buffers = view.buffers()
+    views = np.frombuffer(buffers[1], dtype=np.int32).reshape(-1, 4)[view.offset : view.offset + len(view)]
+    blobs = [np.zeros(0, np.uint8) if b is None else np.frombuffer(b, dtype=np.uint8) for b in buffers[2:]]
+    # no buffer when every id is short enough to be held in its view
+    data = blobs[0] if len(blobs) == 1 else np.concatenate([np.zeros(0, np.uint8), *blobs])
+    return views, data, np.cumsum([0, *(b.size for b in blobs[:-1])], dtype=np.int64)
+
+
+def _pack(ids: pl.Series, *, compiled: bool | None) -> list[pl.Series] | None:
+    """``ids`` (``trace_id`` or ``span_id``) as their :data:`PACKED` columns (null where an id is
+    null), or None when one of them is not lowercase hex of 32 (trace) or 16 (span) digits:
+    by the compiled kernel (``compiled``; None: when it is loaded or ``ids`` is long,
+    :func:`kernel`), else by polars."""
+    names = _IDS[ids.name]
+    if ids.len() == 0:
+        return [pl.Series(n, [], dtype=pl.UInt64) for n in names]
+    k = kernel("_ids_kernel", ids.len() if compiled is None else (1 << 62 if compiled else -1))
+    found = _views(ids) if k is not None and compiled is not False else None
+    if k is not None and found is not None:
+        null = ids.is_null().to_numpy() if ids.null_count() else np.zeros(0, dtype=np.bool_)
+        words = np.empty((len(names), ids.len()), dtype=np.uint64)
+        if not k.pack(*found, null, k.PAIRS, words):
+            return None
+        out = [pl.Series(n, w) for n, w in zip(names, words, strict=True)]
+    else:  # the same, by polars
+        if not (ids.is_null() | ids.str.contains(f"^[0-9a-f]{{{16 * len(names)}}}$")).all():
+            return None
+        digits = [ids.str.slice(16 * i, 16) for i in range(len(names))]
+        out = [
+            d.str.to_integer(base=16, dtype=pl.UInt64).alias(n) for n, d in zip(names, digits, strict=True)
+        ]
+    if ids.null_count():
+        null = ids.is_null()
+        out = [pl.select(pl.when(null).then(None).otherwise(s)).to_series().alias(s.name) for s in out]
+    return out
+
+
+def pack_ids(frame: pl.DataFrame, *, compiled: bool | None = None) -> pl.DataFrame | None:
+    """``frame`` (transactions with :data:`TRANSACTION_COLUMNS`' ``trace_id`` and ``span_id``)
+    with the ids packed losslessly in their place (:data:`PACKED`: 24 bytes a transaction instead
+    of ~80 as strings), or None when some id is not as OpenTelemetry writes them: lowercase hex
+    of 32 digits (trace) or 16 (span). :func:`unpack_ids` gives the same strings back.
+    ``compiled``: pack by the compiled kernel (True), by polars (False; the same columns) or by
+    the kernel when it is loaded or the frame is long (None, :func:`kernel`)."""
+    packed = {}
+    for name in _IDS:
+        cols = _pack(frame.get_column(name), compiled=compiled)
+        if cols is None:
+            return None
+        packed[name] = cols
+    return pl.DataFrame([s for c in frame.columns for s in packed.get(c, [frame.get_column(c)])])
+
+
+def _hex(words: list[pl.Series], name: str) -> pl.Series:
+    """Packed words back as the id they hold: 16 lowercase hex digits a word, zero-padded."""
+    n = words[0].len()
+    raw = np.concatenate(
+        [w.fill_null(0).to_numpy().astype(">u8").view(np.uint8).reshape(n, 8) for w in words], axis=1
+    )
+    text = np.empty((n, 2 * raw.shape[1]), dtype=np.uint8)
+    text[:, 0::2] = _HEX[raw >> 4]
+    text[:, 1::2] = _HEX[raw & 15]
+    width = text.shape[1]
+    arr = pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), n, [None, pa.py_buffer(text)])
+    out = pl.Series(name, arr).cast(pl.String)
+    if words[0].null_count():
+        out = pl.select(pl.when(words[0].is_null()).then(None).otherwise(out)).to_series().alias(name)
+    return out
+
+
+def unpack_ids(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` with packed ids (:func:`pack_ids`) with the ``trace_id`` and ``span_id`` strings
+    in their place (formatted for these rows only); ``rows`` as given when their ids are not
+    packed."""
+    if PACKED[0] not in rows.columns:
+        return rows
+    ids = {name: _hex([rows.get_column(c) for c in cols], name) for name, cols in _IDS.items()}
+    first = {cols[0]: name for name, cols in _IDS.items()}
+    return pl.DataFrame(
+        [
+            ids[first[c]] if c in first else rows.get_column(c)
+            for c in rows.columns
+            if c in first or c not in PACKED
+        ]
+    )
+
+
+def one_frame(batches: Iterable[pl.DataFrame], schema: pl.Schema, *, pack: bool = True) -> pl.DataFrame:
+    """``batches`` of transactions (``schema``, with ``trace_id`` and ``span_id``) as one frame of
+    one chunk a column (the percentiles of a frame of many chunks cost several times as much),
+    with the ids packed (:func:`pack_ids`) when ``pack`` and every batch's can be: a batch at a
+    time, so the strings of only one are held (once one cannot be packed, those packed so far
+    are unpacked: the same strings)."""
+    parts: list[pl.DataFrame] = []
+    for batch in batches:
+        packed = pack_ids(batch) if pack else None
+        if packed is None and pack:
+            pack = False
+            parts = [unpack_ids(part) for part in parts]
+        parts.append(batch if packed is None else packed)
+    # a copy of the references (a single batch's frame is the caller's): the columns dropped below
+    frame = pl.concat(parts, how="vertical", rechunk=False).clone() if parts else pl.DataFrame(schema=schema)
+    parts.clear()
+    packed = pack_ids(frame) if pack and frame.is_empty() else None  # packed all the same
+    frame = frame if packed is None else packed
+    # a column at a time: one column copied at once
+    return pl.DataFrame([frame.drop_in_place(c).rechunk() for c in list(frame.columns)])
+
+
 @dataclasses.dataclass(frozen=True)
 class Transactions:
     """Transactions picked out of spans once (:data:`TRANSACTION_COLUMNS`), by
@@ -168,7 +302,10 @@ class Transactions:
     filter it by cluster, namespace, service and window and skip picking transactions again.
     :data:`KEPT_CATEGORICAL` columns of ``frame`` may be ``Categorical`` (as picked by
     ``scoped_transactions``) or strings.
-    ``kinds`` are the span kinds it was picked with; an analysis asked for others refuses it."""
+    ``kinds`` are the span kinds it was picked with; an analysis asked for others refuses it.
+    ``frame`` may hold the ids packed (:data:`PACKED` in place of ``trace_id`` and ``span_id``,
+    as ``scoped_transactions`` keeps them when it can: :func:`pack_ids`); the results that list
+    transactions give them as strings (:meth:`with_ids`)."""
 
     frame: pl.DataFrame
     kinds: tuple[str, ...] = ("SERVER", "CONSUMER")
@@ -178,8 +315,37 @@ class Transactions:
         """Number of transactions."""
         return self.frame.height
 
+    @property
+    def packed(self) -> bool:
+        """Whether :attr:`frame` holds the ids packed (:data:`PACKED`)."""
+        return PACKED[0] in self.frame.columns
+
+    def with_ids(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """``rows`` (some of :attr:`frame`'s, in any order) with their ``trace_id`` and ``span_id``
+        as strings (:func:`unpack_ids`: formatted for these rows only); ``rows`` as given when
+        the ids are not packed."""
+        return unpack_ids(rows)
+
+    def of_trace(self, trace_id: str) -> pl.DataFrame:
+        """The transactions of trace ``trace_id``, with their ids as strings."""
+        if not self.packed:
+            return self.frame.filter(pl.col("trace_id") == trace_id)
+        key = pack_ids(pl.DataFrame({"trace_id": [trace_id], "span_id": ["0" * 16]}))
+        if key is None:  # not lowercase hex of 32 digits: none of these (all packed) is it
+            return unpack_ids(self.frame.clear())
+        hi, lo = PACKED[:2]
+        return unpack_ids(self.frame.filter(pl.col(hi) == key[hi][0], pl.col(lo) == key[lo][0]))
+
 
 Data = Dataset | pl.DataFrame | pl.LazyFrame | Transactions
+
+
+def engine(data: Data) -> Any:
+    """The polars engine that collects a query of ``data``: in memory for :class:`Transactions`
+    (the default, streaming, engine cuts them into morsels: a quantile of 10 M response times
+    then costs five times as much), the default for the others."""
+    return "in-memory" if isinstance(data, Transactions) else "auto"
+
 
 _NEEDED = (
     "cluster",
@@ -360,7 +526,8 @@ def _scoped(tx: Transactions, p: SpanParams, kinds: tuple[str, ...]) -> pl.LazyF
 def transaction_frame(data: Data, p: SpanParams, *, kinds: tuple[str, ...]) -> pl.LazyFrame:
     """The transactions of the spans ``p`` selects from ``data`` (:data:`TRANSACTION_COLUMNS`,
     lazy, not yet cut to the window's finish times), or ``data``'s own when it is
-    :class:`Transactions`."""
+    :class:`Transactions` (then with :data:`PACKED` instead of the ids when it packs them:
+    :meth:`Transactions.with_ids`)."""
     if isinstance(data, Transactions):
         return _scoped(data, p, kinds)
     return transactions_lazy(span_frame(data, p), kinds=kinds, nullable=nullable_columns(data, p))

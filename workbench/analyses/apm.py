@@ -57,7 +57,9 @@ from workbench.analyses._transactions import (
     SpanParams,
     Transactions,
     duration_us,
+    engine,
     epoch_us,
+    one_frame,
     span_frame,
     transaction_frame,
     transactions_lazy,
@@ -150,16 +152,24 @@ class ApmParams(SpanParams):
             raise ParameterError(msg)
 
 
-def scoped_transactions(data: Data, params: ApmParams | None = None, **changes: Any) -> Transactions:
+def scoped_transactions(
+    data: Data, params: ApmParams | None = None, *, pack: bool = True, **changes: Any
+) -> Transactions:
     """The transactions of the spans ``params`` selects (window widened by the lookback, not yet
     cut to finish times in the window), picked once: pass the result to :func:`series`,
     :func:`summary`, :func:`active_series`, :func:`transactions` or the hitmap with the same
-    window, and they reuse it instead of reading and picking again (a dashboard's scope)."""
+    window, and they reuse it instead of reading and picking again (a dashboard's scope).
+
+    ``pack``: when every id is as OpenTelemetry writes them (lowercase hex, 32 digits a trace
+    id, 16 a span id), they are kept packed (:func:`~workbench.analyses._transactions.pack_ids`,
+    a third of what the strings take); the results give them as strings all the same."""
     p = resolve_params(ApmParams, params, changes)
     cat = pl.Categorical()
     kept = [pl.col(c).cast(cat if c in KEPT_CATEGORICAL else t) for c, t in TRANSACTION_COLUMNS.items()]
-    # cast while reading, by the streaming engine: the strings are never all held at once
-    frame = transaction_frame(data, p, kinds=p.kinds).select(kept).collect(engine="streaming")
+    # cast while reading, by the streaming engine: the strings are never all held at once (the
+    # ids are packed a batch at a time)
+    query = transaction_frame(data, p, kinds=p.kinds).select(kept)
+    frame = one_frame(query.collect_batches(engine="streaming"), query.collect_schema(), pack=pack)
     return Transactions(frame, p.kinds)
 
 
@@ -175,7 +185,9 @@ def transactions(data: Data, params: ApmParams | None = None, **changes: Any) ->
     """Every transaction that finished in the window, in finish order (:data:`TRANSACTION_COLUMNS`)."""
     p = resolve_params(ApmParams, params, changes)
     tx = transaction_frame(data, p, kinds=p.kinds)
-    out = _finished_in_window(tx, p).sort("end", maintain_order=True).collect()
+    out = _finished_in_window(tx, p).sort("end", maintain_order=True).collect(engine=engine(data))
+    if isinstance(data, Transactions):
+        out = data.with_ids(out)
     return out.select([pl.col(c).cast(t) for c, t in TRANSACTION_COLUMNS.items()])
 
 
@@ -210,7 +222,7 @@ def series(data: Data, params: ApmParams | None = None, **changes: Any) -> pl.Da
         tx.with_columns(((pl.col("end").dt.epoch("us") // b) * b).alias("_b"))
         .group_by([*by, "_b"])
         .agg(_stats())
-        .collect()
+        .collect(engine=engine(data))
     )
     if agg.is_empty():
         return _empty(p.by, SERIES_COLUMNS)
@@ -239,7 +251,8 @@ def summary(data: Data, params: ApmParams | None = None, **changes: Any) -> pl.D
     by = list(p.by)
     tx = _finished_in_window(transaction_frame(data, p, kinds=p.kinds), p)
     span = [pl.col("end").min().alias("_lo"), pl.col("end").max().alias("_hi")]
-    agg = (tx.group_by(by).agg(*_stats(), *span) if by else tx.select(*_stats(), *span)).collect()
+    agg = tx.group_by(by).agg(*_stats(), *span) if by else tx.select(*_stats(), *span)
+    agg = agg.collect(engine=engine(data))
     if agg.is_empty() or agg["transactions"].sum() == 0:
         return _empty(p.by, SUMMARY_COLUMNS)
     lo = p.start or agg["_lo"].min()
@@ -295,7 +308,7 @@ def active_series(data: Data, params: ApmParams | None = None, **changes: Any) -
     if p.end is not None:
         tx = tx.filter(pl.col("start") < p.end)
     s, e = pl.col("start").dt.epoch("us").alias("_s"), pl.col("end").dt.epoch("us").alias("_e")
-    rows = tx.select(*by, s, e).collect()
+    rows = tx.select(*by, s, e).collect(engine=engine(data))
     if rows.is_empty():
         return _empty(p.by, ACTIVE_SERIES_COLUMNS)
     lo = epoch_us(p.start) if p.start is not None else int(rows["_s"].min())  # type: ignore[arg-type]

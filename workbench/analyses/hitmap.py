@@ -29,23 +29,27 @@ import dataclasses
 import datetime as dt
 import logging
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from workbench.analyses._hitmap_bins import cell_indexes, grid_cells, rt_row_expr
+from workbench.analyses._hitmap_bins import cell_indexes, count_cells, grid_cells, rt_row_expr
 from workbench.analyses._transactions import (
+    PACKED,
     TRANSACTION_COLUMNS,
     Data,
     SpanParams,
     Transactions,
     duration_us,
+    engine,
     epoch_us,
     nullable_columns,
     span_frame,
     transaction_frame,
     transaction_rows,
+    unpack_ids,
 )
 from workbench.analyses.apm import GROUP_COLUMNS, resolve_params
 from workbench.analyses.params import field
@@ -61,10 +65,13 @@ __all__ = [
     "HitmapParams",
     "hitmap",
     "select",
+    "select_slowest",
     "trace",
 ]
 
 log = logging.getLogger(__name__)
+
+_PACKED = {"trace_id": PACKED[:2], "span_id": PACKED[2:]}
 
 TS = pl.Datetime("us", "UTC")
 CELL_COLUMNS: dict[str, pl.DataType] = {
@@ -265,12 +272,43 @@ def _rows(data: Data, p: HitmapParams) -> tuple[pl.DataFrame, bool]:
         lf = lf.filter(pl.col("_end") >= p.start)
     if p.end is not None:
         lf = lf.filter(pl.col("_end") < p.end)
-    rows = lf.with_columns(pl.col("_end").dt.epoch("us").alias("_e")).drop("_end").collect()
+    rows = (
+        lf.with_columns(pl.col("_end").dt.epoch("us").alias("_e")).drop("_end").collect(engine=engine(data))
+    )
     if not us:  # response times that are whole µs (as picked from spans) bin by the table too
         dur = (pl.col("_d") * 1000).round().cast(pl.Int64)
         if rows.select((dur / 1000.0 == pl.col("_d")).all()).item():
             return rows.with_columns(dur), True
     return rows, us
+
+
+def _groups(rows: pl.DataFrame, by: tuple[str, ...]) -> tuple[np.ndarray, pl.DataFrame] | None:
+    """Each row's group as a number (0 … groups − 1) and the groups' ``by`` values (row ``k``:
+    group ``k``), when every ``by`` column is ``Categorical`` (as :class:`Transactions` keep
+    them: numbered by their codes, without hashing the values), else None."""
+    if not all(isinstance(rows.schema[b], pl.Categorical) for b in by):
+        return None
+    code = np.zeros(rows.height, dtype=np.int64)
+    keys = pl.DataFrame({"_k": [0]})
+    for b in by:
+        values = rows.get_column(b).unique()  # a null included
+        phys = values.to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
+        lut = np.zeros(int(phys.max(initial=-1)) + 2, dtype=np.int64)
+        lut[phys + 1] = np.arange(phys.size)
+        code *= phys.size
+        code += lut[rows.get_column(b).to_physical().cast(pl.Int64).fill_null(-1).to_numpy() + 1]
+        keys = keys.join(pl.DataFrame([values]), how="cross")  # in the order of the codes
+    return code, keys.drop("_k")
+
+
+def _after(pieces: Iterator[tuple[np.ndarray, np.ndarray]], code: np.ndarray, size: int) -> Iterator[
+        tuple[np.ndarray, np.ndarray]]:  # fmt: skip
+    """:func:`cell_indexes`'s pieces with each row's cell moved into its group's grid (``size``
+    cells a group, in the order of ``code``)."""
+    at = 0
+    for idx, failed in pieces:
+        yield idx + code[at : at + idx.size] * size, failed
+        at += idx.size
 
 
 def hitmap(data: Data, params: HitmapParams | None = None, **changes: Any) -> Hitmap:
@@ -296,7 +334,17 @@ def hitmap(data: Data, params: HitmapParams | None = None, **changes: Any) -> Hi
     t0 = (lo_us // step) * step
     n_time = max(1, -(-(hi_us - t0) // step))
     rt = (p.rt_min_ms, p.bins_per_decade, n_rt)
-    if p.by:
+    groups = _groups(rows, p.by) if p.by else None
+    if groups is not None:  # each group's grid in one count: the cell numbered after the group's
+        code, keys = groups
+        size = n_time * n_rt
+        cells = count_cells(_after(cell_indexes(rows, us=us, t0=t0, step=step, rt=rt), code, size),
+                            keys.height * size, rows.height)  # fmt: skip
+        at = cells["_i"].to_numpy()
+        cells = keys.gather(at // size).with_columns(
+            pl.Series("_i", at % size, dtype=pl.Int64), cells["count"], cells["errors"]
+        )
+    elif p.by:
         idx = [i for i, _ in cell_indexes(rows, us=us, t0=t0, step=step, rt=rt)]
         cells = (rows.select(*p.by, "_f").with_columns(pl.Series("_i", np.concatenate(idx) if idx else [], dtype=pl.Int64))
                  .group_by(*p.by, "_i")
@@ -319,21 +367,9 @@ def hitmap(data: Data, params: HitmapParams | None = None, **changes: Any) -> Hi
     return Hitmap(cells, p.by, t0_dt, step, int(n_time), p.rt_min_ms, p.bins_per_decade, n_rt)
 
 
-def select(
-    data: Data,
-    t0: dt.datetime | str,
-    t1: dt.datetime | str,
-    rt_min_ms: float,
-    rt_max_ms: float,
-    params: HitmapParams | None = None,
-    *,
-    limit: int | None = None,
-    **changes: Any,
-) -> pl.DataFrame:
-    """The transactions with ``t0 ≤ end ≤ t1`` and ``rt_min_ms ≤ rt_ms ≤ rt_max_ms`` (a closed
-    box, as drawn), slowest first; ``limit`` keeps the slowest ``limit``. ``params`` filters
-    (cluster, namespace, service, kinds) apply; its window is replaced by the box."""
-    p = resolve_params(HitmapParams, params, changes)
+def _in_box(data: Data, t0: dt.datetime | str, t1: dt.datetime | str, rt_min_ms: float, rt_max_ms: float,
+            p: HitmapParams) -> pl.LazyFrame:  # fmt: skip
+    """The transactions of ``data`` in the box (unordered, lazy); see :func:`select`."""
     lo, hi = to_utc(t0), to_utc(t1)
     if lo is None or hi is None or hi < lo:
         msg = f"select needs t0 ≤ t1 (got {t0!r}, {t1!r})"
@@ -349,13 +385,76 @@ def select(
     else:
         scan = p.replace(start=lo, end=hi + dt.timedelta(microseconds=1), lookback=f"{lookback}us")
     assert isinstance(scan, HitmapParams)
-    tx = transaction_frame(data, scan, kinds=p.kinds).filter(
+    return transaction_frame(data, scan, kinds=p.kinds).filter(
         pl.col("end").is_between(lo, hi) & pl.col("rt_ms").is_between(rt_min_ms, rt_max_ms)
     )
-    tx = tx.sort(["rt_ms", "end"], descending=[True, False])
+
+
+def _listed(out: pl.DataFrame, *, ids: bool) -> pl.DataFrame:
+    """Selected transactions with :data:`TRANSACTION_COLUMNS` (their ids as strings, or still
+    packed when ``ids=False``)."""
+    if ids:  # their ids as strings, when packed
+        out = unpack_ids(out)
+    packed = PACKED[0] in out.columns  # ids=False: the packed ids in place of the strings
+    types: dict[str, pl.DataType] = {}
+    for c, t in TRANSACTION_COLUMNS.items():
+        types |= dict.fromkeys(_PACKED[c], pl.UInt64()) if packed and c in _PACKED else {c: t}
+    return out.select([pl.col(c).cast(t) for c, t in types.items()])
+
+
+def _slowest_first(tx: pl.LazyFrame) -> pl.LazyFrame:
+    return tx.sort(["rt_ms", "end"], descending=[True, False])
+
+
+def select(
+    data: Data,
+    t0: dt.datetime | str,
+    t1: dt.datetime | str,
+    rt_min_ms: float,
+    rt_max_ms: float,
+    params: HitmapParams | None = None,
+    *,
+    limit: int | None = None,
+    ids: bool = True,
+    **changes: Any,
+) -> pl.DataFrame:
+    """The transactions with ``t0 ≤ end ≤ t1`` and ``rt_min_ms ≤ rt_ms ≤ rt_max_ms`` (a closed
+    box, as drawn), slowest first; ``limit`` keeps the slowest ``limit``. ``params`` filters
+    (cluster, namespace, service, kinds) apply; its window is replaced by the box.
+    ``ids=False``: of :class:`Transactions` that keep their ids packed, the ids stay packed
+    (:data:`PACKED` in their place: :meth:`Transactions.with_ids` formats them for some rows)."""
+    p = resolve_params(HitmapParams, params, changes)
+    tx = _slowest_first(_in_box(data, t0, t1, rt_min_ms, rt_max_ms, p))
     if limit is not None:
         tx = tx.head(limit)
-    return tx.collect().select([pl.col(c).cast(t) for c, t in TRANSACTION_COLUMNS.items()])
+    return _listed(tx.collect(engine=engine(data)), ids=ids)
+
+
+def select_slowest(
+    data: Data,
+    t0: dt.datetime | str,
+    t1: dt.datetime | str,
+    rt_min_ms: float,
+    rt_max_ms: float,
+    params: HitmapParams | None = None,
+    *,
+    limit: int,
+    ids: bool = True,
+    **changes: Any,
+) -> tuple[pl.DataFrame, int, int]:
+    """What a box lists without ordering all it selects: ``select(..., limit=limit)`` (the
+    slowest ``limit``), and how many transactions :func:`select` selects and how many of them
+    failed, by one pass over ``data``."""
+    p = resolve_params(HitmapParams, params, changes)
+    tx = _in_box(data, t0, t1, rt_min_ms, rt_max_ms, p)
+    counts, top = pl.collect_all(
+        [
+            tx.select(pl.len().alias("n"), pl.col("error").sum().alias("errors")),
+            _slowest_first(tx).head(limit),
+        ],
+        engine=engine(data),
+    )
+    return _listed(top, ids=ids), int(counts["n"][0]), int(counts["errors"][0] or 0)
 
 
 def trace(

@@ -18,6 +18,7 @@ from polars.testing import assert_frame_equal
 
 import workbench as wb
 from workbench.analyses import _kernels, apm
+from workbench.analyses._transactions import PACKED
 from workbench.errors import ParameterError
 from workbench.schema import conform
 from workbench.sources.traces import read_traces
@@ -429,3 +430,161 @@ def test_a_snapshot_picks_the_transactions_its_spans_frame_picks(tmp_path: Path,
     assert_frame_equal(got, apm.transactions(spans).sort("trace_id", "span_id"))
     assert got.filter(pl.col("service") == "batch").height == 61
     assert sorted(got["span_id"]) == sorted(r["span_id"] for r in _transactions(spans))
+
+
+def _snapshot_in_parts(path: Path, spans: pl.DataFrame, parts: int = 3) -> wb.Dataset:
+    """``spans`` shuffled and written as ``parts`` files of one snapshot."""
+    from workbench.store import SnapshotWriter
+
+    with SnapshotWriter(path) as w:
+        for part in spans.sample(fraction=1.0, shuffle=True, seed=1).iter_slices(spans.height // parts + 1):
+            w.write("spans", part)
+    ds = wb.open(path)
+    assert len(ds.files("spans")) == parts
+    return ds
+
+
+def _same_answers(tx: apm.Transactions, want: apm.Transactions, window: dict[str, dt.datetime]) -> None:
+    """Every result of ``tx`` that lists transactions (their ids as strings) equals ``want``'s."""
+    from workbench.analyses import hitmap
+
+    key, strings = ["trace_id", "span_id"], dict(apm.TRANSACTION_COLUMNS)
+    assert_frame_equal(
+        tx.with_ids(tx.frame).cast(strings).sort(key), want.with_ids(want.frame).cast(strings).sort(key)
+    )
+    some = tx.frame.sample(n=60, seed=2)  # a subset, in no order: kept in its order
+    got = tx.with_ids(some)
+    assert got.columns == [c for c in want.frame.columns if c in got.columns or c in key]
+    same = got.cast(strings).join(want.frame.cast(strings), on=key, how="inner", maintain_order="left")
+    assert same.height == some.height
+    for c in ("start", "end", "service", "pod", "rt_ms"):
+        assert same[c].equals(same[f"{c}_right"]), c
+    for trace in got["trace_id"][:5]:
+        assert tx.of_trace(trace).height >= 1
+        assert_frame_equal(
+            tx.of_trace(trace).cast(strings).sort(key), want.of_trace(trace).cast(strings).sort(key)
+        )
+    assert tx.of_trace("no-such-trace").is_empty() and tx.of_trace("e" * 32).is_empty()  # none such
+    assert_frame_equal(apm.transactions(tx, **window).sort(key), apm.transactions(want, **window).sort(key))
+    for box in ((T0 + dt.timedelta(minutes=8), T0 + dt.timedelta(minutes=12), 1.0, 1e9),
+                (T0, T0 + dt.timedelta(hours=1), 40.0, 80.0)):  # fmt: skip
+        expected = hitmap.select(want, *box)
+        assert expected.height > 0
+        assert_frame_equal(hitmap.select(tx, *box).sort(key), expected.sort(key))
+        assert_frame_equal(hitmap.select(tx, *box, limit=7), hitmap.select(want, *box, limit=7))
+        assert_frame_equal(tx.with_ids(hitmap.select(tx, *box, ids=False)), hitmap.select(tx, *box))
+
+
+def test_ids_kept_packed_equal_the_strings_read_from_the_files(tmp_path: Path, spans: pl.DataFrame) -> None:
+    """Picked from a snapshot of several files, the transactions keep their ids packed (three
+    ``UInt64`` columns instead of the strings); every id a result lists, the transactions of a
+    trace and the box selections equal those of the transactions that keep the strings read."""
+    ds = _snapshot_in_parts(tmp_path / "snap", spans)
+    window = {"start": T0 + dt.timedelta(minutes=5), "end": T0 + dt.timedelta(minutes=25)}
+    packed = apm.scoped_transactions(ds, **window)
+    strings = apm.scoped_transactions(ds, pack=False, **window)
+    assert packed.packed and not strings.packed and packed.height == strings.height > 0
+    assert "trace_id" not in packed.frame.columns
+    assert [packed.frame.schema[c] for c in PACKED] == [pl.UInt64()] * 3
+    assert strings.with_ids(strings.frame) is strings.frame  # nothing to format
+    _same_answers(packed, strings, window)
+    direct = ds.scan("spans").select("trace_id", "span_id").collect()  # the strings as written
+    ids = packed.with_ids(packed.frame).select("trace_id", "span_id")
+    assert ids.join(direct, on=["trace_id", "span_id"], how="anti").is_empty()
+
+
+def test_a_scope_with_ids_that_are_not_otel_hex_keeps_the_strings(
+    tmp_path: Path, spans: pl.DataFrame
+) -> None:
+    """Ids that are not lowercase hex of 32 (trace) or 16 (span) digits (upper case, a sign,
+    another length, not hex, null) cannot be packed: the scope keeps the strings, with the same
+    answers; ids of the right form but some null are packed (null)."""
+    window = {"start": T0 + dt.timedelta(minutes=5), "end": T0 + dt.timedelta(minutes=25)}
+    tid = pl.col("trace_id")
+    first = tid.str.ends_with("a")  # some traces, with a letter to write in upper case
+    for name, odd in (
+        ("upper", tid.str.to_uppercase()),
+        ("sign", pl.lit("+") + tid.str.slice(1)),
+        ("length", tid.str.slice(1)),
+        ("not hex", tid.str.slice(0, 31) + pl.lit("g")),
+    ):
+        bad = spans.with_columns(pl.when(first).then(odd).otherwise(tid).alias("trace_id"))
+        odd_ids = spans.filter(first).select(odd.alias("trace_id"))["trace_id"]
+        ds = _snapshot_in_parts(tmp_path / name.replace(" ", "_"), bad)
+        tx, want = apm.scoped_transactions(ds, **window), apm.scoped_transactions(ds, pack=False, **window)
+        assert not tx.packed and tx.frame.equals(want.frame), name
+        assert tx.frame["trace_id"].is_in(odd_ids.implode()).any(), name  # in the scope
+        _same_answers(tx, want, window)
+        assert not apm.scoped_transactions(
+            bad.with_columns(pl.col("span_id").str.slice(0, 15)), **window
+        ).packed
+    some = pl.int_range(pl.len()) % 50 == 0
+    nulls = spans.with_columns(
+        pl.when(some).then(None).otherwise(pl.col(c)).alias(c) for c in ("trace_id", "span_id")
+    )
+    tx, want = apm.scoped_transactions(nulls, **window), apm.scoped_transactions(nulls, pack=False, **window)
+    assert tx.packed and tx.frame["_span"].null_count() > 0
+    assert_frame_equal(tx.with_ids(tx.frame).sort("start", "rt_ms"), want.frame.sort("start", "rt_ms"))
+
+
+def test_packing_ids_by_the_kernel_or_by_polars_gives_the_same_lossless_columns() -> None:
+    """The compiled kernel and polars pack the same ids to the same columns (zero padding, the
+    largest values, repeated trace ids, nulls), refuse the same ids, and formatting them back
+    gives the strings they were; and so for batches where one cannot be packed."""
+    from workbench.analyses._transactions import one_frame, pack_ids, unpack_ids
+
+    rng = np.random.default_rng(3)
+    words = rng.integers(0, 1 << 64, size=(3, 500), dtype=np.uint64, endpoint=False)
+    words[:, :4] = [[0, 1, (1 << 64) - 1, 1 << 63]] * 3
+    trace = [f"{a:016x}{b:016x}" for a, b in zip(words[0].tolist(), words[1].tolist(), strict=True)]
+    trace[10:14] = [trace[9]] * 4  # one trace's transactions, one after the other
+    frame = pl.DataFrame(
+        {
+            "cluster": ["c"] * 500,
+            "trace_id": trace,
+            "span_id": [f"{s:016x}" for s in words[2].tolist()],
+            "rt_ms": np.arange(500.0),
+        }  # fmt: skip
+    ).with_columns(
+        pl.when(pl.int_range(pl.len()) % 97 == 5).then(None).otherwise(pl.col("span_id")).alias("span_id")
+    )
+    got = {compiled: pack_ids(frame, compiled=compiled) for compiled in (True, False)}
+    assert got[True] is not None and got[False] is not None
+    assert_frame_equal(got[True], got[False])
+    assert got[True].columns == ["cluster", *PACKED, "rt_ms"]
+    assert got[True]["_trace_hi"][:4].to_list() == [0, 1, (1 << 64) - 1, 1 << 63]
+    assert got[True]["_span"].null_count() == frame["span_id"].null_count() > 0
+    assert_frame_equal(unpack_ids(got[True]), frame)
+    for column, ok in (("trace_id", "0123456789abcdef" * 2), ("span_id", "0123456789abcdef")):
+        for bad in (
+            ok.upper(),
+            "+" + ok[1:],
+            "-" + ok[1:],
+            ok[1:],
+            ok + "0",
+            ok[:-1] + "g",
+            ok[:-1] + "é",
+            "",
+            "span-1",
+        ):
+            odd = frame.with_columns(pl.Series(column, [*frame[column][:-1], bad]))
+            assert pack_ids(odd, compiled=True) is None and pack_ids(odd, compiled=False) is None, (
+                column,
+                bad,
+            )
+    assert_frame_equal(unpack_ids(pack_ids(frame.clear())), frame.clear())  # type: ignore[arg-type]
+    short = pl.DataFrame({"trace_id": ["a", None, "b"], "span_id": ["a-0", "a-1", None]})  # held inline
+    assert pack_ids(short, compiled=True) is None and pack_ids(short, compiled=False) is None
+    # a batch that cannot be packed after one that was: the strings of every batch
+    odd = frame.with_columns(pl.Series("trace_id", [*trace[:-1], ok.upper()]))
+    for batches in (
+        [frame[:200], odd[200:], frame[200:300]],
+        [odd[:200], frame[200:]],
+        [frame[:250], frame[250:]],
+    ):
+        one = one_frame(batches, frame.schema)
+        assert one.n_chunks("all") == [1] * one.width
+        assert_frame_equal(unpack_ids(one), pl.concat(batches))
+        assert ("trace_id" in one.columns) == any(b["trace_id"].str.contains("[A-Z]").any() for b in batches)
+    assert one_frame([], frame.schema).columns == ["cluster", *PACKED, "rt_ms"]
+    assert_frame_equal(one_frame([frame], frame.schema, pack=False), frame)

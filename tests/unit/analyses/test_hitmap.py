@@ -109,6 +109,28 @@ def test_multi_service_hitmap_is_one_grid_per_service(spans: pl.DataFrame) -> No
     np.testing.assert_array_equal(total, hm.grid()[0])
 
 
+def test_transactions_picked_once_bin_per_group_as_their_spans_do(spans: pl.DataFrame) -> None:
+    """Transactions keep their groups as categoricals, counted one grid per group by their codes;
+    the cells are those of the spans' (counted by a group_by), with a null group too."""
+    from workbench.analyses import apm
+
+    row = pl.int_range(pl.len())
+    odd = spans.with_columns(
+        pl.when(row % 7 == 0).then(None).otherwise(pl.col("service")).alias("service"),  # "unknown"
+        pl.when(row % 3 == 0).then(pl.lit("/x")).when(row % 3 == 1).then(pl.lit("/y")).alias("http_route"),
+        pl.when(row % 4 == 0).then(None).otherwise(pl.col("pod")).alias("pod"),
+    )
+    tx = apm.scoped_transactions(odd)
+    assert tx.frame.schema["service"] == pl.Categorical()
+    for by in (("service",), ("service", "endpoint"), ("pod", "service")):
+        for window in ({}, {"start": T0 + dt.timedelta(minutes=3), "end": T0 + dt.timedelta(minutes=17)}):
+            want = H.hitmap(odd, by=by, **window)
+            got = H.hitmap(tx, by=by, **window)
+            assert got.cells.height > 0 and got.cells.select(by).unique().height > 1
+            assert_frame_equal(got.cells, want.cells)
+            assert (got.t0, got.n_time, got.time_bin_us) == (want.t0, want.n_time, want.time_bin_us)
+
+
 def test_automatic_time_bin_is_a_round_width_and_counts_every_transaction(spans: pl.DataFrame) -> None:
     hm = H.hitmap(spans, time_bins=50)
     n_tx = spans.filter(pl.col("kind") == "SERVER").height
@@ -133,6 +155,36 @@ def test_select_returns_exactly_the_transactions_in_the_box(spans: pl.DataFrame)
         assert got["rt_ms"].is_sorted(descending=True)
     top = H.select(spans, T0, T0 + dt.timedelta(hours=1), 0.0, 1e9, limit=5, service="b")
     assert top.height == 5 and set(top["service"]) == {"b"}
+
+
+def test_a_box_lists_its_slowest_and_counts_the_rest_as_select_does(spans: pl.DataFrame) -> None:
+    """``select_slowest`` lists what ``select`` lists first and counts what it selects and how
+    many failed (the spans or their transactions, ids packed or kept as strings)."""
+    from workbench.analyses import apm
+
+    boxes = [
+        (2, 9, 5.0, 800.0),
+        (0, 30, 0.0, 1.0),
+        (10, 11, 1_000.0, 1e9),
+        (3, 3, 0.0, 1e9),
+        (0, 60, 0.0, 1e9),
+    ]
+    for data in (spans, apm.scoped_transactions(spans), apm.scoped_transactions(spans, pack=False)):
+        for a, b, lo, hi in boxes:
+            box = (T0 + dt.timedelta(minutes=a), T0 + dt.timedelta(minutes=b, seconds=7), lo, hi)
+            for service, limit in ((None, 7), ("b", 3), (None, 100_000)):
+                want = H.select(data, *box, service=service)
+                listed, n, errors = H.select_slowest(data, *box, service=service, limit=limit)
+                assert (n, errors) == (want.height, int(want["error"].sum())), (box, service)
+                assert_frame_equal(listed, want.head(limit))
+                packed, _, _ = H.select_slowest(data, *box, service=service, limit=limit, ids=False)
+                if isinstance(data, apm.Transactions) and data.packed:
+                    assert "trace_id" not in packed.columns
+                assert_frame_equal(
+                    data.with_ids(packed) if isinstance(data, apm.Transactions) else packed, listed
+                )
+    assert H.select_slowest(spans, T0, T0 + dt.timedelta(hours=1), 0.0, 1e9, limit=1)[1] > 1
+    assert H.select_slowest(spans, T0, T0, 1e8, 1e9, limit=5)[1:] == (0, 0)
 
 
 def test_parameters_are_checked(spans: pl.DataFrame) -> None:

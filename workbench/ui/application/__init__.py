@@ -115,7 +115,9 @@ class ApplicationPage(pn.viewable.Viewer):
         self._recent: Recent[ScopeResults] = Recent(size=4)
         self._drawn = Drawn()
         self._results: ScopeResults | None = None
-        self._selection = pl.DataFrame(schema=apm.TRANSACTION_COLUMNS)
+        # the selection (None: not yet ordered, of self._selected: its transactions, box and service)
+        self._selection: pl.DataFrame | None = pl.DataFrame(schema=apm.TRANSACTION_COLUMNS)
+        self._selected: tuple[apm.Transactions, tuple[Any, ...], str | None] | None = None
         self._shown_trace: tuple[str, str, str] | None = None
         self._marker = BoxMarker()
         self._loaded = False
@@ -169,7 +171,7 @@ class ApplicationPage(pn.viewable.Viewer):
             "Drag a box on the hitmap to list the transactions inside it.", css="wb-selection-note"
         )
         self._tx = text_table(
-            tx_view(self._selection),
+            tx_view(self.selection),
             titles=TX_TITLES,
             pagination="local",
             page_size=15,
@@ -360,7 +362,7 @@ class ApplicationPage(pn.viewable.Viewer):
         self.param.update(
             t0=a.isoformat(), t1=b.isoformat(), rt_min=float(rt_min_ms), rt_max=float(rt_max_ms)
         )
-        return self._selection
+        return self.selection
 
     @param.depends("t0", "t1", "rt_min", "rt_max", watch=True)
     def _refresh_selection(self) -> None:
@@ -374,6 +376,7 @@ class ApplicationPage(pn.viewable.Viewer):
         box = self.box
         self._marker.draw(box)
         tx = self._results.tx
+        self._selected = None
         if box is None or not tx.height:
             self._selection = pl.DataFrame(schema=apm.TRANSACTION_COLUMNS)
             self._tx.value = table_frame(tx_view(self._selection)).to_pandas()
@@ -383,10 +386,13 @@ class ApplicationPage(pn.viewable.Viewer):
                 else "Drag a box on the hitmap to list the transactions inside it."
             )
             return
-        t0, t1, lo, hi = box
-        self._selection = hitmap.select(tx, t0, t1, lo, hi, service=self.service or None)
-        self._tx.value = table_frame(tx_view(self._selection.head(_SHOWN))).to_pandas()
-        self._select_note.object = selection_note(self._selection, self.service, box, shown=_SHOWN)
+        # the slowest listed (their ids formatted for those rows only) and the others counted:
+        # the whole selection is ordered (and its ids formatted) when asked for (self.selection)
+        service = self.service or None
+        listed, n, errors = hitmap.select_slowest(tx, *box, service=service, limit=_SHOWN)
+        self._selection, self._selected = None, (tx, box, service)
+        self._tx.value = table_frame(tx_view(listed)).to_pandas()
+        self._select_note.object = selection_note(n, errors, self.service, box, shown=_SHOWN)
 
     @property
     def box(self) -> tuple[dt.datetime, dt.datetime, float, float] | None:
@@ -402,6 +408,10 @@ class ApplicationPage(pn.viewable.Viewer):
     @property
     def selection(self) -> pl.DataFrame:
         """The transactions in the selected box (all of them, slowest first)."""
+        if self._selection is None:  # selected now
+            assert self._selected is not None
+            tx, box, service = self._selected
+            self._selection = hitmap.select(tx, *box, service=service)
         return self._selection
 
     @property
@@ -428,10 +438,11 @@ class ApplicationPage(pn.viewable.Viewer):
         if not self.trace:
             self.transaction.clear()
             return
-        kept = self._results.tx.frame if self._results is not None else empty("spans")
+        # the trace's transactions in the scope (their ids as strings)
+        mine = self._results.tx.of_trace(self.trace) if self._results is not None else empty("spans")
         self.transaction.show(
             self.trace,
-            spans=kept,
+            spans=mine,
             service=self.service,
             cluster=self.scope.cluster or None,
             namespace=self.scope.namespace or None,

@@ -71,12 +71,11 @@ def scope_note(where: str, start: dt.datetime | None, end: dt.datetime | None, *
     return f"{format_count(transactions)} transactions of {services} services in {where}, {format_range(start, end)}."
 
 
-def selection_note(selection: pl.DataFrame, service: str,
+def selection_note(n: int, errors: int, service: str,
                    box: tuple[dt.datetime, dt.datetime, float, float], *, shown: int) -> str:  # fmt: skip
-    """What a box selected: how many transactions (of which the slowest ``shown`` are listed) of
-    which service, where, how many failed."""
+    """What a box selected: how many transactions (``n``, of which the slowest ``shown`` are
+    listed) of which service, where, how many failed (``errors``)."""
     t0, t1, lo, hi = box
-    n, errors = selection.height, int(selection["error"].sum())
     more = f" (the slowest {shown} listed)" if n > shown else ""
     return (f"{n} transactions{more} of {service or 'all services'} finished {format_range(t0, t1)} in "
             f"{lo:.1f}–{hi:.1f} ms; {errors} failed.")  # fmt: skip
