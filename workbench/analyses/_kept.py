@@ -20,6 +20,8 @@ __all__ = ["KEEP_BYTES", "KEEP_ROWS", "NOT_KEPT", "KeptTables", "kept", "kept_ta
 T = TypeVar("T")
 _KEPT: dict[str, OrderedDict[Hashable, Any]] = {}
 _LOCK = threading.Lock()
+#: (kind, key) → the lock held while that value is computed
+_COMPUTING: dict[tuple[str, Hashable], threading.Lock] = {}
 
 
 def signature(ds: Dataset) -> tuple[Any, ...]:
@@ -41,11 +43,25 @@ def kept(kind: str, key: Hashable, compute: Callable[[], T], *, size: int) -> T:
         if key in items:
             items.move_to_end(key)
             return items[key]  # type: ignore[no-any-return]
-    value = compute()
-    with _LOCK:
-        items[key] = value
-        while len(items) > size:
-            items.popitem(last=False)
+        # one computation per key at a time: a second caller (another session, a triage
+        # thread) waits for the first one's result instead of reading the same data again
+        computing = _COMPUTING.setdefault((kind, key), threading.Lock())
+    with computing:
+        with _LOCK:
+            if key in items:
+                items.move_to_end(key)
+                return items[key]  # type: ignore[no-any-return]
+        try:
+            value = compute()
+        except BaseException:
+            with _LOCK:
+                _COMPUTING.pop((kind, key), None)
+            raise
+        with _LOCK:
+            items[key] = value
+            while len(items) > size:
+                items.popitem(last=False)
+            _COMPUTING.pop((kind, key), None)
     return value
 
 
@@ -91,7 +107,6 @@ class KeptTables(Dataset):
     def refresh(self) -> Dataset:
         """Re-read the manifest (this copy's; the snapshot it was made of keeps its own)."""
         super().refresh()
-        self.__dict__.pop("_own_series", None)
         self.__dict__.pop("_small_tables", None)
         return self
 
@@ -101,9 +116,7 @@ class KeptTables(Dataset):
         copy) while it has the same manifest."""
         if self._of.manifest is self.manifest:
             return self._of._series
-        if "_own_series" not in self.__dict__:
-            self.__dict__["_own_series"] = self.scan("series").collect()
-        return self.__dict__["_own_series"]  # type: ignore[no-any-return]
+        return super()._series
 
     def _read(self, table: str, files: list[Path]) -> pl.LazyFrame:
         if not files or not self._small(table):

@@ -24,11 +24,10 @@ KERNEL_ROWS = 1 << 20
 def kernel(name: str, rows: int) -> ModuleType | None:
     """The compiled kernel module ``workbench.analyses.<name>`` to count ``rows`` rows with:
     the module when it is loaded already or ``rows`` is at least :data:`KERNEL_ROWS` (then it
-    is imported: compiled, or loaded from the cache), else None (use the plain path)."""
+    is imported: compiled, or loaded from the cache), else None (use the plain path). A module
+    another thread is importing (it is in ``sys.modules`` before its kernel is compiled) is
+    waited for, as ``import`` waits for it."""
     module = f"{__package__}.{name}"
-    loaded = sys.modules.get(module)
-    if loaded is not None:
-        return loaded
-    if rows < KERNEL_ROWS:
+    if rows < KERNEL_ROWS and module not in sys.modules:
         return None
     return importlib.import_module(module)

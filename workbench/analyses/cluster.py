@@ -280,7 +280,7 @@ def _node_samples(ds: Dataset, p: ClusterParams) -> pl.DataFrame | None:
         every = usage.samples_of(ds, usage.node_series(ds), start=None, end=None)
         return every.select("series_id", "ts", "value").collect().rechunk()
 
-    every = kept("cluster node samples", signature(ds), read, size=1)
+    every = kept("cluster node samples", signature(ds), read, size=2)
     lo, hi = _window(ds, p)
     series = usage.node_series(ds, cluster=p.cluster)
     return usage.read_samples(ds, series, step=p.step, start=lo, end=hi, kept=every)
@@ -296,7 +296,7 @@ def _node_buckets(ds: Dataset, p: ClusterParams) -> pl.DataFrame | None:
     every = usage.node_series(ds)
     if every.height * (2 + (hi - lo) // dt.timedelta(microseconds=_usage_cells.BASE)) > KEEP_CELLS:
         return None
-    cells = kept("cluster node cells", signature(ds), lambda: _usage_cells.cells_of(ds, every), size=1)
+    cells = kept("cluster node cells", signature(ds), lambda: _usage_cells.cells_of(ds, every), size=2)
     if cells is None:
         return None
     start, end = _window(ds, p)

@@ -95,7 +95,6 @@ class Dataset:
         """Re-read the manifest (to see what a running ``workbench watch`` appended)."""
         self.manifest = read_manifest(self.path)
         self.__dict__.pop("ground_truth", None)
-        self.__dict__.pop("_series", None)
         return self
 
     # -- what the snapshot holds -------------------------------------------------------------
@@ -329,9 +328,17 @@ class Dataset:
     def logs(self, **filters: Any) -> pl.DataFrame:
         return self.scan("logs", **filters).collect()
 
-    @cached_property
+    @property
     def _series(self) -> pl.DataFrame:
-        return self.scan("series").collect()
+        """The series table, read once per manifest: kept with the manifest it was read for,
+        so that a read a :meth:`refresh` overtook (another session's live look at a shared
+        dataset) is not taken for the new manifest's."""
+        manifest = self.manifest
+        got = self.__dict__.get("_series_of")
+        if got is None or got[0] is not manifest:
+            got = (manifest, self.scan("series").collect())
+            self.__dict__["_series_of"] = got
+        return got[1]  # type: ignore[no-any-return]
 
     def series(self, *, metric: Names = None, **filters: Any) -> pl.DataFrame:
         """The metric series (one row per label set) matching the filters."""

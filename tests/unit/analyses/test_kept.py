@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +112,30 @@ def test_samples_of_some_series_in_a_range_are_those_a_filter_gives(ds: wb.Datas
                 pl.col("series_id").is_in(ids.implode()), pl.col("ts").is_between(start, end)
             )
             assert_frame_equal(unsorted.of(ids, start, end), want)
+
+
+def test_a_value_being_computed_is_waited_for_not_computed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two sessions (or triage threads) asking for the same snapshot version at once read it once."""
+    monkeypatch.setattr(_kept, "_KEPT", {})
+    calls: list[int] = []
+    started = threading.Event()
+
+    def slow() -> str:
+        calls.append(1)
+        started.set()
+        time.sleep(0.3)  # the second caller arrives while this one computes
+        return "value"
+
+    got: list[str] = []
+    first = threading.Thread(target=lambda: got.append(_kept.kept("k", ("snap", 1), slow, size=2)))
+    first.start()
+    assert started.wait(5)
+    got.append(_kept.kept("k", ("snap", 1), slow, size=2))
+    first.join()
+    assert got == ["value", "value"] and len(calls) == 1
+    assert not _kept._COMPUTING  # nothing left behind
+    # a computation that fails leaves nothing behind either, and the next caller computes
+    with pytest.raises(ZeroDivisionError):
+        _kept.kept("k", ("snap", 2), lambda: 1 // 0, size=2)
+    assert not _kept._COMPUTING
+    assert _kept.kept("k", ("snap", 2), lambda: "again", size=2) == "again"

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -310,3 +311,40 @@ def test_overwrite_refuses_a_folder_that_is_not_a_snapshot(tmp_path: Path) -> No
     with pytest.raises(SnapshotError, match="is not a snapshot"):
         SnapshotWriter(precious, mode="overwrite")
     assert (precious / "thesis.tex").read_text() == "years of work"
+
+
+def test_series_read_while_the_manifest_is_refreshed_are_not_kept_for_the_new_one(tmp_path: Path) -> None:
+    """A read of the series that a refresh overtakes (another session's live look at a shared
+    dataset, here made inside the read) gives the old series, and the next read the new ones:
+    the old are not kept for the new manifest."""
+
+    def wide(pod: str) -> pl.DataFrame:
+        return pl.DataFrame({
+            "cluster": "eks", "metric": "container_memory_working_set_bytes",
+            "ts": [T0 + dt.timedelta(seconds=15 * i) for i in range(3)], "value": [1.0, 2.0, 3.0],
+            "namespace": "shop", "pod": pod, "container": "c", "node": "node-a", "labels": None,
+        }, schema_overrides={"labels": pl.String})  # fmt: skip
+
+    path = tmp_path / "s"
+    with SnapshotWriter(path) as w:
+        w.write_metrics(wide("cart-0"))
+
+    class Overtaken(wb.Dataset):
+        """The snapshot grows, and the dataset is refreshed, while its series are first read."""
+
+        grown = False
+
+        def scan(self, table: str, **filters: Any) -> pl.LazyFrame:
+            lf = super().scan(table, **filters)
+            if table == "series" and not self.grown:
+                self.grown = True
+                with SnapshotWriter(path, mode="append") as w:
+                    w.write_metrics(wide("web-0"))
+                self.refresh()
+            return lf
+
+    ds = Overtaken(path)
+    assert ds.series()["pod"].to_list() == ["cart-0"]  # what the read began with
+    assert ds.row_counts["series"] == 2
+    assert sorted(ds.series()["pod"].to_list()) == ["cart-0", "web-0"]
+    assert sorted(ds.series(namespace="shop")["pod"].to_list()) == ["cart-0", "web-0"]

@@ -39,7 +39,7 @@ T = TypeVar("T")
 
 #: Snapshots with at most this many metric samples keep the samples the signals read (every
 #: cluster, the snapshot's whole time) in memory, shared by every scope, window and session of a
-#: process (32 bytes a sample with their index, :class:`KeptSamples`; at most 260 MB): a new
+#: process (32 bytes a sample with their index, :class:`KeptSamples`; at most 260 MB a snapshot, for the last two snapshot versions: a process serving two snapshots keeps both): a new
 #: window, namespace or cluster reads none again, it takes its series' samples in its window
 #: from them. Larger snapshots read each scope's own samples.
 KEEP_SAMPLES = 8_000_000
@@ -168,7 +168,7 @@ class Context:
             return series, KeptSamples.of_frame(samples)
 
         key = (signature(self.ds), self.metrics)
-        series, samples = kept("metric samples", key, read_all, size=1)
+        series, samples = kept("metric samples", key, read_all, size=2)
         if self.cluster is not None:
             series = series.filter(pl.col("cluster") == self.cluster)
         return series, samples
