@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import re
 import shutil
 import urllib.parse
 import uuid
@@ -135,6 +136,10 @@ def test_a_followed_page_shows_appended_problems_and_keeps_the_selection(
         before = read_table(page, ".wb-problem-pods", ["name", "namespace"])
         assert before and {r["namespace"] for r in before} == {NAMESPACE}
         page.locator(".wb-live").get_by_text("following").wait_for()  # the link turned following on
+        menu = page.locator("select", has=page.locator("option", has_text=f"{NAMESPACE} ("))
+        chosen = menu.locator("option:checked")
+        label = re.fullmatch(rf"{NAMESPACE} \((\d+)\)", chosen.inner_text().strip())
+        assert label, chosen.inner_text()
 
         name = f"live-crasher-{uuid.uuid4().hex[:5]}"
         message = append_crashing_pod(live_snapshot, namespace=NAMESPACE, name=name)
@@ -145,7 +150,10 @@ def test_a_followed_page_shows_appended_problems_and_keeps_the_selection(
         assert mine and mine[0]["status"] == "CrashLoopBackOff"
         assert message in mine[0]["last_warning"]
         assert {r["namespace"] for r in rows} == {NAMESPACE}  # the selection survived the refresh
-        assert page.locator("select").nth(1).input_value().startswith(f"{NAMESPACE} (")
+        # the sidebar counts the new pod in the namespace, still chosen
+        grown = rf"^{NAMESPACE} \({int(label.group(1)) + 1}\)$"
+        menu.locator("option:checked", has_text=re.compile(grown)).wait_for(state="attached", timeout=10_000)
+        assert menu.input_value().startswith(f"{NAMESPACE} (")
         query = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
         assert query["namespace"] == [NAMESPACE] and query["live"] == ["true"]
         assert errors == [], live_server.log()

@@ -102,7 +102,7 @@ class AnomaliesPage(pn.viewable.Viewer):
         self.scope = scope if scope is not None else Scope(self.dataset, **scoped)
         live = take_live(params)
         super().__init__(**params)
-        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, scope=self.scope, **live)
         self.anomalies = pl.DataFrame(schema=ANOMALY_COLUMNS)
         self._series: dict[str, pl.DataFrame] = {}
         # every point's score, kept only for a window of two days or more (see _detect_all)

@@ -19,7 +19,11 @@ Every dashboard page has them: the pages built on :class:`LivePage` (cluster, pe
 start, right-sizing, triage) through it, the others (overview, application, service map,
 resource browser, pod view, pending pods, manifest history, anomalies, log explorer) as a
 ``live`` attribute calling their ``snapshot_changed`` method, which shows what the snapshot now
-holds with the page's scope and selection kept (see :func:`take_live`).
+holds with the page's scope and selection kept (see :func:`take_live`). Given the page's
+:class:`~workbench.ui.scope.Scope`, the controls also update the sidebar's menus and window
+picker before that refresh (:meth:`~workbench.ui.scope.Scope.refresh_choices`: a cluster,
+namespace or workload that appeared can be chosen, counts and window are the new ones), which
+changes no filter and so adds no refresh.
 
 On a server, the sessions showing one snapshot share its :class:`~workbench.store.Dataset`
 (:func:`workbench.ui.serving.open_dataset`): a followed page's refresh re-reads the manifest of
@@ -47,7 +51,7 @@ import param
 import workbench
 from workbench.errors import WorkbenchError
 from workbench.store import Dataset
-from workbench.ui._refresh import watch_scope
+from workbench.ui._refresh import batched, watch_scope
 from workbench.ui.common import PlainText, page
 from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
 
@@ -74,7 +78,7 @@ def take_live(params: dict[str, Any]) -> dict[str, Any]:
 
         live = take_live(params)
         super().__init__(**params)
-        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, scope=self.scope, **live)
     """
     return {k: params.pop(k) for k in LIVE_URL_PARAMS if k in params}
 
@@ -98,17 +102,23 @@ def plain_text(text: str = "", **params: Any) -> PlainText:
 
 
 class LiveControls(pn.viewable.Viewer):
-    """ "Follow the snapshot" switch and interval; calls ``refresh`` when the snapshot changed."""
+    """ "Follow the snapshot" switch and interval; calls ``refresh`` when the snapshot changed,
+    after updating the choices of the page's ``scope`` (:meth:`Scope.refresh_choices`: new
+    clusters, namespaces and workloads in the menus, the window picker's new bounds; the
+    user's choices kept, no filter change)."""
 
     follow = param.Boolean(
         default=False, doc="Re-read the snapshot every interval and refresh when it changed."
     )
     interval = param.Integer(default=10, bounds=(1, 3600), doc="Seconds between two looks at the snapshot.")
 
-    def __init__(self, dataset: Dataset, refresh: Callable[[], Any], **params: Any) -> None:
+    def __init__(
+        self, dataset: Dataset, refresh: Callable[[], Any], *, scope: Scope | None = None, **params: Any
+    ) -> None:
         super().__init__(**params)
         self.dataset = dataset
         self.refresh = refresh
+        self.scope = scope  # the page's sidebar filters: their choices follow the snapshot
         self.seen = snapshot_version(dataset)
         self.changes = 0  # how many times the snapshot changed while followed
         self._callback: Any = None
@@ -162,11 +172,12 @@ class LiveControls(pn.viewable.Viewer):
             self._callback = None
 
     def check(self) -> bool:
-        """Re-read the snapshot's manifest; when it changed since the last look, run the page's
-        refresh. Returns whether it changed. Errors are shown, never raised (the next look
-        tries again). A look while another one (or its refresh) still runs does nothing and
-        returns False: slow refreshes are not stacked (a served page's periodic callbacks run
-        in Panel's thread pool when it has one)."""
+        """Re-read the snapshot's manifest; when it changed since the last look, update the
+        choices of the scope's sidebar menus and run the page's refresh (once). Returns whether
+        it changed. Errors are shown, never raised (the next look tries again). A look while
+        another one (or its refresh) still runs does nothing and returns False: slow refreshes
+        are not stacked (a served page's periodic callbacks run in Panel's thread pool when it
+        has one)."""
         if not self._checking.acquire(blocking=False):
             return False
         try:
@@ -182,6 +193,14 @@ class LiveControls(pn.viewable.Viewer):
             self.seen = now
             self.changes += 1
             log.info("snapshot %s changed (updated_at %s): refreshing", self.dataset.path, now[0])
+            if self.scope is not None:
+                try:
+                    with batched():
+                        self.scope.refresh_choices()
+                except Exception:  # noqa: BLE001 - stale menus must not stop the page's refresh
+                    log.warning(
+                        "updating the sidebar's choices after a snapshot change failed", exc_info=True
+                    )
             try:
                 self.refresh()
             except Exception as err:  # noqa: BLE001 - a failed refresh must not stop following
@@ -262,7 +281,7 @@ class LivePage(pn.viewable.Viewer):
         self.scope = scope or Scope(self.dataset, **scoped)
         super().__init__(**params)
         self.started = False
-        self.live = LiveControls(self.dataset, self.refresh, **live)
+        self.live = LiveControls(self.dataset, self.refresh, scope=self.scope, **live)
         self._build()
         # once per new state of the scope, after the sidebar's own watchers (a new namespace
         # that resets the workload refreshes the page once, not twice)

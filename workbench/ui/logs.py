@@ -102,7 +102,7 @@ class LogsPage(pn.viewable.Viewer):
         self.scope = scope if scope is not None else Scope(self.dataset, **scoped)
         live = take_live(params)
         super().__init__(**params)
-        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, scope=self.scope, **live)
         self.results = pl.DataFrame(schema=analysis.SEARCH_COLUMNS)
         self.facets = pl.DataFrame(schema=analysis.FACET_COLUMNS)
         self._drawn = Drawn()

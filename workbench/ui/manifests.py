@@ -80,7 +80,7 @@ class ManifestHistory(pn.viewable.Viewer):
         self.scope = scope or Scope(self.dataset, **scoped)
         live = take_live(params)
         super().__init__(**params)
-        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, scope=self.scope, **live)
         self.revisions = pl.DataFrame(schema=manifests.REVISION_COLUMNS)
         self.changes = pl.DataFrame(schema=manifests.CHANGE_COLUMNS)
         self._target: tuple[str, str, str | None, str] | None = None

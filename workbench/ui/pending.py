@@ -101,7 +101,7 @@ class PendingPods(pn.viewable.Viewer):
         self.scope = scope or Scope(self.dataset, **scoped)
         live = take_live(params)
         super().__init__(**params)
-        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, scope=self.scope, **live)
         self.rows = pl.DataFrame(schema=pending.PENDING_COLUMNS)
         self._drawn = Drawn()
         self._recent: Recent[pl.DataFrame] = Recent()

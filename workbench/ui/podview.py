@@ -143,7 +143,7 @@ class PodView(pn.viewable.Viewer):
         self.scope = scope or Scope(self.dataset, **scoped)
         live = take_live(params)
         super().__init__(**params)
-        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, scope=self.scope, **live)
         self._select = pn.widgets.RadioButtonGroup.from_param(
             self.param.group_by, options={v: k for k, v in GROUPINGS.items()}, color="primary",
             variant="outline", css_classes=["wb-group-by"],

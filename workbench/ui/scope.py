@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -80,6 +80,7 @@ class Scope(param.Parameterized):
     def __init__(self, ds: Dataset, **params: Any) -> None:
         super().__init__(**params)
         self.ds = ds
+        self._choice_updates: list[Callable[[], None]] = []  # one per widgets() set
 
     # -- what analyses get ---------------------------------------------------------------------
     def window(self) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -139,6 +140,16 @@ class Scope(param.Parameterized):
     def _cn(self) -> dict[str, Any]:
         return {k: v for k, v in (("cluster", self.cluster), ("namespace", self.namespace)) if v}
 
+    def refresh_choices(self) -> None:
+        """Live mode, the snapshot grew: the menus of every :meth:`widgets` set list what it
+        holds now (clusters, namespaces and workloads that appeared, with their new counts) and
+        the window picker its new bounds. The choices are kept (a chosen value the snapshot
+        lacks stays shown as ``"X (0)"``, see :func:`choose`) and no scope parameter changes, so
+        a page watching the scope does not refresh for this; a window left at "all" (no
+        ``start``/``end``) shows the grown window."""
+        for update in self._choice_updates:
+            update()
+
     # -- widgets ------------------------------------------------------------------------------
     def widgets(self, *, workload: bool = True, window: bool = True, traced: bool = True) -> pn.Column:
         """The sidebar controls bound to this scope (options follow the other choices)."""
@@ -160,6 +171,16 @@ class Scope(param.Parameterized):
                 self.namespace = ALL
 
         self.param.watch(refresh_namespaces, "cluster")
+        updates: list[Callable[[], None]] = []
+
+        def update_menus() -> None:
+            # the options with the chosen value in them: a Select whose value is not among its
+            # options falls back to the first, which would change the scope
+            clusters = {"All clusters": ALL, **{c: c for c in self.ds.clusters}}
+            cluster.options = _keeping(clusters, self.cluster, note=_NOT_HERE)
+            namespace.options = _keeping(self.namespace_options(), self.namespace)
+
+        updates.append(update_menus)
         if workload:
             wl = pn.widgets.Select(label="Workload", options=self.workload_options())
             choose(wl, self.workload)
@@ -173,9 +194,12 @@ class Scope(param.Parameterized):
                     self.workload = ALL
 
             self.param.watch(refresh_workloads, ["cluster", "namespace"])
+            updates.append(lambda: setattr(wl, "options", _keeping(self.workload_options(), self.workload)))
             items.append(wl)
         if window:
             lo, hi = self.ds.window
+            bounds = [lo, hi]  # the snapshot's window as the picker knows it: choosing it is "all"
+            moving = [False]  # the picker's value set by the snapshot growing, not by the user
             picker = pn.widgets.DatetimeRangePicker(
                 label="Window (UTC)",
                 start=lo.replace(tzinfo=None) if lo else None,
@@ -185,18 +209,36 @@ class Scope(param.Parameterized):
             )
 
             def from_picker(event: param.parameterized.Event) -> None:
+                if moving[0]:
+                    return
                 if not event.new:
                     self.param.update(start=ALL, end=ALL)
                     return
                 a, b = (t.replace(tzinfo=dt.UTC) for t in event.new)
-                same = (a, b) == (lo, hi)
+                same = [a, b] == bounds
                 self.param.update(start=ALL if same else a.isoformat(), end=ALL if same else b.isoformat())
+
+            def update_window() -> None:
+                lo, hi = self.ds.window
+                if lo is None or hi is None or [lo, hi] == bounds:
+                    return
+                bounds[:] = lo, hi
+                start, end = (t.replace(tzinfo=None) for t in self.window())
+                moving[0] = True
+                try:  # bounds that hold the shown window (one chosen outside the snapshot's too)
+                    picker.param.update(
+                        start=min(start, lo.replace(tzinfo=None)), end=max(end, hi.replace(tzinfo=None))
+                    )
+                    picker.value = (start, end)  # a window left open at an end follows it
+                finally:
+                    moving[0] = False
 
             picker.param.watch(from_picker, "value")
             self.param.watch(
                 lambda *_: setattr(picker, "value", tuple(t.replace(tzinfo=None) for t in self.window())),
                 ["start", "end"],
             )
+            updates.append(update_window)
             items.append(picker)
         if traced:
             box = pn.widgets.Checkbox(label="Only pods with traces", value=self.traced_only)
@@ -205,6 +247,7 @@ class Scope(param.Parameterized):
             items.append(box)
         for widget in items:  # fit the sidebar instead of a fixed width that gets clipped
             widget.param.update(width=None, sizing_mode="stretch_width")
+        self._choice_updates.extend(updates)
         return pn.Column(*items, sizing_mode="stretch_width")
 
     def sync(self) -> bool:
@@ -223,8 +266,14 @@ def choose(select: pn.widgets.Select, value: str, *, note: str = "0") -> None:
     deleted since): the page filters on it and shows nothing, and the sidebar says so rather
     than showing "All …" (what a browser shows for a value not among the options)."""
     if value not in select.options.values():
-        select.options = {**select.options, f"{value} ({note})": value}
+        select.options = _keeping(select.options, value, note=note)
     select.value = value
+
+
+def _keeping(options: dict[str, str], value: str, *, note: str = "0") -> dict[str, str]:
+    """``options`` with ``value`` among them: added as ``"value (note)"`` when they lack it
+    (see :func:`choose`)."""
+    return options if value in options.values() else {**options, f"{value} ({note})": value}
 
 
 def scope_query(state: param.Parameterized | None, **overrides: Any) -> str:

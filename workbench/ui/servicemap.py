@@ -139,7 +139,7 @@ class ServiceMapPage(pn.viewable.Viewer):
         self.scope = scope if scope is not None else Scope(self.dataset, **scoped)
         live = take_live(params)
         super().__init__(**params)
-        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, scope=self.scope, **live)
         self.map = analysis.ServiceMap(
             pl.DataFrame(schema=analysis.EDGE_COLUMNS), pl.DataFrame(schema=analysis.SERVICE_COLUMNS)
         )

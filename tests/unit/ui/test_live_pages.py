@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import holoviews as hv
+import panel as pn
 import polars as pl
 import pytest
 
@@ -22,13 +23,14 @@ from workbench.schema import conform
 from workbench.store import SnapshotWriter
 from workbench.ui.anomalies import AnomaliesPage
 from workbench.ui.application import ApplicationPage
-from workbench.ui.live import LiveControls
+from workbench.ui.live import LiveControls, LivePage
 from workbench.ui.logs import LogsPage
 from workbench.ui.manifests import ManifestHistory
 from workbench.ui.overview import Overview
 from workbench.ui.pending import PendingPods
 from workbench.ui.podview import PodView
 from workbench.ui.resources import ResourceBrowser
+from workbench.ui.scope import SCOPE_PARAMS
 from workbench.ui.servicemap import ServiceMapPage
 
 _M = dt.timedelta(minutes=1)
@@ -252,3 +254,114 @@ def test_manifest_history_keeps_the_object(path: Path) -> None:
     assert (page.kind, page.selected, page.scope.namespace) == ("Pod", "shop/live-1", "shop")
     assert page.revisions.height == 2  # the new revision, and the diff between the two
     assert "busybox:2" in page._diff.object
+
+
+# -- the sidebar's choices -------------------------------------------------------------------------
+class Counted(LivePage):
+    """The smallest :class:`LivePage`: each refresh records the filters it ran with."""
+
+    slug = "cluster"
+
+    def _build(self) -> None:
+        self.refreshed: list[dict[str, Any]] = []
+
+    def sections(self) -> list[pn.viewable.Viewable]:
+        return []
+
+    def refresh(self) -> None:
+        self.refreshed.append(self.scope.filters(time=True))
+
+
+def sidebar_widgets(column: pn.Column) -> dict[str, Any]:
+    """The widgets of a :meth:`Scope.widgets` column by label, drawn (as a served page's are:
+    a drawn menu whose value is not among its options falls back to the first)."""
+    column.get_root()
+    return {w.label: w for w in column.objects}
+
+
+def later_metrics() -> pl.DataFrame:
+    """Samples of web-1's memory after the snapshot's end, up to :data:`LATER`."""
+    times = [T1 + dt.timedelta(seconds=15 * i) for i in range(1, 5)]
+    return pl.DataFrame(
+        {"cluster": "kind-a", "metric": "container_memory_working_set_bytes", "ts": times, "value": 1.3e8,
+         "namespace": "shop", "pod": "web-1", "container": "main", "node": "node-1", "labels": None},
+        schema_overrides={"ts": pl.Datetime("us", "UTC"), "labels": pl.String},
+    )  # fmt: skip
+
+
+def test_the_sidebar_lists_what_appeared_and_keeps_the_choices(path: Path) -> None:
+    """A followed page's menus list a namespace (and workload) that appeared, with the new
+    counts, and its window picker the grown window (the page's was "all"), with the chosen
+    namespace kept; the page refreshes once, with its filters unchanged."""
+    page = Counted(wb.open(path), namespace="shop")
+    widgets = sidebar_widgets(page.sidebar()[0])
+    namespace, workload, picker = widgets["Namespace"], widgets["Workload"], widgets["Window (UTC)"]
+    page.start()
+    assert page.refreshed == [{"namespace": "shop", "start": T0, "end": T1}]
+    assert "shop (8)" in namespace.options and "extra" not in namespace.options.values()
+    append(
+        path, [pod("extra", "new-ns-pod"), pod("shop", "live-1")], events=warning("shop", "web-1", "later")
+    )
+    with SnapshotWriter(path, mode="append") as w:
+        w.write_metrics(later_metrics())
+    assert page.live.check() is True
+    assert page.refreshed == [  # once more, for the grown window, the namespace kept
+        {"namespace": "shop", "start": T0, "end": T1},
+        {"namespace": "shop", "start": T0, "end": LATER},
+    ]
+    assert namespace.options == {"All namespaces": "", "batch (3)": "batch", "extra (1)": "extra",
+                                 "kube-system (1)": "kube-system", "shop (9)": "shop"}  # fmt: skip
+    assert namespace.value == "shop" and page.scope.namespace == "shop"
+    assert workload.options["Pod/live-1 (1)"] == "Pod/live-1" and workload.value == ""
+    assert (picker.start, picker.end) == (T0.replace(tzinfo=None), LATER.replace(tzinfo=None))
+    assert picker.value == (T0.replace(tzinfo=None), LATER.replace(tzinfo=None))
+    assert (page.scope.start, page.scope.end) == ("", "")  # still "all": it follows the snapshot
+    assert page.live.check() is False and len(page.refreshed) == 2
+    # the picker's new end is the whole window, still "all"; an earlier end is a chosen window
+    picker.value = (T0.replace(tzinfo=None), LATER.replace(tzinfo=None))
+    assert (page.scope.start, page.scope.end) == ("", "") and len(page.refreshed) == 2
+    picker.value = (T0.replace(tzinfo=None), T1.replace(tzinfo=None))
+    assert (page.scope.start, page.scope.end) == (T0.isoformat(), T1.isoformat())
+    assert page.refreshed[-1] == {"namespace": "shop", "start": T0, "end": T1}
+
+
+def test_the_sidebar_keeps_a_value_the_snapshot_lacks_and_a_chosen_window(path: Path) -> None:
+    """A page (the log explorer) on a namespace the snapshot lacks and a window of its own:
+    after an append the namespace is still chosen, shown as "(0)" next to the namespace that
+    appeared, and the window is kept inside the grown bounds; no filter changed."""
+    start, end = T0 + 30 * _M, T1 - 30 * _M
+    page = LogsPage(wb.open(path), cluster="kind-a", namespace="ghost", start=start.isoformat(),
+                    end=end.isoformat())  # fmt: skip
+    widgets = sidebar_widgets(page.scope.widgets())
+    cluster, namespace, picker = widgets["Cluster"], widgets["Namespace"], widgets["Window (UTC)"]
+    assert namespace.value == "ghost" and "ghost (0)" in namespace.options
+    changes: list[str] = []
+    page.scope.param.watch(lambda e: changes.append(e.name), list(SCOPE_PARAMS))
+    append(path, [pod("extra", "new-ns-pod")])
+    assert page.live.check() is True
+    assert changes == []
+    assert namespace.options == {"All namespaces": "", "batch (3)": "batch", "extra (1)": "extra",
+                                 "kube-system (1)": "kube-system", "shop (6)": "shop", "ghost (0)": "ghost"}  # fmt: skip
+    assert (namespace.value, page.scope.namespace) == ("ghost", "ghost")
+    assert cluster.value == "kind-a" and cluster.options == {
+        "All clusters": "",
+        "kind-a": "kind-a",
+        "kind-b": "kind-b",
+    }
+    assert picker.end == LATER.replace(tzinfo=None)
+    assert picker.value == (start.replace(tzinfo=None), end.replace(tzinfo=None))
+    assert page.search_options()["namespace"] == "ghost"
+
+
+def test_a_window_open_at_its_end_follows_the_snapshot(path: Path) -> None:
+    """A window with a start only (``?start=``) ends at the snapshot's end: after an append the
+    picker shows it up to the new end, and the end stays unset (no filter change)."""
+    start = T0 + 30 * _M
+    page = Counted(wb.open(path), start=start.isoformat())
+    picker = sidebar_widgets(page.scope.widgets())["Window (UTC)"]
+    page.start()
+    append(path, [pod("shop", "live-1")])
+    assert page.live.check() is True
+    assert picker.value == (start.replace(tzinfo=None), LATER.replace(tzinfo=None))
+    assert (page.scope.start, page.scope.end) == (start.isoformat(), "")
+    assert page.refreshed == [{"start": start, "end": T1}, {"start": start, "end": LATER}]

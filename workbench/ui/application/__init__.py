@@ -111,7 +111,7 @@ class ApplicationPage(pn.viewable.Viewer):
         self.scope = scope if scope is not None else Scope(self.dataset, **scoped)
         live = take_live(params)
         super().__init__(**params)
-        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, scope=self.scope, **live)
         self._recent: Recent[ScopeResults] = Recent(size=4)
         self._drawn = Drawn()
         self._results: ScopeResults | None = None

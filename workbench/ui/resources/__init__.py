@@ -101,7 +101,7 @@ class ResourceBrowser(pn.viewable.Viewer):
         self.scope = scope or Scope(self.dataset, **scoped)
         live = take_live(params)
         super().__init__(**params)
-        self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
+        self.live = LiveControls(self.dataset, self.snapshot_changed, scope=self.scope, **live)
         self._rows = pl.DataFrame()
         self._detail: browser.Detail | None = None
         self._quiet = 0  # > 0 while the page itself updates its widgets
