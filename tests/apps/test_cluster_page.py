@@ -61,6 +61,52 @@ def test_node_matrix_lists_every_node_with_the_analysis_percentages(
     assert insight_page.outside_requests == []
 
 
+#: The colour of the number on the first "CPU use %" bar and the background behind it (the first
+#: opaque one up the tree, across shadow roots), as ``[r, g, b]`` each, and the number's shadow.
+BAR_COLOURS_JS = """e => {
+  const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  let node = e.parentElement, bg = null;
+  while (node && !bg) {
+    const c = rgb(getComputedStyle(node).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) bg = c.slice(0, 3);
+    node = node.parentElement || (node.getRootNode() && node.getRootNode().host) || null;
+  }
+  const style = getComputedStyle(e);
+  return {text: rgb(style.color).slice(0, 3), background: bg || [255, 255, 255], shadow: style.textShadow};
+}"""
+
+
+def _contrast(a: list[float], b: list[float]) -> float:
+    """WCAG contrast ratio of two sRGB colours."""
+
+    def luminance(rgb: list[float]) -> float:
+        lin = [(c / 255) / 12.92 if c <= 10.31 else (((c / 255) + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_the_numbers_on_the_bars_read_in_both_themes(insight_page: Any, insight_server: PanelServer) -> None:
+    """The percentages on the matrix' bars are drawn in the table's text colour, so they stand
+    out from the cell behind them on the light and on the dark theme (Tabulator's default, black,
+    was dark on dark)."""
+    for theme in ("", "dark"):
+        _open(insight_page, f"{insight_server.url}/cluster" + (f"?theme={theme}" if theme else ""))
+        legend = insight_page.locator(
+            ".wb-node-matrix .tabulator-cell[tabulator-field='cpu_usage_pct'] div[data-max] + div"
+        ).first
+        colours = legend.evaluate(BAR_COLOURS_JS)
+        for _ in range(40):  # a cell drawn again meanwhile (detached) has no style yet: read again
+            if len(colours["text"]) == 3:
+                break
+            insight_page.wait_for_timeout(250)
+            colours = legend.evaluate(BAR_COLOURS_JS)
+        assert _contrast(colours["text"], colours["background"]) >= 4.5, (theme, colours)
+        assert colours["shadow"] not in ("", "none"), colours  # a halo over the coloured bar
+    assert insight_page.console_errors == [], insight_server.log()
+
+
 def test_problem_pods_show_the_latest_warning_as_text_never_as_html(
     insight_page: Any, insight_server: PanelServer, app_snapshot: Path, read_table: Any
 ) -> None:

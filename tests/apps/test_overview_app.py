@@ -104,6 +104,21 @@ def test_namespace_selection_updates_table_and_url_and_the_url_restores_it(
         again.close()
 
 
+def test_a_link_naming_a_namespace_the_snapshot_lacks_shows_it_chosen_and_no_pods(
+    page: Any, server: PanelServer
+) -> None:
+    """As on the other pages: the sidebar shows the link's namespace as "name (0)" and the page
+    filters on it (no pods), rather than every namespace under a URL that still names it."""
+    page.goto(f"{server.url}/overview?namespace=no-such-namespace")
+    page.get_by_text("0 problem pod(s) in no-such-namespace").wait_for(timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    chosen = page.locator("select").nth(1).evaluate("e => e.options[e.selectedIndex].text").strip()
+    assert chosen == "no-such-namespace (0)"
+    assert page.locator(".wb-problem-pods .tabulator-row").count() == 0
+    assert urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["namespace"] == ["no-such-namespace"]
+    assert page.console_errors == [], server.log()
+
+
 def test_cluster_text_is_shown_as_text_never_run_as_html(
     page: Any, server: PanelServer, app_snapshot: Path
 ) -> None:

@@ -15,7 +15,7 @@ import pytest
 import workbench as wb
 from tests.support.browser import REPO, PanelServer
 from workbench.analyses import perf
-from workbench.ui.performance import format_value
+from workbench.ui.performance import summary_view
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -58,7 +58,7 @@ def test_saved_link_restores_workload_pods_and_metrics_and_draws_a_chart_per_met
     query = urllib.parse.urlencode({**scope, "pods": ",".join(pods), "metrics": ",".join(metrics)})
     _open(insight_page, f"{insight_server.url}/performance?{query}")
 
-    rows = read_table(insight_page, ".wb-perf-summary", ["pod", "metric", "mean", "max"])
+    rows = read_table(insight_page, ".wb-perf-summary", ["pod", "metric", "mean", "max", "unit"])
     assert sorted(_chosen(insight_page, ".wb-pod-choice")) == pods
     assert [m.split(" (")[0] for m in _chosen(insight_page, ".wb-metric-choice")] == [
         m.replace("_", " ") for m in metrics
@@ -70,17 +70,25 @@ def test_saved_link_restores_workload_pods_and_metrics_and_draws_a_chart_per_met
 
     want = perf.browse(wb.open(app_snapshot), **scope, pods=tuple(pods), metrics=tuple(metrics)).summary
     assert {(r["pod"], r["metric"]) for r in rows} == {(p, m) for p in pods for m in metrics}
-    for r in want.iter_rows(named=True):
+    for r in summary_view(want, clusters=False).iter_rows(named=True):
         shown = next(x for x in rows if (x["pod"], x["metric"]) == (r["pod"], r["metric"]))
-        assert shown["mean"] == format_value(r["mean"], r["unit"])  # e.g. "65m", "187 MiB"
-        assert shown["max"] == format_value(r["max"], r["unit"])
+        assert (shown["mean"], shown["max"], shown["unit"]) == (
+            r["mean"],
+            r["max"],
+            r["unit"],
+        )  # e.g. "187", "MiB"
+    memory = next(x for x in rows if x["metric"] == "memory_usage")
+    assert memory["unit"] == "MiB" and float(memory["mean"].replace(",", "")) == pytest.approx(
+        want.filter(pl.col("metric") == "memory_usage", pl.col("pod") == memory["pod"])["mean"][0] / 2**20,
+        rel=0.01,
+    )  # the unit column says what the numbers are in (not "bytes")
     cpu = want.filter(pl.col("metric") == "cpu_usage")
     assert cpu.height == 2 and (cpu["mean"] > 0).all()  # the pods did use CPU
     assert urllib.parse.parse_qs(urllib.parse.urlparse(insight_page.url).query)["pods"] == [",".join(pods)]
 
     # a click on a pod in the legend mutes its line in every chart (as the HoloViews charts did)
     lines = insight_page.evaluate(MUTED_JS)
-    assert lines["policies"] == ["mute"]  # one legend, under the first chart
+    assert lines["policies"] == ["mute"]  # one legend, above the charts
     assert lines["muted"] == {p: [False] * len(metrics) for p in pods}  # a line per pod and chart
     insight_page.locator(".wb-perf-charts").locator(".bk-item", has_text=pods[0]).click()
     insight_page.wait_for_function(f"() => ({MUTED_JS})().muted[{pods[0]!r}].every(m => m)")

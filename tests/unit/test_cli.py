@@ -297,6 +297,26 @@ def test_serve_offers_every_snapshot_beside_the_default_or_in_snapshots(
     assert len(_FakePanel.calls) == 2  # nothing was served for the missing folder
 
 
+def test_serve_passes_a_symlinked_snapshot_under_its_own_name(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--snapshot data/demo`` linking to ``data/demo-2026`` reaches the apps as ``data/demo``
+    (their header and menu say ``demo``); the other snapshots are still the target's siblings."""
+    data = tmp_path / "data"
+    target = write_small_snapshot(data / "demo-2026")
+    write_small_snapshot(data / "staging")
+    (data / "demo").symlink_to(target, target_is_directory=True)
+    monkeypatch.setattr(serve_module.subprocess, "Popen", _FakePanel)
+    _FakePanel.calls.clear()
+    res = runner.invoke(cli, ["serve", "--snapshot", str(data / "demo"), "--port", str(free_port())])
+    assert res.exit_code == 0, res.output
+    cmd, env = _FakePanel.calls[-1]
+    link = os.path.abspath(data / "demo")
+    assert cmd[-4:] == ["--snapshot", link, "--snapshots", str(data.resolve())]
+    assert env["WORKBENCH_SNAPSHOT"] == link
+    assert "staging" in res.output and "demo-2026" not in res.output.split("Other snapshots")[-1]
+
+
 def _get(url: str, *, deadline: float, proc: subprocess.Popen[bytes]) -> str:
     while time.monotonic() < deadline and proc.poll() is None:
         try:

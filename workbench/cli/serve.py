@@ -219,12 +219,13 @@ def serve(
         log.warning(
             "serving on %s without --basic-auth: anyone who can reach it can read the snapshot", address
         )
-    snapshot = ds.path.resolve()
+    # absolute but not resolved: a symlink (data/demo -> data/demo-2026-11-02) keeps the name given
+    snapshot = Path(os.path.abspath(ds.path))
     if snapshots_dir is not None and not snapshots_dir.is_dir():
         msg = f"no folder at {snapshots_dir}; pass the folder holding snapshot folders with --snapshots"
         raise WorkbenchError(msg)
-    folder = (snapshots_dir or snapshot.parent).resolve()
-    others = [n for n, p in snapshot_folders(folder).items() if p.resolve() != snapshot]
+    folder = (snapshots_dir or snapshot.resolve().parent).resolve()
+    others = [n for n, p in snapshot_folders(folder).items() if p.resolve() != snapshot.resolve()]
     cmd = panel_command(
         apps,
         snapshot=snapshot,

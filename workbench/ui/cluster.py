@@ -31,6 +31,7 @@ from workbench.ui.common import (
     format_cores,
     format_count,
     format_range,
+    percent_bars,
     stat,
     table_frame,
     text_table,
@@ -61,7 +62,6 @@ _TIPS = {
     "memory_requests_pct": "memory requests of the pods bound at the window's end, as % of allocatable",
     "memory_limits_pct": "memory limits of the pods bound at the window's end, as % of allocatable",
 }
-_BAR = {"type": "progress", "min": 0, "max": 100, "legend": True, "legendAlign": "center", "color": ["#66bb6a", "#ffa726", "#ef5350"]}  # fmt: skip
 
 
 def _text(values: list[Any], fmt: Any, suffix: str = "") -> list[str]:
@@ -147,16 +147,15 @@ class ClusterPage(LivePage):
         self._node_views: Recent[analysis.ClusterOverview] = Recent()  # by cluster, window and step
         self._cards = pn.FlexBox(sizing_mode="stretch_width")
         self._note = plain_text("", margin=(0, 10))
-        pct = dict.fromkeys(_PCT, _BAR)
         self._matrix = text_table(pl.DataFrame(), titles=_TITLES, css_classes=["wb-node-matrix"], frozen_columns=["node"],
                                   pagination="local", page_size=25,
                                   header_tooltips=_TIPS)  # fmt: skip
-        self._matrix.formatters = {**self._matrix.formatters, **pct}
+        percent_bars(self._matrix, _PCT)
         self._matrix.on_click(self._clicked)
         self._totals = text_table(
             pl.DataFrame(), titles=_TITLES, css_classes=["wb-cluster-totals"], header_tooltips=_TIPS
         )
-        self._totals.formatters = {**self._totals.formatters, **pct}
+        percent_bars(self._totals, _PCT)
         self._problems = text_table(
             pl.DataFrame(schema=analysis.overview.PROBLEM_COLUMNS), wrap=("reason", "last_warning"),
             titles={"last_warning": "latest Warning event"}, widths={"reason": 260, "last_warning": 320},

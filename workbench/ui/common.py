@@ -23,6 +23,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import panel as pn
 import param
@@ -54,6 +55,7 @@ __all__ = [
     "format_range",
     "format_time",
     "page",
+    "percent_bars",
     "serve_page",
     "snapshot_argument",
     "stat",
@@ -255,6 +257,29 @@ def text_table(
     return pn.widgets.Tabulator(shown.to_pandas(), **options)
 
 
+#: The number on a :func:`percent_bars` cell: the cell's own text colour (dark on the light theme,
+#: light on the dark one) with a halo of the page's background, so it reads on the coloured bar
+#: and on the empty part of the cell alike.
+_BAR_CSS = (
+    ".tabulator-cell div[data-max] + div { text-shadow: 0 0 2px var(--background-color, #fff), "
+    "0 0 3px var(--background-color, #fff); }"
+)
+BAR_COLORS = ("#66bb6a", "#ffa726", "#ef5350")
+
+
+def percent_bars(
+    table: pn.widgets.Tabulator, columns: Iterable[str], *, colors: Sequence[str] = BAR_COLORS
+) -> None:
+    """Show ``columns`` of ``table`` (percentages) as bars from 0 to 100 with the number on them,
+    coloured by thirds (``colors``). Tabulator draws the number black by default, unreadable on
+    the dark theme; here it takes the cell's text colour (see :data:`_BAR_CSS`)."""
+    bar = {"type": "progress", "min": 0, "max": 100, "legend": True, "legendAlign": "center",
+           "legendColor": "inherit", "color": list(colors)}  # fmt: skip
+    table.formatters = {**table.formatters, **{c: dict(bar) for c in columns}}
+    if _BAR_CSS not in table.stylesheets:
+        table.stylesheets = [*table.stylesheets, _BAR_CSS]
+
+
 _TEXT_CSS = "pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; font-family: inherit; }"
 
 
@@ -327,8 +352,25 @@ def sync_to_url(obj: param.Parameterized, names: Iterable[str]) -> bool:
     location = pn.state.location
     if location is None or pn.state.curdoc is None or pn.state.curdoc.session_context is None:
         return False
+    names = list(names)
     location.sync(obj, {n: n for n in names})
+    flags = {n for n in names if isinstance(obj.param[n], param.Boolean)}
+    if flags:
+        location.param.watch(lambda e: _lower_flags(location, flags, e.new), "search")
+        _lower_flags(location, flags, location.search)
     return True
+
+
+def _lower_flags(location: Any, flags: set[str], search: str) -> None:
+    """Write the ``flags`` (boolean parameters) of the URL query as ``true``/``false``.
+
+    Panel writes a boolean as ``true`` but, rewriting the query for the next change of any
+    synced parameter, reads it back as Python's ``True`` and writes ``True``; both spellings
+    are read (any case), the documented one is ``true``."""
+    pairs = parse_qsl(search.removeprefix("?"), keep_blank_values=True)
+    fixed = [(k, v.lower() if k in flags and v in ("True", "False") else v) for k, v in pairs]
+    if fixed != pairs:
+        location.search = "?" + urlencode(fixed)
 
 
 @contextmanager

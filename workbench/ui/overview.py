@@ -24,6 +24,7 @@ import polars as pl
 
 import workbench
 from workbench.analyses import overview as analysis
+from workbench.errors import ParameterError
 from workbench.store import Dataset
 from workbench.ui._refresh import batched, update_cards
 from workbench.ui.common import (
@@ -39,6 +40,7 @@ from workbench.ui.common import (
     text_table,
 )
 from workbench.ui.live import LiveControls, take_live
+from workbench.ui.scope import _NOT_HERE, choose
 from workbench.viz.overview import status_bars
 
 __all__ = ["Overview"]
@@ -66,14 +68,16 @@ _PROBLEM_TITLES = {
 class Overview(pn.viewable.Viewer):
     """The overview of one snapshot, filtered by cluster and namespace (empty: all)."""
 
-    cluster = param.Selector(default=ALL, objects=[ALL], doc="Cluster to show (empty: all clusters)")
-    namespace = param.Selector(default=ALL, objects=[ALL], doc="Namespace to show (empty: all namespaces)")
+    # any name: a link may name one this snapshot lacks (shown as such, see workbench.ui.scope.choose)
+    cluster = param.String(default=ALL, doc="Cluster to show (empty: all clusters)")
+    namespace = param.String(default=ALL, doc="Namespace to show (empty: all namespaces)")
 
     def __init__(self, dataset: Dataset | str | os.PathLike[str], **params: Any) -> None:
         self.dataset = dataset if isinstance(dataset, Dataset) else workbench.open(dataset)
         wanted = {k: params.pop(k) for k in ("cluster", "namespace") if k in params}
         live = take_live(params)
         super().__init__(**params)
+        self._namespace_shown = ALL  # the namespace of the last refresh
         self._read_snapshot()
         self._build()
         self.live = LiveControls(self.dataset, self.snapshot_changed, **live)
@@ -85,25 +89,28 @@ class Overview(pn.viewable.Viewer):
         selectors' choices), summary and incidents."""
         ds = self.dataset
         self._namespaces_all = analysis.namespaces(ds)
-        self.param.cluster.objects = [ALL, *ds.clusters]
-        self.param.namespace.objects = [ALL, *self._namespaces_all]
         self._summary = analysis.snapshot_summary(ds)
         self._incidents = analysis.incidents(ds)
 
     # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
-        self._cluster_select = pn.widgets.Select.from_param(
-            self.param.cluster,
+        self._cluster_select = pn.widgets.Select(
             label="Cluster",
-            options=self._options(self.param.cluster.objects, "All clusters"),
+            options=self._options([ALL, *self.dataset.clusters], "All clusters"),
             sizing_mode="stretch_width",
         )
-        self._namespace_select = pn.widgets.Select.from_param(
-            self.param.namespace,
+        self._namespace_select = pn.widgets.Select(
             label="Namespace",
-            options=self._options(self.param.namespace.objects, "All namespaces"),
+            options=self._options([ALL, *self._namespaces_all], "All namespaces"),
             sizing_mode="stretch_width",
         )
+        for name, select, note in (
+            ("cluster", self._cluster_select, _NOT_HERE),
+            ("namespace", self._namespace_select, "0"),
+        ):
+            choose(select, getattr(self, name), note=note)
+            select.link(self, value=name)
+            self.param.watch(lambda e, select=select, note=note: choose(select, e.new, note=note), name)
         self._cards = pn.FlexBox(sizing_mode="stretch_width")
         self._chart = pn.pane.HoloViews(sizing_mode="stretch_width", min_height=160, linked_axes=False)
         self._problems = text_table(
@@ -267,7 +274,8 @@ class Overview(pn.viewable.Viewer):
         """Show what the snapshot now holds (live mode), for the same cluster and namespace."""
         with batched():
             self._read_snapshot()
-            self._cluster_select.options = self._options(self.param.cluster.objects, "All clusters")
+            self._cluster_select.options = self._options([ALL, *self.dataset.clusters], "All clusters")
+            choose(self._cluster_select, self.cluster, note=_NOT_HERE)  # a cluster it lacks stays shown
             self._cluster_changed()  # the namespaces of the cluster
             self._clusters_table.value = table_frame(self._cluster_view(self._summary)).to_pandas()
             self._warnings_table.value = table_frame(self._warnings()).to_pandas()
@@ -275,19 +283,28 @@ class Overview(pn.viewable.Viewer):
 
     @param.depends("cluster", watch=True)
     def _cluster_changed(self) -> None:
+        """The namespaces of the new cluster; a namespace it lacks goes back to all, unless it
+        came with the cluster (a link naming both: it is kept and shown as "name (0)")."""
         names = analysis.namespaces(self.dataset, cluster=self.cluster or None)
         objects = [ALL, *names]
-        if self.namespace not in objects:
+        options = self._options(objects, "All namespaces")
+        if self.namespace not in objects and self.namespace == self._namespace_shown:
             self.namespace = ALL
-        self.param.namespace.objects = objects
-        self._namespace_select.options = self._options(objects, "All namespaces")
+        elif self.namespace not in objects:  # as choose() shows it (the menu never drops the value)
+            options[f"{self.namespace} (0)"] = self.namespace
+        self._namespace_select.options = options
 
     @param.depends("cluster", "namespace", watch=True)
     def _refresh(self) -> None:
         cluster, namespace = self.cluster or None, self.namespace or None
+        self._namespace_shown = self.namespace
         with busy(self._problems, self._chart), batched():
-            problems = analysis.problem_pods(self.dataset, cluster=cluster, namespace=namespace)
-            by_status = analysis.pods_by_status(self.dataset, cluster=cluster, namespace=namespace)
+            try:
+                problems = analysis.problem_pods(self.dataset, cluster=cluster, namespace=namespace)
+                by_status = analysis.pods_by_status(self.dataset, cluster=cluster, namespace=namespace)
+            except ParameterError:  # a link's cluster or namespace the snapshot lacks: no pods
+                problems = pl.DataFrame(schema=analysis.PROBLEM_COLUMNS)
+                by_status = pl.DataFrame(schema=analysis.STATUS_COLUMNS)
             self._problems.value = table_frame(self._problem_view(problems)).to_pandas()
             scope = " / ".join(x for x in (cluster, namespace) if x) or "all clusters and namespaces"
             self._problem_note.object = f"{problems.height} problem pod(s) in {scope}"

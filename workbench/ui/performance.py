@@ -28,7 +28,7 @@ from workbench.ui.common import busy, format_bytes, format_cores, format_count, 
 from workbench.ui.live import LivePage, plain_text, snapshot_version
 from workbench.viz import perf as fv
 
-__all__ = ["STEPS", "PerformancePage", "format_value", "split", "summary_view"]
+__all__ = ["STEPS", "PerformancePage", "format_number", "format_value", "split", "summary_view"]
 
 #: Bucket widths offered (the first is the analysis' default).
 STEPS = ("1m", "15s", "5m", "15m", "1h")
@@ -54,16 +54,35 @@ def split(text: str) -> list[str]:
     return [t.strip() for t in (text or "").split(",") if t.strip()]
 
 
+def format_number(value: float | None) -> str:
+    """A number with about three significant digits, never in exponent form unless tiny
+    (``0.123``, ``1.23``, ``12.3``, ``123``, ``12,345``; '' for None)."""
+    if value is None:
+        return ""
+    size = abs(value)
+    if size >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if size >= 10 else f"{value:.2f}" if size >= 1 else f"{value:.3g}"
+
+
 def summary_view(summary: pl.DataFrame, *, clusters: bool) -> pl.DataFrame:
-    """The summary (:data:`perf.SUMMARY_COLUMNS`) as shown: values as text with their units."""
-    units = summary["unit"].to_list()
+    """The summary (:data:`perf.SUMMARY_COLUMNS`) as shown: the values as numbers in the unit the
+    charts use (:func:`workbench.viz.perf.shown_unit`: bytes in MiB, bytes/s in KiB/s), which
+    the ``unit`` column names."""
+    shown = [fv.shown_unit(u) for u in summary["unit"].to_list()]
     cols = [
         pl.Series(
-            c, [format_value(v, u) for v, u in zip(summary[c].to_list(), units, strict=True)], dtype=pl.String
+            c,
+            [
+                format_number(None if v is None else v / d)
+                for v, (d, _) in zip(summary[c].to_list(), shown, strict=True)
+            ],
+            dtype=pl.String,
         )
         for c in ("mean", "p95", "max", "last")
     ]
-    view = summary.with_columns(*cols).select(
+    unit = pl.Series("unit", [u for _, u in shown], dtype=pl.String)
+    view = summary.with_columns(*cols, unit).select(
         "pod", "metric", "mean", "p95", "max", "last", "samples", "unit", "cluster"
     )
     return view if clusters else view.drop("cluster")

@@ -68,6 +68,8 @@ ENV_SNAPSHOTS = "WORKBENCH_SNAPSHOTS"
 DEFAULT_SNAPSHOT = "data/demo"
 #: The URL query parameter naming the snapshot.
 URL_PARAM = "snapshot"
+#: A snapshot folder name that says nothing: such a default goes by its parent folder's name.
+GENERIC_NAME = "snapshot"
 #: The URL parameter of the template's theme (Panel's: ``?theme=dark``).
 THEME_PARAM = "theme"
 
@@ -145,12 +147,18 @@ class SnapshotCatalog:
 
     @property
     def default_name(self) -> str:
-        """The default snapshot's folder name."""
-        return self.default.absolute().resolve().name or str(self.default)
+        """The default snapshot's name: the last part of its path as given, symlinks not
+        followed (``data/demo`` → ``demo`` when it links to ``data/demo-2026-11-02``); a folder
+        called ``snapshot`` (the layout ``NAME/snapshot`` of the benchmarks' data) goes by its
+        parent's name."""
+        path = Path(os.path.abspath(self.default))
+        if path.name == GENERIC_NAME and path.parent.name:
+            return path.parent.name
+        return path.name or str(self.default)
 
-    def available(self) -> dict[str, Path]:
-        """Name → folder of every snapshot offered, sorted by name: the folder's snapshots plus
-        the default (under its folder name, unless a folder's snapshot has that name)."""
+    def _found(self) -> dict[str, Path]:
+        """The folder's snapshots, the default under :attr:`default_name` (a folder's snapshot
+        of that name that is another folder wins, with a warning), sorted by name."""
         found = snapshot_folders(self.folder) if self.folder is not None else {}
         name = self.default_name
         if name in found and found[name].resolve() != self.default.resolve():
@@ -158,18 +166,31 @@ class SnapshotCatalog:
         found.setdefault(name, self.default)
         return dict(sorted(found.items()))
 
+    def available(self) -> dict[str, Path]:
+        """Name → folder of every snapshot offered (the snapshot menu), sorted by name: the
+        folder's snapshots plus the default under :attr:`default_name`; the default is listed
+        once (a folder entry that is the default under another name, e.g. its symlink's target
+        or ``snapshot`` of ``NAME/snapshot``, is left out but still opens, see :meth:`resolve`)."""
+        found = self._found()
+        name = self.default_name
+        default = found[name].resolve()
+        return {n: p for n, p in found.items() if n == name or p.resolve() != default}
+
     def resolve(self, name: str | None) -> tuple[str, Path]:
         """``(name, folder)`` of the snapshot called ``name``; no name gives the default.
 
-        ``name`` is looked up among :meth:`available` names only, so a path (``..``, ``/etc``,
-        ``a/b``) never reaches the file system. Raises :class:`UnknownSnapshotError` (listing the
-        available names) for anything else."""
+        ``name`` is looked up among the snapshot folders' names (and the default's) only, so a
+        path (``..``, ``/etc``, ``a/b``) never reaches the file system; a name that is the
+        default under another name gives the default's. Raises :class:`UnknownSnapshotError`
+        (listing the available names) for anything else."""
         if not name:
             return self.default_name, self.default
-        available = self.available()
-        if _looks_like_path(name) or name not in available:
-            raise UnknownSnapshotError(name, list(available))
-        return name, available[name]
+        found = self._found()
+        if _looks_like_path(name) or name not in found:
+            raise UnknownSnapshotError(name, list(self.available()))
+        if name not in self.available():  # the default under another name
+            return self.default_name, found[self.default_name]
+        return name, found[name]
 
 
 @functools.cache

@@ -37,11 +37,12 @@ from bokeh.models import (
     Range1d,
     Span,
 )
+from bokeh.plotting import figure
 
 from workbench.analyses.perf import METRICS
 from workbench.viz._figures import PAD, TIME_LABEL, bounds, fit, ms, time_figure
 
-__all__ = ["MARK", "MetricGrid", "grid_metrics", "metric_grid", "summary_table"]
+__all__ = ["MARK", "MetricGrid", "grid_metrics", "metric_grid", "shown_unit", "summary_table"]
 
 _SCALE = {"bytes": (2**20, "MiB"), "bytes/s": (1024, "KiB/s")}
 _COLORS = ["#1565c0", "#ef6c00", "#2e7d32", "#8e24aa", "#c62828", "#00838f", "#6d4c41", "#546e7a"]
@@ -63,6 +64,12 @@ class _Panel:
     data: pl.DataFrame
 
 
+def shown_unit(unit: str) -> tuple[float, str]:
+    """How values of the catalogue's ``unit`` are shown: ``(divisor, unit shown)``, bytes in MiB
+    and bytes/s in KiB/s, the rest as they are (the charts' value axes and the page's summary)."""
+    return _SCALE.get(unit, (1, unit))
+
+
 def grid_metrics(data: pl.DataFrame) -> tuple[str, ...]:
     """The metrics that get a panel: those with data, in catalogue order."""
     present = set(data["metric"].unique().to_list())
@@ -72,7 +79,7 @@ def grid_metrics(data: pl.DataFrame) -> tuple[str, ...]:
 def _style(metric: str) -> tuple[str, str, bool, str]:
     """A metric's panel title, the unit shown (bytes in MiB, bytes/s in KiB/s), whether its
     lines are steps (requests, limits, event counts) and their dash (requests and limits)."""
-    shown = _SCALE.get(METRICS[metric][0], (1, METRICS[metric][0]))[1]
+    shown = shown_unit(METRICS[metric][0])[1]
     steps = metric.endswith(("_request", "_limit")) or metric.startswith("events_")
     dash = "dashed" if metric.endswith(("_request", "_limit")) else "solid"
     return f"{metric.replace('_', ' ')} ({shown})", shown, steps, dash
@@ -83,7 +90,7 @@ def _panels(data: pl.DataFrame) -> list[_Panel]:
     out = []
     for metric in grid_metrics(data):
         title, shown, steps, dash = _style(metric)
-        div = _SCALE.get(METRICS[metric][0], (1, shown))[0]
+        div = shown_unit(METRICS[metric][0])[0]
         d = data.filter(pl.col("metric") == metric).sort("pod", "ts")
         d = d.select("ts", "pod", (pl.col("value") / div).alias(shown))
         out.append(_Panel(metric=metric, title=title, unit=shown, steps=steps, dash=dash, data=d))
@@ -99,6 +106,15 @@ def _colors(data: pl.DataFrame) -> dict[str, str]:
 def _first_row_height(pods: int) -> int:
     """The first row makes room for the legend under the first panel (two pods per line)."""
     return _HEIGHT + 24 * ((pods + 1) // 2)
+
+
+#: Pods per line of :class:`MetricGrid`'s legend.
+_KEY_COLS = 4
+
+
+def _key_height(pods: int) -> int:
+    """The height of :class:`MetricGrid`'s legend strip: a line per :data:`_KEY_COLS` pods."""
+    return 8 + 24 * max(1, -(-pods // _KEY_COLS))
 
 
 def metric_grid(data: pl.DataFrame, *, cols: int = 2) -> hv.Layout | hv.Text:
@@ -152,10 +168,11 @@ class MetricGrid:
     the same metrics (other pods, another window). ``layout`` is what a page shows.
 
     As in :func:`metric_grid`, each pod is a line of its own in every panel, its colour the same
-    in every panel: the legend under the first panel names the pods (all of the data's) and a
-    click on one mutes its lines in every panel; hover lists every pod whose line is under the
-    cursor (lines that overlap exactly included) with the time and value. Time is shared by
-    every panel, the value axis by panels of the same unit (as HoloViews' shared axes).
+    in every panel: the legend above the panels (a strip of its own, the grid's first cell)
+    names the pods (all of the data's) and a click on one mutes its lines in every panel; hover
+    lists every pod whose line is under the cursor (lines that overlap exactly included) with
+    the time and value. Time is shared by every panel, the value axis by panels of the same unit
+    (as HoloViews' shared axes).
 
     The lines are kept for the next data: the k-th pod by name is drawn by the k-th line of each
     panel (its colour fixed, its name the pod's; a line of its own data source), lines are added
@@ -193,16 +210,28 @@ class MetricGrid:
             self._hovers.append(hover)
             self._dashes.append(dash)
             self.figures.append(fig)
-        #: the legend under the first panel: an item per line, a click mutes the pod's lines
-        self.legend = Legend(items=[], location=(0, 0), ncols=2, click_policy="mute")
-        self.figures[0].add_layout(self.legend, "below")
-        self.layout: GridPlot = gridplot(
-            self.figures, ncols=cols, sizing_mode="stretch_width", toolbar_location="above"
-        )
+        #: the legend above the panels, in a strip of its own (the grid's first cell): an item per
+        #: line, drawn by a key (a line of one point, so nothing in the strip); a click mutes the
+        #: key, which mutes the pod's lines in every panel
+        self.legend = Legend(items=[], location="top_left", orientation="horizontal", ncols=_KEY_COLS,
+                             click_policy="mute", margin=0, border_line_alpha=0, background_fill_alpha=0)  # fmt: skip
+        self.key = figure(height=_key_height(0), min_width=_MIN_WIDTH, sizing_mode="stretch_width", tools="",
+                          toolbar_location=None, x_axis_type=None, y_axis_type=None, x_range=Range1d(0, 1),
+                          y_range=Range1d(0, 1), min_border=0, outline_line_alpha=0, background_fill_alpha=0,
+                          border_fill_alpha=0)  # fmt: skip
+        self.key.grid.visible = False
+        for active in ("active_drag", "active_inspect", "active_scroll", "active_tap", "active_multi"):
+            setattr(self.key.toolbar, active, getattr(self.figures[0].toolbar, active))  # one toolbar for all
+        self.key.add_layout(self.legend, "center")
+        #: per line (pod): its key in the legend
+        self._keys: list[GlyphRenderer] = []
+        rows = [[self.key, *[None] * (cols - 1)]]
+        rows += [self.figures[i : i + cols] for i in range(0, len(self.figures), cols)]
+        self.layout: GridPlot = gridplot(rows, sizing_mode="stretch_width", toolbar_location="above")
 
     def _add_line(self) -> None:
         """One more line in every panel (hidden until :meth:`show` gives it a pod), muted with
-        the first panel's (the one in the legend)."""
+        its key in the legend."""
         k = len(self._lines)
         color = _COLORS[k % len(_COLORS)]
         lines = []
@@ -219,12 +248,16 @@ class MetricGrid:
             fig.renderers.append(r)
             hover.renderers = [*hover.renderers, r]
             lines.append(r)
-        first, *others = lines
-        if others:
-            first.js_on_change("muted", CustomJS(args={"src": first, "dst": others},
-                                                 code="for (const r of dst) r.muted = src.muted"))  # fmt: skip
-        item = LegendItem(label=value(""), renderers=[first], visible=False)
+        glyph = Line(x="x", y="y", line_color=color, line_width=2)
+        # one point (a line of one point draws nothing): Bokeh draws no legend swatch without data
+        key = GlyphRenderer(data_source=ColumnDataSource({"x": [0.0], "y": [0.0]}), glyph=glyph,
+                            muted_glyph=Line(x="x", y="y", line_color=color, line_width=2, line_alpha=0.2))  # fmt: skip
+        self.key.renderers.append(key)
+        key.js_on_change("muted", CustomJS(args={"src": key, "dst": lines},
+                                           code="for (const r of dst) r.muted = src.muted"))  # fmt: skip
+        item = LegendItem(label=value(""), renderers=[key], visible=False)
         self.legend.items = [*self.legend.items, item]
+        self._keys.append(key)
         self._lines.append(lines)
 
     def show(self, data: pl.DataFrame, *, mark: dt.datetime | None = None) -> None:
@@ -251,16 +284,16 @@ class MetricGrid:
                 lines[j].data_source.data = {"x": none, "y": none} if i is None else {"x": xs[i], "y": ys[i]}
             times += xs
             spans.setdefault(p.unit, []).extend(ys)
-        for k, (lines, item) in enumerate(zip(self._lines, self.legend.items, strict=True)):
+        for k, (lines, key, item) in enumerate(zip(self._lines, self._keys, self.legend.items, strict=True)):
             pod = pods[k] if k < len(pods) else ""
             same = k < len(self.pods) and self.pods[k] == pod
             for r in lines:
                 r.update(name=pod, visible=bool(pod), **({} if same else {"muted": False}))
+            if not same:
+                key.muted = False
             item.update(label=value(pod), visible=bool(pod))
         self.pods = pods
-        tall = _first_row_height(len(pods))
-        for i, fig in enumerate(self.figures):
-            fig.height = tall if i < self.cols else _HEIGHT
+        self.key.height = _key_height(len(pods))
         fit(self.figures[0].x_range, *bounds(times), time=True)
         for unit, ys in spans.items():
             fit(self._y[unit], *bounds(ys), pad=PAD)

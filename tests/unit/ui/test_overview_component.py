@@ -52,10 +52,26 @@ def test_an_empty_snapshot_renders(tmp_path: Path) -> None:
     assert pn.panel(o).get_root() is not None
 
 
-def test_a_value_not_in_the_snapshot_is_refused(ds: wb.Dataset) -> None:
-    o = Overview(ds)
-    with pytest.raises(ValueError, match="nowhere"):
-        o.namespace = "nowhere"
+def test_a_value_not_in_the_snapshot_is_shown_and_filters_on_it(ds: wb.Dataset) -> None:
+    """As on the other pages (workbench.ui.scope.choose): a link's namespace or cluster that the
+    snapshot lacks is the menu's choice, labelled, and the page shows nothing for it rather
+    than every namespace; a cluster chosen afterwards drops the namespace it lacks."""
+    o = Overview(ds, namespace="nowhere")
+    assert o.namespace == "nowhere" and o._namespace_select.value == "nowhere"
+    assert o._namespace_select.options["nowhere (0)"] == "nowhere"
+    assert o._problems.value.empty and "in nowhere" in o._problem_note.object
+    o.param.update(cluster="kind-b", namespace="elsewhere")  # a link naming both keeps both
+    assert (o._cluster_select.value, o._namespace_select.value) == ("kind-b", "elsewhere")
+    assert o._namespace_select.options == {"All namespaces": "", "shop": "shop", "elsewhere (0)": "elsewhere"}
+    assert o._problems.value.empty
+    o.cluster = "no-such-cluster"
+    assert o._cluster_select.options["no-such-cluster (not in this snapshot)"] == "no-such-cluster"
+    assert o.namespace == "" and o._namespace_select.value == ""  # the namespace went with the change
+    assert o._problems.value.empty
+    o._cluster_select.value = ""  # back to everything from the menu
+    assert o.cluster == "" and _names(o) == sorted(overview.problem_pods(ds)["name"].to_list())
+    o._namespace_select.value = "batch"
+    assert o.namespace == "batch" and _names(o) == ["job-y", "pending-z"]
 
 
 def test_snapshot_argument_order(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import panel as pn
 
@@ -151,3 +152,38 @@ def test_links_of_a_page_in_the_dark_theme_keep_it(demo_snapshot: Path) -> None:
             )
             assert scope.query(theme="") == want.replace("&theme=dark", "")  # an override wins
     assert scope.query() == "?namespace=shop"  # outside a served page (JupyterLab): no theme
+
+
+def test_the_traced_only_flag_is_written_true_in_the_url(demo_snapshot: Path) -> None:
+    """Synced to the URL, "only pods with traces" reads ``traced_only=true`` (as the docs say)
+    after later changes of other filters too (Panel rewrites the query reading ``true`` back as
+    ``True``); both spellings are read."""
+    import weakref
+
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    class Session:  # what Bokeh's server gives a served document
+        request = None
+
+    ds = wb.open(demo_snapshot)
+    session, doc = Session(), Document()
+    doc._session_context = weakref.ref(session)  # type: ignore[assignment]
+    with set_curdoc(doc):
+        scope = Scope(ds)
+        assert scope.sync()
+        location = pn.state.location
+        scope.traced_only = True
+        assert parse_qs(location.search[1:]) == {"traced_only": ["true"]}
+        scope.namespace = "shop"  # Panel re-reads the query: traced_only=True unless fixed
+        scope.workload = "Deployment/cart"
+        assert parse_qs(location.search[1:]) == {
+            "traced_only": ["true"], "namespace": ["shop"], "workload": ["Deployment/cart"]
+        }  # fmt: skip
+        scope.traced_only = False
+        assert parse_qs(location.search[1:])["traced_only"] == ["false"]
+        for spelling in ("True", "true"):
+            location.search = f"?namespace=shop&traced_only={spelling}"
+            assert scope.traced_only is True
+            assert parse_qs(location.search[1:])["traced_only"] == ["true"]
+            scope.traced_only = False

@@ -95,6 +95,31 @@ def test_a_default_outside_the_folder_is_offered_under_its_name(root: Path, tmp_
     assert clash.resolve(None)[1] == tmp_path / "other" / "prod"
 
 
+def test_the_default_goes_by_the_name_it_was_given(root: Path, tmp_path: Path) -> None:
+    """The header and the snapshot menu name the default as given: a symlink by its own name
+    (not its target's), a benchmark-style ``NAME/snapshot`` folder by ``NAME``; the default is
+    listed once, and its other name (the target's, ``snapshot``) still opens it."""
+    link = root / "current"
+    link.symlink_to(root / "prod", target_is_directory=True)
+    try:
+        catalog = SnapshotCatalog(link, root)
+        assert catalog.default_name == "current"
+        assert catalog.resolve(None) == ("current", link)
+        assert list(catalog.available()) == ["current", "staging"]  # prod is the default: once
+        assert catalog.resolve("prod") == ("current", link)  # an older link's name still opens it
+        assert catalog.resolve("staging") == ("staging", root / "staging")
+    finally:
+        link.unlink()
+    inner = write_small_snapshot(tmp_path / "demo-s1-h6-seed0-v1" / "snapshot")
+    nested = SnapshotCatalog(inner, inner.parent)
+    assert nested.default_name == "demo-s1-h6-seed0-v1"
+    assert list(nested.available()) == ["demo-s1-h6-seed0-v1"]
+    assert nested.resolve(None) == ("demo-s1-h6-seed0-v1", inner)
+    assert nested.resolve("snapshot") == ("demo-s1-h6-seed0-v1", inner)
+    with pytest.raises(UnknownSnapshotError, match="available snapshots: demo-s1-h6-seed0-v1$"):
+        nested.resolve("nope")
+
+
 def test_arguments_give_default_and_folder(tmp_path: Path) -> None:
     assert snapshot_argument(["--snapshot", "a/b"], {}) == Path("a/b")
     assert snapshots_argument(["--snapshot", "a/b"], {}) == Path("a").absolute()

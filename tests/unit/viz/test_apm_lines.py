@@ -87,3 +87,16 @@ def test_the_error_rate_axis_says_it_is_a_fraction() -> None:
     rendered = hv.render(apm_viz.error_curve(frame), backend="bokeh")
     assert rendered.yaxis[0].axis_label == "error rate (fraction)"
     assert apm_viz.metric_lines(frame, "error_rate").title == "error rate (fraction)"
+
+
+def test_the_value_axis_labels_fit_the_charts() -> None:
+    """A value-axis label longer than its chart allows is cut at the chart's top (the page
+    showed "p90 response time (m" at 220 px): the label, centred on the plot area, may take the
+    chart's height less the time axis below it (tick labels, date, "time (UTC)": about 70 px).
+    Label lengths are estimated at 8 px a character, as measured on the served page (the 22
+    characters of "p90 response time (ms)" took 177 px)."""
+    frame = _frame(3, 2).with_columns(pl.col("tps").alias("rt_p90_ms"))
+    rendered = hv.render(apm_viz.rt_curve(frame, stat="rt_p90_ms"), backend="bokeh")
+    assert rendered.yaxis[0].axis_label == "p90 response time (ms)"
+    room = rendered.height - 70
+    assert max(len(label) for label in apm_viz.METRICS.values()) * 8 <= room

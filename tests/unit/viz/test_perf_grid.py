@@ -70,11 +70,12 @@ def _check(grid: fv.MetricGrid, data: pl.DataFrame) -> None:
     assert len(set(colours.values())) == len(pods)  # one colour per pod
     x = grid.figures[0].x_range
     assert (x.start, x.end) == (min(_ms(data["ts"])), max(_ms(data["ts"])))
-    # the legend under the first panel names each pod, in the order of the lines
-    (legend,) = [x for x in grid.figures[0].below if isinstance(x, Legend)]
+    # the legend above the panels names each pod, in the order of the lines, each with its colour
+    (legend,) = [x for x in grid.key.center if isinstance(x, Legend)]
+    assert (grid.key, 0, 0) in grid.layout.children and not any(f.legend for f in grid.figures)
     items = [i for i in legend.items if i.visible]
     assert [i.label.value for i in items] == pods
-    assert [i.renderers[0].name for i in items] == pods
+    assert [i.renderers[0].glyph.line_color for i in items] == [colours[p] for p in pods]
 
 
 def test_grid_draws_a_line_per_pod_as_the_analysis_returns_it(ds: wb.Dataset) -> None:
@@ -102,17 +103,19 @@ def test_grid_is_redrawn_in_place_for_other_pods_and_windows(ds: wb.Dataset) -> 
     grid.show(one)
     assert grid.figures == figures and grid.layout is layout  # the same figures, new data
     _check(grid, one)
-    # the first row makes room for a legend of one pod
-    assert grid.figures[0].height == grid.figures[1].height == grid.figures[2].height + 24
+    # the panels keep their height; the legend above them takes a line for one pod
+    assert {f.height for f in grid.figures} == {figures[0].height}
+    assert grid.key.height == 8 + 24
     grid.show(everything)
     _check(grid, everything)
 
 
 def test_legend_click_mutes_a_pods_lines_in_every_panel_as_holoviews_did(ds: wb.Dataset) -> None:
     """The notebooks' HoloViews grid mutes a pod's curves (alpha 0.2) in every panel when its
-    legend entry is clicked; the grid does the same: the legend mutes the pod's line in the
-    first panel and a callback in the browser mutes its lines in the others. A pod muted stays
-    muted while it keeps its line; another pod on that line is shown unmuted."""
+    legend entry is clicked; the grid does the same: the legend mutes the pod's key (a line
+    without data beside the legend) and a callback in the browser mutes its lines in every
+    panel. A pod muted stays muted while it keeps its line; another pod on that line is shown
+    unmuted."""
     metrics = ("cpu_usage", "cpu_limit", "memory_usage")
     data = perf.browse(ds, workload="web", metrics=metrics).data
     holo, _row, _col = hv.renderer("bokeh").get_plot(fv.metric_grid(data)).state.children[0]
@@ -123,17 +126,20 @@ def test_legend_click_mutes_a_pods_lines_in_every_panel_as_holoviews_did(ds: wb.
     for k, pod in enumerate(pods):
         lines = [next(r for r in fig.renderers if r.name == pod) for fig in grid.figures]
         assert [r.muted_glyph.line_alpha for r in lines] == [0.2] * len(lines)
-        assert grid.legend.items[k].renderers == lines[:1]
-        (link,) = lines[0].js_property_callbacks["change:muted"]
-        assert link.args["src"] is lines[0] and link.args["dst"] == lines[1:]
+        (key,) = grid.legend.items[k].renderers
+        assert key in grid.key.renderers and key.glyph.line_color == lines[0].glyph.line_color
+        (link,) = key.js_property_callbacks["change:muted"]
+        assert link.args["src"] is key and link.args["dst"] == lines
         assert "r.muted = src.muted" in link.code
     web0 = [next(r for r in fig.renderers if r.name == "web-0") for fig in grid.figures]
+    web0.append(grid.legend.items[pods.index("web-0")].renderers[0])  # its key
     for r in web0:
         r.muted = True  # as the browser reports a click on web-0 in the legend
     grid.show(data.filter(pl.col("ts") > data["ts"].min()))  # the same pods, a shorter window
     assert all(r.muted for r in web0)
     grid.show(data.filter(pl.col("pod") != "web-0"))  # web-1 on web-0's line
-    assert [r.name for r in web0] == ["web-1"] * len(web0)
+    assert [r.name for r in web0[:-1]] == ["web-1"] * (len(web0) - 1)
+    assert grid.legend.items[pods.index("web-0")].label.value == "web-1"
     assert not any(r.muted for r in web0)
 
 
