@@ -105,20 +105,26 @@ BOUNDS = """
   walked (20–30 ms). The 0.1–0.3 s a first change used to pay more was a full garbage collection
   over the objects of the imports: the server freezes those at start (`workbench/ui/warmup.py`,
   run by `panel serve --setup`) and B5 does the same before building the page.
-- **triage** 0.24–0.3 s of CPU a change on average, its slowest changes (a new window over every
-  cluster) about 0.4 s: twelve signals over the window, each a few polars queries (about 700 per
-  triage): traces 0.12–0.15 s (every cluster's window and baseline service maps in one pass,
-  onsets, linking), metric anomalies about 0.1 s (series, sibling history, scoring, level shifts),
-  new log patterns about 0.04 s (the window's logs mined), the other signals 10–20 ms each. A
-  series' scores and onsets depend on the history that starts with the window, so they cannot be
-  kept across windows without changing the scores.
-- **cluster** at the edge of the target (275–309 ms p95 on a quiet machine, 2026-11-22): its
-  slowest changes are a new window and all clusters (0.25–0.3 s of CPU), not yet profiled.
+- **triage** about 0.15 s of CPU a change on average (two threads), its slowest changes (the
+  first look at a new window over every cluster) 0.3–0.4 s of CPU, 0.25 s wall: twelve signals
+  over the window. Kept per snapshot version and filtered per scope: the small tables
+  (`analyses/_kept.KeptTables`), the metric samples (indexed per series), each window's metric
+  scores and trace evidence per cluster. What a new window still costs: traces 80–115 ms (every
+  cluster's window and baseline service maps, onsets), metric scoring 85–100 ms (series, scores,
+  intervals, sibling history, level shifts), new log patterns 20–40 ms (mining depends on the
+  lines mined together). A series' scores and onsets depend on the history that starts with the
+  window, so they cannot be kept across windows without changing the scores.
+- **cluster**: problem pods, pod intervals and a small snapshot's node usage samples are kept per
+  snapshot version; all clusters are put together from single-cluster results; a new window
+  costs about 0.15 s of CPU, a third of it node usage.
 - At demo scale 100 (12,458 pods, 313 M samples, 35 M spans) the whole-snapshot scopes read every
-  span or score every series. The service map links and maps a set of whole traces at a time
-  (peak about 3.5 GB, the read itself; linking's join about 14 s and the read about 13 s of CPU
-  bound its all-namespace change); the application, anomalies and triage pages still need their
-  per-scope work bounded before they serve a fleet.
+  span or score every series. The cluster page adds up 5-minute cells of the node series made
+  once per snapshot version (one compiled pass over the metrics table: a new window under 1 s of
+  CPU). The application page keeps trace and span ids packed (24 bytes a transaction). The
+  service map links and maps a set of whole traces at a time (peak about 3.5 GB, the read
+  itself; linking's join about 14 s and the read about 13 s of CPU bound its all-namespace
+  change). The triage (all clusters: 30 s, 11 GB) and anomalies pages still need their per-scope
+  work bounded before they serve a fleet.
 """
 
 _state: dict[str, Any] = {}
