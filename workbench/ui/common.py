@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -39,6 +40,8 @@ from workbench.ui.serving import (
     snapshot_argument,
     snapshot_menu,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_SNAPSHOT",
@@ -60,6 +63,7 @@ __all__ = [
     "snapshot_argument",
     "stat",
     "sync_to_url",
+    "url_values_refused",
     "table_frame",
     "text",
     "text_table",
@@ -353,12 +357,41 @@ def sync_to_url(obj: param.Parameterized, names: Iterable[str]) -> bool:
     if location is None or pn.state.curdoc is None or pn.state.curdoc.session_context is None:
         return False
     names = list(names)
-    location.sync(obj, {n: n for n in names})
+    mapping = {n: n for n in names}
+    location.sync(obj, mapping, on_error=url_values_refused(obj, mapping, location))
     flags = {n for n in names if isinstance(obj.param[n], param.Boolean)}
     if flags:
         location.param.watch(lambda e: _lower_flags(location, flags, e.new), "search")
         _lower_flags(location, flags, location.search)
     return True
+
+
+def url_values_refused(
+    obj: param.Parameterized, mapping: Mapping[str, str], location: Any
+) -> Callable[[dict[str, Any]], None]:
+    """The ``on_error`` of ``location.sync(obj, mapping)``: Panel reads each URL value as JSON or a
+    Python literal first (``?namespace=123`` gives the number 123, which a text parameter
+    refuses, so the link's namespace was lost). This sets the refused values one by one, a text
+    parameter from the query's own text (a namespace named ``123`` stays ``"123"``), and logs
+    the values still refused."""
+
+    def retry(refused: dict[str, Any]) -> None:
+        raw = dict(parse_qsl(str(location.search).removeprefix("?"), keep_blank_values=True))
+        for name, value in refused.items():
+            text = raw.get(mapping.get(name, name))
+            tries = (
+                [text, value] if isinstance(obj.param[name], param.String) and text is not None else [value]
+            )
+            for candidate in tries:
+                try:
+                    obj.param.update(**{name: candidate})
+                    break
+                except Exception:  # noqa: BLE001, S112 - param says why; the next reading is tried
+                    continue
+            else:
+                log.warning("ignored URL value %s=%r", mapping.get(name, name), value)
+
+    return retry
 
 
 def _lower_flags(location: Any, flags: set[str], search: str) -> None:

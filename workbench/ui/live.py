@@ -52,7 +52,7 @@ import workbench
 from workbench.errors import WorkbenchError
 from workbench.store import Dataset
 from workbench.ui._refresh import batched, watch_scope
-from workbench.ui.common import PlainText, page
+from workbench.ui.common import PlainText, page, url_values_refused
 from workbench.ui.scope import PAGES, SCOPE_PARAMS, Scope, nav
 
 __all__ = [
@@ -90,7 +90,7 @@ def sync_url(obj: param.Parameterized, mapping: Mapping[str, str]) -> bool:
     location = pn.state.location
     if location is None or pn.state.curdoc is None or pn.state.curdoc.session_context is None:
         return False
-    location.sync(obj, dict(mapping), on_error=lambda bad: log.warning("ignored URL values %s", bad))
+    location.sync(obj, dict(mapping), on_error=url_values_refused(obj, mapping, location))
     return True
 
 

@@ -15,7 +15,7 @@ import polars as pl
 from workbench.errors import WorkbenchError
 from workbench.store import to_utc
 from workbench.ui.common import PlainText as PlainText  # re-exported for the pages
-from workbench.ui.common import format_bytes, format_cores, table_frame, text_table
+from workbench.ui.common import format_bytes, format_cores, table_frame, text_table, url_values_refused
 from workbench.ui.scope import scope_query
 
 __all__ = [
@@ -108,7 +108,7 @@ def sync_params(obj: param.Parameterized, mapping: dict[str, str]) -> bool:
     location = pn.state.location
     if location is None or pn.state.curdoc is None or pn.state.curdoc.session_context is None:
         return False
-    location.sync(obj, mapping, on_error=lambda bad: log.warning("ignored URL values %s", bad))
+    location.sync(obj, mapping, on_error=url_values_refused(obj, mapping, location))
     return True
 
 
