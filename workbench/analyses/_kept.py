@@ -6,16 +6,25 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
 
-from workbench.schema import SCHEMAS
 from workbench.store import Dataset
 
-__all__ = ["KEEP_BYTES", "KEEP_ROWS", "NOT_KEPT", "KeptTables", "kept", "kept_tables", "known", "signature"]
+__all__ = [
+    "KEEP_BYTES",
+    "KEEP_ROWS",
+    "NOT_KEPT",
+    "KeptTables",
+    "kept",
+    "kept_by_cluster",
+    "kept_tables",
+    "known",
+    "signature",
+]
 
 T = TypeVar("T")
 _KEPT: dict[str, OrderedDict[Hashable, Any]] = {}
@@ -71,6 +80,19 @@ def known(kind: str, key: Hashable) -> bool:
         return key in _KEPT.get(kind, ())
 
 
+def kept_by_cluster(kind: str, keys: Mapping[str, Hashable], one: Callable[[str], T],
+                    every: Callable[[], Mapping[str, T]], *, size: int) -> list[T]:  # fmt: skip
+    """Each cluster's value of ``kind`` (``keys``: cluster → its key), in the order of ``keys``:
+    kept per cluster, so a scope of every cluster takes what a scope of one found, and back.
+    A missing one is ``one(cluster)``; when two or more are missing, ``every()`` makes them all
+    in one pass (cluster → value) and each is kept on its own."""
+    if len(keys) > 1 and sum(not known(kind, k) for k in keys.values()) > 1:
+        values = every()
+        for c, k in keys.items():
+            kept(kind, k, lambda v=values[c]: v, size=size)
+    return [kept(kind, k, lambda c=c: one(c), size=size) for c, k in keys.items()]
+
+
 #: :class:`KeptTables` keeps a table's files in memory when the table has at most this many rows
 #: and its files at most this many bytes on disk (in memory a table takes 5 to 20 times that:
 #: manifests and log lines are compressed text).
@@ -121,7 +143,7 @@ class KeptTables(Dataset):
     def _read(self, table: str, files: list[Path]) -> pl.LazyFrame:
         if not files or not self._small(table):
             return super()._read(table, files)
-        frames = [_kept_file(table, f) for f in files]
+        frames = [_kept_file(self, table, f) for f in files]
         return (frames[0] if len(frames) == 1 else pl.concat(frames)).lazy()
 
 
@@ -132,13 +154,12 @@ def _small_table(ds: Dataset, table: str) -> bool:
     return sum(path.stat().st_size for path in ds.files(table)) <= KEEP_BYTES
 
 
-def _kept_file(table: str, path: Path) -> pl.DataFrame:
-    """The rows of one file of ``table``, read as a scan reads them, kept by path, size and mtime."""
+def _kept_file(ds: Dataset, table: str, path: Path) -> pl.DataFrame:
+    """The rows of one file of ``table``, read as a scan of ``ds`` reads them
+    (:meth:`Dataset._read`), kept by path, size and mtime."""
     st = path.stat()
     key = (str(path), table, st.st_size, st.st_mtime_ns)
-    return kept(
-        "table file", key, lambda: pl.scan_parquet([path], schema=SCHEMAS[table]).collect(), size=KEEP_FILES
-    )
+    return kept("table file", key, lambda: Dataset._read(ds, table, [path]).collect(), size=KEEP_FILES)
 
 
 def kept_tables(ds: Dataset) -> Dataset:

@@ -34,7 +34,7 @@ from typing import Any
 import polars as pl
 
 from workbench.analyses import anomalies as an
-from workbench.analyses._kept import known
+from workbench.analyses._kept import kept_by_cluster
 from workbench.analyses.triage._context import Context, fmt_time, kept, raw, raw_frame, signature
 from workbench.analyses.triage._identity import Identity
 
@@ -389,16 +389,14 @@ def metric_evidence(ctx: Context, ident: Identity) -> pl.DataFrame:
         # a scope's are sorted)
         clusters = [ctx.cluster] if ctx.cluster else _series_clusters(ctx)
         keys = {c: (*_window_key(ctx), c) for c in clusters}
-        if len(clusters) > 1 and sum(not known("metric scores", k) for k in keys.values()) > 1:
-            # several clusters to score: every cluster's in one pass, kept cluster by cluster
+
+        def every() -> dict[str, tuple[pl.DataFrame, ...]]:  # several clusters scored in one pass
             whole = _scores(*_whole_cluster(ctx, None), p)
-            for c in clusters:
-                part = tuple(f.filter(pl.col("cluster") == c) for f in whole)
-                kept("metric scores", keys[c], lambda part=part: part, size=16)
-        parts = [
-            kept("metric scores", keys[c], lambda c=c: _scores(*_whole_cluster(ctx, c), p), size=16)
-            for c in clusters
-        ]
+            return {c: tuple(f.filter(pl.col("cluster") == c) for f in whole) for c in clusters}
+
+        parts = kept_by_cluster(
+            "metric scores", keys, lambda c: _scores(*_whole_cluster(ctx, c), p), every, size=16
+        )
         mine = _in_scope(ctx)
         where, every, base, window_points, shifts = (
             f.filter(*mine) if mine else f for f in (_concat([part[i] for part in parts]) for i in range(5))

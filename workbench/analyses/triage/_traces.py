@@ -48,8 +48,8 @@ import polars as pl
 
 from workbench.analyses import anomalies as an
 from workbench.analyses import servicemap as sm
-from workbench.analyses._kept import known
-from workbench.analyses.triage._context import Context, fmt_time, kept, raw, raw_frame, signature
+from workbench.analyses._kept import kept_by_cluster
+from workbench.analyses.triage._context import Context, fmt_time, raw, raw_frame, signature
 from workbench.analyses.triage._context import spans_named as _named
 
 __all__ = ["trace_evidence"]
@@ -228,13 +228,14 @@ def trace_evidence(ctx: Context) -> pl.DataFrame:
         # take what a scope of one found, and back; put together in the order of the clusters
         clusters = [ctx.cluster] if ctx.cluster else ctx.ds.clusters
         keys = {c: _cluster_key(ctx, c) for c in clusters}
-        if ctx.cluster is None and sum(not known("trace evidence", k) for k in keys.values()) > 1:
-            # several clusters to find: every cluster's in one pass, kept cluster by cluster
-            where, every = _evidence(ctx)
-            for c in clusters:
-                part = (c in where, every.filter(pl.col("cluster") == c))
-                kept("trace evidence", keys[c], lambda part=part: part, size=KEEP_CLUSTERS)
-        got = [_cluster_evidence(ctx, c, keys[c]) for c in clusters]
+
+        def every() -> dict[str, tuple[bool, pl.DataFrame]]:  # several clusters found in one pass
+            where, frame = _evidence(ctx)
+            return {c: (c in where, frame.filter(pl.col("cluster") == c)) for c in clusters}
+
+        got = kept_by_cluster(
+            "trace evidence", keys, lambda c: _cluster_evidence(ctx, c), every, size=KEEP_CLUSTERS
+        )
         found, frame = any(f for f, _ in got), pl.concat([e for _, e in got]) if got else raw_frame([])
     else:
         where, frame = _evidence(ctx)
@@ -256,15 +257,10 @@ def _cluster_key(ctx: Context, cluster: str) -> tuple[Any, ...]:
             ctx.history_start, ctx.step)  # fmt: skip
 
 
-def _cluster_evidence(ctx: Context, cluster: str, key: tuple[Any, ...]) -> tuple[bool, pl.DataFrame]:
-    """Whether ``cluster`` has spans in the scope's namespace and window, and its evidence:
-    kept for ``key`` (:func:`_cluster_key`)."""
-
-    def find() -> tuple[bool, pl.DataFrame]:
-        where, frame = _evidence(dataclasses.replace(ctx, cluster=cluster, notes=[], _read={}))
-        return bool(where), frame
-
-    return kept("trace evidence", key, find, size=KEEP_CLUSTERS)
+def _cluster_evidence(ctx: Context, cluster: str) -> tuple[bool, pl.DataFrame]:
+    """Whether ``cluster`` has spans in the scope's namespace and window, and its evidence."""
+    where, frame = _evidence(dataclasses.replace(ctx, cluster=cluster, notes=[], _read={}))
+    return bool(where), frame
 
 
 def _evidence(ctx: Context) -> tuple[set[str], pl.DataFrame]:
