@@ -9,7 +9,7 @@
 
 from workbench.kube._common import parse_json
 from workbench.kube.kinds import expand, infer_kind, looks_like_object
-from workbench.kube.normalize import NORMALIZED_TABLES, Normalizer, normalize
+from workbench.kube.normalize import NORMALIZED_TABLES, Normalizer, normalize, normalize_json
 from workbench.kube.status import PodSummary, node_status, pod_reason, pod_status, pod_summary, qos_class
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "looks_like_object",
     "node_status",
     "normalize",
+    "normalize_json",
     "parse_json",
     "pod_reason",
     "pod_status",

@@ -29,14 +29,15 @@ from typing import Any
 import polars as pl
 
 from workbench.errors import ParameterError, SchemaError
-from workbench.kube._common import api_group, gc_paused, manifest_text, newest_timestamp
+from workbench.kube._bulk import BulkRows, add_json, event_frame, mirrored_of, pod_frames
+from workbench.kube._common import api_group, gc_paused, manifest_text, newest_timestamp, parse_json
 from workbench.kube._frames import columns_of, frame
 from workbench.kube.kinds import expand, is_list
 from workbench.kube.pods import pod_rows
 from workbench.kube.resources import event_name, event_row, node_row, service_row, workload_row
 from workbench.schema import conform
 
-__all__ = ["NORMALIZED_TABLES", "Normalizer", "normalize"]
+__all__ = ["NORMALIZED_TABLES", "Normalizer", "normalize", "normalize_json"]
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +118,11 @@ class Normalizer:
         #: One line per skipped or repaired input, naming what was wrong.
         self.warnings: list[str] = []
         self._objects: list[tuple[Any, ...]] = []  # one tuple of _OBJECT_COLUMNS per revision
-        self._latest: dict[tuple[str, ...], _Revision] = {}
+        #: objects rows of add_json() calls: (len(self._objects) then, frame)
+        self._object_chunks: list[tuple[int, pl.DataFrame]] = []
+        #: key → latest revision: a _Revision, or the id of a row in a bulk batch (add_json)
+        self._latest: dict[tuple[str, ...], _Revision | int] = {}
+        self._bulk = BulkRows()
 
     def _warn(self, message: str) -> None:
         logger.warning("%s", message)
@@ -137,11 +142,7 @@ class Normalizer:
         conditions, container states, event times), else now. ``deleted=True`` records a
         deletion. ``origin`` (e.g. ``"pods.yaml document 2"``) prefixes warnings.
         """
-        if observed_at is not None and (not isinstance(observed_at, datetime) or observed_at.tzinfo is None):
-            msg = (
-                f"observed_at must be a timezone-aware datetime (e.g. datetime.now(UTC)), got {observed_at!r}"
-            )
-            raise ParameterError(msg)
+        _check_time(observed_at)
         where = f"{origin}: " if origin else ""
         if not isinstance(manifest, Mapping):
             self._warn(f"{where}skipped a manifest that is not a mapping but {type(manifest).__name__}")
@@ -149,6 +150,23 @@ class Normalizer:
         listed = is_list(manifest)
         for index, obj in expand(dict(manifest)):
             self._add_object(obj, observed_at, where, index if listed else None, deleted=deleted)
+
+    def add_json(
+        self,
+        raw: bytes,
+        *,
+        observed_at: datetime | None = None,
+        deleted: bool = False,
+        origin: str | None = None,
+    ) -> None:
+        """:meth:`add` of the JSON document ``raw`` (bytes as the API or ``kubectl get -o json``
+        gives them), with the same result. A List of Pods or Events with ``observed_at`` takes a
+        compiled path (:mod:`workbench.kube._bulk`) that never builds the objects in Python;
+        invalid JSON raises what :func:`~workbench.kube.parse_json` raises."""
+        _check_time(observed_at)
+        where = f"{origin}: " if origin else ""
+        if not add_json(self, raw, observed_at=observed_at, deleted=deleted, where=where):
+            self.add(parse_json(raw), observed_at=observed_at, deleted=deleted, origin=origin)
 
     def _add_object(
         self, obj: object, observed_at: datetime | None, where: str, index: int | None, *, deleted: bool
@@ -217,8 +235,11 @@ class Normalizer:
         else:
             key = (table, namespace or "", name)
         previous = self._latest.get(key)
-        if previous is None or when >= previous.observed_at:
+        if previous is None or when >= self._observed(previous):
             self._latest[key] = _Revision(obj, when, deleted)
+
+    def _observed(self, revision: _Revision | int) -> datetime:
+        return self._bulk.observed_at(revision) if type(revision) is int else revision.observed_at
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """The tables ``objects, pods, containers, nodes, workloads, services, events``, each
@@ -232,12 +253,22 @@ class Normalizer:
         owners: dict[tuple[str, str, str], tuple[str, str] | None] = {}
         pods: list[tuple[_Revision, dict[str, Any], list[dict[str, Any]]]] = []
         services: list[tuple[_Revision, dict[str, Any]]] = []
+        bulk: dict[str, list[tuple[int, int]]] = {"pods": [], "events": []}
+        ordinal = {"pods": 0, "events": 0}
+        pod_pos: list[int] = []
+        event_pos: list[int] = []
         for key, rev in self._latest.items():
             table = key[0]
+            if table in ordinal:
+                ordinal[table] += 1
+                if type(rev) is int:
+                    bulk[table].append((ordinal[table], rev))
+                    continue
             if table == "pods":
                 built = self._pod(rev)
                 if built is not None:
                     pods.append((rev, *built))
+                    pod_pos.append(ordinal["pods"])
                 continue
             row = self._build(table, rev)
             if row is None:
@@ -246,15 +277,20 @@ class Normalizer:
                 services.append((rev, row))
             else:
                 rows[table].append(row)
+                if table == "events":
+                    event_pos.append(ordinal["events"])
             if table == "workloads" and row["kind"] in ("ReplicaSet", "Job"):
                 owner = (row["owner_kind"], row["owner_name"]) if row["owner_kind"] else None
                 owners[(row["kind"], row["namespace"] or "", row["name"])] = owner
         by_label: dict[tuple[str, str, str], set[str]] = defaultdict(set)
         selected = _selector_keys(services)  # only these labels can select a pod
-        mirrored = _mirrored_static_pods(pods)
-        for rev, row, containers in pods:
+        mirrored = _mirrored_static_pods(pods) | mirrored_of(self._bulk, bulk["pods"])
+        positions: dict[str, list[int]] = {"pods": [], "containers": []}
+        for (rev, row, containers), pos in zip(pods, pod_pos, strict=True):
             if (row["namespace"], row["name"], row["uid"]) in mirrored:
                 continue  # the kubelet's own view of a static pod the API lists as its mirror pod
+            positions["pods"].append(pos)
+            positions["containers"] += [pos] * len(containers)
             labels = (rev.obj.get("metadata") or {}).get("labels")
             labels = labels if isinstance(labels, dict) else {}
             row["workload_kind"], row["workload_name"] = _workload(row, labels, owners)
@@ -265,6 +301,11 @@ class Normalizer:
                 for label, value in labels.items():
                     if str(label) in selected:
                         by_label[(row["namespace"] or "", str(label), str(value))].add(row["name"])
+        bulk_frames = (
+            pod_frames(self._bulk, bulk["pods"], owners, mirrored, selected, by_label)
+            if bulk["pods"]
+            else None
+        )
         for rev, row in services:
             selector = (rev.obj.get("spec") or {}).get("selector")
             if isinstance(selector, dict) and selector:
@@ -273,22 +314,51 @@ class Normalizer:
                 row["pods"] = sorted(set.intersection(*sets))
             rows["services"].append(row)
         tables = {"objects": self._objects_frame()}
+        if not bulk["pods"] and not bulk["events"]:
+            for table, table_rows in rows.items():
+                if table != "objects":
+                    tables[table] = self._conform(table, table_rows)
+            return tables
+        positions["events"] = event_pos
+        extra: dict[str, list[pl.DataFrame]] = {"pods": [], "containers": [], "events": []}
+        if bulk_frames is not None:
+            extra["pods"].append(bulk_frames[0])
+            extra["containers"].append(bulk_frames[1])
+        if bulk["events"]:
+            extra["events"].append(event_frame(self._bulk, bulk["events"]))
         for table, table_rows in rows.items():
-            if table != "objects":
+            if table == "objects":
+                continue
+            if table not in extra:
                 tables[table] = self._conform(table, table_rows)
+                continue
+            own = self._conform(table, table_rows, positions[table])
+            merged = pl.concat([own, *extra[table]]).sort("__pos", maintain_order=True)
+            tables[table] = merged.drop("__pos")
         return tables
 
     def _objects_frame(self) -> pl.DataFrame:
-        if not self._objects:
+        if not self._object_chunks:
+            return self._frame_of_tuples(self._objects)
+        parts, done = [], 0
+        for at, chunk in self._object_chunks:
+            if at > done:
+                parts.append(self._frame_of_tuples(self._objects[done:at]))
+            parts.append(chunk)
+            done = at
+        if len(self._objects) > done:
+            parts.append(self._frame_of_tuples(self._objects[done:]))
+        return pl.concat(parts)
+
+    def _frame_of_tuples(self, objects: list[tuple[Any, ...]]) -> pl.DataFrame:
+        if not objects:
             return self._conform("objects", [])
-        columns = dict(zip(_OBJECT_COLUMNS, map(list, zip(*self._objects, strict=True)), strict=True))
-        columns["cluster"] = [self.cluster] * len(self._objects)
+        columns = dict(zip(_OBJECT_COLUMNS, map(list, zip(*objects, strict=True)), strict=True))
+        columns["cluster"] = [self.cluster] * len(objects)
         try:
             return frame("objects", columns)
         except SchemaError:
-            rows = [
-                {"cluster": self.cluster, **dict(zip(_OBJECT_COLUMNS, o, strict=True))} for o in self._objects
-            ]
+            rows = [{"cluster": self.cluster, **dict(zip(_OBJECT_COLUMNS, o, strict=True))} for o in objects]
             return self._conform("objects", rows)
 
     def _pod(self, rev: _Revision) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
@@ -313,19 +383,35 @@ class Normalizer:
         what = f"{rev.obj.get('kind')} {metadata.get('namespace')}/{metadata.get('name')}"
         self._warn(f"left {what} out of the {table} table: its manifest is malformed ({err!r})")
 
-    def _conform(self, table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
+    def _conform(
+        self, table: str, rows: list[dict[str, Any]], positions: list[int] | None = None
+    ) -> pl.DataFrame:
+        """The rows as the table; rows that do not fit are dropped with a warning. With
+        ``positions`` (one per row) the frame has them as an extra column ``__pos``."""
+        kept = positions
         try:
-            return frame(table, columns_of(rows))
+            result = frame(table, columns_of(rows))
         except SchemaError:
-            good = []
-            for row in rows:
+            good, kept = [], []
+            for i, row in enumerate(rows):
                 try:
                     conform(table, [row])
                 except SchemaError as err:
                     self._warn(f"dropped {table} row {row.get('namespace')}/{row.get('name')}: {err}")
                 else:
                     good.append(row)
-            return conform(table, good)
+                    if positions is not None:
+                        kept.append(positions[i])
+            result = conform(table, good)
+        if positions is None:
+            return result
+        return result.with_columns(__pos=pl.Series(kept, dtype=pl.Int64))
+
+
+def _check_time(observed_at: object) -> None:
+    if observed_at is not None and (not isinstance(observed_at, datetime) or observed_at.tzinfo is None):
+        msg = f"observed_at must be a timezone-aware datetime (e.g. datetime.now(UTC)), got {observed_at!r}"
+        raise ParameterError(msg)
 
 
 def _label(where: str, index: int | None) -> str:
@@ -375,6 +461,26 @@ def normalize(
                     manifest.obj, observed_at=observed_at, origin=getattr(manifest, "origin", None)
                 )
         return normalizer.tables()
+
+
+def normalize_json(
+    raw: bytes, *, cluster: str, observed_at: datetime | None = None
+) -> dict[str, pl.DataFrame]:
+    """The tables of one JSON document (a List as ``kubectl get -o json`` or the API gives it):
+    :meth:`Normalizer.add_json`, whose compiled path reads a PodList or EventList about ten
+    times faster than parsing it and calling :func:`normalize`, with the same tables.
+
+    >>> import json
+    >>> from datetime import UTC, datetime
+    >>> raw = json.dumps({"apiVersion": "v1", "kind": "PodList", "items": [{"apiVersion": "v1",
+    ...     "kind": "Pod", "metadata": {"name": "web", "namespace": "shop", "uid": "u1"},
+    ...     "status": {"phase": "Running"}}]}).encode()
+    >>> normalize_json(raw, cluster="c1", observed_at=datetime(2024, 1, 1, tzinfo=UTC))["pods"]["status"][0]
+    'Running'
+    """
+    normalizer = Normalizer(cluster=cluster)
+    normalizer.add_json(raw, observed_at=observed_at)
+    return normalizer.tables()
 
 
 def _selector_keys(services: list[tuple[_Revision, dict[str, Any]]]) -> set[str]:

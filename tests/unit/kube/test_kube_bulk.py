@@ -1,0 +1,876 @@
+"""The bulk JSON ingest path gives exactly what parsing and then normalising give.
+
+``normalize_json(raw)`` and ``Normalizer.add_json(raw)`` read Kubernetes JSON straight from the
+bytes; for any bytes they must leave the tables (columns, dtypes, values, row order) and the
+warnings that ``normalize([parse_json(raw)])`` and ``Normalizer.add(parse_json(raw))`` leave, or
+raise what ``parse_json`` raises (same type, same message), because users read the same tables
+whichever path a file took. The inputs are the real samples serialised in several ways, the B3
+benchmark lists, broken variants of real pods and events, and JSON-level edge cases (numbers,
+duplicate keys, escapes, whitespace, encodings, truncation, nesting) inside normal Lists.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from workbench.errors import ParameterError
+from workbench.kube import NORMALIZED_TABLES, Normalizer, normalize, normalize_json, parse_json
+from workbench.sources.files import read_manifest_tree
+
+
+def _add_json(normalizer: Normalizer, raw: bytes, **kwargs: Any) -> None:
+    normalizer.add_json(raw, **kwargs)
+
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+#: Stands for "now" in both results: rows whose time fell back to the clock during a comparison.
+_NOW = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# --- the comparison ------------------------------------------------------------------------------
+def _outcome(run: Callable[[], Any]) -> tuple[str, Any]:
+    try:
+        return "ok", run()
+    except Exception as err:  # noqa: BLE001 - the point is to compare what each side raises
+        return "raised", (type(err), str(err))
+
+
+def _settled(frame: pl.DataFrame, clock: tuple[datetime, datetime]) -> pl.DataFrame:
+    """``frame`` with every time read off the clock during the comparison (between the two times
+    of ``clock``) set to one value: an object without timestamps added without ``observed_at``
+    is observed "now", a little later on the second side."""
+    start, end, now = (pl.lit(t, dtype=pl.Datetime("us", "UTC")) for t in (*clock, _NOW))
+    times = [c for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
+    return frame.with_columns(
+        pl.when(pl.col(c).is_between(start, end)).then(now).otherwise(pl.col(c)).alias(c) for c in times
+    )
+
+
+def _assert_same_tables(
+    got: dict[str, pl.DataFrame],
+    want: dict[str, pl.DataFrame],
+    label: str,
+    *,
+    clock: tuple[datetime, datetime] | None = None,
+) -> None:
+    assert list(got) == list(want) == list(NORMALIZED_TABLES), label
+    for name in NORMALIZED_TABLES:
+        ours, theirs = got[name], want[name]
+        if ours.schema == theirs.schema and ours.equals(theirs):
+            continue  # the quick check; assert_frame_equal says what differs
+        if clock is not None:
+            ours, theirs = _settled(ours, clock), _settled(theirs, clock)
+        try:
+            assert_frame_equal(ours, theirs)
+        except AssertionError as err:
+            raise AssertionError(f"{label}: table {name!r} differs: {err}") from None
+
+
+def _assert_same_outcome(got: tuple[str, Any], want: tuple[str, Any], label: str) -> None:
+    """Both gave a result, or both raised the same type of error with the same message."""
+    if got[0] == want[0] == "ok":
+        return
+    assert got == want, f"{label}: {got} != {want}"
+
+
+def _assert_same_results(
+    got: tuple[str, Any], want: tuple[str, Any], label: str, clock: tuple[datetime, datetime]
+) -> None:
+    _assert_same_outcome(got, want, label)
+    if got[0] == "ok":
+        _assert_same_tables(got[1], want[1], label, clock=clock)
+
+
+def _normalizer_tables(raw: bytes, *, cluster: str, observed_at: datetime | None) -> dict[str, pl.DataFrame]:
+    normalizer = Normalizer(cluster=cluster)
+    normalizer.add(parse_json(raw), observed_at=observed_at)
+    return normalizer.tables()
+
+
+def _same(
+    raw: bytes,
+    *,
+    observed_at: datetime | None = T0,
+    deleted: bool = False,
+    origin: str | None = None,
+    cluster: str = "c",
+) -> None:
+    """``normalize_json`` gives what ``normalize([parse_json(raw)])`` gives, and ``add_json`` leaves
+    the tables and warnings ``add(parse_json(raw))`` leaves; or both raise the same error."""
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    doc = _outcome(lambda: parse_json(raw))
+    if doc[0] == "ok" and isinstance(doc[1], dict):
+        want = _outcome(lambda: normalize([doc[1]], cluster=cluster, observed_at=observed_at))
+    else:  # normalize() would take a non-mapping for a read_manifests item: the Normalizer's answer
+        want = _outcome(lambda: _normalizer_tables(raw, cluster=cluster, observed_at=observed_at))
+    got = _outcome(lambda: normalize_json(raw, cluster=cluster, observed_at=observed_at))
+
+    kwargs = {"observed_at": observed_at, "deleted": deleted, "origin": origin}
+    reference, candidate = Normalizer(cluster=cluster), Normalizer(cluster=cluster)
+    want_add = _outcome(lambda: reference.add(parse_json(raw), **kwargs))
+    got_add = _outcome(lambda: _add_json(candidate, raw, **kwargs))
+    want_n, got_n = _outcome(reference.tables), _outcome(candidate.tables)
+    clock = (start, datetime.now(UTC) + timedelta(seconds=1))
+
+    _assert_same_results(got, want, "normalize_json", clock)
+    _assert_same_outcome(got_add, want_add, "add_json")
+    _assert_same_results(got_n, want_n, "add_json then tables()", clock)
+    assert candidate.warnings == reference.warnings
+
+
+def _same_steps(steps: list[tuple[bytes, bool, dict[str, Any]]]) -> None:
+    """One Normalizer fed each ``(raw, as_json, kwargs)`` step with ``add_json`` where ``as_json``
+    (else ``add(parse_json(raw))``) ends as one fed every step with ``add(parse_json(raw))``: the
+    same error at each step, the same tables and warnings at the end."""
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    reference, candidate = Normalizer(cluster="c"), Normalizer(cluster="c")
+    for index, (raw, as_json, kwargs) in enumerate(steps):
+        want = _outcome(lambda raw=raw, kwargs=kwargs: reference.add(parse_json(raw), **kwargs))
+        if as_json:
+            got = _outcome(lambda raw=raw, kwargs=kwargs: _add_json(candidate, raw, **kwargs))
+        else:
+            got = _outcome(lambda raw=raw, kwargs=kwargs: candidate.add(parse_json(raw), **kwargs))
+        _assert_same_outcome(got, want, f"step {index}")
+    want_t, got_t = _outcome(reference.tables), _outcome(candidate.tables)
+    _assert_same_results(
+        got_t, want_t, "tables() after the steps", (start, datetime.now(UTC) + timedelta(seconds=1))
+    )
+    assert candidate.warnings == reference.warnings
+
+
+# --- inputs --------------------------------------------------------------------------------------
+def _rfc3339(value: object) -> str:
+    """JSON text for the datetimes and dates a YAML loader produces."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    msg = f"{type(value).__name__} is not JSON serialisable"
+    raise TypeError(msg)
+
+
+#: The ways a document is written: as the API server, kubectl -o json, Python and orjson write it.
+STYLES: dict[str, Callable[[Any], bytes]] = {
+    "compact-ascii": lambda d: json.dumps(d, separators=(",", ":"), default=_rfc3339).encode(),
+    "compact-utf8": lambda d: json.dumps(
+        d, separators=(",", ":"), ensure_ascii=False, default=_rfc3339
+    ).encode(),
+    "pretty": lambda d: json.dumps(d, indent=2, default=_rfc3339).encode(),
+    "orjson": lambda d: orjson.dumps(d, default=_rfc3339),
+    "odd-whitespace": lambda d: (
+        b" \t\r\n"
+        + json.dumps(d, indent="\t \r", separators=(" ,\r\n", " \t:\n "), default=_rfc3339).encode()
+        + b"\r\n\t "
+    ),
+}
+
+
+def _list(kind: str, items: list[Any], api_version: str = "v1") -> dict[str, Any]:
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"resourceVersion": "7"}, "items": items}
+
+
+@dataclass(frozen=True)
+class Real:
+    """The real objects the inputs are made of (YAML datetimes already turned into text)."""
+
+    objects: list[dict[str, Any]]
+    pods: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    pod: dict[str, Any]  # a kubelet copy: labels, annotations, a ReplicaSet owner, managedFields
+    event: dict[str, Any]
+
+    def kind(self, kind: str) -> dict[str, Any]:
+        """The first real object of a built-in ``kind`` (not a look-alike such as a Knative Service)."""
+        core = ("v1", "apps/v1", "batch/v1", "batch/v1beta1")
+        return copy.deepcopy(
+            next(o for o in self.objects if o.get("kind") == kind and o.get("apiVersion") in core)
+        )
+
+
+@pytest.fixture(scope="module")
+def real(realdata: Path) -> Real:
+    objects = [json.loads(json.dumps(m.obj, default=_rfc3339)) for m in read_manifest_tree(realdata / "k8s")]
+    pods = [o for o in objects if o.get("kind") == "Pod"]
+    events = [o for o in objects if o.get("kind") == "Event"]
+    pod = next(
+        p
+        for p in pods
+        if p["metadata"]["name"] == "coredns-7d764666f9-qdcxt" and "managedFields" in p["metadata"]
+    )
+    return Real(objects, pods, events, pod, events[0])
+
+
+def _splice(doc: dict[str, Any], path: tuple[Any, ...], fragment: bytes | str) -> bytes:
+    """``doc`` as compact JSON with ``fragment`` (raw JSON text, e.g. ``"a":1e3``) written as the
+    last member of the object at ``path`` (a duplicate key there overrides the earlier one)."""
+    doc = copy.deepcopy(doc)
+    target: Any = doc
+    for part in path:
+        target = target[part]
+    target["__X__"] = 0
+    raw = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+    fragment = fragment.encode() if isinstance(fragment, str) else fragment
+    assert raw.count(b'"__X__":0') == 1
+    return raw.replace(b'"__X__":0', fragment)
+
+
+def _pods(r: Real) -> dict[str, Any]:
+    """A PodList of the kubelet pod and one more real pod."""
+    return _list("PodList", [copy.deepcopy(r.pod), copy.deepcopy(r.pods[0])])
+
+
+def _events(r: Real) -> dict[str, Any]:
+    return _list("EventList", [copy.deepcopy(r.event), copy.deepcopy(r.events[-1])])
+
+
+def _compact(doc: object) -> bytes:
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+#: Where a spliced value goes: (name, List maker, path to the object, key).
+_POD = ("items", 0)
+_PLACES = {
+    "spec.priority": (_pods, (*_POD, "spec"), "priority"),
+    "an annotation value": (_pods, (*_POD, "metadata", "annotations"), "x"),
+    "restartCount": (_pods, (*_POD, "status", "containerStatuses", 0), "restartCount"),
+    "event count": (_events, (0,), "count"),
+}
+_NUMBERS = ["1.0", "1e3", "1E+2", "-0", "-0.0", "1.5e-7", "0.1", "18446744073709551615", "9223372036854775808",
+            "123456789012345678901234567890", "-99999999999999999999", "NaN", "Infinity", "-Infinity"]  # fmt: skip
+_TEXTS = [r"\/", r"\u003c\u003e", r"\u0026", r"\ud83d\ude00", r"\ud800", r"\udc00x", r"\u0000", r"\t\b\f\n\r",
+          r"\"\\", r"\u00e9", "é漢字😀", "\x7f", r"\u2028", ""]  # fmt: skip
+_TEXT_PLACES = {
+    "label value": (_pods, (*_POD, "metadata", "labels"), '"k":"a{}b"'),
+    "label key": (_pods, (*_POD, "metadata", "labels"), '"k{}":"v"'),
+    "annotation": (_pods, (*_POD, "metadata", "annotations"), '"a":"{}"'),
+    "pod name": (_pods, (*_POD, "metadata"), '"name":"web{}"'),
+    "namespace": (_pods, (*_POD, "metadata"), '"namespace":"{}ns"'),
+    "container name": (_pods, (*_POD, "spec", "containers", 0), '"name":"c{}"'),
+    "event message": (_events, (0,), '"message":"{}"'),
+}
+_TIMES = ['"2024-05-01T12:00:00.123456789Z"', '"2024-05-01T14:00:00+02:00"', '"2024-05-01T12:00:00.5-07:30"',
+          '""', '"not a time"', "1714564800", "null", '"2024-05-01"', '"2024-13-45T99:00:00Z"']  # fmt: skip
+_TIME_PLACES = {
+    "creationTimestamp": (_pods, (*_POD, "metadata"), "creationTimestamp"),
+    "container startedAt": (
+        _pods,
+        (*_POD, "status", "containerStatuses", 0, "state", "running"),
+        "startedAt",
+    ),
+    "event lastTimestamp": (_events, (0,), "lastTimestamp"),
+}
+
+
+def _at(
+    maker: Callable[[Real], dict[str, Any]], path: tuple[Any, ...], fragment: str | bytes
+) -> Callable[[Real], bytes]:
+    def build(r: Real) -> bytes:
+        doc = maker(r)
+        return _splice(doc, ("items", *path) if maker is _events else path, fragment)
+
+    return build
+
+
+def _without_kinds(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in i.items() if k not in ("kind", "apiVersion")} for i in items]
+
+
+def _deep(depth: int) -> Callable[[Real], bytes]:
+    return _at(_pods, (*_POD, "spec"), b'"x":' + b"[" * depth + b"]" * depth)
+
+
+def _cut(at: Callable[[bytes], int]) -> Callable[[Real], bytes]:
+    def build(r: Real) -> bytes:
+        raw = _splice(_pods(r), (*_POD, "metadata", "labels"), '"k":"a\\u00e9b漢字"')
+        return raw[: at(raw)]
+
+    return build
+
+
+def _const(raw: bytes) -> Callable[[Real], bytes]:
+    return lambda _: raw
+
+
+def _then(tail: bytes) -> Callable[[Real], bytes]:
+    return lambda r: _compact(_pods(r)) + tail
+
+
+_SECRET = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "token", "namespace": "shop"},
+    "data": {"token": "c2VjcmV0"},
+}
+_V1_EVENT = {
+    "apiVersion": "events.k8s.io/v1",
+    "kind": "Event",
+    "metadata": {
+        "name": "web.17c",
+        "namespace": "shop",
+        "uid": "e1",
+        "creationTimestamp": "2024-05-01T11:00:00Z",
+    },
+    "eventTime": "2024-05-01T11:00:00.000001Z",
+    "reason": "BackOff",
+    "note": "Back-off restarting",
+    "type": "Warning",
+    "action": "Restart",
+    "reportingController": "kubelet",
+    "reportingInstance": "kubelet-n1",
+    "regarding": {"kind": "Pod", "namespace": "shop", "name": "web"},
+    "series": {"count": 4, "lastObservedTime": "2024-05-01T11:30:00.000000Z"},
+    "deprecatedFirstTimestamp": "2024-05-01T10:00:00Z",
+    "deprecatedCount": 3,
+}
+
+#: name → the bytes of one edge case (each inside an otherwise normal List unless it says so).
+CASES: dict[str, Callable[[Real], bytes]] = {
+    **{
+        f"number {v} in {place}": _at(m, p, f'"{k}":{v}')
+        for place, (m, p, k) in _PLACES.items()
+        for v in _NUMBERS
+    },
+    **{
+        f"text {t!r} in {place}": _at(m, p, f.replace("{}", t))
+        for place, (m, p, f) in _TEXT_PLACES.items()
+        for t in _TEXTS
+    },
+    **{
+        f"time {v} in {place}": _at(m, p, f'"{k}":{v}')
+        for place, (m, p, k) in _TIME_PLACES.items()
+        for v in _TIMES
+    },
+    **{
+        f"invalid utf-8 {b!r} in a label": _at(_pods, (*_POD, "metadata", "labels"), b'"k":"a' + b + b'"')
+        for b in (b"\xff", b"\xc3", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80")
+    },
+    "duplicate name in metadata": _at(_pods, (*_POD, "metadata"), '"name":"other"'),
+    "duplicate uid in metadata": _at(_pods, (*_POD, "metadata"), '"uid":"u-dup"'),
+    "duplicate label": _at(_pods, (*_POD, "metadata", "labels"), '"k8s-app":"dup"'),
+    "duplicate kind in an item": _at(_pods, _POD, '"kind":"Node"'),
+    "duplicate metadata in an item": _at(_pods, _POD, '"metadata":{"name":"m2","namespace":"x"}'),
+    "duplicate status in an item": _at(_pods, _POD, '"status":{}'),
+    "duplicate items in the List": _at(_pods, (), '"items":[]'),
+    "duplicate kind of the List": _at(_pods, (), '"kind":"EventList"'),
+    "duplicate managedFields": _at(_pods, (*_POD, "metadata"), '"managedFields":[{"manager":"again"}]'),
+    "escaped key kind": _at(_pods, _POD, '"ki\\u006ed":"Node"'),
+    "escaped key items": _at(_pods, (), '"\\u0069tems":[]'),
+    "escaped key metadata": _at(_pods, _POD, '"m\\u0065tadata":{"name":"esc","namespace":"e"}'),
+    "escaped key managedFields": _at(_pods, (*_POD, "metadata"), '"managed\\u0046ields":[{"manager":"m"}]'),
+    "escaped key name": _at(_pods, (*_POD, "metadata"), '"n\\u0061me":"esc"'),
+    "managedFields absent": lambda r: _compact(
+        _list(
+            "PodList",
+            [{**r.pod, "metadata": {k: v for k, v in r.pod["metadata"].items() if k != "managedFields"}}],
+        )
+    ),
+    **{
+        f"managedFields {v}": _at(_pods, (*_POD, "metadata"), f'"managedFields":{v}')
+        for v in ("null", '"x"', "{}", '{"a":1}', "[]", "1", "[1,null]")
+    },
+    "managedFields in spec": _at(_pods, (*_POD, "spec"), '"managedFields":[{"manager":"kept"}]'),
+    "managedFields in an item": _at(_pods, _POD, '"managedFields":[{"manager":"kept"}]'),
+    "managedFields in an annotation": _at(
+        _pods, (*_POD, "metadata", "annotations"), '"managedFields":"kept"'
+    ),
+    "managedFields in an event": _at(_events, (0, "metadata"), '"managedFields":[{"manager":"m"}]'),
+    **{
+        f"metadata {v} in a pod": _at(_pods, _POD, f'"metadata":{v}')
+        for v in ('"x"', "[]", "null", "1", "{}")
+    },
+    **{
+        f"metadata {v} in an event": _at(_events, (0,), f'"metadata":{v}')
+        for v in ('"x"', "[]", "null", "{}")
+    },
+    "items that are not objects": lambda r: _compact(
+        _list("PodList", [1, "x", None, [], {}, True, 2.5, r.pod])
+    ),
+    "items without kind in a PodList": lambda r: _compact(_list("PodList", _without_kinds(r.pods[:6]))),
+    "items without kind in a List": lambda r: _compact(
+        _list("List", _without_kinds([r.pod, r.event, {"a": 1}]))
+    ),
+    "items without kind in an EventList": lambda r: _compact(
+        _list("EventList", _without_kinds(r.events[:5]))
+    ),
+    "items without kind in a SecretList": lambda r: _compact(_list("SecretList", _without_kinds([_SECRET]))),
+    "a List inside a List": lambda r: _compact(_list("List", [_list("PodList", [r.pod]), r.event])),
+    "a List without kind": lambda r: _compact({"items": [r.pod, r.event]}),
+    "a Secret in a List": lambda r: _compact(_list("List", [r.pod, _SECRET, r.event])),
+    "events.k8s.io/v1 events": lambda r: _compact(
+        _list("EventList", [_V1_EVENT, _without_kinds([_V1_EVENT])[0] | {"metadata": {}}], "events.k8s.io/v1")
+    ),
+    "a List of mixed kinds": lambda r: _compact(
+        _list(
+            "List",
+            [
+                r.kind(k)
+                for k in (
+                    "Pod",
+                    "Event",
+                    "Node",
+                    "Service",
+                    "ReplicaSet",
+                    "ConfigMap",
+                    "Job",
+                    "CronJob",
+                    "Deployment",
+                )
+            ],
+        )
+    ),
+    "empty items": lambda r: _compact(_list("PodList", [])),
+    "items missing": lambda r: _compact({"apiVersion": "v1", "kind": "PodList", "metadata": {}}),
+    **{f"items {v!r}": _const(_compact(_list("PodList", v))) for v in (None, {}, "x", 1)},
+    "a single Pod": lambda r: _compact(r.pod),
+    "a single Event": lambda r: _compact(r.event),
+    "a single Secret": lambda r: _compact(_SECRET),
+    "a single Pod without kind": lambda r: _compact(_without_kinds([r.pod])[0]),
+    "whitespace everywhere": lambda r: STYLES["odd-whitespace"](_list("List", [r.pod, r.event])),
+    "a UTF-8 BOM": lambda r: b"\xef\xbb\xbf" + _compact(_pods(r)),
+    "a UTF-8 BOM then whitespace": lambda r: b"\xef\xbb\xbf \n" + _compact(_pods(r)),
+    "UTF-16": lambda r: _compact(_pods(r)).decode().encode("utf-16"),
+    **{
+        f"truncated {name}": _cut(at)
+        for name, at in {
+            "after 1 byte": lambda b: 1,
+            "mid-document": lambda b: len(b) // 2,
+            "before the last byte": lambda b: len(b) - 1,
+            "after a backslash": lambda b: b.index(b"\\u00e9") + 1,
+            "mid escape": lambda b: b.index(b"\\u00e9") + 4,
+            "mid UTF-8 character": lambda b: b.index("漢".encode()) + 1,
+            "mid number": lambda b: b.index(b'"restartCount":') + len(b'"restartCount":'),
+            "mid key": lambda b: b.index(b'"metadata"') + 4,
+            "mid literal": lambda b: b.index(b"true") + 2 if b"true" in b else 3,
+        }.items()
+    },
+    **{f"trailing {t!r}": _then(t) for t in (b" x", b"{}", b"\n", b"\x00", b",", b" \r\n\t", b"]", b"\xff")},
+    "NaN in spec": _at(_pods, (*_POD, "spec"), '"x":NaN'),
+    "600 nested arrays in spec": _deep(600),
+    "5000 nested arrays in spec": _deep(5000),
+    "1 MB event message": _at(_events, (0,), '"message":"' + "m" * 1_000_000 + '"'),
+    "1 MB escaped annotation": _at(
+        _pods, (*_POD, "metadata", "annotations"), '"a":"' + "\\u00e9" * 200_000 + '"'
+    ),
+    "1 MB raw UTF-8 annotation": _at(
+        _pods, (*_POD, "metadata", "annotations"), '"a":"' + "漢" * 350_000 + '"'
+    ),
+    **{
+        f"empty {k}": _at(_pods, (*_POD, *p), f'"{k}":""')
+        for k, p in (
+            ("name", ("metadata",)),
+            ("namespace", ("metadata",)),
+            ("uid", ("metadata",)),
+            ("kind", ()),
+            ("apiVersion", ()),
+            ("nodeName", ("spec",)),
+        )
+    },
+    "empty label key and value": _at(_pods, (*_POD, "metadata", "labels"), '"":""'),
+    "an empty event": lambda r: _compact(_list("EventList", [{}])),
+    **{
+        f"document {v!r}": _const(v)
+        for v in (b"", b" ", b"null", b"1", b'"x"', b"[]", b"[{}]", b"true", b"{}", b'{"kind":"Pod"}')
+    },
+    "a JSON array of Lists": lambda r: b"[" + _compact(_pods(r)) + b"]",
+}
+
+
+# --- real objects --------------------------------------------------------------------------------
+def test_every_real_object_in_lists_written_every_way(real: Real) -> None:
+    others = [o for o in real.objects if o.get("kind") not in ("Pod", "Event")]
+    docs = [_list("PodList", real.pods), _list("EventList", real.events), _list("List", others)]
+    for doc in docs:
+        for style, dumps in STYLES.items():
+            raw = dumps(doc)
+            _same(raw, observed_at=T0)
+            _same(raw, observed_at=None, origin=f"{doc['kind']} {style}")
+
+
+def test_every_real_object_alone(real: Real) -> None:
+    styles = list(STYLES.values())
+    for index, obj in enumerate(real.objects):
+        _same(styles[index % len(styles)](obj), observed_at=None if index % 2 else T0)
+
+
+def test_every_real_json_file_as_recorded(realdata: Path) -> None:
+    files = sorted((realdata / "k8s").rglob("*.json"))
+    assert len(files) > 50
+    for path in files:
+        _same(path.read_bytes(), observed_at=T0, origin=path.name)
+
+
+def test_the_b3_benchmark_lists(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from benchmarks import data_real
+
+    workdir = tmp_path_factory.mktemp("b3")
+    for path in (data_real.pod_list(workdir, n=200), data_real.event_list(workdir, n=500)):
+        raw = path.read_bytes()
+        _same(raw, observed_at=datetime(2026, 11, 2, tzinfo=UTC))
+        _same(raw, observed_at=None)
+
+
+# --- broken variants of real pods and events ----------------------------------------------------
+#: Odd values for JSON itself, beside the ones a broken manifest may hold.
+_JSON_ODD: list[Any] = [2**64, 2**70, -(2**63) - 1, 1e300, -0.0, 0.1, 1e-7, float("nan"), "é漢😀", "\x00\x7f",
+                        "\ud800", "a\\/b\"c", "\u2028", " " * 3, {"managedFields": [1]}, [[[[]]]]]  # fmt: skip
+
+
+def _paths(obj: object, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            yield (*prefix, key)
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(obj, list):
+        for index, value in enumerate(obj):
+            yield (*prefix, index)
+            yield from _paths(value, (*prefix, index))
+
+
+def _mutants(objects: list[dict[str, Any]], count: int, seed: int) -> Iterator[dict[str, Any]]:
+    """Copies of ``objects`` with one to three fields, anywhere, dropped or replaced by an odd value."""
+    from tests.unit.kube.test_kube_fast_path import ODD_VALUES
+
+    odd = ODD_VALUES + _JSON_ODD
+    rng = random.Random(seed)
+    for _ in range(count):
+        obj = copy.deepcopy(rng.choice(objects))
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            paths = list(_paths(obj))
+            if not paths:
+                break
+            path = rng.choice(paths)
+            parent: Any = obj
+            for part in path[:-1]:
+                parent = parent[part]
+            if isinstance(parent, dict) and rng.random() < 0.3:
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = copy.deepcopy(rng.choice(odd))
+        yield obj
+
+
+def _written(doc: object, rng: random.Random) -> bytes:
+    """``doc`` as JSON in a random style (text with lone surrogates becomes invalid UTF-8)."""
+    style = rng.choice(("ascii", "utf8", "pretty", "spaced"))
+    if style == "ascii":
+        return json.dumps(doc).encode()
+    if style == "pretty":
+        return json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    separators = (",", ":") if style == "utf8" else (" , ", " : ")
+    return json.dumps(doc, separators=separators, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+@pytest.mark.parametrize(("kind", "seed"), [("Pod", 1), ("Pod", 2), ("Event", 3)])
+def test_broken_real_objects_in_lists(real: Real, kind: str, seed: int) -> None:
+    objects = real.pods if kind == "Pod" else real.events
+    mutants = list(_mutants(objects, 240, seed))
+    rng = random.Random(seed)
+    for start in range(0, len(mutants), 8):
+        raw = _written(_list(f"{kind}List", mutants[start : start + 8]), rng)
+        _same(raw, observed_at=T0 if start % 16 else None)
+    for mutant in mutants[:40]:  # alone, the object is the document
+        _same(_written(mutant, rng), observed_at=T0)
+
+
+# --- JSON-level edge cases ----------------------------------------------------------------------
+@pytest.mark.parametrize("case", list(CASES))
+def test_edge_case(real: Real, case: str) -> None:
+    raw = CASES[case](real)
+    _same(raw, observed_at=T0)
+    _same(raw, observed_at=None, deleted=True, origin="dump.json")
+
+
+def test_edge_cases_cover_what_they_say(real: Real) -> None:
+    """A few cases checked by hand, so that a wrong splice cannot make the cases trivial."""
+    assert parse_json(CASES["duplicate kind in an item"](real))["items"][0]["kind"] == "Node"
+    assert parse_json(CASES["escaped key items"](real))["items"] == []
+    assert (
+        parse_json(CASES["text '\\\\ud83d\\\\ude00' in label value"](real))["items"][0]["metadata"]["labels"][
+            "k"
+        ]
+        == "a😀b"
+    )
+    assert parse_json(CASES["number 123456789012345678901234567890 in spec.priority"](real))["items"][0][
+        "spec"
+    ]["priority"] == pytest.approx(1.2345678901234568e29)
+    with pytest.raises(json.JSONDecodeError):
+        parse_json(CASES["truncated mid escape"](real))
+    with pytest.raises(UnicodeDecodeError):
+        parse_json(CASES["invalid utf-8 b'\\xff' in a label"](real))
+    with pytest.raises(RecursionError):
+        parse_json(CASES["5000 nested arrays in spec"](real))
+    tables = normalize([parse_json(CASES["a List of mixed kinds"](real))], cluster="c", observed_at=T0)
+    assert all(tables[t].height > 0 for t in ("pods", "events", "nodes", "services", "workloads"))
+    warnings = Normalizer(cluster="c")
+    warnings.add(parse_json(CASES["a Secret in a List"](real)))
+    assert any("skipped Secret shop/token" in w for w in warnings.warnings)
+
+
+# --- add_json and add mixed in one Normalizer ---------------------------------------------------
+def _owned(kind: str, name: str, namespace: str, owner: tuple[str, str], api_version: str) -> dict[str, Any]:
+    return {"apiVersion": api_version, "kind": kind,
+            "metadata": {"name": name, "namespace": namespace, "uid": f"uid-{name}",
+                         "creationTimestamp": "2024-04-01T00:00:00Z",
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner[0], "name": owner[1],
+                                              "controller": True}]},
+            "spec": {"replicas": 1}, "status": {"replicas": 1}}  # fmt: skip
+
+
+def _same_steps_both_ways(steps: list[tuple[bytes, dict[str, Any]]]) -> dict[str, pl.DataFrame]:
+    """``_same_steps`` with add_json on odd steps, on even steps and on all; returns the reference
+    tables (to check the scenario is what it says)."""
+    for choose in (lambda i: i % 2 == 1, lambda i: i % 2 == 0, lambda i: True):
+        _same_steps([(raw, choose(i), kwargs) for i, (raw, kwargs) in enumerate(steps)])
+    reference = Normalizer(cluster="c")
+    for raw, kwargs in steps:
+        try:
+            reference.add(parse_json(raw), **kwargs)
+        except ValueError:
+            pass
+    return reference.tables()
+
+
+def test_workloads_resolve_across_add_and_add_json(real: Real) -> None:
+    rs_name = real.pod["metadata"]["ownerReferences"][0]["name"]
+    job_pod = next(p for p in real.pods if p["metadata"]["name"].startswith("e2e-cronjob-"))
+    job_name = job_pod["metadata"]["ownerReferences"][0]["name"]
+    owners = _list("List", [
+        _owned("ReplicaSet", rs_name, "kube-system", ("Deployment", "dns-renamed"), "apps/v1"),
+        _owned("Job", job_name, job_pod["metadata"]["namespace"], ("CronJob", "cron-renamed"), "batch/v1"),
+    ])  # fmt: skip
+    pods = _compact(_list("PodList", [real.pod, job_pod, *real.pods[:10]]))
+    for steps in ([(_compact(owners), {}), (pods, {})], [(pods, {}), (_compact(owners), {})]):
+        tables = _same_steps_both_ways([(raw, {"observed_at": T0, **kw}) for raw, kw in steps])
+        workloads = dict(zip(tables["pods"]["name"], tables["pods"]["workload_name"], strict=True))
+        assert workloads[real.pod["metadata"]["name"]] == "dns-renamed"
+        assert workloads[job_pod["metadata"]["name"]] == "cron-renamed"
+
+
+def test_the_latest_revision_wins_across_add_and_add_json(real: Real) -> None:
+    failed = copy.deepcopy(real.pod)
+    failed["status"]["phase"] = "Failed"
+    running, failed = _compact(real.pod), _compact(failed)
+    hour = timedelta(hours=1)
+    tables = _same_steps_both_ways([(running, {"observed_at": T0 + hour}), (failed, {"observed_at": T0})])
+    assert tables["pods"]["phase"].to_list() == ["Running"] and tables["objects"].height == 2
+    tables = _same_steps_both_ways([(running, {"observed_at": T0}), (failed, {"observed_at": T0})])
+    assert tables["pods"]["phase"].to_list() == ["Failed"]  # a tie: the later add wins
+    tables = _same_steps_both_ways(
+        [(failed, {}), (running, {}), (running, {"deleted": True, "origin": "watch"})]
+    )
+    assert tables["pods"]["deleted"].is_not_null().to_list() == [True]
+    tables = _same_steps_both_ways([(failed, {"observed_at": T0 + hour}), (_compact(_pods(real)), {})])
+    assert tables["pods"].height == 2 and tables["objects"].height == 3
+
+
+def test_services_select_pods_added_as_json(real: Real) -> None:
+    labels = real.pod["metadata"]["labels"]
+    service = {"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": "dns", "namespace": "kube-system", "uid": "svc1"},
+               "spec": {"selector": dict(labels), "ports": [{"port": 53}]}}  # fmt: skip
+    other = copy.deepcopy(real.pod)
+    other["metadata"].update(name="coredns-other", uid="uid-other")
+    gone = copy.deepcopy(real.pod)
+    gone["metadata"].update(name="coredns-gone", uid="uid-gone")
+    tables = _same_steps_both_ways([
+        (_compact(service), {"observed_at": T0}),
+        (_compact(_list("PodList", [real.pod, other, gone])), {"observed_at": T0}),
+        (_compact(gone), {"observed_at": T0 + timedelta(minutes=1), "deleted": True}),
+    ])  # fmt: skip
+    assert tables["services"]["pods"].to_list() == [sorted([real.pod["metadata"]["name"], "coredns-other"])]
+
+
+def test_a_failed_add_json_adds_nothing(real: Real) -> None:
+    good = _compact(_pods(real))
+    steps = [(good, {"observed_at": T0}), (good[:-1], {"observed_at": T0}), (good + b"x", {}),
+             (b"\xef\xbb\xbf" + _compact(_events(real)), {}), (b'{"a":"\xff"}', {}), (_compact(r"x"), {})]  # fmt: skip
+    tables = _same_steps_both_ways(steps)
+    assert tables["objects"].height == 2 + 2
+
+
+def test_observed_at_must_be_timezone_aware_on_both_paths(real: Real) -> None:
+    naive = datetime(2024, 5, 1, 12, 0)  # noqa: DTZ001 - the point of the test
+    with pytest.raises(ParameterError):
+        Normalizer(cluster="c").add(real.pod, observed_at=naive)
+    _same(_compact(_pods(real)), observed_at=naive)
+    _same_steps([(_compact(real.pod), True, {"observed_at": naive}), (_compact(real.pod), True, {})])
+
+
+# --- random pods on a real pod's skeleton -------------------------------------------------------
+#: Characters a JSON writer must escape or keep whole: quotes, backslash, controls, DEL, non-BMP.
+_ALPHABET = 'ab:/-_. "\\\x00\x1f\x7f\té漢😀\u2028\ud800'
+
+
+def _leaf_paths(pod: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [p for p in _paths(pod) if p[-1] != "managedFields"]
+
+
+def _swapped(pod: dict[str, Any], values: dict[int, Any]) -> dict[str, Any]:
+    """A copy of ``pod`` whose ``i``-th path (of :func:`_leaf_paths`) holds ``values[i]``."""
+    pod = copy.deepcopy(pod)
+    paths = _leaf_paths(pod)
+    for index, value in sorted(values.items()):
+        path = paths[index % len(paths)]
+        parent: Any = pod
+        try:
+            for part in path[:-1]:
+                parent = parent[part]
+            parent[path[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier swap replaced a parent of this path
+    return pod
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    pick = rng.randrange(9 if depth < 2 else 6)
+    if pick == 0:
+        return "".join(rng.choice(_ALPHABET) for _ in range(rng.randrange(6)))
+    if pick == 1:
+        return rng.choice((0, -1, 3, 2**31, 2**63 - 1, 2**63, -(2**63), 2**64 + 1))
+    if pick == 2:
+        return rng.choice((True, False))
+    if pick == 3:
+        return None
+    if pick == 4:
+        return rng.choice((0.0, -0.0, 1.5, 1e-7, 1e21, 3.0))
+    if pick == 5:
+        return rng.choice(("Running", "Pending", "100m", "1Gi", "2024-05-01T12:00:00Z", ""))
+    if pick == 6:
+        return [_random_value(rng, depth + 1) for _ in range(rng.randrange(3))]
+    return {rng.choice(("a", "name", "kind", "ready", "", "é")): _random_value(rng, depth + 1)
+            for _ in range(rng.randrange(3))}  # fmt: skip
+
+
+def _as_pod_list(pod: dict[str, Any], *, separators: tuple[str, str], ensure_ascii: bool) -> bytes:
+    text = json.dumps(_list("PodList", [pod]), separators=separators, ensure_ascii=ensure_ascii)
+    return text.encode("utf-8", "surrogatepass")
+
+
+_SEPARATORS = [(",", ":"), (", ", ": "), (" ,\n", "\t:\r\n")]
+
+
+def test_random_pods_on_a_real_skeleton(real: Real) -> None:
+    rng = random.Random(7)
+    for example in range(200):
+        values = {rng.randrange(10_000): _random_value(rng) for _ in range(rng.randrange(1, 6))}
+        raw = _as_pod_list(_swapped(real.pod, values), separators=rng.choice(_SEPARATORS),
+                           ensure_ascii=rng.random() < 0.5)  # fmt: skip
+        _same(raw, observed_at=T0 if example % 3 else None)
+
+
+try:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover - hypothesis is not a dependency of the project
+
+    def test_hypothesis_pods_on_a_real_skeleton() -> None:
+        pytest.skip("hypothesis is not installed")
+
+else:
+    _scalars = (st.text(alphabet=st.sampled_from(list(_ALPHABET)) | st.characters(), max_size=8)
+                | st.integers() | st.booleans() | st.none() | st.floats(allow_nan=False, allow_infinity=False))  # fmt: skip
+    _values = st.recursive(
+        _scalars,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+        max_leaves=6,
+    )
+
+    @settings(
+        max_examples=200,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(values=st.dictionaries(st.integers(0, 10_000), _values, min_size=1, max_size=5),
+           separators=st.sampled_from(_SEPARATORS), ensure_ascii=st.booleans(), with_time=st.booleans())  # fmt: skip
+    def test_hypothesis_pods_on_a_real_skeleton(
+        real: Real,
+        values: dict[int, Any],
+        separators: tuple[str, str],
+        ensure_ascii: bool,  # noqa: FBT001 - drawn by hypothesis
+        with_time: bool,  # noqa: FBT001 - drawn by hypothesis
+    ) -> None:
+        raw = _as_pod_list(_swapped(real.pod, values), separators=separators, ensure_ascii=ensure_ascii)
+        _same(raw, observed_at=T0 if with_time else None)
+
+
+# --- the harness itself -------------------------------------------------------------------------
+def test_the_comparison_sees_reordered_rows_and_changed_text(real: Real) -> None:
+    tables = normalize([_pods(real)], cluster="c", observed_at=T0)
+    reordered = {**tables, "pods": tables["pods"].reverse()}
+    with pytest.raises(AssertionError, match="table 'pods' differs"):
+        _assert_same_tables(reordered, tables, "check")
+    manifests = tables["objects"]["manifest"].str.replace("coredns", "c0redns")
+    with pytest.raises(AssertionError, match="table 'objects' differs"):
+        _assert_same_tables(
+            {**tables, "objects": tables["objects"].with_columns(manifest=manifests)}, tables, "x"
+        )
+    with pytest.raises(AssertionError, match="normalize_json"):
+        _assert_same_outcome(("raised", (ValueError, "a")), ("raised", (ValueError, "b")), "normalize_json")
+
+
+def _one_change_variants(pod: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Copies of ``pod`` each with one field changed to a value of the same type (another text,
+    number or truth) or dropped: replicas that differ in exactly one place."""
+    for path in _paths(pod):
+        for how in ("change", "drop"):
+            variant = copy.deepcopy(pod)
+            parent: Any = variant
+            for part in path[:-1]:
+                parent = parent[part]
+            value = parent[path[-1]]
+            if how == "drop":
+                if not isinstance(parent, dict):
+                    continue
+                del parent[path[-1]]
+            elif isinstance(value, bool):
+                parent[path[-1]] = not value
+            elif isinstance(value, int):
+                parent[path[-1]] = value + 1
+            elif isinstance(value, str):
+                parent[path[-1]] = value + "x" if value else "x"
+            else:
+                continue
+            yield variant
+
+
+def test_a_pod_and_its_one_change_replicas_in_one_list(real: Real) -> None:
+    """The bulk path computes the pod rules once per signature (what the rules read of a pod):
+    a pod listed with copies of itself that each differ in one field must still get every
+    copy's own status, reason, QoS, requests, owner and container rows. Run over real pods of
+    every phase and shape (init containers, sidecars, failed and pending pods)."""
+    seen: set[tuple[Any, ...]] = set()
+    chosen = []
+    for pod in real.pods:  # one pod per distinct shape of phase, containers and conditions
+        status = pod.get("status") or {}
+        spec = pod.get("spec") or {}
+        shape = (status.get("phase"), len(spec.get("initContainers") or []), len(spec.get("containers") or []),
+                 len(status.get("conditions") or []), bool(status.get("reason")))  # fmt: skip
+        if shape not in seen:
+            seen.add(shape)
+            chosen.append(pod)
+    assert len(chosen) >= 8
+    for pod in chosen:
+        items = [pod]
+        for i, variant in enumerate(_one_change_variants(pod)):
+            metadata = variant.get("metadata")
+            if isinstance(metadata, dict):  # a replica of its own (else only the last would stay)
+                metadata["uid"] = f"replica-{i}"
+                metadata["name"] = f"{metadata.get('name')}-{i}"
+            items.append(variant)
+        tables = normalize_json(json.dumps(_list("PodList", items)).encode(), cluster="c", observed_at=T0)
+        assert tables["pods"].height > len(items) // 2  # the replicas are rows of their own
+        _same(json.dumps(_list("PodList", items), separators=(",", ":")).encode())

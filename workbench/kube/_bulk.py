@@ -1,0 +1,731 @@
+"""The bulk path from a List's JSON bytes to the normaliser's tables (about 10× the per-object
+path on a PodList or EventList).
+
+:meth:`workbench.kube.normalize.Normalizer.add_json` hands a List here. The document is read
+once into a tape by compiled code (:mod:`._json_kernel`), never into Python objects; core/v1
+Pods and Events then become columns straight from the tape (:mod:`._bulk_kernel`), with the
+same values the per-object path gives:
+
+* each item's manifest text is what ``orjson.dumps`` writes of the parsed item without
+  ``metadata.managedFields``, written from the tape;
+* the pod rules (kubectl status and READY/RESTARTS, the reason, QoS, the scheduler's requests
+  and limits, the owner, the container rows' states and reasons) are computed by the
+  per-object code once per *signature*: what those rules read of a pod and nothing that differs
+  between replicas (names, uids, IPs, times, labels). Pods with the same signature get the same
+  rule results; their own names, times, IPs, labels and annotations come from the tape.
+
+Anything unusual goes to the per-object path, item by item (another kind, a kind to infer, a
+value of an odd type, a number ``orjson`` might read as a float, a duplicate or escaped key, a
+signature whose pod the fast per-object code does not take), or as a whole document (JSON that
+``orjson`` refuses, so that the same error is raised; no ``observed_at``; not a List).
+``tests/unit/kube/test_kube_bulk.py`` checks that both paths give the same tables.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import repeat
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from workbench.errors import SchemaError
+from workbench.kube import _bulk_kernel as K
+from workbench.kube import _json_kernel as J
+from workbench.kube._common import gc_paused, parse_json, parse_time
+from workbench.kube._frames import columns_of, frame
+from workbench.kube._podfast import fast_pod_rows
+from workbench.kube.kinds import expand
+from workbench.schema import SCHEMAS, TS, conform
+
+if TYPE_CHECKING:
+    from workbench.kube.normalize import Normalizer
+
+__all__ = ["Batch", "BulkRows", "add_json", "event_frame", "mirrored_of", "pod_frames"]
+
+#: Smaller documents are read by the per-object path (the tape's set-up is not worth it).
+MIN_BYTES = 4096
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EVENT_TYPES = ("Normal", "Warning")
+#: Pod columns the per-pod values fill; the others come from the signature's representative.
+_OWN = ("cluster", "namespace", "name", "uid", "node", "created", "scheduled", "initialized", "ready_time",
+        "pod_ip", "host_ip", "labels", "annotations", "observed_at")  # fmt: skip
+_OWN_CONTAINER = ("cluster", "namespace", "pod", "pod_uid", "started_at", "last_finished_at", "observed_at")
+_FIELD = {name: i for i, name in enumerate(K.POD_FIELDS)}
+_EFIELD = {name: i for i, name in enumerate(K.EVENT_FIELDS)}
+
+
+@dataclass(slots=True)
+class Batch:
+    """The bulk rows of one :func:`add_json`: ``pods`` (with ``__template_hash`` and
+    ``__mirror``), ``containers`` (with ``__row``, the pod's row in ``pods``) and ``events``."""
+
+    pods: pl.DataFrame | None = None
+    containers: pl.DataFrame | None = None
+    events: pl.DataFrame | None = None
+
+
+class BulkRows:
+    """Ids of the rows in :class:`Batch` tables, for ``Normalizer._latest`` to hold as plain
+    ints: each batch table's rows have consecutive ids from their part's base."""
+
+    def __init__(self) -> None:
+        self.bases: list[int] = []
+        #: per part: (table, batch, observed_at, deleted)
+        self.parts: list[tuple[str, Batch, datetime, bool]] = []
+        self.next = 0
+
+    def add(self, table: str, batch: Batch, count: int, observed_at: datetime, *, deleted: bool) -> int:
+        """Room for ``count`` rows; returns the first id."""
+        base = self.next
+        self.bases.append(base)
+        self.parts.append((table, batch, observed_at, deleted))
+        self.next += count
+        return base
+
+    def observed_at(self, row: int) -> datetime:
+        return self.parts[bisect_right(self.bases, row) - 1][2]
+
+    def groups(
+        self, refs: list[tuple[int, int]]
+    ) -> list[tuple[Batch, np.ndarray, np.ndarray, datetime, bool]]:
+        """``(position, id)`` pairs grouped by part: (batch, rows in its table, positions,
+        observed_at, deleted)."""
+        pairs = np.array(refs, np.int64).reshape(-1, 2)
+        part = np.searchsorted(np.array(self.bases, np.int64), pairs[:, 1], side="right") - 1
+        out = []
+        for p in np.unique(part).tolist():
+            sel = part == p
+            _, batch, observed_at, deleted = self.parts[p]
+            out.append((batch, pairs[sel, 1] - self.bases[p], pairs[sel, 0], observed_at, deleted))
+        return out
+
+
+class _Tape:
+    __slots__ = ("after", "b", "end", "flag", "kind", "raw", "start", "verbatim")
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.b = np.frombuffer(raw, np.uint8)
+        #: per item of the List: its bytes are already its manifest text (see K.classify)
+        self.verbatim = np.zeros(0, np.bool_)
+
+    def _room(self, cap: int) -> None:
+        self.kind = np.empty(cap, np.uint8)
+        self.start = np.empty(cap, np.int32)
+        self.end = np.empty(cap, np.int32)
+        self.after = np.empty(cap, np.int32)
+        self.flag = np.empty(cap, np.uint8)
+
+    def parse(self) -> bool:
+        """Read the document; False when it is not JSON as orjson reads it (or too deep)."""
+        # Kubernetes JSON has about one entry per 12 bytes; a document with more gets the most
+        # any document can need
+        for cap in (len(self.raw) // 6 + 16, len(self.raw) // 2 + 2):
+            self._room(cap)
+            _, err, _ = J.parse(self.b, self.kind, self.start, self.end, self.after, self.flag)
+            if err != J.E_FULL:
+                return err == 0
+        return False
+
+    def member(self, obj: int, key: str) -> int:
+        return int(
+            J.member(
+                self.b,
+                self.kind,
+                self.start,
+                self.end,
+                self.after,
+                obj,
+                np.frombuffer(key.encode(), np.uint8),
+            )
+        )
+
+    def text(self, e: int) -> str | None:
+        """A plain (unescaped) string entry's text, else None."""
+        if e < 0 or self.kind[e] != J.STR or self.flag[e] & J.ESCAPED:
+            return None
+        return self.raw[self.start[e] : self.end[e]].decode()
+
+    def item(self, e: int) -> bytes:
+        """The JSON text of entry ``e`` (a string with its quotes)."""
+        if self.kind[e] == J.STR:
+            return self.raw[self.start[e] - 1 : self.end[e] + 1]
+        return self.raw[self.start[e] : self.end[e]]
+
+
+def _arrow_strings(parts: tuple[np.ndarray, np.ndarray, np.ndarray], name: str) -> pl.Series:
+    data, offsets, valid = parts
+    n = len(valid)
+    bits = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    array = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data), bits)
+    return pl.Series(name, pl.from_arrow(array), dtype=pl.String)
+
+
+def _strings(tape: _Tape, entries: np.ndarray, name: str) -> pl.Series:
+    return _arrow_strings(K.strings(tape.b, tape.kind, tape.start, tape.end, tape.flag, entries), name)
+
+
+def _string_columns(tape: _Tape, fields: np.ndarray, names: dict[str, int]) -> dict[str, pl.Series]:
+    """Text columns of ``fields`` (name → column) in one compiled pass."""
+    cols = np.array(list(names.values()), np.int64)
+    data, offsets, valid = K.strings_all(tape.b, tape.kind, tape.start, tape.end, tape.flag, fields, cols)
+    out = {}
+    for c, name in enumerate(names):
+        lo, hi = offsets[c, 0], offsets[c, -1]
+        out[name] = _arrow_strings((data[lo:hi], offsets[c] - lo, valid[c]), name)
+    return out
+
+
+def _times(tape: _Tape, entries: np.ndarray, name: str) -> pl.Series:
+    """``parse_time`` of the entries, µs-exact; forms the compiled reader leaves are read by
+    :func:`parse_time` itself."""
+    values, state = K.times(tape.b, tape.kind, tape.start, tape.end, entries)
+    if (state == 2).any():
+        texts = _strings(tape, np.where(state == 2, entries, -1), name).to_list()
+        for q in np.flatnonzero(state == 2):
+            t = parse_time(texts[q])
+            if t is not None:
+                values[q] = (t - _EPOCH) // _MICRO
+                state[q] = 1
+    return pl.Series(name, values, dtype=pl.Int64).set(pl.Series(state != 1), None).cast(TS)
+
+
+_MICRO = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
+
+
+def _ints(tape: _Tape, entries: np.ndarray, name: str) -> pl.Series:
+    values, valid = K.ints(tape.b, tape.kind, tape.start, tape.end, entries)
+    return pl.Series(name, values, dtype=pl.Int64).set(pl.Series(~valid), None)
+
+
+def add_json(
+    normalizer: Normalizer, raw: bytes, *, observed_at: datetime | None, deleted: bool, where: str
+) -> bool:
+    """Add the List ``raw`` to ``normalizer`` by the bulk path; False (nothing added) when the
+    per-object path should read the whole document instead."""
+    if observed_at is None or not isinstance(raw, bytes) or not MIN_BYTES <= len(raw) < 2**31 - 1:
+        return False
+    tape = _Tape(raw)
+    if not tape.parse() or tape.kind[0] != J.OBJ:
+        return False
+    if not J.keys_plain(tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, 0):
+        return False
+    items_e = tape.member(0, "items")
+    list_kind_e, list_api_e = tape.member(0, "kind"), tape.member(0, "apiVersion")
+    list_kind = tape.text(list_kind_e)
+    if items_e < 0 or tape.kind[items_e] != J.ARR or list_kind is None or not list_kind.endswith("List"):
+        return False
+    list_api = tape.text(list_api_e)
+    if list_api_e >= 0 and list_api is None and tape.kind[list_api_e] != J.NULL:
+        return False
+    items = K.children(tape.kind, tape.after, items_e)
+    typed = {"PodList": 1, "EventList": 2}.get(list_kind, 0) if list_api in (None, "v1") else 0
+    codes, inferred, verbatim = K.classify(
+        tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, items, typed
+    )
+    tape.verbatim = verbatim
+    if not codes.any():
+        return False
+    with gc_paused():
+        _add(
+            normalizer,
+            tape,
+            items,
+            codes,
+            inferred,
+            list_kind,
+            list_api,
+            observed_at,
+            deleted=deleted,
+            where=where,
+        )
+    return True
+
+
+def _add(
+    n: Normalizer,
+    tape: _Tape,
+    items: np.ndarray,
+    codes: np.ndarray,
+    inferred: np.ndarray,
+    list_kind: str,
+    list_api: str | None,
+    observed_at: datetime,
+    *,
+    deleted: bool,
+    where: str,
+) -> None:
+    batch = Batch()
+    pods_q = np.flatnonzero(codes == 1)
+    events_q = np.flatnonzero(codes == 2)
+    pod_objects = (
+        _pods(n, tape, items, pods_q, codes, inferred, batch, observed_at, deleted=deleted)
+        if len(pods_q)
+        else None
+    )
+    event_objects = (
+        _events(n, tape, items, events_q, codes, inferred, batch, observed_at, deleted=deleted)
+        if len(events_q)
+        else None
+    )
+    # the objects rows and latest revisions, item by item as add() would
+    fast = codes > 0
+    keys: list[Any] = [None] * len(items)
+    ids: list[int] = [0] * len(items)
+    for table, part in (("pods", pod_objects), ("events", event_objects)):
+        if part is None:
+            continue
+        qs, frame_ = part
+        base = n._bulk.add(table, batch, len(qs), observed_at, deleted=deleted)
+        if table == "pods":
+            uid = pl.col("uid")
+            key = (
+                pl.when(uid.is_not_null() & (uid != ""))
+                .then(uid)
+                .otherwise(
+                    pl.concat_str([pl.col("namespace").fill_null("None"), pl.lit("/"), pl.col("name")])
+                )
+            )
+            table_keys = list(zip(repeat("pods"), frame_.select(key).to_series().to_list(), strict=False))
+        else:
+            table_keys = list(zip(repeat("events"), frame_["namespace"].fill_null("").to_list(),
+                                  frame_["name"].to_list(), strict=False))  # fmt: skip
+        for r, q in enumerate(qs.tolist()):
+            keys[q] = table_keys[r]
+            ids[q] = base + r
+    parts = [f for f in (pod_objects, event_objects) if f is not None]
+    fast_objects = (
+        pl.concat([f.with_columns(__item=pl.Series(q, dtype=pl.Int64)) for q, f in parts]) if parts else None
+    )
+    latest = n._latest
+    if (
+        fast.all() and fast_objects is not None
+    ):  # every item took the bulk path: one dict update, the same as item by item
+        fresh = dict(zip(keys, ids, strict=True))
+        for key in [k for k in fresh if k in latest]:
+            if observed_at < n._observed(latest[key]):
+                del fresh[key]
+        latest.update(fresh)
+        n._object_chunks.append((len(n._objects), fast_objects.drop("__item")))
+        return
+    saved, n._objects = n._objects, []
+    slow_positions: list[int] = []
+    for q in range(len(items)):
+        if fast[q]:
+            key = keys[q]
+            previous = latest.get(key)
+            if previous is None or observed_at >= n._observed(previous):
+                latest[key] = ids[q]
+            continue
+        before = len(n._objects)
+        obj = parse_json(tape.item(int(items[q])))
+        doc: dict[str, Any] = {"kind": list_kind, "items": [obj]}
+        if list_api is not None:
+            doc["apiVersion"] = list_api
+        for _, sub in expand(doc):
+            n._add_object(sub, observed_at, where, q, deleted=deleted)
+        slow_positions += [q] * (len(n._objects) - before)
+    slow, n._objects = n._objects, saved
+    if fast_objects is None:
+        n._objects.extend(slow)
+        return
+    chunk = fast_objects
+    if slow:
+        slow_frame = n._frame_of_tuples(slow).with_columns(__item=pl.Series(slow_positions, dtype=pl.Int64))
+        chunk = pl.concat([fast_objects, slow_frame]).sort("__item", maintain_order=True)
+    n._object_chunks.append((len(n._objects), chunk.drop("__item")))
+
+
+def _objects(
+    n: Normalizer,
+    tape: _Tape,
+    fields: np.ndarray,
+    entries: np.ndarray,
+    inferred: np.ndarray,
+    verbatim: np.ndarray,
+    kind: str,
+    observed_at: datetime,
+    *,
+    deleted: bool,
+) -> pl.DataFrame:
+    skips = fields[:, -1].copy()
+    prefix = np.frombuffer(f'{{"apiVersion":"v1","kind":"{kind}"'.encode(), np.uint8)
+    size = int((tape.end[entries] - tape.start[entries]).sum()) + len(prefix) * int(inferred.sum())
+    out = np.empty(size, np.uint8)
+    offsets = K.manifests(tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, entries, skips, inferred,
+                          verbatim, prefix, out)  # fmt: skip
+    m = len(entries)
+    manifest = _arrow_strings((out[: offsets[-1]], offsets, np.ones(m, np.bool_)), "manifest")
+    return pl.DataFrame([
+        _constant("cluster", n.cluster, m, pl.String),
+        _constant("kind", kind, m, pl.String),
+        _constant("api_version", "v1", m, pl.String),
+        *_string_columns(tape, fields, {"namespace": 0, "name": 1, "uid": 2, "resource_version": 3}).values(),
+        _constant("observed_at", observed_at, m, TS),
+        _constant("deleted", deleted, m, pl.Boolean),
+        manifest,
+    ])  # fmt: skip
+
+
+def _constant(name: str, value: Any, m: int, dtype: pl.DataType) -> pl.Series:
+    return pl.repeat(value, m, dtype=dtype, eager=True).alias(name)
+
+
+def _events(
+    n: Normalizer,
+    tape: _Tape,
+    items: np.ndarray,
+    qs: np.ndarray,
+    codes: np.ndarray,
+    inferred: np.ndarray,
+    batch: Batch,
+    observed_at: datetime,
+    *,
+    deleted: bool,
+) -> tuple[np.ndarray, pl.DataFrame] | None:
+    entries = items[qs]
+    ok, fields = K.events(tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, entries)
+    f = fields
+    m = len(entries)
+
+    def col(name: str) -> np.ndarray:
+        return f[:, _EFIELD[name]].copy()
+
+    counts = [_ints(tape, col(c), c) for c in ("count_a", "count_b", "count_c")]
+    count = pl.select(
+        pl.coalesce([pl.when(c != 0).then(c) for c in counts] + [pl.lit(1, pl.Int64)]).alias("count")
+    ).to_series()
+    ok &= (count <= 2**31 - 1).to_numpy()
+    first = pl.select(pl.coalesce(_times(tape, col("first_a"), "a"), _times(tape, col("event_time"), "b"),
+                                  _times(tape, col("created"), "c")).alias("first_time")).to_series()  # fmt: skip
+    last = pl.select(pl.coalesce(_times(tape, col("last_a"), "a"), _times(tape, col("series_last"), "b"),
+                                 _times(tape, col("event_time"), "c"), first).alias("last_time")).to_series()  # fmt: skip
+    text = _string_columns(tape, f, {c: _EFIELD[c] for c in (
+        "namespace", "obj_name", "uid", "involved_kind", "involved_namespace", "involved_name", "involved_uid", "type",
+        "reason", "message", "component", "host")})  # fmt: skip
+    message, component, host = text["message"], text["component"], text["host"]
+    source = pl.select(
+        pl.when(component.is_not_null() & host.is_not_null())
+        .then(pl.concat_str([component, pl.lit("/"), host]))
+        .otherwise(pl.coalesce(component, host))
+        .alias("source")
+    ).to_series()
+    kind_of = text["type"]
+    events = pl.DataFrame([
+        _constant("cluster", n.cluster, m, pl.String),
+        text["namespace"],
+        text["obj_name"].alias("name"),
+        text["uid"],
+        text["involved_kind"],
+        text["involved_namespace"],
+        text["involved_name"],
+        text["involved_uid"],
+        pl.select(pl.when(kind_of.is_in(_EVENT_TYPES)).then(kind_of).alias("type")).to_series(),
+        text["reason"],
+        _strip(message),
+        first,
+        last,
+        count,
+        source,
+        _constant("observed_at", observed_at, m, TS),
+    ])  # fmt: skip
+    keep = np.flatnonzero(ok)
+    codes[qs[~ok]] = 0
+    if not len(keep):
+        return None
+    try:
+        batch.events = _conform("events", events[keep])
+    except SchemaError:
+        codes[qs] = 0
+        return None
+    objects = _objects(
+        n,
+        tape,
+        fields[keep],
+        entries[keep],
+        inferred[qs[keep]],
+        tape.verbatim[qs[keep]],
+        "Event",
+        observed_at,
+        deleted=deleted,
+    )
+    return qs[keep], objects
+
+
+def _strip(message: pl.Series) -> pl.Series:
+    """``str.strip()`` as Python does it: polars strips Unicode White_Space; Python also strips
+    U+001C–U+001F, which only an escape can put in JSON text."""
+    odd = message.str.contains(r"^[\x1c-\x1f]|[\x1c-\x1f]$").fill_null(value=False)  # noqa: RUF001
+    stripped = message.str.strip_chars()
+    if odd.any():
+        values = stripped.to_list()
+        for q in np.flatnonzero(odd.to_numpy()):
+            values[q] = message[int(q)].strip()
+        stripped = pl.Series("message", values, pl.String)
+    return stripped
+
+
+def _conform(table: str, df: pl.DataFrame) -> pl.DataFrame:
+    extra = [c for c in df.columns if c.startswith("__")]
+    conformed = conform(table, df.drop(extra))
+    return conformed.with_columns(df.select(extra)) if extra else conformed
+
+
+def _pods(
+    n: Normalizer,
+    tape: _Tape,
+    items: np.ndarray,
+    qs: np.ndarray,
+    codes: np.ndarray,
+    inferred: np.ndarray,
+    batch: Batch,
+    observed_at: datetime,
+    *,
+    deleted: bool,
+) -> tuple[np.ndarray, pl.DataFrame] | None:
+    entries = items[qs]
+    sig_out = np.empty(int((tape.end[entries] - tape.start[entries]).sum()) + 64 * len(entries), np.uint8)
+    ok, fields, offsets, status_rows = K.pods(
+        tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, entries, sig_out
+    )
+    sig_bytes = sig_out[: offsets[-1]].tobytes()
+    groups: dict[bytes, int] = {}
+    group = np.full(len(entries), -1, np.int64)
+    offs = offsets.tolist()
+    for r in np.flatnonzero(ok).tolist():
+        group[r] = groups.setdefault(sig_bytes[offs[r] : offs[r + 1]], len(groups))
+    reps = _representatives(n, tape, entries, group, len(groups), observed_at)
+    good_group = np.array([rep is not None for rep in reps] + [False], np.bool_)
+    ok &= good_group[group]
+    keep = np.flatnonzero(ok)
+    codes[qs[~ok]] = 0
+    if not len(keep):
+        return None
+    m = len(keep)
+    f = fields[keep]
+
+    def col(name: str) -> np.ndarray:
+        return f[:, _FIELD[name]].copy()
+
+    kept_groups = group[keep]
+    usable = [rep for rep in reps if rep is not None]
+    index_of = np.cumsum(good_group[:-1]) - 1  # group → row among the usable representatives
+    rep_frame = frame("pods", columns_of([rep[0] for rep in usable]))
+    shared = rep_frame.drop(*_OWN, "workload_kind", "workload_name", "deleted")
+    text = _string_columns(tape, f, {c: _FIELD[c] for c in (
+        "namespace", "name", "uid", "node", "pod_ip", "host_ip", "template_hash", "mirror")})  # fmt: skip
+    own = pl.DataFrame([
+        _constant("cluster", n.cluster, m, pl.String),
+        text["namespace"],
+        text["name"],
+        text["uid"],
+        text["node"],
+        _times(tape, col("created"), "created"),
+        _times(tape, col("scheduled"), "scheduled"),
+        _times(tape, col("initialized"), "initialized"),
+        _times(tape, col("ready_time"), "ready_time"),
+        text["pod_ip"],
+        text["host_ip"],
+        _arrow_strings(K.maps(tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, col("labels")), "labels"),
+        _arrow_strings(K.maps(tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, col("annotations")), "annotations"),
+        _constant("observed_at", observed_at, m, TS),
+    ])  # fmt: skip
+    rows = pl.concat([own, shared[index_of[kept_groups]]], how="horizontal")
+    extras = pl.DataFrame([text["template_hash"].alias("__template_hash"), text["mirror"].alias("__mirror")])
+    batch.pods = pl.concat(
+        [rows.select([c for c in SCHEMAS["pods"] if c in rows.columns]), extras], how="horizontal"
+    )
+    # containers: the representative's rows, with each pod's own names and times
+    spec_rows = []
+    for g, rep in enumerate(usable):
+        for k, (row, status_at) in enumerate(zip(rep[1], rep[2], strict=True)):
+            spec_rows.append(
+                {"__group": g, "__k": k, "__is_init": status_at[0], "__index": status_at[1], **row}
+            )
+    if spec_rows:
+        rep_containers = frame(
+            "containers",
+            columns_of([{c: v for c, v in r.items() if not c.startswith("__")} for r in spec_rows]),
+        )
+        keys = pl.DataFrame({c: [r[c] for r in spec_rows] for c in ("__group", "__k", "__is_init", "__index")},
+                            schema={"__group": pl.Int64, "__k": pl.Int64, "__is_init": pl.Int64, "__index": pl.Int64})  # fmt: skip
+        rep_containers = pl.concat([keys, rep_containers.drop(*_OWN_CONTAINER)], how="horizontal")
+        pods_keys = pl.DataFrame({"__row": np.arange(m), "__q": keep, "__group": index_of[kept_groups]})
+        joined = pods_keys.join(rep_containers, on="__group", how="inner").sort("__row", "__k")
+        times = pl.DataFrame(
+            {"__q": status_rows[:, 0], "__is_init": status_rows[:, 1], "__index": status_rows[:, 2]}
+        )
+        times = times.with_columns(
+            _times(tape, status_rows[:, 3].copy(), "started_at"),
+            _times(tape, status_rows[:, 4].copy(), "last_finished_at"),
+        )
+        joined = joined.join(times, on=["__q", "__is_init", "__index"], how="left", maintain_order="left")
+        base = batch.pods.select("cluster", "namespace", pod="name", pod_uid="uid")[joined["__row"]]
+        containers = pl.concat([base, joined], how="horizontal").with_columns(
+            _constant("observed_at", observed_at, len(joined), TS)
+        )
+        batch.containers = containers.select(*SCHEMAS["containers"], "__row")
+    else:
+        batch.containers = pl.DataFrame(schema={**SCHEMAS["containers"], "__row": pl.Int64})
+    objects = _objects(
+        n,
+        tape,
+        f,
+        entries[keep],
+        inferred[qs[keep]],
+        tape.verbatim[qs[keep]],
+        "Pod",
+        observed_at,
+        deleted=deleted,
+    )
+    return qs[keep], objects
+
+
+def _representatives(
+    n: Normalizer, tape: _Tape, entries: np.ndarray, group: np.ndarray, count: int, observed_at: datetime
+) -> list[tuple[dict[str, Any], list[dict[str, Any]], list[tuple[int, int]]] | None]:
+    """Per signature, its first pod's rows by the per-object fast code and, per container row,
+    the (is_init, index) of the container status it was built from; None where that code does
+    not take the pod (its pods then go to the per-object path)."""
+    members = np.flatnonzero(group >= 0)
+    _, first = np.unique(group[members], return_index=True)
+    reps: list[Any] = []
+    for g, r in enumerate(members[first].tolist()):
+        del g
+        obj = parse_json(tape.item(int(entries[r])))
+        try:
+            built = fast_pod_rows(obj, n.cluster, observed_at)
+        except (AttributeError, TypeError, ValueError, KeyError):
+            built = None
+        if built is None:
+            reps.append(None)
+            continue
+        reps.append((*built, _status_positions(obj)))
+    try:  # all of them at once; one by one only when one does not fit the tables
+        frame("pods", columns_of([rep[0] for rep in reps if rep is not None]))
+        frame("containers", columns_of([c for rep in reps if rep is not None for c in rep[1]]))
+    except SchemaError:
+        for g, rep in enumerate(reps):
+            if rep is None:
+                continue
+            try:
+                frame("pods", columns_of([rep[0]]))
+                frame("containers", columns_of(rep[1]))
+            except SchemaError:
+                reps[g] = None
+    return reps
+
+
+def _status_positions(pod: dict[str, Any]) -> list[tuple[int, int]]:
+    """(is_init, status index or -1) of each container row, in the rows' order (specs joined
+    with statuses by name, the last status of a name winning, then statuses without a spec)."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    out: list[tuple[int, int]] = []
+    for is_init, specs_key, statuses_key in ((1, "initContainers", "initContainerStatuses"),
+                                             (0, "containers", "containerStatuses")):  # fmt: skip
+        index: dict[Any, int] = {}
+        for k, cs in enumerate(status.get(statuses_key) or []):
+            index[cs.get("name")] = k
+        out += [(is_init, index.pop(c.get("name"), -1)) for c in spec.get(specs_key) or []]
+        out += [(is_init, k) for k in index.values()]
+    return out
+
+
+# --- the state tables, in Normalizer.tables() ---------------------------------------------------
+def mirrored_of(rows: BulkRows, refs: list[tuple[int, int]]) -> set[tuple[Any, Any, Any]]:
+    """:func:`~workbench.kube.normalize._mirrored_static_pods` of the bulk pods."""
+    out: set[tuple[Any, Any, Any]] = set()
+    for batch, picked, _, _, _ in rows.groups(refs):
+        assert batch.pods is not None
+        sub = batch.pods[picked].filter(pl.col("__mirror").is_not_null() & (pl.col("__mirror") != "")
+                                        & (pl.col("uid").is_null() | (pl.col("__mirror") != pl.col("uid"))))  # fmt: skip
+        out.update(sub.select("namespace", "name", "__mirror").iter_rows())
+    return out
+
+
+def pod_frames(
+    rows: BulkRows,
+    refs: list[tuple[int, int]],
+    owners: dict[tuple[str, str, str], tuple[str, str] | None],
+    mirrored: set[tuple[Any, Any, Any]],
+    selected: set[str],
+    by_label: dict[tuple[str, str, str], set[str]],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The bulk pods' ``pods`` and ``containers`` rows (with ``__pos``), as the per-object loop
+    of :meth:`~workbench.kube.normalize.Normalizer.tables` makes them: mirrored static pods left
+    out, workloads resolved, ``deleted`` set, and their labels added to ``by_label``."""
+    import orjson
+
+    pods, containers = [], []
+    for batch, picked, positions, observed_at, deleted in rows.groups(refs):
+        assert batch.pods is not None and batch.containers is not None
+        sub = batch.pods[picked].with_columns(
+            _constant("deleted", observed_at if deleted else None, len(picked), TS),
+            __pos=pl.Series(positions, dtype=pl.Int64), __row=pl.Series(picked, dtype=pl.Int64),
+        )  # fmt: skip
+        if mirrored:
+            keep = [t not in mirrored for t in sub.select("namespace", "name", "uid").iter_rows()]
+            sub = sub.filter(pl.Series(keep, dtype=pl.Boolean))
+        sub = _workloads(sub, owners)
+        if selected and not deleted:
+            for ns, name, text in sub.select("namespace", "name", "labels").iter_rows():
+                for label, value in (orjson.loads(text) if text else {}).items():
+                    if str(label) in selected:
+                        by_label[(ns or "", str(label), str(value))].add(name)
+        pods.append(sub.select(*SCHEMAS["pods"], "__pos"))
+        own = batch.containers.join(
+            sub.select("__row", "__pos"), on="__row", how="inner", maintain_order="left"
+        )
+        containers.append(own.select(*SCHEMAS["containers"], "__pos"))
+    return pl.concat(pods), pl.concat(containers)
+
+
+def _workloads(sub: pl.DataFrame, owners: dict[tuple[str, str, str], tuple[str, str] | None]) -> pl.DataFrame:
+    """:func:`~workbench.kube.normalize._workload` over the rows."""
+    kind, owner, name = pl.col("owner_kind"), pl.col("owner_name"), pl.col("name")
+    if owners:
+        table = pl.DataFrame(
+            [(k, ns, n, (v or (k, n))[0], (v or (k, n))[1]) for (k, ns, n), v in owners.items()],
+            schema={
+                "owner_kind": pl.String,
+                "__ns": pl.String,
+                "owner_name": pl.String,
+                "__wk": pl.String,
+                "__wn": pl.String,
+            },  # fmt: skip
+            orient="row",
+        )
+        sub = sub.with_columns(__ns=pl.col("namespace").fill_null("")).join(
+            table,
+            on=["owner_kind", "__ns", "owner_name"],
+            how="left",
+            maintain_order="left",
+            nulls_equal=False,
+        )
+    else:
+        sub = sub.with_columns(__wk=pl.lit(None, pl.String), __wn=pl.lit(None, pl.String))
+    template = pl.col("__template_hash")
+    replica = (
+        (kind == "ReplicaSet") & (template.fill_null("") != "") & owner.str.ends_with(pl.lit("-") + template)
+    )
+    return sub.with_columns(
+        workload_kind=pl.when(kind.is_null()).then(pl.lit("Pod")).when(pl.col("__wk").is_not_null())
+        .then(pl.col("__wk")).when(replica).then(pl.lit("Deployment")).otherwise(kind),
+        workload_name=pl.when(kind.is_null()).then(name).when(pl.col("__wk").is_not_null()).then(pl.col("__wn"))
+        .when(replica).then(owner.str.slice(0, owner.str.len_chars() - template.str.len_chars() - 1))
+        .otherwise(owner),
+    )  # fmt: skip
+
+
+def event_frame(rows: BulkRows, refs: list[tuple[int, int]]) -> pl.DataFrame:
+    """The bulk events' rows (with ``__pos``)."""
+    parts = []
+    for batch, picked, positions, _, _ in rows.groups(refs):
+        assert batch.events is not None
+        parts.append(batch.events[picked].with_columns(__pos=pl.Series(positions, dtype=pl.Int64)))
+    return pl.concat(parts)

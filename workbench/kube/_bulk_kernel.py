@@ -1,0 +1,911 @@
+"""The compiled walks of :mod:`workbench.kube._bulk` over a List's tape (:mod:`._json_kernel`):
+which items take the bulk path, the tape entries of the fields the tables read, the manifest
+texts, the pods' rule signatures, and string, time and integer columns built from entries.
+
+Entries are tape indices (-1: absent). Every function mirrors, field by field, what
+:meth:`workbench.kube.normalize.Normalizer.add` and the row builders read; an item with a value
+of a type they would treat specially is marked for the Python path instead.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from workbench.kube._json_kernel import (
+    ARR,
+    ESCAPED,
+    FALSE,
+    NULL,
+    NUM,
+    OBJ,
+    STR,
+    TRUE,
+    emit,
+    emit_string,
+    key_table,
+    lookup,
+    member,
+    plain,
+    same,
+    sorted_map,
+)
+
+__all__ = ["EVENT_FIELDS", "POD_FIELDS"]
+
+
+def _k(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode(), np.uint8).copy()
+
+
+K_KIND, K_API, K_META, K_SPEC, K_STATUS, K_ITEMS = map(
+    _k, ("kind", "apiVersion", "metadata", "spec", "status", "items")
+)
+K_NAME, K_NS, K_UID, K_RV, K_MF = map(_k, ("name", "namespace", "uid", "resourceVersion", "managedFields"))
+V_POD, V_EVENT, V_V1 = _k("Pod"), _k("Event"), _k("v1")
+K_CREATED, K_DELETION, K_OWNERS = _k("creationTimestamp"), _k("deletionTimestamp"), _k("ownerReferences")
+K_LABELS, K_ANNOTATIONS = _k("labels"), _k("annotations")
+K_HASH, K_MIRROR, K_CREATED_BY = (
+    _k("pod-template-hash"),
+    _k("kubernetes.io/config.mirror"),
+    _k("kubernetes.io/created-by"),
+)
+K_NODE, K_POD_IP, K_HOST_IP, K_PRIORITY = _k("nodeName"), _k("podIP"), _k("hostIP"), _k("priorityClassName")
+K_PHASE, K_REASON, K_MESSAGE, K_QOS = _k("phase"), _k("reason"), _k("message"), _k("qosClass")
+K_CONDITIONS, K_TYPE, K_STATUS_F, K_LTT = _k("conditions"), _k("type"), _k("status"), _k("lastTransitionTime")
+V_TRUE, V_SCHEDULED, V_INITIALIZED, V_READY = _k("True"), _k("PodScheduled"), _k("Initialized"), _k("Ready")
+K_INIT_SPECS, K_SPECS = _k("initContainers"), _k("containers")
+K_INIT_ST, K_ST = _k("initContainerStatuses"), _k("containerStatuses")
+K_RESOURCES, K_OVERHEAD, K_IMAGE, K_RESTART_POLICY = (
+    _k("resources"),
+    _k("overhead"),
+    _k("image"),
+    _k("restartPolicy"),
+)
+K_READY_F, K_STARTED, K_RESTARTS, K_STATE, K_LAST = (
+    _k("ready"),
+    _k("started"),
+    _k("restartCount"),
+    _k("state"),
+    _k("lastState"),
+)
+K_RUNNING, K_TERMINATED, K_WAITING = _k("running"), _k("terminated"), _k("waiting")
+K_STARTED_AT, K_FINISHED_AT, K_CONTAINER_ID = _k("startedAt"), _k("finishedAt"), _k("containerID")
+K_INVOLVED, K_REGARDING, K_SERIES, K_SOURCE, K_DEP_SOURCE = map(
+    _k, ("involvedObject", "regarding", "series", "source", "deprecatedSource")
+)
+K_EVENT_TIME, K_FIRST, K_DEP_FIRST, K_LAST_TS, K_DEP_LAST = map(
+    _k,
+    ("eventTime", "firstTimestamp", "deprecatedFirstTimestamp", "lastTimestamp", "deprecatedLastTimestamp"),
+)
+K_LAST_OBSERVED, K_COUNT, K_DEP_COUNT = _k("lastObservedTime"), _k("count"), _k("deprecatedCount")
+K_COMPONENT, K_HOST, K_REP_CONTROLLER, K_REP_COMPONENT, K_REP_INSTANCE = map(
+    _k, ("component", "host", "reportingController", "reportingComponent", "reportingInstance")
+)
+K_NOTE = _k("note")
+
+#: Columns of the ``fields`` array of :func:`pods`: entries per pod.
+POD_FIELDS = ("obj_namespace", "obj_name", "obj_uid", "obj_version", "namespace", "name", "uid", "node", "created",
+              "scheduled", "initialized", "ready_time", "pod_ip", "host_ip", "labels", "annotations",
+              "template_hash", "mirror", "managed")  # fmt: skip
+#: Columns of the ``fields`` array of :func:`events`.
+EVENT_FIELDS = ("obj_namespace", "obj_name", "obj_uid", "obj_version", "namespace", "uid", "involved_kind",
+                "involved_namespace", "involved_name", "involved_uid", "type", "reason", "message", "first_a",
+                "event_time", "created", "last_a", "series_last", "count_a", "count_b", "count_c", "component",
+                "host", "managed")  # fmt: skip
+
+
+@nb.njit(cache=True, nogil=True)
+def children(kind, after, arr):
+    """The entries of the array ``arr``'s elements."""
+    n = 0
+    j = arr + 1
+    while j < after[arr]:
+        n += 1
+        j = after[j]
+    out = np.empty(n, np.int64)
+    j = arr + 1
+    for q in range(n):
+        out[q] = j
+        j = after[j]
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def _text_or_none(kind, e):
+    """Whether entry ``e`` is absent, null or a string (what the rows take as they are)."""
+    return e < 0 or kind[e] == STR or kind[e] == NULL
+
+
+@nb.njit(cache=True, nogil=True)
+def _nonempty_str(kind, start, end, e):
+    return e >= 0 and kind[e] == STR and end[e] > start[e]
+
+
+@nb.njit(cache=True, nogil=True)
+def _truthy(kind, start, end, after, b, e):
+    """Python truthiness of the value at ``e`` (absent: false)."""
+    if e < 0:
+        return False
+    k = kind[e]
+    if k == STR:
+        return end[e] > start[e]
+    if k == NUM:
+        return not (end[e] - start[e] == 1 and b[start[e]] == 48)
+    if k == TRUE:
+        return True
+    if k == OBJ or k == ARR:
+        return after[e] > e + 1
+    return False
+
+
+# key tables for lookup(): the members each walk reads, by slot
+MD = key_table("namespace", "name", "uid", "resourceVersion", "managedFields", "creationTimestamp",
+               "deletionTimestamp", "ownerReferences", "labels", "annotations")  # fmt: skip
+MD_NS, MD_NAME, MD_UID, MD_RV, MD_MF, MD_CREATED, MD_DELETION, MD_OWNERS, MD_LABELS, MD_ANNOTATIONS = range(
+    10
+)
+POD = key_table("metadata", "spec", "status")
+SPEC = key_table("nodeName", "initContainers", "containers", "resources", "overhead", "priorityClassName")
+SP_NODE, SP_INIT, SP_CONTAINERS, SP_RESOURCES, SP_OVERHEAD, SP_PRIORITY = range(6)
+STATUS = key_table("phase", "reason", "message", "qosClass", "conditions", "initContainerStatuses",
+                   "containerStatuses", "podIP", "hostIP")  # fmt: skip
+ST_PHASE, ST_REASON, ST_MESSAGE, ST_QOS, ST_CONDITIONS, ST_INIT, ST_CONTAINERS, ST_POD_IP, ST_HOST_IP = range(
+    9
+)
+COND = key_table("type", "status", "reason", "message", "lastTransitionTime")
+CSPEC = key_table("name", "image", "restartPolicy", "resources")
+CST = key_table("name", "image", "ready", "started", "restartCount", "state", "lastState")
+CST_STATE, CST_LAST = 5, 6
+STATE = key_table("running", "terminated", "waiting")
+EV = key_table("metadata", "namespace", "involvedObject", "regarding", "source", "deprecatedSource", "series",
+               "type", "reason", "message", "note", "firstTimestamp", "deprecatedFirstTimestamp", "eventTime",
+               "lastTimestamp", "deprecatedLastTimestamp", "count", "deprecatedCount", "reportingController",
+               "reportingComponent", "reportingInstance")  # fmt: skip
+(EV_META, EV_NS, EV_INVOLVED, EV_REGARDING, EV_SOURCE, EV_DEP_SOURCE, EV_SERIES, EV_TYPE, EV_REASON, EV_MESSAGE,
+ EV_NOTE, EV_FIRST, EV_DEP_FIRST, EV_EVENT_TIME, EV_LAST, EV_DEP_LAST, EV_COUNT, EV_DEP_COUNT, EV_REP_CONTROLLER,
+ EV_REP_COMPONENT, EV_REP_INSTANCE) = range(21)  # fmt: skip
+INV = key_table("kind", "namespace", "name", "uid")
+SRC = key_table("component", "host")
+SER = key_table("lastObservedTime", "count")
+
+
+@nb.njit(cache=True, nogil=True)
+def _object_row(b, kind, start, end, after, top_ns, md, fields, q, is_event):
+    """The ``objects`` row's namespace/name/uid/version entries into ``fields[q, 0:4]`` and the
+    managedFields key entry into the last column, from the metadata's slots ``md``; False when
+    a value is not text."""
+    ns, name, uid, rv = md[MD_NS], md[MD_NAME], md[MD_UID], md[MD_RV]
+    if not _nonempty_str(kind, start, end, name):
+        return False
+    if not (_text_or_none(kind, ns) and _text_or_none(kind, uid) and _text_or_none(kind, rv)):
+        return False
+    if not _nonempty_str(kind, start, end, ns):
+        ns = -1
+        if is_event:
+            if not _text_or_none(kind, top_ns):
+                return False
+            if _nonempty_str(kind, start, end, top_ns):
+                ns = top_ns
+    fields[q, 0] = ns
+    fields[q, 1] = name
+    fields[q, 2] = uid if _nonempty_str(kind, start, end, uid) else -1
+    fields[q, 3] = rv if _nonempty_str(kind, start, end, rv) else -1
+    mf = md[MD_MF]
+    fields[q, fields.shape[1] - 1] = mf - 1 if mf >= 0 else -1
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def _kind_is(b, kind, start, end, after, flag, item, want, api):
+    k = member(b, kind, start, end, after, item, K_KIND)
+    v = member(b, kind, start, end, after, item, K_API)
+    return (
+        k >= 0 and kind[k] == STR and not flag[k] & ESCAPED and same(b, start, end, k, want)
+        and v >= 0 and kind[v] == STR and not flag[v] & ESCAPED and same(b, start, end, v, api)
+    )  # fmt: skip
+
+
+@nb.njit(cache=True, nogil=True)
+def classify(b, kind, start, end, after, flag, items, typed):
+    """Per item: 1 a core Pod, 2 a core Event that may take the bulk path, 0 the Python path
+    (not an object, another kind, a kind to infer otherwise than from the typed List, a nested
+    List, or JSON orjson would read differently from the tape); and whether the item lacks kind
+    and apiVersion, which the typed List (``typed``: 1 a v1 PodList, 2 a v1 EventList, else 0)
+    gives it."""
+    n = items.shape[0]
+    out = np.zeros(n, np.int8)
+    inferred = np.zeros(n, np.bool_)
+    verbatim = np.zeros(n, np.bool_)
+    for q in range(n):
+        it = items[q]
+        if kind[it] != OBJ:
+            continue
+        nested = member(b, kind, start, end, after, it, K_ITEMS)
+        if nested >= 0 and kind[nested] == ARR:
+            continue
+        if _kind_is(b, kind, start, end, after, flag, it, V_POD, V_V1):
+            code = 1
+        elif _kind_is(b, kind, start, end, after, flag, it, V_EVENT, V_V1):
+            code = 2
+        elif (
+            typed
+            and member(b, kind, start, end, after, it, K_KIND) < 0
+            and member(b, kind, start, end, after, it, K_API) < 0
+        ):
+            code = typed
+            inferred[q] = True
+        else:
+            continue
+        how = plain(b, kind, start, end, after, flag, it)
+        if how:
+            out[q] = code
+            verbatim[q] = how == 2
+    return out, inferred, verbatim
+
+
+@nb.njit(cache=True, nogil=True)
+def manifests(b, kind, start, end, after, flag, items, skips, inferred, verbatim, prefix, out):
+    """Each item's manifest text (without its metadata.managedFields member, whose key entry is
+    ``skips[q]``) one after another in ``out``; returns the offsets. An ``inferred`` item starts
+    with ``prefix`` (``{"apiVersion":"v1","kind":"Pod"``), as ``kinds._with_kind`` puts them."""
+    offsets = np.empty(items.shape[0] + 1, np.int64)
+    offsets[0] = 0
+    o = 0
+    for q in range(items.shape[0]):
+        if inferred[q]:
+            for c in prefix:
+                out[o] = c
+                o += 1
+            p = o  # the item's own "{" comes here
+            o = _emit_item(b, kind, start, end, after, flag, items[q], skips[q], verbatim[q], out, o)
+            if out[p + 1] == 125:  # {} → the prefix closed
+                out[p] = 125
+                o = p + 1
+            else:
+                out[p] = 44
+        else:
+            o = _emit_item(b, kind, start, end, after, flag, items[q], skips[q], verbatim[q], out, o)
+        offsets[q + 1] = o
+    return offsets
+
+
+@nb.njit(cache=True, nogil=True)
+def _emit_item(b, kind, start, end, after, flag, item, skip, verbatim, out, o):
+    """:func:`emit` of an item; one whose bytes are already orjson's (``verbatim``) is copied,
+    less its ``skip`` member (``,"managedFields":[…]`` or ``"managedFields":[…],``)."""
+    if not verbatim:
+        return emit(b, kind, start, end, after, flag, item, skip, out, o)
+    s, e = start[item], end[item]
+    if skip < 0:
+        out[o : o + e - s] = b[s:e]
+        return o + e - s
+    cut_from = start[skip] - 1  # the key's opening quote
+    cut_to = end[skip + 1]
+    if b[cut_from - 1] == 44:  # a comma before: take it out
+        cut_from -= 1
+    elif b[cut_to] == 44:  # the first member: take out the comma after it
+        cut_to += 1
+    m = cut_from - s
+    out[o : o + m] = b[s:cut_from]
+    o += m
+    m = e - cut_to
+    out[o : o + m] = b[cut_to:e]
+    return o + m
+
+
+@nb.njit(cache=True, nogil=True)
+def _first_conditions(b, kind, start, end, after, conds, slots, out):
+    """lastTransitionTime's entry of the first condition of each type PodScheduled, Initialized,
+    Ready (``out[0:3]``) when its status is "True" (what ``_condition_time`` reads), else -1."""
+    out[0] = out[1] = out[2] = -1
+    seen = 0
+    if conds < 0 or kind[conds] != ARR:
+        return
+    j = conds + 1
+    while j < after[conds]:
+        if kind[j] == OBJ:
+            lookup(b, kind, start, end, after, j, COND[0], COND[1], slots)
+            t = slots[0]
+            if t >= 0 and kind[t] == STR:
+                for w, want in enumerate((V_SCHEDULED, V_INITIALIZED, V_READY)):
+                    if not seen & (1 << w) and same(b, start, end, t, want):
+                        seen |= 1 << w
+                        st = slots[1]
+                        if st >= 0 and kind[st] == STR and same(b, start, end, st, V_TRUE):
+                            out[w] = slots[4]
+        j = after[j]
+
+
+@nb.njit(cache=True, nogil=True)
+def _map_ok(kind, after, e):
+    """labels/annotations the bulk path writes itself: absent, null or a flat object."""
+    if e < 0 or kind[e] == NULL:
+        return True
+    if kind[e] != OBJ:
+        return False
+    j = e + 1
+    while j < after[e]:
+        if kind[j + 1] == OBJ or kind[j + 1] == ARR:
+            return False
+        j += 2
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def _put(out, o, c):
+    out[o] = c
+    return o + 1
+
+
+@nb.njit(cache=True, nogil=True)
+def _emit_or_dash(b, kind, start, end, after, flag, e, out, o):
+    if e < 0:
+        return _put(out, o, 45)
+    return emit(b, kind, start, end, after, flag, e, -1, out, o)
+
+
+@nb.njit(cache=True, nogil=True)
+def _emit_slots(b, kind, start, end, after, flag, slots, upto, out, o):
+    """The values of ``slots[0:upto]`` (absent ones as ``-``), separated by 0x02."""
+    for w in range(upto):
+        o = _emit_or_dash(b, kind, start, end, after, flag, slots[w], out, o)
+        o = _put(out, o, 2)
+    return o
+
+
+@nb.njit(cache=True, nogil=True)
+def _emit_state(b, kind, start, end, after, flag, state, out, o):
+    """A container state with its times and container id left out."""
+    if state < 0 or kind[state] != OBJ:
+        return _emit_or_dash(b, kind, start, end, after, flag, state, out, o)
+    o = _put(out, o, 123)
+    j = state + 1
+    while j < after[state]:
+        o = emit(b, kind, start, end, after, flag, j, -1, out, o)
+        o = _put(out, o, 58)
+        v = j + 1
+        if kind[v] == OBJ:
+            o = _put(out, o, 123)
+            m = v + 1
+            while m < after[v]:
+                if not (
+                    same(b, start, end, m, K_STARTED_AT) or same(b, start, end, m, K_FINISHED_AT)
+                    or same(b, start, end, m, K_CONTAINER_ID)
+                ):  # fmt: skip
+                    o = emit(b, kind, start, end, after, flag, m, -1, out, o)
+                    o = _put(out, o, 58)
+                    o = emit(b, kind, start, end, after, flag, m + 1, -1, out, o)
+                    o = _put(out, o, 44)
+                m = after[m + 1]
+            o = _put(out, o, 125)
+        else:
+            o = emit(b, kind, start, end, after, flag, v, -1, out, o)
+        o = _put(out, o, 44)
+        j = after[v]
+    return _put(out, o, 125)
+
+
+@nb.njit(cache=True, nogil=True)
+def _emit_list(b, kind, start, end, after, flag, arr, what, slots, out, o):
+    """A list of conditions (``what`` 0), container specs (1) or container statuses (2), each
+    object with only the members the pod rules read."""
+    if arr < 0 or kind[arr] != ARR:
+        return _emit_or_dash(b, kind, start, end, after, flag, arr, out, o)
+    o = _put(out, o, 91)
+    j = arr + 1
+    while j < after[arr]:
+        if kind[j] != OBJ:
+            o = emit(b, kind, start, end, after, flag, j, -1, out, o)
+        elif what == 0:
+            lookup(b, kind, start, end, after, j, COND[0], COND[1], slots)
+            o = _emit_slots(b, kind, start, end, after, flag, slots, 4, out, o)
+        elif what == 1:
+            lookup(b, kind, start, end, after, j, CSPEC[0], CSPEC[1], slots)
+            o = _emit_slots(b, kind, start, end, after, flag, slots, 4, out, o)
+        else:
+            lookup(b, kind, start, end, after, j, CST[0], CST[1], slots)
+            o = _emit_slots(b, kind, start, end, after, flag, slots, 5, out, o)
+            o = _emit_state(b, kind, start, end, after, flag, slots[CST_STATE], out, o)
+            o = _put(out, o, 2)
+            o = _emit_state(b, kind, start, end, after, flag, slots[CST_LAST], out, o)
+        o = _put(out, o, 3)
+        j = after[j]
+    return _put(out, o, 93)
+
+
+@nb.njit(cache=True, nogil=True)
+def _signature(b, kind, start, end, after, flag, md, sp, st, slots, out, o):
+    """What the pod rules (kubectl status, reason, QoS, requests and limits, owner, the container
+    rows' rule columns) read of a pod, and nothing that differs between replicas (names, uids,
+    IPs, times, labels): pods with the same signature have the same rule results."""
+    for w in (ST_PHASE, ST_REASON, ST_MESSAGE, ST_QOS):
+        o = _emit_or_dash(b, kind, start, end, after, flag, st[w], out, o)
+        o = _put(out, o, 1)
+    o = _emit_list(b, kind, start, end, after, flag, st[ST_CONDITIONS], 0, slots, out, o)
+    o = _put(out, o, 1)
+    for w in (ST_INIT, ST_CONTAINERS):
+        o = _emit_list(b, kind, start, end, after, flag, st[w], 2, slots, out, o)
+        o = _put(out, o, 1)
+    for w in (SP_INIT, SP_CONTAINERS):
+        o = _emit_list(b, kind, start, end, after, flag, sp[w], 1, slots, out, o)
+        o = _put(out, o, 1)
+    for w in (SP_RESOURCES, SP_OVERHEAD, SP_PRIORITY):
+        o = _emit_or_dash(b, kind, start, end, after, flag, sp[w], out, o)
+        o = _put(out, o, 1)
+    o = _put(out, o, 84 if _truthy(kind, start, end, after, b, md[MD_DELETION]) else 70)
+    o = _put(out, o, 1)
+    o = _emit_or_dash(b, kind, start, end, after, flag, md[MD_OWNERS], out, o)
+    o = _put(out, o, 1)
+    created_by = member(b, kind, start, end, after, md[MD_ANNOTATIONS], K_CREATED_BY)
+    o = _emit_or_dash(b, kind, start, end, after, flag, created_by, out, o)
+    return _put(out, o, 1)
+
+
+@nb.njit(cache=True, nogil=True)
+def _container_times(b, kind, start, end, after, statuses, p, is_init, slots, state_slots, rows, r):
+    """One row per container status: (pod, is_init, index, state's startedAt, lastState's
+    terminated finishedAt entries)."""
+    if statuses < 0 or kind[statuses] != ARR:
+        return r
+    j = statuses + 1
+    index = 0
+    while j < after[statuses]:
+        started = -1
+        finished = -1
+        if kind[j] == OBJ:
+            lookup(b, kind, start, end, after, j, CST[0], CST[1], slots)
+            state = slots[CST_STATE]
+            if state >= 0 and kind[state] == OBJ:
+                lookup(b, kind, start, end, after, state, STATE[0], STATE[1], state_slots)
+                for w in range(3):
+                    d = state_slots[w]
+                    if d >= 0 and kind[d] == OBJ:
+                        started = member(b, kind, start, end, after, d, K_STARTED_AT)
+                        break
+            last = slots[CST_LAST]
+            if last >= 0 and kind[last] == OBJ:
+                term = member(b, kind, start, end, after, last, K_TERMINATED)
+                if term >= 0 and kind[term] == OBJ:
+                    finished = member(b, kind, start, end, after, term, K_FINISHED_AT)
+        rows[r, 0] = p
+        rows[r, 1] = is_init
+        rows[r, 2] = index
+        rows[r, 3] = started
+        rows[r, 4] = finished
+        r += 1
+        index += 1
+        j = after[j]
+    return r
+
+
+@nb.njit(cache=True, nogil=True)
+def pods(b, kind, start, end, after, flag, items, sig_out):
+    """For the pods ``items``: ``(ok, fields, sig_offsets, status_rows)``: whether each takes the
+    bulk path, its entries (:data:`POD_FIELDS`), its signature (in ``sig_out``, which needs
+    room for the items' bytes), and a row per container status (:func:`_container_times`)."""
+    n = items.shape[0]
+    ok = np.zeros(n, np.bool_)
+    fields = np.full((n, len(POD_FIELDS)), -1, np.int64)
+    offsets = np.zeros(n + 1, np.int64)
+    top = np.empty(3, np.int64)
+    md = np.empty(10, np.int64)
+    sp = np.empty(6, np.int64)
+    st = np.empty(9, np.int64)
+    slots = np.empty(7, np.int64)
+    state_slots = np.empty(3, np.int64)
+    conds = np.empty(3, np.int64)
+    count = 0
+    for q in range(n):
+        status = member(b, kind, start, end, after, items[q], K_STATUS)
+        for key in (K_INIT_ST, K_ST):
+            arr = member(b, kind, start, end, after, status, key)
+            if arr >= 0 and kind[arr] == ARR:
+                j = arr + 1
+                while j < after[arr]:
+                    count += 1
+                    j = after[j]
+    rows = np.empty((count, 5), np.int64)
+    r = 0
+    o = 0
+    for q in range(n):
+        it = items[q]
+        offsets[q + 1] = o
+        lookup(b, kind, start, end, after, it, POD[0], POD[1], top)
+        meta, spec, status = top[0], top[1], top[2]
+        if meta < 0 or kind[meta] != OBJ:
+            continue
+        if not (spec < 0 or kind[spec] == OBJ or kind[spec] == NULL):
+            continue
+        if not (status < 0 or kind[status] == OBJ or kind[status] == NULL):
+            continue
+        lookup(b, kind, start, end, after, meta, MD[0], MD[1], md)
+        lookup(b, kind, start, end, after, spec, SPEC[0], SPEC[1], sp)
+        lookup(b, kind, start, end, after, status, STATUS[0], STATUS[1], st)
+        if not _object_row(b, kind, start, end, after, -1, md, fields, q, 0):
+            continue
+        node, pod_ip, host_ip = sp[SP_NODE], st[ST_POD_IP], st[ST_HOST_IP]
+        labels, annotations = md[MD_LABELS], md[MD_ANNOTATIONS]
+        if not (_text_or_none(kind, node) and _text_or_none(kind, pod_ip) and _text_or_none(kind, host_ip)):
+            continue
+        if not (_map_ok(kind, after, labels) and _map_ok(kind, after, annotations)):
+            continue
+        fields[q, 16] = member(b, kind, start, end, after, labels, K_HASH)
+        fields[q, 17] = member(b, kind, start, end, after, annotations, K_MIRROR)
+        if not _text_or_none(kind, fields[q, 16]) or not _text_or_none(kind, fields[q, 17]):
+            continue
+        fields[q, 4] = md[MD_NS]
+        fields[q, 5] = md[MD_NAME]
+        fields[q, 6] = md[MD_UID]
+        fields[q, 7] = node
+        fields[q, 8] = md[MD_CREATED]
+        _first_conditions(b, kind, start, end, after, st[ST_CONDITIONS], slots, conds)
+        fields[q, 9] = conds[0]
+        fields[q, 10] = conds[1]
+        fields[q, 11] = conds[2]
+        fields[q, 12] = pod_ip if _nonempty_str(kind, start, end, pod_ip) else -1
+        fields[q, 13] = host_ip if _nonempty_str(kind, start, end, host_ip) else -1
+        fields[q, 14] = labels if labels >= 0 and kind[labels] == OBJ and after[labels] > labels + 1 else -1
+        fields[q, 15] = (
+            annotations
+            if annotations >= 0 and kind[annotations] == OBJ and after[annotations] > annotations + 1
+            else -1
+        )
+        o = _signature(b, kind, start, end, after, flag, md, sp, st, slots, sig_out, o)
+        offsets[q + 1] = o
+        r = _container_times(b, kind, start, end, after, st[ST_INIT], q, 1, slots, state_slots, rows, r)
+        r = _container_times(b, kind, start, end, after, st[ST_CONTAINERS], q, 0, slots, state_slots, rows, r)
+        ok[q] = True
+    return ok, fields, offsets, rows[:r]
+
+
+@nb.njit(cache=True, nogil=True)
+def _chain(b, kind, start, end, after, e1, e2):
+    """``a or b`` on raw values: the first truthy one's entry (-1: neither)."""
+    if _truthy(kind, start, end, after, b, e1):
+        return e1
+    if _truthy(kind, start, end, after, b, e2):
+        return e2
+    return -1
+
+
+@nb.njit(cache=True, nogil=True)
+def events(b, kind, start, end, after, flag, items):
+    """For the core/v1 Event ``items``: ``(ok, fields)``, the entries of :data:`EVENT_FIELDS`
+    (what :func:`workbench.kube.resources.event_row` reads)."""
+    n = items.shape[0]
+    ok = np.zeros(n, np.bool_)
+    fields = np.full((n, len(EVENT_FIELDS)), -1, np.int64)
+    ev = np.empty(21, np.int64)
+    md = np.empty(10, np.int64)
+    inv = np.empty(4, np.int64)
+    src = np.empty(2, np.int64)
+    ser = np.empty(2, np.int64)
+    texts = np.empty(13, np.int64)
+    for q in range(n):
+        it = items[q]
+        lookup(b, kind, start, end, after, it, EV[0], EV[1], ev)
+        meta = ev[EV_META]
+        if meta < 0 or kind[meta] != OBJ:
+            continue  # no metadata (or null): the name comes from event_name(), the Python path
+        lookup(b, kind, start, end, after, meta, MD[0], MD[1], md)
+        if not _object_row(b, kind, start, end, after, ev[EV_NS], md, fields, q, 1):
+            continue
+        involved = _chain(b, kind, start, end, after, ev[EV_INVOLVED], ev[EV_REGARDING])
+        source = _chain(b, kind, start, end, after, ev[EV_SOURCE], ev[EV_DEP_SOURCE])
+        if (involved >= 0 and kind[involved] != OBJ) or (source >= 0 and kind[source] != OBJ):
+            continue
+        series = ev[EV_SERIES]
+        if series >= 0 and kind[series] != OBJ:
+            series = -1
+        lookup(b, kind, start, end, after, involved, INV[0], INV[1], inv)
+        lookup(b, kind, start, end, after, source, SRC[0], SRC[1], src)
+        lookup(b, kind, start, end, after, series, SER[0], SER[1], ser)
+        texts[0] = md[MD_NS]
+        texts[1] = ev[EV_NS]
+        texts[2] = inv[1]
+        texts[3] = md[MD_UID]
+        texts[4] = inv[0]
+        texts[5] = inv[2]
+        texts[6] = inv[3]
+        texts[7] = ev[EV_TYPE]
+        texts[8] = ev[EV_REASON]
+        texts[9] = _chain(b, kind, start, end, after, src[0],
+                          _chain(b, kind, start, end, after, ev[EV_REP_CONTROLLER], ev[EV_REP_COMPONENT]))  # fmt: skip
+        texts[10] = _chain(b, kind, start, end, after, src[1], ev[EV_REP_INSTANCE])
+        texts[11] = src[0]
+        texts[12] = src[1]
+        good = True
+        for e in texts:
+            if not _text_or_none(kind, e):
+                good = False
+        for w in (EV_REP_CONTROLLER, EV_REP_COMPONENT, EV_REP_INSTANCE):
+            if not _text_or_none(kind, ev[w]):
+                good = False
+        if not good:
+            continue
+        ns = -1
+        for e in (texts[0], texts[1], texts[2]):
+            if _nonempty_str(kind, start, end, e):
+                ns = e
+                break
+        fields[q, 4] = ns
+        fields[q, 5] = texts[3]
+        fields[q, 6] = texts[4]
+        fields[q, 7] = texts[2]
+        fields[q, 8] = texts[5]
+        fields[q, 9] = texts[6]
+        fields[q, 10] = texts[7]
+        fields[q, 11] = texts[8]
+        message = ev[EV_MESSAGE]
+        if message < 0 or kind[message] == NULL:
+            message = ev[EV_NOTE]
+        fields[q, 12] = message if message >= 0 and kind[message] == STR else -1
+        fields[q, 13] = _chain(b, kind, start, end, after, ev[EV_FIRST], ev[EV_DEP_FIRST])
+        fields[q, 14] = ev[EV_EVENT_TIME]
+        fields[q, 15] = md[MD_CREATED]
+        fields[q, 16] = _chain(b, kind, start, end, after, ev[EV_LAST], ev[EV_DEP_LAST])
+        fields[q, 17] = ser[0]
+        fields[q, 18] = ser[1]
+        fields[q, 19] = ev[EV_COUNT]
+        fields[q, 20] = ev[EV_DEP_COUNT]
+        fields[q, 21] = texts[9]
+        fields[q, 22] = texts[10]
+        ok[q] = True
+    return ok, fields
+
+
+# --- columns from entries --------------------------------------------------------------------
+@nb.njit(cache=True, nogil=True)
+def strings(b, kind, start, end, flag, entries):
+    """The string entries' decoded text (JSON escapes resolved) as Arrow buffers ``(data,
+    offsets, valid)``; entries that are absent or not strings are null."""
+    n = entries.shape[0]
+    size = 0
+    for q in range(n):
+        e = entries[q]
+        if e >= 0 and kind[e] == STR:
+            size += end[e] - start[e]
+    data = np.empty(size, np.uint8)
+    offsets = np.empty(n + 1, np.int64)
+    valid = np.zeros(n, np.bool_)
+    offsets[0] = 0
+    o = 0
+    for q in range(n):
+        e = entries[q]
+        if e >= 0 and kind[e] == STR:
+            valid[q] = True
+            o = _decode(b, start[e], end[e], flag[e] & ESCAPED, data, o)
+        offsets[q + 1] = o
+    return data, offsets, valid
+
+
+@nb.njit(cache=True, nogil=True)
+def _decode(b, s, e, escaped, out, o):
+    """The string body ``b[s:e]`` with its escapes resolved (the text Python reads)."""
+    if not escaped:
+        for q in range(s, e):
+            out[o] = b[q]
+            o += 1
+        return o
+    q = s
+    while q < e:
+        c = b[q]
+        if c != 92:
+            out[o] = c
+            o += 1
+            q += 1
+            continue
+        x = b[q + 1]
+        if x != 117:
+            q += 2
+            if x == 98:
+                c = 8
+            elif x == 102:
+                c = 12
+            elif x == 110:
+                c = 10
+            elif x == 114:
+                c = 13
+            elif x == 116:
+                c = 9
+            else:
+                c = x  # \" \\ \/
+            out[o] = c
+            o += 1
+            continue
+        v = 0
+        for k in range(q + 2, q + 6):
+            d = b[k]
+            v = v * 16 + (d - 48 if d <= 57 else (d - 87 if d >= 97 else d - 55))
+        q += 6
+        if 0xD800 <= v <= 0xDBFF:
+            lo = 0
+            for k in range(q + 2, q + 6):
+                d = b[k]
+                lo = lo * 16 + (d - 48 if d <= 57 else (d - 87 if d >= 97 else d - 55))
+            q += 6
+            v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00)
+        if v < 0x80:
+            out[o] = v
+            o += 1
+        elif v < 0x800:
+            out[o] = 0xC0 | (v >> 6)
+            out[o + 1] = 0x80 | (v & 0x3F)
+            o += 2
+        elif v < 0x10000:
+            out[o] = 0xE0 | (v >> 12)
+            out[o + 1] = 0x80 | ((v >> 6) & 0x3F)
+            out[o + 2] = 0x80 | (v & 0x3F)
+            o += 3
+        else:
+            out[o] = 0xF0 | (v >> 18)
+            out[o + 1] = 0x80 | ((v >> 12) & 0x3F)
+            out[o + 2] = 0x80 | ((v >> 6) & 0x3F)
+            out[o + 3] = 0x80 | (v & 0x3F)
+            o += 4
+    return o
+
+
+@nb.njit(cache=True, nogil=True)
+def maps(b, kind, start, end, after, flag, entries):
+    """``json_text`` of flat objects (keys sorted) as Arrow buffers; absent entries are null."""
+    n = entries.shape[0]
+    size = 0
+    for q in range(n):
+        e = entries[q]
+        if e >= 0:
+            size += end[e] - start[e]
+    data = np.empty(size, np.uint8)
+    offsets = np.empty(n + 1, np.int64)
+    valid = np.zeros(n, np.bool_)
+    offsets[0] = 0
+    o = 0
+    for q in range(n):
+        e = entries[q]
+        if e >= 0:
+            valid[q] = True
+            o = sorted_map(b, kind, start, end, after, flag, e, data, o)
+        offsets[q + 1] = o
+    return data, offsets, valid
+
+
+_DAYS_BEFORE = np.array([0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334], np.int64)
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
+
+
+@nb.njit(cache=True, nogil=True)
+def _digits(b, s, m):
+    v = 0
+    for k in range(s, s + m):
+        d = b[k] - 48
+        if d < 0 or d > 9:
+            return -1
+        v = v * 10 + d
+    return v
+
+
+@nb.njit(cache=True, nogil=True)
+def _time(b, s, e):
+    """µs since the epoch of ``YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`` (what the API writes); -1: not a
+    valid time; -2: another form, for Python to read."""
+    m = e - s
+    if m < 20 or b[e - 1] != 90:  # Z
+        return -2
+    if b[s + 4] != 45 or b[s + 7] != 45 or b[s + 10] != 84 or b[s + 13] != 58 or b[s + 16] != 58:
+        return -2
+    frac = 0
+    if m > 20:
+        if b[s + 19] != 46 or m > 30:
+            return -2
+        digits = m - 21
+        if digits < 1:
+            return -2
+        scale = 100000
+        for k in range(s + 20, e - 1):
+            d = b[k] - 48
+            if d < 0 or d > 9:
+                return -2
+            if scale >= 1:
+                frac += d * scale
+            scale //= 10
+    year, month, day = _digits(b, s, 4), _digits(b, s + 5, 2), _digits(b, s + 8, 2)
+    hour, minute, second = _digits(b, s + 11, 2), _digits(b, s + 14, 2), _digits(b, s + 17, 2)
+    if year < 1 or month < 1 or month > 12 or day < 1 or hour < 0 or minute < 0 or second < 0:
+        return -2
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if day > _MONTH_DAYS[month - 1] + (1 if leap and month == 2 else 0):
+        return -1
+    if hour > 23 or minute > 59 or second > 59:
+        return -2
+    y = year - 1
+    days = y * 365 + y // 4 - y // 100 + y // 400 + _DAYS_BEFORE[month - 1] + day - 1
+    if leap and month > 2:
+        days += 1
+    days -= 719162  # 0001-01-01 → 1970-01-01
+    return ((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + frac
+
+
+@nb.njit(cache=True, nogil=True)
+def times(b, kind, start, end, entries):
+    """``parse_time`` of each entry as µs: ``(values, state)`` with state 0 null (absent, not
+    text, empty or not a time), 1 a value, 2 text another form for Python to read."""
+    n = entries.shape[0]
+    values = np.zeros(n, np.int64)
+    state = np.zeros(n, np.int8)
+    for q in range(n):
+        e = entries[q]
+        if e < 0 or kind[e] != STR or end[e] == start[e]:
+            continue
+        v = _time(b, start[e], end[e])
+        if v == -2:
+            state[q] = 2
+        elif v >= 0 or v < -2:
+            values[q] = v
+            state[q] = 1
+    return values, state
+
+
+@nb.njit(cache=True, nogil=True)
+def ints(b, kind, start, end, entries):
+    """``_int`` of each entry (an integer, not a bool) as ``(values, valid)``."""
+    n = entries.shape[0]
+    values = np.zeros(n, np.int64)
+    valid = np.zeros(n, np.bool_)
+    for q in range(n):
+        e = entries[q]
+        if e < 0 or kind[e] != NUM:
+            continue
+        s = start[e]
+        neg = b[s] == 45
+        v = 0
+        for k in range(s + (1 if neg else 0), end[e]):
+            v = v * 10 + (b[k] - 48)
+        values[q] = -v if neg else v
+        valid[q] = True
+    return values, valid
+
+
+@nb.njit(cache=True, nogil=True)
+def item_bytes(start, end, items):
+    """``(start, end)`` byte offsets of each item."""
+    out = np.empty((items.shape[0], 2), np.int64)
+    for q in range(items.shape[0]):
+        out[q, 0] = start[items[q]]
+        out[q, 1] = end[items[q]]
+    return out
+
+
+_ = (FALSE, emit_string)  # re-exported names the tests use
+
+
+@nb.njit(cache=True, nogil=True)
+def strings_all(b, kind, start, end, flag, fields, cols):
+    """:func:`strings` of the columns ``cols`` of ``fields`` in one pass, item by item (an
+    item's entries and bytes are near each other): ``(data, offsets, valid)`` with one row of
+    ``offsets``/``valid`` per column; column ``c``'s text starts at ``offsets[c, 0]``."""
+    n = fields.shape[0]
+    m = cols.shape[0]
+    sizes = np.zeros(m, np.int64)
+    for q in range(n):
+        for c in range(m):
+            e = fields[q, cols[c]]
+            if e >= 0 and kind[e] == STR:
+                sizes[c] += end[e] - start[e]
+    data = np.empty(sizes.sum(), np.uint8)
+    offsets = np.empty((m, n + 1), np.int64)
+    valid = np.zeros((m, n), np.bool_)
+    at = np.empty(m, np.int64)
+    base = 0
+    for c in range(m):
+        at[c] = base
+        offsets[c, 0] = base
+        base += sizes[c]
+    for q in range(n):
+        for c in range(m):
+            e = fields[q, cols[c]]
+            if e >= 0 and kind[e] == STR:
+                valid[c, q] = True
+                at[c] = _decode(b, start[e], end[e], flag[e] & ESCAPED, data, at[c])
+            offsets[c, q + 1] = at[c]
+    return data, offsets, valid
