@@ -98,7 +98,7 @@ def test_b2_hitmap_counts_identical_to_histogram2d(workdir: Path) -> None:
 
 def test_b3_ingest_same_typed_rows_as_kubernetes_client(workdir: Path) -> None:
     cases, answers = _answers("B3", workdir)
-    assert _assert_agree(cases, answers) == 2
+    assert _assert_agree(cases, answers) == 4  # the kubernetes client and the per-object path, twice
     pods = answers["200 pods / workbench"]["pods"]
     assert pods.height == 200 and pods["uid"].n_unique() == 200
     assert pods.schema["created"] == pl.Datetime("us", "UTC")
