@@ -88,7 +88,8 @@ class Case:
     ``work`` is timed and returns the raw result; ``answer`` (untimed) turns it into named
     tables that :func:`benchmarks.compare.agree` compares across the cases of the group.
     ``requires`` lists modules that must import (a missing one: reported "not installed");
-    they are imported before the clock starts.
+    they are imported before the clock starts, and then ``prepare`` is called (untimed, like
+    the imports: e.g. loading compiled code once per process).
     ``ours`` marks the workbench case the others' ratios refer to; ``check=False`` leaves a
     case out of the agreement check (it computes something different on purpose);
     ``only_if_failed`` names a case: this one runs only when that one could not (e.g. pandas
@@ -101,6 +102,7 @@ class Case:
     answer: Callable[[Any], Answer]
     ours: bool = False
     requires: tuple[str, ...] = ()
+    prepare: Callable[[], Any] | None = None
     note: str = ""
     check: bool = True
     only_if_failed: str | None = None

@@ -51,6 +51,8 @@ def run_case(bench: str, scale: str, workdir: Path, name: str, *, answer_dir: Pa
         return {"status": "not installed", "error": "; ".join(with_hint(m) for m in missing)}
     for module in case.requires:  # imports are not the workload
         importlib.import_module(module)
+    if case.prepare is not None:  # nor is loading compiled code
+        case.prepare()
     gc.collect()
     base = _rss()
     prof = cProfile.Profile() if profile else None

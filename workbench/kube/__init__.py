@@ -9,7 +9,7 @@
 
 from workbench.kube._common import parse_json
 from workbench.kube.kinds import expand, infer_kind, looks_like_object
-from workbench.kube.normalize import NORMALIZED_TABLES, Normalizer, normalize, normalize_json
+from workbench.kube.normalize import NORMALIZED_TABLES, Normalizer, load_kernels, normalize, normalize_json
 from workbench.kube.status import PodSummary, node_status, pod_reason, pod_status, pod_summary, qos_class
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "PodSummary",
     "expand",
     "infer_kind",
+    "load_kernels",
     "looks_like_object",
     "node_status",
     "normalize",

@@ -24,6 +24,9 @@ signature whose pod the fast per-object code does not take), or as a whole docum
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
@@ -49,6 +52,8 @@ __all__ = ["Batch", "BulkRows", "add_json", "event_frame", "mirrored_of", "pod_f
 
 #: Smaller documents are read by the per-object path (the tape's set-up is not worth it).
 MIN_BYTES = 4096
+#: Lists at least this large have their manifest texts written in a second thread
+THREADED_BYTES = 1 << 20
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EVENT_TYPES = ("Normal", "Warning")
 #: Pod columns the per-pod values fill; the others come from the signature's representative.
@@ -263,16 +268,31 @@ def _add(
     batch = Batch()
     pods_q = np.flatnonzero(codes == 1)
     events_q = np.flatnonzero(codes == 2)
-    pod_objects = (
-        _pods(n, tape, items, pods_q, codes, inferred, batch, observed_at, deleted=deleted)
-        if len(pods_q)
-        else None
-    )
-    event_objects = (
-        _events(n, tape, items, events_q, codes, inferred, batch, observed_at, deleted=deleted)
-        if len(events_q)
-        else None
-    )
+    # the manifest texts (mostly copying) are written by a second thread while this one reads
+    # the rows: the kernels release the GIL
+    threaded = len(tape.raw) >= THREADED_BYTES
+    with (
+        ThreadPoolExecutor(1, thread_name_prefix="workbench-manifests") if threaded else nullcontext() as pool
+    ):
+
+        def texts(qs: np.ndarray, kind: str) -> Future[tuple[np.ndarray, np.ndarray]] | _Later:
+            args = (tape, items[qs], inferred[qs], tape.verbatim[qs], kind)
+            return pool.submit(_manifest_texts, *args) if pool is not None else _Later(_manifest_texts, *args)
+
+        pod_texts = texts(pods_q, "Pod") if len(pods_q) else None
+        event_texts = texts(events_q, "Event") if len(events_q) else None
+        pod_objects = (
+            _pods(n, tape, items, pods_q, codes, inferred, batch, observed_at, pod_texts, deleted=deleted)
+            if pod_texts is not None
+            else None
+        )
+        event_objects = (
+            _events(
+                n, tape, items, events_q, codes, inferred, batch, observed_at, event_texts, deleted=deleted
+            )
+            if event_texts is not None
+            else None
+        )
     # the objects rows and latest revisions, item by item as add() would
     fast = codes > 0
     keys: list[Any] = [None] * len(items)
@@ -341,26 +361,56 @@ def _add(
     n._object_chunks.append((len(n._objects), chunk.drop("__item")))
 
 
+class _Later:
+    """A result computed when it is asked for (the unthreaded stand-in for a ``Future``)."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._fn, self._args = fn, args
+
+    def result(self) -> Any:
+        return self._fn(*self._args)
+
+
+def _manifest_texts(
+    tape: _Tape, entries: np.ndarray, inferred: np.ndarray, verbatim: np.ndarray, kind: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The manifest texts of the items ``entries`` as Arrow string views (:func:`K.manifests`)
+    and the buffer of those that are not the List's own bytes: each item's bytes less
+    metadata.managedFields, written again where they are not orjson's already."""
+    skips = K.skips(tape.b, tape.kind, tape.start, tape.end, tape.after, entries)
+    prefix = np.frombuffer(f'{{"apiVersion":"v1","kind":"{kind}"'.encode(), np.uint8)
+    copied = ~verbatim | inferred | (skips >= 0)
+    size = int((tape.end[entries[copied]] - tape.start[entries[copied]]).sum()) + len(prefix) * int(
+        inferred.sum()
+    )
+    out = np.empty(size, np.uint8)
+    views = np.empty((len(entries), 16), np.uint8)
+    K.manifests(tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, entries, skips, inferred, verbatim,
+                prefix, out, views)  # fmt: skip
+    return views, out
+
+
 def _objects(
     n: Normalizer,
     tape: _Tape,
     fields: np.ndarray,
-    entries: np.ndarray,
-    inferred: np.ndarray,
-    verbatim: np.ndarray,
+    keep: np.ndarray,
+    texts: Future[tuple[np.ndarray, np.ndarray]] | _Later,
     kind: str,
     observed_at: datetime,
     *,
     deleted: bool,
 ) -> pl.DataFrame:
-    skips = fields[:, -1].copy()
-    prefix = np.frombuffer(f'{{"apiVersion":"v1","kind":"{kind}"'.encode(), np.uint8)
-    size = int((tape.end[entries] - tape.start[entries]).sum()) + len(prefix) * int(inferred.sum())
-    out = np.empty(size, np.uint8)
-    offsets = K.manifests(tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, entries, skips, inferred,
-                          verbatim, prefix, out)  # fmt: skip
-    m = len(entries)
-    manifest = _arrow_strings((out[: offsets[-1]], offsets, np.ones(m, np.bool_)), "manifest")
+    """The ``objects`` rows of the kept items (``keep``: their positions among the kind's items,
+    whose manifest texts ``texts`` gives); ``fields``: the kept items' entries. The manifest
+    column refers to the List's bytes rather than copying them."""
+    views, out = texts.result()
+    m = len(keep)
+    buffers = [None, pa.py_buffer(views), pa.py_buffer(tape.raw), pa.py_buffer(out)]
+    array = pa.Array.from_buffers(pa.string_view(), len(views), buffers)
+    manifest = pl.Series("manifest", pl.from_arrow(array), dtype=pl.String)
+    if m < len(views):
+        manifest = manifest.gather(keep)
     return pl.DataFrame([
         _constant("cluster", n.cluster, m, pl.String),
         _constant("kind", kind, m, pl.String),
@@ -385,6 +435,7 @@ def _events(
     inferred: np.ndarray,
     batch: Batch,
     observed_at: datetime,
+    texts: Future[tuple[np.ndarray, np.ndarray]] | _Later,
     *,
     deleted: bool,
 ) -> tuple[np.ndarray, pl.DataFrame] | None:
@@ -443,17 +494,7 @@ def _events(
     except SchemaError:
         codes[qs] = 0
         return None
-    objects = _objects(
-        n,
-        tape,
-        fields[keep],
-        entries[keep],
-        inferred[qs[keep]],
-        tape.verbatim[qs[keep]],
-        "Event",
-        observed_at,
-        deleted=deleted,
-    )
+    objects = _objects(n, tape, fields[keep], keep, texts, "Event", observed_at, deleted=deleted)
     return qs[keep], objects
 
 
@@ -485,6 +526,7 @@ def _pods(
     inferred: np.ndarray,
     batch: Batch,
     observed_at: datetime,
+    texts: Future[tuple[np.ndarray, np.ndarray]] | _Later,
     *,
     deleted: bool,
 ) -> tuple[np.ndarray, pl.DataFrame] | None:
@@ -572,17 +614,7 @@ def _pods(
         batch.containers = containers.select(*SCHEMAS["containers"], "__row")
     else:
         batch.containers = pl.DataFrame(schema={**SCHEMAS["containers"], "__row": pl.Int64})
-    objects = _objects(
-        n,
-        tape,
-        f,
-        entries[keep],
-        inferred[qs[keep]],
-        tape.verbatim[qs[keep]],
-        "Pod",
-        observed_at,
-        deleted=deleted,
-    )
+    objects = _objects(n, tape, f, keep, texts, "Pod", observed_at, deleted=deleted)
     return qs[keep], objects
 
 

@@ -245,29 +245,70 @@ def classify(b, kind, start, end, after, flag, items, typed):
 
 
 @nb.njit(cache=True, nogil=True)
-def manifests(b, kind, start, end, after, flag, items, skips, inferred, verbatim, prefix, out):
+def skips(b, kind, start, end, after, items):
+    """Per item: the key entry of its ``metadata.managedFields`` member, or -1 (what
+    :func:`pods` and :func:`events` put in their last column, found without them so that the
+    manifest texts can be written while they run)."""
+    out = np.full(items.shape[0], -1, np.int64)
+    for q in range(items.shape[0]):
+        md = member(b, kind, start, end, after, items[q], K_META)
+        mf = member(b, kind, start, end, after, md, K_MF)
+        if mf >= 0:
+            out[q] = mf - 1
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def manifests(b, kind, start, end, after, flag, items, skips, inferred, verbatim, prefix, out, views):
     """Each item's manifest text (without its metadata.managedFields member, whose key entry is
-    ``skips[q]``) one after another in ``out``; returns the offsets. An ``inferred`` item starts
-    with ``prefix`` (``{"apiVersion":"v1","kind":"Pod"``), as ``kinds._with_kind`` puts them."""
-    offsets = np.empty(items.shape[0] + 1, np.int64)
-    offsets[0] = 0
+    ``skips[q]``) as an Arrow string view (``views[q]``, 16 bytes): an item whose bytes are
+    already its text (``verbatim``, nothing to cut) is a view into ``b`` (buffer 0); any other
+    is written into ``out`` (buffer 1, room for the copied items' bytes and their prefixes) and
+    viewed there. An ``inferred`` item starts with ``prefix``
+    (``{"apiVersion":"v1","kind":"Pod"``), as ``kinds._with_kind`` puts them."""
     o = 0
     for q in range(items.shape[0]):
+        it = items[q]
+        if verbatim[q] and not inferred[q] and skips[q] < 0:
+            _view(views, q, b, start[it], end[it] - start[it], 0)
+            continue
+        at = o
         if inferred[q]:
             for c in prefix:
                 out[o] = c
                 o += 1
             p = o  # the item's own "{" comes here
-            o = _emit_item(b, kind, start, end, after, flag, items[q], skips[q], verbatim[q], out, o)
+            o = _emit_item(b, kind, start, end, after, flag, it, skips[q], verbatim[q], out, o)
             if out[p + 1] == 125:  # {} → the prefix closed
                 out[p] = 125
                 o = p + 1
             else:
                 out[p] = 44
         else:
-            o = _emit_item(b, kind, start, end, after, flag, items[q], skips[q], verbatim[q], out, o)
-        offsets[q + 1] = o
-    return offsets
+            o = _emit_item(b, kind, start, end, after, flag, it, skips[q], verbatim[q], out, o)
+        _view(views, q, out, at, o - at, 1)
+
+
+@nb.njit(cache=True, nogil=True)
+def _view(views, q, data, at, n, buffer):
+    """The Arrow string view of ``data[at:at + n]`` in buffer ``buffer`` into ``views[q]``:
+    length, then the text itself when it fits in 12 bytes, else its first 4 bytes, the buffer
+    and the offset (little-endian int32s)."""
+    v = views[q]
+    v[:] = 0
+    _put32(v, 0, n)
+    if n <= 12:
+        v[4 : 4 + n] = data[at : at + n]
+        return
+    v[4:8] = data[at : at + 4]
+    _put32(v, 8, buffer)
+    _put32(v, 12, at)
+
+
+@nb.njit(cache=True, nogil=True)
+def _put32(v, p, x):
+    for k in range(4):
+        v[p + k] = (x >> (8 * k)) & 255
 
 
 @nb.njit(cache=True, nogil=True)

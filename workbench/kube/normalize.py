@@ -19,6 +19,7 @@ once, the same way, everywhere.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import polars as pl
 
 from workbench.errors import ParameterError, SchemaError
@@ -37,7 +39,7 @@ from workbench.kube.pods import pod_rows
 from workbench.kube.resources import event_name, event_row, node_row, service_row, workload_row
 from workbench.schema import conform
 
-__all__ = ["NORMALIZED_TABLES", "Normalizer", "normalize", "normalize_json"]
+__all__ = ["NORMALIZED_TABLES", "Normalizer", "load_kernels", "normalize", "normalize_json"]
 
 logger = logging.getLogger(__name__)
 
@@ -481,6 +483,43 @@ def normalize_json(
     normalizer = Normalizer(cluster=cluster)
     normalizer.add_json(raw, observed_at=observed_at)
     return normalizer.tables()
+
+
+def load_kernels() -> None:
+    """Load the compiled code of :func:`normalize_json` now rather than on the first large List
+    a process reads: about 0.4 s from numba's cache (and, the first time after an install,
+    about 20 s to compile it). A server or a benchmark calls it with its imports."""
+    pod = {
+        "metadata": {"name": "web-0", "namespace": "shop", "uid": "u0", "resourceVersion": "1",
+                     "creationTimestamp": "2024-05-01T12:00:00Z", "labels": {"app": "web", "pod-template-hash": "5d"},
+                     "annotations": {"note": "x"}, "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                     "name": "web-5d", "uid": "r1", "controller": True}],
+                     "managedFields": [{"manager": "kubelet", "operation": "Update"}]},
+        "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "web:1", "resources": {
+                 "requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}}]},
+        "status": {"phase": "Running", "podIP": "10.0.0.1", "hostIP": "10.1.0.1", "qosClass": "Burstable",
+                   "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "2024-05-01T12:00:05Z"}],
+                   "containerStatuses": [{"name": "app", "ready": True, "restartCount": 1, "image": "web:1",
+                                          "state": {"running": {"startedAt": "2024-05-01T12:00:03Z"}},
+                                          "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                                                        "finishedAt": "2024-05-01T12:00:02Z"}}}]},
+    }  # fmt: skip
+    event = {
+        "metadata": {"name": "web-0.1", "namespace": "shop", "uid": "e0", "resourceVersion": "2",
+                     "creationTimestamp": "2024-05-01T12:00:00Z"},
+        "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "web-0", "uid": "u0"},
+        "type": "Warning", "reason": "BackOff", "message": "Back-off restarting failed container",
+        "firstTimestamp": "2024-05-01T12:00:00Z", "lastTimestamp": "2024-05-01T12:01:00Z", "count": 3,
+        "source": {"component": "kubelet", "host": "n1"},
+    }  # fmt: skip
+    at = datetime(2024, 5, 1, 12, 5, tzinfo=UTC)
+    for kind, item in (("Pod", pod), ("Event", event)):
+        typed = [{**item, "metadata": {**item["metadata"], "name": f"{item['metadata']['name']}-{i}"}}
+                 for i in range(40)]  # fmt: skip
+        for items in (typed, [{"apiVersion": "v1", "kind": kind, **i} for i in typed]):
+            doc = {"apiVersion": "v1", "kind": f"{kind}List", "items": items}
+            normalize_json(orjson.dumps(doc), cluster="warm-up", observed_at=at)
+            normalize_json(json.dumps(doc, indent=1).encode(), cluster="warm-up", observed_at=at)
 
 
 def _selector_keys(services: list[tuple[_Revision, dict[str, Any]]]) -> set[str]:
