@@ -60,10 +60,25 @@ def _series(table: str, name: str, values: Sequence[Any], dtype: pl.DataType) ->
             pass  # polars' own conversion decides (and names the bad value)
     target = pl.String if isinstance(dtype, pl.Enum) else dtype
     try:
-        return pl.Series(name, values, dtype=target, strict=True)
+        try:
+            return pl.Series(name, values, dtype=target, strict=True)
+        except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800" reads as one): not UTF-8
+            return pl.Series(name, [_replaced(v) for v in values], dtype=target, strict=True)
     except (TypeError, OverflowError, pl.exceptions.PolarsError) as err:
         msg = f"table {table!r}, column {name!r}: a value does not fit {dtype} ({err})"
         raise SchemaError(msg) from err
+
+
+def _replaced(value: Any) -> Any:
+    """``value`` with each lone surrogate in its text replaced by U+FFFD, as a UTF-8 decoder
+    replaces a byte it cannot read."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_replaced(v) for v in value]
+    if isinstance(value, dict):
+        return {_replaced(k): _replaced(v) for k, v in value.items()}
+    return value
 
 
 def frame(table: str, columns: Mapping[str, Sequence[Any]]) -> pl.DataFrame:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.kube import Normalizer, parse_json
+from workbench.kube import Normalizer, normalize, normalize_json, parse_json
 from workbench.kube._common import gc_paused, json_text, manifest_text
 from workbench.sources.files import read_manifest_tree
 
@@ -102,3 +102,20 @@ def test_gc_paused_restores_the_collector() -> None:
         assert not gc.isenabled()  # a collector the caller switched off stays off
     finally:
         gc.enable()
+
+
+def test_a_lone_surrogate_escape_is_read_as_the_replacement_character() -> None:
+    # "\ud800" is valid JSON but no UTF-8 text (Parquet cannot hold it): the tables hold U+FFFD
+    raw = json.dumps({"apiVersion": "v1", "kind": "PodList", "items": [{
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-\ud800", "namespace": "shop", "uid": "u1", "labels": {"app": "w\udc00b"}},
+        "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "web:1"}]},
+        "status": {"phase": "Running"}}] * 60}).encode()  # fmt: skip
+    at = datetime(2024, 5, 1, tzinfo=UTC)
+    for tables in (normalize([parse_json(raw)], cluster="c", observed_at=at),
+                   normalize_json(raw, cluster="c", observed_at=at)):  # fmt: skip
+        pods = tables["pods"]
+        assert pods["name"][0] == "web-\ufffd"
+        assert json.loads(pods["labels"][0]) == {"app": "w\ufffdb"}
+        assert tables["containers"]["pod"][0] == "web-\ufffd"
+        assert json.loads(tables["objects"]["manifest"][0])["metadata"]["name"] == "web-\ufffd"
