@@ -30,7 +30,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -52,8 +52,11 @@ __all__ = ["Batch", "BulkRows", "add_json", "event_frame", "mirrored_of", "pod_f
 
 #: Smaller documents are read by the per-object path (the tape's set-up is not worth it).
 MIN_BYTES = 4096
-#: Lists at least this large have their manifest texts written in a second thread
+_R = TypeVar("_R")
+#: Lists at least this large are read by two threads (:func:`add_json`)
 THREADED_BYTES = 1 << 20
+#: and a kernel's items are split in halves when there are at least this many
+SPLIT_ITEMS = 2000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EVENT_TYPES = ("Normal", "Warning")
 #: Pod columns the per-pod values fill; the others come from the signature's representative.
@@ -230,26 +233,59 @@ def add_json(
         return False
     items = K.children(tape.kind, tape.after, items_e)
     typed = {"PodList": 1, "EventList": 2}.get(list_kind, 0) if list_api in (None, "v1") else 0
-    codes, inferred, verbatim = K.classify(
-        tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, items, typed
-    )
-    tape.verbatim = verbatim
-    if not codes.any():
-        return False
-    with gc_paused():
-        _add(
-            normalizer,
-            tape,
-            items,
-            codes,
-            inferred,
-            list_kind,
-            list_api,
-            observed_at,
-            deleted=deleted,
-            where=where,
+    # a large List is read by two threads (the kernels release the GIL): the manifest texts
+    # are written while the rows are read, and each kernel takes half of the items
+    threaded = len(raw) >= THREADED_BYTES
+    with ThreadPoolExecutor(2, thread_name_prefix="workbench-bulk") if threaded else nullcontext() as pool:
+        parts = _halves(
+            pool,
+            len(items),
+            lambda lo, hi: K.classify(
+                tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, items[lo:hi], typed
+            ),
         )
+        codes, inferred, verbatim = (np.concatenate(a) for a in zip(*parts, strict=True))
+        tape.verbatim = verbatim
+        if not codes.any():
+            return False
+        with gc_paused():
+            _add(
+                normalizer,
+                tape,
+                items,
+                codes,
+                inferred,
+                list_kind,
+                list_api,
+                observed_at,
+                pool,
+                deleted=deleted,
+                where=where,
+            )
     return True
+
+
+def _soon(pool: ThreadPoolExecutor | None, fn: Callable[..., _R], *args: Any) -> Future[_R] | _Later:
+    """``fn(*args)`` in a worker of ``pool``, or (no pool) here when its result is asked for."""
+    return pool.submit(fn, *args) if pool is not None else _Later(fn, *args)
+
+
+def _maps(tape: _Tape, entries: np.ndarray, name: str) -> pl.Series:
+    """The maps (labels, annotations) at ``entries`` as JSON text, keys sorted."""
+    return _arrow_strings(
+        K.maps(tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, entries), name
+    )
+
+
+def _halves(pool: ThreadPoolExecutor | None, n: int, run: Callable[[int, int], _R]) -> list[_R]:
+    """``[run(0, n)]``, or with a ``pool`` and enough items ``[run(0, h), run(h, n)]``, the first
+    half in a worker while this thread does the second."""
+    if pool is None or n < SPLIT_ITEMS:
+        return [run(0, n)]
+    h = n // 2
+    first = pool.submit(run, 0, h)
+    second = run(h, n)
+    return [first.result(), second]
 
 
 def _add(
@@ -261,6 +297,7 @@ def _add(
     list_kind: str,
     list_api: str | None,
     observed_at: datetime,
+    pool: ThreadPoolExecutor | None,
     *,
     deleted: bool,
     where: str,
@@ -268,31 +305,24 @@ def _add(
     batch = Batch()
     pods_q = np.flatnonzero(codes == 1)
     events_q = np.flatnonzero(codes == 2)
-    # the manifest texts (mostly copying) are written by a second thread while this one reads
-    # the rows: the kernels release the GIL
-    threaded = len(tape.raw) >= THREADED_BYTES
-    with (
-        ThreadPoolExecutor(1, thread_name_prefix="workbench-manifests") if threaded else nullcontext() as pool
-    ):
 
-        def texts(qs: np.ndarray, kind: str) -> Future[tuple[np.ndarray, np.ndarray]] | _Later:
-            args = (tape, items[qs], inferred[qs], tape.verbatim[qs], kind)
-            return pool.submit(_manifest_texts, *args) if pool is not None else _Later(_manifest_texts, *args)
+    def texts(qs: np.ndarray, kind: str) -> Future[tuple[np.ndarray, np.ndarray]] | _Later:
+        return _soon(pool, _manifest_texts, tape, items[qs], inferred[qs], tape.verbatim[qs], kind)
 
-        pod_texts = texts(pods_q, "Pod") if len(pods_q) else None
-        event_texts = texts(events_q, "Event") if len(events_q) else None
-        pod_objects = (
-            _pods(n, tape, items, pods_q, codes, inferred, batch, observed_at, pod_texts, deleted=deleted)
-            if pod_texts is not None
-            else None
+    pod_texts = texts(pods_q, "Pod") if len(pods_q) else None
+    event_texts = texts(events_q, "Event") if len(events_q) else None
+    pod_objects = (
+        _pods(n, tape, items, pods_q, codes, inferred, batch, observed_at, pod_texts, pool, deleted=deleted)
+        if pod_texts is not None
+        else None
+    )
+    event_objects = (
+        _events(
+            n, tape, items, events_q, codes, inferred, batch, observed_at, event_texts, pool, deleted=deleted
         )
-        event_objects = (
-            _events(
-                n, tape, items, events_q, codes, inferred, batch, observed_at, event_texts, deleted=deleted
-            )
-            if event_texts is not None
-            else None
-        )
+        if event_texts is not None
+        else None
+    )
     # the objects rows and latest revisions, item by item as add() would
     fast = codes > 0
     keys: list[Any] = [None] * len(items)
@@ -436,29 +466,42 @@ def _events(
     batch: Batch,
     observed_at: datetime,
     texts: Future[tuple[np.ndarray, np.ndarray]] | _Later,
+    pool: ThreadPoolExecutor | None,
     *,
     deleted: bool,
 ) -> tuple[np.ndarray, pl.DataFrame] | None:
     entries = items[qs]
-    ok, fields = K.events(tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, entries)
+    parts = _halves(
+        pool,
+        len(entries),
+        lambda lo, hi: K.events(
+            tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, entries[lo:hi]
+        ),
+    )
+    ok, fields = (np.concatenate(a) for a in zip(*parts, strict=True))
     f = fields
     m = len(entries)
 
     def col(name: str) -> np.ndarray:
         return f[:, _EFIELD[name]].copy()
 
+    times = {c: _soon(pool, _times, tape, col(c), c) for c in ("first_a", "event_time", "created", "last_a",
+                                                               "series_last")}  # fmt: skip
+    text = _string_columns(tape, f, {c: _EFIELD[c] for c in (
+        "namespace", "obj_name", "uid", "involved_kind", "involved_namespace", "involved_name", "involved_uid", "type",
+        "reason", "message", "component", "host")})  # fmt: skip
     counts = [_ints(tape, col(c), c) for c in ("count_a", "count_b", "count_c")]
     count = pl.select(
         pl.coalesce([pl.when(c != 0).then(c) for c in counts] + [pl.lit(1, pl.Int64)]).alias("count")
     ).to_series()
     ok &= (count <= 2**31 - 1).to_numpy()
-    first = pl.select(pl.coalesce(_times(tape, col("first_a"), "a"), _times(tape, col("event_time"), "b"),
-                                  _times(tape, col("created"), "c")).alias("first_time")).to_series()  # fmt: skip
-    last = pl.select(pl.coalesce(_times(tape, col("last_a"), "a"), _times(tape, col("series_last"), "b"),
-                                 _times(tape, col("event_time"), "c"), first).alias("last_time")).to_series()  # fmt: skip
-    text = _string_columns(tape, f, {c: _EFIELD[c] for c in (
-        "namespace", "obj_name", "uid", "involved_kind", "involved_namespace", "involved_name", "involved_uid", "type",
-        "reason", "message", "component", "host")})  # fmt: skip
+    t = {c: later.result() for c, later in times.items()}
+    first = pl.select(
+        pl.coalesce(t["first_a"], t["event_time"], t["created"]).alias("first_time")
+    ).to_series()
+    last = pl.select(
+        pl.coalesce(t["last_a"], t["series_last"], t["event_time"], first).alias("last_time")
+    ).to_series()
     message, component, host = text["message"], text["component"], text["host"]
     source = pl.select(
         pl.when(component.is_not_null() & host.is_not_null())
@@ -527,15 +570,27 @@ def _pods(
     batch: Batch,
     observed_at: datetime,
     texts: Future[tuple[np.ndarray, np.ndarray]] | _Later,
+    pool: ThreadPoolExecutor | None,
     *,
     deleted: bool,
 ) -> tuple[np.ndarray, pl.DataFrame] | None:
     entries = items[qs]
-    sig_out = np.empty(int((tape.end[entries] - tape.start[entries]).sum()) + 64 * len(entries), np.uint8)
-    ok, fields, offsets, status_rows = K.pods(
-        tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, entries, sig_out
+
+    def read(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bytes]:
+        part = entries[lo:hi]
+        sig_out = np.empty(int((tape.end[part] - tape.start[part]).sum()) + 64 * len(part), np.uint8)
+        ok, fields, offsets, rows = K.pods(tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, part,
+                                           sig_out)  # fmt: skip
+        rows[:, 0] += lo
+        return ok, fields, offsets, rows, sig_out[: offsets[-1]].tobytes()
+
+    parts = _halves(pool, len(entries), read)
+    ok, fields, status_rows = (np.concatenate([p[k] for p in parts]) for k in (0, 1, 3))
+    sig_bytes = b"".join(p[4] for p in parts)
+    shift = np.cumsum([0] + [len(p[4]) for p in parts[:-1]])
+    offsets = np.concatenate(
+        [parts[0][2]] + [p[2][1:] + d for p, d in zip(parts[1:], shift[1:], strict=True)]
     )
-    sig_bytes = sig_out[: offsets[-1]].tobytes()
     groups: dict[bytes, int] = {}
     group = np.full(len(entries), -1, np.int64)
     offs = offsets.tolist()
@@ -559,6 +614,8 @@ def _pods(
     index_of = np.cumsum(good_group[:-1]) - 1  # group → row among the usable representatives
     rep_frame = frame("pods", columns_of([rep[0] for rep in usable]))
     shared = rep_frame.drop(*_OWN, "workload_kind", "workload_name", "deleted")
+    later = {c: _soon(pool, _maps, tape, col(c), c) for c in ("labels", "annotations")}
+    later |= {c: _soon(pool, _times, tape, col(c), c) for c in ("initialized", "ready_time")}
     text = _string_columns(tape, f, {c: _FIELD[c] for c in (
         "namespace", "name", "uid", "node", "pod_ip", "host_ip", "template_hash", "mirror")})  # fmt: skip
     own = pl.DataFrame([
@@ -569,12 +626,12 @@ def _pods(
         text["node"],
         _times(tape, col("created"), "created"),
         _times(tape, col("scheduled"), "scheduled"),
-        _times(tape, col("initialized"), "initialized"),
-        _times(tape, col("ready_time"), "ready_time"),
+        later["initialized"].result(),
+        later["ready_time"].result(),
         text["pod_ip"],
         text["host_ip"],
-        _arrow_strings(K.maps(tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, col("labels")), "labels"),
-        _arrow_strings(K.maps(tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, col("annotations")), "annotations"),
+        later["labels"].result(),
+        later["annotations"].result(),
         _constant("observed_at", observed_at, m, TS),
     ])  # fmt: skip
     rows = pl.concat([own, shared[index_of[kept_groups]]], how="horizontal")

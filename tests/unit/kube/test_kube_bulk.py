@@ -580,9 +580,11 @@ def _written(doc: object, rng: random.Random) -> bytes:
 def test_broken_real_objects_in_lists(
     real: Real, kind: str, seed: int, *, threaded: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``threaded``: the manifest texts written by a second thread, as for large Lists, where
-    broken items drop out of the bulk rows after their texts were written."""
+    """``threaded``: read by two threads as large Lists are (each kernel on halves of the items,
+    the manifest texts written while the rows are read), where broken items drop out of the
+    bulk rows after their texts were written."""
     monkeypatch.setattr(_bulk, "THREADED_BYTES", 0 if threaded else 2**62)
+    monkeypatch.setattr(_bulk, "SPLIT_ITEMS", 2)
     objects = real.pods if kind == "Pod" else real.events
     mutants = list(_mutants(objects, 240, seed))
     rng = random.Random(seed)
@@ -855,11 +857,17 @@ def _one_change_variants(pod: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield variant
 
 
-def test_a_pod_and_its_one_change_replicas_in_one_list(real: Real) -> None:
+@pytest.mark.parametrize("threaded", [False, True], ids=["one thread", "two threads"])
+def test_a_pod_and_its_one_change_replicas_in_one_list(
+    real: Real, *, threaded: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The bulk path computes the pod rules once per signature (what the rules read of a pod):
     a pod listed with copies of itself that each differ in one field must still get every
     copy's own status, reason, QoS, requests, owner and container rows. Run over real pods of
-    every phase and shape (init containers, sidecars, failed and pending pods)."""
+    every phase and shape (init containers, sidecars, failed and pending pods); ``threaded``:
+    each half of the List's pods read by its own thread, as large Lists are."""
+    monkeypatch.setattr(_bulk, "THREADED_BYTES", 0 if threaded else 2**62)
+    monkeypatch.setattr(_bulk, "SPLIT_ITEMS", 2)
     seen: set[tuple[Any, ...]] = set()
     chosen = []
     for pod in real.pods:  # one pod per distinct shape of phase, containers and conditions
