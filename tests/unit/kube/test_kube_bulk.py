@@ -23,6 +23,8 @@ from typing import Any
 import orjson
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from workbench.errors import ParameterError
@@ -781,40 +783,32 @@ def test_random_pods_on_a_real_skeleton(real: Real) -> None:
         _same(raw, observed_at=T0 if example % 3 else None)
 
 
-try:
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis import strategies as st
-except ImportError:  # pragma: no cover - hypothesis is not a dependency of the project
+_scalars = (st.text(alphabet=st.sampled_from(list(_ALPHABET)) | st.characters(), max_size=8)
+            | st.integers() | st.booleans() | st.none() | st.floats(allow_nan=False, allow_infinity=False))  # fmt: skip
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
 
-    def test_hypothesis_pods_on_a_real_skeleton() -> None:
-        pytest.skip("hypothesis is not installed")
 
-else:
-    _scalars = (st.text(alphabet=st.sampled_from(list(_ALPHABET)) | st.characters(), max_size=8)
-                | st.integers() | st.booleans() | st.none() | st.floats(allow_nan=False, allow_infinity=False))  # fmt: skip
-    _values = st.recursive(
-        _scalars,
-        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
-        max_leaves=6,
-    )
-
-    @settings(
-        max_examples=200,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture],
-    )
-    @given(values=st.dictionaries(st.integers(0, 10_000), _values, min_size=1, max_size=5),
-           separators=st.sampled_from(_SEPARATORS), ensure_ascii=st.booleans(), with_time=st.booleans())  # fmt: skip
-    def test_hypothesis_pods_on_a_real_skeleton(
-        real: Real,
-        values: dict[int, Any],
-        separators: tuple[str, str],
-        ensure_ascii: bool,  # noqa: FBT001 - drawn by hypothesis
-        with_time: bool,  # noqa: FBT001 - drawn by hypothesis
-    ) -> None:
-        raw = _as_pod_list(_swapped(real.pod, values), separators=separators, ensure_ascii=ensure_ascii)
-        _same(raw, observed_at=T0 if with_time else None)
+@settings(
+    max_examples=200,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(values=st.dictionaries(st.integers(0, 10_000), _values, min_size=1, max_size=5),
+       separators=st.sampled_from(_SEPARATORS), ensure_ascii=st.booleans(), with_time=st.booleans())  # fmt: skip
+def test_hypothesis_pods_on_a_real_skeleton(
+    real: Real,
+    values: dict[int, Any],
+    separators: tuple[str, str],
+    ensure_ascii: bool,  # noqa: FBT001 - drawn by hypothesis
+    with_time: bool,  # noqa: FBT001 - drawn by hypothesis
+) -> None:
+    raw = _as_pod_list(_swapped(real.pod, values), separators=separators, ensure_ascii=ensure_ascii)
+    _same(raw, observed_at=T0 if with_time else None)
 
 
 # --- the harness itself -------------------------------------------------------------------------
