@@ -75,16 +75,19 @@ BOUNDS = """
   bytes read the same through orjson: duplicate or escaped keys, floats) 0.09, the event
   fields 0.20, text columns 0.08, times 0.05, manifest texts 0.04, `objects` rows 0.05, the
   typed tables 0.05 — each a pass over 100,000 items, none of it Python per item.
-- Pods: 16× on the median, 21× on the best run (1.24 s): the three runs differ by memory, not
-  work. The bulk path touches about 375 MB of fresh memory (the file's bytes 175 MB, the tape
-  about 14 bytes per JSON value, the manifest texts of items without kind and apiVersion, as
-  the API lists them, which must be written with their kind), and on this virtual machine a
-  fresh page costs from 0.15 ms to 2.6 ms per MB depending on whether the host has backed it
-  (touching 600 MB: 0.09 s to 1.57 s in the same script, run after run). Steps (CPU seconds,
-  warm memory): reading 0.09, the tape 0.30, classifying 0.09, the pod fields and signatures
-  0.44 (two threads), manifest texts 0.13 (a worker), text, time and label columns 0.18, the
-  rule results of the signatures (at most 85, the pods being copies of 85 real ones) 0.01,
-  `objects` rows and typed tables 0.10.
+- Pods: about 16× on the median; runs range from 1.24 s to 1.63 s (21× to 16×) and differ by
+  memory, not work. In a fresh process the bulk path takes 1.25–1.41 s of wall time and
+  1.8–2.0 s of CPU on the two cores (events: 0.66 s, 0.89 s): the two threads keep both cores
+  busy, so less work, not more threads, is what would help. Part of that work is the kernel's:
+  the path touches about 375 MB of fresh memory (the file's bytes 175 MB, the tape about 14
+  bytes per JSON value, the manifest texts of items without kind and apiVersion, as the API
+  lists them, which must be written with their kind), and on this virtual machine a fresh page
+  costs from 0.15 ms to 2.6 ms per MB depending on whether the host has backed it (touching
+  600 MB: 0.09 s to 1.57 s in the same script, run after run). Steps (CPU seconds, warm
+  memory): reading 0.09, the tape 0.30, classifying 0.09, the pod fields and signatures 0.44,
+  manifest texts 0.13, text, time and label columns 0.18, the rule results of the signatures
+  (at most 85, the pods being copies of 85 real ones) 0.01, `objects` rows and typed tables
+  0.10.
 - Done here, in order of effect: the compiled tape and column kernels (per-object path
   3.4 s → 1.6 s median); pod rules once per signature; manifest texts as Arrow string views
   into the file's own bytes where those bytes are already the text, copied only where

@@ -1,5 +1,5 @@
-"""The bulk path from a List's JSON bytes to the normaliser's tables (about 10× the per-object
-path on a PodList or EventList).
+"""The bulk path from a List's JSON bytes to the normaliser's tables (2–2.5× parsing and then
+the per-object path on a PodList or EventList, 8–16× the kubernetes client: benchmark B3).
 
 :meth:`workbench.kube.normalize.Normalizer.add_json` hands a List here. The document is read
 once into a tape by compiled code (:mod:`._json_kernel`), never into Python objects; core/v1
@@ -7,12 +7,16 @@ Pods and Events then become columns straight from the tape (:mod:`._bulk_kernel`
 same values the per-object path gives:
 
 * each item's manifest text is what ``orjson.dumps`` writes of the parsed item without
-  ``metadata.managedFields``, written from the tape;
+  ``metadata.managedFields``: a view into the List's own bytes where they already are that
+  text, else written from the tape;
 * the pod rules (kubectl status and READY/RESTARTS, the reason, QoS, the scheduler's requests
   and limits, the owner, the container rows' states and reasons) are computed by the
   per-object code once per *signature*: what those rules read of a pod and nothing that differs
   between replicas (names, uids, IPs, times, labels). Pods with the same signature get the same
   rule results; their own names, times, IPs, labels and annotations come from the tape.
+
+Lists of 1 MiB or more are read by two threads (the kernels release the GIL): each kernel
+takes half of the items, and the manifest, time and map columns are built in a worker.
 
 Anything unusual goes to the per-object path, item by item (another kind, a kind to infer, a
 value of an odd type, a number ``orjson`` might read as a float, a duplicate or escaped key, a
