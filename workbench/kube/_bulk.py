@@ -15,8 +15,9 @@ same values the per-object path gives:
   between replicas (names, uids, IPs, times, labels). Pods with the same signature get the same
   rule results; their own names, times, IPs, labels and annotations come from the tape.
 
-Lists of 1 MiB or more are read by two threads (the kernels release the GIL): each kernel
-takes half of the items, and the manifest, time and map columns are built in a worker.
+Lists of 1 MiB or more are read by two threads (the kernels release the GIL): the tape in two
+halves split between two items (:meth:`_Tape.split`), then each kernel takes half of the items,
+and the manifest, time and map columns are built in a worker.
 
 Anything unusual goes to the per-object path, item by item (another kind, a kind to infer, a
 value of an odd type, a number ``orjson`` might read as a float, a duplicate or escaped key, a
@@ -52,7 +53,7 @@ from workbench.schema import SCHEMAS, TS, conform
 if TYPE_CHECKING:
     from workbench.kube.normalize import Normalizer
 
-__all__ = ["Batch", "BulkRows", "add_json", "event_frame", "mirrored_of", "pod_frames"]
+__all__ = ["Batch", "BulkRows", "add_json", "event_frame", "load_split_kernels", "mirrored_of", "pod_frames"]
 
 #: Smaller documents are read by the per-object path (the tape's set-up is not worth it).
 MIN_BYTES = 4096
@@ -118,11 +119,13 @@ class BulkRows:
 
 
 class _Tape:
-    __slots__ = ("after", "b", "end", "flag", "kind", "raw", "start", "verbatim")
+    __slots__ = ("after", "b", "end", "flag", "hole", "kind", "raw", "start", "verbatim")
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
         self.b = np.frombuffer(raw, np.uint8)
+        #: entries ``[hole[0], hole[1])`` are unused when the tape was read in two halves
+        self.hole = (0, 0)
         #: per item of the List: its bytes are already its manifest text (see K.classify)
         self.verbatim = np.zeros(0, np.bool_)
 
@@ -133,16 +136,54 @@ class _Tape:
         self.after = np.empty(cap, np.int32)
         self.flag = np.empty(cap, np.uint8)
 
-    def parse(self) -> bool:
-        """Read the document; False when it is not JSON as orjson reads it (or too deep)."""
+    def parse(self, pool: ThreadPoolExecutor | None = None) -> bool:
+        """Read the document (with a ``pool``, a List in two halves at once: :meth:`split`);
+        False when it is not JSON as orjson reads it (or too deep)."""
         # Kubernetes JSON has about one entry per 12 bytes; a document with more gets the most
         # any document can need
         for cap in (len(self.raw) // 6 + 16, len(self.raw) // 2 + 2):
             self._room(cap)
+            if pool is not None and self.split(pool, len(self.raw) // 2):
+                return True
             _, err, _ = J.parse(self.b, self.kind, self.start, self.end, self.after, self.flag)
             if err != J.E_FULL:
                 return err == 0
         return False
+
+    def split(self, pool: ThreadPoolExecutor, lo: int) -> bool:
+        """Read a List in two halves at once, split between two items at the first comma from
+        ``lo`` that looks like one (:func:`~workbench.kube._json_kernel.split_point`): a worker
+        reads the bytes before it; this thread reads those after it as if inside the List's
+        ``items`` (stand-in entries for the open object and array), then the entries are
+        joined. The tape is then the one :func:`~workbench.kube._json_kernel.parse` writes: the
+        worker's half must end at that comma, between two items of an array in the top object,
+        which is exactly where the second half began. The halves are written where their room
+        is and linked: the entries of :attr:`hole` are unused (never touched, so no memory is
+        spent on moving them), and :func:`K.children` steps over them. False (the tape to be read again) when that does not hold, or
+        when either half holds what the whole document may not."""
+        b, cap = self.b, len(self.kind)
+        key_start, key_end = J.first_item_key(b, 1 << 16)
+        p = J.split_point(b, lo, key_start, key_end) if key_start >= 0 else -1
+        if p < 0:
+            return False
+        base = int(cap * p / len(b))  # the first half's room (the entries are about even)
+        scratch = np.array([cap - 2, cap - 1], np.int64)
+        self.kind[scratch] = (J.OBJ, J.ARR)
+        self.flag[scratch] = 0
+        head, tail = np.empty(J.MAX_DEPTH + 1, np.int64), np.zeros(J.MAX_DEPTH + 1, np.int64)
+        tail[:2] = scratch
+        self.hole = (0, 0)
+        tape = (self.kind, self.start, self.end, self.after, self.flag)
+        first = pool.submit(J.parse_part, b, p, *tape, 0, 0, base, head, 0, J.S_VALUE)
+        _, err2, _, _, state2 = J.parse_part(b, len(b), *tape, p + 1, base, cap - 2, tail, 2, J.S_VALUE)
+        t1, err1, _, sp1, state1 = first.result()
+        if err1 or state1 != J.S_AFTER or sp1 != 2 or tuple(self.kind[head[:2]]) != (J.OBJ, J.ARR):
+            return False
+        if err2 or state2 != J.S_DONE:
+            return False
+        J.link(self.end, self.after, self.flag, head[:2].copy(), scratch)
+        self.hole = (t1, base)
+        return True
 
     def member(self, obj: int, key: str) -> int:
         return int(
@@ -215,6 +256,15 @@ def _ints(tape: _Tape, entries: np.ndarray, name: str) -> pl.Series:
     return pl.Series(name, values, dtype=pl.Int64).set(pl.Series(~valid), None)
 
 
+def load_split_kernels(raw: bytes) -> None:
+    """Load the compiled code that reads a List in two halves (:meth:`_Tape.split`) by reading
+    ``raw``, a small List, that way."""
+    with ThreadPoolExecutor(2, thread_name_prefix="workbench-bulk") as pool:
+        tape = _Tape(raw)
+        tape._room(len(raw) // 2 + 2)
+        tape.split(pool, len(raw) // 2)
+
+
 def add_json(
     normalizer: Normalizer, raw: bytes, *, observed_at: datetime | None, deleted: bool, where: str
 ) -> bool:
@@ -222,8 +272,23 @@ def add_json(
     per-object path should read the whole document instead."""
     if observed_at is None or not isinstance(raw, bytes) or not MIN_BYTES <= len(raw) < 2**31 - 1:
         return False
-    tape = _Tape(raw)
-    if not tape.parse() or tape.kind[0] != J.OBJ:
+    # a large List is read by two threads (the kernels release the GIL): the tape in two
+    # halves, the manifest texts written while the rows are read, each kernel on half the items
+    threaded = len(raw) >= THREADED_BYTES
+    with ThreadPoolExecutor(2, thread_name_prefix="workbench-bulk") if threaded else nullcontext() as pool:
+        return _read(normalizer, _Tape(raw), pool, observed_at=observed_at, deleted=deleted, where=where)
+
+
+def _read(
+    normalizer: Normalizer,
+    tape: _Tape,
+    pool: ThreadPoolExecutor | None,
+    *,
+    observed_at: datetime,
+    deleted: bool,
+    where: str,
+) -> bool:
+    if not tape.parse(pool) or tape.kind[0] != J.OBJ:
         return False
     if not J.keys_plain(tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, 0):
         return False
@@ -235,37 +300,33 @@ def add_json(
     list_api = tape.text(list_api_e)
     if list_api_e >= 0 and list_api is None and tape.kind[list_api_e] != J.NULL:
         return False
-    items = K.children(tape.kind, tape.after, items_e)
+    items = K.children(tape.kind, tape.after, items_e, *tape.hole)
     typed = {"PodList": 1, "EventList": 2}.get(list_kind, 0) if list_api in (None, "v1") else 0
-    # a large List is read by two threads (the kernels release the GIL): the manifest texts
-    # are written while the rows are read, and each kernel takes half of the items
-    threaded = len(raw) >= THREADED_BYTES
-    with ThreadPoolExecutor(2, thread_name_prefix="workbench-bulk") if threaded else nullcontext() as pool:
-        parts = _halves(
+    parts = _halves(
+        pool,
+        len(items),
+        lambda lo, hi: K.classify(
+            tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, items[lo:hi], typed
+        ),
+    )
+    codes, inferred, verbatim = (np.concatenate(a) for a in zip(*parts, strict=True))
+    tape.verbatim = verbatim
+    if not codes.any():
+        return False
+    with gc_paused():
+        _add(
+            normalizer,
+            tape,
+            items,
+            codes,
+            inferred,
+            list_kind,
+            list_api,
+            observed_at,
             pool,
-            len(items),
-            lambda lo, hi: K.classify(
-                tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, items[lo:hi], typed
-            ),
+            deleted=deleted,
+            where=where,
         )
-        codes, inferred, verbatim = (np.concatenate(a) for a in zip(*parts, strict=True))
-        tape.verbatim = verbatim
-        if not codes.any():
-            return False
-        with gc_paused():
-            _add(
-                normalizer,
-                tape,
-                items,
-                codes,
-                inferred,
-                list_kind,
-                list_api,
-                observed_at,
-                pool,
-                deleted=deleted,
-                where=where,
-            )
     return True
 
 

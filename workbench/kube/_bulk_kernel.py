@@ -96,18 +96,23 @@ EVENT_FIELDS = ("obj_namespace", "obj_name", "obj_uid", "obj_version", "namespac
 
 
 @nb.njit(cache=True, nogil=True)
-def children(kind, after, arr):
-    """The entries of the array ``arr``'s elements."""
+def children(kind, after, arr, hole_start, hole_end):
+    """The entries of the array ``arr``'s elements, stepping over the unused entries
+    ``[hole_start, hole_end)`` of a tape read in two halves (none when they are equal)."""
     n = 0
     j = arr + 1
     while j < after[arr]:
         n += 1
         j = after[j]
+        if j == hole_start:
+            j = hole_end
     out = np.empty(n, np.int64)
     j = arr + 1
     for q in range(n):
         out[q] = j
         j = after[j]
+        if j == hole_start:
+            j = hole_end
     return out
 
 

@@ -13,6 +13,14 @@ integer of at most 18 digits, which ``orjson`` might read as a float).
 trailing commas, no byte-order mark, valid UTF-8, escapes that name characters, no lone
 surrogate), nesting up to :data:`MAX_DEPTH`; anything else returns an error code and the
 caller leaves the document to ``orjson``/``json`` (which then say what is wrong).
+:func:`parse_part` is the same reader from any state, so a List can be read in two halves at
+once: :func:`first_item_key` and :func:`split_point` find a comma that looks like one between
+two items, each half is read by one thread into its own range of the tape, :func:`link` joins
+them, and the caller keeps the result only where the first half ended at that comma between two
+values of an array in the top object (where the second half began). The tape is then the one
+:func:`parse` writes but for a hole of unused entries between the halves: the first half's last
+value ends (``after``) at the hole, and the walk over that array's values
+(:func:`workbench.kube._bulk_kernel.children`) steps over it.
 
 :func:`emit` writes a value as ``orjson.dumps`` would write what ``orjson.loads`` made of it
 (compact, keys in their order, strings with orjson's escapes), optionally leaving out one
@@ -38,6 +46,8 @@ MAX_DEPTH = 500
 E_SYNTAX, E_DEPTH, E_UTF8, E_EMPTY, E_FULL = 1, 2, 3, 4, 5
 
 _S_VALUE, _S_VALUE_OR_CLOSE, _S_KEY, _S_KEY_OR_CLOSE, _S_COLON, _S_AFTER, _S_DONE = range(7)
+#: :func:`parse_part` states: before a value; between two values of the open container; done
+S_VALUE, S_AFTER, S_DONE = _S_VALUE, _S_AFTER, _S_DONE
 
 
 @nb.njit(cache=True, nogil=True)
@@ -96,17 +106,25 @@ def _hex4(b: np.ndarray, j: int, n: int) -> int:
 
 
 @nb.njit(cache=True, nogil=True)
-def parse(b, kind, start, end, after, flag):  # noqa: C901, PLR0912, PLR0915
+def parse(b, kind, start, end, after, flag):
     """Fill the tape for the document ``b`` (uint8); returns ``(entries, error, position)``.
     A document has at most ``len(b) // 2 + 2`` entries; with less room the error may be
     :data:`E_FULL`."""
-    n = b.shape[0]
-    cap = kind.shape[0]
     stack = np.empty(MAX_DEPTH + 1, np.int64)
-    sp = 0
-    t = 0
-    i = 0
-    state = _S_VALUE
+    t, err, i, _, state = parse_part(
+        b, b.shape[0], kind, start, end, after, flag, 0, 0, kind.shape[0], stack, 0, _S_VALUE
+    )
+    if err == 0 and state != _S_DONE:
+        return t, (E_EMPTY if t == 0 else E_SYNTAX), i
+    return t, err, i
+
+
+@nb.njit(cache=True, nogil=True)
+def parse_part(b, n, kind, start, end, after, flag, i, t, cap, stack, sp, state):  # noqa: C901, PLR0912, PLR0915
+    """:func:`parse` of the bytes ``b[i:n]`` from the reader's state ``(stack[:sp], state)``,
+    the entries numbered from ``t`` and below ``cap``; returns ``(entries end, error, position,
+    sp, state)``. Error 0 with a state other than ``_S_DONE`` means ``b[i:n]`` ended inside
+    the document (which is how :func:`split` reads the first half of a List)."""
     while True:
         blank = i
         while i < n and (b[i] == 32 or b[i] == 10 or b[i] == 13 or b[i] == 9):
@@ -116,7 +134,7 @@ def parse(b, kind, start, end, after, flag):  # noqa: C901, PLR0912, PLR0915
         if i >= n:
             break
         if t >= cap:
-            return t, E_FULL, i
+            return t, E_FULL, i, sp, state
         c = b[i]
         if state == _S_VALUE or state == _S_VALUE_OR_CLOSE:
             if c == 93 and state == _S_VALUE_OR_CLOSE:  # ]
@@ -129,7 +147,7 @@ def parse(b, kind, start, end, after, flag):  # noqa: C901, PLR0912, PLR0915
                 continue
             if c == 123 or c == 91:  # { [
                 if sp >= MAX_DEPTH:
-                    return t, E_DEPTH, i
+                    return t, E_DEPTH, i, sp, state
                 kind[t] = OBJ if c == 123 else ARR
                 start[t] = i
                 flag[t] = 0
@@ -147,7 +165,7 @@ def parse(b, kind, start, end, after, flag):  # noqa: C901, PLR0912, PLR0915
                 if c == 45:
                     i += 1
                     if i >= n:
-                        return t, E_SYNTAX, i
+                        return t, E_SYNTAX, i, sp, state
                 if b[i] == 48:
                     i += 1
                     if c == 45:
@@ -156,7 +174,7 @@ def parse(b, kind, start, end, after, flag):  # noqa: C901, PLR0912, PLR0915
                     while i < n and 48 <= b[i] <= 57:
                         i += 1
                 else:
-                    return t, E_SYNTAX, i
+                    return t, E_SYNTAX, i, sp, state
                 digits = i - s - (1 if c == 45 else 0)
                 if digits > 18:
                     f = NOT_INT
@@ -164,7 +182,7 @@ def parse(b, kind, start, end, after, flag):  # noqa: C901, PLR0912, PLR0915
                     f = NOT_INT
                     i += 1
                     if i >= n or not (48 <= b[i] <= 57):
-                        return t, E_SYNTAX, i
+                        return t, E_SYNTAX, i, sp, state
                     while i < n and 48 <= b[i] <= 57:
                         i += 1
                 if i < n and (b[i] == 101 or b[i] == 69):  # e E
@@ -173,7 +191,7 @@ def parse(b, kind, start, end, after, flag):  # noqa: C901, PLR0912, PLR0915
                     if i < n and (b[i] == 43 or b[i] == 45):
                         i += 1
                     if i >= n or not (48 <= b[i] <= 57):
-                        return t, E_SYNTAX, i
+                        return t, E_SYNTAX, i, sp, state
                     while i < n and 48 <= b[i] <= 57:
                         i += 1
                 kind[t] = NUM
@@ -198,7 +216,7 @@ def parse(b, kind, start, end, after, flag):  # noqa: C901, PLR0912, PLR0915
                     kind[t] = NULL
                     w = 4
                 else:
-                    return t, E_SYNTAX, i
+                    return t, E_SYNTAX, i, sp, state
                 start[t] = i
                 end[t] = i + w
                 after[t] = t + 1
@@ -217,10 +235,10 @@ def parse(b, kind, start, end, after, flag):  # noqa: C901, PLR0912, PLR0915
                 state = _S_AFTER if sp > 0 else _S_DONE
                 continue
             if c != 34:
-                return t, E_SYNTAX, i
+                return t, E_SYNTAX, i, sp, state
         elif state == _S_COLON:
             if c != 58:
-                return t, E_SYNTAX, i
+                return t, E_SYNTAX, i, sp, state
             i += 1
             state = _S_VALUE
             continue
@@ -238,27 +256,27 @@ def parse(b, kind, start, end, after, flag):  # noqa: C901, PLR0912, PLR0915
                 i += 1
                 state = _S_AFTER if sp > 0 else _S_DONE
                 continue
-            return t, E_SYNTAX, i
+            return t, E_SYNTAX, i, sp, state
         else:  # _S_DONE: only whitespace may follow
-            return t, E_SYNTAX, i
+            return t, E_SYNTAX, i, sp, state
         # a string (value or key) starting at b[i] == '"'
         j = i + 1
         f = 0
         while True:
             if j >= n:
-                return t, E_SYNTAX, j
+                return t, E_SYNTAX, j, sp, state
             d = b[j]
             if d == 34:
                 break
             if d == 92:
                 f |= ESCAPED
                 if j + 1 >= n:
-                    return t, E_SYNTAX, j
+                    return t, E_SYNTAX, j, sp, state
                 e = b[j + 1]
                 if e == 117:  # \u
                     v = _hex4(b, j + 2, n)
                     if v < 0:
-                        return t, E_SYNTAX, j
+                        return t, E_SYNTAX, j, sp, state
                     if 0xD800 <= v <= 0xDBFF:
                         if j + 7 < n and b[j + 6] == 92 and b[j + 7] == 117:
                             w2 = _hex4(b, j + 8, n)
@@ -266,9 +284,9 @@ def parse(b, kind, start, end, after, flag):  # noqa: C901, PLR0912, PLR0915
                                 f |= RESPELT
                                 j += 12
                                 continue
-                        return t, E_UTF8, j  # a lone high surrogate: orjson refuses it
+                        return t, E_UTF8, j, sp, state  # a lone high surrogate: orjson refuses it
                     if 0xDC00 <= v <= 0xDFFF:
-                        return t, E_UTF8, j
+                        return t, E_UTF8, j, sp, state
                     if v >= 32 or v == 8 or v == 9 or v == 10 or v == 12 or v == 13:
                         f |= RESPELT
                     else:
@@ -282,13 +300,13 @@ def parse(b, kind, start, end, after, flag):  # noqa: C901, PLR0912, PLR0915
                 elif e == 34 or e == 92 or e == 98 or e == 102 or e == 110 or e == 114 or e == 116:
                     j += 2
                 else:
-                    return t, E_SYNTAX, j
+                    return t, E_SYNTAX, j, sp, state
             elif d < 32:
-                return t, E_SYNTAX, j
+                return t, E_SYNTAX, j, sp, state
             elif d >= 128:
                 w = _utf8_len(b, j, n)
                 if w == 0:
-                    return t, E_UTF8, j
+                    return t, E_UTF8, j, sp, state
                 j += w
             else:
                 j += 1
@@ -303,9 +321,107 @@ def parse(b, kind, start, end, after, flag):  # noqa: C901, PLR0912, PLR0915
             state = _S_COLON
         else:
             state = _S_AFTER if sp > 0 else _S_DONE
-    if state != _S_DONE:
-        return t, (E_EMPTY if t == 0 else E_SYNTAX), i
-    return t, 0, i
+    return t, 0, i, sp, state
+
+
+@nb.njit(cache=True, nogil=True)
+def _blank(c) -> bool:
+    return c == 32 or c == 10 or c == 13 or c == 9
+
+
+@nb.njit(cache=True, nogil=True)
+def first_item_key(b, limit):
+    """``(start, end)`` of the first key of the first item of the first array of the top-level
+    object (a List's ``items``), found within ``b[:limit]`` by a scan that only skips strings;
+    ``(-1, -1)`` when there is none there."""
+    n = min(b.shape[0], limit)
+    depth = 0
+    i = 0
+    while i < n:
+        c = b[i]
+        if c == 34:  # a string: skip it
+            i += 1
+            while i < n and b[i] != 34:
+                i += 2 if b[i] == 92 else 1
+        elif c == 123:
+            depth += 1
+        elif c == 125 or c == 93:
+            depth -= 1
+        elif c == 91:
+            if depth != 1:
+                return -1, -1
+            i += 1
+            while i < n and _blank(b[i]):
+                i += 1
+            if i >= n or b[i] != 123:
+                return -1, -1
+            i += 1
+            while i < n and _blank(b[i]):
+                i += 1
+            if i >= n or b[i] != 34:
+                return -1, -1
+            s = i + 1
+            i = s
+            while i < n and b[i] != 34 and b[i] != 92:
+                i += 1
+            if i >= n or b[i] != 34:
+                return -1, -1
+            return s, i
+        i += 1
+    return -1, -1
+
+
+@nb.njit(cache=True, nogil=True)
+def split_point(b, lo, key_start, key_end):
+    """The first position ``p >= lo`` of a comma between two objects the second of which starts
+    with the key ``b[key_start:key_end]``: ``}`` ``,`` ``{`` ``"key"`` ``:`` with blanks allowed
+    between them; -1 when there is none. In valid JSON no string holds this (its ``"`` would
+    close the string, and a key cannot follow a string), so ``p`` is between two values of some
+    array; :func:`parse_part` tells whether of the one expected."""
+    n = b.shape[0]
+    m = key_end - key_start
+    for p in range(max(lo, 1), n):
+        if b[p] != 44:
+            continue
+        q = p - 1
+        while q > 0 and _blank(b[q]):
+            q -= 1
+        if b[q] != 125:
+            continue
+        j = p + 1
+        while j < n and _blank(b[j]):
+            j += 1
+        if j >= n or b[j] != 123:
+            continue
+        j += 1
+        while j < n and _blank(b[j]):
+            j += 1
+        if j + m + 1 >= n or b[j] != 34 or b[j + m + 1] != 34:
+            continue
+        same_key = True
+        for k in range(m):
+            if b[j + 1 + k] != b[key_start + k]:
+                same_key = False
+                break
+        if not same_key:
+            continue
+        j += m + 2
+        while j < n and _blank(b[j]):
+            j += 1
+        if j < n and b[j] == 58:
+            return p
+    return -1
+
+
+@nb.njit(cache=True, nogil=True)
+def link(end, after, flag, open_entries, scratch):
+    """Join the halves: the containers the first half left open (``open_entries``) get what
+    the second half wrote to their stand-ins (``scratch``)."""
+    for q in range(open_entries.shape[0]):
+        r, s = open_entries[q], scratch[q]
+        end[r] = end[s]
+        after[r] = after[s]
+        flag[r] |= flag[s]
 
 
 @nb.njit(cache=True, nogil=True)

@@ -31,7 +31,7 @@ import orjson
 import polars as pl
 
 from workbench.errors import ParameterError, SchemaError
-from workbench.kube._bulk import BulkRows, add_json, event_frame, mirrored_of, pod_frames
+from workbench.kube._bulk import BulkRows, add_json, event_frame, load_split_kernels, mirrored_of, pod_frames
 from workbench.kube._common import api_group, gc_paused, manifest_text, newest_timestamp, parse_json
 from workbench.kube._frames import columns_of, frame
 from workbench.kube.kinds import expand, is_list
@@ -521,6 +521,7 @@ def load_kernels() -> None:
             doc = {"apiVersion": "v1", "kind": f"{kind}List", "items": items}
             normalize_json(orjson.dumps(doc), cluster="warm-up", observed_at=at)
             normalize_json(json.dumps(doc, indent=1).encode(), cluster="warm-up", observed_at=at)
+    load_split_kernels(orjson.dumps(doc))  # what only Lists of 1 MiB or more use
 
 
 def _selector_keys(services: list[tuple[_Revision, dict[str, Any]]]) -> set[str]:

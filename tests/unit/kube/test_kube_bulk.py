@@ -15,11 +15,13 @@ import copy
 import json
 import random
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import polars as pl
 import pytest
@@ -29,6 +31,8 @@ from polars.testing import assert_frame_equal
 
 from workbench.errors import ParameterError
 from workbench.kube import NORMALIZED_TABLES, Normalizer, _bulk, normalize, normalize_json, parse_json
+from workbench.kube import _bulk_kernel as K
+from workbench.kube import _json_kernel as J
 from workbench.sources.files import read_manifest_tree
 
 
@@ -809,6 +813,102 @@ def test_hypothesis_pods_on_a_real_skeleton(
 ) -> None:
     raw = _as_pod_list(_swapped(real.pod, values), separators=separators, ensure_ascii=ensure_ascii)
     _same(raw, observed_at=T0 if with_time else None)
+
+
+# --- a List's tape read in two halves ---------------------------------------------------------
+_TAPE = ("kind", "start", "end", "after", "flag")
+
+
+def _compacted(tape: _bulk._Tape, entries: int) -> dict[str, np.ndarray]:
+    """The tape's first ``entries`` entries without its hole (renumbered as if it had none)."""
+    t1, base = tape.hole
+    gap = base - t1
+    out = {
+        f: np.concatenate([getattr(tape, f)[:t1], getattr(tape, f)[base : base + entries - t1]])
+        for f in _TAPE
+    }
+    after = out["after"].astype(np.int64)
+    out["after"] = np.where(after >= base, after - gap, after)
+    return out
+
+
+def _halves_agree(raw: bytes, starts: range, pool: ThreadPoolExecutor) -> int:
+    """For each split search start in ``starts``: the tape read in two halves
+    (``_Tape.split``) is the tape ``parse`` writes in one pass (but for the hole between the
+    halves, which no entry's ``after`` leads into), or the split is declined. Returns how many
+    were taken; a document ``parse`` refuses is never taken."""
+    cap = len(raw) // 2 + 2
+    whole = _bulk._Tape(raw)
+    whole._room(cap)
+    entries, error, _ = J.parse(whole.b, whole.kind, whole.start, whole.end, whole.after, whole.flag)
+    taken, seen = 0, set()
+    for lo in starts:
+        halves = _bulk._Tape(raw)
+        halves._room(cap)
+        if not halves.split(pool, lo):
+            continue
+        taken += 1
+        assert error == 0, f"split at {lo} accepted a document parse refuses ({error})"
+        t1, base = halves.hole
+        assert 0 < t1 <= base, halves.hole
+        if halves.hole in seen:
+            continue
+        seen.add(halves.hole)
+        reached = halves.after[np.r_[0:t1, base : base + entries - t1]]
+        assert not ((reached > t1) & (reached < base)).any(), "an entry leads into the hole"
+        got = _compacted(halves, entries)
+        for field in _TAPE:
+            want = getattr(whole, field)[:entries]
+            assert np.array_equal(got[field], want), (
+                f"split from {lo}: {field} differs at {np.flatnonzero(got[field] != want)[:5]}"
+            )
+        # the List's items as the bulk path lists them, the hole stepped over
+        items = K.children(whole.kind, whole.after, whole.member(0, "items"), 0, 0)
+        split_items = K.children(halves.kind, halves.after, halves.member(0, "items"), *halves.hole)
+        assert np.array_equal(np.where(split_items >= base, split_items - (base - t1), split_items), items)
+    return taken
+
+
+def test_a_list_read_in_two_halves_gives_the_tape_read_in_one(real: Real) -> None:
+    """Large Lists are read by two threads, each from one side of a comma between two items
+    found by a byte pattern; the tape must be the one-pass tape wherever the search starts
+    (including commas between objects of nested arrays that begin with the same key, and that
+    text inside strings), or the split declined. Both List spellings (the API's, items without
+    kind; kubectl's, indented) of real pods and events."""
+    nested = [{"name": f"p{i}", "spec": {"containers": [{"name": "a", "x": [{"name": 1}, {"name": [2, {}]}]},
+              {"name": 'b"},{"name":'}]}} for i in range(12)]  # fmt: skip
+    # label → (document, the least share of starts the split must be taken from): real Lists
+    # split from most starts, the others only where the first match is between two items
+    docs = {
+        "pods, as the API lists them": (_compact(_list("PodList", _without_kinds(real.pods[:10]))), 0.5),
+        "events, indented": (json.dumps(_list("EventList", real.events[:10]), indent=3).encode(), 0.5),
+        "items whose inner arrays start with the same key": (json.dumps(_list("List", nested)).encode(), 0.01),
+        "a nested array first": (json.dumps({"a": [{"name": 1}, {"name": 2}], **_list("List", nested)}).encode(), 0.01),
+    }  # fmt: skip
+    with ThreadPoolExecutor(2) as pool:
+        for label, (raw, share) in docs.items():
+            starts = range(0, len(raw), 3)
+            taken = _halves_agree(raw, starts, pool)
+            assert taken >= share * len(starts), f"{label}: split from only {taken} of {len(starts)} starts"
+        for broken in (
+            docs["events, indented"][0][:-2],
+            docs["a nested array first"][0].replace(b'{"name":', b'{"name"', 7),
+        ):
+            assert _halves_agree(broken, range(0, len(broken), 5), pool) == 0
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(items=st.lists(st.dictionaries(st.sampled_from(["name", "metadata", "x"]), _values, min_size=1, max_size=4),
+                      min_size=2, max_size=8),
+       indent=st.sampled_from([None, 1]), lo=st.integers(0, 400))  # fmt: skip
+def test_hypothesis_lists_read_in_two_halves(
+    items: list[dict[str, Any]], indent: int | None, lo: int
+) -> None:
+    raw = json.dumps({"kind": "List", "items": items}, indent=indent, ensure_ascii=False).encode(
+        "utf-8", "surrogatepass"
+    )
+    with ThreadPoolExecutor(2) as pool:
+        _halves_agree(raw, range(lo % len(raw), len(raw), 97), pool)
 
 
 # --- the harness itself -------------------------------------------------------------------------
