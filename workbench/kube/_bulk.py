@@ -640,28 +640,25 @@ def _pods(
     deleted: bool,
 ) -> tuple[np.ndarray, pl.DataFrame] | None:
     entries = items[qs]
+    # each pod's signature is written in its own room (at most its bytes and 64) of one buffer,
+    # whose pages past what is written are never touched
+    room = np.zeros(len(entries) + 1, np.int64)
+    np.cumsum(tape.end[entries] - tape.start[entries] + 64, out=room[1:])
+    sig = np.empty(int(room[-1]), np.uint8)
 
-    def read(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bytes]:
-        part = entries[lo:hi]
-        sig_out = np.empty(int((tape.end[part] - tape.start[part]).sum()) + 64 * len(part), np.uint8)
+    def read(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        part, written = entries[lo:hi], sig[room[lo] : room[hi]]
         ok, fields, offsets, rows = K.pods(tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, part,
-                                           sig_out)  # fmt: skip
+                                           written)  # fmt: skip
         rows[:, 0] += lo
-        return ok, fields, offsets, rows, sig_out[: offsets[-1]].tobytes()
+        return ok, fields, offsets + room[lo], rows, K.hash_signatures(written, offsets)
 
     parts = _halves(pool, len(entries), read)
-    ok, fields, status_rows = (np.concatenate([p[k] for p in parts]) for k in (0, 1, 3))
-    sig_bytes = b"".join(p[4] for p in parts)
-    shift = np.cumsum([0] + [len(p[4]) for p in parts[:-1]])
-    offsets = np.concatenate(
-        [parts[0][2]] + [p[2][1:] + d for p, d in zip(parts[1:], shift[1:], strict=True)]
-    )
-    groups: dict[bytes, int] = {}
-    group = np.full(len(entries), -1, np.int64)
-    offs = offsets.tolist()
-    for r in np.flatnonzero(ok).tolist():
-        group[r] = groups.setdefault(sig_bytes[offs[r] : offs[r + 1]], len(groups))
-    reps = _representatives(n, tape, entries, group, len(groups), observed_at)
+    ok, fields, status_rows, hashes = (np.concatenate([p[k] for p in parts]) for k in (0, 1, 3, 4))
+    starts = np.concatenate([p[2][:-1] for p in parts])
+    ends = np.concatenate([p[2][1:] for p in parts])
+    group, groups = K.group_signatures(sig, starts, ends, hashes, ok)
+    reps = _representatives(n, tape, entries, group, groups, observed_at)
     good_group = np.array([rep is not None for rep in reps] + [False], np.bool_)
     ok &= good_group[group]
     keep = np.flatnonzero(ok)

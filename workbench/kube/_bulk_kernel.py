@@ -526,6 +526,60 @@ def _container_times(b, kind, start, end, after, statuses, p, is_init, slots, st
 
 
 @nb.njit(cache=True, nogil=True)
+def hash_signatures(sig, offsets):
+    """The 64-bit FNV-1a hash of each signature ``sig[offsets[r]:offsets[r + 1]]``."""
+    n = offsets.shape[0] - 1
+    hashes = np.empty(n, np.uint64)
+    for r in range(n):
+        h = np.uint64(14695981039346656037)
+        for k in range(offsets[r], offsets[r + 1]):
+            h = (h ^ np.uint64(sig[k])) * np.uint64(1099511628211)
+        hashes[r] = h
+    return hashes
+
+
+@nb.njit(cache=True, nogil=True)
+def group_signatures(sig, starts, ends, hashes, ok):
+    """Number the distinct signatures ``sig[starts[r]:ends[r]]`` of the rows ``ok`` in the order
+    they first appear (a hash table keyed by their :func:`hash_signatures`, each match checked
+    byte for byte): ``(group per row, -1 where not ok; number of groups)``."""
+    n = starts.shape[0]
+    size = 16
+    while size < 2 * n:
+        size *= 2
+    mask = np.uint64(size - 1)
+    table = np.full(size, -1, np.int64)
+    first = np.empty(n, np.int64)
+    group = np.full(n, -1, np.int64)
+    groups = 0
+    for r in range(n):
+        if not ok[r]:
+            continue
+        slot = hashes[r] & mask
+        while True:
+            g = table[slot]
+            if g < 0:
+                table[slot] = groups
+                first[groups] = r
+                group[r] = groups
+                groups += 1
+                break
+            q = first[g]
+            if hashes[q] == hashes[r] and ends[q] - starts[q] == ends[r] - starts[r]:
+                same = True
+                d = starts[q] - starts[r]
+                for k in range(starts[r], ends[r]):
+                    if sig[k] != sig[k + d]:
+                        same = False
+                        break
+                if same:
+                    group[r] = g
+                    break
+            slot = (slot + np.uint64(1)) & mask
+    return group, groups
+
+
+@nb.njit(cache=True, nogil=True)
 def pods(b, kind, start, end, after, flag, items, sig_out):
     """For the pods ``items``: ``(ok, fields, sig_offsets, status_rows)``: whether each takes the
     bulk path, its entries (:data:`POD_FIELDS`), its signature (in ``sig_out``, which needs
