@@ -1,5 +1,5 @@
-"""The bulk path from a List's JSON bytes to the normaliser's tables (2–2.5× parsing and then
-the per-object path on a PodList or EventList, 8–16× the kubernetes client: benchmark B3).
+"""The bulk path from a List's JSON bytes to the normaliser's tables (2.5–3× parsing and then
+the per-object path on a PodList or EventList, 10–20× the kubernetes client: benchmark B3).
 
 :meth:`workbench.kube.normalize.Normalizer.add_json` hands a List here. The document is read
 once into a tape by compiled code (:mod:`._json_kernel`), never into Python objects; core/v1
