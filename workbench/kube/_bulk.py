@@ -70,6 +70,14 @@ _OWN = ("cluster", "namespace", "name", "uid", "node", "created", "scheduled", "
 _OWN_CONTAINER = ("cluster", "namespace", "pod", "pod_uid", "started_at", "last_finished_at", "observed_at")
 _FIELD = {name: i for i, name in enumerate(K.POD_FIELDS)}
 _EFIELD = {name: i for i, name in enumerate(K.EVENT_FIELDS)}
+_UID = pl.col("uid")
+#: a bulk row's key in ``Normalizer._latest`` (after the table's name), from its objects row
+_KEY = {
+    "pods": [pl.when(_UID.is_not_null() & (_UID != "")).then(_UID)
+             .otherwise(pl.concat_str([pl.col("namespace").fill_null("None"), pl.lit("/"), pl.col("name")]))
+             .alias("key")],
+    "events": [pl.col("namespace").fill_null(""), pl.col("name")],
+}  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -84,13 +92,20 @@ class Batch:
 
 class BulkRows:
     """Ids of the rows in :class:`Batch` tables, for ``Normalizer._latest`` to hold as plain
-    ints: each batch table's rows have consecutive ids from their part's base."""
+    ints: each batch table's rows have consecutive ids from their part's base.
+
+    A List read whole by the bulk path leaves its keys :attr:`pending` rather than putting them
+    in ``Normalizer._latest`` one by one: :meth:`settle` puts them there (as item by item would)
+    before anything else reads or changes it, and a Normalizer holding nothing else takes the
+    latest rows straight from the keys (:meth:`unsettled`)."""
 
     def __init__(self) -> None:
         self.bases: list[int] = []
         #: per part: (table, batch, observed_at, deleted)
         self.parts: list[tuple[str, Batch, datetime, bool]] = []
         self.next = 0
+        #: keys of bulk rows not yet in ``Normalizer._latest``, in the order they were added
+        self.pending: list[_Keys] = []
 
     def add(self, table: str, batch: Batch, count: int, observed_at: datetime, *, deleted: bool) -> int:
         """Room for ``count`` rows; returns the first id."""
@@ -103,12 +118,35 @@ class BulkRows:
     def observed_at(self, row: int) -> datetime:
         return self.parts[bisect_right(self.bases, row) - 1][2]
 
+    def settle(self, latest: dict[tuple[Any, ...], Any]) -> None:
+        """Put the :attr:`pending` keys into ``latest`` (key → revision or row id) as adding
+        their items one by one would have: a key keeps its first place and takes the last
+        row, unless ``latest`` holds a revision observed later."""
+        pending, self.pending = self.pending, []
+        for block in pending:
+            fresh = dict(zip(block.tuples(), range(block.base, block.base + block.keys.height), strict=True))
+            for key in [k for k in fresh if k in latest]:
+                held = latest[key]
+                if block.observed_at < (self.observed_at(held) if type(held) is int else held.observed_at):
+                    del fresh[key]
+            latest.update(fresh)
+
+    def unsettled(self, latest: dict[tuple[Any, ...], Any]) -> dict[str, np.ndarray]:
+        """With nothing in ``latest`` and at most one pending block per table: table → its
+        latest rows as ``(position, id)`` pairs (what :meth:`settle` and a walk over ``latest``
+        would give), leaving them pending. Otherwise the keys are settled and nothing returned."""
+        tables = [block.table for block in self.pending]
+        if latest or len(set(tables)) < len(tables):
+            self.settle(latest)
+            return {}
+        return {block.table: block.refs() for block in self.pending}
+
     def groups(
-        self, refs: list[tuple[int, int]]
+        self, refs: list[tuple[int, int]] | np.ndarray
     ) -> list[tuple[Batch, np.ndarray, np.ndarray, datetime, bool]]:
         """``(position, id)`` pairs grouped by part: (batch, rows in its table, positions,
         observed_at, deleted)."""
-        pairs = np.array(refs, np.int64).reshape(-1, 2)
+        pairs = np.asarray(refs, np.int64).reshape(-1, 2)
         part = np.searchsorted(np.array(self.bases, np.int64), pairs[:, 1], side="right") - 1
         out = []
         for p in np.unique(part).tolist():
@@ -116,6 +154,41 @@ class BulkRows:
             _, batch, observed_at, deleted = self.parts[p]
             out.append((batch, pairs[sel, 1] - self.bases[p], pairs[sel, 0], observed_at, deleted))
         return out
+
+
+@dataclass(slots=True)
+class _Keys:
+    """The ``Normalizer._latest`` keys of one bulk table's rows ``base…``: ``(table, *keys)``."""
+
+    table: str
+    keys: pl.DataFrame
+    base: int
+    observed_at: datetime
+
+    def tuples(self) -> list[tuple[Any, ...]]:
+        return list(zip(repeat(self.table), *(c.to_list() for c in self.keys.iter_columns()), strict=False))
+
+    def refs(self) -> np.ndarray:
+        """``(position, id)`` of each key's last row, positions counted from 1 in the order of
+        each key's first row."""
+        m = self.keys.height
+        rows = np.arange(m, dtype=np.int64)
+        if self.keys.is_duplicated().any():
+            rows = (
+                self.keys.with_row_index("__row")
+                .group_by(self.keys.columns, maintain_order=True)
+                .agg(pl.col("__row").last())["__row"]
+                .to_numpy()
+                .astype(np.int64)
+            )
+        return np.column_stack([np.arange(1, len(rows) + 1, dtype=np.int64), self.base + rows])
+
+
+def _take(df: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:
+    """``df[rows]``, without copying when ``rows`` are all of ``df`` in order."""
+    if len(rows) == df.height and (not len(rows) or (rows[0] == 0 and (np.diff(rows) == 1).all())):
+        return df
+    return df[rows]
 
 
 class _Tape:
@@ -390,6 +463,18 @@ def _add(
     )
     # the objects rows and latest revisions, item by item as add() would
     fast = codes > 0
+    parts = [f for f in (pod_objects, event_objects) if f is not None]
+    if fast.all() and parts:  # every item took the bulk path: its keys wait (BulkRows.pending)
+        for table, part in (("pods", pod_objects), ("events", event_objects)):
+            if part is None:
+                continue
+            qs, frame_ = part
+            base = n._bulk.add(table, batch, len(qs), observed_at, deleted=deleted)
+            n._bulk.pending.append(_Keys(table, frame_.select(_KEY[table]), base, observed_at))
+        n._object_chunks.append((len(n._objects), pl.concat([f for _, f in parts])))
+        return
+    latest = n._latest
+    n._bulk.settle(latest)
     keys: list[Any] = [None] * len(items)
     ids: list[int] = [0] * len(items)
     for table, part in (("pods", pod_objects), ("events", event_objects)):
@@ -397,37 +482,13 @@ def _add(
             continue
         qs, frame_ = part
         base = n._bulk.add(table, batch, len(qs), observed_at, deleted=deleted)
-        if table == "pods":
-            uid = pl.col("uid")
-            key = (
-                pl.when(uid.is_not_null() & (uid != ""))
-                .then(uid)
-                .otherwise(
-                    pl.concat_str([pl.col("namespace").fill_null("None"), pl.lit("/"), pl.col("name")])
-                )
-            )
-            table_keys = list(zip(repeat("pods"), frame_.select(key).to_series().to_list(), strict=False))
-        else:
-            table_keys = list(zip(repeat("events"), frame_["namespace"].fill_null("").to_list(),
-                                  frame_["name"].to_list(), strict=False))  # fmt: skip
+        table_keys = _Keys(table, frame_.select(_KEY[table]), base, observed_at).tuples()
         for r, q in enumerate(qs.tolist()):
             keys[q] = table_keys[r]
             ids[q] = base + r
-    parts = [f for f in (pod_objects, event_objects) if f is not None]
     fast_objects = (
         pl.concat([f.with_columns(__item=pl.Series(q, dtype=pl.Int64)) for q, f in parts]) if parts else None
     )
-    latest = n._latest
-    if (
-        fast.all() and fast_objects is not None
-    ):  # every item took the bulk path: one dict update, the same as item by item
-        fresh = dict(zip(keys, ids, strict=True))
-        for key in [k for k in fresh if k in latest]:
-            if observed_at < n._observed(latest[key]):
-                del fresh[key]
-        latest.update(fresh)
-        n._object_chunks.append((len(n._objects), fast_objects.drop("__item")))
-        return
     saved, n._objects = n._objects, []
     slow_positions: list[int] = []
     for q in range(len(items)):
@@ -788,12 +849,12 @@ def _status_positions(pod: dict[str, Any]) -> list[tuple[int, int]]:
 
 
 # --- the state tables, in Normalizer.tables() ---------------------------------------------------
-def mirrored_of(rows: BulkRows, refs: list[tuple[int, int]]) -> set[tuple[Any, Any, Any]]:
+def mirrored_of(rows: BulkRows, refs: list[tuple[int, int]] | np.ndarray) -> set[tuple[Any, Any, Any]]:
     """:func:`~workbench.kube.normalize._mirrored_static_pods` of the bulk pods."""
     out: set[tuple[Any, Any, Any]] = set()
     for batch, picked, _, _, _ in rows.groups(refs):
         assert batch.pods is not None
-        sub = batch.pods[picked].filter(pl.col("__mirror").is_not_null() & (pl.col("__mirror") != "")
+        sub = _take(batch.pods, picked).filter(pl.col("__mirror").is_not_null() & (pl.col("__mirror") != "")
                                         & (pl.col("uid").is_null() | (pl.col("__mirror") != pl.col("uid"))))  # fmt: skip
         out.update(sub.select("namespace", "name", "__mirror").iter_rows())
     return out
@@ -801,7 +862,7 @@ def mirrored_of(rows: BulkRows, refs: list[tuple[int, int]]) -> set[tuple[Any, A
 
 def pod_frames(
     rows: BulkRows,
-    refs: list[tuple[int, int]],
+    refs: list[tuple[int, int]] | np.ndarray,
     owners: dict[tuple[str, str, str], tuple[str, str] | None],
     mirrored: set[tuple[Any, Any, Any]],
     selected: set[str],
@@ -815,7 +876,7 @@ def pod_frames(
     pods, containers = [], []
     for batch, picked, positions, observed_at, deleted in rows.groups(refs):
         assert batch.pods is not None and batch.containers is not None
-        sub = batch.pods[picked].with_columns(
+        sub = _take(batch.pods, picked).with_columns(
             _constant("deleted", observed_at if deleted else None, len(picked), TS),
             __pos=pl.Series(positions, dtype=pl.Int64), __row=pl.Series(picked, dtype=pl.Int64),
         )  # fmt: skip
@@ -873,10 +934,10 @@ def _workloads(sub: pl.DataFrame, owners: dict[tuple[str, str, str], tuple[str, 
     )  # fmt: skip
 
 
-def event_frame(rows: BulkRows, refs: list[tuple[int, int]]) -> pl.DataFrame:
+def event_frame(rows: BulkRows, refs: list[tuple[int, int]] | np.ndarray) -> pl.DataFrame:
     """The bulk events' rows (with ``__pos``)."""
     parts = []
     for batch, picked, positions, _, _ in rows.groups(refs):
         assert batch.events is not None
-        parts.append(batch.events[picked].with_columns(__pos=pl.Series(positions, dtype=pl.Int64)))
+        parts.append(_take(batch.events, picked).with_columns(__pos=pl.Series(positions, dtype=pl.Int64)))
     return pl.concat(parts)

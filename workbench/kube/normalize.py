@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import orjson
 import polars as pl
 
@@ -236,6 +237,8 @@ class Normalizer:
             key = (table, kind, namespace or "", name)
         else:
             key = (table, namespace or "", name)
+        if self._bulk.pending:
+            self._bulk.settle(self._latest)
         previous = self._latest.get(key)
         if previous is None or when >= self._observed(previous):
             self._latest[key] = _Revision(obj, when, deleted)
@@ -255,7 +258,9 @@ class Normalizer:
         owners: dict[tuple[str, str, str], tuple[str, str] | None] = {}
         pods: list[tuple[_Revision, dict[str, Any], list[dict[str, Any]]]] = []
         services: list[tuple[_Revision, dict[str, Any]]] = []
-        bulk: dict[str, list[tuple[int, int]]] = {"pods": [], "events": []}
+        bulk: dict[str, list[tuple[int, int]] | np.ndarray] = {"pods": [], "events": []}
+        # bulk rows whose keys were never settled into _latest (which is then empty)
+        bulk.update(self._bulk.unsettled(self._latest))
         ordinal = {"pods": 0, "events": 0}
         pod_pos: list[int] = []
         event_pos: list[int] = []
@@ -264,7 +269,7 @@ class Normalizer:
             if table in ordinal:
                 ordinal[table] += 1
                 if type(rev) is int:
-                    bulk[table].append((ordinal[table], rev))
+                    bulk[table].append((ordinal[table], rev))  # type: ignore[union-attr]
                     continue
             if table == "pods":
                 built = self._pod(rev)
@@ -305,7 +310,7 @@ class Normalizer:
                         by_label[(row["namespace"] or "", str(label), str(value))].add(row["name"])
         bulk_frames = (
             pod_frames(self._bulk, bulk["pods"], owners, mirrored, selected, by_label)
-            if bulk["pods"]
+            if len(bulk["pods"])
             else None
         )
         for rev, row in services:
@@ -316,7 +321,7 @@ class Normalizer:
                 row["pods"] = sorted(set.intersection(*sets))
             rows["services"].append(row)
         tables = {"objects": self._objects_frame()}
-        if not bulk["pods"] and not bulk["events"]:
+        if not len(bulk["pods"]) and not len(bulk["events"]):
             for table, table_rows in rows.items():
                 if table != "objects":
                     tables[table] = self._conform(table, table_rows)
@@ -326,7 +331,7 @@ class Normalizer:
         if bulk_frames is not None:
             extra["pods"].append(bulk_frames[0])
             extra["containers"].append(bulk_frames[1])
-        if bulk["events"]:
+        if len(bulk["events"]):
             extra["events"].append(event_frame(self._bulk, bulk["events"]))
         for table, table_rows in rows.items():
             if table == "objects":
@@ -335,6 +340,9 @@ class Normalizer:
                 tables[table] = self._conform(table, table_rows)
                 continue
             own = self._conform(table, table_rows, positions[table])
+            if not own.height and len(extra[table]) == 1 and extra[table][0]["__pos"].is_sorted():
+                tables[table] = extra[table][0].drop("__pos")  # bulk rows only, in order
+                continue
             merged = pl.concat([own, *extra[table]]).sort("__pos", maintain_order=True)
             tables[table] = merged.drop("__pos")
         return tables

@@ -692,6 +692,49 @@ def test_the_latest_revision_wins_across_add_and_add_json(real: Real) -> None:
     assert tables["pods"].height == 2 and tables["objects"].height == 3
 
 
+def _renamed(obj: dict[str, Any], i: int) -> dict[str, Any]:
+    obj = copy.deepcopy(obj)
+    obj["metadata"].update(name=f"{obj['metadata']['name']}-{i}", uid=f"uid-{i}")
+    return obj
+
+
+def test_an_object_twice_in_one_list_and_the_tables_asked_for_twice(real: Real) -> None:
+    """A List naming a pod or an event twice keeps its first place and its last copy, read alone
+    or with other adds; asking for the tables again gives the same tables."""
+    pods = list({p["metadata"]["uid"]: p for p in reversed(real.pods)}.values())[:6]  # distinct uids
+    moved = copy.deepcopy(pods[1])
+    moved["status"]["podIP"] = "10.9.9.9"
+    pod_list = _compact(_list("PodList", [*pods, moved, pods[0]]))
+    events = [_renamed(real.event, i) for i in range(8)]
+    changed = copy.deepcopy(events[0])
+    changed["message"] = "the last copy"
+    event_list = _compact(_list("EventList", [*events, changed]))
+    tables = whole = _same_steps_both_ways(
+        [(pod_list, {"observed_at": T0}), (event_list, {"observed_at": T0})]
+    )
+    assert tables["pods"]["uid"].to_list() == [p["metadata"]["uid"] for p in pods]
+    assert tables["pods"]["pod_ip"].to_list()[1] == "10.9.9.9" != tables["pods"]["pod_ip"].to_list()[0]
+    assert tables["events"]["message"].to_list()[0] == "the last copy" and tables["events"].height == 8
+    # then one object at a time: a tie goes to the later add, an older revision loses
+    later = copy.deepcopy(pods[2])
+    later["status"]["podIP"] = "10.8.8.8"
+    older = copy.deepcopy(events[1])
+    older["message"] = "an older copy"
+    tables = _same_steps_both_ways([
+        (pod_list, {"observed_at": T0}), (event_list, {"observed_at": T0}),
+        (_compact(later), {"observed_at": T0}), (_compact(older), {"observed_at": T0 - timedelta(hours=1)}),
+    ])  # fmt: skip
+    assert tables["pods"]["pod_ip"].to_list()[2] == "10.8.8.8" and tables["pods"].height == 6
+    assert "an older copy" not in tables["events"]["message"].to_list()
+    normalizer = Normalizer(cluster="c")
+    normalizer.add_json(pod_list, observed_at=T0)
+    normalizer.add_json(event_list, observed_at=T0)
+    assert [block.table for block in normalizer._bulk.pending] == ["pods", "events"]  # both Lists read whole
+    first = normalizer.tables()
+    _assert_same_tables(normalizer.tables(), first, "the tables asked for again")
+    _assert_same_tables(first, whole, "the bulk path")
+
+
 def test_services_select_pods_added_as_json(real: Real) -> None:
     labels = real.pod["metadata"]["labels"]
     service = {"apiVersion": "v1", "kind": "Service",
