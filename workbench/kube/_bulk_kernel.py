@@ -21,6 +21,7 @@ from workbench.kube._json_kernel import (
     OBJ,
     STR,
     TRUE,
+    borrowed,
     emit,
     emit_string,
     key_table,
@@ -99,6 +100,8 @@ EVENT_FIELDS = ("obj_namespace", "obj_name", "obj_uid", "obj_version", "namespac
 def children(kind, after, arr, hole_start, hole_end):
     """The entries of the array ``arr``'s elements, stepping over the unused entries
     ``[hole_start, hole_end)`` of a tape read in two halves (none when they are equal)."""
+    kind = borrowed(kind)
+    after = borrowed(after)
     n = 0
     j = arr + 1
     while j < after[arr]:
@@ -218,6 +221,13 @@ def classify(b, kind, start, end, after, flag, items, typed):
     List, or JSON orjson would read differently from the tape); and whether the item lacks kind
     and apiVersion, which the typed List (``typed``: 1 a v1 PodList, 2 a v1 EventList, else 0)
     gives it."""
+    b = borrowed(b)
+    kind = borrowed(kind)
+    start = borrowed(start)
+    end = borrowed(end)
+    after = borrowed(after)
+    flag = borrowed(flag)
+    items = borrowed(items)
     n = items.shape[0]
     out = np.zeros(n, np.int8)
     inferred = np.zeros(n, np.bool_)
@@ -254,6 +264,12 @@ def skips(b, kind, start, end, after, items):
     """Per item: the key entry of its ``metadata.managedFields`` member, or -1 (what
     :func:`pods` and :func:`events` put in their last column, found without them so that the
     manifest texts can be written while they run)."""
+    b = borrowed(b)
+    kind = borrowed(kind)
+    start = borrowed(start)
+    end = borrowed(end)
+    after = borrowed(after)
+    items = borrowed(items)
     out = np.full(items.shape[0], -1, np.int64)
     for q in range(items.shape[0]):
         md = member(b, kind, start, end, after, items[q], K_META)
@@ -271,6 +287,19 @@ def manifests(b, kind, start, end, after, flag, items, skips, inferred, verbatim
     is written into ``out`` (buffer 1, room for the copied items' bytes and their prefixes) and
     viewed there. An ``inferred`` item starts with ``prefix``
     (``{"apiVersion":"v1","kind":"Pod"``), as ``kinds._with_kind`` puts them."""
+    b = borrowed(b)
+    kind = borrowed(kind)
+    start = borrowed(start)
+    end = borrowed(end)
+    after = borrowed(after)
+    flag = borrowed(flag)
+    items = borrowed(items)
+    skips = borrowed(skips)
+    inferred = borrowed(inferred)
+    verbatim = borrowed(verbatim)
+    prefix = borrowed(prefix)
+    out = borrowed(out)
+    views = borrowed(views)
     o = 0
     for q in range(items.shape[0]):
         it = items[q]
@@ -528,6 +557,8 @@ def _container_times(b, kind, start, end, after, statuses, p, is_init, slots, st
 @nb.njit(cache=True, nogil=True)
 def hash_signatures(sig, offsets):
     """The 64-bit FNV-1a hash of each signature ``sig[offsets[r]:offsets[r + 1]]``."""
+    sig = borrowed(sig)
+    offsets = borrowed(offsets)
     n = offsets.shape[0] - 1
     hashes = np.empty(n, np.uint64)
     for r in range(n):
@@ -543,6 +574,11 @@ def group_signatures(sig, starts, ends, hashes, ok):
     """Number the distinct signatures ``sig[starts[r]:ends[r]]`` of the rows ``ok`` in the order
     they first appear (a hash table keyed by their :func:`hash_signatures`, each match checked
     byte for byte): ``(group per row, -1 where not ok; number of groups)``."""
+    sig = borrowed(sig)
+    starts = borrowed(starts)
+    ends = borrowed(ends)
+    hashes = borrowed(hashes)
+    ok = borrowed(ok)
     n = starts.shape[0]
     size = 16
     while size < 2 * n:
@@ -584,17 +620,24 @@ def pods(b, kind, start, end, after, flag, items, sig_out):
     """For the pods ``items``: ``(ok, fields, sig_offsets, status_rows)``: whether each takes the
     bulk path, its entries (:data:`POD_FIELDS`), its signature (in ``sig_out``, which needs
     room for the items' bytes), and a row per container status (:func:`_container_times`)."""
+    b = borrowed(b)
+    kind = borrowed(kind)
+    start = borrowed(start)
+    end = borrowed(end)
+    after = borrowed(after)
+    flag = borrowed(flag)
+    items = borrowed(items)
+    sig_out = borrowed(sig_out)
     n = items.shape[0]
     ok = np.zeros(n, np.bool_)
     fields = np.full((n, len(POD_FIELDS)), -1, np.int64)
     offsets = np.zeros(n + 1, np.int64)
-    top = np.empty(3, np.int64)
-    md = np.empty(10, np.int64)
-    sp = np.empty(6, np.int64)
-    st = np.empty(9, np.int64)
-    slots = np.empty(7, np.int64)
-    state_slots = np.empty(3, np.int64)
-    conds = np.empty(3, np.int64)
+    # scratch slots, borrowed (the owner is used again after the loop, so it outlives them)
+    scratch = np.empty(41, np.int64)
+    w = borrowed(scratch)
+    top, md, sp, st = w[0:3], w[3:13], w[13:19], w[19:28]
+    slots, state_slots, conds = w[28:35], w[35:38], w[38:41]
+    fields_w = borrowed(fields)
     count = 0
     for q in range(n):
         status = member(b, kind, start, end, after, items[q], K_STATUS)
@@ -606,6 +649,7 @@ def pods(b, kind, start, end, after, flag, items, sig_out):
                     count += 1
                     j = after[j]
     rows = np.empty((count, 5), np.int64)
+    rows_w = borrowed(rows)
     r = 0
     o = 0
     for q in range(n):
@@ -622,7 +666,7 @@ def pods(b, kind, start, end, after, flag, items, sig_out):
         lookup(b, kind, start, end, after, meta, MD[0], MD[1], md)
         lookup(b, kind, start, end, after, spec, SPEC[0], SPEC[1], sp)
         lookup(b, kind, start, end, after, status, STATUS[0], STATUS[1], st)
-        if not _object_row(b, kind, start, end, after, -1, md, fields, q, 0):
+        if not _object_row(b, kind, start, end, after, -1, md, fields_w, q, 0):
             continue
         node, pod_ip, host_ip = sp[SP_NODE], st[ST_POD_IP], st[ST_HOST_IP]
         labels, annotations = md[MD_LABELS], md[MD_ANNOTATIONS]
@@ -653,9 +697,11 @@ def pods(b, kind, start, end, after, flag, items, sig_out):
         )
         o = _signature(b, kind, start, end, after, flag, md, sp, st, slots, sig_out, o)
         offsets[q + 1] = o
-        r = _container_times(b, kind, start, end, after, st[ST_INIT], q, 1, slots, state_slots, rows, r)
-        r = _container_times(b, kind, start, end, after, st[ST_CONTAINERS], q, 0, slots, state_slots, rows, r)
+        r = _container_times(b, kind, start, end, after, st[ST_INIT], q, 1, slots, state_slots, rows_w, r)
+        containers = st[ST_CONTAINERS]
+        r = _container_times(b, kind, start, end, after, containers, q, 0, slots, state_slots, rows_w, r)
         ok[q] = True
+    scratch[0] = 0
     return ok, fields, offsets, rows[:r]
 
 
@@ -673,15 +719,21 @@ def _chain(b, kind, start, end, after, e1, e2):
 def events(b, kind, start, end, after, flag, items):
     """For the core/v1 Event ``items``: ``(ok, fields)``, the entries of :data:`EVENT_FIELDS`
     (what :func:`workbench.kube.resources.event_row` reads)."""
+    b = borrowed(b)
+    kind = borrowed(kind)
+    start = borrowed(start)
+    end = borrowed(end)
+    after = borrowed(after)
+    flag = borrowed(flag)
+    items = borrowed(items)
     n = items.shape[0]
     ok = np.zeros(n, np.bool_)
     fields = np.full((n, len(EVENT_FIELDS)), -1, np.int64)
-    ev = np.empty(21, np.int64)
-    md = np.empty(10, np.int64)
-    inv = np.empty(4, np.int64)
-    src = np.empty(2, np.int64)
-    ser = np.empty(2, np.int64)
-    texts = np.empty(13, np.int64)
+    # scratch slots, borrowed (the owner is used again after the loop, so it outlives them)
+    scratch = np.empty(52, np.int64)
+    w = borrowed(scratch)
+    ev, md, inv, src, ser, texts = w[0:21], w[21:31], w[31:35], w[35:37], w[37:39], w[39:52]
+    fields_w = borrowed(fields)
     for q in range(n):
         it = items[q]
         lookup(b, kind, start, end, after, it, EV[0], EV[1], ev)
@@ -689,7 +741,7 @@ def events(b, kind, start, end, after, flag, items):
         if meta < 0 or kind[meta] != OBJ:
             continue  # no metadata (or null): the name comes from event_name(), the Python path
         lookup(b, kind, start, end, after, meta, MD[0], MD[1], md)
-        if not _object_row(b, kind, start, end, after, ev[EV_NS], md, fields, q, 1):
+        if not _object_row(b, kind, start, end, after, ev[EV_NS], md, fields_w, q, 1):
             continue
         involved = _chain(b, kind, start, end, after, ev[EV_INVOLVED], ev[EV_REGARDING])
         source = _chain(b, kind, start, end, after, ev[EV_SOURCE], ev[EV_DEP_SOURCE])
@@ -752,6 +804,7 @@ def events(b, kind, start, end, after, flag, items):
         fields[q, 21] = texts[9]
         fields[q, 22] = texts[10]
         ok[q] = True
+    scratch[0] = 0
     return ok, fields
 
 
@@ -760,6 +813,12 @@ def events(b, kind, start, end, after, flag, items):
 def strings(b, kind, start, end, flag, entries):
     """The string entries' decoded text (JSON escapes resolved) as Arrow buffers ``(data,
     offsets, valid)``; entries that are absent or not strings are null."""
+    b = borrowed(b)
+    kind = borrowed(kind)
+    start = borrowed(start)
+    end = borrowed(end)
+    flag = borrowed(flag)
+    entries = borrowed(entries)
     n = entries.shape[0]
     size = 0
     for q in range(n):
@@ -767,6 +826,7 @@ def strings(b, kind, start, end, flag, entries):
         if e >= 0 and kind[e] == STR:
             size += end[e] - start[e]
     data = np.empty(size, np.uint8)
+    data_w = borrowed(data)  # returned: outlives the loop
     offsets = np.empty(n + 1, np.int64)
     valid = np.zeros(n, np.bool_)
     offsets[0] = 0
@@ -775,7 +835,7 @@ def strings(b, kind, start, end, flag, entries):
         e = entries[q]
         if e >= 0 and kind[e] == STR:
             valid[q] = True
-            o = _decode(b, start[e], end[e], flag[e] & ESCAPED, data, o)
+            o = _decode(b, start[e], end[e], flag[e] & ESCAPED, data_w, o)
         offsets[q + 1] = o
     return data, offsets, valid
 
@@ -850,6 +910,13 @@ def _decode(b, s, e, escaped, out, o):
 @nb.njit(cache=True, nogil=True)
 def maps(b, kind, start, end, after, flag, entries):
     """``json_text`` of flat objects (keys sorted) as Arrow buffers; absent entries are null."""
+    b = borrowed(b)
+    kind = borrowed(kind)
+    start = borrowed(start)
+    end = borrowed(end)
+    after = borrowed(after)
+    flag = borrowed(flag)
+    entries = borrowed(entries)
     n = entries.shape[0]
     size = 0
     for q in range(n):
@@ -857,6 +924,7 @@ def maps(b, kind, start, end, after, flag, entries):
         if e >= 0:
             size += end[e] - start[e]
     data = np.empty(size, np.uint8)
+    data_w = borrowed(data)  # returned: outlives the loop
     offsets = np.empty(n + 1, np.int64)
     valid = np.zeros(n, np.bool_)
     offsets[0] = 0
@@ -865,7 +933,7 @@ def maps(b, kind, start, end, after, flag, entries):
         e = entries[q]
         if e >= 0:
             valid[q] = True
-            o = sorted_map(b, kind, start, end, after, flag, e, data, o)
+            o = sorted_map(b, kind, start, end, after, flag, e, data_w, o)
         offsets[q + 1] = o
     return data, offsets, valid
 
@@ -930,6 +998,11 @@ def _time(b, s, e):
 def times(b, kind, start, end, entries):
     """``parse_time`` of each entry as µs: ``(values, state)`` with state 0 null (absent, not
     text, empty or not a time), 1 a value, 2 text another form for Python to read."""
+    b = borrowed(b)
+    kind = borrowed(kind)
+    start = borrowed(start)
+    end = borrowed(end)
+    entries = borrowed(entries)
     n = entries.shape[0]
     values = np.zeros(n, np.int64)
     state = np.zeros(n, np.int8)
@@ -949,6 +1022,11 @@ def times(b, kind, start, end, entries):
 @nb.njit(cache=True, nogil=True)
 def ints(b, kind, start, end, entries):
     """``_int`` of each entry (an integer, not a bool) as ``(values, valid)``."""
+    b = borrowed(b)
+    kind = borrowed(kind)
+    start = borrowed(start)
+    end = borrowed(end)
+    entries = borrowed(entries)
     n = entries.shape[0]
     values = np.zeros(n, np.int64)
     valid = np.zeros(n, np.bool_)
@@ -969,6 +1047,9 @@ def ints(b, kind, start, end, entries):
 @nb.njit(cache=True, nogil=True)
 def item_bytes(start, end, items):
     """``(start, end)`` byte offsets of each item."""
+    start = borrowed(start)
+    end = borrowed(end)
+    items = borrowed(items)
     out = np.empty((items.shape[0], 2), np.int64)
     for q in range(items.shape[0]):
         out[q, 0] = start[items[q]]
@@ -984,6 +1065,13 @@ def strings_all(b, kind, start, end, flag, fields, cols):
     """:func:`strings` of the columns ``cols`` of ``fields`` in one pass, item by item (an
     item's entries and bytes are near each other): ``(data, offsets, valid)`` with one row of
     ``offsets``/``valid`` per column; column ``c``'s text starts at ``offsets[c, 0]``."""
+    b = borrowed(b)
+    kind = borrowed(kind)
+    start = borrowed(start)
+    end = borrowed(end)
+    flag = borrowed(flag)
+    fields = borrowed(fields)
+    cols = borrowed(cols)
     n = fields.shape[0]
     m = cols.shape[0]
     sizes = np.zeros(m, np.int64)
@@ -993,6 +1081,7 @@ def strings_all(b, kind, start, end, flag, fields, cols):
             if e >= 0 and kind[e] == STR:
                 sizes[c] += end[e] - start[e]
     data = np.empty(sizes.sum(), np.uint8)
+    data_w = borrowed(data)  # returned: outlives the loop
     offsets = np.empty((m, n + 1), np.int64)
     valid = np.zeros((m, n), np.bool_)
     at = np.empty(m, np.int64)
@@ -1006,6 +1095,6 @@ def strings_all(b, kind, start, end, flag, fields, cols):
             e = fields[q, cols[c]]
             if e >= 0 and kind[e] == STR:
                 valid[c, q] = True
-                at[c] = _decode(b, start[e], end[e], flag[e] & ESCAPED, data, at[c])
+                at[c] = _decode(b, start[e], end[e], flag[e] & ESCAPED, data_w, at[c])
             offsets[c, q + 1] = at[c]
     return data, offsets, valid

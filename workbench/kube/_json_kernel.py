@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 __all__ = ["ARR", "ESCAPED", "FALSE", "MAX_DEPTH", "NOT_INT", "NULL", "NUM", "OBJ", "STR", "TRUE"]
 
@@ -48,6 +50,27 @@ E_SYNTAX, E_DEPTH, E_UTF8, E_EMPTY, E_FULL = 1, 2, 3, 4, 5
 _S_VALUE, _S_VALUE_OR_CLOSE, _S_KEY, _S_KEY_OR_CLOSE, _S_COLON, _S_AFTER, _S_DONE = range(7)
 #: :func:`parse_part` states: before a value; between two values of the open container; done
 S_VALUE, S_AFTER, S_DONE = _S_VALUE, _S_AFTER, _S_DONE
+
+
+@intrinsic
+def borrowed(typingctx, arr):  # noqa: ARG001 - numba's intrinsic signature
+    """The array ``arr`` without its reference count (a null meminfo), for the length of the
+    call that holds ``arr``: numba counts references on every array passed to a function and
+    when the count cannot be proven balanced across branches, each call costs two atomic
+    operations (about 15 ns: more than the work of most calls here). A kernel rebinds its
+    array arguments to their borrowed selves on entry (the caller holds them until it
+    returns); an array the kernel allocates is borrowed only while the original stays in
+    use, and a borrowed array is never returned."""
+
+    def codegen(context, builder, signature, args):  # noqa: ARG001
+        source = context.make_array(arr)(context, builder, value=args[0])
+        out = context.make_array(arr)(context, builder)
+        for field in ("parent", "nitems", "itemsize", "data", "shape", "strides"):
+            setattr(out, field, getattr(source, field))
+        out.meminfo = cgutils.get_null_value(out.meminfo.type)
+        return out._getvalue()
+
+    return arr(arr), codegen
 
 
 @nb.njit(cache=True, nogil=True)
@@ -125,6 +148,13 @@ def parse_part(b, n, kind, start, end, after, flag, i, t, cap, stack, sp, state)
     the entries numbered from ``t`` and below ``cap``; returns ``(entries end, error, position,
     sp, state)``. Error 0 with a state other than ``_S_DONE`` means ``b[i:n]`` ended inside
     the document (which is how :func:`split` reads the first half of a List)."""
+    b = borrowed(b)
+    kind = borrowed(kind)
+    start = borrowed(start)
+    end = borrowed(end)
+    after = borrowed(after)
+    flag = borrowed(flag)
+    stack = borrowed(stack)
     while True:
         blank = i
         while i < n and (b[i] == 32 or b[i] == 10 or b[i] == 13 or b[i] == 9):
@@ -334,6 +364,7 @@ def first_item_key(b, limit):
     """``(start, end)`` of the first key of the first item of the first array of the top-level
     object (a List's ``items``), found within ``b[:limit]`` by a scan that only skips strings;
     ``(-1, -1)`` when there is none there."""
+    b = borrowed(b)
     n = min(b.shape[0], limit)
     depth = 0
     i = 0
@@ -378,6 +409,7 @@ def split_point(b, lo, key_start, key_end):
     between them; -1 when there is none. In valid JSON no string holds this (its ``"`` would
     close the string, and a key cannot follow a string), so ``p`` is between two values of some
     array; :func:`parse_part` tells whether of the one expected."""
+    b = borrowed(b)
     n = b.shape[0]
     m = key_end - key_start
     for p in range(max(lo, 1), n):
@@ -440,6 +472,12 @@ def same(b, start, end, k, key):
 @nb.njit(cache=True, nogil=True)
 def member(b, kind, start, end, after, obj, key):
     """The entry of ``obj``'s member named ``key`` (unescaped keys only), or -1."""
+    b = borrowed(b)
+    kind = borrowed(kind)
+    start = borrowed(start)
+    end = borrowed(end)
+    after = borrowed(after)
+    key = borrowed(key)
     if obj < 0 or kind[obj] != OBJ:
         return -1
     j = obj + 1
@@ -703,39 +741,56 @@ def _less(b, start, end, p, q):
 
 
 def key_table(*names: str) -> tuple[np.ndarray, np.ndarray]:
-    """The keys for :func:`lookup`: their bytes one after another and their offsets."""
+    """The keys for :func:`lookup`: their bytes one after another, and an index: the ``k + 1``
+    offsets of the keys in those bytes, then ``L`` (one more than the longest key's length),
+    for each length below ``L`` the first key of that length (-1: none), for each key the next
+    key of its length (-1: none), and last ``k`` (so a member is compared with the keys of its
+    length only)."""
     data = [n.encode() for n in names]
-    offsets = np.zeros(len(data) + 1, np.int64)
-    offsets[1:] = np.cumsum([len(d) for d in data])
-    return np.frombuffer(b"".join(data), np.uint8).copy(), offsets
+    k = len(data)
+    longest = max((len(d) for d in data), default=0) + 1
+    offsets = np.concatenate([[0], np.cumsum([len(d) for d in data])]).astype(np.int64)
+    heads = np.full(longest, -1, np.int64)
+    nexts = np.full(k, -1, np.int64)
+    for w in reversed(range(k)):  # each length's keys in their order
+        nexts[w] = heads[len(data[w])]
+        heads[len(data[w])] = w
+    index = np.concatenate([offsets, [longest], heads, nexts, [k]]).astype(np.int64)
+    return np.frombuffer(b"".join(data), np.uint8).copy(), index
 
 
 @nb.njit(cache=True, nogil=True)
-def lookup(b, kind, start, end, after, obj, blob, offsets, slots):
-    """The entries of ``obj``'s members named by the key table ``(blob, offsets)`` into
-    ``slots`` (-1: absent; keys unescaped), walking the members once."""
-    m = slots.shape[0]
-    for w in range(m):
+def lookup(b, kind, start, end, after, obj, blob, index, slots):
+    """The entries of ``obj``'s members named by the key table ``(blob, index)`` into ``slots``
+    (the first ``k``; -1: absent, as are the slots past them; keys unescaped), walking the
+    members once; a key named twice takes its first member."""
+    for w in range(slots.shape[0]):
         slots[w] = -1
     if obj < 0 or kind[obj] != OBJ:
         return
+    k = index[index.shape[0] - 1]
+    longest = index[k + 1]
+    heads = k + 2
+    nexts = heads + longest
     j = obj + 1
     stop = after[obj]
     while j < stop:
         s = start[j]
         length = end[j] - s
-        for w in range(m):
-            o = offsets[w]
-            if offsets[w + 1] - o != length or slots[w] >= 0:
-                continue
-            hit = True
-            for r in range(length):
-                if b[s + r] != blob[o + r]:
-                    hit = False
-                    break
-            if hit:
-                slots[w] = j + 1
-                break
+        if length < longest:
+            w = index[heads + length]
+            while w >= 0:
+                if slots[w] < 0:
+                    o = index[w]
+                    hit = True
+                    for r in range(length):
+                        if b[s + r] != blob[o + r]:
+                            hit = False
+                            break
+                    if hit:
+                        slots[w] = j + 1
+                        break
+                w = index[nexts + w]
         j = after[j + 1]
 
 
@@ -743,6 +798,12 @@ def lookup(b, kind, start, end, after, obj, blob, offsets, slots):
 def keys_plain(b, kind, start, end, after, flag, obj):
     """Whether the object ``obj``'s own keys are unescaped and distinct (its members are then
     what orjson reads)."""
+    b = borrowed(b)
+    kind = borrowed(kind)
+    start = borrowed(start)
+    end = borrowed(end)
+    after = borrowed(after)
+    flag = borrowed(flag)
     first = obj + 1
     j = first
     while j < after[obj]:

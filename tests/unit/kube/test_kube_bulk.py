@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -910,6 +911,30 @@ def _halves_agree(raw: bytes, starts: range, pool: ThreadPoolExecutor) -> int:
         split_items = K.children(halves.kind, halves.after, halves.member(0, "items"), *halves.hole)
         assert np.array_equal(np.where(split_items >= base, split_items - (base - t1), split_items), items)
     return taken
+
+
+def test_kernels_borrow_their_arrays_without_keeping_or_freeing_them(real: Real) -> None:
+    """The kernels read their arguments through borrowed views (no reference counts): each
+    argument keeps its count, and what a kernel returns owns its memory."""
+    import numba as nb
+
+    @nb.njit
+    def doubled(a: np.ndarray) -> np.ndarray:
+        view = J.borrowed(a)
+        view[0] = 7
+        return view * 2
+
+    a = np.arange(4)
+    assert doubled(a).tolist() == [14, 2, 4, 6] and a[0] == 7
+    tape = _bulk._Tape(_compact(_events(real)))
+    assert tape.parse()
+    items = K.children(tape.kind, tape.after, tape.member(0, "items"), 0, 0)
+    arrays = (tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, items)
+    before = [sys.getrefcount(x) for x in arrays]
+    for _ in range(3):
+        ok, fields = K.events(*arrays)
+    assert [sys.getrefcount(x) for x in arrays] == before
+    assert ok.all() and fields.tolist() == K.events(*arrays)[1].tolist()
 
 
 def test_a_list_read_in_two_halves_gives_the_tape_read_in_one(real: Real) -> None:
