@@ -296,15 +296,32 @@ def _strings(tape: _Tape, entries: np.ndarray, name: str) -> pl.Series:
     return _arrow_strings(K.strings(tape.b, tape.kind, tape.start, tape.end, tape.flag, entries), name)
 
 
-def _string_columns(tape: _Tape, fields: np.ndarray, names: dict[str, int]) -> dict[str, pl.Series]:
-    """Text columns of ``fields`` (name → column) in one compiled pass."""
+def _string_columns(
+    tape: _Tape,
+    fields: np.ndarray,
+    names: dict[str, int],
+    pool: ThreadPoolExecutor | None = None,
+    meanwhile: Callable[[], object] | None = None,
+) -> dict[str, pl.Series]:
+    """Text columns of ``fields`` (name → column) in one compiled pass (with a ``pool``, a
+    large one in two halves at once, each column then in two chunks; ``meanwhile`` as in
+    :func:`_halves`)."""
     cols = np.array(list(names.values()), np.int64)
-    data, offsets, valid = K.strings_all(tape.b, tape.kind, tape.start, tape.end, tape.flag, fields, cols)
-    out = {}
-    for c, name in enumerate(names):
-        lo, hi = offsets[c, 0], offsets[c, -1]
-        out[name] = _arrow_strings((data[lo:hi], offsets[c] - lo, valid[c]), name)
-    return out
+
+    def read(lo: int, hi: int) -> dict[str, pl.Series]:
+        data, offsets, valid = K.strings_all(
+            tape.b, tape.kind, tape.start, tape.end, tape.flag, fields[lo:hi], cols
+        )
+        out = {}
+        for c, name in enumerate(names):
+            start, stop = offsets[c, 0], offsets[c, -1]
+            out[name] = _arrow_strings((data[start:stop], offsets[c] - start, valid[c]), name)
+        return out
+
+    parts = _halves(pool, len(fields), read, meanwhile)
+    if len(parts) == 1:
+        return parts[0]
+    return {name: pl.concat([part[name] for part in parts], rechunk=False) for name in names}
 
 
 def _times(tape: _Tape, entries: np.ndarray, name: str) -> pl.Series:
@@ -415,13 +432,23 @@ def _maps(tape: _Tape, entries: np.ndarray, name: str) -> pl.Series:
     )
 
 
-def _halves(pool: ThreadPoolExecutor | None, n: int, run: Callable[[int, int], _R]) -> list[_R]:
+def _halves(
+    pool: ThreadPoolExecutor | None,
+    n: int,
+    run: Callable[[int, int], _R],
+    meanwhile: Callable[[], object] | None = None,
+) -> list[_R]:
     """``[run(0, n)]``, or with a ``pool`` and enough items ``[run(0, h), run(h, n)]``, the first
-    half in a worker while this thread does the second."""
+    half in a worker while this thread does the second; ``meanwhile`` is called once the first
+    half is queued (so that what it queues comes after)."""
     if pool is None or n < SPLIT_ITEMS:
+        if meanwhile is not None:
+            meanwhile()
         return [run(0, n)]
     h = n // 2
     first = pool.submit(run, 0, h)
+    if meanwhile is not None:
+        meanwhile()
     second = run(h, n)
     return [first.result(), second]
 
@@ -549,17 +576,18 @@ def _manifest_texts(
 def _objects(
     n: Normalizer,
     tape: _Tape,
-    fields: np.ndarray,
     keep: np.ndarray,
     texts: Future[tuple[np.ndarray, np.ndarray]] | _Later,
     kind: str,
     observed_at: datetime,
     *,
     deleted: bool,
+    ids: dict[str, pl.Series],
 ) -> pl.DataFrame:
     """The ``objects`` rows of the kept items (``keep``: their positions among the kind's items,
-    whose manifest texts ``texts`` gives); ``fields``: the kept items' entries. The manifest
-    column refers to the List's bytes rather than copying them."""
+    whose manifest texts ``texts`` gives); ``ids``: their namespace, name, uid and
+    resource_version columns. The manifest column refers to the List's bytes rather than
+    copying them."""
     views, out = texts.result()
     m = len(keep)
     buffers = [None, pa.py_buffer(views), pa.py_buffer(tape.raw), pa.py_buffer(out)]
@@ -571,7 +599,7 @@ def _objects(
         _constant("cluster", n.cluster, m, pl.String),
         _constant("kind", kind, m, pl.String),
         _constant("api_version", "v1", m, pl.String),
-        *_string_columns(tape, fields, {"namespace": 0, "name": 1, "uid": 2, "resource_version": 3}).values(),
+        *(ids[c].alias(c) for c in ("namespace", "name", "uid", "resource_version")),
         _constant("observed_at", observed_at, m, TS),
         _constant("deleted", deleted, m, pl.Boolean),
         manifest,
@@ -611,11 +639,16 @@ def _events(
     def col(name: str) -> np.ndarray:
         return f[:, _EFIELD[name]].copy()
 
-    times = {c: _soon(pool, _times, tape, col(c), c) for c in ("first_a", "event_time", "created", "last_a",
-                                                               "series_last")}  # fmt: skip
+    times: dict[str, Future[pl.Series] | _Later] = {}
+
+    def start_times() -> None:  # in the workers, after the first half of the text columns
+        times.update({c: _soon(pool, _times, tape, col(c), c)
+                      for c in ("first_a", "event_time", "created", "last_a", "series_last")})  # fmt: skip
+
     text = _string_columns(tape, f, {c: _EFIELD[c] for c in (
         "namespace", "obj_name", "uid", "involved_kind", "involved_namespace", "involved_name", "involved_uid", "type",
-        "reason", "message", "component", "host")})  # fmt: skip
+        "reason", "message", "component", "host", "obj_namespace", "obj_uid", "obj_version")}, pool,
+        start_times)  # fmt: skip
     counts = [_ints(tape, col(c), c) for c in ("count_a", "count_b", "count_c")]
     count = pl.select(
         pl.coalesce([pl.when(c != 0).then(c) for c in counts] + [pl.lit(1, pl.Int64)]).alias("count")
@@ -659,11 +692,15 @@ def _events(
     if not len(keep):
         return None
     try:
-        batch.events = _conform("events", events[keep])
+        batch.events = _conform("events", _take(events, keep))
     except SchemaError:
         codes[qs] = 0
         return None
-    objects = _objects(n, tape, fields[keep], keep, texts, "Event", observed_at, deleted=deleted)
+    ids = {"namespace": text["obj_namespace"], "name": text["obj_name"], "uid": text["obj_uid"],
+           "resource_version": text["obj_version"]}  # fmt: skip
+    if len(keep) < m:
+        ids = {c: col.gather(keep) for c, col in ids.items()}
+    objects = _objects(n, tape, keep, texts, "Event", observed_at, deleted=deleted, ids=ids)
     return qs[keep], objects
 
 
@@ -740,7 +777,8 @@ def _pods(
     later = {c: _soon(pool, _maps, tape, col(c), c) for c in ("labels", "annotations")}
     later |= {c: _soon(pool, _times, tape, col(c), c) for c in ("initialized", "ready_time")}
     text = _string_columns(tape, f, {c: _FIELD[c] for c in (
-        "namespace", "name", "uid", "node", "pod_ip", "host_ip", "template_hash", "mirror")})  # fmt: skip
+        "namespace", "name", "uid", "node", "pod_ip", "host_ip", "template_hash", "mirror", "obj_namespace",
+        "obj_name", "obj_uid", "obj_version")}, pool)  # fmt: skip
     own = pl.DataFrame([
         _constant("cluster", n.cluster, m, pl.String),
         text["namespace"],
@@ -794,7 +832,9 @@ def _pods(
         batch.containers = containers.select(*SCHEMAS["containers"], "__row")
     else:
         batch.containers = pl.DataFrame(schema={**SCHEMAS["containers"], "__row": pl.Int64})
-    objects = _objects(n, tape, f, keep, texts, "Pod", observed_at, deleted=deleted)
+    ids = {"namespace": text["obj_namespace"], "name": text["obj_name"], "uid": text["obj_uid"],
+           "resource_version": text["obj_version"]}  # fmt: skip
+    objects = _objects(n, tape, keep, texts, "Pod", observed_at, deleted=deleted, ids=ids)
     return qs[keep], objects
 
 
