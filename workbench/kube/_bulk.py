@@ -341,11 +341,6 @@ def _times(tape: _Tape, entries: np.ndarray, name: str) -> pl.Series:
 _MICRO = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
 
 
-def _ints(tape: _Tape, entries: np.ndarray, name: str) -> pl.Series:
-    values, valid = K.ints(tape.b, tape.kind, tape.start, tape.end, entries)
-    return pl.Series(name, values, dtype=pl.Int64).set(pl.Series(~valid), None)
-
-
 def load_split_kernels(raw: bytes) -> None:
     """Load the compiled code that reads a List in two halves (:meth:`_Tape.split`) by reading
     ``raw``, a small List, that way."""
@@ -647,13 +642,12 @@ def _events(
 
     text = _string_columns(tape, f, {c: _EFIELD[c] for c in (
         "namespace", "obj_name", "uid", "involved_kind", "involved_namespace", "involved_name", "involved_uid", "type",
-        "reason", "message", "component", "host", "obj_namespace", "obj_uid", "obj_version")}, pool,
+        "reason", "message", "obj_namespace", "obj_uid", "obj_version")}, pool,
         start_times)  # fmt: skip
-    counts = [_ints(tape, col(c), c) for c in ("count_a", "count_b", "count_c")]
-    count = pl.select(
-        pl.coalesce([pl.when(c != 0).then(c) for c in counts] + [pl.lit(1, pl.Int64)]).alias("count")
-    ).to_series()
-    ok &= (count <= 2**31 - 1).to_numpy()
+    counts = np.array([_EFIELD[c] for c in ("count_a", "count_b", "count_c")], np.int64)
+    count_values = K.first_count(tape.b, tape.kind, tape.start, tape.end, f, counts)
+    count = pl.Series("count", count_values, dtype=pl.Int64)
+    ok &= count_values <= 2**31 - 1
     t = {c: later.result() for c, later in times.items()}
     first = pl.select(
         pl.coalesce(t["first_a"], t["event_time"], t["created"]).alias("first_time")
@@ -661,13 +655,13 @@ def _events(
     last = pl.select(
         pl.coalesce(t["last_a"], t["series_last"], t["event_time"], first).alias("last_time")
     ).to_series()
-    message, component, host = text["message"], text["component"], text["host"]
-    source = pl.select(
-        pl.when(component.is_not_null() & host.is_not_null())
-        .then(pl.concat_str([component, pl.lit("/"), host]))
-        .otherwise(pl.coalesce(component, host))
-        .alias("source")
-    ).to_series()
+    message = text["message"]
+    source = _arrow_strings(
+        K.joined(
+            tape.b, tape.kind, tape.start, tape.end, tape.flag, f, _EFIELD["component"], _EFIELD["host"]
+        ),
+        "source",
+    )
     kind_of = text["type"]
     events = pl.DataFrame([
         _constant("cluster", n.cluster, m, pl.String),
