@@ -173,7 +173,9 @@ class _Keys:
         each key's first row."""
         m = self.keys.height
         rows = np.arange(m, dtype=np.int64)
-        if self.keys.is_duplicated().any():
+        if (
+            self.keys[:, -1].n_unique() < m and self.keys.is_duplicated().any()
+        ):  # names all differ: no key twice
             rows = (
                 self.keys.with_row_index("__row")
                 .group_by(self.keys.columns, maintain_order=True)
@@ -627,7 +629,7 @@ def _events(
             tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, entries[lo:hi]
         ),
     )
-    ok, fields = (np.concatenate(a) for a in zip(*parts, strict=True))
+    ok, fields, count_values = (np.concatenate(a) for a in zip(*parts, strict=True))
     f = fields
     m = len(entries)
 
@@ -642,10 +644,8 @@ def _events(
 
     text = _string_columns(tape, f, {c: _EFIELD[c] for c in (
         "namespace", "obj_name", "uid", "involved_kind", "involved_namespace", "involved_name", "involved_uid", "type",
-        "reason", "message", "obj_namespace", "obj_uid", "obj_version")}, pool,
+        "reason", "message", "component", "host", "obj_namespace", "obj_uid", "obj_version")}, pool,
         start_times)  # fmt: skip
-    counts = np.array([_EFIELD[c] for c in ("count_a", "count_b", "count_c")], np.int64)
-    count_values = K.first_count(tape.b, tape.kind, tape.start, tape.end, f, counts)
     count = pl.Series("count", count_values, dtype=pl.Int64)
     ok &= count_values <= 2**31 - 1
     t = {c: later.result() for c, later in times.items()}
@@ -655,13 +655,13 @@ def _events(
     last = pl.select(
         pl.coalesce(t["last_a"], t["series_last"], t["event_time"], first).alias("last_time")
     ).to_series()
-    message = text["message"]
-    source = _arrow_strings(
-        K.joined(
-            tape.b, tape.kind, tape.start, tape.end, tape.flag, f, _EFIELD["component"], _EFIELD["host"]
-        ),
-        "source",
-    )
+    message, component, host = text["message"], text["component"], text["host"]
+    source = pl.select(
+        pl.when(component.is_not_null() & host.is_not_null())
+        .then(pl.concat_str([component, pl.lit("/"), host]))
+        .otherwise(pl.coalesce(component, host))
+        .alias("source")
+    ).to_series()
     kind_of = text["type"]
     events = pl.DataFrame([
         _constant("cluster", n.cluster, m, pl.String),

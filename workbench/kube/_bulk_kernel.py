@@ -716,9 +716,27 @@ def _chain(b, kind, start, end, after, e1, e2):
 
 
 @nb.njit(cache=True, nogil=True)
+def _first_count(b, kind, start, end, e1, e2, e3):
+    """The first of the integer entries that is not 0 (``a or b or c or 1``; an entry that is
+    absent or not an integer counts as 0), else 1."""
+    for e in (e1, e2, e3):
+        if e < 0 or kind[e] != NUM:
+            continue
+        s = start[e]
+        neg = b[s] == 45
+        v = 0
+        for k in range(s + (1 if neg else 0), end[e]):
+            v = v * 10 + (b[k] - 48)
+        if v != 0:
+            return -v if neg else v
+    return 1
+
+
+@nb.njit(cache=True, nogil=True)
 def events(b, kind, start, end, after, flag, items):
-    """For the core/v1 Event ``items``: ``(ok, fields)``, the entries of :data:`EVENT_FIELDS`
-    (what :func:`workbench.kube.resources.event_row` reads)."""
+    """For the core/v1 Event ``items``: ``(ok, fields, counts)``, the entries of
+    :data:`EVENT_FIELDS` (what :func:`workbench.kube.resources.event_row` reads) and the
+    events' counts (:func:`_first_count`)."""
     b = borrowed(b)
     kind = borrowed(kind)
     start = borrowed(start)
@@ -729,6 +747,7 @@ def events(b, kind, start, end, after, flag, items):
     n = items.shape[0]
     ok = np.zeros(n, np.bool_)
     fields = np.full((n, len(EVENT_FIELDS)), -1, np.int64)
+    counts = np.ones(n, np.int64)
     # scratch slots, borrowed (the owner is used again after the loop, so it outlives them)
     scratch = np.empty(52, np.int64)
     w = borrowed(scratch)
@@ -801,11 +820,12 @@ def events(b, kind, start, end, after, flag, items):
         fields[q, 18] = ser[1]
         fields[q, 19] = ev[EV_COUNT]
         fields[q, 20] = ev[EV_DEP_COUNT]
+        counts[q] = _first_count(b, kind, start, end, ev[EV_COUNT], ev[EV_DEP_COUNT], ser[1])
         fields[q, 21] = texts[9]
         fields[q, 22] = texts[10]
         ok[q] = True
     scratch[0] = 0
-    return ok, fields
+    return ok, fields, counts
 
 
 # --- columns from entries --------------------------------------------------------------------
@@ -1017,73 +1037,6 @@ def times(b, kind, start, end, entries):
             values[q] = v
             state[q] = 1
     return values, state
-
-
-@nb.njit(cache=True, nogil=True)
-def first_count(b, kind, start, end, fields, cols):
-    """Per row, the first of the integer entries ``fields[:, cols]`` that is not 0 (what
-    ``a or b or c or 1`` gives on :func:`ints`), else 1."""
-    b = borrowed(b)
-    kind = borrowed(kind)
-    start = borrowed(start)
-    end = borrowed(end)
-    fields = borrowed(fields)
-    cols = borrowed(cols)
-    n = fields.shape[0]
-    values = np.ones(n, np.int64)
-    for q in range(n):
-        for c in range(cols.shape[0]):
-            e = fields[q, cols[c]]
-            if e < 0 or kind[e] != NUM:
-                continue
-            s = start[e]
-            neg = b[s] == 45
-            v = 0
-            for k in range(s + (1 if neg else 0), end[e]):
-                v = v * 10 + (b[k] - 48)
-            if v != 0:
-                values[q] = -v if neg else v
-                break
-    return values
-
-
-@nb.njit(cache=True, nogil=True)
-def joined(b, kind, start, end, flag, fields, c1, c2):
-    """Per row, the texts of ``fields[:, c1]`` and ``fields[:, c2]`` joined by ``/`` when both
-    are strings, else the one that is (null: neither), as Arrow buffers ``(data, offsets,
-    valid)``."""
-    b = borrowed(b)
-    kind = borrowed(kind)
-    start = borrowed(start)
-    end = borrowed(end)
-    flag = borrowed(flag)
-    fields = borrowed(fields)
-    n = fields.shape[0]
-    size = 0
-    for q in range(n):
-        for e in (fields[q, c1], fields[q, c2]):
-            if e >= 0 and kind[e] == STR:
-                size += end[e] - start[e] + 1
-    data = np.empty(size, np.uint8)
-    data_w = borrowed(data)  # returned: outlives the loop
-    offsets = np.empty(n + 1, np.int64)
-    valid = np.zeros(n, np.bool_)
-    offsets[0] = 0
-    o = 0
-    for q in range(n):
-        e1, e2 = fields[q, c1], fields[q, c2]
-        v1 = e1 >= 0 and kind[e1] == STR
-        v2 = e2 >= 0 and kind[e2] == STR
-        if v1:
-            o = _decode(b, start[e1], end[e1], flag[e1] & ESCAPED, data_w, o)
-        if v1 and v2:
-            data_w[o] = 47
-            o += 1
-        if v2:
-            o = _decode(b, start[e2], end[e2], flag[e2] & ESCAPED, data_w, o)
-        valid[q] = v1 or v2
-        offsets[q + 1] = o
-    return data, offsets, valid
 
 
 @nb.njit(cache=True, nogil=True)
