@@ -622,16 +622,21 @@ def _events(
     deleted: bool,
 ) -> tuple[np.ndarray, pl.DataFrame] | None:
     entries = items[qs]
-    parts = _halves(
-        pool,
-        len(entries),
-        lambda lo, hi: K.events(
-            tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, entries[lo:hi]
-        ),
-    )
-    ok, fields, count_values = (np.concatenate(a) for a in zip(*parts, strict=True))
-    f = fields
     m = len(entries)
+    ok, fields, count_values = (
+        np.empty(m, np.bool_),
+        np.empty((m, len(K.EVENT_FIELDS)), np.int64),
+        np.empty(m, np.int64),
+    )
+    _halves(
+        pool,
+        m,
+        lambda lo, hi: K.events(
+            tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, entries[lo:hi], ok[lo:hi], fields[lo:hi],
+            count_values[lo:hi],
+        ),
+    )  # fmt: skip
+    f = fields
 
     def col(name: str) -> np.ndarray:
         return f[:, _EFIELD[name]].copy()

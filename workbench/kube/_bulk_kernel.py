@@ -733,10 +733,12 @@ def _first_count(b, kind, start, end, e1, e2, e3):
 
 
 @nb.njit(cache=True, nogil=True)
-def events(b, kind, start, end, after, flag, items):
-    """For the core/v1 Event ``items``: ``(ok, fields, counts)``, the entries of
-    :data:`EVENT_FIELDS` (what :func:`workbench.kube.resources.event_row` reads) and the
-    events' counts (:func:`_first_count`)."""
+def events(b, kind, start, end, after, flag, items, ok, fields, counts):
+    """For the core/v1 Event ``items``, into their rows of ``ok`` (whether each takes the bulk
+    path), ``fields`` (the entries of :data:`EVENT_FIELDS`, what
+    :func:`workbench.kube.resources.event_row` reads; -1: none) and ``counts`` (the events'
+    counts, :func:`_first_count`): the caller's arrays, whose rows the kernel fills (two
+    threads fill two halves of one set of arrays)."""
     b = borrowed(b)
     kind = borrowed(kind)
     start = borrowed(start)
@@ -744,15 +746,18 @@ def events(b, kind, start, end, after, flag, items):
     after = borrowed(after)
     flag = borrowed(flag)
     items = borrowed(items)
+    ok = borrowed(ok)
+    fields = borrowed(fields)
+    counts = borrowed(counts)
     n = items.shape[0]
-    ok = np.zeros(n, np.bool_)
-    fields = np.full((n, len(EVENT_FIELDS)), -1, np.int64)
-    counts = np.ones(n, np.int64)
+    ok[:] = False
+    fields[:, :] = -1
+    counts[:] = 1
     # scratch slots, borrowed (the owner is used again after the loop, so it outlives them)
     scratch = np.empty(52, np.int64)
     w = borrowed(scratch)
     ev, md, inv, src, ser, texts = w[0:21], w[21:31], w[31:35], w[35:37], w[37:39], w[39:52]
-    fields_w = borrowed(fields)
+    fields_w = fields
     for q in range(n):
         it = items[q]
         lookup(b, kind, start, end, after, it, EV[0], EV[1], ev)
@@ -825,7 +830,6 @@ def events(b, kind, start, end, after, flag, items):
         fields[q, 22] = texts[10]
         ok[q] = True
     scratch[0] = 0
-    return ok, fields, counts
 
 
 # --- columns from entries --------------------------------------------------------------------
