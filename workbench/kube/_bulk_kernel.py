@@ -22,6 +22,7 @@ from workbench.kube._json_kernel import (
     STR,
     TRUE,
     borrowed,
+    copy_bytes,
     emit,
     emit_string,
     key_table,
@@ -353,7 +354,7 @@ def _emit_item(b, kind, start, end, after, flag, item, skip, verbatim, out, o):
         return emit(b, kind, start, end, after, flag, item, skip, out, o)
     s, e = start[item], end[item]
     if skip < 0:
-        out[o : o + e - s] = b[s:e]
+        copy_bytes(out, o, b, s, e - s)
         return o + e - s
     cut_from = start[skip] - 1  # the key's opening quote
     cut_to = end[skip + 1]
@@ -362,10 +363,10 @@ def _emit_item(b, kind, start, end, after, flag, item, skip, verbatim, out, o):
     elif b[cut_to] == 44:  # the first member: take out the comma after it
         cut_to += 1
     m = cut_from - s
-    out[o : o + m] = b[s:cut_from]
+    copy_bytes(out, o, b, s, m)
     o += m
     m = e - cut_to
-    out[o : o + m] = b[cut_to:e]
+    copy_bytes(out, o, b, cut_to, m)
     return o + m
 
 
@@ -868,10 +869,8 @@ def strings(b, kind, start, end, flag, entries):
 def _decode(b, s, e, escaped, out, o):
     """The string body ``b[s:e]`` with its escapes resolved (the text Python reads)."""
     if not escaped:
-        for q in range(s, e):
-            out[o] = b[q]
-            o += 1
-        return o
+        copy_bytes(out, o, b, s, e - s)
+        return o + e - s
     q = s
     while q < e:
         c = b[q]

@@ -73,6 +73,29 @@ def borrowed(typingctx, arr):  # noqa: ARG001 - numba's intrinsic signature
     return arr(arr), codegen
 
 
+@intrinsic
+def _memcpy(typingctx, dst, dst_at, src, src_at, n):  # noqa: ARG001 - numba's intrinsic signature
+    def codegen(context, builder, signature, args):
+        d, d_at, s, s_at, count = args
+        target = context.make_array(signature.args[0])(context, builder, value=d)
+        source = context.make_array(signature.args[2])(context, builder, value=s)
+        to = builder.gep(target.data, [d_at])
+        fro = builder.gep(source.data, [s_at])
+        cgutils.raw_memcpy(builder, to, fro, count, 1)
+        return context.get_dummy_value()
+
+    return nb.types.void(dst, nb.types.intp, src, nb.types.intp, nb.types.intp), codegen
+
+
+@nb.njit(cache=True, nogil=True)
+def copy_bytes(out, o, b, s, n):
+    """``out[o:o + n] = b[s:s + n]`` as one ``memcpy`` (numba's slice assignment copies a byte
+    at a time, 3–5 times slower); both ranges are checked."""
+    if n < 0 or o < 0 or s < 0 or o + n > out.shape[0] or s + n > b.shape[0]:
+        raise ValueError("copy_bytes: a range outside its array")
+    _memcpy(out, o, b, s, n)
+
+
 @nb.njit(cache=True, nogil=True)
 def _utf8_len(b: np.ndarray, j: int, n: int) -> int:
     """Length of the valid UTF-8 sequence at ``b[j]`` (a byte ≥ 0x80), or 0 when invalid."""
@@ -544,7 +567,7 @@ def emit_string(b, s, e, escaped, out, o):
     """The string body ``b[s:e]`` (without quotes) in orjson's form at ``out[o:]``; returns the
     new end."""
     if not escaped:
-        out[o : o + e - s] = b[s:e]
+        copy_bytes(out, o, b, s, e - s)
         return o + e - s
     q = s
     while q < e:
@@ -628,7 +651,7 @@ def emit(b, kind, start, end, after, flag, root, skip, out, o):
         return o + 1
     if k != OBJ and k != ARR:
         m = end[root] - start[root]
-        out[o : o + m] = b[start[root] : end[root]]
+        copy_bytes(out, o, b, start[root], m)
         return o + m
     stack_end = np.empty(MAX_DEPTH + 1, np.int64)
     stack_obj = np.empty(MAX_DEPTH + 1, np.bool_)

@@ -965,6 +965,15 @@ def test_kernels_borrow_their_arrays_without_keeping_or_freeing_them(real: Real)
     assert out[0].all() and (out[1][:, 1] >= 0).all()
 
 
+def test_copy_bytes_copies_a_range_and_refuses_one_outside_its_arrays() -> None:
+    source, out = np.frombuffer(b"abcdefgh", np.uint8), np.zeros(6, np.uint8)
+    J.copy_bytes(out, 1, source, 2, 4)
+    assert out.tobytes() == b"\x00cdef\x00"
+    for o, s, n in ((3, 0, 4), (0, 6, 3), (-1, 0, 1), (0, 0, -1)):
+        with pytest.raises(ValueError, match="outside"):
+            J.copy_bytes(out, o, source, s, n)
+
+
 def test_a_list_read_in_two_halves_gives_the_tape_read_in_one(real: Real) -> None:
     """Large Lists are read by two threads, each from one side of a comma between two items
     found by a byte pattern; the tape must be the one-pass tape wherever the search starts
