@@ -1043,6 +1043,33 @@ def times(b, kind, start, end, entries):
 
 
 @nb.njit(cache=True, nogil=True)
+def times_all(b, kind, start, end, fields, cols):
+    """:func:`times` of the columns ``cols`` of ``fields`` in one pass, row by row (a row's
+    entries are near each other): ``(values, state)``, one column per column of ``cols``."""
+    b = borrowed(b)
+    kind = borrowed(kind)
+    start = borrowed(start)
+    end = borrowed(end)
+    fields = borrowed(fields)
+    cols = borrowed(cols)
+    n, m = fields.shape[0], cols.shape[0]
+    values = np.zeros((n, m), np.int64)
+    state = np.zeros((n, m), np.int8)
+    for q in range(n):
+        for c in range(m):
+            e = fields[q, cols[c]]
+            if e < 0 or kind[e] != STR or end[e] == start[e]:
+                continue
+            v = _time(b, start[e], end[e])
+            if v == -2:
+                state[q, c] = 2
+            elif v >= 0 or v < -2:
+                values[q, c] = v
+                state[q, c] = 1
+    return values, state
+
+
+@nb.njit(cache=True, nogil=True)
 def item_bytes(start, end, items):
     """``(start, end)`` byte offsets of each item."""
     start = borrowed(start)

@@ -762,6 +762,39 @@ def test_event_counts_and_sources_as_the_per_object_path_reads_them(real: Real) 
     assert tables["source"].to_list()[4:] == ["kubelet", "node-1", "sched\\uler/n\u00e9", None, "h"]
 
 
+def test_event_times_as_the_per_object_path_reads_them(real: Real) -> None:
+    """first_time: firstTimestamp, else eventTime, else creationTimestamp; last_time:
+    lastTimestamp, else series.lastObservedTime, else eventTime, else the first time; a time in
+    a form the compiled reader leaves (an offset) is read by parse_time."""
+    times = ("firstTimestamp", "lastTimestamp", "eventTime", "series")
+    variants = [
+        {"eventTime": "2024-05-01T12:00:00.123456Z", "series": {"lastObservedTime": "2024-05-01T12:05:00.000001Z"}},
+        {"eventTime": "2024-05-01T12:00:00.5Z"},
+        {"firstTimestamp": "2024-05-01T14:00:00+02:00", "lastTimestamp": "2024-05-01T12:30:00-00:30"},
+        {},
+    ]  # fmt: skip
+    events = []
+    for i, change in enumerate(variants):
+        event = _renamed(real.event, i)
+        for key in times:
+            event.pop(key, None)
+        event["metadata"]["creationTimestamp"] = "2024-05-01T11:00:00Z"
+        event.update(change)
+        events.append(event)
+    events += [_renamed(real.event, 10 + i) for i in range(4)]  # a List large enough for the bulk path
+    raw = _compact(_list("EventList", events))
+    _same(raw)
+    normalizer = Normalizer(cluster="c")
+    normalizer.add_json(raw, observed_at=T0)
+    assert [block.table for block in normalizer._bulk.pending] == ["events"]  # the List was read whole
+    rows = normalizer.tables()["events"].head(4)
+    at = lambda text: datetime.fromisoformat(text)  # noqa: E731
+    assert rows["first_time"].to_list() == [at("2024-05-01T12:00:00.123456+00:00"),
+        at("2024-05-01T12:00:00.5+00:00"), at("2024-05-01T12:00:00+00:00"), at("2024-05-01T11:00:00+00:00")]  # fmt: skip
+    assert rows["last_time"].to_list() == [at("2024-05-01T12:05:00.000001+00:00"),
+        at("2024-05-01T12:00:00.5+00:00"), at("2024-05-01T13:00:00+00:00"), at("2024-05-01T11:00:00+00:00")]  # fmt: skip
+
+
 def test_services_select_pods_added_as_json(real: Real) -> None:
     labels = real.pod["metadata"]["labels"]
     service = {"apiVersion": "v1", "kind": "Service",
