@@ -67,42 +67,41 @@ BOUNDS = """
   (`parse_json` + `normalize`, shown as "workbench, per object") is tested item for item
   (`tests/unit/kube/test_kube_bulk.py`). Loading the compiled code (about 0.4 s once per
   process; about 20 s to compile once after an install) is not timed, like the imports.
-- Events: 20× the client means 0.29 s for the 72 MiB EventList: less than `orjson` takes only
-  to parse it (the "read + orjson only" row, 0.46 s) and a third of what `json.loads` takes
-  (0.83 s), the parse the client itself starts with. The workbench does all of its work in
-  0.58 s (0.57–0.63 s in fresh processes, 0.85 s of CPU). Where it goes (seconds of this
-  thread, warm memory): reading the file 0.04, the tape 0.14 (two halves, this thread's 0.06,
-  then waiting for the worker's), classifying the items (kind, and whether the bytes read the
-  same through orjson: duplicate or escaped keys, floats) 0.04 per half, the event fields 0.20
-  per half, text columns 0.10, times 0.05, `objects` rows 0.04, the typed tables 0.09 — each a
-  pass over the items, none of it Python per item.
-- Pods: 18.0× here (23.2 s vs 1.29 s); the run before gave 19.7× (25.4 s vs 1.29 s): the
-  workbench's median was the same, the client's moved by 2 s. Runs take 1.21–1.35 s; in a
-  fresh process the path takes 1.0–1.3 s of wall time and 1.5–2.0 s of CPU on the two cores.
-  The two threads keep both cores busy, so less work, not more threads, is what would help,
-  and the second core gives less than a second core's worth: two CPU-bound processes at once
-  each run up to 13% slower than alone, and a worker thread writing fresh memory is slower
-  still (the tape's first half takes the worker up to twice the time the second takes this
-  thread). Part of the work is the kernel's: the path touches about 300 MB of fresh memory
-  (the file's bytes 175 MB, the tape about 14 bytes per JSON value, the manifest texts of items
-  without kind and apiVersion, as the API lists them, which must be written with their kind),
-  and on this virtual machine a fresh page costs from 0.15 ms to 2.6 ms per MB depending on
-  whether the host has backed it (touching 600 MB: 0.09 s to 1.57 s in the same script, run
-  after run); a case that runs just after one that freed gigabytes pays the most. Steps
-  (seconds of this thread, warm memory; 0.85 s in all): the tape 0.16 (two halves), classifying
-  0.05, the pod fields and signatures 0.28 and their hashes 0.02 (per half), grouping the
-  signatures 0.04, text columns 0.10, times 0.05, the rule results of the signatures (at most
-  85, the pods being copies of 85 real ones) 0.02, `objects` rows and typed tables 0.10.
+- Events: 20× the client means 0.28 s for the 72 MiB EventList, about 60% of what `orjson`
+  takes only to parse it (the "read + orjson only" row) and a third of what `json.loads` takes,
+  the parse the client itself starts with. The workbench does all of its work in 0.29–0.30 s
+  here; nine fresh processes in a row took 0.29–0.41 s (median 0.30 s). The spread is fresh
+  memory: the path touches about 210 MB that no process had touched before (the file's bytes 72 MB, the tape 69 MB at
+  14 bytes per JSON value, the manifest texts of the 63% of items without kind and apiVersion,
+  as the API lists them, 46 MB, the columns about 20 MB), and on this virtual machine a fresh
+  page costs from 0.15 ms to 2.6 ms per MB depending on whether the host has backed it
+  (touching 600 MB: 0.09 s to 1.57 s in the same script, run after run); a case that runs
+  just after one that freed gigabytes pays the most. The work itself, in seconds of one core
+  with warm memory (about 0.42 s in all, on two cores): reading the file 0.035, the tape 0.10 (two
+  halves), classifying the items 0.04, manifest texts 0.04, the event fields 0.08, fifteen text
+  columns 0.03, five time columns 0.025, the typed tables 0.05. The event kernel is bound by its
+  instructions (about 0.8 µs per event for some twenty member lookups and checks: it costs the
+  same over 500 events kept in cache, and twice as much over the events in random order); the
+  tape is bound by the byte-at-a-time scan of strings, which hold most of the bytes.
+- Pods: 24.9× here; 22.7–24.9× over the three runs of this session's final code. Runs take
+  1.0–1.1 s; the two threads keep both cores busy, and the second core gives less than a
+  core's worth (two CPU-bound processes at once each run up to 13% slower than alone).
 - Done here, in order of effect: the compiled tape and column kernels (per-object path
-  3.4 s → 1.6 s median); pod rules once per signature; two threads (the kernels release the
-  GIL), the tape among them, read in two halves split between two items (with the grouping
-  below, the median went from 1.59 s to 1.29 s); manifest texts as Arrow string views into the file's own bytes
-  where those bytes are already the text, copied only where something is cut (managedFields),
-  respelt or prefixed; signatures grouped in compiled code with no copies (40 MB less peak);
-  time stamps as integer microseconds; the garbage collector paused.
-- Ways forward: a tape of fewer bytes per value (less fresh memory), fewer signature bytes per
-  pod, and the same bulk path for the live collector and the file importer, which still parse
-  per object.
+  3.4 s → 1.6 s median); pod rules once per signature; kernels that read their arrays through
+  borrowed views (numba counted references on every array passed to a helper, two atomic
+  operations per call that cost more than the calls' work: the event and pod kernels halved,
+  events 0.58 → 0.44 s, pods 1.29 → 1.02 s); two threads (the kernels release the GIL), the
+  tape among them, read in two halves split between two items; one pass, row by row, for the
+  time columns and for the text columns (with the `objects` rows' names), in two halves (events
+  0.36 → 0.30 s); a List's keys left pending rather than put in a dict one by one; manifest
+  texts as Arrow string views into the file's own bytes where those bytes are already the
+  text, copied (by memcpy) only where something is cut (managedFields), respelt or prefixed;
+  signatures grouped in compiled code with no copies; time stamps as integer microseconds; the
+  garbage collector paused.
+- Ways forward: less fresh memory (a tape of fewer bytes per value; the event fields as 32-bit
+  entries), a faster string scan in the parser (most bytes are inside strings; a scan eight
+  bytes at a time written with numba's byte loads was slower than the byte loop), and the same
+  bulk path for the live collector and the file importer, which still parse per object.
 """
 
 _state: dict[str, Any] = {}

@@ -1,5 +1,5 @@
-"""The bulk path from a List's JSON bytes to the normaliser's tables (2.5–3× parsing and then
-the per-object path on a PodList or EventList, 10–20× the kubernetes client: benchmark B3).
+"""The bulk path from a List's JSON bytes to the normaliser's tables (3–5× parsing and then
+the per-object path on a PodList or EventList, 18–25× the kubernetes client: benchmark B3).
 
 :meth:`workbench.kube.normalize.Normalizer.add_json` hands a List here. The document is read
 once into a tape by compiled code (:mod:`._json_kernel`), never into Python objects; core/v1
@@ -16,8 +16,8 @@ same values the per-object path gives:
   rule results; their own names, times, IPs, labels and annotations come from the tape.
 
 Lists of 1 MiB or more are read by two threads (the kernels release the GIL): the tape in two
-halves split between two items (:meth:`_Tape.split`), then each kernel takes half of the items,
-and the manifest, time and map columns are built in a worker.
+halves split between two items (:meth:`_Tape.split`), then each kernel (the text columns'
+too) takes half of the items, and the manifest, time and map columns are built in a worker.
 
 Anything unusual goes to the per-object path, item by item (another kind, a kind to infer, a
 value of an odd type, a number ``orjson`` might read as a float, a duplicate or escaped key, a
