@@ -101,8 +101,7 @@ EVENT_FIELDS = ("obj_namespace", "obj_name", "obj_uid", "obj_version", "namespac
 def children(kind, after, arr, hole_start, hole_end):
     """The entries of the array ``arr``'s elements, stepping over the unused entries
     ``[hole_start, hole_end)`` of a tape read in two halves (none when they are equal)."""
-    kind = borrowed(kind)
-    after = borrowed(after)
+    kind, after = borrowed((kind, after))
     n = 0
     j = arr + 1
     while j < after[arr]:
@@ -222,13 +221,7 @@ def classify(b, kind, start, end, after, flag, items, typed):
     List, or JSON orjson would read differently from the tape); and whether the item lacks kind
     and apiVersion, which the typed List (``typed``: 1 a v1 PodList, 2 a v1 EventList, else 0)
     gives it."""
-    b = borrowed(b)
-    kind = borrowed(kind)
-    start = borrowed(start)
-    end = borrowed(end)
-    after = borrowed(after)
-    flag = borrowed(flag)
-    items = borrowed(items)
+    b, kind, start, end, after, flag, items = borrowed((b, kind, start, end, after, flag, items))
     n = items.shape[0]
     out = np.zeros(n, np.int8)
     inferred = np.zeros(n, np.bool_)
@@ -265,12 +258,7 @@ def skips(b, kind, start, end, after, items):
     """Per item: the key entry of its ``metadata.managedFields`` member, or -1 (what
     :func:`pods` and :func:`events` put in their last column, found without them so that the
     manifest texts can be written while they run)."""
-    b = borrowed(b)
-    kind = borrowed(kind)
-    start = borrowed(start)
-    end = borrowed(end)
-    after = borrowed(after)
-    items = borrowed(items)
+    b, kind, start, end, after, items = borrowed((b, kind, start, end, after, items))
     out = np.full(items.shape[0], -1, np.int64)
     for q in range(items.shape[0]):
         md = member(b, kind, start, end, after, items[q], K_META)
@@ -288,19 +276,9 @@ def manifests(b, kind, start, end, after, flag, items, skips, inferred, verbatim
     is written into ``out`` (buffer 1, room for the copied items' bytes and their prefixes) and
     viewed there. An ``inferred`` item starts with ``prefix``
     (``{"apiVersion":"v1","kind":"Pod"``), as ``kinds._with_kind`` puts them."""
-    b = borrowed(b)
-    kind = borrowed(kind)
-    start = borrowed(start)
-    end = borrowed(end)
-    after = borrowed(after)
-    flag = borrowed(flag)
-    items = borrowed(items)
-    skips = borrowed(skips)
-    inferred = borrowed(inferred)
-    verbatim = borrowed(verbatim)
-    prefix = borrowed(prefix)
-    out = borrowed(out)
-    views = borrowed(views)
+    b, kind, start, end, after, flag, items, skips, inferred, verbatim, prefix, out, views = borrowed(
+        (b, kind, start, end, after, flag, items, skips, inferred, verbatim, prefix, out, views)
+    )
     o = 0
     for q in range(items.shape[0]):
         it = items[q]
@@ -558,8 +536,7 @@ def _container_times(b, kind, start, end, after, statuses, p, is_init, slots, st
 @nb.njit(cache=True, nogil=True)
 def hash_signatures(sig, offsets):
     """The 64-bit FNV-1a hash of each signature ``sig[offsets[r]:offsets[r + 1]]``."""
-    sig = borrowed(sig)
-    offsets = borrowed(offsets)
+    sig, offsets = borrowed((sig, offsets))
     n = offsets.shape[0] - 1
     hashes = np.empty(n, np.uint64)
     for r in range(n):
@@ -575,11 +552,7 @@ def group_signatures(sig, starts, ends, hashes, ok):
     """Number the distinct signatures ``sig[starts[r]:ends[r]]`` of the rows ``ok`` in the order
     they first appear (a hash table keyed by their :func:`hash_signatures`, each match checked
     byte for byte): ``(group per row, -1 where not ok; number of groups)``."""
-    sig = borrowed(sig)
-    starts = borrowed(starts)
-    ends = borrowed(ends)
-    hashes = borrowed(hashes)
-    ok = borrowed(ok)
+    sig, starts, ends, hashes, ok = borrowed((sig, starts, ends, hashes, ok))
     n = starts.shape[0]
     size = 16
     while size < 2 * n:
@@ -621,14 +594,9 @@ def pods(b, kind, start, end, after, flag, items, sig_out):
     """For the pods ``items``: ``(ok, fields, sig_offsets, status_rows)``: whether each takes the
     bulk path, its entries (:data:`POD_FIELDS`), its signature (in ``sig_out``, which needs
     room for the items' bytes), and a row per container status (:func:`_container_times`)."""
-    b = borrowed(b)
-    kind = borrowed(kind)
-    start = borrowed(start)
-    end = borrowed(end)
-    after = borrowed(after)
-    flag = borrowed(flag)
-    items = borrowed(items)
-    sig_out = borrowed(sig_out)
+    b, kind, start, end, after, flag, items, sig_out = borrowed(
+        (b, kind, start, end, after, flag, items, sig_out)
+    )
     n = items.shape[0]
     ok = np.zeros(n, np.bool_)
     fields = np.full((n, len(POD_FIELDS)), -1, np.int64)
@@ -740,16 +708,9 @@ def events(b, kind, start, end, after, flag, items, ok, fields, counts):
     :func:`workbench.kube.resources.event_row` reads; -1: none) and ``counts`` (the events'
     counts, :func:`_first_count`): the caller's arrays, whose rows the kernel fills (two
     threads fill two halves of one set of arrays)."""
-    b = borrowed(b)
-    kind = borrowed(kind)
-    start = borrowed(start)
-    end = borrowed(end)
-    after = borrowed(after)
-    flag = borrowed(flag)
-    items = borrowed(items)
-    ok = borrowed(ok)
-    fields = borrowed(fields)
-    counts = borrowed(counts)
+    b, kind, start, end, after, flag, items, ok, fields, counts = borrowed(
+        (b, kind, start, end, after, flag, items, ok, fields, counts)
+    )
     n = items.shape[0]
     ok[:] = False
     fields[:, :] = -1
@@ -838,12 +799,7 @@ def events(b, kind, start, end, after, flag, items, ok, fields, counts):
 def strings(b, kind, start, end, flag, entries):
     """The string entries' decoded text (JSON escapes resolved) as Arrow buffers ``(data,
     offsets, valid)``; entries that are absent or not strings are null."""
-    b = borrowed(b)
-    kind = borrowed(kind)
-    start = borrowed(start)
-    end = borrowed(end)
-    flag = borrowed(flag)
-    entries = borrowed(entries)
+    b, kind, start, end, flag, entries = borrowed((b, kind, start, end, flag, entries))
     n = entries.shape[0]
     size = 0
     for q in range(n):
@@ -933,13 +889,7 @@ def _decode(b, s, e, escaped, out, o):
 @nb.njit(cache=True, nogil=True)
 def maps(b, kind, start, end, after, flag, entries):
     """``json_text`` of flat objects (keys sorted) as Arrow buffers; absent entries are null."""
-    b = borrowed(b)
-    kind = borrowed(kind)
-    start = borrowed(start)
-    end = borrowed(end)
-    after = borrowed(after)
-    flag = borrowed(flag)
-    entries = borrowed(entries)
+    b, kind, start, end, after, flag, entries = borrowed((b, kind, start, end, after, flag, entries))
     n = entries.shape[0]
     size = 0
     for q in range(n):
@@ -1021,11 +971,7 @@ def _time(b, s, e):
 def times(b, kind, start, end, entries):
     """``parse_time`` of each entry as µs: ``(values, state)`` with state 0 null (absent, not
     text, empty or not a time), 1 a value, 2 text another form for Python to read."""
-    b = borrowed(b)
-    kind = borrowed(kind)
-    start = borrowed(start)
-    end = borrowed(end)
-    entries = borrowed(entries)
+    b, kind, start, end, entries = borrowed((b, kind, start, end, entries))
     n = entries.shape[0]
     values = np.zeros(n, np.int64)
     state = np.zeros(n, np.int8)
@@ -1046,12 +992,7 @@ def times(b, kind, start, end, entries):
 def times_all(b, kind, start, end, fields, cols):
     """:func:`times` of the columns ``cols`` of ``fields`` in one pass, row by row (a row's
     entries are near each other): ``(values, state)``, one column per column of ``cols``."""
-    b = borrowed(b)
-    kind = borrowed(kind)
-    start = borrowed(start)
-    end = borrowed(end)
-    fields = borrowed(fields)
-    cols = borrowed(cols)
+    b, kind, start, end, fields, cols = borrowed((b, kind, start, end, fields, cols))
     n, m = fields.shape[0], cols.shape[0]
     values = np.zeros((n, m), np.int64)
     state = np.zeros((n, m), np.int8)
@@ -1072,9 +1013,7 @@ def times_all(b, kind, start, end, fields, cols):
 @nb.njit(cache=True, nogil=True)
 def item_bytes(start, end, items):
     """``(start, end)`` byte offsets of each item."""
-    start = borrowed(start)
-    end = borrowed(end)
-    items = borrowed(items)
+    start, end, items = borrowed((start, end, items))
     out = np.empty((items.shape[0], 2), np.int64)
     for q in range(items.shape[0]):
         out[q, 0] = start[items[q]]
@@ -1090,13 +1029,7 @@ def strings_all(b, kind, start, end, flag, fields, cols):
     """:func:`strings` of the columns ``cols`` of ``fields`` in one pass, item by item (an
     item's entries and bytes are near each other): ``(data, offsets, valid)`` with one row of
     ``offsets``/``valid`` per column; column ``c``'s text starts at ``offsets[c, 0]``."""
-    b = borrowed(b)
-    kind = borrowed(kind)
-    start = borrowed(start)
-    end = borrowed(end)
-    flag = borrowed(flag)
-    fields = borrowed(fields)
-    cols = borrowed(cols)
+    b, kind, start, end, flag, fields, cols = borrowed((b, kind, start, end, flag, fields, cols))
     n = fields.shape[0]
     m = cols.shape[0]
     sizes = np.zeros(m, np.int64)

@@ -53,24 +53,30 @@ S_VALUE, S_AFTER, S_DONE = _S_VALUE, _S_AFTER, _S_DONE
 
 
 @intrinsic
-def borrowed(typingctx, arr):  # noqa: ARG001 - numba's intrinsic signature
-    """The array ``arr`` without its reference count (a null meminfo), for the length of the
-    call that holds ``arr``: numba counts references on every array passed to a function and
-    when the count cannot be proven balanced across branches, each call costs two atomic
-    operations (about 15 ns: more than the work of most calls here). A kernel rebinds its
-    array arguments to their borrowed selves on entry (the caller holds them until it
-    returns); an array the kernel allocates is borrowed only while the original stays in
-    use, and a borrowed array is never returned."""
+def borrowed(typingctx, arrays):  # noqa: ARG001 - numba's intrinsic signature
+    """The array ``arrays`` (or each array of the tuple ``arrays``) without its reference count
+    (a null meminfo), for the length of the call that holds it: numba counts references on
+    every array passed to a function and when the count cannot be proven balanced across
+    branches, each call costs two atomic operations (about 15 ns: more than the work of most
+    calls here). A kernel rebinds its array arguments to their borrowed selves on entry (the
+    caller holds them until it returns); an array the kernel allocates is borrowed only while
+    the original stays in use, and a borrowed array is never returned."""
 
-    def codegen(context, builder, signature, args):  # noqa: ARG001
-        source = context.make_array(arr)(context, builder, value=args[0])
-        out = context.make_array(arr)(context, builder)
+    def borrow(context, builder, typ, value):
+        source = context.make_array(typ)(context, builder, value=value)
+        out = context.make_array(typ)(context, builder)
         for field in ("parent", "nitems", "itemsize", "data", "shape", "strides"):
             setattr(out, field, getattr(source, field))
         out.meminfo = cgutils.get_null_value(out.meminfo.type)
         return out._getvalue()
 
-    return arr(arr), codegen
+    def codegen(context, builder, signature, args):  # noqa: ARG001
+        if not isinstance(arrays, nb.types.BaseTuple):
+            return borrow(context, builder, arrays, args[0])
+        items = [borrow(context, builder, t, builder.extract_value(args[0], k)) for k, t in enumerate(arrays)]
+        return context.make_tuple(builder, arrays, items)
+
+    return arrays(arrays), codegen
 
 
 @intrinsic
@@ -171,13 +177,7 @@ def parse_part(b, n, kind, start, end, after, flag, i, t, cap, stack, sp, state)
     the entries numbered from ``t`` and below ``cap``; returns ``(entries end, error, position,
     sp, state)``. Error 0 with a state other than ``_S_DONE`` means ``b[i:n]`` ended inside
     the document (which is how :func:`split` reads the first half of a List)."""
-    b = borrowed(b)
-    kind = borrowed(kind)
-    start = borrowed(start)
-    end = borrowed(end)
-    after = borrowed(after)
-    flag = borrowed(flag)
-    stack = borrowed(stack)
+    b, kind, start, end, after, flag, stack = borrowed((b, kind, start, end, after, flag, stack))
     while True:
         blank = i
         while i < n and (b[i] == 32 or b[i] == 10 or b[i] == 13 or b[i] == 9):
@@ -495,12 +495,7 @@ def same(b, start, end, k, key):
 @nb.njit(cache=True, nogil=True)
 def member(b, kind, start, end, after, obj, key):
     """The entry of ``obj``'s member named ``key`` (unescaped keys only), or -1."""
-    b = borrowed(b)
-    kind = borrowed(kind)
-    start = borrowed(start)
-    end = borrowed(end)
-    after = borrowed(after)
-    key = borrowed(key)
+    b, kind, start, end, after, key = borrowed((b, kind, start, end, after, key))
     if obj < 0 or kind[obj] != OBJ:
         return -1
     j = obj + 1
@@ -821,12 +816,7 @@ def lookup(b, kind, start, end, after, obj, blob, index, slots):
 def keys_plain(b, kind, start, end, after, flag, obj):
     """Whether the object ``obj``'s own keys are unescaped and distinct (its members are then
     what orjson reads)."""
-    b = borrowed(b)
-    kind = borrowed(kind)
-    start = borrowed(start)
-    end = borrowed(end)
-    after = borrowed(after)
-    flag = borrowed(flag)
+    b, kind, start, end, after, flag = borrowed((b, kind, start, end, after, flag))
     first = obj + 1
     j = first
     while j < after[obj]:
