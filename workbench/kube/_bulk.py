@@ -173,9 +173,8 @@ class _Keys:
         each key's first row."""
         m = self.keys.height
         rows = np.arange(m, dtype=np.int64)
-        if (
-            self.keys[:, -1].n_unique() < m and self.keys.is_duplicated().any()
-        ):  # names all differ: no key twice
+        names_differ = self.keys[:, -1].n_unique() == m  # then no key is there twice
+        if not names_differ and self.keys.is_duplicated().any():
             rows = (
                 self.keys.with_row_index("__row")
                 .group_by(self.keys.columns, maintain_order=True)
@@ -326,18 +325,30 @@ def _string_columns(
     return {name: pl.concat([part[name] for part in parts], rechunk=False) for name in names}
 
 
-def _times(tape: _Tape, entries: np.ndarray, name: str) -> pl.Series:
-    """``parse_time`` of the entries, µs-exact; forms the compiled reader leaves are read by
-    :func:`parse_time` itself."""
-    values, state = K.times(tape.b, tape.kind, tape.start, tape.end, entries)
-    if (state == 2).any():
-        texts = _strings(tape, np.where(state == 2, entries, -1), name).to_list()
-        for q in np.flatnonzero(state == 2):
-            t = parse_time(texts[q])
+def _read_times(tape: _Tape, fields: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``parse_time`` of the entries in the columns ``cols`` of ``fields``, µs-exact, in one
+    compiled pass: ``(values, valid)``, one column per column of ``cols``; forms the compiled
+    reader leaves are read by :func:`parse_time` itself."""
+    values, state = K.times_all(tape.b, tape.kind, tape.start, tape.end, fields, cols)
+    odd = np.nonzero(state == 2)
+    if len(odd[0]):
+        texts = _strings(tape, fields[odd[0], cols[odd[1]]], "time").to_list()
+        for q, c, text in zip(*odd, texts, strict=True):
+            t = parse_time(text)
             if t is not None:
-                values[q] = (t - _EPOCH) // _MICRO
-                state[q] = 1
-    return pl.Series(name, values, dtype=pl.Int64).set(pl.Series(state != 1), None).cast(TS)
+                values[q, c] = (t - _EPOCH) // _MICRO
+                state[q, c] = 1
+    return values, state == 1
+
+
+def _time_series(name: str, values: np.ndarray, valid: np.ndarray) -> pl.Series:
+    return pl.Series(name, values, dtype=pl.Int64).set(pl.Series(~valid), None).cast(TS)
+
+
+def _times(tape: _Tape, entries: np.ndarray, name: str) -> pl.Series:
+    """``parse_time`` of the entries (:func:`_read_times`)."""
+    values, valid = _read_times(tape, entries.reshape(-1, 1), np.zeros(1, np.int64))
+    return _time_series(name, values[:, 0], valid[:, 0])
 
 
 _MICRO = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
@@ -353,25 +364,14 @@ def _event_times(tape: _Tape, fields: np.ndarray) -> tuple[pl.Series, pl.Series]
     """The events' ``first_time`` (firstTimestamp, else eventTime, else creationTimestamp) and
     ``last_time`` (lastTimestamp, else series.lastObservedTime, else eventTime, else the first
     time), each read as :func:`_times` reads it, in one compiled pass."""
-    values, state = K.times_all(tape.b, tape.kind, tape.start, tape.end, fields, _EVENT_TIMES)
-    for q, c in zip(*np.nonzero(state == 2), strict=True):  # forms the compiled reader leaves
-        entry = np.array([fields[q, _EVENT_TIMES[c]]], np.int64)
-        t = parse_time(_strings(tape, entry, "t")[0])
-        if t is not None:
-            values[q, c] = (t - _EPOCH) // _MICRO
-            state[q, c] = 1
-    ok = state == 1
+    values, ok = _read_times(tape, fields, _EVENT_TIMES)
     first = np.where(ok[:, 0], values[:, 0], np.where(ok[:, 1], values[:, 1], values[:, 2]))
     first_ok = ok[:, 0] | ok[:, 1] | ok[:, 2]
     last = np.where(
         ok[:, 3], values[:, 3], np.where(ok[:, 4], values[:, 4], np.where(ok[:, 1], values[:, 1], first))
     )
     last_ok = ok[:, 3] | ok[:, 4] | ok[:, 1] | first_ok
-
-    def series(name: str, v: np.ndarray, valid: np.ndarray) -> pl.Series:
-        return pl.Series(name, v, dtype=pl.Int64).set(pl.Series(~valid), None).cast(TS)
-
-    return series("first_time", first, first_ok), series("last_time", last, last_ok)
+    return _time_series("first_time", first, first_ok), _time_series("last_time", last, last_ok)
 
 
 def load_split_kernels(raw: bytes) -> None:
@@ -634,6 +634,13 @@ def _objects(
     ])  # fmt: skip
 
 
+def _object_ids(text: dict[str, pl.Series]) -> dict[str, pl.Series]:
+    """The ``objects`` rows' namespace, name, uid and resource_version among the text columns."""
+    return {c: text[f"obj_{c}"] for c in ("namespace", "name", "uid")} | {
+        "resource_version": text["obj_version"]
+    }
+
+
 def _constant(name: str, value: Any, m: int, dtype: pl.DataType) -> pl.Series:
     return pl.repeat(value, m, dtype=dtype, eager=True).alias(name)
 
@@ -716,8 +723,7 @@ def _events(
     except SchemaError:
         codes[qs] = 0
         return None
-    ids = {"namespace": text["obj_namespace"], "name": text["obj_name"], "uid": text["obj_uid"],
-           "resource_version": text["obj_version"]}  # fmt: skip
+    ids = _object_ids(text)
     if len(keep) < m:
         ids = {c: col.gather(keep) for c, col in ids.items()}
     objects = _objects(n, tape, keep, texts, "Event", observed_at, deleted=deleted, ids=ids)
@@ -852,9 +858,7 @@ def _pods(
         batch.containers = containers.select(*SCHEMAS["containers"], "__row")
     else:
         batch.containers = pl.DataFrame(schema={**SCHEMAS["containers"], "__row": pl.Int64})
-    ids = {"namespace": text["obj_namespace"], "name": text["obj_name"], "uid": text["obj_uid"],
-           "resource_version": text["obj_version"]}  # fmt: skip
-    objects = _objects(n, tape, keep, texts, "Pod", observed_at, deleted=deleted, ids=ids)
+    objects = _objects(n, tape, keep, texts, "Pod", observed_at, deleted=deleted, ids=_object_ids(text))
     return qs[keep], objects
 
 

@@ -719,7 +719,6 @@ def events(b, kind, start, end, after, flag, items, ok, fields, counts):
     scratch = np.empty(52, np.int64)
     w = borrowed(scratch)
     ev, md, inv, src, ser, texts = w[0:21], w[21:31], w[31:35], w[35:37], w[37:39], w[39:52]
-    fields_w = fields
     for q in range(n):
         it = items[q]
         lookup(b, kind, start, end, after, it, EV[0], EV[1], ev)
@@ -727,7 +726,7 @@ def events(b, kind, start, end, after, flag, items, ok, fields, counts):
         if meta < 0 or kind[meta] != OBJ:
             continue  # no metadata (or null): the name comes from event_name(), the Python path
         lookup(b, kind, start, end, after, meta, MD[0], MD[1], md)
-        if not _object_row(b, kind, start, end, after, ev[EV_NS], md, fields_w, q, 1):
+        if not _object_row(b, kind, start, end, after, ev[EV_NS], md, fields, q, 1):
             continue
         involved = _chain(b, kind, start, end, after, ev[EV_INVOLVED], ev[EV_REGARDING])
         source = _chain(b, kind, start, end, after, ev[EV_SOURCE], ev[EV_DEP_SOURCE])
@@ -968,30 +967,11 @@ def _time(b, s, e):
 
 
 @nb.njit(cache=True, nogil=True)
-def times(b, kind, start, end, entries):
-    """``parse_time`` of each entry as µs: ``(values, state)`` with state 0 null (absent, not
-    text, empty or not a time), 1 a value, 2 text another form for Python to read."""
-    b, kind, start, end, entries = borrowed((b, kind, start, end, entries))
-    n = entries.shape[0]
-    values = np.zeros(n, np.int64)
-    state = np.zeros(n, np.int8)
-    for q in range(n):
-        e = entries[q]
-        if e < 0 or kind[e] != STR or end[e] == start[e]:
-            continue
-        v = _time(b, start[e], end[e])
-        if v == -2:
-            state[q] = 2
-        elif v >= 0 or v < -2:
-            values[q] = v
-            state[q] = 1
-    return values, state
-
-
-@nb.njit(cache=True, nogil=True)
 def times_all(b, kind, start, end, fields, cols):
-    """:func:`times` of the columns ``cols`` of ``fields`` in one pass, row by row (a row's
-    entries are near each other): ``(values, state)``, one column per column of ``cols``."""
+    """``parse_time`` of the entries in the columns ``cols`` of ``fields`` as µs, in one pass,
+    row by row (a row's entries are near each other): ``(values, state)``, one column per
+    column of ``cols``, state 0 null (absent, not text, empty or not a time), 1 a value, 2 text
+    another form for Python to read."""
     b, kind, start, end, fields, cols = borrowed((b, kind, start, end, fields, cols))
     n, m = fields.shape[0], cols.shape[0]
     values = np.zeros((n, m), np.int64)
