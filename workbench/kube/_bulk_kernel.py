@@ -687,7 +687,8 @@ def _chain(b, kind, start, end, after, e1, e2):
 @nb.njit(cache=True, nogil=True)
 def _first_count(b, kind, start, end, e1, e2, e3):
     """The first of the integer entries that is not 0 (``a or b or c or 1``; an entry that is
-    absent or not an integer counts as 0), else 1."""
+    absent or not an integer counts as 0), else 1: an event's series.count, count,
+    deprecatedCount, as :func:`workbench.kube.resources.event_row` reads them."""
     for e in (e1, e2, e3):
         if e < 0 or kind[e] != NUM:
             continue
@@ -786,7 +787,7 @@ def events(b, kind, start, end, after, flag, items, ok, fields, counts):
         fields[q, 18] = ser[1]
         fields[q, 19] = ev[EV_COUNT]
         fields[q, 20] = ev[EV_DEP_COUNT]
-        counts[q] = _first_count(b, kind, start, end, ev[EV_COUNT], ev[EV_DEP_COUNT], ser[1])
+        counts[q] = _first_count(b, kind, start, end, ser[1], ev[EV_COUNT], ev[EV_DEP_COUNT])
         fields[q, 21] = texts[9]
         fields[q, 22] = texts[10]
         ok[q] = True

@@ -737,12 +737,12 @@ def test_an_object_twice_in_one_list_and_the_tables_asked_for_twice(real: Real) 
 
 
 def test_event_counts_and_sources_as_the_per_object_path_reads_them(real: Real) -> None:
-    """count is the first of count, deprecatedCount and series.count that is not 0 (else 1);
+    """count is the first of series.count, count and deprecatedCount that is not 0 (else 1);
     source joins component and host with "/" when both are there, else takes the one that is
     (an empty component counts as none)."""
     variants = [
         {"count": 3, "deprecatedCount": 5}, {"count": 0, "deprecatedCount": 4}, {"count": 0, "series": {"count": 6}},
-        {"count": 0}, {"source": {"component": "kubelet"}}, {"source": {"host": "node-1"}},
+        {"count": 0}, {"count": 2, "series": {"count": 7}}, {"source": {"component": "kubelet"}}, {"source": {"host": "node-1"}},
         {"source": {"component": "sched\\uler", "host": "n\u00e9"}}, {"source": {}},
         {"source": {"component": "", "host": "h"}},
     ]  # fmt: skip
@@ -758,8 +758,8 @@ def test_event_counts_and_sources_as_the_per_object_path_reads_them(real: Real) 
     normalizer.add_json(raw, observed_at=T0)
     assert [block.table for block in normalizer._bulk.pending] == ["events"]  # the List was read whole
     tables = normalizer.tables()["events"]
-    assert tables["count"].to_list()[:4] == [3, 4, 6, 1]
-    assert tables["source"].to_list()[4:] == ["kubelet", "node-1", "sched\\uler/n\u00e9", None, "h"]
+    assert tables["count"].to_list()[:5] == [3, 4, 6, 1, 7]
+    assert tables["source"].to_list()[5:] == ["kubelet", "node-1", "sched\\uler/n\u00e9", None, "h"]
 
 
 def test_event_times_as_the_per_object_path_reads_them(real: Real) -> None:
