@@ -62,6 +62,8 @@ _R = TypeVar("_R")
 THREADED_BYTES = 1 << 20
 #: and a kernel's items are split in halves when there are at least this many
 SPLIT_ITEMS = 2000
+#: the most bytes one chunk of text columns copies (:func:`K.text_views`; its views hold int32 offsets)
+_VIEW_LIMIT = 2**31 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EVENT_TYPES = ("Normal", "Warning")
 #: Pod columns the per-pod values fill; the others come from the signature's representative.
@@ -300,29 +302,42 @@ def _strings(tape: _Tape, entries: np.ndarray, name: str) -> pl.Series:
 def _string_columns(
     tape: _Tape,
     fields: np.ndarray,
-    names: dict[str, int],
+    names: dict[str, int | tuple[int, ...]],
     pool: ThreadPoolExecutor | None = None,
     meanwhile: Callable[[], object] | None = None,
 ) -> dict[str, pl.Series]:
-    """Text columns of ``fields`` (name → column) in one compiled pass (with a ``pool``, a
-    large one in two halves at once, each column then in two chunks; ``meanwhile`` as in
-    :func:`_halves`)."""
-    cols = np.array(list(names.values()), np.int64)
+    """Text columns of ``fields`` (name → its column, or ``(op, column[, column])``, an op of
+    :func:`K.text_views`) in one compiled pass, as Arrow string views into the List's own bytes
+    where a value is its string's bytes (with a ``pool``, a large one in two halves at once,
+    each column then in two chunks; ``meanwhile`` as in :func:`_halves`)."""
+    specs = [(K.TEXT, v, -1) if isinstance(v, int) else (*v, -1)[:3] for v in names.values()]
+    cols = np.array([[a, b] for _, a, b in specs], np.int64)
+    ops = np.array([op for op, _, _ in specs], np.int64)
+    raw = pa.py_buffer(tape.raw)
 
-    def read(lo: int, hi: int) -> dict[str, pl.Series]:
-        data, offsets, valid = K.strings_all(
-            tape.b, tape.kind, tape.start, tape.end, tape.flag, fields[lo:hi], cols
-        )
-        out = {}
-        for c, name in enumerate(names):
-            start, stop = offsets[c, 0], offsets[c, -1]
-            out[name] = _arrow_strings((data[start:stop], offsets[c] - start, valid[c]), name)
-        return out
+    def read(lo: int, hi: int) -> dict[str, list[pl.Series]]:
+        out: dict[str, list[pl.Series]] = {name: [] for name in names}
+        while True:
+            data, views, valid, rows = K.text_views(
+                tape.b, tape.kind, tape.start, tape.end, tape.flag, fields[lo:hi], cols, ops, _VIEW_LIMIT
+            )
+            if rows == 0 and lo < hi:
+                raise ValueError(f"the text of item {lo} is larger than {_VIEW_LIMIT} bytes")
+            buffer = pa.py_buffer(data)
+            for c, name in enumerate(names):
+                bits = pa.py_buffer(np.packbits(valid[c], bitorder="little"))
+                array = pa.Array.from_buffers(
+                    pa.string_view(),
+                    rows,
+                    [bits, pa.py_buffer(views[c * rows : (c + 1) * rows]), raw, buffer],
+                )
+                out[name].append(pl.Series(name, pl.from_arrow(array), dtype=pl.String))
+            lo += rows
+            if lo >= hi:
+                return out
 
     parts = _halves(pool, len(fields), read, meanwhile)
-    if len(parts) == 1:
-        return parts[0]
-    return {name: pl.concat([part[name] for part in parts], rechunk=False) for name in names}
+    return {name: pl.concat([s for part in parts for s in part[name]], rechunk=False) for name in names}
 
 
 def _read_times(tape: _Tape, fields: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -682,36 +697,23 @@ def _events(
         times.append(_soon(pool, _event_times, tape, f))
 
     text = _string_columns(tape, f, {c: _EFIELD[c] for c in (
-        "namespace", "obj_name", "uid", "involved_kind", "involved_namespace", "involved_name", "involved_uid", "type",
-        "reason", "message", "component", "host", "obj_namespace", "obj_uid", "obj_version")}, pool,
-        start_times)  # fmt: skip
+        "namespace", "obj_name", "uid", "involved_kind", "involved_namespace", "involved_name", "involved_uid",
+        "reason", "obj_namespace", "obj_uid", "obj_version")} | {
+        "type": (K.EVENT_TYPE, _EFIELD["type"]), "message": (K.STRIPPED, _EFIELD["message"]),
+        "source": (K.JOINED, _EFIELD["component"], _EFIELD["host"])}, pool, start_times)  # fmt: skip
     count = pl.Series("count", count_values, dtype=pl.Int64)
     ok &= count_values <= 2**31 - 1
     first, last = times[0].result()
-    message, component, host = text["message"], text["component"], text["host"]
-    source = pl.select(
-        pl.when(component.is_not_null() & host.is_not_null())
-        .then(pl.concat_str([component, pl.lit("/"), host]))
-        .otherwise(pl.coalesce(component, host))
-        .alias("source")
-    ).to_series()
-    kind_of = text["type"]
     events = pl.DataFrame([
         _constant("cluster", n.cluster, m, pl.String),
         text["namespace"],
         text["obj_name"].alias("name"),
-        text["uid"],
-        text["involved_kind"],
-        text["involved_namespace"],
-        text["involved_name"],
-        text["involved_uid"],
-        pl.select(pl.when(kind_of.is_in(_EVENT_TYPES)).then(kind_of).alias("type")).to_series(),
-        text["reason"],
-        _strip(message),
+        *(text[c] for c in ("uid", "involved_kind", "involved_namespace", "involved_name", "involved_uid", "type",
+                            "reason", "message")),
         first,
         last,
         count,
-        source,
+        text["source"],
         _constant("observed_at", observed_at, m, TS),
     ])  # fmt: skip
     keep = np.flatnonzero(ok)
@@ -728,19 +730,6 @@ def _events(
         ids = {c: col.gather(keep) for c, col in ids.items()}
     objects = _objects(n, tape, keep, texts, "Event", observed_at, deleted=deleted, ids=ids)
     return qs[keep], objects
-
-
-def _strip(message: pl.Series) -> pl.Series:
-    """``str.strip()`` as Python does it: polars strips Unicode White_Space; Python also strips
-    U+001C–U+001F, which only an escape can put in JSON text."""
-    odd = message.str.contains(r"^[\x1c-\x1f]|[\x1c-\x1f]$").fill_null(value=False)  # noqa: RUF001
-    stripped = message.str.strip_chars()
-    if odd.any():
-        values = stripped.to_list()
-        for q in np.flatnonzero(odd.to_numpy()):
-            values[q] = message[int(q)].strip()
-        stripped = pl.Series("message", values, pl.String)
-    return stripped
 
 
 def _conform(table: str, df: pl.DataFrame) -> pl.DataFrame:

@@ -1005,35 +1005,150 @@ def item_bytes(start, end, items):
 _ = (FALSE, emit_string)  # re-exported names the tests use
 
 
+#: what :func:`text_views` makes of a column: the string as it is; the string less the
+#: whitespace at its ends (``str.strip``); the string when it is an event type (Normal or
+#: Warning), else null; two strings joined by "/" when both are non-empty, else the non-empty one
+TEXT, STRIPPED, EVENT_TYPE, JOINED = 0, 1, 2, 3
+V_NORMAL, V_WARNING = _k("Normal"), _k("Warning")
+
+
 @nb.njit(cache=True, nogil=True)
-def strings_all(b, kind, start, end, flag, fields, cols):
-    """:func:`strings` of the columns ``cols`` of ``fields`` in one pass, item by item (an
-    item's entries and bytes are near each other): ``(data, offsets, valid)`` with one row of
-    ``offsets``/``valid`` per column; column ``c``'s text starts at ``offsets[c, 0]``."""
-    b, kind, start, end, flag, fields, cols = borrowed((b, kind, start, end, flag, fields, cols))
+def text_views(b, kind, start, end, flag, fields, cols, ops, limit):
+    """Text columns of ``fields`` as Arrow string views, in one pass item by item (an item's
+    entries and bytes are near each other): column ``c`` is ``ops[c]`` (:data:`TEXT` …) of the
+    entries in ``fields[:, cols[c, 0]]`` (and, :data:`JOINED`, ``fields[:, cols[c, 1]]``).
+    Returns ``(views, out, valid, rows)``: ``views[c * rows + q]`` is row ``q`` of column ``c``
+    (16 bytes, :func:`_view`), into ``b`` (buffer 0) where the text is the string's own bytes,
+    else into ``out`` (buffer 1: strings with escapes, decoded; joined strings); ``rows``: the
+    rows read, all of them unless ``out`` would pass ``limit`` bytes (the views' offsets are
+    int32s): the caller reads the rest again."""
+    b, kind, start, end, flag, fields, cols, ops = borrowed((b, kind, start, end, flag, fields, cols, ops))
     n = fields.shape[0]
     m = cols.shape[0]
-    sizes = np.zeros(m, np.int64)
+    size = 0
+    rows = n
     for q in range(n):
+        need = 0
         for c in range(m):
-            e = fields[q, cols[c]]
-            if e >= 0 and kind[e] == STR:
-                sizes[c] += end[e] - start[e]
-    data = np.empty(sizes.sum(), np.uint8)
-    data_w = borrowed(data)  # returned: outlives the loop
-    offsets = np.empty((m, n + 1), np.int64)
-    valid = np.zeros((m, n), np.bool_)
-    at = np.empty(m, np.int64)
-    base = 0
-    for c in range(m):
-        at[c] = base
-        offsets[c, 0] = base
-        base += sizes[c]
-    for q in range(n):
+            e = fields[q, cols[c, 0]]
+            if ops[c] == JOINED:
+                e2 = fields[q, cols[c, 1]]
+                if _nonempty_str(kind, start, end, e) and _nonempty_str(kind, start, end, e2):
+                    need += end[e] - start[e] + 1 + end[e2] - start[e2]
+                    continue
+                if not _nonempty_str(kind, start, end, e):
+                    e = e2
+            if e >= 0 and kind[e] == STR and flag[e] & ESCAPED:
+                need += end[e] - start[e]
+        if size + need > limit:
+            rows = q
+            break
+        size += need
+    out = np.empty(size, np.uint8)
+    views = np.zeros((m * rows, 16), np.uint8)
+    valid = np.zeros((m, rows), np.bool_)
+    out_w, views_w = borrowed((out, views))  # returned: they outlive the loop
+    o = 0
+    for q in range(rows):
         for c in range(m):
-            e = fields[q, cols[c]]
-            if e >= 0 and kind[e] == STR:
-                valid[c, q] = True
-                at[c] = _decode(b, start[e], end[e], flag[e] & ESCAPED, data_w, at[c])
-            offsets[c, q + 1] = at[c]
-    return data, offsets, valid
+            op = ops[c]
+            e = fields[q, cols[c, 0]]
+            if op == JOINED:
+                e2 = fields[q, cols[c, 1]]
+                if _nonempty_str(kind, start, end, e) and _nonempty_str(kind, start, end, e2):
+                    at = o
+                    o = _decode(b, start[e], end[e], flag[e] & ESCAPED, out_w, o)
+                    out_w[o] = 47  # /
+                    o = _decode(b, start[e2], end[e2], flag[e2] & ESCAPED, out_w, o + 1)
+                    _view(views_w, c * rows + q, out_w, at, o - at, 1)
+                    valid[c, q] = True
+                    continue
+                if not _nonempty_str(kind, start, end, e):
+                    e = e2 if _nonempty_str(kind, start, end, e2) else -1
+            if e < 0 or kind[e] != STR:
+                continue
+            if flag[e] & ESCAPED:
+                at = o
+                o = _decode(b, start[e], end[e], 1, out_w, o)
+                valid[c, q] = _put_text(views_w, c * rows + q, out_w, at, o, 1, op)
+            else:
+                valid[c, q] = _put_text(views_w, c * rows + q, b, start[e], end[e], 0, op)
+    return out, views, valid, rows
+
+
+@nb.njit(cache=True, nogil=True)
+def _put_text(views, r, d, s, e, buffer, op):
+    """The view of ``d[s:e]`` (in buffer ``buffer``) as ``op`` makes it into ``views[r]``;
+    False (null) for an :data:`EVENT_TYPE` that is not one."""
+    if op == STRIPPED:
+        while s < e:
+            w = _space_at_start(d, s, e)
+            if w == 0:
+                break
+            s += w
+        while s < e:
+            w = _space_at_end(d, s, e)
+            if w == 0:
+                break
+            e -= w
+    elif op == EVENT_TYPE and not (_bytes_are(d, s, e, V_NORMAL) or _bytes_are(d, s, e, V_WARNING)):
+        return False
+    _view(views, r, d, s, e - s, buffer)
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def _bytes_are(d, s, e, text):
+    if e - s != text.shape[0]:
+        return False
+    for k in range(text.shape[0]):
+        if d[s + k] != text[k]:
+            return False
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def _is_space(c):
+    """An ASCII character ``str.isspace`` takes: \\t \\n \\v \\f \\r, U+001C–U+001F, space."""
+    return c == 32 or 9 <= c <= 13 or 28 <= c <= 31
+
+
+@nb.njit(cache=True, nogil=True)
+def _space_at_start(d, s, e):
+    """The length in bytes of the whitespace character (``str.isspace``) that UTF-8 text
+    ``d[s:e]`` starts with; 0: none. Beyond ASCII: U+0085, U+00A0, U+1680, U+2000–U+200A,
+    U+2028, U+2029, U+202F, U+205F, U+3000."""
+    c = d[s]
+    if c < 0x80:
+        return 1 if _is_space(c) else 0
+    if e - s < 2:
+        return 0
+    c1 = d[s + 1]
+    if c == 0xC2:
+        return 2 if c1 == 0x85 or c1 == 0xA0 else 0
+    if e - s < 3:
+        return 0
+    return 3 if _space3(c, c1, d[s + 2]) else 0
+
+
+@nb.njit(cache=True, nogil=True)
+def _space_at_end(d, s, e):
+    """The length in bytes of the whitespace character that ``d[s:e]`` ends with; 0: none."""
+    c = d[e - 1]
+    if c < 0x80:
+        return 1 if _is_space(c) else 0
+    if e - s >= 2 and d[e - 2] == 0xC2 and (c == 0x85 or c == 0xA0):
+        return 2
+    if e - s >= 3 and _space3(d[e - 3], d[e - 2], c):
+        return 3
+    return 0
+
+
+@nb.njit(cache=True, nogil=True)
+def _space3(c0, c1, c2):
+    """Whether the three bytes are a whitespace character's UTF-8."""
+    if c0 == 0xE2:
+        if c1 == 0x80:
+            return c2 <= 0x8A or c2 == 0xA8 or c2 == 0xA9 or c2 == 0xAF
+        return c1 == 0x81 and c2 == 0x9F
+    return (c0 == 0xE1 and c1 == 0x9A and c2 == 0x80) or (c0 == 0xE3 and c1 == 0x80 and c2 == 0x80)

@@ -762,6 +762,75 @@ def test_event_counts_and_sources_as_the_per_object_path_reads_them(real: Real) 
     assert tables["source"].to_list()[5:] == ["kubelet", "node-1", "sched\\uler/n\u00e9", None, "h"]
 
 
+#: every character ``str.isspace`` takes, and characters that look like space but are not
+_SPACES = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+_NOT_SPACES = ["\u200b", "\u180e", "\ufeff", "\u2060", "\u00ad", "\u202e", "\u0000", "\u3001", "\u2010"]
+
+
+@pytest.mark.parametrize("ensure_ascii", [False, True], ids=["utf8", "escaped"])
+def test_event_messages_types_and_sources_as_the_per_object_path_reads_them(
+    real: Real, *, ensure_ascii: bool
+) -> None:
+    """The bulk path strips a message as ``str.strip`` does (every Unicode space, written or
+    escaped; nothing that only looks like one), keeps a type only when it is Normal or Warning,
+    and joins component and host, whatever escapes they are written with."""
+    assert len(_SPACES) == 29  # the table _space_at_start/_space_at_end spell out
+    messages = [f"{c}m{c}" for c in _SPACES] + [f"{c}m{c}" for c in _NOT_SPACES]
+    messages += [
+        "".join(_SPACES) + "in between: " + "".join(_SPACES) + "." + "".join(_SPACES),
+        "".join(_SPACES),
+        "é",
+    ]
+    types = ["Normal", "Warning", "normal", "Warning ", "", "Normal\u0000", "Info", "Warnin", "Warningg"]
+    sources = [{"component": "k\u00e9", "host": "n\"1\""}, {"component": "\u2028", "host": ""},
+               {"host": "\\"}, {"component": "c" * 40, "host": "h" * 40}]  # fmt: skip
+    events = []
+    for i, message in enumerate(messages):
+        event = _renamed(real.event, i)
+        event.update(message=message, type=types[i % len(types)], source=sources[i % len(sources)])
+        events.append(event)
+    raw = json.dumps(_list("EventList", events), ensure_ascii=ensure_ascii).encode()
+    _same(raw)
+    normalizer = Normalizer(cluster="c")
+    normalizer.add_json(raw, observed_at=T0)
+    assert [block.table for block in normalizer._bulk.pending] == ["events"]  # the List was read whole
+    got = normalizer.tables()["events"]
+    assert got["message"].to_list() == [m.strip() for m in messages]
+    assert got["message"].to_list()[: len(_SPACES)] == ["m"] * len(_SPACES)
+    assert got["type"].to_list()[:3] == ["Normal", "Warning", None]
+    assert got["source"].to_list()[:4] == ['k\u00e9/n"1"', "\u2028", "\\", "c" * 40 + "/" + "h" * 40]
+
+
+def test_text_columns_in_chunks_when_their_copies_pass_the_limit(
+    real: Real, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text columns whose copied bytes would pass what a view's int32 offset reaches are read in
+    chunks of rows; the tables are the same."""
+    events = [_renamed(real.event, i) | {"message": f"\u00e9v\u00e9nement {i}\n"} for i in range(30)]
+    pods = [_renamed(p, i) for i, p in enumerate(real.pods[:6])]
+    for i, pod in enumerate(pods):
+        pod["metadata"]["name"] = f"w\u00e9b-{i}"
+    kernel, chunks = K.text_views, []
+
+    def counted(*args: Any) -> Any:
+        out = kernel(*args)
+        chunks.append(out[3])
+        return out
+
+    for raw, table, n in ((_compact(_list("EventList", events)), "events", 30),
+                          (json.dumps(_list("PodList", pods)).encode(), "pods", 6)):  # fmt: skip
+        want = normalize_json(raw, cluster="c", observed_at=T0)
+        chunks.clear()
+        with monkeypatch.context() as patch:
+            patch.setattr(_bulk, "_VIEW_LIMIT", 64)
+            patch.setattr(_bulk.K, "text_views", counted)
+            got = normalize_json(raw, cluster="c", observed_at=T0)
+        assert sum(chunks) == n and len(chunks) > 1, chunks
+        assert got[table].height == n
+        for name, frame_ in want.items():
+            assert_frame_equal(got[name], frame_)
+
+
 def test_event_times_as_the_per_object_path_reads_them(real: Real) -> None:
     """first_time: firstTimestamp, else eventTime, else creationTimestamp; last_time:
     lastTimestamp, else series.lastObservedTime, else eventTime, else the first time; a time in
