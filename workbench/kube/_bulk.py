@@ -166,6 +166,8 @@ class _Keys:
     keys: pl.DataFrame
     base: int
     observed_at: datetime
+    #: whether the keys' last column (the names) is known to hold no value twice
+    distinct: bool | None = None
 
     def tuples(self) -> list[tuple[Any, ...]]:
         return list(zip(repeat(self.table), *(c.to_list() for c in self.keys.iter_columns()), strict=False))
@@ -175,7 +177,7 @@ class _Keys:
         each key's first row."""
         m = self.keys.height
         rows = np.arange(m, dtype=np.int64)
-        names_differ = self.keys[:, -1].n_unique() == m  # then no key is there twice
+        names_differ = self.distinct or self.keys[:, -1].n_unique() == m  # then no key is there twice
         if not names_differ and self.keys.is_duplicated().any():
             rows = (
                 self.keys.with_row_index("__row")
@@ -310,13 +312,29 @@ def _string_columns(
     :func:`K.text_views`) in one compiled pass, as Arrow string views into the List's own bytes
     where a value is its string's bytes (with a ``pool``, a large one in two halves at once,
     each column then in two chunks; ``meanwhile`` as in :func:`_halves`)."""
-    specs = [(K.TEXT, v, -1) if isinstance(v, int) else (*v, -1)[:3] for v in names.values()]
-    cols = np.array([[a, b] for _, a, b in specs], np.int64)
-    ops = np.array([op for op, _, _ in specs], np.int64)
+    wanted = {name: (K.TEXT, v, -1) if isinstance(v, int) else (*v, -1)[:3] for name, v in names.items()}
+
+    # a column with another's entries (an event's namespace and its metadata's, mostly) is read once
+    def same(x: tuple[int, int, int], y: tuple[int, int, int]) -> bool:
+        if x[0] != y[0] or x[2] != y[2]:
+            return False
+        a, b = x[1], y[1]
+        return a == b or (
+            len(fields) > 0 and fields[0, a] == fields[0, b] and np.array_equal(fields[:, a], fields[:, b])
+        )
+
+    twin: dict[str, str] = {}
+    specs: dict[str, tuple[int, int, int]] = {}
+    for name, spec in wanted.items():
+        twin[name] = next((other for other, known in specs.items() if same(known, spec)), name)
+        if twin[name] == name:
+            specs[name] = spec
+    cols = np.array([[a, b] for _, a, b in specs.values()], np.int64)
+    ops = np.array([op for op, _, _ in specs.values()], np.int64)
     raw = pa.py_buffer(tape.raw)
 
     def read(lo: int, hi: int) -> dict[str, list[pl.Series]]:
-        out: dict[str, list[pl.Series]] = {name: [] for name in names}
+        out: dict[str, list[pl.Series]] = {name: [] for name in specs}
         while True:
             data, views, valid, rows = K.text_views(
                 tape.b, tape.kind, tape.start, tape.end, tape.flag, fields[lo:hi], cols, ops, _VIEW_LIMIT
@@ -324,7 +342,7 @@ def _string_columns(
             if rows == 0 and lo < hi:
                 raise ValueError(f"the text of item {lo} is larger than {_VIEW_LIMIT} bytes")
             buffer = pa.py_buffer(data)
-            for c, name in enumerate(names):
+            for c, name in enumerate(specs):
                 bits = pa.py_buffer(np.packbits(valid[c], bitorder="little"))
                 array = pa.Array.from_buffers(
                     pa.string_view(),
@@ -337,7 +355,8 @@ def _string_columns(
                 return out
 
     parts = _halves(pool, len(fields), read, meanwhile)
-    return {name: pl.concat([s for part in parts for s in part[name]], rechunk=False) for name in names}
+    read_ = {name: pl.concat([s for part in parts for s in part[name]], rechunk=False) for name in specs}
+    return {name: read_[twin[name]].alias(name) for name in names}
 
 
 def _read_times(tape: _Tape, fields: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -538,10 +557,10 @@ def _add(
         for table, part in (("pods", pod_objects), ("events", event_objects)):
             if part is None:
                 continue
-            qs, frame_ = part
+            qs, frame_, distinct = part
             base = n._bulk.add(table, batch, len(qs), observed_at, deleted=deleted)
-            n._bulk.pending.append(_Keys(table, frame_.select(_KEY[table]), base, observed_at))
-        n._object_chunks.append((len(n._objects), pl.concat([f for _, f in parts])))
+            n._bulk.pending.append(_Keys(table, frame_.select(_KEY[table]), base, observed_at, distinct))
+        n._object_chunks.append((len(n._objects), pl.concat([f for _, f, _ in parts])))
         return
     latest = n._latest
     n._bulk.settle(latest)
@@ -550,14 +569,16 @@ def _add(
     for table, part in (("pods", pod_objects), ("events", event_objects)):
         if part is None:
             continue
-        qs, frame_ = part
+        qs, frame_, _ = part
         base = n._bulk.add(table, batch, len(qs), observed_at, deleted=deleted)
         table_keys = _Keys(table, frame_.select(_KEY[table]), base, observed_at).tuples()
         for r, q in enumerate(qs.tolist()):
             keys[q] = table_keys[r]
             ids[q] = base + r
     fast_objects = (
-        pl.concat([f.with_columns(__item=pl.Series(q, dtype=pl.Int64)) for q, f in parts]) if parts else None
+        pl.concat([f.with_columns(__item=pl.Series(q, dtype=pl.Int64)) for q, f, _ in parts])
+        if parts
+        else None
     )
     saved, n._objects = n._objects, []
     slow_positions: list[int] = []
@@ -673,12 +694,14 @@ def _events(
     pool: ThreadPoolExecutor | None,
     *,
     deleted: bool,
-) -> tuple[np.ndarray, pl.DataFrame] | None:
+) -> tuple[np.ndarray, pl.DataFrame, bool | None] | None:
     entries = items[qs]
     m = len(entries)
-    ok, fields, count_values = (
+    # entries as int32s (a tape has fewer than 2**31): half the fresh memory of int64s
+    ok, fields, count_values, hashes = (
         np.empty(m, np.bool_),
-        np.empty((m, len(K.EVENT_FIELDS)), np.int64),
+        np.empty((m, len(K.EVENT_FIELDS)), np.int32),
+        np.empty(m, np.int64),
         np.empty(m, np.int64),
     )
     _halves(
@@ -686,7 +709,7 @@ def _events(
         m,
         lambda lo, hi: K.events(
             tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, entries[lo:hi], ok[lo:hi], fields[lo:hi],
-            count_values[lo:hi],
+            count_values[lo:hi], hashes[lo:hi],
         ),
     )  # fmt: skip
     f = fields
@@ -729,7 +752,9 @@ def _events(
     if len(keep) < m:
         ids = {c: col.gather(keep) for c, col in ids.items()}
     objects = _objects(n, tape, keep, texts, "Event", observed_at, deleted=deleted, ids=ids)
-    return qs[keep], objects
+    named = hashes if len(keep) == m else hashes[keep]  # the names' hashes, or -1: escaped
+    distinct = True if bool((named >= 0).all()) and K.all_distinct(named) else None
+    return qs[keep], objects, distinct
 
 
 def _conform(table: str, df: pl.DataFrame) -> pl.DataFrame:
@@ -751,7 +776,7 @@ def _pods(
     pool: ThreadPoolExecutor | None,
     *,
     deleted: bool,
-) -> tuple[np.ndarray, pl.DataFrame] | None:
+) -> tuple[np.ndarray, pl.DataFrame, bool | None] | None:
     entries = items[qs]
     # each pod's signature is written in its own room (at most its bytes and 64) of one buffer,
     # whose pages past what is written are never touched
@@ -848,7 +873,7 @@ def _pods(
     else:
         batch.containers = pl.DataFrame(schema={**SCHEMAS["containers"], "__row": pl.Int64})
     objects = _objects(n, tape, keep, texts, "Pod", observed_at, deleted=deleted, ids=_object_ids(text))
-    return qs[keep], objects
+    return qs[keep], objects, None
 
 
 def _representatives(

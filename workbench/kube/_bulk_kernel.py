@@ -703,19 +703,21 @@ def _first_count(b, kind, start, end, e1, e2, e3):
 
 
 @nb.njit(cache=True, nogil=True)
-def events(b, kind, start, end, after, flag, items, ok, fields, counts):
+def events(b, kind, start, end, after, flag, items, ok, fields, counts, hashes):
     """For the core/v1 Event ``items``, into their rows of ``ok`` (whether each takes the bulk
     path), ``fields`` (the entries of :data:`EVENT_FIELDS`, what
-    :func:`workbench.kube.resources.event_row` reads; -1: none) and ``counts`` (the events'
-    counts, :func:`_first_count`): the caller's arrays, whose rows the kernel fills (two
-    threads fill two halves of one set of arrays)."""
-    b, kind, start, end, after, flag, items, ok, fields, counts = borrowed(
-        (b, kind, start, end, after, flag, items, ok, fields, counts)
+    :func:`workbench.kube.resources.event_row` reads; -1: none), ``counts`` (the events'
+    counts, :func:`_first_count`) and ``hashes`` (of the names, :func:`name_hash`): the
+    caller's arrays, whose rows the kernel fills (two threads fill two halves of one set of
+    arrays)."""
+    b, kind, start, end, after, flag, items, ok, fields, counts, hashes = borrowed(
+        (b, kind, start, end, after, flag, items, ok, fields, counts, hashes)
     )
     n = items.shape[0]
     ok[:] = False
     fields[:, :] = -1
     counts[:] = 1
+    hashes[:] = -1
     # scratch slots, borrowed (the owner is used again after the loop, so it outlives them)
     scratch = np.empty(52, np.int64)
     w = borrowed(scratch)
@@ -790,8 +792,40 @@ def events(b, kind, start, end, after, flag, items, ok, fields, counts):
         counts[q] = _first_count(b, kind, start, end, ser[1], ev[EV_COUNT], ev[EV_DEP_COUNT])
         fields[q, 21] = texts[9]
         fields[q, 22] = texts[10]
+        hashes[q] = name_hash(b, kind, start, end, flag, md[MD_NAME])
         ok[q] = True
     scratch[0] = 0
+
+
+@nb.njit(cache=True, nogil=True)
+def name_hash(b, kind, start, end, flag, e):
+    """A non-negative hash (FNV-1a, 63 bits) of the string entry ``e``'s bytes; -1 when it is
+    not a string or has escapes (two spellings of one text would hash apart)."""
+    if e < 0 or kind[e] != STR or flag[e] & ESCAPED:
+        return -1
+    h = np.uint64(0xCBF29CE484222325)
+    for k in range(start[e], end[e]):
+        h = (h ^ np.uint64(b[k])) * np.uint64(0x100000001B3)
+    return np.int64(h >> np.uint64(1))
+
+
+@nb.njit(cache=True, nogil=True)
+def all_distinct(values):
+    """Whether the non-negative ``values`` are all different (an open-addressing set)."""
+    n = values.shape[0]
+    size = 16
+    while size < 2 * n:
+        size *= 2
+    table = np.full(size, -1, np.int64)
+    mask = size - 1
+    for v in values:
+        i = (v ^ (v >> 29)) & mask
+        while table[i] >= 0:
+            if table[i] == v:
+                return False
+            i = (i + 1) & mask
+        table[i] = v
+    return True
 
 
 # --- columns from entries --------------------------------------------------------------------

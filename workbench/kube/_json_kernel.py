@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
 from numba.core import cgutils
+from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
 
 __all__ = ["ARR", "ESCAPED", "FALSE", "MAX_DEPTH", "NOT_INT", "NULL", "NUM", "OBJ", "STR", "TRUE"]
@@ -91,6 +93,40 @@ def _memcpy(typingctx, dst, dst_at, src, src_at, n):  # noqa: ARG001 - numba's i
         return context.get_dummy_value()
 
     return nb.types.void(dst, nb.types.intp, src, nb.types.intp, nb.types.intp), codegen
+
+
+@intrinsic
+def _load64(typingctx, array, at):  # noqa: ARG001 - numba's intrinsic signature
+    """The eight bytes ``array[at:at + 8]`` as a little-endian uint64, in one unaligned load
+    (unchecked: the caller keeps ``at + 8`` within the array)."""
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, value=args[0]).data
+        word = builder.bitcast(builder.gep(data, [args[1]]), ir.IntType(64).as_pointer())
+        return builder.load(word, align=1)
+
+    return nb.types.uint64(array, nb.types.intp), codegen
+
+
+_ONES, _HIGH = np.uint64(0x0101010101010101), np.uint64(0x8080808080808080)
+_QUOTES, _BACKSLASHES, _SPACES = (np.uint64(0x0101010101010101 * c) for c in (34, 92, 32))
+
+
+@nb.njit(cache=True, nogil=True)
+def _plain_run(b, j, n):
+    """The first position from ``j`` (below ``n``) that is not plain string text: a quote, a
+    backslash, a control character or a non-ASCII byte; reads eight bytes at a time while
+    eight are left (the lowest flagged byte of each test below is exact), and stops at ``n - 8``
+    or later otherwise (the caller reads the rest byte by byte)."""
+    while j + 8 <= n:
+        x = _load64(b, j)
+        q = x ^ _QUOTES
+        k = x ^ _BACKSLASHES
+        m = (((q - _ONES) & ~q) | ((k - _ONES) & ~k) | ((x - _SPACES) & ~x) | x) & _HIGH
+        if m:
+            return j + (trailing_zeros(m) >> 3)
+        j += 8
+    return j
 
 
 @nb.njit(cache=True, nogil=True)
@@ -316,6 +352,7 @@ def parse_part(b, n, kind, start, end, after, flag, i, t, cap, stack, sp, state)
         j = i + 1
         f = 0
         while True:
+            j = _plain_run(b, j, n)
             if j >= n:
                 return t, E_SYNTAX, j, sp, state
             d = b[j]

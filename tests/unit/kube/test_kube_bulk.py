@@ -736,6 +736,26 @@ def test_an_object_twice_in_one_list_and_the_tables_asked_for_twice(real: Real) 
     _assert_same_tables(first, whole, "the bulk path")
 
 
+def test_an_event_twice_in_one_list_under_two_spellings_of_its_name(real: Real) -> None:
+    """An event whose name is written once plainly and once with an escape is one event (the
+    names' hashes, which see bytes, do not decide that two names differ)."""
+    events = [_renamed(real.event, i) for i in range(8)]
+    name = events[2]["metadata"]["name"]
+    assert "-" in name
+    again = copy.deepcopy(events[2]) | {"message": "the last copy"}
+    raw = _compact(_list("EventList", [*events, again]))
+    spelled = json.dumps(name).replace("-", "\\u002d", 1).encode()  # "…\u002d…"
+    at = raw.rindex(json.dumps(name).encode())  # the last copy's name
+    raw = raw[:at] + spelled + raw[at + len(json.dumps(name).encode()) :]
+    assert parse_json(raw)["items"][-1]["metadata"]["name"] == name
+    _same(raw)
+    normalizer = Normalizer(cluster="c")
+    normalizer.add_json(raw, observed_at=T0)
+    assert [block.table for block in normalizer._bulk.pending] == ["events"]  # the List was read whole
+    got = normalizer.tables()["events"]
+    assert got.height == 8 and got["message"].to_list()[2] == "the last copy"
+
+
 def test_event_counts_and_sources_as_the_per_object_path_reads_them(real: Real) -> None:
     """count is the first of series.count, count and deprecatedCount that is not 0 (else 1);
     source joins component and host with "/" when both are there, else takes the one that is
@@ -809,7 +829,7 @@ def test_text_columns_in_chunks_when_their_copies_pass_the_limit(
     events = [_renamed(real.event, i) | {"message": f"\u00e9v\u00e9nement {i}\n"} for i in range(30)]
     pods = [_renamed(p, i) for i, p in enumerate(real.pods[:6])]
     for i, pod in enumerate(pods):
-        pod["metadata"]["name"] = f"w\u00e9b-{i}"
+        pod["metadata"]["name"] = "\u00e9" * 6 + f"-{i}"  # 38 bytes as json.dumps writes them
     kernel, chunks = K.text_views, []
 
     def counted(*args: Any) -> Any:
@@ -1059,12 +1079,40 @@ def test_kernels_borrow_their_arrays_without_keeping_or_freeing_them(real: Real)
     items = K.children(tape.kind, tape.after, tape.member(0, "items"), 0, 0)
     arrays = (tape.b, tape.kind, tape.start, tape.end, tape.after, tape.flag, items)
     n = len(items)
-    out = (np.empty(n, np.bool_), np.empty((n, len(K.EVENT_FIELDS)), np.int64), np.empty(n, np.int64))
+    out = (np.empty(n, np.bool_), np.empty((n, len(K.EVENT_FIELDS)), np.int32), np.empty(n, np.int64),
+           np.empty(n, np.int64))  # fmt: skip
     before = [sys.getrefcount(x) for x in (*arrays, *out)]
     for _ in range(3):
         K.events(*arrays, *out)
     assert [sys.getrefcount(x) for x in (*arrays, *out)] == before
-    assert out[0].all() and (out[1][:, 1] >= 0).all()
+    assert out[0].all() and (out[1][:, 1] >= 0).all() and (out[3] >= 0).all()
+
+
+def test_the_tape_reads_strings_as_orjson_does_whatever_their_eight_byte_steps() -> None:
+    """String bodies are scanned eight bytes at a time: a quote, a backslash, a control, DEL or
+    non-ASCII byte at any offset of a step, near the document's end or not, is read (or the
+    document refused) as orjson reads it."""
+    stops = [b'\\"', b"\\\\", b"\\u00e9", b"\\/", b"\xc3\xa9", b"\xe2\x80\xa8", b"\xf0\x9f\x98\x80", b"\x01",
+             b"\x1f", b"\x7f", b"\xff", b"\xc3", b"\\x", b"\t", b" "]  # fmt: skip
+    for run in range(19):
+        for stop in stops:
+            for after in (b"", b"abcdefghijklmnopq", stop):
+                body = b"a" * run + stop + after
+                for doc, entry in (
+                    (b'["' + body + b'"]', 1),
+                    (b'{"' + body + b'":"' + body + b'","z":1}', 2),
+                ):
+                    tape = _bulk._Tape(doc)
+                    try:
+                        want = orjson.loads(doc)
+                    except orjson.JSONDecodeError:
+                        assert not tape.parse(), doc
+                        continue
+                    assert tape.parse(), doc
+                    text = want[0] if entry == 1 else next(iter(want.values()))
+                    got = _bulk._strings(tape, np.array([entry], np.int64), "s").to_list()[0]
+                    assert got == text, doc
+                    assert tape.end[entry] - tape.start[entry] == len(body), doc
 
 
 def test_copy_bytes_copies_a_range_and_refuses_one_outside_its_arrays() -> None:
