@@ -96,7 +96,7 @@ def _memcpy(typingctx, dst, dst_at, src, src_at, n):  # noqa: ARG001 - numba's i
 
 
 @intrinsic
-def _load64(typingctx, array, at):  # noqa: ARG001 - numba's intrinsic signature
+def load64(typingctx, array, at):  # noqa: ARG001 - numba's intrinsic signature
     """The eight bytes ``array[at:at + 8]`` as a little-endian uint64, in one unaligned load
     (unchecked: the caller keeps ``at + 8`` within the array)."""
 
@@ -119,7 +119,7 @@ def _plain_run(b, j, n):
     eight are left (the lowest flagged byte of each test below is exact), and stops at ``n - 8``
     or later otherwise (the caller reads the rest byte by byte)."""
     while j + 8 <= n:
-        x = _load64(b, j)
+        x = load64(b, j)
         q = x ^ _QUOTES
         k = x ^ _BACKSLASHES
         m = (((q - _ONES) & ~q) | ((k - _ONES) & ~k) | ((x - _SPACES) & ~x) | x) & _HIGH
