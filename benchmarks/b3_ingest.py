@@ -68,40 +68,40 @@ BOUNDS = """
   (`tests/unit/kube/test_kube_bulk.py`). Loading the compiled code (about 0.4 s once per
   process; about 20 s to compile once after an install) is not timed, like the imports.
 - Events: 20× the client means 0.28 s for the 72 MiB EventList, about 60% of what `orjson`
-  takes only to parse it (the "read + orjson only" row) and a third of what `json.loads` takes,
-  the parse the client itself starts with. The workbench does all of its work in 0.29–0.30 s
-  here; nine fresh processes in a row took 0.29–0.41 s (median 0.30 s). The spread is fresh
-  memory: the path touches about 210 MB that no process had touched before (the file's bytes 72 MB, the tape 69 MB at
-  14 bytes per JSON value, the manifest texts of the 63% of items without kind and apiVersion,
-  as the API lists them, 46 MB, the columns about 20 MB), and on this virtual machine a fresh
-  page costs from 0.15 ms to 2.6 ms per MB depending on whether the host has backed it
-  (touching 600 MB: 0.09 s to 1.57 s in the same script, run after run); a case that runs
-  just after one that freed gigabytes pays the most. The work itself, in seconds of one core
-  with warm memory (about 0.42 s in all, on two cores): reading the file 0.035, the tape 0.10 (two
-  halves), classifying the items 0.04, manifest texts 0.04, the event fields 0.08, fifteen text
-  columns 0.03, five time columns 0.025, the typed tables 0.05. The event kernel is bound by its
-  instructions (about 0.8 µs per event for some twenty member lookups and checks: it costs the
-  same over 500 events kept in cache, and twice as much over the events in random order); the
-  tape is bound by the byte-at-a-time scan of strings, which hold most of the bytes.
-- Pods: 24.9× here; 22.7–24.9× over the three runs of this session's final code. Runs take
-  1.0–1.1 s; the two threads keep both cores busy, and the second core gives less than a
-  core's worth (two CPU-bound processes at once each run up to 13% slower than alone).
+  takes only to parse it (the "read + orjson only" row). Fresh processes in a row take
+  0.21–0.35 s (medians 0.23 and 0.24 s over two sets of nine). The spread is fresh memory: the
+  path touches about 250 MB that no process had touched before (the file's bytes 72 MB, the
+  tape 69 MB at 14 bytes per JSON value, the manifest texts of the 63% of items without kind
+  and apiVersion, as the API lists them, 50 MB, the fields, views and times about 40 MB), and
+  on this virtual machine a fresh page costs from 0.15 ms to 2.6 ms per MB depending on
+  whether the host has backed it; the case's first run, just after the client's (which frees
+  2.8 GB), took 0.45–0.56 s in the runs of 2026-11-23. The work itself, in seconds of one core
+  with warm memory (about 0.32 s in all, on two cores): reading the file 0.035, the tape 0.055
+  (two halves), classifying the items 0.04 (bound by the first walk over each item's entries),
+  manifest texts 0.03, the event fields 0.08, fourteen text columns 0.045 (most of it reading
+  the strings' first bytes), five time columns 0.023, the typed tables 0.02.
+- Pods: 0.6–0.9 s in fresh processes in a row, 0.8–1.0 s in the benchmark's runs; the two
+  threads keep both cores busy, and the second core gives less than a core's worth (two
+  CPU-bound processes at once each run up to 13% slower than alone).
 - Done here, in order of effect: the compiled tape and column kernels (per-object path
   3.4 s → 1.6 s median); pod rules once per signature; kernels that read their arrays through
   borrowed views (numba counted references on every array passed to a helper, two atomic
-  operations per call that cost more than the calls' work: the event and pod kernels halved,
-  events 0.58 → 0.44 s, pods 1.29 → 1.02 s); two threads (the kernels release the GIL), the
-  tape among them, read in two halves split between two items; one pass, row by row, for the
-  time columns and for the text columns (with the `objects` rows' names), in two halves (events
-  0.36 → 0.30 s); a List's keys left pending rather than put in a dict one by one; manifest
-  texts as Arrow string views into the file's own bytes where those bytes are already the
-  text, copied (by memcpy) only where something is cut (managedFields), respelt or prefixed;
-  signatures grouped in compiled code with no copies; time stamps as integer microseconds; the
-  garbage collector paused.
-- Ways forward: less fresh memory (a tape of fewer bytes per value; the event fields as 32-bit
-  entries), a faster string scan in the parser (most bytes are inside strings; a scan eight
-  bytes at a time written with numba's byte loads was slower than the byte loop), and the same
-  bulk path for the live collector and the file importer, which still parse per object.
+  operations per call that cost more than the calls' work: events 0.58 → 0.44 s, pods
+  1.29 → 1.02 s); two threads (the kernels release the GIL), the tape among them, read in two
+  halves split between two items; text columns as Arrow string views into the file's own bytes
+  (copied only where a string has escapes or two are joined), so that polars takes them as they
+  are (pods 1.0 → 0.7 s, events 0.30 → 0.27 s); strings scanned eight bytes at a time (one
+  unaligned load and a SWAR test; the tape 0.10 → 0.055 s of CPU; events 0.27 → 0.23 s); one
+  pass, row by row, for the time columns; a List's keys left pending rather than put in a dict
+  one by one, their names' distinctness known from hashes taken in the event kernel; manifest
+  texts as string views into the file's bytes where those bytes are already the text; time
+  stamps as integer microseconds; the garbage collector paused.
+- Tried and dropped: the text columns written by the event kernel while each item is in cache
+  (slower: the kernel's own work grows by what the separate pass costs); duplicate keys and
+  odd numbers noted by the parser so that classifying need not walk the items (the parser
+  grew by more than classifying shrank: that walk is what brings each item into cache).
+- Ways forward: less fresh memory (a tape of fewer bytes per value), and the same bulk path for
+  the live collector and the file importer, which still parse per object.
 """
 
 _state: dict[str, Any] = {}

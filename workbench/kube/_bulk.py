@@ -1,5 +1,5 @@
-"""The bulk path from a List's JSON bytes to the normaliser's tables (3–5× parsing and then
-the per-object path on a PodList or EventList, 18–25× the kubernetes client: benchmark B3).
+"""The bulk path from a List's JSON bytes to the normaliser's tables (4–6× parsing and then
+the per-object path on a PodList or EventList, 22–28× the kubernetes client: benchmark B3).
 
 :meth:`workbench.kube.normalize.Normalizer.add_json` hands a List here. The document is read
 once into a tape by compiled code (:mod:`._json_kernel`), never into Python objects; core/v1
@@ -9,6 +9,9 @@ same values the per-object path gives:
 * each item's manifest text is what ``orjson.dumps`` writes of the parsed item without
   ``metadata.managedFields``: a view into the List's own bytes where they already are that
   text, else written from the tape;
+* text columns are Arrow string views too, into the List's bytes where a value is its string's
+  bytes (copied only where a string has escapes or two are joined, as an event's source); the
+  event message is stripped and its type checked in the same pass;
 * the pod rules (kubectl status and READY/RESTARTS, the reason, QoS, the scheduler's requests
   and limits, the owner, the container rows' states and reasons) are computed by the
   per-object code once per *signature*: what those rules read of a pod and nothing that differs

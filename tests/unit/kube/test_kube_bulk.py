@@ -1115,6 +1115,39 @@ def test_the_tape_reads_strings_as_orjson_does_whatever_their_eight_byte_steps()
                     assert tape.end[entry] - tape.start[entry] == len(body), doc
 
 
+def test_all_distinct_finds_a_value_twice_wherever_it_is() -> None:
+    """The set behind the names check: a repeat anywhere (first and last, neighbours, values
+    that share their low or high bits) is found; distinct values, however alike, are not."""
+    rng = np.random.default_rng(3)
+    for values in (
+        rng.integers(0, 2**62, 5000),
+        np.arange(5000) << 40,
+        np.arange(5000),
+        np.arange(1, 5001) * 2**18,
+    ):
+        values = values.astype(np.int64)
+        assert K.all_distinct(values)
+        for i, j in ((0, len(values) - 1), (10, 11), (4999, 0), (123, 4567)):
+            twice = values.copy()
+            twice[j] = twice[i]
+            assert not K.all_distinct(twice), (i, j)
+    assert K.all_distinct(np.zeros(0, np.int64)) and K.all_distinct(np.array([0], np.int64))
+    names = [f"hello-node-47289321-91tfd.{i:016d}".encode() for i in range(20_000)] + [b"a", b"ab" * 9]
+    raw = json.dumps([n.decode() for n in names]).encode()
+    tape = _bulk._Tape(raw)
+    assert tape.parse()
+    entries = K.children(tape.kind, tape.after, 0, 0, 0)
+    hashes = np.array([K.name_hash(tape.b, tape.kind, tape.start, tape.end, tape.flag, e) for e in entries])
+    assert (hashes >= 0).all() and K.all_distinct(hashes)
+    again = _bulk._Tape(json.dumps([names[5].decode(), names[5].decode().replace("-", "\\u002d")]).encode())
+    assert again.parse()
+    both = K.children(again.kind, again.after, 0, 0, 0)
+    assert [K.name_hash(again.b, again.kind, again.start, again.end, again.flag, e) >= 0 for e in both] == [
+        True,
+        False,
+    ]
+
+
 def test_copy_bytes_copies_a_range_and_refuses_one_outside_its_arrays() -> None:
     source, out = np.frombuffer(b"abcdefgh", np.uint8), np.zeros(6, np.uint8)
     J.copy_bytes(out, 1, source, 2, 4)
