@@ -68,7 +68,6 @@ SPLIT_ITEMS = 2000
 #: the most bytes one chunk of text columns copies (:func:`K.text_views`; its views hold int32 offsets)
 _VIEW_LIMIT = 2**31 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EVENT_TYPES = ("Normal", "Warning")
 #: Pod columns the per-pod values fill; the others come from the signature's representative.
 _OWN = ("cluster", "namespace", "name", "uid", "node", "created", "scheduled", "initialized", "ready_time",
         "pod_ip", "host_ip", "labels", "annotations", "observed_at")  # fmt: skip
