@@ -1059,8 +1059,8 @@ def text_views(b, kind, start, end, flag, fields, cols, ops, limit):
     """Text columns of ``fields`` as Arrow string views, in one pass item by item (an item's
     entries and bytes are near each other): column ``c`` is ``ops[c]`` (:data:`TEXT` …) of the
     entries in ``fields[:, cols[c, 0]]`` (and, :data:`JOINED`, ``fields[:, cols[c, 1]]``).
-    Returns ``(views, out, valid, rows)``: ``views[c * rows + q]`` is row ``q`` of column ``c``
-    (16 bytes, :func:`_view`), into ``b`` (buffer 0) where the text is the string's own bytes,
+    Returns ``(out, views, valid, rows)``: ``views[c * rows + q]`` is row ``q`` of column ``c``
+    (16 bytes, :func:`_view64`), into ``b`` (buffer 0) where the text is the string's own bytes,
     else into ``out`` (buffer 1: strings with escapes, decoded; joined strings); ``rows``: the
     rows read, all of them unless ``out`` would pass ``limit`` bytes (the views' offsets are
     int32s): the caller reads the rest again."""
