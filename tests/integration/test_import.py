@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import logging
 import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
 import yaml
+from polars.testing import assert_frame_equal
 
 import workbench
 from tests.conftest import REALDATA
@@ -336,6 +338,85 @@ def test_cluster_info_dump_single_file(realdata: Path, tmp_path: Path) -> None:
     summary = import_paths([dump], out=tmp_path / "snap", cluster="minikube")
     assert summary.format("cluster-info-dump").files == 1 and summary.clusters == ["minikube"]
     _check_cluster_info_snapshot(workbench.open(tmp_path / "snap"), "minikube")
+
+
+# -- JSON Lists with --at: the compiled bulk path --------------------------------------------------
+def _write_lists(realdata: Path, root: Path, suffix: str) -> None:
+    """The GKE 2016 EventList and PodList, the nri 1.35 pods as a PodList with a damaged item
+    (no metadata) at index 2, and a ``kubectl get pods,services -o json`` List of nri objects,
+    as JSON (as kubectl writes it) or as YAML (keys in the same order)."""
+    gke, nri = realdata / "k8s/datadog_dd_agent_gke_2016", realdata / "k8s/nri_kubernetes_k8s_1_35"
+    pods = yaml.safe_load((nri / "pods.yaml").read_text())["items"]
+    services = yaml.safe_load((nri / "services.yaml").read_text())["items"]
+    damaged = [*pods[:2], {"kind": "Pod", "apiVersion": "v1", "spec": {"containers": []}}, *pods[2:]]
+    docs = {
+        "events": json.loads((gke / "events.json").read_text()),
+        "gke-pods": json.loads((gke / "pods_list_1.2.json").read_text()),
+        "nri-pods": _list("PodList", damaged),
+        "mixed": {"kind": "List", "apiVersion": "v1", "items": [*pods[:3], *services]},
+    }
+    root.mkdir()
+    for stem, doc in docs.items():
+        text = json.dumps(doc, indent=4) if suffix == ".json" else yaml.safe_dump(doc, sort_keys=False)
+        (root / f"{stem}{suffix}").write_text(text)
+
+
+def test_json_lists_with_at_take_the_bulk_path_with_the_same_result(
+    realdata: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="workbench.sources.importer")
+    tables = ("objects", "pods", "containers", "events", "services", "workloads")
+    found: dict[str, tuple[ImportSummary, workbench.Dataset, list[str]]] = {}
+    for suffix in (".json", ".yaml"):
+        _write_lists(realdata, tmp_path / suffix[1:], suffix)
+        caplog.clear()
+        summary = import_paths([tmp_path / suffix[1:]], out=tmp_path / f"snap{suffix}", cluster="c", at=AT)
+        bulk = sorted(r.getMessage() for r in caplog.records if "read by the bulk path" in r.getMessage())
+        found[suffix] = summary, workbench.open(tmp_path / f"snap{suffix}"), bulk
+    (summary, ds, bulk), (_, per_object, none) = found[".json"], found[".yaml"]
+    json_dir = tmp_path / "json"
+    assert (
+        bulk
+        == [
+            f"{json_dir / 'events.json'}: 19 object(s) read by the bulk path",
+            f"{json_dir / 'gke-pods.json'}: 4 object(s) read by the bulk path",
+            f"{json_dir / 'mixed.json'}: 10 object(s) read by the bulk path",  # 3 pods, 7 services
+            f"{json_dir / 'nri-pods.json'}: 25 object(s) read by the bulk path",
+        ]
+        and none == []
+    )
+    # the same rows as object by object, and the same warning at the same place
+    for table in tables:
+        assert_frame_equal(getattr(ds, table)(), getattr(per_object, table)(), check_row_order=False)
+    assert summary.warnings == [
+        f"{json_dir / 'nri-pods.json'}:document 1 (line 1), item 2: skipped a Pod without 'metadata'"
+    ]
+    assert [w.replace(".yaml", ".json").replace("/yaml/", "/json/") for w in found[".yaml"][0].warnings] == (
+        summary.warnings
+    )
+    # facts of the GKE 2016 EventList (events.json, by hand) and the nri pods
+    events = ds.events()
+    assert dict(events.group_by("reason").len().iter_rows()) == {
+        "Scheduled": 3, "Pulled": 3, "Created": 3, "Started": 3, "SuccessfulCreate": 3, "SuccessfulDelete": 4,
+    }  # fmt: skip
+    assert set(events["observed_at"]) == {AT} and set(ds.objects()["observed_at"]) == {AT}
+    pods = ds.pods()
+    assert pods.height == 4 + 25 and _row(pods, name="e2e-failjob-28dqq")["phase"] == "Failed"
+    assert _row(ds.services(), name="kube-dns")["pods"] == ["coredns-7d764666f9-qdcxt"]
+
+
+def test_json_lists_without_at_are_read_object_by_object_at_their_own_times(
+    realdata: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="workbench.sources.importer")
+    events = realdata / "k8s/datadog_dd_agent_gke_2016/events.json"
+    import_paths([events], out=tmp_path / "s")
+    assert not any("bulk path" in r.getMessage() for r in caplog.records)
+    # events.json: created, first and last seen at 2016-05-27T16:37:13Z
+    scheduled = _row(
+        workbench.open(tmp_path / "s").events(), name="hello-node-47289321-a3x8n.14527a0efb469137"
+    )
+    assert scheduled["observed_at"] == dt.datetime(2016, 5, 27, 16, 37, 13, tzinfo=dt.UTC)
 
 
 # -- damaged input ----------------------------------------------------------------------------------

@@ -161,15 +161,29 @@ class Normalizer:
         observed_at: datetime | None = None,
         deleted: bool = False,
         origin: str | None = None,
-    ) -> None:
+        fallback: bool = True,
+    ) -> bool:
         """:meth:`add` of the JSON document ``raw`` (bytes as the API or ``kubectl get -o json``
         gives them), with the same result. A List of Pods or Events with ``observed_at`` takes a
         compiled path (:mod:`workbench.kube._bulk`) that never builds the objects in Python;
-        invalid JSON raises what :func:`~workbench.kube.parse_json` raises."""
+        invalid JSON raises what :func:`~workbench.kube.parse_json` raises.
+
+        Returns whether that path took the document. With ``fallback=False`` a document it does
+        not take (too small, not a List, invalid JSON, no ``observed_at``…) is left alone
+        rather than read object by object, for callers that read such documents their own way.
+        Warnings about a List's items are prefixed ``"{origin}: item N: "`` on either path."""
         _check_time(observed_at)
         where = f"{origin}: " if origin else ""
-        if not add_json(self, raw, observed_at=observed_at, deleted=deleted, where=where):
+        if add_json(self, raw, observed_at=observed_at, deleted=deleted, where=where):
+            return True
+        if fallback:
             self.add(parse_json(raw), observed_at=observed_at, deleted=deleted, origin=origin)
+        return False
+
+    @property
+    def revisions(self) -> int:
+        """The objects added so far: the rows of the ``objects`` table, one per revision."""
+        return len(self._objects) + sum(chunk.height for _, chunk in self._object_chunks)
 
     def _add_object(
         self, obj: object, observed_at: datetime | None, where: str, index: int | None, *, deleted: bool

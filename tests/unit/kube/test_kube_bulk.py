@@ -756,6 +756,32 @@ def test_an_event_twice_in_one_list_under_two_spellings_of_its_name(real: Real) 
     assert got.height == 8 and got["message"].to_list()[2] == "the last copy"
 
 
+def test_add_json_says_whether_the_bulk_path_took_the_document(real: Real) -> None:
+    """``add_json`` returns True when the bulk path read the List; with ``fallback=False`` a
+    document it does not take is left for the caller (the file importer reads those itself);
+    ``revisions`` counts the objects rows either way."""
+    events = [_renamed(real.event, i) for i in range(40)]
+    raw = _compact(_list("EventList", events))
+    normalizer = Normalizer(cluster="c")
+    assert normalizer.add_json(raw, observed_at=T0, fallback=False) is True
+    assert normalizer.revisions == 40
+    declined = [
+        (raw, {}),  # no observed_at: each object would be stored at its own newest time
+        (raw[:-1], {"observed_at": T0}),  # truncated
+        (_compact(real.event), {"observed_at": T0}),  # one object, not a List
+        (_compact(_list("EventList", events[:1])), {"observed_at": T0}),  # too small to be worth it
+    ]
+    for doc, kwargs in declined:
+        assert normalizer.add_json(doc, fallback=False, **kwargs) is False
+        assert normalizer.revisions == 40 and normalizer.warnings == []
+    assert normalizer.tables()["events"].height == 40
+    # with the fallback (the default) the same documents are read object by object
+    assert (
+        normalizer.add_json(_compact(_list("EventList", [_renamed(real.event, 99)])), observed_at=T0) is False
+    )
+    assert normalizer.revisions == 41 and normalizer.tables()["events"].height == 41
+
+
 def test_event_counts_and_sources_as_the_per_object_path_reads_them(real: Real) -> None:
     """count is the first of series.count, count and deprecatedCount that is not 0 (else 1);
     source joins component and host with "/" when both are there, else takes the one that is
