@@ -90,12 +90,11 @@ K_NOTE = _k("note")
 #: Columns of the ``fields`` array of :func:`pods`: entries per pod.
 POD_FIELDS = ("obj_namespace", "obj_name", "obj_uid", "obj_version", "namespace", "name", "uid", "node", "created",
               "scheduled", "initialized", "ready_time", "pod_ip", "host_ip", "labels", "annotations",
-              "template_hash", "mirror", "managed")  # fmt: skip
+              "template_hash", "mirror")  # fmt: skip
 #: Columns of the ``fields`` array of :func:`events`.
 EVENT_FIELDS = ("obj_namespace", "obj_name", "obj_uid", "obj_version", "namespace", "uid", "involved_kind",
                 "involved_namespace", "involved_name", "involved_uid", "type", "reason", "message", "first_a",
-                "event_time", "created", "last_a", "series_last", "count_a", "count_b", "count_c", "component",
-                "host", "managed")  # fmt: skip
+                "event_time", "created", "last_a", "series_last", "component", "host")  # fmt: skip
 
 
 @nb.njit(cache=True, nogil=True)
@@ -181,9 +180,8 @@ SER = key_table("lastObservedTime", "count")
 
 @nb.njit(cache=True, nogil=True)
 def _object_row(b, kind, start, end, after, top_ns, md, fields, q, is_event):
-    """The ``objects`` row's namespace/name/uid/version entries into ``fields[q, 0:4]`` and the
-    managedFields key entry into the last column, from the metadata's slots ``md``; False when
-    a value is not text."""
+    """The ``objects`` row's namespace/name/uid/version entries into ``fields[q, 0:4]``, from
+    the metadata's slots ``md``; False when a value is not text."""
     ns, name, uid, rv = md[MD_NS], md[MD_NAME], md[MD_UID], md[MD_RV]
     if not _nonempty_str(kind, start, end, name):
         return False
@@ -200,8 +198,6 @@ def _object_row(b, kind, start, end, after, top_ns, md, fields, q, is_event):
     fields[q, 1] = name
     fields[q, 2] = uid if _nonempty_str(kind, start, end, uid) else -1
     fields[q, 3] = rv if _nonempty_str(kind, start, end, rv) else -1
-    mf = md[MD_MF]
-    fields[q, fields.shape[1] - 1] = mf - 1 if mf >= 0 else -1
     return True
 
 
@@ -787,12 +783,9 @@ def events(b, kind, start, end, after, flag, items, ok, fields, counts, hashes):
         fields[q, 15] = md[MD_CREATED]
         fields[q, 16] = _chain(b, kind, start, end, after, ev[EV_LAST], ev[EV_DEP_LAST])
         fields[q, 17] = ser[0]
-        fields[q, 18] = ser[1]
-        fields[q, 19] = ev[EV_COUNT]
-        fields[q, 20] = ev[EV_DEP_COUNT]
         counts[q] = _first_count(b, kind, start, end, ser[1], ev[EV_COUNT], ev[EV_DEP_COUNT])
-        fields[q, 21] = texts[9]
-        fields[q, 22] = texts[10]
+        fields[q, 18] = texts[9]
+        fields[q, 19] = texts[10]
         hashes[q] = name_hash(b, kind, start, end, flag, md[MD_NAME])
         ok[q] = True
     scratch[0] = 0
