@@ -361,8 +361,9 @@ def _write_lists(realdata: Path, root: Path, suffix: str) -> None:
         (root / f"{stem}{suffix}").write_text(text)
 
 
-def test_json_lists_with_at_take_the_bulk_path_with_the_same_result(
-    realdata: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("at", [AT, None], ids=["at", "own-times"])
+def test_json_lists_take_the_bulk_path_with_the_same_result(
+    realdata: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, at: dt.datetime | None
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="workbench.sources.importer")
     tables = ("objects", "pods", "containers", "events", "services", "workloads")
@@ -370,7 +371,7 @@ def test_json_lists_with_at_take_the_bulk_path_with_the_same_result(
     for suffix in (".json", ".yaml"):
         _write_lists(realdata, tmp_path / suffix[1:], suffix)
         caplog.clear()
-        summary = import_paths([tmp_path / suffix[1:]], out=tmp_path / f"snap{suffix}", cluster="c", at=AT)
+        summary = import_paths([tmp_path / suffix[1:]], out=tmp_path / f"snap{suffix}", cluster="c", at=at)
         bulk = sorted(r.getMessage() for r in caplog.records if "read by the bulk path" in r.getMessage())
         found[suffix] = summary, workbench.open(tmp_path / f"snap{suffix}"), bulk
     (summary, ds, bulk), (_, per_object, none) = found[".json"], found[".yaml"]
@@ -399,24 +400,19 @@ def test_json_lists_with_at_take_the_bulk_path_with_the_same_result(
     assert dict(events.group_by("reason").len().iter_rows()) == {
         "Scheduled": 3, "Pulled": 3, "Created": 3, "Started": 3, "SuccessfulCreate": 3, "SuccessfulDelete": 4,
     }  # fmt: skip
-    assert set(events["observed_at"]) == {AT} and set(ds.objects()["observed_at"]) == {AT}
+    scheduled = _row(events, name="hello-node-47289321-a3x8n.14527a0efb469137")
+    if at is not None:
+        assert set(events["observed_at"]) == {AT} and set(ds.objects()["observed_at"]) == {AT}
+    else:  # created, first and last seen at 2016-05-27T16:37:13Z (its deletionTimestamp is not read)
+        assert scheduled["observed_at"] == dt.datetime(2016, 5, 27, 16, 37, 13, tzinfo=dt.UTC)
+        # pods.yaml line 2837 on: created 2026-06-26T10:14:28Z, its container finished at 10:14:33Z,
+        # its newest time the PodReadyToStartContainers condition's at 10:14:34Z
+        assert _row(ds.pods(), name="e2e-failjob-28dqq")["observed_at"] == dt.datetime(
+            2026, 6, 26, 10, 14, 34, tzinfo=dt.UTC
+        )
     pods = ds.pods()
     assert pods.height == 4 + 25 and _row(pods, name="e2e-failjob-28dqq")["phase"] == "Failed"
     assert _row(ds.services(), name="kube-dns")["pods"] == ["coredns-7d764666f9-qdcxt"]
-
-
-def test_json_lists_without_at_are_read_object_by_object_at_their_own_times(
-    realdata: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG, logger="workbench.sources.importer")
-    events = realdata / "k8s/datadog_dd_agent_gke_2016/events.json"
-    import_paths([events], out=tmp_path / "s")
-    assert not any("bulk path" in r.getMessage() for r in caplog.records)
-    # events.json: created, first and last seen at 2016-05-27T16:37:13Z
-    scheduled = _row(
-        workbench.open(tmp_path / "s").events(), name="hello-node-47289321-a3x8n.14527a0efb469137"
-    )
-    assert scheduled["observed_at"] == dt.datetime(2016, 5, 27, 16, 37, 13, tzinfo=dt.UTC)
 
 
 # -- damaged input ----------------------------------------------------------------------------------

@@ -25,7 +25,13 @@ too) takes half of the items, and the manifest, time and map columns are built i
 Anything unusual goes to the per-object path, item by item (another kind, a kind to infer, a
 value of an odd type, a number ``orjson`` might read as a float, a duplicate or escaped key, a
 signature whose pod the fast per-object code does not take), or as a whole document (JSON that
-``orjson`` refuses, so that the same error is raised; no ``observed_at``; not a List).
+``orjson`` refuses, so that the same error is raised; not a List).
+
+Without ``observed_at`` each object is observed at the newest time it carries, as
+:func:`~workbench.kube._common.newest_timestamp` reads it (:func:`K.newest_times` reads the same
+texts in the tape), else at the time of the call; the bulk rows then hold one time each
+(:data:`When`).
+
 ``tests/unit/kube/test_kube_bulk.py`` checks that both paths give the same tables.
 """
 
@@ -36,7 +42,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -61,6 +67,8 @@ __all__ = ["Batch", "BulkRows", "add_json", "event_frame", "load_split_kernels",
 #: Smaller documents are read by the per-object path (the tape's set-up is not worth it).
 MIN_BYTES = 4096
 _R = TypeVar("_R")
+#: When bulk rows were observed: one time for all, or each row's own (µs since the epoch).
+When = datetime | np.ndarray
 #: Lists at least this large are read by two threads (:func:`add_json`)
 THREADED_BYTES = 1 << 20
 #: and a kernel's items are split in halves when there are at least this many
@@ -106,12 +114,12 @@ class BulkRows:
     def __init__(self) -> None:
         self.bases: list[int] = []
         #: per part: (table, batch, observed_at, deleted)
-        self.parts: list[tuple[str, Batch, datetime, bool]] = []
+        self.parts: list[tuple[str, Batch, When, bool]] = []
         self.next = 0
         #: keys of bulk rows not yet in ``Normalizer._latest``, in the order they were added
         self.pending: list[_Keys] = []
 
-    def add(self, table: str, batch: Batch, count: int, observed_at: datetime, *, deleted: bool) -> int:
+    def add(self, table: str, batch: Batch, count: int, observed_at: When, *, deleted: bool) -> int:
         """Room for ``count`` rows; returns the first id."""
         base = self.next
         self.bases.append(base)
@@ -120,7 +128,8 @@ class BulkRows:
         return base
 
     def observed_at(self, row: int) -> datetime:
-        return self.parts[bisect_right(self.bases, row) - 1][2]
+        p = bisect_right(self.bases, row) - 1
+        return _at(self.parts[p][2], row - self.bases[p])
 
     def settle(self, latest: dict[tuple[Any, ...], Any]) -> None:
         """Put the :attr:`pending` keys into ``latest`` (key → revision or row id) as adding
@@ -128,10 +137,12 @@ class BulkRows:
         row, unless ``latest`` holds a revision observed later."""
         pending, self.pending = self.pending, []
         for block in pending:
-            fresh = dict(zip(block.tuples(), range(block.base, block.base + block.keys.height), strict=True))
+            fresh = block.latest()
             for key in [k for k in fresh if k in latest]:
                 held = latest[key]
-                if block.observed_at < (self.observed_at(held) if type(held) is int else held.observed_at):
+                if _at(block.observed_at, fresh[key] - block.base) < (
+                    self.observed_at(held) if type(held) is int else held.observed_at
+                ):
                     del fresh[key]
             latest.update(fresh)
 
@@ -147,17 +158,24 @@ class BulkRows:
 
     def groups(
         self, refs: list[tuple[int, int]] | np.ndarray
-    ) -> list[tuple[Batch, np.ndarray, np.ndarray, datetime, bool]]:
+    ) -> list[tuple[Batch, np.ndarray, np.ndarray, bool]]:
         """``(position, id)`` pairs grouped by part: (batch, rows in its table, positions,
-        observed_at, deleted)."""
+        deleted)."""
         pairs = np.asarray(refs, np.int64).reshape(-1, 2)
         part = np.searchsorted(np.array(self.bases, np.int64), pairs[:, 1], side="right") - 1
         out = []
         for p in np.unique(part).tolist():
             sel = part == p
-            _, batch, observed_at, deleted = self.parts[p]
-            out.append((batch, pairs[sel, 1] - self.bases[p], pairs[sel, 0], observed_at, deleted))
+            _, batch, _, deleted = self.parts[p]
+            out.append((batch, pairs[sel, 1] - self.bases[p], pairs[sel, 0], deleted))
         return out
+
+
+def _at(when: When, row: int) -> datetime:
+    """The time of row ``row`` of a part or block observed ``when``."""
+    if isinstance(when, datetime):
+        return when
+    return _EPOCH + timedelta(microseconds=int(when[row]))
 
 
 @dataclass(slots=True)
@@ -167,12 +185,26 @@ class _Keys:
     table: str
     keys: pl.DataFrame
     base: int
-    observed_at: datetime
+    observed_at: When
     #: whether the keys' last column (the names) is known to hold no value twice
     distinct: bool | None = None
 
     def tuples(self) -> list[tuple[Any, ...]]:
         return list(zip(repeat(self.table), *(c.to_list() for c in self.keys.iter_columns()), strict=False))
+
+    def latest(self) -> dict[tuple[Any, ...], int]:
+        """Key → id of its latest row (the last of those observed latest), keys in the order of
+        their first rows: what adding the rows one by one leaves."""
+        ids = range(self.base, self.base + self.keys.height)
+        if isinstance(self.observed_at, datetime):
+            return dict(zip(self.tuples(), ids, strict=True))
+        times = self.observed_at.tolist()
+        out: dict[tuple[Any, ...], int] = {}
+        for key, row in zip(self.tuples(), ids, strict=True):
+            held = out.get(key)
+            if held is None or times[row - self.base] >= times[held - self.base]:
+                out[key] = row
+        return out
 
     def refs(self) -> np.ndarray:
         """``(position, id)`` of each key's last row, positions counted from 1 in the order of
@@ -181,10 +213,14 @@ class _Keys:
         rows = np.arange(m, dtype=np.int64)
         names_differ = self.distinct or self.keys[:, -1].n_unique() == m  # then no key is there twice
         if not names_differ and self.keys.is_duplicated().any():
+            last = pl.col("__row")
+            keys = self.keys.with_row_index("__row")
+            if not isinstance(self.observed_at, datetime):  # the last of the rows observed latest
+                keys = keys.with_columns(__t=pl.Series(self.observed_at, dtype=pl.Int64))
+                last = last.filter(pl.col("__t") == pl.col("__t").max())
             rows = (
-                self.keys.with_row_index("__row")
-                .group_by(self.keys.columns, maintain_order=True)
-                .agg(pl.col("__row").last())["__row"]
+                keys.group_by(self.keys.columns, maintain_order=True)
+                .agg(last.last())["__row"]
                 .to_numpy()
                 .astype(np.int64)
             )
@@ -423,8 +459,9 @@ def add_json(
     normalizer: Normalizer, raw: bytes, *, observed_at: datetime | None, deleted: bool, where: str
 ) -> bool:
     """Add the List ``raw`` to ``normalizer`` by the bulk path; False (nothing added) when the
-    per-object path should read the whole document instead."""
-    if observed_at is None or not isinstance(raw, bytes) or not MIN_BYTES <= len(raw) < 2**31 - 1:
+    per-object path should read the whole document instead. Without ``observed_at`` each
+    object is observed at the newest time it carries, else now."""
+    if not isinstance(raw, bytes) or not MIN_BYTES <= len(raw) < 2**31 - 1:
         return False
     # a large List is read by two threads (the kernels release the GIL): the tape in two
     # halves, the manifest texts written while the rows are read, each kernel on half the items
@@ -438,7 +475,7 @@ def _read(
     tape: _Tape,
     pool: ThreadPoolExecutor | None,
     *,
-    observed_at: datetime,
+    observed_at: datetime | None,
     deleted: bool,
     where: str,
 ) -> bool:
@@ -467,6 +504,9 @@ def _read(
     tape.verbatim = verbatim
     if not codes.any():
         return False
+    when: When = observed_at if observed_at is not None else _own_times(tape, items, codes)
+    if not codes.any():  # (no item's times read as the per-object path reads them)
+        return False
     with gc_paused():
         _add(
             normalizer,
@@ -476,12 +516,33 @@ def _read(
             inferred,
             list_kind,
             list_api,
-            observed_at,
+            when,
             pool,
             deleted=deleted,
             where=where,
         )
     return True
+
+
+def _own_times(tape: _Tape, items: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Each item's observed time when the caller gives none, µs since the epoch: the newest
+    time it carries (:func:`~workbench.kube._common.newest_timestamp`), else now. Items whose
+    times the tape cannot read as Python would (``codes`` 0 on return) get 0."""
+    fast = np.flatnonzero(codes)
+    newest, entries, owners, ok = K.newest_times(
+        tape.b, tape.kind, tape.start, tape.end, tape.after, items[fast]
+    )
+    if len(entries):  # times in other forms (offsets, escapes): parse_time
+        for q, text in zip(owners.tolist(), _strings(tape, entries, "time").to_list(), strict=True):
+            t = parse_time(text)
+            if t is not None:
+                newest[q] = max(newest[q], (t - _EPOCH) // _MICRO)
+    now = (datetime.now(UTC) - _EPOCH) // _MICRO
+    newest[newest == np.iinfo(np.int64).min] = now
+    codes[fast[~ok]] = 0
+    times = np.zeros(len(items), np.int64)
+    times[fast] = newest
+    return times
 
 
 def _soon(pool: ThreadPoolExecutor | None, fn: Callable[..., _R], *args: Any) -> Future[_R] | _Later:
@@ -525,7 +586,7 @@ def _add(
     inferred: np.ndarray,
     list_kind: str,
     list_api: str | None,
-    observed_at: datetime,
+    observed_at: When,
     pool: ThreadPoolExecutor | None,
     *,
     deleted: bool,
@@ -560,8 +621,9 @@ def _add(
             if part is None:
                 continue
             qs, frame_, distinct = part
-            base = n._bulk.add(table, batch, len(qs), observed_at, deleted=deleted)
-            n._bulk.pending.append(_Keys(table, frame_.select(_KEY[table]), base, observed_at, distinct))
+            when = _of(observed_at, qs)
+            base = n._bulk.add(table, batch, len(qs), when, deleted=deleted)
+            n._bulk.pending.append(_Keys(table, frame_.select(_KEY[table]), base, when, distinct))
         n._object_chunks.append((len(n._objects), pl.concat([f for _, f, _ in parts])))
         return
     latest = n._latest
@@ -572,8 +634,8 @@ def _add(
         if part is None:
             continue
         qs, frame_, _ = part
-        base = n._bulk.add(table, batch, len(qs), observed_at, deleted=deleted)
-        table_keys = _Keys(table, frame_.select(_KEY[table]), base, observed_at).tuples()
+        base = n._bulk.add(table, batch, len(qs), _of(observed_at, qs), deleted=deleted)
+        table_keys = _Keys(table, frame_.select(_KEY[table]), base, _of(observed_at, qs)).tuples()
         for r, q in enumerate(qs.tolist()):
             keys[q] = table_keys[r]
             ids[q] = base + r
@@ -588,7 +650,7 @@ def _add(
         if fast[q]:
             key = keys[q]
             previous = latest.get(key)
-            if previous is None or observed_at >= n._observed(previous):
+            if previous is None or _at(observed_at, q) >= n._observed(previous):
                 latest[key] = ids[q]
             continue
         before = len(n._objects)
@@ -596,8 +658,10 @@ def _add(
         doc: dict[str, Any] = {"kind": list_kind, "items": [obj]}
         if list_api is not None:
             doc["apiVersion"] = list_api
-        for _, sub in expand(doc):
-            n._add_object(sub, observed_at, where, q, deleted=deleted)
+        for _, sub in expand(doc):  # without a time of the call's, the object's own
+            n._add_object(
+                sub, observed_at if isinstance(observed_at, datetime) else None, where, q, deleted=deleted
+            )
         slow_positions += [q] * (len(n._objects) - before)
     slow, n._objects = n._objects, saved
     if fast_objects is None:
@@ -608,6 +672,18 @@ def _add(
         slow_frame = n._frame_of_tuples(slow).with_columns(__item=pl.Series(slow_positions, dtype=pl.Int64))
         chunk = pl.concat([fast_objects, slow_frame]).sort("__item", maintain_order=True)
     n._object_chunks.append((len(n._objects), chunk.drop("__item")))
+
+
+def _of(when: When, qs: np.ndarray) -> When:
+    """The times of the items ``qs`` (positions among the List's items)."""
+    return when if isinstance(when, datetime) else when[qs]
+
+
+def _observed(when: When, qs: np.ndarray) -> pl.Series:
+    """The ``observed_at`` column of the items ``qs``."""
+    if isinstance(when, datetime):
+        return _constant("observed_at", when, len(qs), TS)
+    return pl.Series("observed_at", when[qs], dtype=pl.Int64).cast(TS)
 
 
 class _Later:
@@ -645,7 +721,7 @@ def _objects(
     keep: np.ndarray,
     texts: Future[tuple[np.ndarray, np.ndarray]] | _Later,
     kind: str,
-    observed_at: datetime,
+    observed_at: pl.Series,
     *,
     deleted: bool,
     ids: dict[str, pl.Series],
@@ -666,7 +742,7 @@ def _objects(
         _constant("kind", kind, m, pl.String),
         _constant("api_version", "v1", m, pl.String),
         *(ids[c].alias(c) for c in ("namespace", "name", "uid", "resource_version")),
-        _constant("observed_at", observed_at, m, TS),
+        observed_at,
         _constant("deleted", deleted, m, pl.Boolean),
         manifest,
     ])  # fmt: skip
@@ -691,7 +767,7 @@ def _events(
     codes: np.ndarray,
     inferred: np.ndarray,
     batch: Batch,
-    observed_at: datetime,
+    observed_at: When,
     texts: Future[tuple[np.ndarray, np.ndarray]] | _Later,
     pool: ThreadPoolExecutor | None,
     *,
@@ -739,7 +815,7 @@ def _events(
         last,
         count,
         text["source"],
-        _constant("observed_at", observed_at, m, TS),
+        _observed(observed_at, qs),
     ])  # fmt: skip
     keep = np.flatnonzero(ok)
     codes[qs[~ok]] = 0
@@ -753,7 +829,7 @@ def _events(
     ids = _object_ids(text)
     if len(keep) < m:
         ids = {c: col.gather(keep) for c, col in ids.items()}
-    objects = _objects(n, tape, keep, texts, "Event", observed_at, deleted=deleted, ids=ids)
+    objects = _objects(n, tape, keep, texts, "Event", batch.events["observed_at"], deleted=deleted, ids=ids)
     named = hashes if len(keep) == m else hashes[keep]  # the names' hashes, or -1: escaped
     distinct = True if bool((named >= 0).all()) and K.all_distinct(named) else None
     return qs[keep], objects, distinct
@@ -773,7 +849,7 @@ def _pods(
     codes: np.ndarray,
     inferred: np.ndarray,
     batch: Batch,
-    observed_at: datetime,
+    observed_at: When,
     texts: Future[tuple[np.ndarray, np.ndarray]] | _Later,
     pool: ThreadPoolExecutor | None,
     *,
@@ -798,7 +874,9 @@ def _pods(
     starts = np.concatenate([p[2][:-1] for p in parts])
     ends = np.concatenate([p[2][1:] for p in parts])
     group, groups = K.group_signatures(sig, starts, ends, hashes, ok)
-    reps = _representatives(n, tape, entries, group, groups, observed_at)
+    reps = _representatives(
+        n, tape, entries, group, groups, observed_at if isinstance(observed_at, datetime) else _EPOCH
+    )
     good_group = np.array([rep is not None for rep in reps] + [False], np.bool_)
     ok &= good_group[group]
     keep = np.flatnonzero(ok)
@@ -835,7 +913,7 @@ def _pods(
         text["host_ip"],
         later["labels"].result(),
         later["annotations"].result(),
-        _constant("observed_at", observed_at, m, TS),
+        _observed(observed_at, qs[keep]),
     ])  # fmt: skip
     rows = pl.concat([own, shared[index_of[kept_groups]]], how="horizontal")
     extras = pl.DataFrame([text["template_hash"].alias("__template_hash"), text["mirror"].alias("__mirror")])
@@ -867,14 +945,16 @@ def _pods(
             _times(tape, status_rows[:, 4].copy(), "last_finished_at"),
         )
         joined = joined.join(times, on=["__q", "__is_init", "__index"], how="left", maintain_order="left")
-        base = batch.pods.select("cluster", "namespace", pod="name", pod_uid="uid")[joined["__row"]]
-        containers = pl.concat([base, joined], how="horizontal").with_columns(
-            _constant("observed_at", observed_at, len(joined), TS)
-        )
+        base = batch.pods.select("cluster", "namespace", "observed_at", pod="name", pod_uid="uid")[
+            joined["__row"]
+        ]
+        containers = pl.concat([base, joined], how="horizontal")
         batch.containers = containers.select(*SCHEMAS["containers"], "__row")
     else:
         batch.containers = pl.DataFrame(schema={**SCHEMAS["containers"], "__row": pl.Int64})
-    objects = _objects(n, tape, keep, texts, "Pod", observed_at, deleted=deleted, ids=_object_ids(text))
+    objects = _objects(
+        n, tape, keep, texts, "Pod", own["observed_at"], deleted=deleted, ids=_object_ids(text)
+    )
     return qs[keep], objects, None
 
 
@@ -883,7 +963,8 @@ def _representatives(
 ) -> list[tuple[dict[str, Any], list[dict[str, Any]], list[tuple[int, int]]] | None]:
     """Per signature, its first pod's rows by the per-object fast code and, per container row,
     the (is_init, index) of the container status it was built from; None where that code does
-    not take the pod (its pods then go to the per-object path)."""
+    not take the pod (its pods then go to the per-object path). Their ``observed_at`` is not
+    used (each pod has its own)."""
     members = np.flatnonzero(group >= 0)
     _, first = np.unique(group[members], return_index=True)
     reps: list[Any] = []
@@ -932,7 +1013,7 @@ def _status_positions(pod: dict[str, Any]) -> list[tuple[int, int]]:
 def mirrored_of(rows: BulkRows, refs: list[tuple[int, int]] | np.ndarray) -> set[tuple[Any, Any, Any]]:
     """:func:`~workbench.kube.normalize._mirrored_static_pods` of the bulk pods."""
     out: set[tuple[Any, Any, Any]] = set()
-    for batch, picked, _, _, _ in rows.groups(refs):
+    for batch, picked, _, _ in rows.groups(refs):
         assert batch.pods is not None
         sub = _take(batch.pods, picked).filter(pl.col("__mirror").is_not_null() & (pl.col("__mirror") != "")
                                         & (pl.col("uid").is_null() | (pl.col("__mirror") != pl.col("uid"))))  # fmt: skip
@@ -954,10 +1035,10 @@ def pod_frames(
     import orjson
 
     pods, containers = [], []
-    for batch, picked, positions, observed_at, deleted in rows.groups(refs):
+    for batch, picked, positions, deleted in rows.groups(refs):
         assert batch.pods is not None and batch.containers is not None
         sub = _take(batch.pods, picked).with_columns(
-            _constant("deleted", observed_at if deleted else None, len(picked), TS),
+            (pl.col("observed_at") if deleted else pl.lit(None, TS)).alias("deleted"),
             __pos=pl.Series(positions, dtype=pl.Int64), __row=pl.Series(picked, dtype=pl.Int64),
         )  # fmt: skip
         if mirrored:
@@ -1017,7 +1098,7 @@ def _workloads(sub: pl.DataFrame, owners: dict[tuple[str, str, str], tuple[str, 
 def event_frame(rows: BulkRows, refs: list[tuple[int, int]] | np.ndarray) -> pl.DataFrame:
     """The bulk events' rows (with ``__pos``)."""
     parts = []
-    for batch, picked, positions, _, _ in rows.groups(refs):
+    for batch, picked, positions, _ in rows.groups(refs):
         assert batch.events is not None
         parts.append(_take(batch.events, picked).with_columns(__pos=pl.Series(positions, dtype=pl.Int64)))
     return pl.concat(parts)

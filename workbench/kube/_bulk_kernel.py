@@ -791,6 +791,121 @@ def events(b, kind, start, end, after, flag, items, ok, fields, counts, hashes):
     scratch[0] = 0
 
 
+# what newest_timestamp() reads: an item's members, its status's, a condition's, a container
+# status's and a container state's
+NT_TOP = key_table("metadata", "status", "firstTimestamp", "lastTimestamp", "eventTime", "deprecatedFirstTimestamp",
+                   "deprecatedLastTimestamp", "series")  # fmt: skip
+NT_STATUS = key_table("startTime", "completionTime", "lastScheduleTime", "lastSuccessfulTime", "conditions",
+                      "initContainerStatuses", "containerStatuses")  # fmt: skip
+NT_COND = key_table("lastTransitionTime", "lastProbeTime", "lastHeartbeatTime", "lastUpdateTime")
+NT_CS = key_table("state", "lastState")
+NT_DETAIL = key_table("startedAt", "finishedAt")
+
+
+@nb.njit(cache=True, nogil=True)
+def _time_text(b, kind, start, end, e, q, newest, entries, owners, r):
+    """Item ``q``'s newest time so far with the entry ``e``'s (as :func:`times_all` reads it);
+    a time in another form is noted in ``entries``/``owners`` for Python to read."""
+    if e < 0 or kind[e] != STR or end[e] == start[e]:
+        return r
+    v = _time(b, start[e], end[e])
+    if v == -2:
+        entries[r] = e
+        owners[r] = q
+        return r + 1
+    if (v >= 0 or v < -2) and v > newest[q]:
+        newest[q] = v
+    return r
+
+
+@nb.njit(cache=True, nogil=True)
+def _loops(kind, e):
+    """Whether ``for x in value or []`` reads the value at ``e`` without an error: absent, null,
+    an array, an object or a string (the last two give no mapping); numbers and booleans are
+    left to Python (``false`` and ``0`` would give nothing, the others fail)."""
+    return e < 0 or kind[e] == NULL or kind[e] == ARR or kind[e] == OBJ or kind[e] == STR
+
+
+@nb.njit(cache=True, nogil=True)
+def newest_times(b, kind, start, end, after, items):
+    """The newest time (µs) of each of the ``items`` among the texts
+    :func:`workbench.kube._common.newest_timestamp` reads: ``(newest, entries, owners, ok)``,
+    ``newest`` the minimum int64 where none is a time in the API's form, then the texts in
+    another form for Python to read and the position of their item among ``items``; ``ok``
+    False where the item is left to the Python path (metadata that is not an object, or a
+    number or boolean where newest_timestamp loops over a list)."""
+    b, kind, start, end, after, items = borrowed((b, kind, start, end, after, items))
+    n = items.shape[0]
+    cap = 0
+    for q in range(n):
+        cap += after[items[q]] - items[q]  # at most one time per entry (pages past r stay untouched)
+    entries = np.empty(cap, np.int64)
+    owners = np.empty(cap, np.int64)
+    ok = np.ones(n, np.bool_)
+    newest = np.full(n, np.iinfo(np.int64).min, np.int64)
+    scratch = np.empty(23, np.int64)
+    w = borrowed(scratch)
+    top, st, cond, cs, det = w[0:8], w[8:15], w[15:19], w[19:21], w[21:23]
+    r = 0
+    for q in range(n):
+        it = items[q]
+        lookup(b, kind, start, end, after, it, NT_TOP[0], NT_TOP[1], top)
+        meta = top[0]
+        if meta < 0 or kind[meta] != OBJ:
+            ok[q] = False
+            continue
+        begin = r
+        created = member(b, kind, start, end, after, meta, K_CREATED)
+        r = _time_text(b, kind, start, end, created, q, newest, entries, owners, r)
+        status = top[1]
+        if status >= 0 and kind[status] == OBJ:
+            lookup(b, kind, start, end, after, status, NT_STATUS[0], NT_STATUS[1], st)
+            if not (_loops(kind, st[4]) and _loops(kind, st[5]) and _loops(kind, st[6])):
+                ok[q] = False
+                r = begin  # (its newest time is not used)
+                continue
+            for k in range(4):
+                r = _time_text(b, kind, start, end, st[k], q, newest, entries, owners, r)
+            conditions = st[4]
+            if conditions >= 0 and kind[conditions] == ARR:
+                j = conditions + 1
+                while j < after[conditions]:
+                    if kind[j] == OBJ:
+                        lookup(b, kind, start, end, after, j, NT_COND[0], NT_COND[1], cond)
+                        for k in range(4):
+                            r = _time_text(b, kind, start, end, cond[k], q, newest, entries, owners, r)
+                    j = after[j]
+            for statuses in (st[5], st[6]):
+                if statuses < 0 or kind[statuses] != ARR:
+                    continue
+                j = statuses + 1
+                while j < after[statuses]:
+                    if kind[j] == OBJ:
+                        lookup(b, kind, start, end, after, j, NT_CS[0], NT_CS[1], cs)
+                        for state in (cs[0], cs[1]):
+                            if state < 0 or kind[state] != OBJ:
+                                continue
+                            m = state + 1  # every member's value: state.values()
+                            while m < after[state]:
+                                detail = m + 1
+                                if kind[detail] == OBJ:
+                                    lookup(
+                                        b, kind, start, end, after, detail, NT_DETAIL[0], NT_DETAIL[1], det
+                                    )
+                                    r = _time_text(b, kind, start, end, det[0], q, newest, entries, owners, r)
+                                    r = _time_text(b, kind, start, end, det[1], q, newest, entries, owners, r)
+                                m = after[detail]
+                    j = after[j]
+        for k in range(2, 7):
+            r = _time_text(b, kind, start, end, top[k], q, newest, entries, owners, r)
+        series = top[7]
+        if series >= 0 and kind[series] == OBJ:
+            last = member(b, kind, start, end, after, series, K_LAST_OBSERVED)
+            r = _time_text(b, kind, start, end, last, q, newest, entries, owners, r)
+    scratch[0] = 0
+    return newest, entries[:r], owners[:r], ok
+
+
 @nb.njit(cache=True, nogil=True)
 def name_hash(b, kind, start, end, flag, e):
     """A non-negative 63-bit hash (FNV-1a on eight bytes a step) of the string entry ``e``'s

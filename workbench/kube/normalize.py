@@ -164,12 +164,12 @@ class Normalizer:
         fallback: bool = True,
     ) -> bool:
         """:meth:`add` of the JSON document ``raw`` (bytes as the API or ``kubectl get -o json``
-        gives them), with the same result. A List of Pods or Events with ``observed_at`` takes a
-        compiled path (:mod:`workbench.kube._bulk`) that never builds the objects in Python;
-        invalid JSON raises what :func:`~workbench.kube.parse_json` raises.
+        gives them), with the same result. A List of Pods or Events takes a compiled path
+        (:mod:`workbench.kube._bulk`) that never builds the objects in Python; invalid JSON
+        raises what :func:`~workbench.kube.parse_json` raises.
 
         Returns whether that path took the document. With ``fallback=False`` a document it does
-        not take (too small, not a List, invalid JSON, no ``observed_at``…) is left alone
+        not take (too small, not a List, invalid JSON…) is left alone
         rather than read object by object, for callers that read such documents their own way.
         Warnings about a List's items are prefixed ``"{origin}: item N: "`` on either path."""
         _check_time(observed_at)
@@ -493,7 +493,8 @@ def normalize_json(
     """The tables of one JSON document (a List as ``kubectl get -o json`` or the API gives it):
     :meth:`Normalizer.add_json`, whose compiled path reads a PodList or EventList 4–6 times
     faster than parsing it and calling :func:`normalize` (22–28 times the kubernetes client),
-    with the same tables. The path needs ``observed_at``; without it the document is parsed.
+    with the same tables. Without ``observed_at`` each object is observed at the newest time
+    it carries, as :meth:`Normalizer.add` does.
 
     >>> import json
     >>> from datetime import UTC, datetime
@@ -543,6 +544,7 @@ def load_kernels() -> None:
             doc = {"apiVersion": "v1", "kind": f"{kind}List", "items": items}
             normalize_json(orjson.dumps(doc), cluster="warm-up", observed_at=at)
             normalize_json(json.dumps(doc, indent=1).encode(), cluster="warm-up", observed_at=at)
+        normalize_json(orjson.dumps(doc), cluster="warm-up")  # each object's own time
     load_split_kernels(orjson.dumps(doc))  # what only Lists of 1 MiB or more use
 
 

@@ -766,7 +766,6 @@ def test_add_json_says_whether_the_bulk_path_took_the_document(real: Real) -> No
     assert normalizer.add_json(raw, observed_at=T0, fallback=False) is True
     assert normalizer.revisions == 40
     declined = [
-        (raw, {}),  # no observed_at: each object would be stored at its own newest time
         (raw[:-1], {"observed_at": T0}),  # truncated
         (_compact(real.event), {"observed_at": T0}),  # one object, not a List
         (_compact(_list("EventList", events[:1])), {"observed_at": T0}),  # too small to be worth it
@@ -780,6 +779,139 @@ def test_add_json_says_whether_the_bulk_path_took_the_document(real: Real) -> No
         normalizer.add_json(_compact(_list("EventList", [_renamed(real.event, 99)])), observed_at=T0) is False
     )
     assert normalizer.revisions == 41 and normalizer.tables()["events"].height == 41
+
+
+# --- without observed_at: each object's own newest time ------------------------------------------
+#: Every place ``newest_timestamp`` reads a time: (kind, path to the object, key).
+_NEWEST = [
+    ("Pod", ("metadata",), "creationTimestamp"),
+    *(("Pod", ("status",), k) for k in ("startTime", "completionTime", "lastScheduleTime", "lastSuccessfulTime")),
+    *(("Pod", ("status", "conditions", 0), k)
+      for k in ("lastTransitionTime", "lastProbeTime", "lastHeartbeatTime", "lastUpdateTime")),
+    ("Pod", ("status", "containerStatuses", 0, "state", "running"), "startedAt"),
+    ("Pod", ("status", "containerStatuses", 0, "lastState", "terminated"), "finishedAt"),
+    ("Pod", ("status", "containerStatuses", 0, "lastState", "terminated"), "startedAt"),
+    ("Pod", ("status", "initContainerStatuses", 0, "state", "terminated"), "finishedAt"),
+    *(("Pod", (), k) for k in ("eventTime", "lastTimestamp")),  # read on any kind
+    ("Pod", ("series",), "lastObservedTime"),
+    ("Event", ("metadata",), "creationTimestamp"),
+    *(("Event", (), k) for k in ("firstTimestamp", "lastTimestamp", "eventTime", "deprecatedFirstTimestamp",
+                                 "deprecatedLastTimestamp")),
+    ("Event", ("series",), "lastObservedTime"),
+]  # fmt: skip
+#: The newest time, written three ways (the API's form; an offset and an escape, read by Python).
+_LATER = {
+    "2031-02-03T04:05:06.789Z": datetime(2031, 2, 3, 4, 5, 6, 789000, tzinfo=UTC),
+    "2031-02-03T06:05:06+02:00": datetime(2031, 2, 3, 4, 5, 6, tzinfo=UTC),
+    "2031-02-03T04:05:0\\u0037Z": datetime(2031, 2, 3, 4, 5, 7, tzinfo=UTC),
+}
+
+
+def _plain_pod(real: Real) -> dict[str, Any]:
+    """The first real pod with init containers that the bulk path takes whole (many real pods
+    hold a number it leaves to the per-object path)."""
+    for pod in real.pods:
+        if not (pod.get("status") or {}).get("initContainerStatuses"):
+            continue
+        normalizer = Normalizer(cluster="c")
+        normalizer.add_json(_compact(_list("PodList", [_renamed(pod, i) for i in range(12)])), observed_at=T0)
+        if normalizer._bulk.pending:
+            return pod
+    raise AssertionError("no real pod with init containers takes the bulk path")
+
+
+def _with_time_at(obj: dict[str, Any], path: tuple[Any, ...], key: str) -> dict[str, Any]:
+    """A copy of ``obj`` whose ``path`` (made where missing) holds ``key``: a marker for the time."""
+    obj = copy.deepcopy(obj)
+    target: Any = obj
+    for part, following in zip(path, (*path[1:], key), strict=False):
+        if isinstance(part, int):
+            while len(target) <= part:
+                target.append({})
+        elif not isinstance(target.get(part), dict | list):
+            target[part] = [] if isinstance(following, int) else {}
+        target = target[part]
+    target[key] = "@TIME@"
+    return obj
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "key"), _NEWEST, ids=[".".join(map(str, (*p, k))) for _, p, k in _NEWEST]
+)
+def test_without_observed_at_each_object_is_observed_at_its_newest_time(
+    real: Real, kind: str, path: tuple[Any, ...], key: str
+) -> None:
+    """The bulk path finds the newest time wherever the per-object path reads one, in each of
+    the forms a time is written, and takes the List whole (no item left to the Python path)."""
+    base = [_renamed(_plain_pod(real) if kind == "Pod" else real.event, i) for i in range(12)]
+    for text, when in _LATER.items():
+        items = [*base[:5], _with_time_at(base[5], path, key), *base[6:]]
+        raw = _compact(_list(f"{kind}List", items)).replace(b'"@TIME@"', f'"{text}"'.encode())
+        _same(raw, observed_at=None)
+        normalizer = Normalizer(cluster="c")
+        assert normalizer.add_json(raw, fallback=False)
+        assert [block.table for block in normalizer._bulk.pending] == [f"{kind.lower()}s"], text
+        observed = normalizer.tables()[f"{kind.lower()}s"]["observed_at"].to_list()
+        assert observed[5] == when and max(observed[:5] + observed[6:]) < when, text
+
+
+_ODD_LOOPS = ["true", "false", "0", "1", "-0", '"x"', '""', "{}", '{"a":{"startedAt":"2031-01-01T00:00:00Z"}}',
+              '[1,"x",null,[]]', "null", "[]"]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", _ODD_LOOPS)
+def test_without_observed_at_odd_values_where_times_are_looked_for(real: Real, value: str) -> None:
+    """Lists, states and the status holding values of other types read as object by object
+    (where that fails, the item goes there and fails the same way)."""
+    places = [
+        (("status",), "conditions"),
+        (("status",), "containerStatuses"),
+        (("status",), "initContainerStatuses"),
+        (("status", "containerStatuses", 0), "state"),
+        (("status", "containerStatuses", 0), "lastState"),
+        (("status", "containerStatuses", 0, "state"), "running"),
+        ((), "status"),
+        ((), "series"),
+    ]
+    for path, key in places:
+        pods = [_renamed(_plain_pod(real), i) for i in range(6)]
+        pods[2] = _with_time_at(pods[2], path, key)
+        _same(_compact(_list("PodList", pods)).replace(b'"@TIME@"', value.encode()), observed_at=None)
+    for path, key in ((("status",), "conditions"), (("status",), "containerStatuses"), ((), "series")):
+        events = [_renamed(real.event, i) for i in range(6)]
+        events[1] = _with_time_at(events[1], path, key)  # an Event's status is read for times too
+        _same(_compact(_list("EventList", events)).replace(b'"@TIME@"', value.encode()), observed_at=None)
+
+
+def test_without_observed_at_the_latest_copy_wins_and_timeless_objects_are_observed_now(real: Real) -> None:
+    """An object named twice keeps its first place and its copy observed latest (the last of
+    those on a tie), within one List and across Lists; an object without any time is observed
+    at the time of the call."""
+    pods = [_renamed(_plain_pod(real), i) for i in range(8)]
+    newer = _with_time_at(pods[3], ("status",), "startTime")
+    newer["status"]["podIP"] = "10.7.7.7"
+    older = copy.deepcopy(pods[3])
+    older["status"]["podIP"] = "10.6.6.6"
+    tied = copy.deepcopy(pods[1])  # the same times: the later copy wins
+    tied["status"]["podIP"] = "10.5.5.5"
+    timeless = copy.deepcopy(pods[6])
+    del timeless["metadata"]["creationTimestamp"]
+    timeless["status"] = {"phase": "Pending"}
+    first = _compact(_list("PodList", [*pods[:3], newer, *pods[4:6], timeless, pods[7], older, tied]))
+    first = first.replace(b'"@TIME@"', b'"2031-01-01T00:00:00Z"')
+    again = _compact(_list("PodList", [older, pods[0], _renamed(_plain_pod(real), 99)]))
+    _same(first, observed_at=None)
+    tables = _same_steps_both_ways([(first, {}), (again, {})])
+    by_name = {r["name"]: r for r in tables["pods"].iter_rows(named=True)}
+    assert tables["pods"]["name"].to_list()[3] == pods[3]["metadata"]["name"]
+    assert by_name[pods[3]["metadata"]["name"]]["pod_ip"] == "10.7.7.7"  # newer, though listed first
+    assert by_name[pods[1]["metadata"]["name"]]["pod_ip"] == "10.5.5.5"
+    normalizer = Normalizer(cluster="c")
+    before = datetime.now(UTC)
+    assert normalizer.add_json(first, fallback=False)
+    got = normalizer.tables()["pods"]
+    stamp = got.filter(pl.col("name") == timeless["metadata"]["name"])["observed_at"].item()
+    assert before <= stamp <= datetime.now(UTC)
 
 
 def test_event_counts_and_sources_as_the_per_object_path_reads_them(real: Real) -> None:

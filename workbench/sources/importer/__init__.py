@@ -12,8 +12,8 @@ content (``format=`` forces one for every file), see :mod:`._detect`:
 
 * **Kubernetes objects**: JSON or YAML, single objects, Lists, multi-document YAML,
   ``kubectl get -o json|yaml``, kind-less Insights/kubelet objects. Secrets are never stored.
-  They are observed at ``at``, else at the newest time each object carries. With ``at``, a JSON
-  PodList or EventList is read by the normaliser's compiled bulk path (same rows, 3–4× faster).
+  They are observed at ``at``, else at the newest time each object carries. A JSON PodList or
+  EventList is read by the normaliser's compiled bulk path (the same rows, 2–4× faster).
 * **Dumps** (recognised by their folders, see :mod:`._layout`): ``kubectl cluster-info dump``
   folders (``<ns>/<pod>/logs.txt`` hold every container's log), OpenShift must-gather folders
   and Insights archives. Container logs get their namespace, pod and container from the path.
