@@ -75,12 +75,17 @@ BOUNDS = """
   tape 69 MB at 14 bytes per JSON value, the manifest texts of the 63% of items without kind
   and apiVersion, as the API lists them, 50 MB, the fields, views and times about 40 MB), and
   on this virtual machine a fresh page costs from 0.15 ms to 2.6 ms per MB depending on
-  whether the host has backed it; the case's first run, just after the client's (which frees
-  2.8 GB), took 0.45–0.56 s in the runs of 2026-11-23. The work itself, in seconds of one core
-  with warm memory (about 0.32 s in all, on two cores): reading the file 0.035, the tape 0.055
-  (two halves), classifying the items 0.04 (bound by the first walk over each item's entries),
-  manifest texts 0.03, the event fields 0.08, fourteen text columns 0.045 (most of it reading
-  the strings' first bytes), five time columns 0.023, the typed tables 0.02.
+  whether the host has backed it. Now and then a run pays for it: 0.34–0.56 s in the runs of
+  2026-11-23, often the case's first, just after the client's (which frees 2.8 GB). In a run of
+  three repeats at 10:49 UTC two of the three did (0.251, 0.341, 0.347 s: median 0.341 s,
+  15.9×), in the run of five shown here one (0.355 s); the code of 2026-11-23 05:36 (cf90e76),
+  measured alternately with this code, spreads the same way (medians 0.25 and 0.24 s over eight
+  fresh processes each). The kubernetes client's times vary too (pods 19.5–26.2 s over the runs
+  of 2026-11-23). The work itself, in seconds of one core with warm memory (about 0.32 s in
+  all, on two cores): reading the file 0.035, the tape 0.055 (two halves), classifying the
+  items 0.04 (bound by the first walk over each item's entries), manifest texts 0.03, the event
+  fields 0.08, fourteen text columns 0.045 (most of it reading the strings' first bytes), five
+  time columns 0.023, the typed tables 0.02.
 - Pods: 0.6–0.9 s in fresh processes in a row, 0.8–1.0 s in the benchmark's runs; the two
   threads keep both cores busy, and the second core gives less than a core's worth (two
   CPU-bound processes at once each run up to 13% slower than alone).

@@ -1,5 +1,5 @@
-"""The bulk path from a List's JSON bytes to the normaliser's tables (4–6× parsing and then
-the per-object path on a PodList or EventList, 22–28× the kubernetes client: benchmark B3).
+"""The bulk path from a List's JSON bytes to the normaliser's tables (3.5–6.5× parsing and then
+the per-object path on a PodList or EventList, 21–28× the kubernetes client: benchmark B3).
 
 :meth:`workbench.kube.normalize.Normalizer.add_json` hands a List here. The document is read
 once into a tape by compiled code (:mod:`._json_kernel`), never into Python objects; core/v1

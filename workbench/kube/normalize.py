@@ -491,8 +491,8 @@ def normalize_json(
     raw: bytes, *, cluster: str, observed_at: datetime | None = None
 ) -> dict[str, pl.DataFrame]:
     """The tables of one JSON document (a List as ``kubectl get -o json`` or the API gives it):
-    :meth:`Normalizer.add_json`, whose compiled path reads a PodList or EventList 4–6 times
-    faster than parsing it and calling :func:`normalize` (22–28 times the kubernetes client),
+    :meth:`Normalizer.add_json`, whose compiled path reads a PodList or EventList 3.5–6.5 times
+    faster than parsing it and calling :func:`normalize` (21–28 times the kubernetes client),
     with the same tables. Without ``observed_at`` each object is observed at the newest time
     it carries, as :meth:`Normalizer.add` does.
 
