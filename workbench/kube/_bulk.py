@@ -404,13 +404,17 @@ def _read_times(tape: _Tape, fields: np.ndarray, cols: np.ndarray) -> tuple[np.n
     values, state = K.times_all(tape.b, tape.kind, tape.start, tape.end, fields, cols)
     odd = np.nonzero(state == 2)
     if len(odd[0]):
-        texts = _strings(tape, fields[odd[0], cols[odd[1]]], "time").to_list()
-        for q, c, text in zip(*odd, texts, strict=True):
-            t = parse_time(text)
+        for q, c, t in zip(*odd, _parsed_times(tape, fields[odd[0], cols[odd[1]]]), strict=True):
             if t is not None:
-                values[q, c] = (t - _EPOCH) // _MICRO
+                values[q, c] = t
                 state[q, c] = 1
     return values, state == 1
+
+
+def _parsed_times(tape: _Tape, entries: np.ndarray) -> list[int | None]:
+    """:func:`parse_time` of the text entries the compiled reader leaves to it, as µs."""
+    times = (parse_time(text) for text in _strings(tape, entries, "time").to_list())
+    return [None if t is None else (t - _EPOCH) // _MICRO for t in times]
 
 
 def _time_series(name: str, values: np.ndarray, valid: np.ndarray) -> pl.Series:
@@ -532,11 +536,10 @@ def _own_times(tape: _Tape, items: np.ndarray, codes: np.ndarray) -> np.ndarray:
     newest, entries, owners, ok = K.newest_times(
         tape.b, tape.kind, tape.start, tape.end, tape.after, items[fast]
     )
-    if len(entries):  # times in other forms (offsets, escapes): parse_time
-        for q, text in zip(owners.tolist(), _strings(tape, entries, "time").to_list(), strict=True):
-            t = parse_time(text)
+    if len(entries):  # times in other forms (offsets, escapes)
+        for q, t in zip(owners.tolist(), _parsed_times(tape, entries), strict=True):
             if t is not None:
-                newest[q] = max(newest[q], (t - _EPOCH) // _MICRO)
+                newest[q] = max(newest[q], t)
     now = (datetime.now(UTC) - _EPOCH) // _MICRO
     newest[newest == np.iinfo(np.int64).min] = now
     codes[fast[~ok]] = 0
@@ -634,8 +637,9 @@ def _add(
         if part is None:
             continue
         qs, frame_, _ = part
-        base = n._bulk.add(table, batch, len(qs), _of(observed_at, qs), deleted=deleted)
-        table_keys = _Keys(table, frame_.select(_KEY[table]), base, _of(observed_at, qs)).tuples()
+        when = _of(observed_at, qs)
+        base = n._bulk.add(table, batch, len(qs), when, deleted=deleted)
+        table_keys = _Keys(table, frame_.select(_KEY[table]), base, when).tuples()
         for r, q in enumerate(qs.tolist()):
             keys[q] = table_keys[r]
             ids[q] = base + r

@@ -806,14 +806,12 @@ NT_DETAIL = key_table("startedAt", "finishedAt")
 def _time_text(b, kind, start, end, e, q, newest, entries, owners, r):
     """Item ``q``'s newest time so far with the entry ``e``'s (as :func:`times_all` reads it);
     a time in another form is noted in ``entries``/``owners`` for Python to read."""
-    if e < 0 or kind[e] != STR or end[e] == start[e]:
-        return r
-    v = _time(b, start[e], end[e])
+    v = _entry_time(b, kind, start, end, e)
     if v == -2:
         entries[r] = e
         owners[r] = q
         return r + 1
-    if (v >= 0 or v < -2) and v > newest[q]:
+    if v != -1 and v > newest[q]:
         newest[q] = v
     return r
 
@@ -1129,16 +1127,21 @@ def times_all(b, kind, start, end, fields, cols):
     state = np.zeros((n, m), np.int8)
     for q in range(n):
         for c in range(m):
-            e = fields[q, cols[c]]
-            if e < 0 or kind[e] != STR or end[e] == start[e]:
-                continue
-            v = _time(b, start[e], end[e])
+            v = _entry_time(b, kind, start, end, fields[q, cols[c]])
             if v == -2:
                 state[q, c] = 2
-            elif v >= 0 or v < -2:
+            elif v != -1:
                 values[q, c] = v
                 state[q, c] = 1
     return values, state
+
+
+@nb.njit(cache=True, nogil=True)
+def _entry_time(b, kind, start, end, e):
+    """:func:`_time` of the entry ``e``: -1 (none) where it is absent, not text or empty."""
+    if e < 0 or kind[e] != STR or end[e] == start[e]:
+        return -1
+    return _time(b, start[e], end[e])
 
 
 @nb.njit(cache=True, nogil=True)

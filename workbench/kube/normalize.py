@@ -169,9 +169,9 @@ class Normalizer:
         raises what :func:`~workbench.kube.parse_json` raises.
 
         Returns whether that path took the document. With ``fallback=False`` a document it does
-        not take (too small, not a List, invalid JSON…) is left alone
-        rather than read object by object, for callers that read such documents their own way.
-        Warnings about a List's items are prefixed ``"{origin}: item N: "`` on either path."""
+        not take (too small, not a List, invalid JSON…) is left alone rather than read object by
+        object, for callers that read such documents their own way. Warnings about a List's
+        items are prefixed ``"{origin}: item N: "`` on either path."""
         _check_time(observed_at)
         where = f"{origin}: " if origin else ""
         if add_json(self, raw, observed_at=observed_at, deleted=deleted, where=where):

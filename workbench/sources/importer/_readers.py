@@ -100,9 +100,18 @@ class ImportRun:
         normalizer = self._normalizer(cluster)
         before = len(normalizer.warnings)
         normalizer.add(obj, observed_at=self.at, origin=origin)
-        for message in normalizer.warnings[before:]:
-            # the normaliser's messages start with the origin: "<file>: document N (line L)…"
+        self._relay(fmt, file, normalizer.warnings[before:])
+
+    def _relay(self, fmt: str, file: Path, messages: list[str]) -> None:
+        """Record the normaliser's ``messages`` about ``file``'s objects, which start with their
+        origin: ``"<file>: document N (line L), item I: reason"`` from a :class:`Manifest`, or
+        ``"<file>: document N (line L): item I: reason"`` from the bulk path (a List's item),
+        both recorded at ``document N (line L), item I``."""
+        for message in messages:
             position, _, reason = message.removeprefix(f"{file}: ").partition(": ")
+            item, sep, rest = reason.partition(": ")
+            if sep and _ITEM.fullmatch(item):
+                position, reason = f"{position}, {item}", rest
             self.warn(fmt, file, position, reason or position)
 
     def _fallback_time(self, path: Path) -> dt.datetime:
@@ -173,13 +182,7 @@ class ImportRun:
         before, warned = normalizer.revisions, len(normalizer.warnings)
         if not normalizer.add_json(raw, observed_at=self.at, origin=origin, fallback=False):
             return None
-        for message in normalizer.warnings[warned:]:
-            # "<file>: document 1 (line L): item N: reason", as read_manifests places an item
-            position, _, reason = message.removeprefix(f"{place.path}: ").partition(": ")
-            item, sep, rest = reason.partition(": ")
-            if sep and _ITEM.fullmatch(item):
-                position, reason = f"{position}, {item}", rest
-            self.warn("kubernetes", place.path, position, reason or position)
+        self._relay("kubernetes", place.path, normalizer.warnings[warned:])
         count = normalizer.revisions - before
         log.debug("%s: %d object(s) read by the bulk path", place.path, count)
         return count
